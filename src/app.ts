@@ -1,0 +1,39 @@
+/**
+ * The application factory: an express app for one configuration and one storage driver, with no
+ * globals, so tests build an app per case (supertest) and `wharf serve` builds one per process.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { Registry } from './registry/registry.js';
+import { accessLog } from './routes/access-log.js';
+import { errorMiddleware, notFound } from './routes/errors.js';
+import { v2Handler } from './routes/v2.js';
+import type { StorageDriver } from './storage/driver.js';
+
+/** What {@link createApp} needs. */
+export interface AppDeps {
+  config: Config;
+  storage: StorageDriver;
+  logger: Logger;
+  /** the clock (tests pin it); defaults to the system clock */
+  now?: () => Date;
+}
+
+/** Builds the registry's express app (Distribution Spec v1.1 under `/v2/`). */
+export function createApp(deps: AppDeps): Express {
+  const registry = new Registry(deps.storage, { now: deps.now });
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use(accessLog(deps.logger));
+  app.use((_req, res, next) => {
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    next();
+  });
+  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger }));
+  app.use(notFound);
+  app.use(errorMiddleware);
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * The blob store: content-addressed blobs shared by all repositories, served in a repository only
+ * through that repository's link (Distribution Spec v1.1 "Pulling blobs", "Mounting a blob from
+ * another repository", "Deleting Blobs").
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepositoryName } from '../oci/reference.js';
+import { isNotFound, type ReadRange, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+
+/** What the store knows of a blob: its digest and size in bytes. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** Blobs and the per-repository links that make them readable. */
+export class BlobStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /**
+   * The blob `digest` as seen from repository `name`.
+   * @throws RegistryError BLOB_UNKNOWN when the repository does not link it or its bytes are gone
+   */
+  async stat(name: RepositoryName, digest: Digest): Promise<BlobInfo> {
+    try {
+      await this.driver.stat(layout.layerLink(name, digest));
+      const { size } = await this.driver.stat(layout.blobData(digest));
+      return { digest, size };
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest } });
+      throw err;
+    }
+  }
+
+  /** The size in bytes of blob `digest` in the shared store, or undefined when it is not stored. */
+  async statStored(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await this.driver.stat(layout.blobData(digest))).size;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A stream of the blob's bytes (check access with {@link stat} first). */
+  open(digest: Digest, range?: ReadRange): Promise<Readable> {
+    return this.driver.reader(layout.blobData(digest), range);
+  }
+
+  /** Links blob `digest` into repository `name` (idempotent; refreshes the link's time). */
+  async link(name: RepositoryName, digest: Digest): Promise<void> {
+    await this.driver.putContent(layout.layerLink(name, digest), digest);
+  }
+
+  /**
+   * Removes repository `name`'s link to blob `digest`; the bytes stay for other repositories
+   * until garbage collection.
+   * @throws RegistryError BLOB_UNKNOWN when the repository does not link it
+   */
+  async unlink(name: RepositoryName, digest: Digest): Promise<void> {
+    await this.stat(name, digest);
+    await this.driver.delete(layout.layerLink(name, digest));
+  }
+
+  /**
+   * Mounts blob `digest` into `name`: from repository `from` when given (it must link the blob),
+   * else from the shared store (Distribution Spec v1.1 lets a registry mount without `from`).
+   * @returns the mounted blob, or undefined when it cannot be mounted (the client then uploads it)
+   */
+  async mount(name: RepositoryName, digest: Digest, from: RepositoryName | undefined): Promise<BlobInfo | undefined> {
+    try {
+      const info = from ? await this.stat(from, digest) : { digest, size: (await this.driver.stat(layout.blobData(digest))).size };
+      await this.link(name, digest);
+      return info;
+    } catch (err) {
+      if (isNotFound(err) || (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN')) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The manifest store (Distribution Spec v1.1 "Pushing Manifests", "Pulling manifests",
+ * "Deleting Manifests"). A manifest's bytes are stored once in the shared blob store and served
+ * byte for byte; the repository keeps a revision link with the media type it was pushed with, and
+ * tags that point at revisions.
+ */
+import { digestBytes, parseDigest, type Digest, type ParsedDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
+import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+import type { BlobStore } from './blobs.js';
+import type { ReferrersIndex } from './referrers.js';
+
+/** A manifest reference from a URL: a tag or a digest, validated. */
+export type ManifestReference = { tag: Tag } | { digest: ParsedDigest };
+
+/** A stored manifest: its digest, the media type it was pushed with, and its bytes. */
+export interface StoredManifest {
+  digest: Digest;
+  mediaType: string;
+  body: Buffer;
+}
+
+/** What a manifest push stored. */
+export interface PushedManifest {
+  digest: Digest;
+  /** the `subject` digest, when the manifest has one (answered as `OCI-Subject`) */
+  subject?: Digest;
+}
+
+interface RevisionLink {
+  mediaType: string;
+}
+
+/** What a tag object holds: the manifest digest and when the tag was pushed (ISO 8601). */
+export interface TagLink {
+  digest: Digest;
+  pushedAt: string;
+}
+
+/** Stores, reads and deletes manifests and tags. */
+export class ManifestStore {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly referrers: ReferrersIndex,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Validates and stores a manifest, then points the tag at it when the reference is a tag.
+   * @param contentType the request's media type (no parameters), or undefined
+   * @throws RegistryError MANIFEST_INVALID | DIGEST_INVALID (body does not match a digest reference) | MANIFEST_BLOB_UNKNOWN
+   */
+  async put(name: RepositoryName, reference: ManifestReference, body: Buffer, contentType: string | undefined): Promise<PushedManifest> {
+    const parsed = parseManifest(body, contentType);
+    const digest = digestBytes(body, 'digest' in reference ? reference.digest.algorithm : 'sha256');
+    if ('digest' in reference && digest !== reference.digest.digest) {
+      throw new RegistryError('DIGEST_INVALID', {
+        message: `the manifest's digest is ${digest}, not ${reference.digest.digest} as the URL says`,
+        detail: { expected: reference.digest.digest, actual: digest },
+      });
+    }
+    await Promise.all([
+      ...parsed.blobs.map((d) => this.requireBlob(name, d)),
+      ...parsed.manifests.map((d) => this.requireManifest(name, d)),
+    ]);
+    if ((await this.blobs.statStored(digest)) === undefined) await this.driver.putContent(layout.blobData(digest), body);
+    const link: RevisionLink = { mediaType: parsed.mediaType };
+    await this.driver.putContent(layout.manifestRevision(name, digest), JSON.stringify(link));
+    if (parsed.subject) {
+      const descriptor: Descriptor = { mediaType: parsed.mediaType, digest, size: body.length };
+      if (parsed.artifactType) descriptor.artifactType = parsed.artifactType;
+      if (parsed.annotations) descriptor.annotations = parsed.annotations;
+      await this.referrers.add(name, parsed.subject.digest, descriptor);
+    }
+    if ('tag' in reference) {
+      const tag: TagLink = { digest, pushedAt: this.now().toISOString() };
+      await this.driver.putContent(layout.tag(name, reference.tag), JSON.stringify(tag));
+    }
+    return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  /**
+   * The manifest a tag or digest names in repository `name`.
+   * @throws RegistryError MANIFEST_UNKNOWN
+   */
+  async get(name: RepositoryName, reference: ManifestReference): Promise<StoredManifest> {
+    const digest = 'tag' in reference ? (await this.resolveTag(name, reference.tag)).digest : reference.digest.digest;
+    try {
+      const [link, body] = await Promise.all([
+        this.driver.getContent(layout.manifestRevision(name, digest)),
+        this.driver.getContent(layout.blobData(digest)),
+      ]);
+      return { digest, mediaType: (JSON.parse(link.toString('utf8')) as RevisionLink).mediaType, body };
+    } catch (err) {
+      if (isNotFound(err)) throw manifestUnknown(digest);
+      throw err;
+    }
+  }
+
+  /**
+   * The tag's link.
+   * @throws RegistryError MANIFEST_UNKNOWN
+   */
+  async resolveTag(name: RepositoryName, tag: Tag): Promise<TagLink> {
+    try {
+      return JSON.parse((await this.driver.getContent(layout.tag(name, tag))).toString('utf8')) as TagLink;
+    } catch (err) {
+      if (isNotFound(err)) throw manifestUnknown(tag);
+      throw err;
+    }
+  }
+
+  /** The repository's tags in lexical order. */
+  async tags(name: RepositoryName): Promise<string[]> {
+    return (await this.driver.list(layout.tags(name))).filter(isTag);
+  }
+
+  /**
+   * Deletes a tag (the manifest stays), or a manifest by digest with every tag that points at it
+   * and its entry in its subject's referrers.
+   * @throws RegistryError MANIFEST_UNKNOWN
+   */
+  async delete(name: RepositoryName, reference: ManifestReference): Promise<void> {
+    if ('tag' in reference) {
+      await this.resolveTag(name, reference.tag);
+      await this.driver.delete(layout.tag(name, reference.tag));
+      return;
+    }
+    const manifest = await this.get(name, reference);
+    const tags = await this.tags(name);
+    await Promise.all(
+      tags.map(async (t) => {
+        const link = await this.resolveTag(name, t as Tag).catch(() => undefined);
+        if (link?.digest === manifest.digest) await this.driver.delete(layout.tag(name, t as Tag));
+      }),
+    );
+    const subject = subjectOf(manifest.body);
+    if (subject) await this.referrers.remove(name, subject, manifest.digest);
+    await this.driver.delete(layout.manifestRevision(name, manifest.digest));
+  }
+
+  private async requireBlob(name: RepositoryName, d: Descriptor): Promise<void> {
+    try {
+      await this.blobs.stat(name, d.digest);
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+          message: `the manifest references blob ${d.digest}, which is not in repository ${name}: push the blob first`,
+          detail: { digest: d.digest },
+        });
+      }
+      throw err;
+    }
+  }
+
+  private async requireManifest(name: RepositoryName, d: Descriptor): Promise<void> {
+    try {
+      await this.driver.stat(layout.manifestRevision(name, d.digest));
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+          message: `the index references manifest ${d.digest}, which is not in repository ${name}: push it first`,
+          detail: { digest: d.digest },
+        });
+      }
+      throw err;
+    }
+  }
+}
+
+function subjectOf(body: Buffer): Digest | undefined {
+  try {
+    const digest = (JSON.parse(body.toString('utf8')) as { subject?: { digest?: string } }).subject?.digest;
+    return digest ? parseDigest(digest).digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function manifestUnknown(reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', { detail: { reference } });
+}

@@ -1,0 +1,211 @@
+/**
+ * Upload sessions (Distribution Spec v1.1 "Pushing blobs": POST, PATCH, PUT, GET status, DELETE).
+ * A session's bytes and info live in storage, so a session survives a restart and can be continued
+ * by another process. The sha256 of the bytes is computed while they flow; a session continued in
+ * another process (or after a restart), or committed as sha512, is re-hashed from storage at commit.
+ * A blob becomes visible only after its digest was verified: the session's data is then moved into
+ * place in one step, so a failed, cancelled or interrupted upload never leaves a blob or a link.
+ */
+import { randomUUID, type Hash } from 'node:crypto';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { RepositoryName } from '../oci/reference.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+import type { BlobInfo, BlobStore } from './blobs.js';
+
+/** The state of an upload session. */
+export interface UploadStatus {
+  id: layout.UploadId;
+  name: RepositoryName;
+  /** bytes received so far */
+  offset: number;
+}
+
+/** A chunk's declared place in the blob (`Content-Range: start-end`, inclusive, bytes). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+interface SessionInfo {
+  name: string;
+  startedAt: string;
+}
+
+/** The running sha256 of a session's bytes in this process, valid while `offset` equals the stored size. */
+interface RunningHash {
+  hash: Hash;
+  offset: number;
+}
+
+/** Counts and hashes the bytes that pass through, unchanged. */
+class HashingPassThrough extends Transform {
+  constructor(private readonly running: RunningHash | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.running?.hash.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/** Creates, continues, commits and cancels upload sessions. */
+export class UploadSessions {
+  readonly #hashes = new Map<string, RunningHash>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Starts a session for repository `name`. */
+  async create(name: RepositoryName): Promise<UploadStatus> {
+    const id = randomUUID() as layout.UploadId;
+    const info: SessionInfo = { name, startedAt: this.now().toISOString() };
+    await this.driver.putContent(layout.uploadInfo(id), JSON.stringify(info));
+    this.#hashes.set(id, { hash: newHasher('sha256'), offset: 0 });
+    return { id, name, offset: 0 };
+  }
+
+  /**
+   * The session `id` of repository `name`.
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN when there is no such session, or it belongs to another repository
+   */
+  async status(name: RepositoryName, id: string): Promise<UploadStatus> {
+    if (!layout.isUploadId(id)) throw unknownSession(id);
+    let info: SessionInfo;
+    try {
+      info = JSON.parse((await this.driver.getContent(layout.uploadInfo(id))).toString('utf8')) as SessionInfo;
+    } catch (err) {
+      if (isNotFound(err)) throw unknownSession(id);
+      throw err;
+    }
+    if (info.name !== name) throw unknownSession(id);
+    return { id, name, offset: await this.size(id) };
+  }
+
+  /**
+   * Appends a chunk to the session. With `range`, the chunk must start at the current offset.
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN; RANGE_INVALID (416, with the current `Range`) on a gap or overlap
+   */
+  append(name: RepositoryName, id: string, source: Readable, range?: ChunkRange, signal?: AbortSignal): Promise<UploadStatus> {
+    return this.locked(id, async () => {
+      const status = await this.status(name, id);
+      return this.appendUnlocked(status, source, range, signal);
+    });
+  }
+
+  /**
+   * Completes the session as blob `digest`, after appending `lastChunk` when given; verifies the
+   * digest, moves the bytes into the shared store (unless already there), links the blob into the
+   * repository and ends the session.
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN | RANGE_INVALID | DIGEST_INVALID (the session is then cancelled: nothing is stored)
+   */
+  commit(name: RepositoryName, id: string, digest: ParsedDigest, lastChunk?: Readable, range?: ChunkRange, signal?: AbortSignal): Promise<BlobInfo> {
+    return this.locked(id, async () => {
+      let status = await this.status(name, id);
+      if (lastChunk) status = await this.appendUnlocked(status, lastChunk, range, signal);
+      const actual = await this.digestOf(status, digest.algorithm);
+      if (actual !== digest.digest) {
+        await this.remove(status.id);
+        throw new RegistryError('DIGEST_INVALID', {
+          message: `the uploaded content's digest is ${actual}, not ${digest.digest}; the upload was discarded`,
+          detail: { expected: digest.digest, actual },
+        });
+      }
+      const data = layout.uploadData(status.id);
+      if ((await this.blobs.statStored(digest.digest)) === undefined) {
+        if (status.offset === 0) await this.driver.putContent(layout.blobData(digest.digest), Buffer.alloc(0));
+        else await this.driver.move(data, layout.blobData(digest.digest));
+      }
+      await this.blobs.link(name, digest.digest);
+      await this.remove(status.id);
+      return { digest: digest.digest, size: status.offset };
+    });
+  }
+
+  /**
+   * Cancels the session and deletes its bytes.
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN
+   */
+  cancel(name: RepositoryName, id: string): Promise<void> {
+    return this.locked(id, async () => {
+      const status = await this.status(name, id);
+      await this.remove(status.id);
+    });
+  }
+
+  private async appendUnlocked(status: UploadStatus, source: Readable, range: ChunkRange | undefined, signal?: AbortSignal): Promise<UploadStatus> {
+    if (range && range.start !== status.offset) {
+      source.resume();
+      throw new RegistryError('RANGE_INVALID', {
+        message: `chunk starts at byte ${range.start}, but the session holds ${status.offset} bytes: send the chunk starting at ${status.offset}`,
+        detail: { offset: status.offset, start: range.start },
+        headers: rangeHeaders(status),
+      });
+    }
+    let running = this.#hashes.get(status.id);
+    if (running && running.offset !== status.offset) running = undefined;
+    if (!running && status.offset === 0) running = { hash: newHasher('sha256'), offset: 0 };
+    this.#hashes.delete(status.id);
+    const tee = new HashingPassThrough(running);
+    const flowing = pipeline(source, tee, () => undefined);
+    const written = await this.driver.append(layout.uploadData(status.id), flowing, { signal });
+    if (running) {
+      running.offset += written;
+      this.#hashes.set(status.id, running);
+    }
+    return { ...status, offset: status.offset + written };
+  }
+
+  private async digestOf(status: UploadStatus, algorithm: ParsedDigest['algorithm']): Promise<Digest> {
+    const running = this.#hashes.get(status.id);
+    if (algorithm === 'sha256' && running && running.offset === status.offset) return digestOf('sha256', running.hash);
+    const hash = newHasher(algorithm);
+    if (status.offset > 0) {
+      for await (const chunk of await this.driver.reader(layout.uploadData(status.id))) hash.update(chunk as Buffer);
+    }
+    return digestOf(algorithm, hash);
+  }
+
+  private async size(id: layout.UploadId): Promise<number> {
+    try {
+      return (await this.driver.stat(layout.uploadData(id))).size;
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+
+  private async remove(id: layout.UploadId): Promise<void> {
+    this.#hashes.delete(id);
+    await this.driver.delete(layout.upload(id));
+  }
+
+  /** Runs `work` after any earlier work on the same session in this process has finished. */
+  private async locked<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(id) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const settled = current.catch(() => undefined);
+    this.#locks.set(id, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.#locks.get(id) === settled) this.#locks.delete(id);
+    }
+  }
+}
+
+/** The `Range` header of an upload status: `0-<last byte>`, `0-0` when empty (as Distribution answers). */
+export function rangeHeaders(status: Pick<UploadStatus, 'offset'>): { Range: string } {
+  return { Range: `0-${Math.max(0, status.offset - 1)}` };
+}
+
+function unknownSession(id: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', { detail: { session: id.slice(0, 100) } });
+}

@@ -1,0 +1,116 @@
+/**
+ * What every route handler receives: the request, the response, the parsed route and the app's
+ * dependencies; plus the small request helpers the handlers share.
+ */
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
+import type { Registry } from '../registry/registry.js';
+
+/** The dependencies handlers use. */
+export interface RouteDeps {
+  config: Config;
+  registry: Registry;
+  logger: Logger;
+}
+
+/** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */
+export type Handler<R> = (req: Request, res: Response, route: R, deps: RouteDeps) => Promise<void> | void;
+
+/** The first value of query parameter `key`, or undefined. */
+export function queryParam(req: Request, key: string): string | undefined {
+  const v = req.query[key];
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
+  return undefined;
+}
+
+/** Validates the route's repository name. @throws RegistryError NAME_INVALID */
+export function repositoryOf(route: { name: string }): RepositoryName {
+  return parseRepositoryName(route.name);
+}
+
+/** The request's media type without parameters (`application/json; charset=utf-8` -> `application/json`). */
+export function mediaTypeOf(req: Request): string | undefined {
+  const raw = req.headers['content-type'];
+  if (!raw) return undefined;
+  const semi = raw.indexOf(';');
+  return (semi === -1 ? raw : raw.slice(0, semi)).trim().toLowerCase() || undefined;
+}
+
+/** True when the request carries a body (a non-zero Content-Length or chunked transfer encoding). */
+export function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Reads the whole request body, at most `limit` bytes (only for small bodies such as manifests).
+ * @throws RegistryError with status 413 when the body is larger than `limit`
+ */
+export async function readBody(req: Request, limit: number, code: 'MANIFEST_INVALID'): Promise<Buffer> {
+  const tooLarge = () =>
+    new RegistryError(code, { status: 413, message: `the body is larger than the limit of ${limit} bytes`, detail: { limit } });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * The query parameter `n` of a paginated list: a non-negative integer, or undefined.
+ * @throws RegistryError PAGINATION_NUMBER_INVALID
+ */
+export function pageSize(req: Request): number | undefined {
+  const raw = queryParam(req, 'n');
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,9}$/.test(raw)) {
+    throw new RegistryError('PAGINATION_NUMBER_INVALID', { message: `n must be a non-negative integer, not "${raw.slice(0, 50)}"`, detail: { n: raw.slice(0, 50) } });
+  }
+  return Number(raw);
+}
+
+/** Sets `Link: <path?n=N&last=L>; rel="next"` (Distribution Spec v1.1 "Listing Tags"). */
+export function setNextLink(res: Response, path: string, n: number, last: string): void {
+  res.setHeader('Link', `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`);
+}
+
+/**
+ * Runs `work`; when it fails with a *_UNKNOWN error and the repository does not exist at all,
+ * answers NAME_UNKNOWN instead (the repository check costs a lookup only on the miss path).
+ * @throws RegistryError NAME_UNKNOWN, or what `work` threw
+ */
+export async function inRepository<T>(deps: RouteDeps, name: RepositoryName, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof RegistryError && err.status === 404 && !(await deps.registry.catalog.exists(name))) {
+      throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
+    }
+    throw err;
+  }
+}
+
+/** @throws RegistryError UNSUPPORTED (405) when `storage.delete.enabled` is false */
+export function requireDeletes(deps: RouteDeps): void {
+  if (!deps.config.storage.delete.enabled) {
+    throw new RegistryError('UNSUPPORTED', {
+      message: 'deletes are disabled on this registry (storage.delete.enabled: false)',
+    });
+  }
+}

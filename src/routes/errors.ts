@@ -1,0 +1,49 @@
+/**
+ * The only place that turns an error into a response: the spec's JSON body
+ * `{"errors":[{"code","message","detail"}]}` with the code's status (Distribution Spec v1.1
+ * "Error Codes"). Unknown errors become 500 UNKNOWN without a stack trace and are logged with the request id.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { RegistryError } from '../oci/errors.js';
+import { InvalidOffsetError } from '../storage/driver.js';
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR', 'ECONNABORTED', 'EPIPE']);
+
+/** Maps any thrown value to a {@link RegistryError}; undefined when the client went away (nothing to answer). */
+export function toRegistryError(err: unknown): RegistryError | undefined {
+  if (err instanceof RegistryError) return err;
+  const e = err as { code?: string; name?: string; status?: number; type?: string };
+  if (e?.name === 'AbortError' || (e?.code && CLIENT_GONE.has(e.code))) return undefined;
+  if (err instanceof InvalidOffsetError) return new RegistryError('RANGE_INVALID', { message: err.message });
+  if (e?.type === 'entity.parse.failed' || e?.type === 'entity.too.large') {
+    return new RegistryError('UNKNOWN', { status: e.status ?? 400, message: 'malformed request body' });
+  }
+  return new RegistryError('UNKNOWN', { message: 'internal error: see the server log for this request id', cause: err });
+}
+
+/** The error middleware: writes the spec's JSON; cuts the connection when a response was already under way. */
+export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
+  const e = toRegistryError(err);
+  if (!e) {
+    req.log?.info({ reqId: req.id }, 'client closed the connection');
+    res.destroy();
+    return;
+  }
+  if (e.code === 'UNKNOWN' && e.status >= 500) req.log?.error({ err, reqId: req.id }, 'unhandled error');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(e.toJSON());
+  res.status(e.status);
+  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' ? undefined : body);
+};
+
+/** Any path that no router served: 404 in the spec's JSON. */
+export const notFound: RequestHandler = (req, _res, next) => {
+  req.resume();
+  next(new RegistryError('UNSUPPORTED', { status: 404, message: `no endpoint at ${req.path.slice(0, 200)}` }));
+};

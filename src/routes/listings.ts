@@ -1,0 +1,40 @@
+/**
+ * Listings: end-8a/8b `GET /v2/<name>/tags/list`, Docker's `GET /v2/_catalog`, and end-12a/12b
+ * `GET /v2/<name>/referrers/<digest>` (Distribution Spec v1.1 "Listing Tags", "Listing Referrers").
+ */
+import { parseDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { OCI_INDEX } from '../oci/media-types.js';
+import { paginate } from '../registry/pagination.js';
+import { pageSize, queryParam, repositoryOf, setNextLink, type Handler } from './context.js';
+
+/** Tags in lexical order, `n` and `last` pagination with a `Link` header; 404 NAME_UNKNOWN. */
+export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res, route, deps) => {
+  const name = repositoryOf(route);
+  const n = pageSize(req);
+  const tags = await deps.registry.manifests.tags(name);
+  if (tags.length === 0 && !(await deps.registry.catalog.exists(name))) {
+    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
+  }
+  const page = paginate(tags, n, queryParam(req, 'last'));
+  if (page.more && n !== undefined) setNextLink(res, `/v2/${name}/tags/list`, n, page.items.at(-1)!);
+  res.status(200).json({ name, tags: page.items });
+};
+
+/** Repositories in lexical order, `n` and `last` pagination with a `Link` header. */
+export const listCatalog: Handler<{ area: 'catalog' }> = async (req, res, _route, deps) => {
+  const n = pageSize(req);
+  const page = paginate(await deps.registry.catalog.repositories(), n, queryParam(req, 'last'));
+  if (page.more && n !== undefined) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
+  res.status(200).json({ repositories: page.items });
+};
+
+/** The referrers of a digest as an OCI image index (empty when none); `artifactType` filters, with `OCI-Filters-Applied`. */
+export const listReferrers: Handler<{ area: 'referrers'; name: string; digest: string }> = async (req, res, route, deps) => {
+  const name = repositoryOf(route);
+  const { digest } = parseDigest(route.digest);
+  const artifactType = queryParam(req, 'artifactType');
+  const manifests = await deps.registry.referrers.list(name, digest, artifactType || undefined);
+  if (artifactType) res.setHeader('OCI-Filters-Applied', 'artifactType');
+  res.status(200).type(OCI_INDEX).send(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+};

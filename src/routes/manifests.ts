@@ -1,0 +1,60 @@
+/**
+ * Manifests (Distribution Spec v1.1 end-3 `GET/HEAD`, end-7 `PUT`, end-9 `DELETE`
+ * `/v2/<name>/manifests/<reference>`), served byte for byte with the media type they were pushed with.
+ */
+import type { Response } from 'express';
+import { parseDigest } from '../oci/digest.js';
+import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
+import { parseTag } from '../oci/reference.js';
+import type { ManifestReference } from '../registry/manifests.js';
+import { inRepository, mediaTypeOf, readBody, repositoryOf, requireDeletes, type Handler } from './context.js';
+
+type ManifestRoute = { area: 'manifests'; name: string; reference: string };
+
+/**
+ * A tag or a digest (a reference with `:` is a digest).
+ * @throws RegistryError TAG_INVALID | DIGEST_INVALID
+ */
+export function parseReference(reference: string): ManifestReference {
+  return reference.includes(':') ? { digest: parseDigest(reference) } : { tag: parseTag(reference) };
+}
+
+function manifestHeaders(res: Response, digest: string, mediaType: string, size: number): void {
+  res.setHeader('Content-Type', mediaType);
+  res.setHeader('Docker-Content-Digest', digest);
+  res.setHeader('ETag', `"${digest}"`);
+  res.setHeader('Content-Length', size);
+}
+
+/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN. */
+export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
+  const name = repositoryOf(route);
+  const reference = parseReference(route.reference);
+  const manifest = await inRepository(deps, name, () => deps.registry.manifests.get(name, reference));
+  manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
+  if (req.method === 'HEAD') res.end();
+  else res.end(manifest.body);
+};
+
+/** `PUT` of a manifest by tag or digest: 201 with Location, Docker-Content-Digest and (with a subject) OCI-Subject. */
+export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
+  const name = repositoryOf(route);
+  const reference = parseReference(route.reference);
+  const body = await readBody(req, MAX_MANIFEST_BYTES, 'MANIFEST_INVALID');
+  const pushed = await deps.registry.manifests.put(name, reference, body, mediaTypeOf(req));
+  res.setHeader('Location', `/v2/${name}/manifests/${pushed.digest}`);
+  res.setHeader('Docker-Content-Digest', pushed.digest);
+  if (pushed.subject) res.setHeader('OCI-Subject', pushed.subject);
+  res.setHeader('Content-Length', 0);
+  res.status(201).end();
+};
+
+/** `DELETE` of a manifest (by digest: with its tags) or of a tag: 202; 405 UNSUPPORTED when deletes are disabled. */
+export const deleteManifest: Handler<ManifestRoute> = async (_req, res, route, deps) => {
+  requireDeletes(deps);
+  const name = repositoryOf(route);
+  const reference = parseReference(route.reference);
+  await inRepository(deps, name, () => deps.registry.manifests.delete(name, reference));
+  res.setHeader('Content-Length', 0);
+  res.status(202).end();
+};

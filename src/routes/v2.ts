@@ -1,0 +1,52 @@
+/**
+ * The `/v2/` API: parses the path once ({@link parseV2Path}), then dispatches through a method
+ * table per area, so an unsupported method is 405 UNSUPPORTED with `Allow` (as Distribution's
+ * MethodHandler) and no router is built per request.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { RegistryError } from '../oci/errors.js';
+import { getBase } from './base.js';
+import { deleteBlob, getBlob } from './blobs.js';
+import type { Handler, RouteDeps } from './context.js';
+import { listCatalog, listReferrers, listTags } from './listings.js';
+import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { parseV2Path, type V2Route } from './v2-path.js';
+
+type MethodTable<A extends V2Route['area']> = Partial<Record<string, Handler<Extract<V2Route, { area: A }>>>>;
+
+const TABLES: { [A in V2Route['area']]: MethodTable<A> } = {
+  base: { GET: getBase, HEAD: getBase },
+  catalog: { GET: listCatalog },
+  tags: { GET: listTags },
+  manifests: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
+  blobs: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
+  uploads: { POST: startUpload, PATCH: patchUpload, PUT: finishUpload, GET: uploadStatus, DELETE: cancelUpload },
+  referrers: { GET: listReferrers },
+};
+
+/** The express middleware serving every `/v2/` endpoint; other paths pass to `next`. */
+export function v2Handler(deps: RouteDeps) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (!req.path.startsWith('/v2')) return next();
+    const route = parseV2Path(req.path);
+    if (!route) {
+      req.resume();
+      throw new RegistryError('UNSUPPORTED', { status: 404, message: `no registry endpoint at ${req.path.slice(0, 200)}` });
+    }
+    const table = TABLES[route.area] as MethodTable<typeof route.area>;
+    const handler = table[req.method] as Handler<V2Route> | undefined;
+    if (!handler) {
+      req.resume();
+      throw new RegistryError('UNSUPPORTED', {
+        message: `method ${req.method} is not supported on this endpoint`,
+        headers: { Allow: Object.keys(table).join(', ') },
+      });
+    }
+    if (route.area === 'uploads' && route.session === undefined && req.method !== 'POST') {
+      req.resume();
+      throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
+    }
+    await handler(req, res, route, deps);
+  };
+}

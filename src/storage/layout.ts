@@ -1,0 +1,117 @@
+/**
+ * The storage layout: the ONLY module that turns repository names, tags, digests and upload
+ * session ids into storage paths. It takes validated (branded) values only, so a path can never be
+ * built from unchecked request input.
+ *
+ * ```
+ * /blobs/<alg>/<hex[0:2]>/<hex>                                  every blob's and manifest's bytes, immutable
+ * /repositories/<name>/_layers/<alg>/<hex>                      link: the repository may serve this blob
+ * /repositories/<name>/_manifests/revisions/<alg>/<hex>         link: this manifest is in the repository (JSON: media type)
+ * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at)
+ * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
+ * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
+ * ```
+ * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
+ */
+import type { Algorithm, Digest } from '../oci/digest.js';
+import type { RepositoryName, Tag } from '../oci/reference.js';
+
+/** A validated upload session id (a lowercase UUID). */
+export type UploadId = string & { readonly __upload: unique symbol };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True when `value` has the shape of an upload session id. */
+export function isUploadId(value: string): value is UploadId {
+  return UUID.test(value);
+}
+
+function split(d: Digest): [string, string] {
+  const colon = d.indexOf(':');
+  return [d.slice(0, colon), d.slice(colon + 1)];
+}
+
+/** Root of all blobs. */
+export const BLOBS = '/blobs';
+/** Root of all repositories. */
+export const REPOSITORIES = '/repositories';
+/** Root of all upload sessions. */
+export const UPLOADS = '/uploads';
+
+/** The bytes of a blob (or a manifest). */
+export function blobData(d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${BLOBS}/${alg}/${hex.slice(0, 2)}/${hex}`;
+}
+
+/** A repository's folder. */
+export function repository(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}`;
+}
+
+/** The folder of a repository's blob links. */
+export function layerLinks(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}/_layers`;
+}
+
+/** The link that lets `name` serve blob `d`. */
+export function layerLink(name: RepositoryName, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${REPOSITORIES}/${name}/_layers/${alg}/${hex}`;
+}
+
+/** The folder of a repository's manifests (revisions and tags). */
+export function manifests(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}/_manifests`;
+}
+
+/** The link recording that manifest `d` is in repository `name`. */
+export function manifestRevision(name: RepositoryName, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${REPOSITORIES}/${name}/_manifests/revisions/${alg}/${hex}`;
+}
+
+/** The folder of a repository's tags. */
+export function tags(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}/_manifests/tags`;
+}
+
+/** One tag of a repository. */
+export function tag(name: RepositoryName, t: Tag): string {
+  return `${REPOSITORIES}/${name}/_manifests/tags/${t}`;
+}
+
+/** The folder of the referrers of `subject` in a repository. */
+export function referrersOf(name: RepositoryName, subject: Digest): string {
+  const [alg, hex] = split(subject);
+  return `${REPOSITORIES}/${name}/_referrers/${alg}/${hex}`;
+}
+
+/** The folder of the referrers of `subject` whose own digests use `algorithm`; it holds one object per referrer, named by its hex. */
+export function referrersOfAlgorithm(name: RepositoryName, subject: Digest, algorithm: Algorithm): string {
+  return `${referrersOf(name, subject)}/${algorithm}`;
+}
+
+/** The descriptor of manifest `d`, a referrer of `subject`. */
+export function referrer(name: RepositoryName, subject: Digest, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${referrersOf(name, subject)}/${alg}/${hex}`;
+}
+
+/** An upload session's folder. */
+export function upload(id: UploadId): string {
+  return `${UPLOADS}/${id}`;
+}
+
+/** The bytes an upload session received so far. */
+export function uploadData(id: UploadId): string {
+  return `${UPLOADS}/${id}/data`;
+}
+
+/** An upload session's info (owning repository, start time). */
+export function uploadInfo(id: UploadId): string {
+  return `${UPLOADS}/${id}/info`;
+}
+
+/** Names of the layout's folders inside a repository's folder; anything else there is a nested repository. */
+export const REPOSITORY_INTERNALS: ReadonlySet<string> = new Set(['_layers', '_manifests', '_referrers']);

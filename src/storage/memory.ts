@@ -1,0 +1,115 @@
+/**
+ * The in-memory driver (config `storage.inmemory`): for tests and throw-away registries.
+ * Content lives in this process only, so it does not survive a restart nor serve several processes.
+ */
+import { Readable } from 'node:stream';
+import {
+  checkPath,
+  InvalidOffsetError,
+  PathNotFoundError,
+  type FileInfo,
+  type ReadRange,
+  type StorageDriver,
+} from './driver.js';
+
+interface MemoryObject {
+  chunks: Buffer[];
+  size: number;
+  modTime: Date;
+}
+
+/** A {@link StorageDriver} over a Map of paths to byte chunks. */
+export class MemoryDriver implements StorageDriver {
+  readonly name = 'inmemory';
+  readonly #objects = new Map<string, MemoryObject>();
+
+  private object(path: string): MemoryObject {
+    checkPath(path, this.name);
+    const o = this.#objects.get(path);
+    if (!o) throw new PathNotFoundError(path, this.name);
+    return o;
+  }
+
+  private children(path: string): string[] {
+    const prefix = path === '/' ? '/' : `${path}/`;
+    return [...this.#objects.keys()].filter((k) => k.startsWith(prefix));
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    checkPath(path, this.name);
+    const o = this.#objects.get(path);
+    if (o) return { path, size: o.size, modTime: o.modTime, isDir: false };
+    const inside = this.children(path);
+    if (inside.length === 0) throw new PathNotFoundError(path, this.name);
+    const newest = Math.max(...inside.map((k) => this.#objects.get(k)!.modTime.getTime()));
+    return { path, size: 0, modTime: new Date(newest), isDir: true };
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    return Buffer.concat(this.object(path).chunks);
+  }
+
+  async putContent(path: string, content: Buffer | string): Promise<void> {
+    checkPath(path, this.name);
+    const bytes = Buffer.from(content);
+    this.#objects.set(path, { chunks: [bytes], size: bytes.length, modTime: new Date() });
+  }
+
+  async reader(path: string, range: ReadRange = { offset: 0 }): Promise<Readable> {
+    const o = this.object(path);
+    if (range.offset > o.size) throw new InvalidOffsetError(path, range.offset, this.name);
+    const all = Buffer.concat(o.chunks);
+    const end = range.length === undefined ? all.length : Math.min(all.length, range.offset + range.length);
+    return Readable.from(end > range.offset ? [all.subarray(range.offset, end)] : []);
+  }
+
+  async append(path: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
+    checkPath(path, this.name);
+    let o = this.#objects.get(path);
+    if (!o) {
+      o = { chunks: [], size: 0, modTime: new Date() };
+      this.#objects.set(path, o);
+    }
+    let written = 0;
+    for await (const chunk of source) {
+      options.signal?.throwIfAborted();
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      o.chunks.push(Buffer.from(b));
+      o.size += b.length;
+      o.modTime = new Date();
+      written += b.length;
+    }
+    return written;
+  }
+
+  async move(source: string, dest: string): Promise<void> {
+    checkPath(dest, this.name);
+    const single = this.#objects.get(source);
+    if (single) {
+      this.#objects.delete(source);
+      this.#objects.set(dest, single);
+      return;
+    }
+    const inside = this.children(source);
+    if (inside.length === 0) throw new PathNotFoundError(source, this.name);
+    await this.delete(dest);
+    for (const k of inside) {
+      this.#objects.set(dest + k.slice(source.length), this.#objects.get(k)!);
+      this.#objects.delete(k);
+    }
+  }
+
+  async list(path: string): Promise<string[]> {
+    checkPath(path, this.name);
+    const prefix = path === '/' ? '/' : `${path}/`;
+    const names = new Set<string>();
+    for (const k of this.children(path)) names.add(k.slice(prefix.length).split('/')[0]!);
+    return [...names].sort();
+  }
+
+  async delete(path: string): Promise<void> {
+    checkPath(path, this.name);
+    this.#objects.delete(path);
+    for (const k of this.children(path)) this.#objects.delete(k);
+  }
+}
