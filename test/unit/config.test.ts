@@ -1,0 +1,84 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../src/config/load.js';
+
+function file(yaml: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function error(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('embeds a default: 0.0.0.0:5000, filesystem under ./data, deletes on', () => {
+    expect(DEFAULT_CONFIG_FILE).toMatch(/config\/default\.yaml$/);
+    expect(loadConfig(undefined, {})).toEqual({
+      version: 0.1,
+      log: { level: 'info' },
+      http: { addr: '0.0.0.0:5000' },
+      storage: { filesystem: { rootdirectory: './data' }, delete: { enabled: true } },
+    });
+  });
+
+  it('applies WHARF_<PATH> overrides', () => {
+    const c = loadConfig(undefined, {
+      WHARF_HTTP_ADDR: '127.0.0.1:5001',
+      WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/tmp/x',
+      WHARF_STORAGE_DELETE_ENABLED: 'false',
+      WHARF_LOG_LEVEL: 'warn',
+      OTHER: 'ignored',
+    });
+    expect(c.http.addr).toBe('127.0.0.1:5001');
+    expect(c.storage.filesystem?.rootdirectory).toBe('/tmp/x');
+    expect(c.storage.delete.enabled).toBe(false);
+    expect(c.log.level).toBe('warn');
+  });
+
+  it('lets an environment override switch the storage driver', () => {
+    const c = loadConfig(undefined, { WHARF_STORAGE_INMEMORY: '' });
+    expect(c.storage.inmemory).toEqual({});
+    expect(c.storage.filesystem).toBeUndefined();
+  });
+
+  it('reads a file and fills defaults', () => {
+    const c = loadConfig(file('storage:\n  inmemory: {}\n'), {});
+    expect(c).toMatchObject({ http: { addr: '0.0.0.0:5000' }, storage: { inmemory: {}, delete: { enabled: true } } });
+  });
+
+  it('names the key, the value and what is allowed', () => {
+    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).toMatch(
+      /config key "http\.addr" = "nonsense" \(from environment variable WHARF_HTTP_ADDR\): expected "host:port"/,
+    );
+    expect(error(() => loadConfig(undefined, { WHARF_LOG_LEVEL: 'loud' }))).toMatch(/"log\.level" = "loud".*expected one of fatal, error, warn, info/);
+    expect(error(() => loadConfig(undefined, { WHARF_STORAGE_DELETE_ENABLED: 'maybe' }))).toMatch(/"storage\.delete\.enabled" = "maybe".*true or false/);
+    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '0.0.0.0:70000' }))).toMatch(/port must be 0-65535/);
+  });
+
+  it('refuses unknown keys, in a file or the environment', () => {
+    const f = file('http:\n  adr: ":5000"\nstorage:\n  inmemory: {}\n');
+    expect(error(() => loadConfig(f, {}))).toMatch(new RegExp(`config key "http\\.adr" \\(in ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) is not a known key`));
+    expect(error(() => loadConfig(undefined, { WHARF_HTTP_PORT: '1' }))).toMatch(/"http\.port" \(from environment variable WHARF_HTTP_PORT\) is not a known key/);
+  });
+
+  it('requires exactly one storage driver', () => {
+    expect(error(() => loadConfig(file('storage:\n  delete: {enabled: true}\n'), {}))).toMatch(/exactly one storage driver: filesystem or inmemory/);
+    expect(error(() => loadConfig(file('storage:\n  inmemory: {}\n  filesystem: {rootdirectory: /x}\n'), {}))).toMatch(/exactly one storage driver/);
+  });
+
+  it('explains unreadable and malformed files', () => {
+    expect(error(() => loadConfig('/nonexistent/wharf.yml', {}))).toMatch(/cannot read config file \/nonexistent\/wharf\.yml/);
+    expect(error(() => loadConfig(file('http: [\n'), {}))).toMatch(/is not valid YAML/);
+    expect(error(() => loadConfig(file('- a\n- b\n'), {}))).toMatch(/must hold a YAML mapping/);
+  });
+});
