@@ -1,12 +1,13 @@
 /**
  * The filesystem driver (config `storage.filesystem.rootdirectory`): every storage path is a file
  * under the root directory. Visible writes are atomic (a temporary file in the same folder, then
- * rename(2)); appends go straight to the file.
+ * rename(2)); appends go straight to the file. As on the other drivers, a directory exists only while
+ * it holds an object: delete and move remove the folders they leave empty, and writers that lose a
+ * race with that cleanup recreate their folder and retry.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -21,6 +22,12 @@ import {
 const TEMP_PREFIX = '.wharf-tmp-';
 /** Read buffer size in bytes for blob streams. */
 const READ_CHUNK = 1024 * 1024;
+/** How often a write retries after a concurrent delete removed its (empty) parent folder. */
+const PARENT_RETRIES = 5;
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
 
 /** A {@link StorageDriver} over a local directory. */
 export class FilesystemDriver implements StorageDriver {
@@ -38,8 +45,36 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   private notFound(err: unknown, path: string): unknown {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? new PathNotFoundError(path, this.name) : err;
+    const code = errno(err);
+    return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? new PathNotFoundError(path, this.name) : err;
+  }
+
+  /**
+   * Runs `write` once `target`'s parent folders exist. A concurrent delete or move may remove an empty
+   * parent between the mkdir and the write (ENOENT): then create it again and retry.
+   */
+  private async inParent<T>(target: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fs.mkdir(dirname(target), { recursive: true });
+        return await write();
+      } catch (err) {
+        if (errno(err) !== 'ENOENT' || attempt >= PARENT_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** Removes `dir` and its ancestors below the root for as long as they are empty. */
+  private async prune(dir: string): Promise<void> {
+    const inside = this.root.endsWith(sep) ? this.root : this.root + sep;
+    while (dir.startsWith(inside) && dir.length > inside.length) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return; // not empty (ENOTEMPTY), already gone, or not a folder: someone else's business
+      }
+      dir = dirname(dir);
+    }
   }
 
   async stat(path: string): Promise<FileInfo> {
@@ -62,12 +97,12 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const target = this.full(path);
     const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
-    await fs.mkdir(dirname(target), { recursive: true });
     try {
-      await fs.writeFile(temp, content);
-      await fs.rename(temp, target);
+      await this.inParent(target, () => fs.writeFile(temp, content));
+      await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
     } catch (err) {
       await fs.rm(temp, { force: true });
+      await this.prune(dirname(target));
       throw err;
     }
   }
@@ -80,7 +115,9 @@ export class FilesystemDriver implements StorageDriver {
       throw this.notFound(err, path);
     }
     try {
-      const { size } = await handle.stat();
+      const info = await handle.stat();
+      if (!info.isFile()) throw new PathNotFoundError(path, this.name);
+      const { size } = info;
       if (range.offset > size) throw new InvalidOffsetError(path, range.offset, this.name);
       if (range.length === 0 || range.offset === size) {
         await handle.close();
@@ -96,8 +133,9 @@ export class FilesystemDriver implements StorageDriver {
 
   async append(path: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
     const target = this.full(path);
-    await fs.mkdir(dirname(target), { recursive: true });
-    const out = createWriteStream(target, { flags: 'a', highWaterMark: READ_CHUNK });
+    options.signal?.throwIfAborted();
+    const handle = await this.inParent(target, () => fs.open(target, 'a'));
+    const out = handle.createWriteStream({ highWaterMark: READ_CHUNK });
     try {
       await pipeline(source, out, { signal: options.signal });
     } finally {
@@ -109,12 +147,32 @@ export class FilesystemDriver implements StorageDriver {
   async move(source: string, dest: string): Promise<void> {
     const from = this.full(source);
     const to = this.full(dest);
-    await fs.mkdir(dirname(to), { recursive: true });
     try {
-      await fs.rename(from, to);
+      await fs.lstat(from);
     } catch (err) {
       throw this.notFound(err, source);
     }
+    if (from === to) return;
+    try {
+      await this.inParent(to, async () => {
+        try {
+          await fs.rename(from, to);
+        } catch (err) {
+          // rename(2) replaces a file or an empty folder only: clear a folder, or a file in a folder's way.
+          if (!['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR'].includes(errno(err) ?? '')) throw err;
+          await fs.rm(to, { recursive: true, force: true });
+          await fs.rename(from, to);
+        }
+      });
+    } catch (err) {
+      await this.prune(dirname(to));
+      const sourceGone = await fs.lstat(from).then(
+        () => false,
+        () => true,
+      );
+      throw sourceGone ? new PathNotFoundError(source, this.name) : err; // else a problem at the destination
+    }
+    await this.prune(dirname(from));
   }
 
   async list(path: string): Promise<string[]> {
@@ -129,6 +187,13 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async delete(path: string): Promise<void> {
-    await fs.rm(this.full(path), { recursive: true, force: true });
+    const target = this.full(path);
+    try {
+      await fs.rm(target, { recursive: true, force: true });
+    } catch (err) {
+      if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
+      throw err;
+    }
+    await this.prune(dirname(target));
   }
 }

@@ -65,34 +65,46 @@ export class MemoryDriver implements StorageDriver {
 
   async append(path: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
     checkPath(path, this.name);
+    const { signal } = options;
+    signal?.throwIfAborted();
     let o = this.#objects.get(path);
     if (!o) {
       o = { chunks: [], size: 0, modTime: new Date() };
       this.#objects.set(path, o);
     }
+    // An abort must end the append even while the source sends nothing: destroying the source
+    // rejects the pending iteration with the abort reason.
+    const onAbort = (): void => void source.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let written = 0;
-    for await (const chunk of source) {
-      options.signal?.throwIfAborted();
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      o.chunks.push(Buffer.from(b));
-      o.size += b.length;
-      o.modTime = new Date();
-      written += b.length;
+    try {
+      for await (const chunk of source) {
+        signal?.throwIfAborted();
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        o.chunks.push(Buffer.from(b));
+        o.size += b.length;
+        o.modTime = new Date();
+        written += b.length;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return written;
   }
 
   async move(source: string, dest: string): Promise<void> {
+    checkPath(source, this.name);
     checkPath(dest, this.name);
     const single = this.#objects.get(source);
+    const inside = single ? [] : this.children(source);
+    if (!single && inside.length === 0) throw new PathNotFoundError(source, this.name);
+    if (source === dest) return;
+    await this.delete(dest); // replace whatever is there, a file or a whole directory
     if (single) {
       this.#objects.delete(source);
       this.#objects.set(dest, single);
       return;
     }
-    const inside = this.children(source);
-    if (inside.length === 0) throw new PathNotFoundError(source, this.name);
-    await this.delete(dest);
     for (const k of inside) {
       this.#objects.set(dest + k.slice(source.length), this.#objects.get(k)!);
       this.#objects.delete(k);
