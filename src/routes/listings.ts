@@ -17,7 +17,8 @@ export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res
     throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
   }
   const page = paginate(tags, n, queryParam(req, 'last'));
-  if (page.more && n !== undefined) setNextLink(res, `/v2/${name}/tags/list`, n, page.items.at(-1)!);
+  // n=0 asks for an empty page, which has no next page to link to (spec: "MUST NOT include a Link header")
+  if (page.more && n !== undefined && n > 0) setNextLink(res, `/v2/${name}/tags/list`, n, page.items.at(-1)!);
   res.status(200).json({ name, tags: page.items });
 };
 
@@ -25,7 +26,7 @@ export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res
 export const listCatalog: Handler<{ area: 'catalog' }> = async (req, res, _route, deps) => {
   const n = pageSize(req);
   const page = paginate(await deps.registry.catalog.repositories(), n, queryParam(req, 'last'));
-  if (page.more && n !== undefined) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
+  if (page.more && n !== undefined && n > 0) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
   res.status(200).json({ repositories: page.items });
 };
 
@@ -36,5 +37,9 @@ export const listReferrers: Handler<{ area: 'referrers'; name: string; digest: s
   const artifactType = queryParam(req, 'artifactType');
   const manifests = await deps.registry.referrers.list(name, digest, artifactType || undefined);
   if (artifactType) res.setHeader('OCI-Filters-Applied', 'artifactType');
-  res.status(200).type(OCI_INDEX).send(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+  // a Buffer, not a string: express would append "; charset=utf-8" to the media type the spec requires exactly
+  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+  res.setHeader('Content-Type', OCI_INDEX);
+  res.setHeader('Content-Length', body.length);
+  res.status(200).end(body);
 };
