@@ -1,0 +1,56 @@
+/**
+ * The `wharf` command itself: a bad configuration stops `wharf serve` with exit status 1 and a
+ * message naming the key, the value and what is allowed; `--config FILE` is honoured.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { removeDir, run, tempDir, WHARF_MAIN } from './helpers.js';
+
+function wharf(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
+  return run(process.execPath, [WHARF_MAIN, ...args], { env: { ...clean, ...env }, allowFailure: true, timeoutMs: 30_000 });
+}
+
+describe('wharf serve with a bad configuration', () => {
+  it('exits 1 naming the environment override, its value and the allowed form', async () => {
+    const r = await wharf(['serve'], { WHARF_HTTP_ADDR: 'nonsense' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('config key "http.addr" = "nonsense" (from environment variable WHARF_HTTP_ADDR): expected "host:port"');
+  });
+
+  it('exits 1 naming an unknown key in the --config file', async () => {
+    const dir = await tempDir();
+    try {
+      const file = join(dir, 'config.yml');
+      await writeFile(file, 'http:\n  addr: 127.0.0.1:0\nstorage:\n  filesystem:\n    rootdir: /tmp/x\n');
+      const r = await wharf(['serve', '--config', file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`config key "storage.filesystem.rootdir" (in ${file}) is not a known key`);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('exits 1 when the --config file does not exist', async () => {
+    const r = await wharf(['serve', '--config', '/nonexistent/wharf.yml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot read config file /nonexistent/wharf.yml');
+  });
+
+  it('exits 1 when the address is taken, saying so', async () => {
+    const dir = await tempDir();
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await wharf(['serve'], { WHARF_HTTP_ADDR: `127.0.0.1:${port}`, WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/EADDRINUSE/);
+    } finally {
+      blocker.close();
+      await removeDir(dir);
+    }
+  });
+});
