@@ -81,7 +81,8 @@ function applyEnvironment(tree: Tree, env: NodeJS.ProcessEnv): Map<string, strin
       node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Tree;
     }
     const leaf = path.at(-1)!;
-    node[leaf] = value === '' && path.length === 2 ? {} : value;
+    const isDriver = path.length === 2 && path[0] === 'storage' && (STORAGE_DRIVERS as readonly string[]).includes(leaf);
+    node[leaf] = isDriver && (value === '' || value === '{}') ? {} : value;
     origins.set(path.join('.'), `from environment variable ${name}`);
   }
   return origins;

@@ -3,6 +3,7 @@
  * (https://distribution.github.io/distribution/about/configuration/): `log.level`, `http.addr`,
  * `storage.<driver>`, `storage.delete.enabled`. Unknown keys are errors, so a typo is never ignored.
  */
+import parseDuration from 'parse-duration';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -15,8 +16,14 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 /** `host:port` or `:port`, port 0-65535 (0 picks a free port). */
 const hostPort = z
   .string({ error: 'expected "host:port", e.g. 0.0.0.0:5000' })
-  .regex(/^(?:\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected "host:port", e.g. 0.0.0.0:5000 or 127.0.0.1:5001')
+  .regex(/^(?:\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, { message: 'expected "host:port", e.g. 0.0.0.0:5000 or 127.0.0.1:5001', abort: true })
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0-65535');
+
+/** A duration as in CNCF Distribution's configuration (`90s`, `1h`, `1h30m`, `500ms`); the output is milliseconds. */
+export const duration = z
+  .string({ error: 'expected a duration such as 90s, 5m or 1h' })
+  .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'expected a duration such as 90s, 5m or 1h (units ms, s, m, h)')
+  .transform((v) => parseDuration(v) ?? 0);
 
 /** The storage drivers Wharf has, each a key under `storage`; exactly one must be set. */
 export const STORAGE_DRIVERS = ['filesystem', 'inmemory'] as const;
@@ -24,13 +31,19 @@ export const STORAGE_DRIVERS = ['filesystem', 'inmemory'] as const;
 /** The whole configuration file. */
 export const configSchema = z
   .strictObject({
-    version: z.union([z.string(), z.number()]).optional(),
+    version: z.union([z.literal('0.1'), z.literal(0.1)], { error: 'the only configuration version is 0.1' }).optional(),
     log: z
       .strictObject({
         level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
       })
       .default({ level: 'info' }),
-    http: z.strictObject({ addr: hostPort }).default({ addr: '0.0.0.0:5000' }),
+    http: z
+      .strictObject({
+        addr: hostPort.default('0.0.0.0:5000'),
+        /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
+        idletimeout: duration.default(60_000),
+      })
+      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000 }),
     storage: z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),

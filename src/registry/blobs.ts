@@ -66,18 +66,24 @@ export class BlobStore {
   }
 
   /**
-   * Mounts blob `digest` into `name`: from repository `from` when given (it must link the blob),
-   * else from the shared store (Distribution Spec v1.1 lets a registry mount without `from`).
-   * @returns the mounted blob, or undefined when it cannot be mounted (the client then uploads it)
+   * Mounts blob `digest` into `name` from the first of `sources` that links it (Distribution Spec
+   * v1.1 "Mounting a blob from another repository"; without `from`, the caller passes every
+   * repository the client may read). Bytes that no source links are never mounted, so a blob deleted
+   * from every repository cannot be brought back by knowing its digest.
+   * @returns the mounted blob, or undefined when no source links it (the client then uploads it)
    */
-  async mount(name: RepositoryName, digest: Digest, from: RepositoryName | undefined): Promise<BlobInfo | undefined> {
-    try {
-      const info = from ? await this.stat(from, digest) : { digest, size: (await this.driver.stat(layout.blobData(digest))).size };
+  async mount(name: RepositoryName, digest: Digest, sources: Iterable<RepositoryName>): Promise<BlobInfo | undefined> {
+    for (const source of sources) {
+      let info: BlobInfo;
+      try {
+        info = await this.stat(source, digest);
+      } catch (err) {
+        if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') continue;
+        throw err;
+      }
       await this.link(name, digest);
       return info;
-    } catch (err) {
-      if (isNotFound(err) || (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN')) return undefined;
-      throw err;
     }
+    return undefined;
   }
 }

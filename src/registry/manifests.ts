@@ -79,6 +79,10 @@ export class ManifestStore {
     if ('tag' in reference) {
       const tag: TagLink = { digest, pushedAt: this.now().toISOString() };
       await this.driver.putContent(layout.tag(name, reference.tag), JSON.stringify(tag));
+      // A DELETE of this digest may have run between the revision write and the tag write, missing the
+      // new tag: write the revision again, so a tag that was pushed successfully never dangles. (A
+      // delete that removes the revision after this check lists the tags after it too, and removes this tag.)
+      if (!(await this.exists(name, digest))) await this.driver.putContent(layout.manifestRevision(name, digest), JSON.stringify(link));
     }
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }
@@ -131,6 +135,11 @@ export class ManifestStore {
       return;
     }
     const manifest = await this.get(name, reference);
+    // The revision goes first and the tags after it: a tag push racing this delete either is listed
+    // here and removed, or finds the revision gone and writes it again (see put).
+    await this.driver.delete(layout.manifestRevision(name, manifest.digest));
+    const subject = subjectOf(manifest.body);
+    if (subject) await this.referrers.remove(name, subject, manifest.digest);
     const tags = await this.tags(name);
     await Promise.all(
       tags.map(async (t) => {
@@ -138,9 +147,17 @@ export class ManifestStore {
         if (link?.digest === manifest.digest) await this.driver.delete(layout.tag(name, t as Tag));
       }),
     );
-    const subject = subjectOf(manifest.body);
-    if (subject) await this.referrers.remove(name, subject, manifest.digest);
-    await this.driver.delete(layout.manifestRevision(name, manifest.digest));
+  }
+
+  /** True when manifest `digest` is in repository `name`. */
+  async exists(name: RepositoryName, digest: Digest): Promise<boolean> {
+    try {
+      await this.driver.stat(layout.manifestRevision(name, digest));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   private async requireBlob(name: RepositoryName, d: Descriptor): Promise<void> {
@@ -158,16 +175,11 @@ export class ManifestStore {
   }
 
   private async requireManifest(name: RepositoryName, d: Descriptor): Promise<void> {
-    try {
-      await this.driver.stat(layout.manifestRevision(name, d.digest));
-    } catch (err) {
-      if (isNotFound(err)) {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-          message: `the index references manifest ${d.digest}, which is not in repository ${name}: push it first`,
-          detail: { digest: d.digest },
-        });
-      }
-      throw err;
+    if (!(await this.exists(name, d.digest))) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+        message: `the index references manifest ${d.digest}, which is not in repository ${name}: push it first`,
+        detail: { digest: d.digest },
+      });
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * One structured log line per request (pino-http): request id, method, path, status, bytes sent
- * and duration. Only these fields are logged: headers (Authorization, cookies) and bodies never are.
+ * and duration. Only these fields are logged: headers (Authorization, cookies), query strings and bodies never are.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,7 +25,8 @@ export function accessLog(logger: Logger): HttpLogger {
     quietReqLogger: true,
     customAttributeKeys: { reqId: 'reqId', responseTime: 'durationMs' },
     serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ method: req.method, path: req.url }),
+      // the path without its query: a query string may carry a credential
+      req: (req: { id: string; method: string; url: string }) => ({ method: req.method, path: req.url.split('?', 1)[0] }),
       res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({
         status: res.statusCode,
         bytes: Number(res.headers?.['content-length'] ?? 0),

@@ -78,7 +78,7 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
 
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */
 export const deleteBlob: Handler<BlobRoute> = async (_req, res, route, deps) => {
-  requireDeletes(deps);
+  requireDeletes(deps, 'GET, HEAD');
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   await inRepository(deps, name, () => deps.registry.blobs.unlink(name, digest));

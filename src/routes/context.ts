@@ -106,11 +106,15 @@ export async function inRepository<T>(deps: RouteDeps, name: RepositoryName, wor
   }
 }
 
-/** @throws RegistryError UNSUPPORTED (405) when `storage.delete.enabled` is false */
-export function requireDeletes(deps: RouteDeps): void {
+/**
+ * @param allow the methods the endpoint serves when deletes are disabled, for the `Allow` header
+ * @throws RegistryError UNSUPPORTED (405) when `storage.delete.enabled` is false
+ */
+export function requireDeletes(deps: RouteDeps, allow: string): void {
   if (!deps.config.storage.delete.enabled) {
     throw new RegistryError('UNSUPPORTED', {
       message: 'deletes are disabled on this registry (storage.delete.enabled: false)',
+      headers: { Allow: allow },
     });
   }
 }

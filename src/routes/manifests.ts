@@ -51,7 +51,7 @@ export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps)
 
 /** `DELETE` of a manifest (by digest: with its tags) or of a tag: 202; 405 UNSUPPORTED when deletes are disabled. */
 export const deleteManifest: Handler<ManifestRoute> = async (_req, res, route, deps) => {
-  requireDeletes(deps);
+  requireDeletes(deps, 'GET, HEAD, PUT');
   const name = repositoryOf(route);
   const reference = parseReference(route.reference);
   await inRepository(deps, name, () => deps.registry.manifests.delete(name, reference));

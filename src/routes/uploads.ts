@@ -69,8 +69,8 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (mount !== undefined) {
     const digest = parseDigest(mount).digest;
     const fromParam = queryParam(req, 'from');
-    const from = fromParam === undefined ? undefined : parseRepositoryName(fromParam);
-    const mounted = await deps.registry.blobs.mount(name, digest, from);
+    const sources = fromParam === undefined ? (await deps.registry.catalog.repositories()).map(parseRepositoryName) : [parseRepositoryName(fromParam)];
+    const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();
       created(res, name, mounted);

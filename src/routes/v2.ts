@@ -17,19 +17,38 @@ type MethodTable<A extends V2Route['area']> = Partial<Record<string, Handler<Ext
 
 const TABLES: { [A in V2Route['area']]: MethodTable<A> } = {
   base: { GET: getBase, HEAD: getBase },
-  catalog: { GET: listCatalog },
-  tags: { GET: listTags },
+  catalog: { GET: listCatalog, HEAD: listCatalog },
+  tags: { GET: listTags, HEAD: listTags },
   manifests: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
   blobs: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
   uploads: { POST: startUpload, PATCH: patchUpload, PUT: finishUpload, GET: uploadStatus, DELETE: cancelUpload },
-  referrers: { GET: listReferrers },
+  referrers: { GET: listReferrers, HEAD: listReferrers },
 };
+
+/** The methods an area serves, for `Allow` (RFC 9110 section 10.2.1) on a 405. */
+export function allowedMethods(area: V2Route['area']): string {
+  return Object.keys(TABLES[area]).join(', ');
+}
+
+/**
+ * Percent-decodes a request path, as CNCF Distribution's router does (clients may send
+ * `sha256%3A...`); the decoded names and digests are validated by the handlers.
+ * @throws RegistryError NAME_INVALID for malformed percent-encoding
+ */
+function decodePath(path: string): string {
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    throw new RegistryError('NAME_INVALID', { message: 'malformed percent-encoding in the URL' });
+  }
+}
 
 /** The express middleware serving every `/v2/` endpoint; other paths pass to `next`. */
 export function v2Handler(deps: RouteDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (!req.path.startsWith('/v2')) return next();
-    const route = parseV2Path(req.path);
+    const route = parseV2Path(decodePath(req.path));
     if (!route) {
       req.resume();
       throw new RegistryError('UNSUPPORTED', { status: 404, message: `no registry endpoint at ${req.path.slice(0, 200)}` });
@@ -40,7 +59,7 @@ export function v2Handler(deps: RouteDeps) {
       req.resume();
       throw new RegistryError('UNSUPPORTED', {
         message: `method ${req.method} is not supported on this endpoint`,
-        headers: { Allow: Object.keys(table).join(', ') },
+        headers: { Allow: allowedMethods(route.area) },
       });
     }
     if (route.area === 'uploads' && route.session === undefined && req.method !== 'POST') {

@@ -113,5 +113,10 @@ export function uploadInfo(id: UploadId): string {
   return `${UPLOADS}/${id}/info`;
 }
 
+/** A throw-away object the server writes and deletes at start-up to check that the storage is writable. */
+export function startupProbe(id: string): string {
+  return `/_probe-${id.replace(/[^a-z0-9-]/g, '')}`;
+}
+
 /** Names of the layout's folders inside a repository's folder; anything else there is a nested repository. */
 export const REPOSITORY_INTERNALS: ReadonlySet<string> = new Set(['_layers', '_manifests', '_referrers']);

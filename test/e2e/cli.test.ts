@@ -38,6 +38,12 @@ describe('wharf serve with a bad configuration', () => {
     expect(r.stderr).toContain('cannot read config file /nonexistent/wharf.yml');
   });
 
+  it('exits 1 when the storage root cannot be written, naming the key', async () => {
+    const r = await wharf(['serve'], { WHARF_HTTP_ADDR: '127.0.0.1:0', WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/etc/passwd' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('storage.filesystem.rootdirectory = "/etc/passwd": the storage cannot be written');
+  });
+
   it('exits 1 when the address is taken, saying so', async () => {
     const dir = await tempDir();
     const { createServer } = await import('node:net');
@@ -47,7 +53,7 @@ describe('wharf serve with a bad configuration', () => {
     try {
       const r = await wharf(['serve'], { WHARF_HTTP_ADDR: `127.0.0.1:${port}`, WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: dir });
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/EADDRINUSE/);
+      expect(r.stderr).toContain(`http.addr = "127.0.0.1:${port}": cannot listen (EADDRINUSE: the port is in use; choose another)`);
     } finally {
       blocker.close();
       await removeDir(dir);

@@ -64,10 +64,10 @@ forEachDriver((make) => {
     ['patch', '/v2/', 'GET, HEAD'],
     ['post', '/v2/', 'GET, HEAD'],
     ['delete', '/v2/', 'GET, HEAD'],
-    ['put', '/v2/_catalog', 'GET'],
+    ['put', '/v2/_catalog', 'GET, HEAD'],
     ['patch', '/v2/x/manifests/latest', 'GET, HEAD, PUT, DELETE'],
     ['post', '/v2/x/manifests/latest', 'GET, HEAD, PUT, DELETE'],
-    ['put', '/v2/x/tags/list', 'GET'],
+    ['put', '/v2/x/tags/list', 'GET, HEAD'],
     ['options', '/v2/x/blobs/uploads/', 'POST, PATCH, PUT, GET, DELETE'],
   ])('%s %s answers 405 UNSUPPORTED as JSON with Allow: %s', async (method, path, allow) => {
     const { http } = await make();
@@ -89,7 +89,19 @@ forEachDriver((make) => {
     await pushImage(http, 'b', 'v1', { layers: 1 });
     expectError(await http.get('/v2/a/../b/tags/list'), 400, 'NAME_INVALID');
     expectError(await http.get('/v2/a/%2e%2e/b/tags/list'), 400, 'NAME_INVALID');
-    expectError(await http.get('/v2/a%2Fb/tags/list'), 400, 'NAME_INVALID');
+    expectError(await http.get('/v2/a/%2E%2E%2Fb/tags/list'), 400, 'NAME_INVALID');
+    expectError(await http.get('/v2/a/%zz/tags/list'), 400, 'NAME_INVALID');
+  });
+
+  it('percent-encoded paths are decoded before routing, as Distribution does', async () => {
+    const { http } = await make();
+    const image = await pushImage(http, 'p/q', 'v1', { layers: 1 });
+    const tags = await http.get('/v2/p%2Fq/%74ags/list');
+    expect(tags.status).toBe(200);
+    expect(tags.body).toEqual({ name: 'p/q', tags: ['v1'] });
+    const manifest = await http.get(`/v2/p/q/manifests/${image.digest.replace(':', '%3A')}`);
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers['docker-content-digest']).toBe(image.digest);
   });
 
   it('a malformed query string does not break the JSON contract', async () => {

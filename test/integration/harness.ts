@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
+import { createHttpServer } from '../../src/server.js';
 
 /** The storage drivers every suite runs against. */
 export const DRIVERS = ['inmemory', 'filesystem'] as const;
@@ -38,6 +39,8 @@ export interface RegistryOptions {
   deleteEnabled?: boolean;
   /** the app's logger (default a silent pino logger) */
   logger?: Logger;
+  /** `http.idletimeout` as a duration string (default the configuration's) */
+  idleTimeout?: string;
 }
 
 /** A running registry under test: the app on a loopback port, its storage and a client for it. */
@@ -66,14 +69,14 @@ export function testConfig(driver: DriverName, root: string | undefined, options
   const storage = driver === 'filesystem' ? { filesystem: { rootdirectory: root } } : { inmemory: {} };
   return validate({
     log: { level: 'silent' },
-    http: { addr: '127.0.0.1:0' },
+    http: { addr: '127.0.0.1:0', ...(options.idleTimeout ? { idletimeout: options.idleTimeout } : {}) },
     storage: { ...storage, delete: { enabled: options.deleteEnabled ?? true } },
   });
 }
 
 async function start(driverName: DriverName, driver: StorageDriver, config: Config, running: Set<Server>, logger: Logger): Promise<TestRegistry> {
   const app = createApp({ config, storage: driver, logger });
-  const server = createServer(app);
+  const server = createHttpServer(app, config.http);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   running.add(server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -184,10 +184,13 @@ forEachDriver((make) => {
     expectError(await http.get(`/v2/App/referrers/${randomDigest()}`), 400, 'NAME_INVALID');
   });
 
-  it('accepts only GET: 405 with Allow', async () => {
+  it('accepts only GET and HEAD: 405 with Allow', async () => {
     const { http } = await make();
     const res = await http.delete(`/v2/app/referrers/${randomDigest()}`);
     expectError(res, 405, 'UNSUPPORTED');
-    expect(res.headers.allow).toBe('GET');
+    expect(res.headers.allow).toBe('GET, HEAD');
+    const head = await http.head(`/v2/app/referrers/${randomDigest()}`);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-type']).toBe('application/vnd.oci.image.index.v1+json');
   });
 });

@@ -221,14 +221,26 @@ forEachDriver((make) => {
     expect(seen).toEqual(names);
   });
 
-  it('catalog and tags/list accept only GET: 405 with Allow', async () => {
+  it('catalog and tags/list accept only GET and HEAD: 405 with Allow', async () => {
     const { http } = await make();
     await tagAll(http, 'ro', ['v1']);
     const catalog = await http.delete('/v2/_catalog');
     expectError(catalog, 405, 'UNSUPPORTED');
-    expect(catalog.headers.allow).toBe('GET');
+    expect(catalog.headers.allow).toBe('GET, HEAD');
     const tags = await http.post('/v2/ro/tags/list');
     expectError(tags, 405, 'UNSUPPORTED');
-    expect(tags.headers.allow).toBe('GET');
+    expect(tags.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('HEAD of tags/list and _catalog answers like GET without a body', async () => {
+    const { http } = await make();
+    await tagAll(http, 'ro', ['v1']);
+    for (const path of ['/v2/ro/tags/list', '/v2/_catalog']) {
+      const res = await http.head(path);
+      expect(res.status).toBe(200);
+      expect(Number(res.headers['content-length'])).toBeGreaterThan(0);
+      expect(res.text ?? '').toBe('');
+    }
+    expectError(await http.head('/v2/nope/tags/list'), 404, 'NAME_UNKNOWN');
   });
 });

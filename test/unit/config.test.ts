@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(loadConfig(undefined, {})).toEqual({
       version: 0.1,
       log: { level: 'info' },
-      http: { addr: '0.0.0.0:5000' },
+      http: { addr: '0.0.0.0:5000', idletimeout: 60_000 },
       storage: { filesystem: { rootdirectory: './data' }, delete: { enabled: true } },
     });
   });
@@ -63,6 +63,25 @@ describe('loadConfig', () => {
     expect(error(() => loadConfig(undefined, { WHARF_LOG_LEVEL: 'loud' }))).toMatch(/"log\.level" = "loud".*expected one of fatal, error, warn, info/);
     expect(error(() => loadConfig(undefined, { WHARF_STORAGE_DELETE_ENABLED: 'maybe' }))).toMatch(/"storage\.delete\.enabled" = "maybe".*true or false/);
     expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '0.0.0.0:70000' }))).toMatch(/port must be 0-65535/);
+  });
+
+  it('reports an empty override as an empty string, and one problem per bad value', () => {
+    const message = error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '' }));
+    expect(message).toMatch(/"http\.addr" = "" \(from environment variable WHARF_HTTP_ADDR\)/);
+    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).not.toMatch(/port must be/);
+  });
+
+  it('parses durations and refuses ones without a unit', () => {
+    expect(loadConfig(undefined, { WHARF_HTTP_IDLETIMEOUT: '1m30s' }).http.idletimeout).toBe(90_000);
+    expect(error(() => loadConfig(undefined, { WHARF_HTTP_IDLETIMEOUT: '60' }))).toMatch(/"http\.idletimeout" = "60".*duration such as 90s/);
+  });
+
+  it('accepts only configuration version 0.1', () => {
+    expect(error(() => loadConfig(file('version: 0.2\nstorage:\n  inmemory: {}\n'), {}))).toMatch(/"version" = 0\.2.*only configuration version is 0\.1/);
+  });
+
+  it('takes "{}" for a driver without options from the environment', () => {
+    expect(loadConfig(undefined, { WHARF_STORAGE_INMEMORY: '{}' }).storage.inmemory).toEqual({});
   });
 
   it('refuses unknown keys, in a file or the environment', () => {

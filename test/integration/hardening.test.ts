@@ -1,0 +1,102 @@
+/**
+ * What an adversarial review found, kept as tests: races between pushes and deletes, mounts of
+ * unlinked bytes, stalled clients, Node-level protocol errors, and what reaches the log.
+ */
+import { connect } from 'node:net';
+import { expect, it } from 'vitest';
+import { capturingLogger, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw } from './harness.js';
+
+/** Sends raw bytes over a new TCP connection and resolves with everything the server sent until it closed. */
+function rawExchange(url: string, request: string | Buffer, endAfterWrite = true): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(request);
+    if (endAfterWrite) socket.end();
+  });
+}
+
+forEachDriver((make) => {
+  it('a tag pushed while its manifest is deleted by digest never dangles', async () => {
+    const { http } = await make();
+    const image = await pushImage(http, 'race/app', 'base', { layers: 1 });
+    for (let round = 0; round < 15; round++) {
+      await putManifest(http, 'race/app', image.digest, image.body, image.mediaType).expect(201);
+      const [put, del] = await Promise.all([
+        putManifest(http, 'race/app', `t${round}`, image.body, image.mediaType),
+        http.delete(`/v2/race/app/manifests/${image.digest}`),
+      ]);
+      expect(put.status).toBe(201);
+      expect([202, 404]).toContain(del.status);
+      const tags = (await http.get('/v2/race/app/tags/list')).body.tags as string[];
+      for (const tag of tags) {
+        const res = await http.get(`/v2/race/app/manifests/${tag}`);
+        expect(res.status, `tag ${tag} is listed but does not resolve`).toBe(200);
+      }
+    }
+  });
+
+  it('a mount without from never brings back bytes that no repository links', async () => {
+    const { http } = await make();
+    const secret = await pushBlob(http, 'priv/x', Buffer.from('secret'));
+    await http.delete(`/v2/priv/x/blobs/${secret.digest}`).expect(202);
+    const mount = await http.post(`/v2/thief/y/blobs/uploads/?mount=${secret.digest}`);
+    expect(mount.status).toBe(202);
+    expectError(await http.get(`/v2/thief/y/blobs/${secret.digest}`), 404, 'NAME_UNKNOWN');
+    const linked = await pushBlob(http, 'pub/z', Buffer.from('shared'));
+    const ok = await http.post(`/v2/other/w/blobs/uploads/?mount=${linked.digest}`);
+    expect(ok.status).toBe(201);
+    expect((await raw(http.get(`/v2/other/w/blobs/${linked.digest}`))).body.toString()).toBe('shared');
+  });
+
+  it('a stalled upload is cut after http.idletimeout and frees its session', async () => {
+    const { http, url } = await make({ idleTimeout: '300ms' });
+    const started = await http.post('/v2/stall/app/blobs/uploads/').expect(202);
+    const location = started.headers.location as string;
+    const stalled = rawExchange(
+      url,
+      `PATCH ${location} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`,
+      false,
+    );
+    await stalled;
+    const status = await http.get(location);
+    expect(status.status).toBe(204);
+    expect(status.headers.range).toBe('0-999');
+    const next = await http.patch(location).set('Content-Type', 'application/octet-stream').set('Content-Range', '1000-1000').send(Buffer.from('y'));
+    expect(next.status).toBe(202);
+  });
+
+  it('protocol errors that Node answers itself are the spec JSON too', async () => {
+    const { url } = await make();
+    const huge = await rawExchange(url, `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge).toContain('Content-Type: application/json');
+    expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4)).errors[0].code).toBe('UNSUPPORTED');
+    const garbage = await rawExchange(url, 'NOT A REQUEST\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)).errors[0].message).toBe('malformed HTTP request');
+  });
+
+  it('neither Authorization headers, cookies nor query strings reach the log', async () => {
+    const { logger, lines } = capturingLogger();
+    const { http } = await make({ logger });
+    await http.get('/v2/_catalog?token=QUERYSECRET').set('Authorization', 'Bearer HEADERSECRET').set('Cookie', 'c=COOKIESECRET').expect(200);
+    const text = JSON.stringify(lines);
+    expect(lines.some((l) => (l.req as { path?: string } | undefined)?.path === '/v2/_catalog')).toBe(true);
+    expect(text).not.toMatch(/QUERYSECRET|HEADERSECRET|COOKIESECRET/);
+  });
+
+  it('deletes disabled: 405 carries Allow without DELETE', async () => {
+    const { http } = await make({ deleteEnabled: false });
+    const image = await pushImage(http, 'ro/app', 'v1', { layers: 1 });
+    const res = await http.delete(`/v2/ro/app/manifests/${image.digest}`);
+    expectError(res, 405, 'UNSUPPORTED');
+    expect(res.headers.allow).toBe('GET, HEAD, PUT');
+    const blob = await http.delete(`/v2/ro/app/blobs/${image.layers[0]!.digest}`);
+    expect(blob.headers.allow).toBe('GET, HEAD');
+  });
+});
