@@ -3,11 +3,17 @@
  * Docker Image Manifest V2 Schema 2).
  */
 
+/** OCI image manifest (image-spec "Image Manifest"). */
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+/** OCI image index (image-spec "Image Index"); also the body of a referrers response. */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** Docker Image Manifest V2, Schema 2. */
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+/** Docker manifest list (the multi-platform form of schema 2). */
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/** Docker schema 1 (deprecated, refused). */
 export const DOCKER_SCHEMA1 = 'application/vnd.docker.distribution.manifest.v1+json';
+/** Docker schema 1, signed (deprecated, refused). */
 export const DOCKER_SCHEMA1_SIGNED = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 /** Docker's foreign (non-distributable) layer: may be absent from the registry when it has `urls`. */
 export const DOCKER_FOREIGN_LAYER = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
