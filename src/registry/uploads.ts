@@ -52,6 +52,12 @@ class HashingPassThrough extends Transform {
   }
 }
 
+/**
+ * How many sessions keep a running hash in this process. Abandoned sessions would otherwise hold one
+ * each forever; past the cap the oldest is dropped and, if it is ever finished, re-hashed from storage.
+ */
+const MAX_RUNNING_HASHES = 10_000;
+
 /** Creates, continues, commits and cancels upload sessions. */
 export class UploadSessions {
   readonly #hashes = new Map<string, RunningHash>();
@@ -68,7 +74,7 @@ export class UploadSessions {
     const id = randomUUID() as layout.UploadId;
     const info: SessionInfo = { name, startedAt: this.now().toISOString() };
     await this.driver.putContent(layout.uploadInfo(id), JSON.stringify(info));
-    this.#hashes.set(id, { hash: newHasher('sha256'), offset: 0 });
+    this.keepHash(id, { hash: newHasher('sha256'), offset: 0 });
     return { id, name, offset: 0 };
   }
 
@@ -158,7 +164,7 @@ export class UploadSessions {
     const written = await this.driver.append(layout.uploadData(status.id), flowing, { signal });
     if (running) {
       running.offset += written;
-      this.#hashes.set(status.id, running);
+      this.keepHash(status.id, running);
     }
     return { ...status, offset: status.offset + written };
   }
@@ -180,6 +186,11 @@ export class UploadSessions {
       if (isNotFound(err)) return 0;
       throw err;
     }
+  }
+
+  private keepHash(id: string, running: RunningHash): void {
+    this.#hashes.set(id, running);
+    if (this.#hashes.size > MAX_RUNNING_HASHES) this.#hashes.delete(this.#hashes.keys().next().value!);
   }
 
   private async remove(id: layout.UploadId): Promise<void> {
