@@ -171,6 +171,7 @@ export class UploadSessions {
 
   private async digestOf(status: UploadStatus, algorithm: ParsedDigest['algorithm']): Promise<Digest> {
     const running = this.#hashes.get(status.id);
+    this.#hashes.delete(status.id); // a finished Hash cannot be read twice: a retried commit re-hashes from storage
     if (algorithm === 'sha256' && running && running.offset === status.offset) return digestOf('sha256', running.hash);
     const hash = newHasher(algorithm);
     if (status.offset > 0) {

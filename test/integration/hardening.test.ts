@@ -3,8 +3,12 @@
  * unlinked bytes, stalled clients, Node-level protocol errors, and what reaches the log.
  */
 import { connect } from 'node:net';
+import { pino } from 'pino';
+import supertest from 'supertest';
 import { expect, it } from 'vitest';
-import { capturingLogger, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw } from './harness.js';
+import { createApp } from '../../src/app.js';
+import { MemoryDriver } from '../../src/storage/memory.js';
+import { capturingLogger, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw, sha256, testConfig } from './harness.js';
 
 /** Sends raw bytes over a new TCP connection and resolves with everything the server sent until it closed. */
 function rawExchange(url: string, request: string | Buffer, endAfterWrite = true): Promise<string> {
@@ -99,4 +103,22 @@ forEachDriver((make) => {
     const blob = await http.delete(`/v2/ro/app/blobs/${image.layers[0]!.digest}`);
     expect(blob.headers.allow).toBe('GET, HEAD');
   });
+});
+
+it('a commit that fails after hashing can be retried and re-hashes from storage', async () => {
+  let failMoves = 1;
+  class FlakyDriver extends MemoryDriver {
+    override async move(source: string, dest: string): Promise<void> {
+      if (failMoves-- > 0) throw new Error('transient storage failure');
+      return super.move(source, dest);
+    }
+  }
+  const http = supertest(createApp({ config: testConfig('inmemory', undefined), storage: new FlakyDriver(), logger: pino({ level: 'silent' }) }));
+  const bytes = Buffer.from('retry me');
+  const digest = sha256(bytes);
+  const location = (await http.post('/v2/flaky/app/blobs/uploads/').expect(202)).headers.location as string;
+  await http.patch(location).set('Content-Type', 'application/octet-stream').send(bytes).expect(202);
+  expectError(await http.put(`${location}?digest=${digest}`), 500, 'UNKNOWN');
+  await http.put(`${location}?digest=${digest}`).expect(201);
+  expect((await http.head(`/v2/flaky/app/blobs/${digest}`)).status).toBe(200);
 });
