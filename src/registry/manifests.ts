@@ -135,16 +135,23 @@ export class ManifestStore {
       return;
     }
     const manifest = await this.get(name, reference);
-    // The revision goes first and the tags after it: a tag push racing this delete either is listed
-    // here and removed, or finds the revision gone and writes it again (see put).
+    // Tags first, so a crash part way leaves an untagged manifest, never a tag pointing nowhere; then
+    // the revision; then the tags once more: a tag push racing this delete either is listed by that
+    // second pass and removed, or finds the revision gone and writes it again (see put).
+    await this.untag(name, manifest.digest);
     await this.driver.delete(layout.manifestRevision(name, manifest.digest));
+    await this.untag(name, manifest.digest);
     const subject = subjectOf(manifest.body);
     if (subject) await this.referrers.remove(name, subject, manifest.digest);
+  }
+
+  /** Deletes every tag of repository `name` that points at `digest`. */
+  private async untag(name: RepositoryName, digest: Digest): Promise<void> {
     const tags = await this.tags(name);
     await Promise.all(
       tags.map(async (t) => {
         const link = await this.resolveTag(name, t as Tag).catch(() => undefined);
-        if (link?.digest === manifest.digest) await this.driver.delete(layout.tag(name, t as Tag));
+        if (link?.digest === digest) await this.driver.delete(layout.tag(name, t as Tag));
       }),
     );
   }

@@ -122,3 +122,25 @@ it('a commit that fails after hashing can be retried and re-hashes from storage'
   await http.put(`${location}?digest=${digest}`).expect(201);
   expect((await http.head(`/v2/flaky/app/blobs/${digest}`)).status).toBe(200);
 });
+
+it.each([
+  ['a tag', '/_manifests/tags/'],
+  ['the revision', '/_manifests/revisions/'],
+])('a manifest delete that dies at %s leaves no tag pointing nowhere', async (_what, dyingPath) => {
+  let dead = false;
+  class DyingDriver extends MemoryDriver {
+    override async delete(path: string): Promise<void> {
+      if (dead && path.includes(dyingPath)) throw new Error('process killed');
+      return super.delete(path);
+    }
+  }
+  const http = supertest(createApp({ config: testConfig('inmemory', undefined), storage: new DyingDriver(), logger: pino({ level: 'silent' }) }));
+  const image = await pushImage(http, 'crash/app', 'v1', { layers: 1 });
+  await putManifest(http, 'crash/app', 'v2', image.body, image.mediaType).expect(201);
+  dead = true;
+  expectError(await http.delete(`/v2/crash/app/manifests/${image.digest}`), 500, 'UNKNOWN');
+  dead = false;
+  for (const tag of (await http.get('/v2/crash/app/tags/list')).body.tags as string[]) {
+    expect((await http.get(`/v2/crash/app/manifests/${tag}`)).status, `tag ${tag} dangles`).toBe(200);
+  }
+});
