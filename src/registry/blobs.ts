@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { isNotFound, type ReadRange, type StorageDriver } from '../storage/driver.js';
+import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
@@ -37,12 +37,7 @@ export class BlobStore {
 
   /** The size in bytes of blob `digest` in the shared store, or undefined when it is not stored. */
   async statStored(digest: Digest): Promise<number | undefined> {
-    try {
-      return (await this.driver.stat(layout.blobData(digest))).size;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return (await statIfExists(this.driver, layout.blobData(digest)))?.size;
   }
 
   /** A stream of the blob's bytes (check access with {@link stat} first). */

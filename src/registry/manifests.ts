@@ -8,7 +8,7 @@ import { digestBytes, parseDigest, type Digest, type ParsedDigest } from '../oci
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import type { ReferrersIndex } from './referrers.js';
@@ -158,13 +158,7 @@ export class ManifestStore {
 
   /** True when manifest `digest` is in repository `name`. */
   async exists(name: RepositoryName, digest: Digest): Promise<boolean> {
-    try {
-      await this.driver.stat(layout.manifestRevision(name, digest));
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    return (await statIfExists(this.driver, layout.manifestRevision(name, digest))) !== undefined;
   }
 
   private async requireBlob(name: RepositoryName, d: Descriptor): Promise<void> {

@@ -11,7 +11,7 @@ import { Transform, pipeline, type Readable, type TransformCallback } from 'node
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 
@@ -181,12 +181,7 @@ export class UploadSessions {
   }
 
   private async size(id: layout.UploadId): Promise<number> {
-    try {
-      return (await this.driver.stat(layout.uploadData(id))).size;
-    } catch (err) {
-      if (isNotFound(err)) return 0;
-      throw err;
-    }
+    return (await statIfExists(this.driver, layout.uploadData(id)))?.size ?? 0;
   }
 
   private keepHash(id: string, running: RunningHash): void {

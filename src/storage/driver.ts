@@ -102,6 +102,19 @@ export function checkPath(path: string, driver: string): void {
   }
 }
 
+/**
+ * The {@link FileInfo} of `path`, or undefined when it does not exist.
+ * @throws what {@link StorageDriver.stat} throws, except {@link PathNotFoundError}
+ */
+export async function statIfExists(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
+  try {
+    return await driver.stat(path);
+  } catch (err) {
+    if (err instanceof PathNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 /** True for a {@link PathNotFoundError}. */
 export function isNotFound(err: unknown): err is PathNotFoundError {
   return err instanceof PathNotFoundError;
