@@ -26,7 +26,7 @@ export interface RunningServer {
 }
 
 /** Splits `host:port` (or `:port`, or `[v6]:port`) into host and port. */
-export function splitAddr(addr: string): { host: string; port: number } {
+function splitAddr(addr: string): { host: string; port: number } {
   const colon = addr.lastIndexOf(':');
   const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   return { host: host || '0.0.0.0', port: Number(addr.slice(colon + 1)) };

@@ -48,31 +48,6 @@ export function hasBody(req: Request): boolean {
 }
 
 /**
- * Reads the whole request body, at most `limit` bytes (only for small bodies such as manifests).
- * @throws RegistryError with status 413 when the body is larger than `limit`
- */
-export async function readBody(req: Request, limit: number, code: 'MANIFEST_INVALID'): Promise<Buffer> {
-  const tooLarge = () =>
-    new RegistryError(code, { status: 413, message: `the body is larger than the limit of ${limit} bytes`, detail: { limit } });
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/**
  * The query parameter `n` of a paginated list: a non-negative integer, or undefined.
  * @throws RegistryError PAGINATION_NUMBER_INVALID
  */
@@ -99,11 +74,14 @@ export async function inRepository<T>(deps: RouteDeps, name: RepositoryName, wor
   try {
     return await work();
   } catch (err) {
-    if (err instanceof RegistryError && err.status === 404 && !(await deps.registry.catalog.exists(name))) {
-      throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
-    }
+    if (err instanceof RegistryError && err.status === 404 && !(await deps.registry.catalog.exists(name))) throw nameUnknown(name);
     throw err;
   }
+}
+
+/** The NAME_UNKNOWN error for repository `name`. */
+export function nameUnknown(name: RepositoryName): RegistryError {
+  return new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
 }
 
 /**

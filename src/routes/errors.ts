@@ -12,12 +12,9 @@ const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_
 /** Maps any thrown value to a {@link RegistryError}; undefined when the client went away (nothing to answer). */
 export function toRegistryError(err: unknown): RegistryError | undefined {
   if (err instanceof RegistryError) return err;
-  const e = err as { code?: string; name?: string; status?: number; type?: string };
+  const e = err as { code?: string; name?: string };
   if (e?.name === 'AbortError' || (e?.code && CLIENT_GONE.has(e.code))) return undefined;
   if (err instanceof InvalidOffsetError) return new RegistryError('RANGE_INVALID', { message: err.message });
-  if (e?.type === 'entity.parse.failed' || e?.type === 'entity.too.large') {
-    return new RegistryError('UNKNOWN', { status: e.status ?? 400, message: 'malformed request body' });
-  }
   return new RegistryError('UNKNOWN', { message: 'internal error: see the server log for this request id', cause: err });
 }
 

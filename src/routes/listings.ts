@@ -3,19 +3,16 @@
  * `GET /v2/<name>/referrers/<digest>` (Distribution Spec v1.1 "Listing Tags", "Listing Referrers").
  */
 import { parseDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
 import { OCI_INDEX } from '../oci/media-types.js';
 import { paginate } from '../registry/pagination.js';
-import { pageSize, queryParam, repositoryOf, setNextLink, type Handler } from './context.js';
+import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type Handler } from './context.js';
 
 /** Tags in lexical order, `n` and `last` pagination with a `Link` header; 404 NAME_UNKNOWN. */
 export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const n = pageSize(req);
   const tags = await deps.registry.manifests.tags(name);
-  if (tags.length === 0 && !(await deps.registry.catalog.exists(name))) {
-    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known to the registry`, detail: { name } });
-  }
+  if (tags.length === 0 && !(await deps.registry.catalog.exists(name))) throw nameUnknown(name);
   const page = paginate(tags, n, queryParam(req, 'last'));
   // n=0 asks for an empty page, which has no next page to link to (spec: "MUST NOT include a Link header")
   if (page.more && n !== undefined && n > 0) setNextLink(res, `/v2/${name}/tags/list`, n, page.items.at(-1)!);

@@ -2,12 +2,13 @@
  * Manifests (Distribution Spec v1.1 end-3 `GET/HEAD`, end-7 `PUT`, end-9 `DELETE`
  * `/v2/<name>/manifests/<reference>`), served byte for byte with the media type they were pushed with.
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { RegistryError } from '../oci/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
 import { parseTag } from '../oci/reference.js';
 import type { ManifestReference } from '../registry/manifests.js';
-import { inRepository, mediaTypeOf, readBody, repositoryOf, requireDeletes, type Handler } from './context.js';
+import { inRepository, mediaTypeOf, repositoryOf, requireDeletes, type Handler } from './context.js';
 
 type ManifestRoute = { area: 'manifests'; name: string; reference: string };
 
@@ -26,6 +27,35 @@ function manifestHeaders(res: Response, digest: string, mediaType: string, size:
   res.setHeader('Content-Length', size);
 }
 
+/**
+ * Reads a manifest body, at most {@link MAX_MANIFEST_BYTES}; a larger one is refused before or as soon
+ * as it exceeds the limit, without buffering the rest.
+ * @throws RegistryError MANIFEST_INVALID with status 413
+ */
+async function readManifestBody(req: Request): Promise<Buffer> {
+  const tooLarge = () =>
+    new RegistryError('MANIFEST_INVALID', {
+      status: 413,
+      message: `the manifest is larger than the limit of ${MAX_MANIFEST_BYTES} bytes`,
+      detail: { limit: MAX_MANIFEST_BYTES },
+    });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_MANIFEST_BYTES) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_MANIFEST_BYTES) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 /** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN. */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
@@ -40,7 +70,7 @@ export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps)
 export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const reference = parseReference(route.reference);
-  const body = await readBody(req, MAX_MANIFEST_BYTES, 'MANIFEST_INVALID');
+  const body = await readManifestBody(req);
   const pushed = await deps.registry.manifests.put(name, reference, body, mediaTypeOf(req));
   res.setHeader('Location', `/v2/${name}/manifests/${pushed.digest}`);
   res.setHeader('Docker-Content-Digest', pushed.digest);
