@@ -36,6 +36,11 @@ export function parseRepositoryName(value: string): RepositoryName {
   return value as RepositoryName;
 }
 
+/** True when `value` is a valid repository name (see {@link parseRepositoryName}). */
+export function isRepositoryName(value: string): value is RepositoryName {
+  return value.length <= MAX_NAME_LENGTH && NAME.test(value);
+}
+
 /** True when `value` is a valid tag (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
 export function isTag(value: string): value is Tag {
   return TAG.test(value);

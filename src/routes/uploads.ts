@@ -69,7 +69,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (mount !== undefined) {
     const digest = parseDigest(mount).digest;
     const fromParam = queryParam(req, 'from');
-    const sources = fromParam === undefined ? (await deps.registry.catalog.repositories()).map(parseRepositoryName) : [parseRepositoryName(fromParam)];
+    const sources = fromParam === undefined ? await deps.registry.catalog.repositories() : [parseRepositoryName(fromParam)];
     const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();

@@ -244,3 +244,15 @@ forEachDriver((make) => {
     expectError(await http.head('/v2/nope/tags/list'), 404, 'NAME_UNKNOWN');
   });
 });
+
+forEachDriver((make, driverName) => {
+  it('the catalog skips folders whose names are not repository names', async () => {
+    const reg = await make();
+    await tagAll(reg.http, 'good/app', ['v1']);
+    await reg.driver.putContent('/repositories/bad..name/_layers/x', 'stray');
+    await reg.driver.putContent('/repositories/good/trailing-/_layers/x', 'stray');
+    const res = await reg.http.get('/v2/_catalog');
+    expect(res.status, driverName).toBe(200);
+    expect(res.body.repositories).toEqual(['good/app']);
+  });
+});
