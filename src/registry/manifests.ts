@@ -150,7 +150,10 @@ export class ManifestStore {
     const tags = await this.tags(name);
     await Promise.all(
       tags.map(async (t) => {
-        const link = await this.resolveTag(name, t as Tag).catch(() => undefined);
+        const link = await this.resolveTag(name, t as Tag).catch((err: unknown) => {
+          if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return undefined; // deleted since the listing
+          throw err;
+        });
         if (link?.digest === digest) await this.driver.delete(layout.tag(name, t as Tag));
       }),
     );

@@ -6,7 +6,7 @@
 import { ALGORITHMS, isDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/reference.js';
-import type { StorageDriver } from '../storage/driver.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** Reads and writes the referrers index of repositories. */
@@ -39,8 +39,9 @@ export class ReferrersIndex {
       digests.map(async (d) => {
         try {
           return JSON.parse((await this.driver.getContent(layout.referrer(name, subject, d))).toString('utf8')) as Descriptor;
-        } catch {
-          return undefined;
+        } catch (err) {
+          if (isNotFound(err)) return undefined; // deleted since the listing
+          throw err;
         }
       }),
     );
