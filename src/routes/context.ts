@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { RegistryError } from '../oci/errors.js';
+import { ClientGoneError } from './errors.js';
 import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -18,6 +19,20 @@ export interface RouteDeps {
 
 /** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */
 export type Handler<R> = (req: Request, res: Response, route: R, deps: RouteDeps) => Promise<void> | void;
+
+/**
+ * A signal that aborts with {@link ClientGoneError} when the client closes the connection before its
+ * request body was read whole; already aborted when that happened before this call.
+ */
+export function requestSignal(req: Request): AbortSignal {
+  const ac = new AbortController();
+  const gone = () => {
+    if (!req.complete) ac.abort(new ClientGoneError());
+  };
+  if (req.destroyed) gone();
+  else req.once('close', gone);
+  return ac.signal;
+}
 
 /** The first value of query parameter `key`, or undefined. */
 export function queryParam(req: Request, key: string): string | undefined {

@@ -7,13 +7,21 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { RegistryError } from '../oci/errors.js';
 import { InvalidOffsetError } from '../storage/driver.js';
 
+/** The client closed the connection before its request body was read: nothing to answer, no server fault. */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+  constructor() {
+    super('client closed the connection');
+  }
+}
+
 const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR', 'ECONNABORTED', 'EPIPE']);
 
 /** Maps any thrown value to a {@link RegistryError}; undefined when the client went away (nothing to answer). */
 export function toRegistryError(err: unknown): RegistryError | undefined {
   if (err instanceof RegistryError) return err;
   const e = err as { code?: string; name?: string };
-  if (e?.name === 'AbortError' || (e?.code && CLIENT_GONE.has(e.code))) return undefined;
+  if (err instanceof ClientGoneError || e?.name === 'AbortError' || (e?.code && CLIENT_GONE.has(e.code))) return undefined;
   if (err instanceof InvalidOffsetError) return new RegistryError('RANGE_INVALID', { message: err.message });
   return new RegistryError('UNKNOWN', { message: 'internal error: see the server log for this request id', cause: err });
 }

@@ -9,7 +9,7 @@ import { RegistryError } from '../oci/errors.js';
 import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
 import type { BlobInfo } from '../registry/blobs.js';
 import { rangeHeaders, type ChunkRange, type UploadStatus } from '../registry/uploads.js';
-import { hasBody, queryParam, repositoryOf, type Handler } from './context.js';
+import { hasBody, queryParam, repositoryOf, requestSignal, type Handler } from './context.js';
 
 type UploadRoute = { area: 'uploads'; name: string; session: string | undefined };
 
@@ -54,14 +54,6 @@ export function parseContentRange(req: Request): ChunkRange | undefined {
   return { start, end };
 }
 
-function abortSignal(req: Request): AbortSignal {
-  const ac = new AbortController();
-  req.once('close', () => {
-    if (!req.complete) ac.abort(new Error('client closed the connection'));
-  });
-  return ac.signal;
-}
-
 /** `POST /v2/<name>/blobs/uploads/`: 202 with a session, or 201 for a monolithic upload or a successful mount. */
 export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
@@ -83,7 +75,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (digest) {
     let blob: BlobInfo;
     try {
-      blob = await deps.registry.uploads.commit(name, status.id, digest, req, undefined, abortSignal(req));
+      blob = await deps.registry.uploads.commit(name, status.id, digest, req, undefined, requestSignal(req));
     } catch (err) {
       await deps.registry.uploads.cancel(name, status.id).catch(() => undefined);
       throw err;
@@ -101,7 +93,7 @@ export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   const name = repositoryOf(route);
   const id = sessionOf(route);
   const range = parseContentRange(req);
-  const status = await deps.registry.uploads.append(name, id, req, range, abortSignal(req));
+  const status = await deps.registry.uploads.append(name, id, req, range, requestSignal(req));
   sessionHeaders(res, status);
   res.status(202).end();
 };
@@ -119,7 +111,7 @@ export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) 
   const body = hasBody(req) ? req : undefined;
   const range = body ? parseContentRange(req) : undefined;
   if (!body) req.resume();
-  const blob = await deps.registry.uploads.commit(name, id, digest, body, range, abortSignal(req));
+  const blob = await deps.registry.uploads.commit(name, id, digest, body, range, requestSignal(req));
   created(res, name, blob);
 };
 

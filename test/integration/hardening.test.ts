@@ -2,13 +2,14 @@
  * What an adversarial review found, kept as tests: races between pushes and deletes, mounts of
  * unlinked bytes, stalled clients, Node-level protocol errors, and what reaches the log.
  */
+import { createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
-import { capturingLogger, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw, sha256, testConfig } from './harness.js';
+import { capturingLogger, eventually, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw, sha256, testConfig } from './harness.js';
 
 /** Sends raw bytes over a new TCP connection and resolves with everything the server sent until it closed. */
 function rawExchange(url: string, request: string | Buffer, endAfterWrite = true): Promise<string> {
@@ -142,5 +143,39 @@ it.each([
   dead = false;
   for (const tag of (await http.get('/v2/crash/app/tags/list')).body.tags as string[]) {
     expect((await http.get(`/v2/crash/app/manifests/${tag}`)).status, `tag ${tag} dangles`).toBe(200);
+  }
+});
+
+it('a client that hangs up before its bytes reach storage is logged as gone, not as a server error', async () => {
+  const { logger, lines } = capturingLogger();
+  let clientGone!: () => void;
+  const hungUp = new Promise<void>((resolve) => (clientGone = resolve));
+  class SlowSessionDriver extends MemoryDriver {
+    override async getContent(path: string): Promise<Buffer> {
+      if (path.startsWith('/uploads/')) await hungUp; // the session is read only after the client left
+      return super.getContent(path);
+    }
+  }
+  const server = createServer(createApp({ config: testConfig('inmemory', undefined), storage: new SlowSessionDriver(), logger }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const bytes = Buffer.from('x'.repeat(100));
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${url}/v2/gone/app/blobs/uploads/?digest=${sha256(bytes)}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': '100000' },
+      });
+      req.on('error', () => resolve());
+      req.write(bytes, () => setTimeout(() => req.destroy(), 50));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clientGone();
+    await eventually(async () => lines.some((l) => l.msg === 'client closed the connection' || l.level >= 50), 'the request to end');
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    expect(lines.some((l) => l.msg === 'client closed the connection')).toBe(true);
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 });
