@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { expect, it } from 'vitest';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
-import type { StorageDriver } from '../../src/storage/driver.js';
+import { statIfExists, type StorageDriver } from '../../src/storage/driver.js';
 import * as layout from '../../src/storage/layout.js';
 import {
   capturingLogger,
@@ -44,21 +44,23 @@ function patchChunk(http: Client, location: string, bytes: Buffer, start: number
 }
 
 /** True when the storage holds neither the blob's bytes nor any repository's link to it. */
-async function nothingStored(driver: StorageDriver, digest: string, names: string[]): Promise<boolean> {
-  const paths = [layout.blobData(digest as Digest), ...names.map((n) => layout.layerLink(n as RepositoryName, digest as Digest))];
-  for (const p of paths) {
-    try {
-      await driver.stat(p);
-      return false;
-    } catch {
-      // absent, as expected
+/** Asserts that none of `digests` left a blob, nor a link in repository `name` (a missing path only; any other storage error fails). */
+async function expectNoBlob(driver: StorageDriver, name: string, ...digests: string[]): Promise<void> {
+  for (const digest of digests) {
+    for (const path of [layout.blobData(digest as Digest), layout.layerLink(name as RepositoryName, digest as Digest)]) {
+      expect(await statIfExists(driver, path), `${path} was left behind`).toBeUndefined();
     }
   }
-  return true;
 }
 
 async function expectNoSessions(reg: TestRegistry): Promise<void> {
   expect(await reg.driver.list(layout.UPLOADS)).toEqual([]);
+}
+
+/** Asserts that a failed or cancelled upload left nothing: no blob, no link, no session. */
+async function expectNothingLeft(reg: TestRegistry, name: string, ...digests: string[]): Promise<void> {
+  await expectNoBlob(reg.driver, name, ...digests);
+  await expectNoSessions(reg);
 }
 
 forEachDriver((make, driverName) => {
@@ -126,9 +128,7 @@ forEachDriver((make, driverName) => {
     const claimed = randomDigest();
     const res = await http.post(`/v2/mono/blobs/uploads/?digest=${claimed}`).set('Content-Type', 'application/octet-stream').send(bytes);
     expectError(res, 400, 'DIGEST_INVALID');
-    expect(await nothingStored(reg.driver, claimed, ['mono'])).toBe(true);
-    expect(await nothingStored(reg.driver, sha256(bytes), ['mono'])).toBe(true);
-    await expectNoSessions(reg);
+    await expectNothingLeft(reg, 'mono', claimed, sha256(bytes));
     expectError(await http.head(`/v2/mono/blobs/${claimed}`), 404, 'NAME_UNKNOWN');
   });
 
@@ -364,9 +364,7 @@ forEachDriver((make, driverName) => {
     expectError(await http.head(`/v2/mismatch/blobs/${wrong}`), 404, 'BLOB_UNKNOWN');
     expectError(await http.head(`/v2/mismatch/blobs/${sha256(bytes)}`), 404, 'BLOB_UNKNOWN');
     expectError(await http.get(location), 404, 'BLOB_UPLOAD_UNKNOWN');
-    expect(await nothingStored(reg.driver, wrong, ['mismatch'])).toBe(true);
-    expect(await nothingStored(reg.driver, sha256(bytes), ['mismatch'])).toBe(true);
-    await expectNoSessions(reg);
+    await expectNothingLeft(reg, 'mismatch', wrong, sha256(bytes));
   });
 
   it('PUT with a final chunk and a wrong digest leaves nothing either', async () => {
@@ -376,8 +374,7 @@ forEachDriver((make, driverName) => {
     const wrong = randomDigest();
     const location = await startSession(http, 'mismatch');
     expectError(await http.put(`${location}?digest=${wrong}`).set('Content-Type', 'application/octet-stream').send(bytes), 400, 'DIGEST_INVALID');
-    expect(await nothingStored(reg.driver, sha256(bytes), ['mismatch'])).toBe(true);
-    await expectNoSessions(reg);
+    await expectNothingLeft(reg, 'mismatch', sha256(bytes));
   });
 
   it('PUT without ?digest= answers 400 DIGEST_INVALID and the session survives', async () => {
@@ -405,8 +402,7 @@ forEachDriver((make, driverName) => {
     expectError(await http.put(`${location}?digest=${sha256(bytes)}`), 404, 'BLOB_UPLOAD_UNKNOWN');
     expectError(await http.delete(location), 404, 'BLOB_UPLOAD_UNKNOWN');
     expectError(await http.head(`/v2/cancel/blobs/${sha256(bytes)}`), 404, 'NAME_UNKNOWN');
-    expect(await nothingStored(reg.driver, sha256(bytes), ['cancel'])).toBe(true);
-    await expectNoSessions(reg);
+    await expectNothingLeft(reg, 'cancel', sha256(bytes));
   });
 
   it('a session used under another repository name answers 404 BLOB_UPLOAD_UNKNOWN', async () => {
@@ -522,7 +518,7 @@ forEachDriver((make, driverName) => {
     const second = await first.restart();
     const wrong = sha256(Buffer.concat([bytes, Buffer.from('x')]));
     expectError(await second.http.put(`${location}?digest=${wrong}`), 400, 'DIGEST_INVALID');
-    expect(await nothingStored(second.driver, sha256(bytes), ['restart'])).toBe(true);
+    await expectNoBlob(second.driver, 'restart', sha256(bytes));
     expectError(await second.http.get(location), 404, 'BLOB_UPLOAD_UNKNOWN');
   });
 
@@ -552,7 +548,7 @@ forEachDriver((make, driverName) => {
       });
     });
     await eventually(async () => (await reg.driver.list(layout.UPLOADS)).length === 0, 'the aborted session to be removed');
-    expect(await nothingStored(reg.driver, digest, ['aborted'])).toBe(true);
+    await expectNoBlob(reg.driver, 'aborted', digest);
     expectError(await reg.http.head(`/v2/aborted/blobs/${digest}`), 404, 'NAME_UNKNOWN');
     await eventually(async () => lines.some((l) => l.msg === 'client closed the connection'), 'the disconnect to be logged');
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
@@ -576,7 +572,7 @@ forEachDriver((make, driverName) => {
         void eventually(async () => (await http.get(location)).headers.range === '0-4999', 'the first 5000 bytes to arrive').then(() => req.destroy());
       });
     });
-    expect(await nothingStored(reg.driver, digest, ['aborted'])).toBe(true);
+    await expectNoBlob(reg.driver, 'aborted', digest);
     await eventually(async () => lines.some((l) => l.msg === 'client closed the connection'), 'the disconnect to be logged');
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
     const status = await http.get(location);
