@@ -40,14 +40,14 @@ interface RunningHash {
   offset: number;
 }
 
-/** Counts and hashes the bytes that pass through, unchanged. */
+/** Hashes the bytes that pass through, unchanged. */
 class HashingPassThrough extends Transform {
-  constructor(private readonly running: RunningHash | undefined) {
+  constructor(private readonly running: RunningHash) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.running?.hash.update(chunk);
+    this.running.hash.update(chunk);
     cb(null, chunk);
   }
 }
@@ -159,8 +159,8 @@ export class UploadSessions {
     if (running && running.offset !== status.offset) running = undefined;
     if (!running && status.offset === 0) running = { hash: newHasher('sha256'), offset: 0 };
     this.#hashes.delete(status.id);
-    const tee = new HashingPassThrough(running);
-    const flowing = pipeline(source, tee, () => undefined);
+    // without a running hash (a session continued after a restart) the bytes go straight to storage: commit re-hashes them
+    const flowing = running ? pipeline(source, new HashingPassThrough(running), () => undefined) : source;
     const written = await this.driver.append(layout.uploadData(status.id), flowing, { signal });
     if (running) {
       running.offset += written;
