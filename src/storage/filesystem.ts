@@ -51,7 +51,9 @@ export class FilesystemDriver implements StorageDriver {
 
   /**
    * Runs `write` once `target`'s parent folders exist. A concurrent delete or move may remove an empty
-   * parent between the mkdir and the write (ENOENT): then create it again and retry.
+   * parent between the mkdir and the write (ENOENT), or while the recursive mkdir itself walks the
+   * path (Node then reports ENOTDIR from mkdir, seen under load in CI): create it again and retry.
+   * A file genuinely in the way fails the same after the last attempt.
    */
   private async inParent<T>(target: string, write: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -59,7 +61,9 @@ export class FilesystemDriver implements StorageDriver {
         await fs.mkdir(dirname(target), { recursive: true });
         return await write();
       } catch (err) {
-        if (errno(err) !== 'ENOENT' || attempt >= PARENT_RETRIES) throw err;
+        const code = errno(err);
+        const lostRace = code === 'ENOENT' || (code === 'ENOTDIR' && (err as NodeJS.ErrnoException).syscall === 'mkdir');
+        if (!lostRace || attempt >= PARENT_RETRIES) throw err;
       }
     }
   }
