@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
+import { adminRouter } from './routes/admin.js';
+import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { errorMiddleware, notFound } from './routes/errors.js';
 import { v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
@@ -20,7 +22,7 @@ export interface AppDeps {
   now?: () => Date;
 }
 
-/** Builds the registry's express app (Distribution Spec v1.1 under `/v2/`). */
+/** Builds the registry's express app (Distribution Spec v1.1 under `/v2/`, the admin API under `/admin/v1`). */
 export function createApp(deps: AppDeps): Express {
   const registry = new Registry(deps.storage, { now: deps.now });
   const app = express();
@@ -33,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(v2Handler({ config: deps.config, registry, logger: deps.logger }));
+  app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;

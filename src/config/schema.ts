@@ -25,6 +25,14 @@ export const duration = z
   .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'expected a duration such as 90s, 5m or 1h (units ms, s, m, h)')
   .transform((v) => parseDuration(v) ?? 0);
 
+/** A byte count: a positive integer, also as the string an environment variable carries. */
+const bytes = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,14}$/).transform(Number)], {
+  error: 'expected a positive whole number of bytes, e.g. 10737418240 for 10 GiB',
+});
+
+/** Default of `admin.import.maxbytes`: 10 GiB. */
+export const DEFAULT_IMPORT_MAX_BYTES = 10 * 1024 ** 3;
+
 /** The storage drivers Wharf has, each a key under `storage`; exactly one must be set. */
 export const STORAGE_DRIVERS = ['filesystem', 'inmemory'] as const;
 
@@ -53,6 +61,12 @@ export const configSchema = z
       .refine((s) => STORAGE_DRIVERS.filter((d) => s[d] !== undefined).length === 1, {
         message: `set exactly one storage driver: ${STORAGE_DRIVERS.join(' or ')}`,
       }),
+    admin: z
+      .strictObject({
+        /** `POST /admin/v1/import`: the largest tarball accepted, in bytes (413 beyond) */
+        import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
+      })
+      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
   });
 
 /** The validated configuration, defaults applied. */

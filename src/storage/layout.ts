@@ -98,6 +98,27 @@ export function referrer(name: RepositoryName, subject: Digest, d: Digest): stri
   return `${referrersOf(name, subject)}/${alg}/${hex}`;
 }
 
+/** The folder of every referrer of every subject in a repository. */
+export function referrersRoot(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}/_referrers`;
+}
+
+/** The folder of a repository's manifest revisions of `algorithm`; it holds one link per manifest, named by its hex. */
+export function manifestRevisionsOf(name: RepositoryName, algorithm: Algorithm): string {
+  return `${REPOSITORIES}/${name}/_manifests/revisions/${algorithm}`;
+}
+
+/** The folder of the blobs of `algorithm`; it holds one shard folder per first two hex characters. */
+export function blobShards(algorithm: Algorithm): string {
+  return `${BLOBS}/${algorithm}`;
+}
+
+/** The shard folder of the blobs of `algorithm` whose hex starts with `prefix` (two hex characters); it holds one object per blob, named by its hex. */
+export function blobShard(algorithm: Algorithm, prefix: string): string {
+  if (!/^[0-9a-f]{2}$/.test(prefix)) throw new Error(`invalid blob shard "${prefix.slice(0, 20)}"`);
+  return `${BLOBS}/${algorithm}/${prefix}`;
+}
+
 /** An upload session's folder. */
 export function upload(id: UploadId): string {
   return `${UPLOADS}/${id}`;

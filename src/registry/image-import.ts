@@ -1,0 +1,369 @@
+/**
+ * Imports an image from a tarball stream, as `POST /admin/v1/import` receives it, into a repository
+ * and tag, leaving the same tags, manifest revisions and blob links a push of that image leaves.
+ * Two formats are read:
+ *
+ * - an OCI image layout (image-spec "Image Layout": `oci-layout`, `index.json`, `blobs/<alg>/<hex>`),
+ *   which `skopeo copy ... oci-archive:` and `docker save` from Docker 25 on write: the manifest
+ *   `index.json` names is imported byte for byte (an image index with its children);
+ * - the older `docker save` format (`manifest.json` naming `<hex>.json` configs and `<id>/layer.tar`
+ *   layers, as Docker 20.10 writes): converted to a Docker Image Manifest V2 Schema 2 whose layers
+ *   are the tarball's layer tars as they are, `application/vnd.docker.image.rootfs.diff.tar`
+ *   (uncompressed; docker and containerd pull it and detect the compression themselves) or
+ *   `...tar.gzip` when a layer is already gzip-compressed.
+ *
+ * A tarball's entries come in any order (`docker save` writes `manifest.json` last), so every entry
+ * that may be a blob streams into an upload session as it passes, is committed as a blob under the
+ * digest computed on the way (never held in memory, never written whole anywhere else), and is
+ * remembered by its path; only the small metadata files (`manifest.json`, `index.json`, `oci-layout`)
+ * are read into memory, up to {@link MAX_METADATA_BYTES}. At the end the manifest is pushed; the blob
+ * links a push would not leave (manifests' own bytes, entries no manifest names) are removed. When
+ * the import fails, the manifests and blob links it created are removed again; blob bytes that no
+ * repository links any more are left to garbage collection, which is the only safe collector of
+ * shared bytes.
+ */
+import { posix } from 'node:path';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import * as tar from 'tar-stream';
+import { digestBytes, digestOf, newHasher, parseDigest, type Algorithm, type Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
+import { DOCKER_MANIFEST, OCI_INDEX } from '../oci/media-types.js';
+import type { RepositoryName, Tag } from '../oci/reference.js';
+import * as layout from '../storage/layout.js';
+import type { ManifestReference } from './manifests.js';
+import type { Registry } from './registry.js';
+
+/** Largest metadata file (`manifest.json`, `index.json`, `oci-layout`) read into memory, in bytes. */
+export const MAX_METADATA_BYTES = 4 * 1024 * 1024;
+/** Most tarball entries streamed into upload sessions by one import. */
+export const MAX_BLOB_ENTRIES = 10_000;
+/** How many symbolic or hard links are followed from one path. */
+const MAX_LINK_HOPS = 16;
+
+/** Docker's image config media type (Image Manifest V2 Schema 2). */
+const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+/** Docker's uncompressed layer media type (Image Manifest V2 Schema 2, `MediaTypeUncompressedLayer` in Distribution). */
+const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+/** Docker's gzip-compressed layer media type. */
+const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+/** The annotation OCI layouts name an image's tag with. */
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+const METADATA = new Set(['manifest.json', 'index.json', 'oci-layout']);
+/** Entries of the old `docker save` format that no manifest needs: the v1 image JSON, its VERSION, and `repositories`. */
+const IGNORED = /^(?:[^/]+\/(?:json|VERSION)|repositories)$/;
+const OCI_BLOB = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/;
+
+/** One entry of a tar stream: its header, and its bytes as an async iterable. */
+type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+/** The tarball formats {@link ImageImport} reads. */
+export type ImportFormat = 'oci-layout' | 'docker-save';
+
+/** What an import stored. */
+export interface ImportedImage {
+  repository: RepositoryName;
+  tag: Tag;
+  /** the digest of the tagged manifest */
+  digest: Digest;
+  mediaType: string;
+  format: ImportFormat;
+}
+
+/** A tarball entry stored as a blob. */
+interface StoredEntry {
+  digest: Digest;
+  size: number;
+  /** the entry's first bytes start a gzip stream */
+  gzip: boolean;
+}
+
+/** The old `docker save` format's `manifest.json`: one object per image. */
+interface DockerSaveImage {
+  Config?: unknown;
+  RepoTags?: unknown;
+  Layers?: unknown;
+}
+
+/** Hashes and counts the bytes that pass, and keeps the first two, unchanged. */
+class DigestingStream extends Transform {
+  readonly #hash;
+  #size = 0;
+  #head = Buffer.alloc(0);
+
+  constructor(readonly algorithm: Algorithm) {
+    super();
+    this.#hash = newHasher(algorithm);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.#size += chunk.length;
+    if (this.#head.length < 2) this.#head = Buffer.concat([this.#head, chunk.subarray(0, 2)]);
+    cb(null, chunk);
+  }
+
+  /** The digest, byte count and compression of everything that passed; call once, after the end. */
+  result(): StoredEntry {
+    return { digest: digestOf(this.algorithm, this.#hash), size: this.#size, gzip: this.#head[0] === 0x1f && this.#head[1] === 0x8b };
+  }
+}
+
+/**
+ * One import. {@link ImageImport.read} stores the tarball's entries, {@link ImageImport.finish} pushes
+ * the image; either undoes what the import created when it fails, and {@link ImageImport.abandon}
+ * undoes a read whose request failed afterwards.
+ */
+export class ImageImport {
+  readonly #entries = new Map<string, StoredEntry>();
+  readonly #links = new Map<string, string>();
+  readonly #metadata = new Map<string, Buffer>();
+  /** digests this import linked into the repository that were not linked before */
+  readonly #newLinks = new Set<Digest>();
+  /** digests of the configs and layers of the imported manifests: the links a push leaves */
+  readonly #referenced = new Set<Digest>();
+  /** manifests this import added to the repository, in push order */
+  readonly #newManifests: Digest[] = [];
+
+  /**
+   * @param name the repository the image goes to
+   * @param signal aborts the import (its reason is thrown), e.g. when the tarball exceeded the size limit
+   */
+  constructor(
+    private readonly registry: Registry,
+    readonly name: RepositoryName,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /**
+   * Reads the whole tarball (an uncompressed tar stream), storing blob entries and keeping metadata.
+   * @throws RegistryError BLOB_UPLOAD_INVALID (not a tar, too many files, metadata too large) |
+   *   DIGEST_INVALID (a `blobs/<alg>/<hex>` entry does not hash to its name) | the signal's reason
+   */
+  async read(tarball: Readable): Promise<void> {
+    try {
+      await this.readEntries(tarball);
+    } catch (err) {
+      tarball.resume();
+      await this.abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * Pushes the image read under `tag` (from `index.json` when the tarball has one, else from
+   * `manifest.json`) and removes the blob links a push would not have left.
+   * @throws RegistryError MANIFEST_INVALID (no `index.json` or `manifest.json`, one that cannot be read,
+   *   or not exactly one image) | MANIFEST_BLOB_UNKNOWN (a manifest names a blob or manifest the tarball does not hold)
+   */
+  async finish(tag: Tag): Promise<ImportedImage> {
+    let result: ImportedImage;
+    try {
+      this.signal?.throwIfAborted();
+      result = await this.push(tag);
+    } catch (err) {
+      await this.abandon();
+      throw err;
+    }
+    for (const d of this.#newLinks) if (!this.#referenced.has(d)) await this.registry.blobs.unlink(this.name, d).catch(() => undefined);
+    return result;
+  }
+
+  /** Removes what the import created: its manifests (newest first), then its blob links. Never throws. */
+  async abandon(): Promise<void> {
+    for (const d of this.#newManifests.splice(0).reverse()) await this.registry.manifests.delete(this.name, { digest: parseDigest(d) }).catch(() => undefined);
+    for (const d of this.#newLinks) await this.registry.blobs.unlink(this.name, d).catch(() => undefined);
+    this.#newLinks.clear();
+  }
+
+  private async readEntries(tarball: Readable): Promise<void> {
+    const extract = tar.extract();
+    let malformed: Error | undefined; // the tar parser's own complaint, as opposed to a storage failure
+    extract.on('error', (err: Error) => (malformed ??= err));
+    tarball.on('error', (err) => extract.destroy(err));
+    tarball.pipe(extract);
+    let blobEntries = 0;
+    try {
+      for await (const entry of extract) {
+        this.signal?.throwIfAborted();
+        const path = normalize(entry.header.name);
+        const type = entry.header.type ?? 'file';
+        if (type === 'symlink' || type === 'link') {
+          const target = entry.header.linkname ?? '';
+          this.#links.set(path, normalize(type === 'symlink' ? posix.join(posix.dirname(path), target) : target));
+          await drain(entry);
+        } else if ((type !== 'file' && type !== 'contiguous-file') || IGNORED.test(path)) {
+          await drain(entry);
+        } else if (METADATA.has(path)) {
+          this.#metadata.set(path, await readSmall(entry, path));
+        } else {
+          if (++blobEntries > MAX_BLOB_ENTRIES) throw invalidTarball(`the tarball holds more than ${MAX_BLOB_ENTRIES} files`);
+          this.#entries.set(path, await this.store(path, entry));
+        }
+      }
+    } catch (err) {
+      this.signal?.throwIfAborted();
+      if (malformed && !(err instanceof RegistryError)) throw invalidTarball(`cannot read the tarball: ${malformed.message}`, err);
+      throw err;
+    }
+    this.signal?.throwIfAborted();
+  }
+
+  /** Streams one entry into an upload session and commits it as a blob of the repository. */
+  private async store(path: string, entry: TarEntry): Promise<StoredEntry> {
+    const oci = OCI_BLOB.exec(path);
+    const digesting = new DigestingStream((oci?.[1] as Algorithm | undefined) ?? 'sha256');
+    const { uploads, blobs } = this.registry;
+    const session = await uploads.create(this.name);
+    try {
+      await uploads.append(this.name, session.id, pipeline(Readable.from(entry), digesting, () => undefined), undefined, this.signal);
+      const stored = digesting.result();
+      if (oci && stored.digest !== `${oci[1]}:${oci[2]}`) {
+        throw new RegistryError('DIGEST_INVALID', {
+          message: `the tarball's ${path} hashes to ${stored.digest}, not to its name`,
+          detail: { path, actual: stored.digest },
+        });
+      }
+      const linked = await blobs.stat(this.name, stored.digest).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') return false;
+          throw err;
+        },
+      );
+      await uploads.commit(this.name, session.id, parseDigest(stored.digest));
+      if (!linked) this.#newLinks.add(stored.digest);
+      return stored;
+    } catch (err) {
+      await uploads.cancel(this.name, session.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async push(tag: Tag): Promise<ImportedImage> {
+    const index = this.#metadata.get('index.json');
+    if (index) return this.pushOciLayout(index, tag);
+    const manifest = this.#metadata.get('manifest.json');
+    if (manifest) return this.pushDockerSave(manifest, tag);
+    throw new RegistryError('MANIFEST_INVALID', {
+      message: 'the tarball holds neither index.json (an OCI image layout) nor manifest.json (docker save): upload the output of docker save or of an OCI layout',
+      detail: { files: [...this.#entries.keys()].slice(0, 20) },
+    });
+  }
+
+  private async pushOciLayout(indexBytes: Buffer, tag: Tag): Promise<ImportedImage> {
+    const manifests = parseManifest(indexBytes, OCI_INDEX).manifests;
+    if (manifests.length !== 1) {
+      throw new RegistryError('MANIFEST_INVALID', {
+        message: `index.json lists ${manifests.length} images; import a layout of exactly one image (an image index counts as one)`,
+        detail: { images: manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest) },
+      });
+    }
+    const digest = await this.pushManifest(manifests[0]!, tag);
+    return { repository: this.name, tag, digest, mediaType: manifests[0]!.mediaType, format: 'oci-layout' };
+  }
+
+  /** Pushes the manifest `descriptor` names (an index's children first), by digest or under `tag`. */
+  private async pushManifest(descriptor: Descriptor, tag?: Tag): Promise<Digest> {
+    const entry = this.#entries.get(ociBlobPath(descriptor.digest));
+    if (!entry) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+        message: `the tarball does not hold manifest ${descriptor.digest}${descriptor.platform ? ` (platform ${JSON.stringify(descriptor.platform)})` : ''}: save a single-platform image, e.g. docker save --platform`,
+        detail: { digest: descriptor.digest },
+      });
+    }
+    if (entry.size > MAX_MANIFEST_BYTES) {
+      throw new RegistryError('MANIFEST_INVALID', { message: `manifest ${descriptor.digest} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: descriptor.digest } });
+    }
+    const body = await this.registry.driver.getContent(layout.blobData(entry.digest));
+    const parsed = parseManifest(body, descriptor.mediaType);
+    for (const child of parsed.manifests) await this.pushManifest(child);
+    for (const blob of parsed.blobs) this.#referenced.add(blob.digest);
+    return this.put(tag ? { tag } : { digest: parseDigest(entry.digest) }, entry.digest, body, parsed.mediaType);
+  }
+
+  private async pushDockerSave(manifestBytes: Buffer, tag: Tag): Promise<ImportedImage> {
+    const images = parseJson(manifestBytes, 'manifest.json');
+    if (!Array.isArray(images) || images.length !== 1) {
+      const count = Array.isArray(images) ? images.length : 0;
+      throw new RegistryError('MANIFEST_INVALID', {
+        message: `manifest.json describes ${count} images; import the docker save of exactly one image`,
+        detail: { images: count },
+      });
+    }
+    const image = images[0] as DockerSaveImage;
+    if (typeof image.Config !== 'string' || !Array.isArray(image.Layers) || !image.Layers.every((l) => typeof l === 'string')) {
+      throw new RegistryError('MANIFEST_INVALID', { message: 'manifest.json needs "Config" (a path) and "Layers" (an array of paths)', detail: { file: 'manifest.json' } });
+    }
+    const config = this.resolve(image.Config);
+    const layers = (image.Layers as string[]).map((l) => this.resolve(l));
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: DOCKER_MANIFEST,
+      config: { mediaType: DOCKER_CONFIG, size: config.size, digest: config.digest },
+      layers: layers.map((l) => ({ mediaType: l.gzip ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR, size: l.size, digest: l.digest })),
+    };
+    for (const blob of [config, ...layers]) this.#referenced.add(blob.digest);
+    const body = Buffer.from(JSON.stringify(manifest, null, 3));
+    const digest = await this.put({ tag }, digestBytes(body), body, DOCKER_MANIFEST);
+    return { repository: this.name, tag, digest, mediaType: DOCKER_MANIFEST, format: 'docker-save' };
+  }
+
+  /** The stored entry at archive path `path`, following links. @throws RegistryError MANIFEST_BLOB_UNKNOWN */
+  private resolve(path: string): StoredEntry {
+    let current = normalize(path);
+    for (let hops = 0; hops <= MAX_LINK_HOPS; hops++) {
+      const entry = this.#entries.get(current);
+      if (entry) return entry;
+      const target = this.#links.get(current);
+      if (target === undefined) break;
+      current = target;
+    }
+    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+      message: `manifest.json names ${path.slice(0, 200)}, which the tarball does not hold`,
+      detail: { path: path.slice(0, 200) },
+    });
+  }
+
+  /** Pushes a manifest whose digest is `digest`, remembering it when the repository did not hold it. */
+  private async put(reference: ManifestReference, digest: Digest, body: Buffer, mediaType: string): Promise<Digest> {
+    const existed = await this.registry.manifests.exists(this.name, digest);
+    await this.registry.manifests.put(this.name, reference, body, mediaType);
+    if (!existed) this.#newManifests.push(digest);
+    return digest;
+  }
+}
+
+/** A tar path without a leading `./` or `/` and without a trailing `/`. */
+function normalize(path: string): string {
+  return posix.normalize(path).replace(/^(?:\.\/|\/)+/, '').replace(/\/+$/, '');
+}
+
+/** The path of blob `d` inside an OCI image layout. */
+function ociBlobPath(d: Digest): string {
+  return `blobs/${d.replace(':', '/')}`;
+}
+
+async function drain(entry: TarEntry): Promise<void> {
+  for await (const chunk of entry) void chunk;
+}
+
+async function readSmall(entry: TarEntry, path: string): Promise<Buffer> {
+  if ((entry.header.size ?? 0) > MAX_METADATA_BYTES) throw invalidTarball(`${path} is larger than ${MAX_METADATA_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseJson(bytes: Buffer, file: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new RegistryError('MANIFEST_INVALID', { message: `the tarball's ${file} is not valid JSON: ${(err as Error).message}`, detail: { file } });
+  }
+}
+
+function invalidTarball(message: string, cause?: unknown): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', { message, detail: { reason: message }, cause });
+}

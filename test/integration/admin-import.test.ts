@@ -1,0 +1,190 @@
+/**
+ * `POST /admin/v1/import`: a `docker save` tarball (the old format, `manifest.json` last) and an OCI
+ * image layout tarball, both built here from bytes, imported as a push would leave them; and the
+ * errors: bad form 400, bad tarball 400, size limit 413, with nothing left behind after a failure.
+ */
+import { pino } from 'pino';
+import supertest from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { encodeManifest, expectError, forEachDriver, MEDIA, pushImage, randomBlob, raw, sha256, type Client } from './harness.js';
+import { dockerSaveTarball, layerTar, OCI_LAYOUT, ociBlob, ociIndexJson, ociManifest, packTar } from './tarballs.js';
+
+/** Posts `tarball` to the import endpoint with the target `reference`. */
+function importTarball(http: Client, reference: string, tarball: Buffer): supertest.Test {
+  return http.post('/admin/v1/import').field('reference', reference).attach('tarball', tarball, 'image.tar');
+}
+
+/** What the registry holds besides blob bytes: its repositories and its upload sessions. */
+async function leftovers(http: Client): Promise<{ repositories: string[]; uploads: number }> {
+  const catalog = (await http.get('/v2/_catalog')).body as { repositories: string[] };
+  const storage = (await http.get('/admin/v1/storage')).body as { uploads: { count: number } };
+  return { repositories: catalog.repositories, uploads: storage.uploads.count };
+}
+
+forEachDriver((make) => {
+  describe('POST /admin/v1/import: docker save format', () => {
+    it('converts it to a Docker schema 2 manifest with the config and layer tars as blobs, tagged as asked (201)', async () => {
+      const { http } = await make();
+      const saved = await dockerSaveTarball([await layerTar(3000), await layerTar(200_000)]);
+      const res = await importTarball(http, 'team/app:1.0', saved.tarball);
+      expect(res.status, res.text).toBe(201);
+      const body = res.body as { repository: string; tag: string; digest: string; mediaType: string; format: string };
+      expect(body).toEqual({ repository: 'team/app', tag: '1.0', digest: body.digest, mediaType: MEDIA.dockerManifest, format: 'docker-save' });
+      expect(res.headers['docker-content-digest']).toBe(body.digest);
+
+      const manifest = await raw(http.get('/v2/team/app/manifests/1.0').set('Accept', MEDIA.dockerManifest));
+      expect(manifest.status).toBe(200);
+      expect(manifest.headers['content-type']).toBe(MEDIA.dockerManifest);
+      expect(sha256(manifest.body)).toBe(body.digest);
+      const parsed = JSON.parse(manifest.body.toString('utf8')) as { config: { digest: string; size: number; mediaType: string }; layers: { digest: string; size: number; mediaType: string }[] };
+      expect(parsed.config).toEqual({ mediaType: 'application/vnd.docker.container.image.v1+json', digest: saved.config.digest, size: saved.config.bytes.length });
+      expect(parsed.layers).toEqual(saved.layers.map((l) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: l.digest, size: l.bytes.length })));
+      for (const blob of [saved.config, ...saved.layers]) {
+        const got = await raw(http.get(`/v2/team/app/blobs/${blob.digest}`));
+        expect(got.status).toBe(200);
+        expect(got.body.equals(blob.bytes)).toBe(true);
+      }
+      // as a push leaves it: the manifest is not linked as a blob, the v1 json files are not stored at all
+      expectError(await http.get(`/v2/team/app/blobs/${body.digest}`), 404, 'BLOB_UNKNOWN');
+      const stored = manifest.body.length + saved.config.bytes.length + saved.layers[0]!.bytes.length + saved.layers[1]!.bytes.length;
+      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 4, bytes: stored }, uploads: { count: 0, bytes: 0 } });
+      expect((await http.get('/admin/v1/repositories/team/app/tags')).body).toMatchObject({ tags: [{ tag: '1.0', digest: body.digest }] });
+    });
+
+    it('takes the tag latest when the reference has none, and marks gzip-compressed layers as such', async () => {
+      const { http } = await make();
+      const { gzipSync } = await import('node:zlib');
+      const layer = await layerTar(500);
+      const gz = gzipSync(layer.bytes);
+      const saved = await dockerSaveTarball([{ bytes: gz, digest: sha256(gz) }]);
+      const res = await importTarball(http, 'library/busy', saved.tarball);
+      expect(res.status, res.text).toBe(201);
+      expect(res.body).toMatchObject({ repository: 'library/busy', tag: 'latest' });
+      const manifest = JSON.parse((await raw(http.get('/v2/library/busy/manifests/latest'))).body.toString('utf8')) as { layers: { mediaType: string }[] };
+      expect(manifest.layers.map((l) => l.mediaType)).toEqual([MEDIA.dockerLayer, MEDIA.dockerLayer]);
+    });
+  });
+
+  describe('POST /admin/v1/import: OCI image layout', () => {
+    it('imports the manifest index.json names byte for byte, in whatever order the entries come', async () => {
+      const { http } = await make();
+      const config = Buffer.from('{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const layers = [(await layerTar(4000)).bytes, (await layerTar(70_000)).bytes];
+      const manifest = ociManifest(config, layers);
+      const tarball = await packTar([ociIndexJson(manifest.descriptor), ociBlob(manifest.body), ociBlob(layers[1]!), OCI_LAYOUT, ociBlob(config), ociBlob(layers[0]!)]);
+      const res = await importTarball(http, 'team/app:oci', tarball);
+      expect(res.status, res.text).toBe(201);
+      expect(res.body).toEqual({ repository: 'team/app', tag: 'oci', digest: manifest.descriptor.digest, mediaType: MEDIA.ociManifest, format: 'oci-layout' });
+      const got = await raw(http.get('/v2/team/app/manifests/oci').set('Accept', MEDIA.ociManifest));
+      expect(got.body.equals(manifest.body)).toBe(true);
+      for (const blob of [config, ...layers]) expect((await raw(http.get(`/v2/team/app/blobs/${sha256(blob)}`))).body.equals(blob)).toBe(true);
+      expectError(await http.get(`/v2/team/app/blobs/${manifest.descriptor.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('imports an image index with its children', async () => {
+      const { http } = await make();
+      const shared = (await layerTar(100)).bytes;
+      const children = [0, 1].map((i) => ociManifest(Buffer.from(`{"architecture":"a${i}","os":"linux"}`), [shared]));
+      const index = encodeManifest({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: children.map((c) => c.descriptor) });
+      const indexDescriptor = { mediaType: MEDIA.ociIndex, digest: sha256(index), size: index.length };
+      const tarball = await packTar([
+        OCI_LAYOUT,
+        ociBlob(shared),
+        ...children.flatMap((c, i) => [ociBlob(c.body), ociBlob(Buffer.from(`{"architecture":"a${i}","os":"linux"}`))]),
+        ociBlob(index),
+        ociIndexJson(indexDescriptor),
+      ]);
+      const res = await importTarball(http, 'team/multi:1', tarball);
+      expect(res.status, res.text).toBe(201);
+      expect(res.body).toMatchObject({ digest: indexDescriptor.digest, mediaType: MEDIA.ociIndex });
+      for (const c of children) expect((await http.get(`/v2/team/multi/manifests/${c.descriptor.digest}`)).status).toBe(200);
+    });
+
+    it('refuses a blob entry whose bytes do not hash to its name (400 DIGEST_INVALID) and leaves nothing', async () => {
+      const { http } = await make();
+      const config = Buffer.from('{}');
+      const manifest = ociManifest(config, [randomBlob(10)]);
+      const lying = { name: `blobs/sha256/${sha256(config).slice(7)}`, content: Buffer.from('not the config') };
+      const res = await importTarball(http, 'team/app:1', await packTar([OCI_LAYOUT, ociBlob(manifest.body), lying, ociIndexJson(manifest.descriptor)]));
+      expectError(res, 400, 'DIGEST_INVALID');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('refuses an index.json of several images (400 MANIFEST_INVALID)', async () => {
+      const { http } = await make();
+      const a = ociManifest(Buffer.from('{}'), []);
+      const b = ociManifest(Buffer.from('{"a":1}'), []);
+      const res = await importTarball(http, 'team/app:1', await packTar([ociIndexJson(a.descriptor, b.descriptor), ociBlob(a.body), ociBlob(b.body)]));
+      expect(expectError(res, 400, 'MANIFEST_INVALID')).toContain('2 images');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+  });
+
+  describe('POST /admin/v1/import: errors', () => {
+    it('answers 400 for a missing or bad reference, a reference after the file, or no multipart body', async () => {
+      const { http } = await make();
+      const saved = await dockerSaveTarball([await layerTar(100)]);
+      expectError(await http.post('/admin/v1/import').attach('tarball', saved.tarball, 'image.tar'), 400, 'NAME_INVALID');
+      expectError(await importTarball(http, 'Team/App:1', saved.tarball), 400, 'NAME_INVALID');
+      expectError(await importTarball(http, 'team/app:-x', saved.tarball), 400, 'TAG_INVALID');
+      const late = await http.post('/admin/v1/import').attach('tarball', saved.tarball, 'image.tar').field('reference', 'team/app:1');
+      expect(expectError(late, 400, 'NAME_INVALID')).toContain('before');
+      expectError(await http.post('/admin/v1/import').send({ reference: 'team/app:1' }), 400, 'BLOB_UPLOAD_INVALID');
+      expectError(await http.post('/admin/v1/import').field('reference', 'team/app:1'), 400, 'BLOB_UPLOAD_INVALID');
+      expectError(await http.post('/admin/v1/import').set('Content-Type', 'multipart/form-data; boundary=x').send('--x\r\nbroken'), 400, 'BLOB_UPLOAD_INVALID');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('answers 400 BLOB_UPLOAD_INVALID for bytes that are not a tar archive, 400 MANIFEST_INVALID for a tar without a manifest', async () => {
+      const { http } = await make();
+      expectError(await importTarball(http, 'team/app:1', randomBlob(5000)), 400, 'BLOB_UPLOAD_INVALID');
+      const cut = (await dockerSaveTarball([await layerTar(50_000)])).tarball.subarray(0, 30_000); // ends inside a layer
+      expect(expectError(await importTarball(http, 'team/app:1', cut), 400, 'BLOB_UPLOAD_INVALID')).toContain('cannot read the tarball');
+      const noManifest = await packTar([{ name: 'abc/layer.tar', content: (await layerTar(100)).bytes }]);
+      expect(expectError(await importTarball(http, 'team/app:1', noManifest), 400, 'MANIFEST_INVALID')).toContain('manifest.json');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('answers 400 MANIFEST_BLOB_UNKNOWN when manifest.json names a layer the tarball lacks, and removes what it stored', async () => {
+      const { http } = await make();
+      const layer = await layerTar(100);
+      const config = Buffer.from('{"rootfs":{"type":"layers","diff_ids":[]}}');
+      const tarball = await packTar([
+        { name: 'aaa/layer.tar', content: layer.bytes },
+        { name: 'cfg.json', content: config },
+        { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'cfg.json', Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }])) },
+      ]);
+      expect(expectError(await importTarball(http, 'team/app:1', tarball), 400, 'MANIFEST_BLOB_UNKNOWN')).toContain('bbb/layer.tar');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('leaves the blob links a repository had before a failed import', async () => {
+      const { http } = await make();
+      const image = await pushImage(http, 'team/app', '1.0', { layers: 1 });
+      const tarball = await packTar([
+        { name: 'aaa/layer.tar', content: image.layers[0]!.bytes },
+        { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'missing.json', Layers: ['aaa/layer.tar'] }])) },
+      ]);
+      expectError(await importTarball(http, 'team/app:2.0', tarball), 400, 'MANIFEST_BLOB_UNKNOWN');
+      expect((await http.get(`/v2/team/app/blobs/${image.layers[0]!.digest}`)).status).toBe(200);
+      expect((await http.get('/v2/team/app/manifests/1.0')).status).toBe(200);
+    });
+
+    it('answers 413 SIZE_INVALID past admin.import.maxbytes and leaves nothing behind', async () => {
+      const registry = await make();
+      const limited = createApp({
+        config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } },
+        storage: registry.driver,
+        logger: pino({ level: 'silent' }),
+      });
+      const http = supertest(limited);
+      const small = await dockerSaveTarball([await layerTar(1000)]);
+      expect((await importTarball(http, 'team/small:1', small.tarball)).status).toBe(201);
+      const big = await dockerSaveTarball([await layerTar(20_000), await layerTar(200_000)]);
+      const res = await importTarball(http, 'team/big:1', big.tarball);
+      expect(expectError(res, 413, 'SIZE_INVALID')).toContain('admin.import.maxbytes');
+      expect(await leftovers(http)).toEqual({ repositories: ['team/small'], uploads: 0 });
+    });
+  });
+});
