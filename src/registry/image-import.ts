@@ -24,6 +24,7 @@
  */
 import { posix } from 'node:path';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { digestBytes, digestOf, newHasher, parseDigest, type Algorithm, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -126,13 +127,18 @@ export class ImageImport {
   /** manifests this import added to the repository, in push order */
   readonly #newManifests: Digest[] = [];
 
+  /** set when a gzip-compressed tarball expanded past `maxBytes` */
+  #expandedTooLarge: RegistryError | undefined;
+
   /**
    * @param name the repository the image goes to
-   * @param signal aborts the import (its reason is thrown), e.g. when the tarball exceeded the size limit
+   * @param maxBytes the most bytes a gzip-compressed tarball may expand to
+   * @param signal aborts the import (its reason is thrown), e.g. when the upload exceeded the size limit
    */
   constructor(
     private readonly registry: Registry,
     readonly name: RepositoryName,
+    private readonly maxBytes: number,
     private readonly signal?: AbortSignal,
   ) {}
 
@@ -181,8 +187,9 @@ export class ImageImport {
     const extract = tar.extract();
     let malformed: Error | undefined; // the tar parser's own complaint, as opposed to a storage failure
     extract.on('error', (err: Error) => (malformed ??= err));
-    tarball.on('error', (err) => extract.destroy(err));
-    tarball.pipe(extract);
+    const input = await this.gunzipped(tarball);
+    input.on('error', (err) => extract.destroy(err));
+    input.pipe(extract);
     let blobEntries = 0;
     try {
       for await (const entry of extract) {
@@ -204,10 +211,39 @@ export class ImageImport {
       }
     } catch (err) {
       this.signal?.throwIfAborted();
+      if (this.#expandedTooLarge) throw this.#expandedTooLarge;
       if (malformed && !(err instanceof RegistryError)) throw invalidTarball(`cannot read the tarball: ${malformed.message}`, err);
       throw err;
     }
     this.signal?.throwIfAborted();
+  }
+
+  /**
+   * The tar stream: `tarball` itself, or its decompressed bytes when it starts with gzip's magic
+   * bytes (`docker save | gzip`, which `docker load` reads too), cut off past `maxBytes` so that a
+   * small compressed upload cannot expand without bound.
+   */
+  private async gunzipped(tarball: Readable): Promise<Readable> {
+    const { head, stream } = await peek(tarball, 2);
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return stream;
+    const gunzip = createGunzip();
+    stream.on('error', (err) => gunzip.destroy(err));
+    let expanded = 0;
+    const limit = this.maxBytes;
+    const counted = new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        expanded += chunk.length;
+        if (expanded <= limit) return cb(null, chunk);
+        this.#expandedTooLarge = new RegistryError('SIZE_INVALID', {
+          status: 413,
+          message: `the decompressed tarball is larger than ${limit} bytes (admin.import.maxbytes)`,
+          detail: { limit },
+        });
+        cb(this.#expandedTooLarge);
+      },
+    });
+    gunzip.on('error', (err) => counted.destroy(err));
+    return stream.pipe(gunzip).pipe(counted);
   }
 
   /** Streams one entry into an upload session and commits it as a blob of the repository. */
@@ -333,6 +369,31 @@ export class ImageImport {
     if (!existed) this.#newManifests.push(digest);
     return digest;
   }
+}
+
+/**
+ * Reads the first `n` bytes of `source` (fewer when it is shorter).
+ * @returns those bytes, and a stream of all the bytes (the first ones included) that pulls the rest from `source` on demand
+ */
+async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < n && !ended) {
+    const next = await chunks.next();
+    if (next.done) ended = true;
+    else {
+      first.push(next.value);
+      length += next.value.length;
+    }
+  }
+  const head = Buffer.concat(first);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    for (let next = ended ? undefined : await chunks.next(); next && !next.done; next = await chunks.next()) yield next.value;
+  }
+  return { head, stream: Readable.from(all(), { objectMode: false }) };
 }
 
 /** A tar path without a leading `./` or `/` and without a trailing `/`. */

@@ -96,7 +96,7 @@ class EngineFailure extends Error {
  * {@link ImageImport.read}: nothing is buffered or written to a temporary file. The target comes
  * from the {@link REFERENCE_FIELD} field, which must precede the file in the form.
  */
-function tarballEngine(registry: Registry): multer.StorageEngine {
+function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngine {
   return {
     _handleFile(req, file, cb) {
       let target: { name: RepositoryName; tag: Tag };
@@ -109,7 +109,7 @@ function tarballEngine(registry: Registry): multer.StorageEngine {
       }
       const tooLarge = new AbortController();
       file.stream.once('limit', () => tooLarge.abort(new RegistryError('SIZE_INVALID', { status: 413, message: 'the tarball exceeds admin.import.maxbytes' })));
-      const image = new ImageImport(registry, target.name, tooLarge.signal);
+      const image = new ImageImport(registry, target.name, maxBytes, tooLarge.signal);
       image.read(file.stream).then(
         () => cb(null, { image, tag: target.tag } satisfies ReadTarball as Partial<Express.Multer.File>),
         (err: unknown) => cb(err instanceof RegistryError ? err : new EngineFailure(err)),
@@ -168,7 +168,7 @@ function multipartError(err: unknown, req: Request, maxBytes: number): unknown {
 function importHandler(deps: RouteDeps): Handler<AdminRoute> {
   const maxBytes = deps.config.admin.import.maxbytes;
   const upload = multer({
-    storage: tarballEngine(deps.registry),
+    storage: tarballEngine(deps.registry, maxBytes),
     limits: { fileSize: maxBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 },
   }).single(TARBALL_FIELD);
   return async (req, res) => {

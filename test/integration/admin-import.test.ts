@@ -3,6 +3,7 @@
  * image layout tarball, both built here from bytes, imported as a push would leave them; and the
  * errors: bad form 400, bad tarball 400, size limit 413, with nothing left behind after a failure.
  */
+import { gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -54,7 +55,6 @@ forEachDriver((make) => {
 
     it('takes the tag latest when the reference has none, and marks gzip-compressed layers as such', async () => {
       const { http } = await make();
-      const { gzipSync } = await import('node:zlib');
       const layer = await layerTar(500);
       const gz = gzipSync(layer.bytes);
       const saved = await dockerSaveTarball([{ bytes: gz, digest: sha256(gz) }]);
@@ -63,6 +63,30 @@ forEachDriver((make) => {
       expect(res.body).toMatchObject({ repository: 'library/busy', tag: 'latest' });
       const manifest = JSON.parse((await raw(http.get('/v2/library/busy/manifests/latest'))).body.toString('utf8')) as { layers: { mediaType: string }[] };
       expect(manifest.layers.map((l) => l.mediaType)).toEqual([MEDIA.dockerLayer, MEDIA.dockerLayer]);
+    });
+  });
+
+  describe('POST /admin/v1/import: gzip-compressed tarballs', () => {
+    it('reads a gzip-compressed tarball (docker save | gzip) as docker load does', async () => {
+      const { http } = await make();
+      const saved = await dockerSaveTarball([await layerTar(5000)]);
+      const res = await importTarball(http, 'team/app:gz', gzipSync(saved.tarball));
+      expect(res.status, res.text).toBe(201);
+      expect(res.body).toMatchObject({ tag: 'gz', format: 'docker-save' });
+      expect((await raw(http.get(`/v2/team/app/blobs/${saved.layers[0]!.digest}`))).body.equals(saved.layers[0]!.bytes)).toBe(true);
+    });
+
+    it('answers 400 BLOB_UPLOAD_INVALID for a corrupt gzip stream and 413 when it expands past admin.import.maxbytes', async () => {
+      const registry = await make();
+      const http = supertest(createApp({ config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } }, storage: registry.driver, logger: pino({ level: 'silent' }) }));
+      const saved = await dockerSaveTarball([await layerTar(2000)]);
+      const corrupt = gzipSync(saved.tarball);
+      corrupt.fill(0xff, 20, 60);
+      expectError(await importTarball(http, 'team/app:1', corrupt), 400, 'BLOB_UPLOAD_INVALID');
+      const bomb = gzipSync(await packTar([{ name: 'zeros', content: Buffer.alloc(1024 * 1024) }]));
+      expect(bomb.length).toBeLessThan(64 * 1024);
+      expect(expectError(await importTarball(http, 'team/app:1', bomb), 413, 'SIZE_INVALID')).toContain('decompressed');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
     });
   });
 
