@@ -202,11 +202,11 @@ function tagUnknown(name: RepositoryName, tag: Tag): RegistryError {
  */
 export function adminRouter(deps: RouteDeps): Router {
   const tables: { [A in AdminRoute['area']]: MethodTable<A> } = {
-    repositories: { GET: listRepositories },
+    repositories: { GET: listRepositories, HEAD: listRepositories },
     repository: { DELETE: deleteRepository },
-    tags: { GET: listTags },
+    tags: { GET: listTags, HEAD: listTags },
     tag: { DELETE: deleteTag },
-    storage: { GET: getStorage },
+    storage: { GET: getStorage, HEAD: getStorage },
     import: { POST: importHandler(deps) },
   };
   const router = Router();

@@ -244,7 +244,7 @@ forEachDriver((make) => {
       expectError(await http.get('/admin/v1'), 404, 'UNSUPPORTED');
       const put = await http.put('/admin/v1/repositories');
       expectError(put, 405, 'UNSUPPORTED');
-      expect(put.headers.allow).toBe('GET');
+      expect(put.headers.allow).toBe('GET, HEAD');
       expect((await http.get('/admin/v1/import')).headers.allow).toBe('POST');
     });
   });
