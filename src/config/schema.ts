@@ -5,6 +5,7 @@
  */
 import parseDuration from 'parse-duration';
 import { z } from 'zod';
+import { authSchema } from './auth-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -53,6 +54,8 @@ export const configSchema = z
       .refine((s) => STORAGE_DRIVERS.filter((d) => s[d] !== undefined).length === 1, {
         message: `set exactly one storage driver: ${STORAGE_DRIVERS.join(' or ')}`,
       }),
+    /** token or Basic authentication, users and access rules; absent: no authentication */
+    auth: authSchema.optional(),
   });
 
 /** The validated configuration, defaults applied. */
