@@ -122,7 +122,8 @@ interface Jwk {
  * @throws ConfigError naming the key and the file when it cannot be read or holds no usable key
  */
 export function loadExternalKeys(source: { publickey?: string; certificates?: string; jwks?: string }, issuer: string): VerificationKey[] {
-  const [key, path] = (Object.entries(source).find(([, v]) => v !== undefined) ?? []) as [string, string];
+  const [key, path] = (['publickey', 'certificates', 'jwks'] as const).map((k) => [k, source[k]] as const).find(([, v]) => v !== undefined) ?? [];
+  if (key === undefined || path === undefined) throw new ConfigError('auth.token.external: set one of publickey, certificates or jwks');
   const where = `auth.token.external.${key} = ${JSON.stringify(path)}`;
   let text: string;
   try {

@@ -82,8 +82,12 @@ export const authSchema = z
   .refine((a) => a.token !== undefined || a.htpasswd !== undefined || a.users.length > 0, {
     message: 'set auth.token (token authentication) or auth.htpasswd / auth.users (Basic authentication), or remove the auth section',
   })
-  .refine((a) => a.acl.every((r) => r.group === undefined || r.group in a.groups), {
-    message: 'a rule names a group that auth.groups does not define',
+  .superRefine((a, ctx) => {
+    a.acl.forEach((r, i) => {
+      if (r.group !== undefined && !Object.hasOwn(a.groups, r.group)) {
+        ctx.addIssue({ code: 'custom', path: ['acl', i, 'group'], message: `auth.groups defines no group "${r.group}"; add it (groups: {${r.group}: [USER, ...]}) or fix the name` });
+      }
+    });
   });
 
 /** The validated `auth` section. */

@@ -28,9 +28,9 @@ export const USERS = { alice: 'alice-pw', bob: 'bob-pw', carol: 'carol-pw' } as 
 
 /** The rules of every auth test unless a test gives its own. */
 export const RULES = [
+  { group: 'admins', name: '*', actions: ['*'], admin: true },
   { account: 'anonymous', name: 'public/*', actions: ['pull'] },
   { account: 'authenticated', name: 'public/*', actions: ['pull'] },
-  { group: 'admins', name: '*', actions: ['*'], admin: true },
   { account: 'authenticated', name: '${account}/*', actions: ['*'] },
   { group: 'team', name: 'team/*', actions: ['pull', 'push'] },
   { account: 'authenticated', name: 'team/*', actions: ['pull'] },
@@ -134,8 +134,9 @@ export function basic(name: string, password: string): string {
 
 /** Asks the token endpoint (GET) for `scopes` as `user` (anonymous when undefined); asserts 200 and returns the body. */
 export async function getToken(http: Client, user: keyof typeof USERS | undefined, scopes: string[], extra: Record<string, string> = {}) {
-  const req = http.get('/auth/token').query({ service: 'wharf', ...extra });
-  for (const s of scopes) req.query({ scope: s });
+  const query = new URLSearchParams({ service: 'wharf', ...extra });
+  for (const s of scopes) query.append('scope', s);
+  const req = http.get(`/auth/token?${query}`);
   if (user) req.set('Authorization', basic(user, USERS[user]));
   const res = await req;
   expect(res.status, res.text).toBe(200);
