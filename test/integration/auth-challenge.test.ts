@@ -5,7 +5,7 @@
  * gets through (expired, not yet valid, wrong audience or issuer, `alg: none`, HMAC-signed with the
  * public key, tampered, unknown `kid`).
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { bearer, getToken, startAuthRegistry, type AuthRegistry } from './auth-harness.js';
@@ -42,7 +42,7 @@ function send(reg: AuthRegistry, method: string, path: string, authorization?: s
 }
 
 /** Signs a token with `key` (default the registry's) from claims that default to a valid one for alice. */
-function forge(reg: AuthRegistry, claims: Record<string, unknown> = {}, options: jwt.SignOptions & { key?: Parameters<typeof jwt.sign>[1] } = {}): string {
+function forge(reg: AuthRegistry, claims: Record<string, unknown> = {}, options: jwt.SignOptions & { key?: KeyObject | Buffer } = {}): string {
   const now = Math.floor(Date.now() / 1000);
   const { key = reg.key.privateKey, ...sign } = options;
   const payload = { iss: 'wharf', sub: 'alice', aud: 'wharf', iat: now, nbf: now, exp: now + 300, jti: randomUUID(), access: [{ type: 'repository', name: 'alice/app', actions: ['pull'] }], ...claims };
