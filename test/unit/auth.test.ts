@@ -184,3 +184,13 @@ describe('the auth configuration', () => {
     expect(configError({ users: [{ name: 'alice', password: 'secret' }] })).toMatch(/auth\.users\.0\.password.*bcrypt hash/);
   });
 });
+
+describe('config/examples/token-auth.yaml', () => {
+  it('loads, with the rules in the shape the README shows', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const c = loadConfig(join(import.meta.dirname, '../../config/examples/token-auth.yaml'), {});
+    expect(c.auth?.token).toMatchObject({ service: 'wharf', issuer: 'wharf', expiration: 300 });
+    expect(c.auth?.acl[0]).toEqual({ group: 'admins', name: '*', actions: ['*'], admin: true });
+    expect(c.auth?.acl).toContainEqual({ account: 'authenticated', name: '${account}/*', actions: ['*'] });
+  });
+});
