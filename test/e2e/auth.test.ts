@@ -3,8 +3,10 @@
  * `htpasswd -B`, the real docker client (`docker login`, push, logout, anonymous pull allowed and
  * refused, push into another team's namespace refused, a wrong password refused, each with the
  * exact text docker prints), skopeo `--creds` copying a multi-platform image index both ways, and
- * a token that expires during a long push being renewed by docker on its own.
+ * a token that expires during a long push being renewed by docker on its own; and CNCF
+ * Distribution trusting the built-in token server (its `kid` in libtrust form, its claims).
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
@@ -13,9 +15,11 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dockerClient, dockerHost } from './docker-env.js';
-import { BASE_IMAGE, once, removeDir, requireTools, run, startWharf, tempDir, TOOLS, type RunOptions, type RunResult, type Tool, type WharfServer } from './helpers.js';
+import { BASE_IMAGE, freePort, once, removeDir, requireTools, run, startWharf, tempDir, TOOLS, waitFor, type RunOptions, type RunResult, type Tool, type WharfServer } from './helpers.js';
 
 const HTPASSWD: Tool = { name: 'htpasswd', debianPackage: 'apache2-utils' };
+const DISTRIBUTION: Tool = { name: 'docker-registry', debianPackage: 'docker-registry' };
+const OPENSSL: Tool = { name: 'openssl', debianPackage: 'openssl' };
 const PASSWORDS = { alice: 'alice-e2e-pw', bob: 'bob-e2e-pw' };
 
 /** The access rules of the suite: alice is in team `teama` and an admin of `public/*`; bob is in `teamb`. */
@@ -238,6 +242,45 @@ describe('token authentication with docker and skopeo', () => {
     } finally {
       await link.close();
       await short.dispose();
+    }
+  });
+
+  it('CNCF Distribution (docker-registry) accepts the built-in token server\'s tokens, and only for their scope', async () => {
+    await requireTools(DISTRIBUTION, OPENSSL);
+    const { work: dir, wharf: server } = await fixture();
+    const cert = join(dir, 'wharf-token.crt');
+    await run('openssl', ['req', '-new', '-x509', '-key', join(server.root, '..', 'wharf-token-key.pem'), '-subj', '/CN=wharf-e2e', '-days', '1', '-out', cert]);
+    const port = await freePort();
+    const config = join(dir, 'distribution.yml');
+    await writeFile(
+      config,
+      [
+        'version: 0.1',
+        'log: {level: warn}',
+        `storage: {filesystem: {rootdirectory: ${JSON.stringify(join(dir, 'distribution'))}}}`,
+        `http: {addr: "127.0.0.1:${port}"}`,
+        `auth: {token: {realm: "${server.url}/auth/token", service: wharf-e2e, issuer: wharf-e2e, rootcertbundle: ${JSON.stringify(cert)}}}`,
+        '',
+      ].join('\n'),
+    );
+    const registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+    const exited = new Promise((done) => registry.once('exit', done));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor('docker-registry to answer /v2/', async () => (await fetch(`${url}/v2/`)).status === 401, { timeoutMs: 30_000 });
+      const token = async (scope: string) => {
+        const res = await fetch(`${server.url}/auth/token?service=wharf-e2e&scope=${scope}`, { headers: { Authorization: `Basic ${Buffer.from(`alice:${PASSWORDS.alice}`).toString('base64')}` } });
+        return ((await res.json()) as { token: string }).token;
+      };
+      const own = await token('repository:alice/dist:pull');
+      expect((await fetch(`${url}/v2/`, { headers: { Authorization: `Bearer ${own}` } })).status).toBe(200);
+      expect((await fetch(`${url}/v2/alice/dist/tags/list`, { headers: { Authorization: `Bearer ${own}` } })).status).toBe(404);
+      const other = await fetch(`${url}/v2/teamb/dist/tags/list`, { headers: { Authorization: `Bearer ${own}` } });
+      expect(other.status).toBe(401);
+      expect(other.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    } finally {
+      registry.kill('SIGTERM');
+      await exited;
     }
   });
 });
