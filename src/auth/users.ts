@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { BCRYPT_HASH, isAccountName } from './names.js';
 
+/** A bcrypt hash (cost 10, the usual cost) compared against for unknown accounts; it matches no password anyone sends. */
+const UNKNOWN_ACCOUNT_HASH = '$2b$10$MnDtJiZqzFSVZEOptyPn0u6bNmT0lfYfBoVAANN4R6ALLKNzkp3t.';
+
 /** Names the kind of a password hash that is not bcrypt, for error messages. */
 function hashKind(hash: string): string {
   if (hash.startsWith('$apr1$')) return 'an Apache MD5 ($apr1$) hash';
@@ -94,7 +97,11 @@ export class UserStore {
   async check(name: string, password: string): Promise<PasswordCheck> {
     this.reload(false);
     const hash = this.hashOf(name);
-    if (hash === undefined) return { ok: false, reason: 'unknown account' };
+    if (hash === undefined) {
+      // as slow as a wrong password, so the answer time does not tell which accounts exist
+      await bcrypt.compare(password, UNKNOWN_ACCOUNT_HASH);
+      return { ok: false, reason: 'unknown account' };
+    }
     const credential = this.credential(name)!;
     const memo = createHmac('sha256', this.cacheKey).update(name).update('\u0000').update(password).digest('base64');
     if (this.verified.get(memo) === hash) return { ok: true, credential };
