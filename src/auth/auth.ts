@@ -13,6 +13,7 @@
  *   against the rules; requests without credentials pass when the rules let `anonymous` do what
  *   they need, else 401 with a `Basic` challenge (always for `GET /v2/`, so `docker login` works).
  */
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
@@ -111,8 +112,10 @@ export class Auth {
     const t = auth.token;
     if (t) {
       const keyPath = t.key ?? defaultKeyPath(config);
+      const existed = keyPath !== undefined && existsSync(keyPath);
       const signing = loadSigningKey(keyPath);
       if (keyPath === undefined) options.logger.warn('auth.token.key is not set and the storage has no local root: the token signing key lives in this process only');
+      else if (!existed) options.logger.info({ file: keyPath, kid: signing.kid }, 'generated the token signing key (mode 0600)');
       const own: VerificationKey = { kid: signing.kid, key: signing.publicKey, algorithms: [signing.algorithm], issuer: t.issuer, builtIn: true };
       const external = t.external ? loadExternalKeys(t.external, t.external.issuer) : [];
       this.token = {

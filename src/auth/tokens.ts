@@ -72,7 +72,7 @@ export class TokenIssuer {
   private sign(claims: Record<string, unknown>, lifetime: number): IssuedToken {
     const iat = Math.floor(this.options.now().getTime() / 1000);
     const payload = { iss: this.options.issuer, ...claims, iat, nbf: iat, exp: iat + lifetime, jti: randomUUID() };
-    const token = jwt.sign(payload, this.key.privateKey, { algorithm: this.key.algorithm, keyid: this.key.kid, header: { alg: this.key.algorithm, typ: 'JWT', kid: this.key.kid } });
+    const token = jwt.sign(payload, this.key.privateKey, { algorithm: this.key.algorithm, keyid: this.key.kid });
     return { token, expiresIn: lifetime, issuedAt: new Date(iat * 1000) };
   }
 }
