@@ -138,7 +138,7 @@ describe('token authentication with docker and skopeo', () => {
   afterAll(async () => {
     if (work) {
       const docker = dockerClient(join(work, 'docker-config'));
-      const refs = wharf ? ['teama/app', 'public/app', 'teamb/app', 'alice/slow'].map((r) => `${wharf!.host}/${r}:${tag}`) : [];
+      const refs = wharf ? ['teama/app', 'public/app', 'teamb/app'].map((r) => `${wharf!.host}/${r}:${tag}`) : [];
       await docker(['rmi', '--force', ...refs, `wharf-e2e-slow:${tag}`], { allowFailure: true }).catch(() => undefined);
     }
     try {
@@ -240,6 +240,7 @@ describe('token authentication with docker and skopeo', () => {
       expect(lines.filter((l) => l.msg === 'token rejected'), short.logs()).toEqual([]);
       await docker(['logout', host]);
     } finally {
+      await docker(['rmi', `127.0.0.1:${link.port}/alice/slow:${tag}`], { allowFailure: true });
       await link.close();
       await short.dispose();
     }
@@ -281,6 +282,31 @@ describe('token authentication with docker and skopeo', () => {
     } finally {
       registry.kill('SIGTERM');
       await exited;
+    }
+  });
+
+  it('Basic mode (htpasswd without token): docker login, push to the own namespace, anonymous pull refused', async () => {
+    const { work: dir, docker } = await fixture();
+    const configFile = join(dir, 'basic.yml');
+    await writeFile(configFile, configYaml(join(dir, 'htpasswd'), 300).replace(/^ {2}token: .*\n/m, ''));
+    const basicServer = await startWharf({ configFile });
+    try {
+      const host = basicServer.host;
+      const challenge = await fetch(`${basicServer.url}/v2/`);
+      expect(challenge.headers.get('www-authenticate')).toBe('Basic realm="wharf",charset="UTF-8"');
+      const login = await docker(['login', '--username', 'bob', '--password-stdin', host], { input: PASSWORDS.bob });
+      expect(login.stdout).toContain('Login Succeeded');
+      await docker(['tag', BASE_IMAGE, `${host}/bob/basic:${tag}`]);
+      expect((await docker(['push', `${host}/bob/basic:${tag}`])).output).toMatch(/: digest: sha256:[0-9a-f]{64}/);
+      await docker(['logout', host]);
+      await docker(['rmi', `${host}/bob/basic:${tag}`]);
+      const denied = await docker(['pull', `${host}/bob/basic:${tag}`], { allowFailure: true });
+      expect(denied.code, denied.output).not.toBe(0);
+      expect(denied.stderr.trim()).toBe(
+        `Error response from daemon: Head "http://${host}/v2/bob/basic/manifests/${tag}": no basic auth credentials`,
+      );
+    } finally {
+      await basicServer.dispose();
     }
   });
 });
