@@ -4,12 +4,16 @@
  */
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { Auth } from './auth/auth.js';
+import { adminGuard } from './auth/middleware.js';
+import { TokenServer } from './auth/token-server.js';
 import type { Config } from './config/schema.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { errorMiddleware, notFound } from './routes/errors.js';
+import { tokenRouter } from './routes/token.js';
 import { v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -20,11 +24,19 @@ export interface AppDeps {
   logger: Logger;
   /** the clock (tests pin it); defaults to the system clock */
   now?: () => Date;
+  /** authentication; default: built from `config.auth` (none when the section is absent) */
+  auth?: Auth;
 }
 
-/** Builds the registry's express app (Distribution Spec v1.1 under `/v2/`, the admin API under `/admin/v1`). */
+/**
+ * Builds the registry's express app (Distribution Spec v1.1 under `/v2/`, the admin API under `/admin/v1`; with `auth`, the token
+ * endpoint `/auth/token` and the guard of `/admin`).
+ * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
+ */
 export function createApp(deps: AppDeps): Express {
   const registry = new Registry(deps.storage, { now: deps.now });
+  const now = deps.now ?? (() => new Date());
+  const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -34,8 +46,10 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     next();
   });
-  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger }));
+  if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
+  app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
+  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger, auth }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;

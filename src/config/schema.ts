@@ -5,6 +5,7 @@
  */
 import parseDuration from 'parse-duration';
 import { z } from 'zod';
+import { authSchema } from './auth-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -67,6 +68,8 @@ export const configSchema = z
         import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
       })
       .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
+    /** token or Basic authentication, users and access rules; absent: no authentication */
+    auth: authSchema.optional(),
   });
 
 /** The validated configuration, defaults applied. */

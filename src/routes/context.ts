@@ -4,6 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { Auth } from '../auth/auth.js';
 import type { Config } from '../config/schema.js';
 import { RegistryError } from '../oci/errors.js';
 import { ClientGoneError } from './errors.js';
@@ -15,6 +16,8 @@ export interface RouteDeps {
   config: Config;
   registry: Registry;
   logger: Logger;
+  /** authentication and authorization; undefined when the configuration has no `auth` section */
+  auth?: Auth;
 }
 
 /** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */

@@ -2,6 +2,7 @@
  * Listings: end-8a/8b `GET /v2/<name>/tags/list`, Docker's `GET /v2/_catalog`, and end-12a/12b
  * `GET /v2/<name>/referrers/<digest>` (Distribution Spec v1.1 "Listing Tags", "Listing Referrers").
  */
+import { grantOf } from '../auth/middleware.js';
 import { parseDigest } from '../oci/digest.js';
 import { OCI_INDEX } from '../oci/media-types.js';
 import { paginate } from '../registry/pagination.js';
@@ -22,7 +23,10 @@ export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res
 /** Repositories in lexical order, `n` and `last` pagination with a `Link` header. */
 export const listCatalog: Handler<{ area: 'catalog' }> = async (req, res, _route, deps) => {
   const n = pageSize(req);
-  const page = paginate(await deps.registry.catalog.repositories(), n, queryParam(req, 'last'));
+  // with authentication, only the repositories this request may see (see Grant.listable)
+  const grant = grantOf(res);
+  const visible = (await deps.registry.catalog.repositories()).filter((r) => grant.listable(r));
+  const page = paginate(visible, n, queryParam(req, 'last'));
   if (page.more && n !== undefined && n > 0) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
   res.status(200).json({ repositories: page.items });
 };

@@ -4,6 +4,7 @@
  * with `Content-Range`), end-6 `PUT ?digest=`, end-13 `GET` status, `DELETE` to cancel.
  */
 import type { Request, Response } from 'express';
+import { grantOf } from '../auth/middleware.js';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
@@ -61,7 +62,12 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (mount !== undefined) {
     const digest = parseDigest(mount).digest;
     const fromParam = queryParam(req, 'from');
-    const sources = fromParam === undefined ? await deps.registry.catalog.repositories() : [parseRepositoryName(fromParam)];
+    // only repositories the request may pull from: a blob linked elsewhere is never mounted (nor revealed)
+    const grant = grantOf(res);
+    const sources =
+      fromParam === undefined
+        ? (await deps.registry.catalog.repositories()).filter((r) => grant.readable(r))
+        : [parseRepositoryName(fromParam)].filter((r) => grant.allows(r, 'pull'));
     const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();

@@ -5,6 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { RegistryError } from '../oci/errors.js';
+import { authorizeRoute } from './access.js';
 import { getBase } from './base.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import type { Handler, RouteDeps } from './context.js';
@@ -66,6 +67,7 @@ export function v2Handler(deps: RouteDeps) {
       req.resume();
       throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
     }
+    await authorizeRoute(deps.auth, route, req, res);
     await handler(req, res, route, deps);
   };
 }

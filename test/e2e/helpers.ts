@@ -399,7 +399,8 @@ async function serverCommand(
 
 /**
  * Starts the real server (`node dist/src/main.js serve`) on 127.0.0.1 and a free port with a
- * fresh filesystem storage root, and waits (polling `GET /v2/` with a deadline) until it answers 200.
+ * fresh filesystem storage root, and waits (polling `GET /v2/` with a deadline) until it answers 200
+ * (or 401: a configuration with an `auth` section challenges even `GET /v2/`).
  * @throws Error with the server's output when it exits early or is not ready in time
  */
 export async function startWharf(opts: StartWharfOptions = {}): Promise<WharfServer> {
@@ -439,8 +440,8 @@ export async function startWharf(opts: StartWharfOptions = {}): Promise<WharfSer
     });
     try {
       await waitFor(
-        `${name} to answer GET ${url}/v2/ with 200`,
-        async () => (await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2_000) })).status === 200,
+        `${name} to answer GET ${url}/v2/ with 200 (401 with authentication on)`,
+        async () => [200, 401].includes((await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2_000) })).status),
         {
           timeoutMs: opts.readyTimeoutMs ?? 30_000,
           intervalMs: 50,

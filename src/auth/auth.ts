@@ -1,0 +1,213 @@
+/**
+ * Authentication and authorization of registry requests, decided before any storage access
+ * (Docker token authentication; CNCF Distribution's `token` and `htpasswd` access controllers):
+ * {@link Auth.authorize} takes the access a request needs and returns a {@link Grant} or throws
+ * 401 UNAUTHORIZED with a challenge, 403 DENIED, or 429 TOOMANYREQUESTS.
+ *
+ * - Token mode (`auth.token`): every request needs a valid `Bearer` token holding the needed
+ *   access; no token or a bad one -> 401 with a `Bearer` challenge naming the scope; a valid token
+ *   short of actions the account could get -> 401 `insufficient_scope` (the client asks for more);
+ *   short of actions the rules never give that account -> 403 DENIED. Basic credentials of a known
+ *   user are accepted too (checked against the rules directly), for scripts and the admin API.
+ * - Basic mode (`auth.htpasswd` / `auth.users` without `auth.token`): Basic credentials are checked
+ *   against the rules; requests without credentials pass when the rules let `anonymous` do what
+ *   they need, else 401 with a `Basic` challenge (always for `GET /v2/`, so `docker login` works).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { AuthConfig } from '../config/auth-schema.js';
+import { basicChallenge, bearerChallenge, denied, unauthorized, type BearerError } from './challenge.js';
+import { loadExternalKeys, loadSigningKey, type VerificationKey } from './keys.js';
+import { AccessPolicy } from './policy.js';
+import { holds, mergeAccess, missingAccess, type ResourceActions } from './scope.js';
+import { LoginThrottle } from './throttle.js';
+import { InvalidTokenError, TokenIssuer, TokenVerifier, type VerifiedToken } from './tokens.js';
+import { UserStore } from './users.js';
+
+/** The access a request needs: `required` or it is refused; `optional` is named in challenges but only narrows what happens (a mount's source). */
+export interface AccessRequest {
+  required: ResourceActions[];
+  optional?: ResourceActions[];
+}
+
+/** What an authorized request may do beyond what it was checked for. */
+export interface Grant {
+  /** the account; undefined for anonymous */
+  readonly account: string | undefined;
+  /** True when the request's credential covers `action` on repository `name` (a token's access claim, else the rules). */
+  allows(name: string, action: string): boolean;
+  /** True when the account may pull repository `name`: the candidates of a mount without `from`. */
+  readable(name: string): boolean;
+  /** True when the catalog shows repository `name` to this request. */
+  listable(name: string): boolean;
+}
+
+/** The grant of a request when authentication is off: everything. */
+export const OPEN_GRANT: Grant = { account: undefined, allows: () => true, readable: () => true, listable: () => true };
+
+/** A parsed `Authorization` header. */
+type Credential = { scheme: 'basic'; name: string; password: string } | { scheme: 'bearer'; token: string };
+
+/** Parses `Authorization: Basic <base64 user:pass>` or `Bearer <token>`; undefined when absent or of another scheme. */
+export function parseAuthorization(header: string | undefined): Credential | undefined {
+  if (!header) return undefined;
+  const space = header.indexOf(' ');
+  const scheme = header.slice(0, space).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (space <= 0 || value === '') return undefined;
+  if (scheme === 'bearer') return { scheme, token: value };
+  if (scheme !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { scheme, name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Options of {@link Auth}. */
+export interface AuthOptions {
+  logger: Logger;
+  now: () => Date;
+}
+
+/**
+ * The default signing key file: beside the filesystem storage root (never inside it, so it is no
+ * object of the registry's storage namespace); undefined for other drivers (an in-process key).
+ */
+export function defaultKeyPath(config: Config): string | undefined {
+  const root = config.storage.filesystem?.rootdirectory;
+  return root === undefined ? undefined : join(dirname(resolve(root)), 'wharf-token-key.pem');
+}
+
+/** Token-mode parts: the built-in issuer and the verifier of every trusted key. */
+interface TokenMode {
+  service: string;
+  realm: string | undefined;
+  issuer: TokenIssuer;
+  verifier: TokenVerifier;
+}
+
+/** The request authorizer and the state behind it (users, rules, keys, login throttle). */
+export class Auth {
+  readonly users: UserStore | undefined;
+  readonly policy: AccessPolicy;
+  readonly throttle: LoginThrottle;
+  readonly token: TokenMode | undefined;
+  private readonly basicRealm: string;
+  private readonly logger: Logger;
+
+  /**
+   * Builds everything from the `auth` section: reads the htpasswd file and the signing key
+   * (generating it when missing) and the external issuer's keys.
+   * @throws ConfigError for an unreadable or non-bcrypt htpasswd file or an unusable key
+   */
+  constructor(config: Config, auth: AuthConfig, options: AuthOptions) {
+    this.logger = options.logger;
+    this.users = auth.htpasswd || auth.users.length > 0 ? new UserStore(auth.htpasswd?.path, auth.users, options.logger) : undefined;
+    this.policy = new AccessPolicy(auth.acl, auth.groups);
+    this.throttle = new LoginThrottle(options.now);
+    this.basicRealm = auth.htpasswd?.realm ?? 'wharf';
+    const t = auth.token;
+    if (t) {
+      const keyPath = t.key ?? defaultKeyPath(config);
+      const existed = keyPath !== undefined && existsSync(keyPath);
+      const signing = loadSigningKey(keyPath);
+      if (keyPath === undefined) options.logger.warn('auth.token.key is not set and the storage has no local root: the token signing key lives in this process only');
+      else if (!existed) options.logger.info({ file: keyPath, kid: signing.kid }, 'generated the token signing key (mode 0600)');
+      const own: VerificationKey = { kid: signing.kid, key: signing.publicKey, algorithms: [signing.algorithm], issuer: t.issuer, builtIn: true };
+      const external = t.external ? loadExternalKeys(t.external, t.external.issuer) : [];
+      this.token = {
+        service: t.service,
+        realm: t.external?.realm ?? t.realm,
+        issuer: new TokenIssuer(signing, { issuer: t.issuer, service: t.service, expiration: t.expiration, refreshExpiration: t.refreshexpiration, now: options.now }),
+        verifier: new TokenVerifier([own, ...external], { service: t.service, now: options.now }),
+      };
+    }
+  }
+
+  /** The realm of `Bearer` challenges: configured, or this server's `/auth/token` as the client reached it. */
+  realm(req: Request): string {
+    return this.token?.realm ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/auth/token`;
+  }
+
+  /**
+   * Checks a user's password, throttled per account and address; failures are logged (account,
+   * address, reason; never the password).
+   * @returns the account and the fingerprint of its password hash
+   * @throws RegistryError TOOMANYREQUESTS while locked out; UNAUTHORIZED (with `challenge`) for wrong credentials
+   */
+  async login(name: string, password: string, address: string, challenge: string): Promise<{ account: string; credential: string }> {
+    this.throttle.check(name, address);
+    const result = this.users ? await this.users.check(name, password) : ({ ok: false, reason: 'unknown account' } as const);
+    if (!result.ok) {
+      this.throttle.failed(name, address);
+      this.logger.warn({ account: name.slice(0, 128), address, reason: result.reason }, 'login failed');
+      throw unauthorized(challenge, 'invalid username or password');
+    }
+    this.throttle.succeeded(name, address);
+    return { account: name, credential: result.credential };
+  }
+
+  /**
+   * Authorizes a request for `wanted`, before any storage access.
+   * @throws RegistryError UNAUTHORIZED (with `WWW-Authenticate`), DENIED, or TOOMANYREQUESTS
+   */
+  async authorize(req: Request, wanted: AccessRequest): Promise<Grant> {
+    const required = mergeAccess(wanted.required);
+    const named = mergeAccess([...wanted.required, ...(wanted.optional ?? [])]);
+    const credential = parseAuthorization(req.headers.authorization);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (this.token) {
+      const challenge = (error?: BearerError) => bearerChallenge(this.realm(req), this.token!.service, named, error);
+      if (credential?.scheme === 'bearer') return this.authorizeToken(credential.token, required, challenge);
+      if (credential?.scheme === 'basic' && this.users) {
+        const { account } = await this.login(credential.name, credential.password, address, challenge());
+        return this.ruleGrant(account, required);
+      }
+      throw unauthorized(challenge(), 'authentication required: get a token from the realm', required);
+    }
+    const challenge = basicChallenge(this.basicRealm);
+    if (credential?.scheme === 'basic') {
+      const { account } = await this.login(credential.name, credential.password, address, challenge);
+      return this.ruleGrant(account, required);
+    }
+    if (required.length > 0 && missingAccess(this.policy.grant(undefined, required), required).length === 0) return this.ruleGrant(undefined, required);
+    throw unauthorized(challenge, 'authentication required', required);
+  }
+
+  /** Token mode: verifies the token and checks its access claim. */
+  private authorizeToken(raw: string, required: ResourceActions[], challenge: (error?: BearerError) => string): Grant {
+    let token: VerifiedToken;
+    try {
+      token = this.token!.verifier.verifyAccess(raw);
+    } catch (err) {
+      if (!(err instanceof InvalidTokenError)) throw err;
+      this.logger.info({ reason: err.message }, 'token rejected');
+      throw unauthorized(challenge('invalid_token'), `invalid token: ${err.message}`, required);
+    }
+    const missing = missingAccess(token.access, required);
+    if (missing.length > 0) {
+      const obtainable = !token.builtIn || missingAccess(this.policy.grant(token.account, missing), missing).length === 0;
+      if (!obtainable) throw denied(token.account, missing);
+      throw unauthorized(challenge('insufficient_scope'), 'the token does not hold the access this request needs', missing);
+    }
+    const { account, access, builtIn } = token;
+    const byRules = (name: string) => this.policy.actions(account, name).has('pull');
+    return {
+      account,
+      allows: (name, action) => holds(access, 'repository', name, action),
+      readable: (name) => (builtIn ? byRules(name) : holds(access, 'repository', name, 'pull')),
+      listable: (name) => (builtIn ? byRules(name) : true),
+    };
+  }
+
+  /** The grant of an account checked against the rules directly (Basic credentials or anonymous). @throws RegistryError DENIED */
+  private ruleGrant(account: string | undefined, required: ResourceActions[]): Grant {
+    const missing = missingAccess(this.policy.grant(account, required), required);
+    if (missing.length > 0) throw denied(account, missing);
+    const pull = (name: string) => this.policy.actions(account, name).has('pull');
+    return { account, allows: (name, action) => this.policy.actions(account, name).has(action), readable: pull, listable: pull };
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Express glue: the grant of an authorized request kept on the response (`res.locals`), so that
+ * handlers can narrow what they do (a mount's source, the catalog), and the guard of the admin API.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { OPEN_GRANT, type Auth, type Grant } from './auth.js';
+import { ADMIN } from './scope.js';
+
+const GRANT = Symbol('wharf.grant');
+
+/** Keeps `grant` for the handlers of this request. */
+export function setGrant(res: Response, grant: Grant): void {
+  (res.locals as Record<symbol, Grant>)[GRANT] = grant;
+}
+
+/** The grant of this request; {@link OPEN_GRANT} when authentication is off. */
+export function grantOf(res: Response): Grant {
+  return (res.locals as Record<symbol, Grant | undefined>)[GRANT] ?? OPEN_GRANT;
+}
+
+/**
+ * Guards everything it is mounted on (the admin API under `/admin`): with authentication on, no
+ * or bad credentials -> 401 with a challenge for `registry:admin:*`; an account without the
+ * `admin` flag -> 403 DENIED; an admin -> next. Without authentication (`auth` undefined) it passes.
+ */
+export function adminGuard(auth: Auth | undefined): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (auth) {
+      try {
+        setGrant(res, await auth.authorize(req, { required: [ADMIN] }));
+      } catch (err) {
+        req.resume();
+        throw err;
+      }
+    }
+    next();
+  };
+}
