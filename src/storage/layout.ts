@@ -10,6 +10,9 @@
  * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at)
  * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
+ * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
+ * /_gc/touched/<run-id>/<alg>/<hex>                             a digest a push used while GC run <run-id> was active
+ * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
@@ -98,6 +101,27 @@ export function referrer(name: RepositoryName, subject: Digest, d: Digest): stri
   return `${referrersOf(name, subject)}/${alg}/${hex}`;
 }
 
+/** The folder of every referrer of every subject in a repository. */
+export function referrersRoot(name: RepositoryName): string {
+  return `${REPOSITORIES}/${name}/_referrers`;
+}
+
+/** The folder of a repository's manifest revisions of `algorithm`; it holds one link per manifest, named by its hex. */
+export function manifestRevisionsOf(name: RepositoryName, algorithm: Algorithm): string {
+  return `${REPOSITORIES}/${name}/_manifests/revisions/${algorithm}`;
+}
+
+/** The folder of the blobs of `algorithm`; it holds one shard folder per first two hex characters. */
+export function blobShards(algorithm: Algorithm): string {
+  return `${BLOBS}/${algorithm}`;
+}
+
+/** The shard folder of the blobs of `algorithm` whose hex starts with `prefix` (two hex characters); it holds one object per blob, named by its hex. */
+export function blobShard(algorithm: Algorithm, prefix: string): string {
+  if (!/^[0-9a-f]{2}$/.test(prefix)) throw new Error(`invalid blob shard "${prefix.slice(0, 20)}"`);
+  return `${BLOBS}/${algorithm}/${prefix}`;
+}
+
 /** An upload session's folder. */
 export function upload(id: UploadId): string {
   return `${UPLOADS}/${id}`;
@@ -120,3 +144,55 @@ export function startupProbe(id: string): string {
 
 /** Names of the layout's folders inside a repository's folder; anything else there is a nested repository. */
 export const REPOSITORY_INTERNALS: ReadonlySet<string> = new Set(['_layers', '_manifests', '_referrers']);
+
+/** The folder of a repository's blob links of `algorithm`; it holds one link per blob, named by its hex. */
+export function layerLinksOf(name: RepositoryName, algorithm: Algorithm): string {
+  return `${REPOSITORIES}/${name}/_layers/${algorithm}`;
+}
+
+/** Root of the garbage collector's own objects (its lease, touch markers and run records). */
+export const GC = '/_gc';
+
+/** A validated garbage collection run id (a lowercase UUID). */
+export type GcRunId = string & { readonly __gcRun: unique symbol };
+
+/** True when `value` has the shape of a garbage collection run id. */
+export function isGcRunId(value: string): value is GcRunId {
+  return UUID.test(value);
+}
+
+/** The GC lease: one object, rewritten by the run that holds it (see src/gc/protocol.ts). */
+export function gcLease(): string {
+  return `${GC}/lease`;
+}
+
+/** The folder of every run's touch markers. */
+export function gcTouchedRuns(): string {
+  return `${GC}/touched`;
+}
+
+/** The folder of GC run `run`'s touch markers. */
+export function gcTouched(run: GcRunId): string {
+  return `${GC}/touched/${run}`;
+}
+
+/** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */
+export function gcTouchedOf(run: GcRunId, algorithm: Algorithm): string {
+  return `${GC}/touched/${run}/${algorithm}`;
+}
+
+/** The touch marker of digest `d` under GC run `run`: a push used `d` while the run was active. */
+export function gcTouch(run: GcRunId, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${GC}/touched/${run}/${alg}/${hex}`;
+}
+
+/** The folder of GC run records. */
+export function gcRuns(): string {
+  return `${GC}/runs`;
+}
+
+/** The record of GC run `run`. */
+export function gcRun(run: GcRunId): string {
+  return `${GC}/runs/${run}`;
+}
