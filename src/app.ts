@@ -5,8 +5,11 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import type { LeaseOptions } from './gc/lease.js';
+import type { GcGuardOptions } from './registry/gc-guard.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
+import { adminGcRouter } from './routes/admin-gc.js';
 import { errorMiddleware, notFound } from './routes/errors.js';
 import { v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
@@ -18,11 +21,13 @@ export interface AppDeps {
   logger: Logger;
   /** the clock (tests pin it); defaults to the system clock */
   now?: () => Date;
+  /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
+  gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
 }
 
 /** Builds the registry's express app (Distribution Spec v1.1 under `/v2/`). */
 export function createApp(deps: AppDeps): Express {
-  const registry = new Registry(deps.storage, { now: deps.now });
+  const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -33,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(v2Handler({ config: deps.config, registry, logger: deps.logger }));
+  app.use('/admin/v1', adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;

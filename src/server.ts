@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
+import { scheduleGc } from './gc/schedule.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
 import type { StorageDriver } from './storage/driver.js';
@@ -104,12 +105,14 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const bound = server.address() as AddressInfo;
   const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   logger.info({ address, storage: storage.name }, 'wharf is serving');
+  const gcSchedule = scheduleGc(storage, config.gc, logger);
   return {
     server,
     logger,
     address,
     stop: () =>
       new Promise<void>((resolve) => {
+        gcSchedule?.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

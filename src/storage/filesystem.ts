@@ -190,6 +190,30 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root. */
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+    const found = { count: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.name.startsWith(TEMP_PREFIX)) {
+          const info = await fs.stat(full).catch(() => undefined);
+          if (!info || info.mtime >= olderThan) continue;
+          if (!options.dryRun) {
+            await fs.rm(full, { force: true });
+            await this.prune(dir);
+          }
+          found.count += 1;
+          found.bytes += info.size;
+        }
+      }
+    };
+    await walk(this.root);
+    return found;
+  }
+
   async delete(path: string): Promise<void> {
     const target = this.full(path);
     try {

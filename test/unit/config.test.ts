@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       log: { level: 'info' },
       http: { addr: '0.0.0.0:5000', idletimeout: 60_000 },
       storage: { filesystem: { rootdirectory: './data' }, delete: { enabled: true } },
+      gc: { grace: 3_600_000, deleteuntagged: false, uploadpurge: { age: 86_400_000 }, retention: [] },
     });
   });
 
