@@ -154,12 +154,17 @@ export class GcRun {
   /** Runs every step and releases the lease, also on failure. */
   async complete(): Promise<GcReport> {
     try {
-      await this.mark();
-      await this.sweep();
-      return await this.finish();
+      return await this.execute();
     } finally {
       await this.release();
     }
+  }
+
+  /** Runs every step; the caller releases the lease (after recording the outcome, so a reader never sees a finished lease with a "running" record). */
+  async execute(): Promise<GcReport> {
+    await this.mark();
+    await this.sweep();
+    return this.finish();
   }
 
   /** Step 1 (phase "mark"): scan, apply retention, mark. Deletes only retention's tags. */

@@ -3,13 +3,14 @@
  * across processes sharing one storage, without the compare-and-swap the drivers do not have.
  *
  * Taking it: read the lease; if an active run holds it, give up (busy). Otherwise write our own
- * record with a random owner id, wait `settleMs`, read it again: another writer that raced us is
- * either seen (we give up) or wrote before us and sees us. One hole remains when a writer's
- * read-to-write gap is longer than the other's settle wait, so a taker that needed `settleMs` or
- * more between its read and its write gives up too. Holding it: the record is renewed every
- * quarter of its time to live; the holder re-reads it before each delete and stops when it is no
- * longer its own or would expire within {@link CLOCK_SKEW_MS}. A crashed holder's lease expires,
- * and the next run takes it over.
+ * record with a random owner id, wait `settleMs`, read it again: of several takers racing, the last
+ * writer wins and the others see its owner id and give up. A taker whose read was stale (its write
+ * landed after another taker had already checked) can still overwrite a winner; so the holder
+ * re-reads the lease before every delete (retention's tag deletes included) and before moving to
+ * the sweep phase, and stops as soon as the lease is no longer its own: a run that lost its lease
+ * deletes at most the one object it was deleting. Holding it: the record is renewed every quarter
+ * of its time to live; a holder that could not renew stops {@link CLOCK_SKEW_MS} before its
+ * expiry. A crashed holder's lease expires, and the next run takes it over.
  */
 import { randomUUID } from 'node:crypto';
 import type { StorageDriver } from '../storage/driver.js';
@@ -69,12 +70,10 @@ export class GcLease {
     const ttlMs = options.ttlMs ?? 60_000;
     const settleMs = options.settleMs ?? 500;
     const now = options.now ?? Date.now;
-    const readAt = now();
     const current = await readLease(driver);
     if (isActive(current, now())) throw new GcBusyError(current);
     const record: GcLeaseRecord = { runId, owner: randomUUID(), phase: 'mark', expiresAt: now() + ttlMs, startedAt: new Date(now()).toISOString() };
     await driver.putContent(layout.gcLease(), JSON.stringify(record));
-    if (now() - readAt >= settleMs) throw new GcBusyError(current);
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const seen = await readLease(driver);
     if (seen?.owner !== record.owner) throw new GcBusyError(seen);

@@ -104,7 +104,7 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
   const done = (async (): Promise<GcRunRecord> => {
     let final: GcRunRecord;
     try {
-      const report = await run.complete();
+      const report = await run.execute();
       final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, report };
       logger?.info({ gc: summary(report) }, 'garbage collection finished');
     } catch (err) {
@@ -117,6 +117,7 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
     } catch (err) {
       logger?.error({ runId: run.id, err }, 'cannot store the garbage collection record');
     }
+    await run.release().catch((err: unknown) => logger?.error({ runId: run.id, err }, 'cannot release the garbage collection lease'));
     return final;
   })();
   return { id: run.id, done };
