@@ -203,7 +203,11 @@ export class GcRun {
     if (lease) {
       await lease.setPhase('sweep');
       const touched = await touchedDigests(this.#driver, lease.runId);
-      for (const c of manifestCandidates) if (touched.has(c.digest)) marker.keep(c.repository, c.digest);
+      for (const c of manifestCandidates) {
+        if (!touched.has(c.digest) || marker.isKept(c.repository, c.digest)) continue;
+        marker.keep(c.repository, c.digest);
+        this.#report.keptTouched += 1;
+      }
     }
     const referrers = new ReferrersIndex(this.#driver);
     for (const c of manifestCandidates) {
