@@ -216,11 +216,15 @@ export class FilesystemDriver implements StorageDriver {
 
   async delete(path: string): Promise<void> {
     const target = this.full(path);
-    try {
-      await fs.rm(target, { recursive: true, force: true });
-    } catch (err) {
-      if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fs.rm(target, { recursive: true, force: true });
+        break;
+      } catch (err) {
+        if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
+        // a concurrent write put a new object into a folder being removed: remove it too
+        if (errno(err) !== 'ENOTEMPTY' || attempt >= PARENT_RETRIES) throw err;
+      }
     }
     await this.prune(dirname(target));
   }

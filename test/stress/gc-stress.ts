@@ -3,9 +3,9 @@
  * that skip an upload because HEAD says the blob exists, pushes that mount from another repository,
  * plain uploads), delete some of their older tags, while a second storage view (as another process
  * would have) runs garbage collection in a loop with a grace period of 0 and untagged manifests
- * deleted. A push that a run breaks must fail cleanly (a spec error the client retries on); at the
- * end every tag whose push succeeded must pull completely, every digest verifying, also after one
- * more collection once the clients stopped. Used at small size by `npm test` and at length by
+ * deleted. A push that a run breaks must fail cleanly (a spec error the client retries on); every
+ * image whose push succeeded must pull completely, every digest verifying: just before its client
+ * deletes its tag, and at the end (also after one more collection once the clients stopped). Used at small size by `npm test` and at length by
  * `npm run stress:gc`.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -44,7 +44,7 @@ export interface StressResult {
   gcRuns: number;
   manifestsCollected: number;
   blobsCollected: number;
-  /** tags (and their blobs) verified at the end */
+  /** pulls of a successfully pushed image that verified whole (before its tag was deleted, and at the end) */
   tagsVerified: number;
 }
 
@@ -64,8 +64,10 @@ interface Pushed {
 class RetryPush extends Error {}
 
 const REPOS = ['stress/r0', 'stress/r1', 'stress/r2'];
-/** Tags each client keeps; older ones it deletes, so runs have manifests to collect. */
-const KEEP_TAGS = 3;
+/** Tags each client keeps; older ones it verifies and deletes, so shared layers keep falling out of use and runs have garbage. */
+const KEEP_TAGS = 1;
+/** Layers the images share (each image takes two): more than the kept images reference, so many are candidates at any time. */
+const SHARED_LAYERS = 12;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 function blobOf(bytes: Buffer): Blob {
@@ -100,7 +102,7 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
     blobsCollected: 0,
     tagsVerified: 0,
   };
-  const shared = Array.from({ length: 6 }, () => blobOf(randomBytes(1024 + Math.floor(Math.random() * 16 * 1024))));
+  const shared = Array.from({ length: SHARED_LAYERS }, () => blobOf(randomBytes(1024 + Math.floor(Math.random() * 16 * 1024))));
   const alive = new Map<string, Pushed>();
   const deadline = Date.now() + options.durationMs;
 
@@ -166,6 +168,23 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
     }
   };
 
+  /** Pulls a pushed image whole (manifest by tag, every blob), checking every digest. */
+  const verifyImage = async (pushed: Pushed): Promise<void> => {
+    const manifest = await fetch(`${base}/v2/${pushed.repo}/manifests/${pushed.tag}`, { headers: { Accept: OCI_MANIFEST } });
+    if (manifest.status !== 200) throw new Error(`pull ${pushed.repo}:${pushed.tag}: ${manifest.status} ${await errorCode(manifest)}`);
+    const body = Buffer.from(await manifest.arrayBuffer());
+    if (blobOf(body).digest !== pushed.digest) throw new Error(`pull ${pushed.repo}:${pushed.tag}: the manifest's digest does not verify`);
+    for (const blob of pushed.blobs) {
+      const res = await fetch(`${base}/v2/${pushed.repo}/blobs/${blob.digest}`);
+      if (res.status !== 200) throw new Error(`pull ${pushed.repo}@${blob.digest} (tag ${pushed.tag}): ${res.status} ${await errorCode(res)}`);
+      if (blobOf(Buffer.from(await res.arrayBuffer())).digest !== blob.digest) throw new Error(`pull ${pushed.repo}@${blob.digest}: the digest does not verify`);
+    }
+    result.tagsVerified += 1;
+  };
+  const verifyAll = async (): Promise<void> => {
+    for (const pushed of alive.values()) await verifyImage(pushed);
+  };
+
   const client = async (id: number): Promise<void> => {
     const mine: Pushed[] = [];
     for (let n = 0; Date.now() < deadline; n++) {
@@ -176,6 +195,7 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
       mine.push(pushed);
       if (mine.length > KEEP_TAGS) {
         const old = mine.shift()!;
+        await verifyImage(old); // every successful push is pulled whole before its tag goes
         const del = await fetch(`${base}/v2/${old.repo}/manifests/${old.tag}`, { method: 'DELETE' });
         if (del.status !== 202) throw new Error(`DELETE ${old.repo}:${old.tag}: ${del.status}`);
         alive.delete(`${old.repo}:${old.tag}`);
@@ -203,23 +223,9 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
 
   try {
     await Promise.all([collector(), ...Array.from({ length: options.clients }, (_, i) => client(i))]);
-    const verify = async (): Promise<void> => {
-      for (const pushed of alive.values()) {
-        const manifest = await fetch(`${base}/v2/${pushed.repo}/manifests/${pushed.tag}`, { headers: { Accept: OCI_MANIFEST } });
-        if (manifest.status !== 200) throw new Error(`pull ${pushed.repo}:${pushed.tag}: ${manifest.status} ${await errorCode(manifest)}`);
-        const body = Buffer.from(await manifest.arrayBuffer());
-        if (blobOf(body).digest !== pushed.digest) throw new Error(`pull ${pushed.repo}:${pushed.tag}: the manifest's digest does not verify`);
-        for (const blob of pushed.blobs) {
-          const res = await fetch(`${base}/v2/${pushed.repo}/blobs/${blob.digest}`);
-          if (res.status !== 200) throw new Error(`pull ${pushed.repo}@${blob.digest} (tag ${pushed.tag}): ${res.status} ${await errorCode(res)}`);
-          if (blobOf(Buffer.from(await res.arrayBuffer())).digest !== blob.digest) throw new Error(`pull ${pushed.repo}@${blob.digest}: the digest does not verify`);
-        }
-      }
-    };
-    await verify();
+    await verifyAll();
     account(await collectGarbage(options.collectorStorage, gcOptions));
-    await verify();
-    result.tagsVerified = alive.size;
+    await verifyAll();
     return result;
   } finally {
     server.closeAllConnections();
