@@ -72,3 +72,10 @@ describe('gc configuration', () => {
     expect(error(() => loadConfig(file('gc:\n  retention:\n    - {keeplast: 3}\n'), {}))).toContain('config key "gc.retention.0.name" = missing');
   });
 });
+
+describe('config/examples/gc.yaml', () => {
+  it('is a valid configuration with the documented rules', () => {
+    const c = loadConfig(join(import.meta.dirname, '../../config/examples/gc.yaml'), {});
+    expect(c.gc).toMatchObject({ grace: 3_600_000, interval: 86_400_000, retention: [{ name: 'ci/*', keeplast: 10 }, { name: 'scratch/**' }] });
+  });
+});
