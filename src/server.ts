@@ -22,7 +22,7 @@ export interface RunningServer {
   logger: Logger;
   /** the address it listens on, `host:port` */
   address: string;
-  /** Stops accepting connections and waits for requests under way to finish. */
+  /** Stops accepting connections and waits for requests (and a scheduled GC run) under way to finish. */
   stop(): Promise<void>;
 }
 
@@ -110,11 +110,14 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     server,
     logger,
     address,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        gcSchedule?.stop();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    stop: async () => {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+        gcSchedule?.stop(),
+      ]);
+    },
   };
 }

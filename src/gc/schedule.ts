@@ -12,8 +12,8 @@ import { startRecordedRun } from './runs.js';
 
 /** A running schedule. */
 export interface GcSchedule {
-  /** Stops scheduling; a run under way finishes on its own. */
-  stop(): void;
+  /** Stops scheduling; resolves once a run under way has finished. */
+  stop(): Promise<void>;
 }
 
 /** Starts scheduled runs every `gc.interval`; undefined when the interval is not configured. */
@@ -34,5 +34,10 @@ export function scheduleGc(driver: StorageDriver, gc: Config['gc'], logger: Logg
   };
   const timer = setInterval(tick, gc.interval);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
