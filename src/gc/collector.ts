@@ -6,7 +6,7 @@
  * and deletes nothing, and reports what a run would delete at that moment.
  */
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config/schema.js';
+import type { Config, RetentionRule } from '../config/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import { ReferrersIndex } from '../registry/referrers.js';
@@ -18,7 +18,6 @@ import { mark, type MarkResult, type Marker } from './mark.js';
 import { isTouched, touchedDigests } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { deleteTagIfUnchanged, RetentionPolicy, type TagDeletion } from './retention.js';
-import type { RetentionRule } from '../config/schema.js';
 
 /** What one run does. */
 export interface GcOptions {
@@ -138,12 +137,18 @@ export class GcRun {
    */
   static async start(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId = randomUUID() as layout.GcRunId): Promise<GcRun> {
     const lease = options.dryRun ? undefined : await GcLease.acquire(driver, runId, { now: options.now, ...options.lease });
+    const run = new GcRun(driver, options, runId, lease);
     if (lease) {
-      for (const old of (await driver.list(layout.gcTouchedRuns())).filter(layout.isGcRunId)) {
-        if (old !== runId) await driver.delete(layout.gcTouched(old));
+      try {
+        for (const old of (await driver.list(layout.gcTouchedRuns())).filter(layout.isGcRunId)) {
+          if (old !== runId) await driver.delete(layout.gcTouched(old));
+        }
+      } catch (err) {
+        await run.release();
+        throw err;
       }
     }
-    return new GcRun(driver, options, runId, lease);
+    return run;
   }
 
   /** The run's id. */

@@ -15,8 +15,8 @@ import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import type { Inventory, RepositoryScan, StoredBlob } from './inventory.js';
 
-/** A manifest revision of a repository. */
-export interface ManifestRef {
+/** A digest in a repository: a manifest revision, or a blob link. */
+export interface RepositoryDigest {
   repository: RepositoryName;
   digest: Digest;
 }
@@ -34,11 +34,11 @@ export interface MarkOptions {
 /** The mark's result: what is kept and what the sweep may delete. */
 export interface MarkResult {
   /** manifest revisions no root reaches, all older than the cutoff */
-  manifestCandidates: ManifestRef[];
+  manifestCandidates: RepositoryDigest[];
   /** stored blobs no kept manifest needs, whose bytes and links are all older than the cutoff */
   blobCandidates: StoredBlob[];
   /** blob links (older than the cutoff) whose blob is not stored */
-  danglingLinks: ManifestRef[];
+  danglingLinks: RepositoryDigest[];
 }
 
 /** The mark state; {@link keep} extends it (the sweep re-keeps touched manifests). */
@@ -61,7 +61,7 @@ export class Marker {
     }
   }
 
-  /** Keeps manifest `digest` of `repository` and everything it reaches; returns nothing new when already kept. */
+  /** Keeps manifest `digest` of `repository` and everything it reaches: an index's children, its blobs, its referrers. */
   keep(repository: RepositoryName, digest: Digest): void {
     const kept = this.kept.get(repository) ?? new Set<Digest>();
     this.kept.set(repository, kept);
