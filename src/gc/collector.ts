@@ -15,7 +15,7 @@ import * as layout from '../storage/layout.js';
 import { scanInventory, type Inventory } from './inventory.js';
 import { GcLease, type LeaseOptions } from './lease.js';
 import { mark, type MarkResult, type Marker } from './mark.js';
-import { isTouched, touchedDigests } from './protocol.js';
+import { isTouched, touchedDigests, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { deleteTagIfUnchanged, RetentionPolicy, type TagDeletion } from './retention.js';
 
@@ -140,8 +140,8 @@ export class GcRun {
     const run = new GcRun(driver, options, runId, lease);
     if (lease) {
       try {
-        for (const old of (await driver.list(layout.gcTouchedRuns())).filter(layout.isGcRunId)) {
-          if (old !== runId) await driver.delete(layout.gcTouched(old));
+        for (const old of (await driver.list(layout.gcMarkers())).filter(layout.isGcRunId)) {
+          if (old !== runId) await driver.delete(layout.gcRunMarkers(old));
         }
       } catch (err) {
         await run.release();
@@ -196,7 +196,7 @@ export class GcRun {
   }
 
   /**
-   * Step 2 (phase "sweep", persisted first): deletes unreached manifests, then unneeded blobs with
+   * Step 2 (candidate markers, then phase "sweep", persisted first): deletes unreached manifests, then unneeded blobs with
    * their links, then links to no blob. Each candidate's touch marker is checked right before it is
    * deleted; a touched manifest is kept with everything it reaches.
    */
@@ -206,6 +206,13 @@ export class GcRun {
     const { manifestCandidates, blobCandidates, danglingLinks } = this.#candidates!;
     const lease = this.#lease;
     if (lease) {
+      // Before the phase changes: a push that reads "sweep" finds every digest this run may delete,
+      // and waits for the run to end only when it relies on one of them.
+      await writeCandidates(this.#driver, lease.runId, [
+        ...manifestCandidates.map((c) => c.digest),
+        ...blobCandidates.map((b) => b.digest),
+        ...danglingLinks.map((l) => l.digest),
+      ]);
       await lease.setPhase('sweep');
       const touched = await touchedDigests(this.#driver, lease.runId);
       for (const c of manifestCandidates) {
@@ -259,13 +266,13 @@ export class GcRun {
     return this.#report;
   }
 
-  /** Ends the run's lease (phase "done") and removes its touch markers; nothing for a dry run. */
+  /** Ends the run's lease (phase "done") and removes its markers; nothing for a dry run. */
   async release(): Promise<void> {
     if (!this.#lease) return;
     await this.#lease.release();
     // A push that read the lease just before it ended may still write a marker here; the next run
     // removes what is left (see start), so a failure to remove them all now is not the run's failure.
-    await this.#driver.delete(layout.gcTouched(this.#lease.runId)).catch(() => undefined);
+    await this.#driver.delete(layout.gcRunMarkers(this.#lease.runId)).catch(() => undefined);
   }
 
   /**

@@ -6,7 +6,7 @@
  * Nothing is cached in process memory: another process may start a run at any moment.
  */
 import type { Digest } from '../oci/digest.js';
-import { isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
+import { anyCandidate, isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
 import type { StorageDriver } from '../storage/driver.js';
 
 /** What an operation relies on, for {@link GcWatch.settle}. */
@@ -64,10 +64,12 @@ export class GcGuard {
     if (after && isActive(after, this.#now())) {
       await writeTouches(this.driver, after.runId, use.digests);
       const again = await readLease(this.driver);
-      const stillMarking = again?.runId === after.runId && again.phase === 'mark' && isActive(again, this.#now());
-      // Marking the whole time since before the operation: nothing was deleted yet, and the sweep will see the markers.
-      if (stillMarking && before?.runId === after.runId && beforeActive) return true;
-      if (!stillMarking) await this.waitForEnd(after.runId);
+      const sameRun = again?.runId === after.runId && isActive(again, this.#now());
+      // Still marking: the sweep will see the touches. Sweeping: safe unless the run may delete one of the digests.
+      const safe = sameRun && (again.phase === 'mark' || (again.phase === 'sweep' && !(await anyCandidate(this.driver, after.runId, use.digests))));
+      // The same run active since before the operation started: no other run can have deleted anything meanwhile.
+      if (safe && before?.runId === after.runId && beforeActive) return true;
+      if (!safe) await this.waitForEnd(after.runId);
     }
     if (await use.intact()) return true;
     await use.undo?.();

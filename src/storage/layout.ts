@@ -11,7 +11,8 @@
  * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
  * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
- * /_gc/touched/<run-id>/<alg>/<hex>                             a digest a push used while GC run <run-id> was active
+ * /_gc/markers/<run-id>/touched/<alg>/<hex>                     a digest a push used while GC run <run-id> was active
+ * /_gc/markers/<run-id>/candidates/<alg>/<hex>                  a digest GC run <run-id> may sweep
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
@@ -166,25 +167,31 @@ export function gcLease(): string {
   return `${GC}/lease`;
 }
 
-/** The folder of every run's touch markers. */
-export function gcTouchedRuns(): string {
-  return `${GC}/touched`;
+/** The folder of every run's markers. */
+export function gcMarkers(): string {
+  return `${GC}/markers`;
 }
 
-/** The folder of GC run `run`'s touch markers. */
-export function gcTouched(run: GcRunId): string {
-  return `${GC}/touched/${run}`;
+/** The folder of GC run `run`'s markers (touches and candidates), removed when the run ends. */
+export function gcRunMarkers(run: GcRunId): string {
+  return `${GC}/markers/${run}`;
 }
 
 /** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */
 export function gcTouchedOf(run: GcRunId, algorithm: Algorithm): string {
-  return `${GC}/touched/${run}/${algorithm}`;
+  return `${GC}/markers/${run}/touched/${algorithm}`;
 }
 
 /** The touch marker of digest `d` under GC run `run`: a push used `d` while the run was active. */
 export function gcTouch(run: GcRunId, d: Digest): string {
   const [alg, hex] = split(d);
-  return `${GC}/touched/${run}/${alg}/${hex}`;
+  return `${GC}/markers/${run}/touched/${alg}/${hex}`;
+}
+
+/** The candidate marker of digest `d` under GC run `run`: the run's sweep may delete `d` (or links to it). */
+export function gcCandidate(run: GcRunId, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${GC}/markers/${run}/candidates/${alg}/${hex}`;
 }
 
 /** The folder of GC run records. */

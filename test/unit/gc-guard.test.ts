@@ -237,6 +237,26 @@ describe('GC guard: blob HEAD, mount and upload commit racing a collection', () 
     await expectRegistryError(head, 'BLOB_UNKNOWN');
   });
 
+  it('during the sweep, a HEAD of a blob the run keeps answers at once; a HEAD of a candidate waits for the run, then 404s', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer, orphan] = [await pushBlob(A), await pushBlob(A), await pushBlob(A)];
+    await registry.manifests.put(A, { tag: 'v1' as Tag }, manifestOf(config, layer), OCI_MANIFEST);
+    const pause = driver.pauseAt('delete', layout.blobData(orphan)); // after the sweep checked the orphan's touch marker
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    const sweep = run.sweep();
+    await pause.reached;
+    expect(await registry.blobs.head(A, layer)).toMatchObject({ digest: layer }); // not a candidate: no wait
+    const head = registry.blobs.head(A, orphan);
+    pause.release();
+    await sweep;
+    await run.finish();
+    await run.release();
+    await expectRegistryError(head, 'BLOB_UNKNOWN');
+    expect(await stored(orphan)).toBe(false);
+    expect(await stored(layer)).toBe(true);
+  });
+
   it('a mount during mark keeps the blob for the mounting repository', async () => {
     const { driver, registry, pushBlob, stored } = setup();
     const blob = await pushBlob(A);
