@@ -8,10 +8,13 @@ import { Auth } from './auth/auth.js';
 import { adminGuard } from './auth/middleware.js';
 import { TokenServer } from './auth/token-server.js';
 import type { Config } from './config/schema.js';
+import type { LeaseOptions } from './gc/lease.js';
+import type { GcGuardOptions } from './registry/gc-guard.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
+import { adminGcRouter } from './routes/admin-gc.js';
 import { errorMiddleware, notFound } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { v2Handler } from './routes/v2.js';
@@ -26,6 +29,8 @@ export interface AppDeps {
   now?: () => Date;
   /** authentication; default: built from `config.auth` (none when the section is absent) */
   auth?: Auth;
+  /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
+  gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
 }
 
 /**
@@ -34,7 +39,7 @@ export interface AppDeps {
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
 export function createApp(deps: AppDeps): Express {
-  const registry = new Registry(deps.storage, { now: deps.now });
+  const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const app = express();
@@ -49,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
+  app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
   app.use(v2Handler({ config: deps.config, registry, logger: deps.logger, auth }));
   app.use(notFound);
   app.use(errorMiddleware);

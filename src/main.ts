@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
+import { gc } from './cli/gc.js';
 import { serve } from './cli/serve.js';
 import { ConfigError } from './config/load.js';
 
@@ -14,6 +15,15 @@ program
   .description('serve the registry (OCI Distribution Spec v1.1) on http.addr')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
   .action(async (opts: { config?: string }) => serve(opts.config));
+
+program
+  .command('gc')
+  .description('delete what no tag reaches (after retention rules), purge abandoned uploads; safe while the server runs')
+  .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
+  .option('--dry-run', 'report what would be deleted, delete nothing')
+  .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

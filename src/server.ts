@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
+import { scheduleGc } from './gc/schedule.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
 import type { StorageDriver } from './storage/driver.js';
@@ -21,7 +22,7 @@ export interface RunningServer {
   logger: Logger;
   /** the address it listens on, `host:port` */
   address: string;
-  /** Stops accepting connections and waits for requests under way to finish. */
+  /** Stops accepting connections and waits for requests (and a scheduled GC run) under way to finish. */
   stop(): Promise<void>;
 }
 
@@ -104,14 +105,19 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const bound = server.address() as AddressInfo;
   const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   logger.info({ address, storage: storage.name }, 'wharf is serving');
+  const gcSchedule = scheduleGc(storage, config.gc, logger);
   return {
     server,
     logger,
     address,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    stop: async () => {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+        gcSchedule?.stop(),
+      ]);
+    },
   };
 }

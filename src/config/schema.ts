@@ -1,9 +1,10 @@
 /**
  * The configuration schema (zod), in the shape CNCF Distribution's users know
  * (https://distribution.github.io/distribution/about/configuration/): `log.level`, `http.addr`,
- * `storage.<driver>`, `storage.delete.enabled`. Unknown keys are errors, so a typo is never ignored.
+ * `storage.<driver>`, `storage.delete.enabled`; and Wharf's `gc` section. Unknown keys are errors, so a typo is never ignored.
  */
 import parseDuration from 'parse-duration';
+import picomatch from 'picomatch';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
 
@@ -33,6 +34,37 @@ const bytes = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0
 
 /** Default of `admin.import.maxbytes`: 10 GiB. */
 export const DEFAULT_IMPORT_MAX_BYTES = 10 * 1024 ** 3;
+
+/** A JavaScript regular expression, kept as its source text. */
+const regex = z.string({ error: 'expected a regular expression, e.g. "^(main|v[0-9].*)$"' }).superRefine((v, ctx) => {
+  try {
+    new RegExp(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message}): fix the pattern` });
+  }
+});
+
+/** A count: a non-negative integer, also as the string an environment variable carries. */
+const count = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)], { error: 'expected a whole number, e.g. 10' }).pipe(
+  z.number().int('expected a whole number, e.g. 10').min(0, 'must be 0 or more'),
+);
+
+/** One retention policy (`gc.retention[]`): which tags of the repositories matching `name` are deleted before a garbage collection. */
+const retentionRule = z.strictObject({
+  /** a glob over repository names (picomatch: `*` stays within one path component, `**` crosses them) */
+  name: z
+    .string({ error: 'expected a repository glob, e.g. "ci/*"' })
+    .min(1, 'must not be empty')
+    .refine((v) => picomatch.scan(v).input === v, 'not a valid glob'),
+  /** keep this many most recently pushed tags */
+  keeplast: count.optional(),
+  /** keep tags matching this regular expression */
+  keeptags: regex.optional(),
+  /** delete tags pushed longer ago than this */
+  olderthan: duration.optional(),
+  /** delete the repository's untagged manifests, as gc.deleteuntagged does for every repository */
+  deleteuntagged: bool.optional(),
+});
 
 /** The storage drivers Wharf has, each a key under `storage`; exactly one must be set. */
 export const STORAGE_DRIVERS = ['filesystem', 'inmemory'] as const;
@@ -70,7 +102,29 @@ export const configSchema = z
       .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
+
+    /** garbage collection and retention (README "Garbage collection") */
+    gc: z
+      .strictObject({
+        /** nothing younger than this is swept (ms); 0 is allowed */
+        grace: duration.default(3_600_000),
+        /** delete manifests that no tag (and no kept index or subject) reaches */
+        deleteuntagged: bool.default(false),
+        /** run retention and GC this often in `wharf serve` (ms); absent = only on demand */
+        interval: duration.refine((v) => v > 0, 'must be longer than 0s; leave it out for on-demand runs only').optional(),
+        uploadpurge: z
+          .strictObject({
+            /** upload sessions with no activity for this long are deleted (ms) */
+            age: duration.default(86_400_000),
+          })
+          .default({ age: 86_400_000 }),
+        retention: z.array(retentionRule, { error: 'expected a list of retention rules' }).default([]),
+      })
+      .default({ grace: 3_600_000, deleteuntagged: false, uploadpurge: { age: 86_400_000 }, retention: [] }),
   });
 
 /** The validated configuration, defaults applied. */
 export type Config = z.output<typeof configSchema>;
+
+/** One validated retention rule (`gc.retention[]`); durations in ms. */
+export type RetentionRule = Config['gc']['retention'][number];

@@ -28,6 +28,10 @@ export const CODES = {
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
+  // Wharf's admin API (garbage collection)
+  GC_REQUEST_INVALID: { status: 400, message: 'invalid garbage collection request' },
+  GC_RUN_UNKNOWN: { status: 404, message: 'garbage collection run unknown' },
+  GC_RUNNING: { status: 409, message: 'a garbage collection is already running' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** One of the codes in {@link CODES}. */

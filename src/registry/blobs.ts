@@ -9,6 +9,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { GcGuard } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -18,7 +19,11 @@ export interface BlobInfo {
 
 /** Blobs and the per-repository links that make them readable. */
 export class BlobStore {
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    /** brackets HEAD/GET and mounts against a concurrent garbage collection (src/gc/protocol.ts) */
+    readonly gcGuard: GcGuard = new GcGuard(driver),
+  ) {}
 
   /**
    * The blob `digest` as seen from repository `name`.
@@ -31,6 +36,31 @@ export class BlobStore {
       return { digest, size };
     } catch (err) {
       if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest } });
+      throw err;
+    }
+  }
+
+  /**
+   * {@link stat} for a blob HEAD or GET, whose 200 lets a client skip uploading the blob: a garbage
+   * collection running meanwhile keeps the blob, or the answer is BLOB_UNKNOWN so the client uploads it.
+   * @throws RegistryError BLOB_UNKNOWN
+   */
+  async head(name: RepositoryName, digest: Digest): Promise<BlobInfo> {
+    const watch = await this.gcGuard.begin();
+    const info = await this.stat(name, digest);
+    if (!(await watch.settle({ digests: [digest], intact: () => this.servable(name, digest) }))) {
+      throw new RegistryError('BLOB_UNKNOWN', { message: 'garbage collection removed the blob: upload it again', detail: { digest } });
+    }
+    return info;
+  }
+
+  /** True when repository `name` links blob `digest` and its bytes are stored. */
+  async servable(name: RepositoryName, digest: Digest): Promise<boolean> {
+    try {
+      await this.stat(name, digest);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') return false;
       throw err;
     }
   }
@@ -68,6 +98,7 @@ export class BlobStore {
    * @returns the mounted blob, or undefined when no source links it (the client then uploads it)
    */
   async mount(name: RepositoryName, digest: Digest, sources: Iterable<RepositoryName>): Promise<BlobInfo | undefined> {
+    const watch = await this.gcGuard.begin();
     for (const source of sources) {
       let info: BlobInfo;
       try {
@@ -77,7 +108,12 @@ export class BlobStore {
         throw err;
       }
       await this.link(name, digest);
-      return info;
+      const kept = await watch.settle({
+        digests: [digest],
+        intact: () => this.servable(name, digest),
+        undo: () => this.driver.delete(layout.layerLink(name, digest)),
+      });
+      return kept ? info : undefined;
     }
     return undefined;
   }

@@ -53,6 +53,7 @@ export class ManifestStore {
    * Validates and stores a manifest, then points the tag at it when the reference is a tag.
    * @param contentType the request's media type (no parameters), or undefined
    * @throws RegistryError MANIFEST_INVALID | DIGEST_INVALID (body does not match a digest reference) | MANIFEST_BLOB_UNKNOWN
+   *   (also when a concurrent garbage collection removed what the manifest references: the push is then undone)
    */
   async put(name: RepositoryName, reference: ManifestReference, body: Buffer, contentType: string | undefined): Promise<PushedManifest> {
     const parsed = parseManifest(body, contentType);
@@ -63,6 +64,7 @@ export class ManifestStore {
         detail: { expected: reference.digest.digest, actual: digest },
       });
     }
+    const watch = await this.blobs.gcGuard.begin();
     await Promise.all([
       ...parsed.blobs.map((d) => this.requireBlob(name, d)),
       ...parsed.manifests.map((d) => this.requireManifest(name, d)),
@@ -83,6 +85,21 @@ export class ManifestStore {
       // new tag: write the revision again, so a tag that was pushed successfully never dangles. (A
       // delete that removes the revision after this check lists the tags after it too, and removes this tag.)
       if (!(await this.exists(name, digest))) await this.driver.putContent(layout.manifestRevision(name, digest), JSON.stringify(link));
+    }
+    const missing: Digest[] = [];
+    const kept = await watch.settle({
+      digests: [digest, ...parsed.blobs.map((d) => d.digest), ...parsed.manifests.map((d) => d.digest)],
+      intact: async () => {
+        missing.push(...(await this.missingAfterGc(name, digest, parsed.blobs, parsed.manifests)));
+        return missing.length === 0;
+      },
+      undo: () => this.undoPut(name, reference, digest, parsed.subject?.digest),
+    });
+    if (!kept) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+        message: `garbage collection removed ${missing.join(', ')} while the manifest was pushed: push the missing content again`,
+        detail: { digest: missing[0] },
+      });
     }
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }
@@ -162,6 +179,26 @@ export class ManifestStore {
   /** True when manifest `digest` is in repository `name`. */
   async exists(name: RepositoryName, digest: Digest): Promise<boolean> {
     return (await statIfExists(this.driver, layout.manifestRevision(name, digest))) !== undefined;
+  }
+
+  /** What a just-pushed manifest relies on and is gone: its own bytes or revision, a blob, a child manifest. */
+  private async missingAfterGc(name: RepositoryName, digest: Digest, blobs: Descriptor[], children: Descriptor[]): Promise<Digest[]> {
+    const present = await Promise.all([
+      (async () => (await this.exists(name, digest)) && (await this.blobs.statStored(digest)) !== undefined)(),
+      ...blobs.map((d) => this.blobs.servable(name, d.digest)),
+      ...children.map(async (d) => (await this.exists(name, d.digest)) && (await this.blobs.statStored(d.digest)) !== undefined),
+    ]);
+    return [digest, ...blobs.map((d) => d.digest), ...children.map((d) => d.digest)].filter((_, i) => !present[i]);
+  }
+
+  /** Removes what a manifest push wrote (its tag, if it still points at `digest`; the revision; the referrer entry). */
+  private async undoPut(name: RepositoryName, reference: ManifestReference, digest: Digest, subject: Digest | undefined): Promise<void> {
+    if ('tag' in reference) {
+      const current = await this.resolveTag(name, reference.tag).catch(() => undefined);
+      if (current?.digest === digest) await this.driver.delete(layout.tag(name, reference.tag));
+    }
+    await this.driver.delete(layout.manifestRevision(name, digest));
+    if (subject) await this.referrers.remove(name, subject, digest);
   }
 
   private async requireBlob(name: RepositoryName, d: Descriptor): Promise<void> {

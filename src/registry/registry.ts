@@ -5,6 +5,7 @@
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobStore } from './blobs.js';
 import { Catalog } from './catalog.js';
+import { GcGuard, type GcGuardOptions } from './gc-guard.js';
 import { ManifestStore } from './manifests.js';
 import { ReferrersIndex } from './referrers.js';
 import { UploadSessions } from './uploads.js';
@@ -13,6 +14,8 @@ import { UploadSessions } from './uploads.js';
 export interface RegistryOptions {
   /** the clock, for upload start and tag push times */
   now?: () => Date;
+  /** how pushes wait for a sweeping garbage collection (tests shorten the poll) */
+  gcGuard?: GcGuardOptions;
 }
 
 /** The service layer the HTTP routes call. */
@@ -28,7 +31,7 @@ export class Registry {
     options: RegistryOptions = {},
   ) {
     const now = options.now ?? (() => new Date());
-    this.blobs = new BlobStore(driver);
+    this.blobs = new BlobStore(driver, new GcGuard(driver, options.gcGuard));
     this.uploads = new UploadSessions(driver, this.blobs, now);
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, now);

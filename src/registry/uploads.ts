@@ -110,7 +110,8 @@ export class UploadSessions {
    * Completes the session as blob `digest`, after appending `lastChunk` when given; verifies the
    * digest, moves the bytes into the shared store (unless already there), links the blob into the
    * repository and ends the session.
-   * @throws RegistryError BLOB_UPLOAD_UNKNOWN | RANGE_INVALID | DIGEST_INVALID (the session is then cancelled: nothing is stored)
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN | RANGE_INVALID | DIGEST_INVALID (the session is then cancelled: nothing is stored);
+   *   BLOB_UPLOAD_INVALID when a concurrent garbage collection removed the blob (the session is gone: upload again)
    */
   commit(name: RepositoryName, id: string, digest: ParsedDigest, lastChunk?: Readable, range?: ChunkRange, signal?: AbortSignal): Promise<BlobInfo> {
     return this.locked(id, async () => {
@@ -125,12 +126,24 @@ export class UploadSessions {
         });
       }
       const data = layout.uploadData(status.id);
+      const watch = await this.blobs.gcGuard.begin();
       if ((await this.blobs.statStored(digest.digest)) === undefined) {
         if (status.offset === 0) await this.driver.putContent(layout.blobData(digest.digest), Buffer.alloc(0));
         else await this.driver.move(data, layout.blobData(digest.digest));
       }
       await this.blobs.link(name, digest.digest);
       await this.remove(status.id);
+      const kept = await watch.settle({
+        digests: [digest.digest],
+        intact: () => this.blobs.servable(name, digest.digest),
+        undo: () => this.driver.delete(layout.layerLink(name, digest.digest)),
+      });
+      if (!kept) {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', {
+          message: `garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
+          detail: { digest: digest.digest },
+        });
+      }
       return { digest: digest.digest, size: status.offset };
     });
   }

@@ -59,7 +59,7 @@ function blobHeaders(res: Response, digest: string): void {
 export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
-  const info = await inRepository(deps, name, () => deps.registry.blobs.stat(name, digest));
+  const info = await inRepository(deps, name, () => deps.registry.blobs.head(name, digest));
   blobHeaders(res, digest);
   const range = parseRange(req.headers.range, info.size);
   if (range) {

@@ -52,6 +52,13 @@ export interface StorageDriver {
   list(path: string): Promise<string[]>;
   /** Deletes an object or a directory recursively; no error when absent. */
   delete(path: string): Promise<void>;
+  /**
+   * Removes the driver's own leftovers of interrupted writes (temporary files a killed process left)
+   * last modified before `olderThan`; drivers without such files leave this out.
+   * @param options.dryRun count only, delete nothing
+   * @returns how many were (or would be) removed, and their bytes
+   */
+  purgeTemporaries?(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }>;
 }
 
 /** Storage paths: absolute, `/`-separated components of `[A-Za-z0-9._-]`, no `.` or `..` component. */

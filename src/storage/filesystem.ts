@@ -190,13 +190,41 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root. */
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+    const found = { count: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.name.startsWith(TEMP_PREFIX)) {
+          const info = await fs.stat(full).catch(() => undefined);
+          if (!info || info.mtime >= olderThan) continue;
+          if (!options.dryRun) {
+            await fs.rm(full, { force: true });
+            await this.prune(dir);
+          }
+          found.count += 1;
+          found.bytes += info.size;
+        }
+      }
+    };
+    await walk(this.root);
+    return found;
+  }
+
   async delete(path: string): Promise<void> {
     const target = this.full(path);
-    try {
-      await fs.rm(target, { recursive: true, force: true });
-    } catch (err) {
-      if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fs.rm(target, { recursive: true, force: true });
+        break;
+      } catch (err) {
+        if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
+        // a concurrent write put a new object into a folder being removed: remove it too
+        if (errno(err) !== 'ENOTEMPTY' || attempt >= PARENT_RETRIES) throw err;
+      }
     }
     await this.prune(dirname(target));
   }

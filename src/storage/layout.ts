@@ -10,6 +10,10 @@
  * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at)
  * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
+ * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
+ * /_gc/markers/<run-id>/touched/<alg>/<hex>                     a digest a push used while GC run <run-id> was active
+ * /_gc/markers/<run-id>/candidates/<alg>/<hex>                  a digest GC run <run-id> may sweep
+ * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
@@ -141,3 +145,61 @@ export function startupProbe(id: string): string {
 
 /** Names of the layout's folders inside a repository's folder; anything else there is a nested repository. */
 export const REPOSITORY_INTERNALS: ReadonlySet<string> = new Set(['_layers', '_manifests', '_referrers']);
+
+/** The folder of a repository's blob links of `algorithm`; it holds one link per blob, named by its hex. */
+export function layerLinksOf(name: RepositoryName, algorithm: Algorithm): string {
+  return `${REPOSITORIES}/${name}/_layers/${algorithm}`;
+}
+
+/** Root of the garbage collector's own objects (its lease, touch markers and run records). */
+export const GC = '/_gc';
+
+/** A validated garbage collection run id (a lowercase UUID). */
+export type GcRunId = string & { readonly __gcRun: unique symbol };
+
+/** True when `value` has the shape of a garbage collection run id. */
+export function isGcRunId(value: string): value is GcRunId {
+  return UUID.test(value);
+}
+
+/** The GC lease: one object, rewritten by the run that holds it (see src/gc/protocol.ts). */
+export function gcLease(): string {
+  return `${GC}/lease`;
+}
+
+/** The folder of every run's markers. */
+export function gcMarkers(): string {
+  return `${GC}/markers`;
+}
+
+/** The folder of GC run `run`'s markers (touches and candidates), removed when the run ends. */
+export function gcRunMarkers(run: GcRunId): string {
+  return `${GC}/markers/${run}`;
+}
+
+/** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */
+export function gcTouchedOf(run: GcRunId, algorithm: Algorithm): string {
+  return `${GC}/markers/${run}/touched/${algorithm}`;
+}
+
+/** The touch marker of digest `d` under GC run `run`: a push used `d` while the run was active. */
+export function gcTouch(run: GcRunId, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${GC}/markers/${run}/touched/${alg}/${hex}`;
+}
+
+/** The candidate marker of digest `d` under GC run `run`: the run's sweep may delete `d` (or links to it). */
+export function gcCandidate(run: GcRunId, d: Digest): string {
+  const [alg, hex] = split(d);
+  return `${GC}/markers/${run}/candidates/${alg}/${hex}`;
+}
+
+/** The folder of GC run records. */
+export function gcRuns(): string {
+  return `${GC}/runs`;
+}
+
+/** The record of GC run `run`. */
+export function gcRun(run: GcRunId): string {
+  return `${GC}/runs/${run}`;
+}

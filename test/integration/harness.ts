@@ -41,7 +41,12 @@ export interface RegistryOptions {
   logger?: Logger;
   /** `http.idletimeout` as a duration string (default the configuration's) */
   idleTimeout?: string;
+  /** the `gc` configuration section, as in YAML (default none) */
+  gc?: Record<string, unknown>;
 }
+
+/** Garbage collection timing of test apps: a short lease settle and guard poll (one process, so no race needs the default waits). */
+export const TEST_GC_TIMING = { lease: { settleMs: 10 }, guard: { pollMs: 5 } };
 
 /** A running registry under test: the app on a loopback port, its storage and a client for it. */
 export interface TestRegistry {
@@ -71,11 +76,12 @@ export function testConfig(driver: DriverName, root: string | undefined, options
     log: { level: 'silent' },
     http: { addr: '127.0.0.1:0', ...(options.idleTimeout ? { idletimeout: options.idleTimeout } : {}) },
     storage: { ...storage, delete: { enabled: options.deleteEnabled ?? true } },
+    ...(options.gc ? { gc: options.gc } : {}),
   });
 }
 
 async function start(driverName: DriverName, driver: StorageDriver, config: Config, running: Set<Server>, logger: Logger): Promise<TestRegistry> {
-  const app = createApp({ config, storage: driver, logger });
+  const app = createApp({ config, storage: driver, logger, gc: TEST_GC_TIMING });
   const server = createHttpServer(app, config.http);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   running.add(server);

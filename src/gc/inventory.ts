@@ -1,0 +1,139 @@
+/**
+ * What a garbage collection run sees: every stored blob (size, time), every repository's tags,
+ * manifest revisions and blob links (with their times), and what each manifest references. Read
+ * only. Blobs are listed first, so a blob stored while the repositories are read is simply not a
+ * candidate of this run.
+ */
+import { ALGORITHMS, isDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
+import { Catalog } from '../registry/catalog.js';
+import type { TagLink } from '../registry/manifests.js';
+import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+import { forEachLimit } from './limit.js';
+
+/** A blob in the shared store. */
+export interface StoredBlob {
+  digest: Digest;
+  /** bytes */
+  size: number;
+  /** last modification, ms since the epoch */
+  modTime: number;
+}
+
+/** One repository as scanned. */
+export interface RepositoryScan {
+  name: RepositoryName;
+  tags: Map<Tag, TagLink>;
+  /** manifest revisions and their link's modification time (ms since the epoch) */
+  revisions: Map<Digest, number>;
+  /** blob links and their modification time (ms since the epoch) */
+  links: Map<Digest, number>;
+}
+
+/** What a manifest references: blobs (config, layers), child manifests (an index's), and its subject. */
+export interface ManifestRefs {
+  blobs: Digest[];
+  children: Digest[];
+  subject?: Digest;
+}
+
+/** Everything a run marks and sweeps from. */
+export interface Inventory {
+  blobs: Map<Digest, StoredBlob>;
+  repositories: RepositoryScan[];
+  /** the references of every revision's manifest; absent when its bytes are missing or not a manifest */
+  manifests: Map<Digest, ManifestRefs>;
+}
+
+/** How many storage requests a scan keeps in flight. */
+const PARALLEL = 16;
+
+/** Scans the whole storage. */
+export async function scanInventory(driver: StorageDriver): Promise<Inventory> {
+  const blobs = await scanBlobs(driver);
+  const names = await new Catalog(driver).repositories();
+  const repositories: RepositoryScan[] = [];
+  await forEachLimit(names, 4, async (name) => void repositories.push(await scanRepository(driver, name)));
+  repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const manifests = new Map<Digest, ManifestRefs>();
+  const digests = new Set(repositories.flatMap((r) => [...r.revisions.keys()]));
+  await forEachLimit([...digests], PARALLEL, async (d) => {
+    const body = await driver.getContent(layout.blobData(d)).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    const refs = body && manifestRefs(body);
+    if (refs) manifests.set(d, refs);
+  });
+  return { blobs, repositories, manifests };
+}
+
+async function scanBlobs(driver: StorageDriver): Promise<Map<Digest, StoredBlob>> {
+  const found = new Map<Digest, StoredBlob>();
+  for (const algorithm of ALGORITHMS) {
+    const shards = (await driver.list(layout.blobShards(algorithm))).filter((s) => /^[0-9a-f]{2}$/.test(s));
+    await forEachLimit(shards, 4, async (shard) => {
+      const digests = (await driver.list(layout.blobShard(algorithm, shard))).map((hex) => `${algorithm}:${hex}`).filter(isDigest);
+      await forEachLimit(digests, PARALLEL, async (digest) => {
+        const info = await statIfExists(driver, layout.blobData(digest));
+        if (info && !info.isDir) found.set(digest, { digest, size: info.size, modTime: info.modTime.getTime() });
+      });
+    });
+  }
+  return found;
+}
+
+async function scanRepository(driver: StorageDriver, name: RepositoryName): Promise<RepositoryScan> {
+  const tags = new Map<Tag, TagLink>();
+  await forEachLimit((await driver.list(layout.tags(name))).filter(isTag), PARALLEL, async (tag) => {
+    try {
+      const link = JSON.parse((await driver.getContent(layout.tag(name, tag))).toString('utf8')) as TagLink;
+      if (isDigest(link.digest)) tags.set(tag, link);
+    } catch (err) {
+      if (!isNotFound(err) && !(err instanceof SyntaxError)) throw err; // deleted since the listing, or not a tag object
+    }
+  });
+  const revisions = await timedDigests(driver, (a) => layout.manifestRevisionsOf(name, a), (d) => layout.manifestRevision(name, d));
+  const links = await timedDigests(driver, (a) => layout.layerLinksOf(name, a), (d) => layout.layerLink(name, d));
+  return { name, tags, revisions, links };
+}
+
+/** Lists digest-named objects of every algorithm under `folder(alg)` with their modification times. */
+async function timedDigests(
+  driver: StorageDriver,
+  folder: (algorithm: (typeof ALGORITHMS)[number]) => string,
+  object: (d: Digest) => string,
+): Promise<Map<Digest, number>> {
+  const found = new Map<Digest, number>();
+  for (const algorithm of ALGORITHMS) {
+    const digests = (await driver.list(folder(algorithm))).map((hex) => `${algorithm}:${hex}`).filter(isDigest);
+    await forEachLimit(digests, PARALLEL, async (d) => {
+      const info = await statIfExists(driver, object(d));
+      if (info) found.set(d, info.modTime.getTime());
+    });
+  }
+  return found;
+}
+
+/**
+ * The references of a stored manifest, read leniently (it was validated when pushed): an index's
+ * `manifests[]`, an image's `config` and `layers[]`, and `subject`. Undefined when it is not JSON.
+ */
+export function manifestRefs(body: Buffer): ManifestRefs | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null) return undefined;
+  const m = json as { manifests?: unknown; config?: unknown; layers?: unknown; subject?: unknown };
+  const digestOf = (v: unknown): Digest[] => {
+    const d = (v as { digest?: unknown } | null)?.digest;
+    return typeof d === 'string' && isDigest(d) ? [parseDigest(d).digest] : [];
+  };
+  const list = (v: unknown): Digest[] => (Array.isArray(v) ? v.flatMap(digestOf) : []);
+  const subject = digestOf(m.subject)[0];
+  return { blobs: [...digestOf(m.config), ...list(m.layers)], children: list(m.manifests), ...(subject ? { subject } : {}) };
+}

@@ -1,0 +1,130 @@
+/**
+ * GC run records (`/_gc/runs/<id>`): what the admin API answers for a run, from any process that
+ * shares the storage. A run started in the background writes "running", then "succeeded" with its
+ * report or "failed" with the error. A record still "running" whose run no longer holds an active
+ * lease belonged to a process that stopped midway: it is reported as failed.
+ */
+import type { Logger } from 'pino';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+import { GcRun, type GcOptions, type GcReport } from './collector.js';
+import { isActive, readLease } from './protocol.js';
+
+/** The state of a recorded run. */
+export type GcRunState = 'running' | 'succeeded' | 'failed';
+
+/** A run record, as the admin API answers it. */
+export interface GcRunRecord {
+  id: string;
+  state: GcRunState;
+  dryRun: boolean;
+  deleteUntagged: boolean;
+  /** ISO 8601 */
+  startedAt: string;
+  /** ISO 8601; null while running */
+  finishedAt: string | null;
+  report: GcReport | null;
+  /** why it failed; null otherwise */
+  error: string | null;
+}
+
+/** How many run records are kept; older ones are removed when a run starts. */
+export const KEEP_RECORDS = 50;
+
+/** Reads and writes run records. */
+export class GcRunRecords {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Stores `record`. */
+  async put(record: GcRunRecord): Promise<void> {
+    await this.driver.putContent(layout.gcRun(record.id as layout.GcRunId), JSON.stringify(record));
+  }
+
+  /** The record of run `id`, or undefined when there is none (or `id` is not a run id). */
+  async get(id: string): Promise<GcRunRecord | undefined> {
+    if (!layout.isGcRunId(id)) return undefined;
+    let record: GcRunRecord;
+    try {
+      record = JSON.parse((await this.driver.getContent(layout.gcRun(id))).toString('utf8')) as GcRunRecord;
+    } catch (err) {
+      if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+    if (record.state === 'running' && !record.dryRun) {
+      const lease = await readLease(this.driver);
+      if (lease?.runId !== id || !isActive(lease, this.now())) {
+        return { ...record, state: 'failed', error: 'the process running it stopped before it finished' };
+      }
+    }
+    return record;
+  }
+
+  /** The most recent records, newest first. */
+  async list(limit = KEEP_RECORDS): Promise<GcRunRecord[]> {
+    const ids = (await this.driver.list(layout.gcRuns())).filter(layout.isGcRunId);
+    const records = (await Promise.all(ids.map((id) => this.get(id)))).filter((r): r is GcRunRecord => r !== undefined);
+    return records.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0)).slice(0, limit);
+  }
+
+  /** Removes all but the newest {@link KEEP_RECORDS} records. */
+  async prune(): Promise<void> {
+    const all = await this.list(Number.MAX_SAFE_INTEGER);
+    await Promise.all(all.slice(KEEP_RECORDS).map((r) => this.driver.delete(layout.gcRun(r.id as layout.GcRunId))));
+  }
+}
+
+/**
+ * Starts a run whose steps continue in the background, recording it; returns once the lease is
+ * taken (so a busy collector is reported to the caller) and the "running" record is stored.
+ * @returns the run id, and a promise of the final record (it never rejects)
+ * @throws GcBusyError when another run holds the lease
+ */
+export async function startRecordedRun(driver: StorageDriver, options: GcOptions, logger?: Logger): Promise<{ id: string; done: Promise<GcRunRecord> }> {
+  const records = new GcRunRecords(driver, options.now);
+  const run = await GcRun.start(driver, options);
+  const base: GcRunRecord = {
+    id: run.id,
+    state: 'running',
+    dryRun: options.dryRun,
+    deleteUntagged: options.deleteUntagged,
+    startedAt: new Date((options.now ?? Date.now)()).toISOString(),
+    finishedAt: null,
+    report: null,
+    error: null,
+  };
+  try {
+    await records.put(base);
+  } catch (err) {
+    await run.release();
+    throw err;
+  }
+  const done = (async (): Promise<GcRunRecord> => {
+    let final: GcRunRecord;
+    try {
+      const report = await run.execute();
+      final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, report };
+      logger?.info({ gc: summary(report) }, 'garbage collection finished');
+    } catch (err) {
+      final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), error: (err as Error).message };
+      logger?.error({ runId: run.id, err }, 'garbage collection failed');
+    }
+    try {
+      await records.put(final);
+      await records.prune();
+    } catch (err) {
+      logger?.error({ runId: run.id, err }, 'cannot store the garbage collection record');
+    }
+    await run.release().catch((err: unknown) => logger?.error({ runId: run.id, err }, 'cannot release the garbage collection lease'));
+    return final;
+  })();
+  return { id: run.id, done };
+}
+
+/** The report's totals, for a log line. */
+export function summary(report: GcReport): Record<string, unknown> {
+  const { repositories: _repositories, ...totals } = report;
+  return totals;
+}

@@ -1,0 +1,87 @@
+/**
+ * The push side of the online garbage collection protocol (described whole in src/gc/protocol.ts):
+ * upload commits, mounts, blob HEAD/GET and manifest PUTs run between {@link GcGuard.begin} and
+ * {@link GcWatch.settle}, so a garbage collection running at the same time keeps what they rely on,
+ * or they find out and fail cleanly. When no run is active the cost is two small reads of the lease.
+ * Nothing is cached in process memory: another process may start a run at any moment.
+ */
+import type { Digest } from '../oci/digest.js';
+import { anyCandidate, isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
+import type { StorageDriver } from '../storage/driver.js';
+
+/** What an operation relies on, for {@link GcWatch.settle}. */
+export interface GuardedUse {
+  /** the digests the operation made a client rely on (blobs, and manifests by their digest) */
+  digests: Digest[];
+  /** true when everything the operation relies on still exists in storage */
+  intact(): Promise<boolean>;
+  /** removes what the operation wrote, called when {@link intact} said false */
+  undo?(): Promise<void>;
+}
+
+/** Options of {@link GcGuard}. */
+export interface GcGuardOptions {
+  /** how often to re-read the lease while waiting for a sweeping run to end, in ms (default 50) */
+  pollMs?: number;
+  /** the clock, ms since the epoch */
+  now?: () => number;
+}
+
+/** One guarded operation: the lease as it was before the operation started. */
+export interface GcWatch {
+  /**
+   * Called after the operation's writes (or, for a read, after its existence check): touches,
+   * waits or verifies as the protocol requires.
+   * @returns true when the operation may report success; false when a garbage collection removed
+   *   something it relies on (its writes were then undone)
+   */
+  settle(use: GuardedUse): Promise<boolean>;
+}
+
+/** Brackets registry operations against a concurrent garbage collection run. */
+export class GcGuard {
+  readonly #pollMs: number;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly driver: StorageDriver,
+    options: GcGuardOptions = {},
+  ) {
+    this.#pollMs = options.pollMs ?? 50;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Reads the lease before an operation starts; call {@link GcWatch.settle} after it. */
+  async begin(): Promise<GcWatch> {
+    const before = await readLease(this.driver);
+    return { settle: (use) => this.settle(before, use) };
+  }
+
+  private async settle(before: GcLeaseRecord | undefined, use: GuardedUse): Promise<boolean> {
+    const after = await readLease(this.driver);
+    const beforeActive = isActive(before, this.#now());
+    if (!beforeActive && !isActive(after, this.#now()) && before?.runId === after?.runId) return true;
+    if (after && isActive(after, this.#now())) {
+      await writeTouches(this.driver, after.runId, use.digests);
+      const again = await readLease(this.driver);
+      const sameRun = again?.runId === after.runId && isActive(again, this.#now());
+      // Still marking: the sweep will see the touches. Sweeping: safe unless the run may delete one of the digests.
+      const safe = sameRun && (again.phase === 'mark' || (again.phase === 'sweep' && !(await anyCandidate(this.driver, after.runId, use.digests))));
+      // The same run active since before the operation started: no other run can have deleted anything meanwhile.
+      if (safe && before?.runId === after.runId && beforeActive) return true;
+      if (!safe) await this.waitForEnd(after.runId);
+    }
+    if (await use.intact()) return true;
+    await use.undo?.();
+    return false;
+  }
+
+  /** Polls the lease until run `runId` is over: done, replaced by another run, or expired. */
+  private async waitForEnd(runId: string): Promise<void> {
+    for (;;) {
+      const lease = await readLease(this.driver);
+      if (lease?.runId !== runId || !isActive(lease, this.#now())) return;
+      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+    }
+  }
+}

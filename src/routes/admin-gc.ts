@@ -1,0 +1,95 @@
+/**
+ * The garbage collection endpoints of the admin API (JSON), mounted at `/admin/v1`:
+ * - `POST /gc` with `{"dryRun": bool, "deleteUntagged": bool}` (both optional, default false;
+ *   `deleteUntagged` adds to `gc.deleteuntagged`, it cannot turn it off): 202 `{id}`; the run goes
+ *   on in the background. 409 GC_RUNNING when another run holds the lease (not queued: retry later).
+ * - `GET /gc/{id}`: `{id, state, dryRun, deleteUntagged, startedAt, finishedAt, report, error}`; 404 GC_RUN_UNKNOWN.
+ * - `GET /gc`: `{runs: [...]}`, the recent runs (also those of `wharf gc` and of other processes), newest first.
+ * Errors are the spec's JSON shape. Who may call these is decided by the auth layer in front of them.
+ */
+import { Router, type Request } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import { gcOptionsFrom } from '../gc/collector.js';
+import { GcBusyError } from '../gc/lease.js';
+import { GcRunRecords, startRecordedRun } from '../gc/runs.js';
+import { RegistryError } from '../oci/errors.js';
+import type { StorageDriver } from '../storage/driver.js';
+
+/** What the GC endpoints need. */
+export interface AdminGcDeps {
+  config: Config;
+  storage: StorageDriver;
+  logger: Logger;
+  /** lease timing for runs started here (tests shorten it) */
+  lease?: { ttlMs?: number; settleMs?: number };
+}
+
+const startBody = z.strictObject({ dryRun: z.boolean().optional(), deleteUntagged: z.boolean().optional() });
+
+/** Largest accepted request body, bytes. */
+const MAX_BODY = 4096;
+
+/**
+ * Reads the optional JSON body of `POST /gc`.
+ * @throws RegistryError GC_REQUEST_INVALID (400)
+ */
+async function readStartBody(req: Request): Promise<z.output<typeof startBody>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw invalid(`the request body is larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw invalid(`the request body is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = startBody.safeParse(json);
+  if (!parsed.success) {
+    throw invalid(`expected {"dryRun": true|false, "deleteUntagged": true|false}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function invalid(message: string): RegistryError {
+  return new RegistryError('GC_REQUEST_INVALID', { message, detail: { reason: message } });
+}
+
+/** The router of `/admin/v1/gc` and `/admin/v1/gc/{id}`. */
+export function adminGcRouter(deps: AdminGcDeps): Router {
+  const records = new GcRunRecords(deps.storage);
+  const router = Router();
+  router.post('/gc', async (req, res) => {
+    const body = await readStartBody(req);
+    const options = { ...gcOptionsFrom(deps.config.gc, body), ...(deps.lease ? { lease: deps.lease } : {}) };
+    try {
+      const { id } = await startRecordedRun(deps.storage, options, deps.logger);
+      res.status(202).setHeader('Location', `/admin/v1/gc/${id}`).json({ id });
+    } catch (err) {
+      if (!(err instanceof GcBusyError)) throw err;
+      throw new RegistryError('GC_RUNNING', { message: err.message, detail: { runId: err.holder?.runId ?? null } });
+    }
+  });
+  router.get('/gc', async (_req, res) => {
+    res.status(200).json({ runs: await records.list() });
+  });
+  router.get('/gc/:id', async (req, res) => {
+    const record = await records.get(req.params.id);
+    if (!record) throw new RegistryError('GC_RUN_UNKNOWN', { message: `no garbage collection run ${req.params.id.slice(0, 100)}`, detail: { id: req.params.id.slice(0, 100) } });
+    res.status(200).json(record);
+  });
+  for (const [path, allow] of [['/gc', 'GET, POST'], ['/gc/:id', 'GET']] as const) {
+    router.all(path, (req) => {
+      req.resume();
+      throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: allow } });
+    });
+  }
+  return router;
+}

@@ -1,0 +1,62 @@
+/** Helpers of the garbage collection tests: a collection with test defaults, storage listings, whole-image checks. */
+import { expect } from 'vitest';
+import { collectGarbage, type GcOptions, type GcReport } from '../../src/gc/collector.js';
+import type { StorageDriver } from '../../src/storage/driver.js';
+import { buildImage, pushBlob, putManifest, raw, sha256, type BuiltImage, type Client } from './harness.js';
+
+/** One hour in ms. */
+export const HOUR = 3_600_000;
+
+/** Runs a collection with grace 0 and a short lease settle, `options` overriding. */
+export function collect(driver: StorageDriver, options: Partial<GcOptions> = {}): Promise<GcReport> {
+  return collectGarbage(driver, {
+    dryRun: false,
+    deleteUntagged: false,
+    graceMs: 0,
+    uploadPurgeAgeMs: 24 * HOUR,
+    retention: [],
+    lease: { settleMs: 10 },
+    ...options,
+  });
+}
+
+/** Every object path in the storage, sorted. */
+export async function allObjects(driver: StorageDriver, path = '/'): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await driver.list(path)) {
+    const child = path === '/' ? `/${name}` : `${path}/${name}`;
+    const info = await driver.stat(child).catch(() => undefined);
+    if (info?.isDir) found.push(...(await allObjects(driver, child)));
+    else if (info) found.push(child);
+  }
+  return found.sort();
+}
+
+/** Asserts that `digest` is served by `name` with exactly `bytes`. */
+export async function expectBlob(http: Client, name: string, digest: string, bytes: Buffer): Promise<void> {
+  const res = await raw(http.get(`/v2/${name}/blobs/${digest}`));
+  expect(res.status, `${name}@${digest}`).toBe(200);
+  expect(res.body.equals(bytes)).toBe(true);
+}
+
+/** Asserts that an image pulls whole: its manifest by digest, its config and layers. */
+export async function expectImage(http: Client, name: string, image: BuiltImage): Promise<void> {
+  const manifest = await raw(http.get(`/v2/${name}/manifests/${image.digest}`));
+  expect(manifest.status, `${name}@${image.digest}`).toBe(200);
+  expect(manifest.body.equals(image.body)).toBe(true);
+  for (const blob of [image.config, ...image.layers]) await expectBlob(http, name, blob.digest, blob.bytes);
+}
+
+/** Pushes an image in `name` whose first layer is `shared` (already pushed elsewhere, pushed again here). */
+export async function pushImageSharing(http: Client, name: string, tag: string, shared: { bytes: Buffer }): Promise<BuiltImage> {
+  const image = buildImage({ layers: 1 });
+  const layer = { digest: sha256(shared.bytes), size: shared.bytes.length, bytes: shared.bytes };
+  const manifest = JSON.parse(image.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
+  manifest.layers = [{ ...manifest.layers[0]!, digest: layer.digest, size: layer.size }];
+  const body = Buffer.from(JSON.stringify(manifest));
+  for (const blob of [image.config, layer]) await pushBlob(http, name, blob.bytes);
+  const res = await putManifest(http, name, tag, body);
+  expect(res.status, res.text).toBe(201);
+  return { ...image, body, digest: sha256(body), layers: [layer], descriptor: { ...image.descriptor, digest: sha256(body), size: body.length } };
+}
+

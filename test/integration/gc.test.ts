@@ -1,0 +1,177 @@
+/**
+ * Garbage collection over a running registry (memory and filesystem storage): what is kept (tags,
+ * image indexes' untagged children, referrers of kept subjects, anything inside the grace period),
+ * what is swept (unreached manifests, blobs nothing else shares, links to swept blobs), dry runs,
+ * and the purge of abandoned upload sessions and temporary files.
+ */
+import { access, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { GcReport } from '../../src/gc/collector.js';
+import type { FilesystemDriver } from '../../src/storage/filesystem.js';
+import * as layout from '../../src/storage/layout.js';
+import type { Digest } from '../../src/oci/digest.js';
+import type { RepositoryName } from '../../src/oci/reference.js';
+import { allObjects, collect, expectBlob, expectImage, HOUR, pushImageSharing } from './gc-helpers.js';
+import { expectError, forEachDriver, pushBlob, pushImage, pushIndex, raw } from './harness.js';
+
+forEachDriver((make, driverName) => {
+  describe('mark and sweep', () => {
+    it('keeps a multi-platform index whose children are untagged, even when deleting untagged manifests', async () => {
+      const { http, driver } = await make();
+      const { index, children } = await pushIndex(http, 'multi', 'v1', 2);
+      const before = await allObjects(driver);
+      const report = await collect(driver, { deleteUntagged: true });
+      expect(report).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0, linksDeleted: 0, bytesFreed: 0 });
+      expect((await allObjects(driver)).filter((p) => !p.startsWith('/_gc/'))).toEqual(before);
+      const got = await raw(http.get('/v2/multi/manifests/v1'));
+      expect(got.body.equals(index.body)).toBe(true);
+      for (const child of children) await expectImage(http, 'multi', child);
+    });
+
+    it("deleting the index's tag and collecting removes its children, configs and layers nothing else shares, and keeps shared layers", async () => {
+      const { http, driver } = await make();
+      const { index, children } = await pushIndex(http, 'multi', 'v1', 2);
+      const shared = children[0]!.layers[0]!;
+      const other = await pushImageSharing(http, 'other', 'keep', shared);
+      expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+
+      const report = await collect(driver, { deleteUntagged: true });
+      const swept = [
+        index.body.length,
+        ...children.map((c) => c.body.length),
+        ...children.map((c) => c.config.size),
+        children[1]!.layers[0]!.size,
+      ];
+      expect(report).toMatchObject({ manifestsDeleted: 3, blobsDeleted: 6, bytesFreed: swept.reduce((a, b) => a + b, 0), linksDeleted: 3 });
+      expect(report.repositories).toEqual({ multi: { tagsDeleted: 0, manifestsDeleted: 3, linksDeleted: 3, bytesFreed: swept.slice(3).reduce((a, b) => a + b, 0) } });
+      for (const child of children) expectError(await http.get(`/v2/multi/manifests/${child.digest}`), 404, 'MANIFEST_UNKNOWN');
+      expectError(await http.get(`/v2/multi/manifests/${index.digest}`), 404, 'MANIFEST_UNKNOWN');
+      expectError(await http.get(`/v2/multi/blobs/${children[1]!.layers[0]!.digest}`), 404, 'BLOB_UNKNOWN');
+      expectError(await http.get(`/v2/multi/blobs/${children[0]!.config.digest}`), 404, 'BLOB_UNKNOWN');
+      // the shared layer stays, in both repositories
+      await expectBlob(http, 'multi', shared.digest, shared.bytes);
+      await expectImage(http, 'other', other);
+    });
+
+    it('without deleteUntagged, untagged manifests stay; only blobs no manifest references are swept', async () => {
+      const { http, driver } = await make();
+      const untagged = await pushImage(http, 'repo', undefined);
+      const orphan = await pushBlob(http, 'repo');
+      const report = await collect(driver);
+      expect(report).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 1, bytesFreed: orphan.size, linksDeleted: 1 });
+      await expectImage(http, 'repo', untagged);
+      expectError(await http.get(`/v2/repo/blobs/${orphan.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('a manifest deleted by digest loses its bytes and its blobs at the next collection', async () => {
+      const { http, driver } = await make();
+      const image = await pushImage(http, 'repo', 'v1');
+      expect((await http.delete(`/v2/repo/manifests/${image.digest}`)).status).toBe(202);
+      const report = await collect(driver);
+      expect(report).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 4, bytesFreed: image.body.length + image.config.size + image.layers[0]!.size + image.layers[1]!.size });
+      expect(await allObjects(driver, '/blobs')).toEqual([]);
+    });
+
+    it('referrers follow their subject: kept while it is kept, deleted with it', async () => {
+      const { http, driver } = await make();
+      const subject = await pushImage(http, 'signed', 'v1');
+      const signature = await pushImage(http, 'signed', undefined, { artifactType: 'application/vnd.example.sig', emptyConfig: true, layers: 1, subject: subject.descriptor });
+      const unrelated = await pushImage(http, 'signed', undefined);
+      await pushImage(http, 'signed', 'anchor'); // keeps the repository when the rest is gone
+
+      expect(await collect(driver, { deleteUntagged: true })).toMatchObject({ manifestsDeleted: 1 }); // only the unrelated untagged image
+      await expectImage(http, 'signed', signature);
+      expectError(await http.get(`/v2/signed/manifests/${unrelated.digest}`), 404, 'MANIFEST_UNKNOWN');
+      expect((await http.get(`/v2/signed/referrers/${subject.digest}`)).body.manifests).toHaveLength(1);
+
+      // the subject deleted by digest: its referrer goes too, even without deleteUntagged
+      expect((await http.delete(`/v2/signed/manifests/${subject.digest}`)).status).toBe(202);
+      const report = await collect(driver);
+      expect(report.manifestsDeleted).toBe(1);
+      expectError(await http.get(`/v2/signed/manifests/${signature.digest}`), 404, 'MANIFEST_UNKNOWN');
+      expectError(await http.get(`/v2/signed/blobs/${signature.layers[0]!.digest}`), 404, 'BLOB_UNKNOWN');
+      expect((await http.get(`/v2/signed/referrers/${subject.digest}`)).body.manifests).toEqual([]);
+    });
+
+    it('the grace period holds: nothing modified within it is swept', async () => {
+      const { http, driver } = await make();
+      const image = await pushImage(http, 'repo', 'v1');
+      const orphan = await pushBlob(http, 'repo');
+      await pushImage(http, 'repo', 'anchor'); // keeps the repository when the rest is gone
+      expect((await http.delete('/v2/repo/manifests/v1')).status).toBe(202);
+      const within = await collect(driver, { deleteUntagged: true, graceMs: HOUR });
+      expect(within).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0, bytesFreed: 0 });
+      await expectImage(http, 'repo', image);
+      await expectBlob(http, 'repo', orphan.digest, orphan.bytes);
+      // the same state, collected as if two hours had passed
+      const later = await collect(driver, { deleteUntagged: true, graceMs: HOUR, now: () => Date.now() + 2 * HOUR });
+      expect(later).toMatchObject({ manifestsDeleted: 1, blobsDeleted: 5 });
+      expectError(await http.get(`/v2/repo/blobs/${orphan.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    if (driverName === 'filesystem') {
+      it('a blob whose bytes are old but which was linked within the grace period is kept', async () => {
+        const { http, driver } = await make();
+        const blob = await pushBlob(http, 'a');
+        const root = (driver as FilesystemDriver).root;
+        const old = new Date(Date.now() - 2 * HOUR);
+        await utimes(join(root, layout.blobData(blob.digest as Digest)), old, old);
+        expect((await collect(driver, { graceMs: HOUR })).blobsDeleted).toBe(0);
+        await utimes(join(root, layout.layerLink('a' as RepositoryName, blob.digest as Digest)), old, old);
+        expect((await collect(driver, { graceMs: HOUR })).blobsDeleted).toBe(1);
+      });
+    }
+
+    it('dry run deletes nothing and reports the same counts as the run after it', async () => {
+      const { http, driver } = await make();
+      await pushIndex(http, 'multi', 'v1', 2);
+      await pushImage(http, 'repo', 'keep');
+      await pushImage(http, 'repo', undefined);
+      await pushBlob(http, 'repo');
+      expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+      await http.post('/v2/repo/blobs/uploads/');
+      const before = await allObjects(driver);
+      const dry = await collect(driver, { dryRun: true, deleteUntagged: true, now: () => Date.now() + 25 * HOUR });
+      expect(await allObjects(driver)).toEqual(before);
+      const real = await collect(driver, { deleteUntagged: true, now: () => Date.now() + 25 * HOUR });
+      const counts = ({ runId: _r, startedAt: _s, finishedAt: _f, durationMs: _d, dryRun: _dry, ...rest }: GcReport) => rest;
+      expect(dry.dryRun).toBe(true);
+      expect(counts(dry)).toEqual(counts(real));
+      expect(real).toMatchObject({ manifestsDeleted: 4, uploadsPurged: 1 });
+      expect(real.blobsDeleted).toBeGreaterThan(0);
+    });
+  });
+
+  describe('purge', () => {
+    it('purges upload sessions idle for longer than uploadpurge.age, keeps younger ones', async () => {
+      const { http, driver } = await make();
+      const started = await http.post('/v2/repo/blobs/uploads/');
+      const location = started.headers.location as string;
+      expect((await http.patch(location).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(100, 1))).status).toBe(202);
+      expect(await collect(driver, { uploadPurgeAgeMs: HOUR })).toMatchObject({ uploadsPurged: 0 });
+      expect((await http.get(location)).status).toBe(204);
+      const report = await collect(driver, { uploadPurgeAgeMs: HOUR, now: () => Date.now() + 2 * HOUR });
+      expect(report).toMatchObject({ uploadsPurged: 1, uploadBytesFreed: 100 });
+      expectError(await http.get(location), 404, 'BLOB_UPLOAD_UNKNOWN');
+    });
+
+    if (driverName === 'filesystem') {
+      it('removes temporary files a killed process left, older than uploadpurge.age, and keeps fresh ones', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        const root = (driver as FilesystemDriver).root;
+        const stale = join(root, 'blobs', '.wharf-tmp-stale');
+        const fresh = join(root, 'repositories', 'repo', '.wharf-tmp-fresh');
+        await writeFile(stale, Buffer.alloc(10));
+        await writeFile(fresh, Buffer.alloc(5));
+        const old = new Date(Date.now() - 2 * HOUR);
+        await utimes(stale, old, old);
+        const report = await collect(driver, { uploadPurgeAgeMs: HOUR });
+        expect(report).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 10, blobsDeleted: 0 });
+        await expect(access(stale)).rejects.toThrow();
+        await expect(access(fresh)).resolves.toBeUndefined();
+      });
+    }
+  });
+});

@@ -1,0 +1,327 @@
+/**
+ * The online GC protocol with interleavings the test controls: a storage driver that stops a push
+ * at a chosen storage call lets the collector's steps (start, mark, sweep, finish) run in a chosen
+ * order around it. Each case asserts that the blob survives, or that the push fails cleanly and
+ * leaves nothing pointing at a swept blob. The collector's clock runs one minute ahead, so
+ * everything counts as older than the grace period and only the touch protocol protects a push.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { GcRun, type GcOptions } from '../../src/gc/collector.js';
+import { GcBusyError, GcLease, GcLeaseLostError } from '../../src/gc/lease.js';
+import { readLease } from '../../src/gc/protocol.js';
+import { digestBytes, parseDigest, type Digest } from '../../src/oci/digest.js';
+import { RegistryError } from '../../src/oci/errors.js';
+import type { RepositoryName, Tag } from '../../src/oci/reference.js';
+import { Registry } from '../../src/registry/registry.js';
+import { statIfExists, type FileInfo, type ReadRange, type StorageDriver } from '../../src/storage/driver.js';
+import * as layout from '../../src/storage/layout.js';
+import { MemoryDriver } from '../../src/storage/memory.js';
+
+/** A driver that can hold one matching call until the test releases it. */
+class PausingDriver implements StorageDriver {
+  readonly name = 'pausing';
+  readonly #inner = new MemoryDriver();
+  #pause: { matches: (method: string, path: string) => boolean; skip: number; reached: () => void; gate: Promise<void> } | undefined;
+
+  /**
+   * Holds the `nth` call (1-based, counted from now) of `method` on `path`.
+   * @returns `reached` (resolves when the call is held) and `release`
+   */
+  pauseAt(method: string, path: string, nth = 1): { reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let reached!: () => void;
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.#pause = { matches: (m, p) => m === method && p === path, skip: nth - 1, reached, gate };
+    return { reached: reachedPromise, release };
+  }
+
+  private async hold(method: string, path: string): Promise<void> {
+    const pause = this.#pause;
+    if (!pause?.matches(method, path)) return;
+    if (pause.skip-- > 0) return;
+    this.#pause = undefined;
+    pause.reached();
+    await pause.gate;
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    await this.hold('stat', path);
+    return this.#inner.stat(path);
+  }
+  async getContent(path: string): Promise<Buffer> {
+    await this.hold('getContent', path);
+    return this.#inner.getContent(path);
+  }
+  async putContent(path: string, content: Buffer | string): Promise<void> {
+    await this.hold('putContent', path);
+    return this.#inner.putContent(path, content);
+  }
+  reader(path: string, range?: ReadRange): Promise<Readable> {
+    return this.#inner.reader(path, range);
+  }
+  append(path: string, source: Readable, options?: { signal?: AbortSignal }): Promise<number> {
+    return this.#inner.append(path, source, options);
+  }
+  move(source: string, dest: string): Promise<void> {
+    return this.#inner.move(source, dest);
+  }
+  list(path: string): Promise<string[]> {
+    return this.#inner.list(path);
+  }
+  async delete(path: string): Promise<void> {
+    await this.hold('delete', path);
+    return this.#inner.delete(path);
+  }
+}
+
+const A = 'team/a' as RepositoryName;
+const B = 'team/b' as RepositoryName;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+/** A run with grace 0 whose clock runs a minute ahead (everything already stored counts as old). */
+function gcOptions(overrides: Partial<GcOptions> = {}): GcOptions {
+  return {
+    dryRun: false,
+    deleteUntagged: true,
+    graceMs: 0,
+    uploadPurgeAgeMs: 86_400_000,
+    retention: [],
+    lease: { settleMs: 5 },
+    now: () => Date.now() + 60_000,
+    ...overrides,
+  };
+}
+
+function setup() {
+  const driver = new PausingDriver();
+  const registry = new Registry(driver, { gcGuard: { pollMs: 2 } });
+  const pushBlob = async (name: RepositoryName, bytes: Buffer = randomBytes(48)): Promise<Digest> => {
+    const digest = digestBytes(bytes);
+    const session = await registry.uploads.create(name);
+    await registry.uploads.commit(name, session.id, parseDigest(digest), Readable.from([bytes]));
+    return digest;
+  };
+  const manifestOf = (config: Digest, layer: Digest): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 48 },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer, size: 48 }],
+      }),
+    );
+  const stored = async (d: Digest): Promise<boolean> => (await statIfExists(driver, layout.blobData(d))) !== undefined;
+  return { driver, registry, pushBlob, manifestOf, stored };
+}
+
+async function expectRegistryError(promise: Promise<unknown>, code: string): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RegistryError);
+  expect((err as RegistryError).code).toBe(code);
+}
+
+describe('GC guard: a manifest PUT racing a collection', () => {
+  it('a PUT whose tag lands during mark is kept by the sweep, with its blobs', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+    const body = manifestOf(config, layer);
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark(); // the revision is untagged and old: a candidate, and so are its blobs
+    pause.release();
+    const pushed = await put;
+    await run.sweep();
+    const report = await run.finish();
+    await run.release();
+    expect(report).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0 });
+    expect(report.keptTouched).toBeGreaterThan(0);
+    expect(await registry.manifests.get(A, { tag: 'v1' as Tag })).toMatchObject({ digest: pushed.digest });
+    for (const d of [config, layer, pushed.digest]) expect(await stored(d)).toBe(true);
+  });
+
+  it('a PUT whose tag lands during the sweep waits for the run to end, then fails cleanly: no tag, no revision', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+    const body = manifestOf(config, layer);
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    await run.sweep(); // deletes the revision, the manifest's bytes and both blobs
+    pause.release();
+    let settled = false;
+    void put.catch(() => undefined).finally(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false); // still waiting: the run is sweeping
+    await run.finish();
+    await run.release();
+    await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    expect(await statIfExists(driver, layout.tag(A, 'v1' as Tag))).toBeUndefined();
+    expect(await registry.manifests.exists(A, digestBytes(body))).toBe(false);
+    expect(await stored(config)).toBe(false);
+  });
+
+  it('a whole run between a PUT’s blob checks and its writes is noticed: the PUT fails cleanly', async () => {
+    const { driver, registry, pushBlob, manifestOf } = setup();
+    const body = manifestOf(await pushBlob(A), await pushBlob(A));
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
+    await pause.reached;
+    const report = await (await GcRun.start(driver, gcOptions())).complete();
+    expect(report.blobsDeleted).toBe(3);
+    pause.release();
+    await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    expect(await statIfExists(driver, layout.tag(A, 'v1' as Tag))).toBeUndefined();
+  });
+
+  it('an index PUT during mark keeps its untagged children and their blobs', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+    const child = manifestOf(config, layer);
+    const { digest: childDigest } = await registry.manifests.put(A, { digest: parseDigest(digestBytes(child)) }, child, OCI_MANIFEST);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: OCI_MANIFEST, digest: childDigest, size: child.length }],
+      }),
+    );
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark(); // the child is untagged and old: a candidate, and so are its config and layer
+    await registry.manifests.put(A, { tag: 'multi' as Tag }, index, 'application/vnd.oci.image.index.v1+json');
+    await run.sweep();
+    const report = await run.finish();
+    await run.release();
+    expect(report).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0 });
+    for (const d of [config, layer, childDigest]) expect(await stored(d)).toBe(true);
+  });
+});
+
+describe('GC guard: blob HEAD, mount and upload commit racing a collection', () => {
+  it('a HEAD during mark protects the blob; the PUT that skipped the upload succeeds', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    await registry.blobs.head(A, config);
+    await registry.blobs.head(A, layer);
+    await run.sweep();
+    await run.finish();
+    await run.release();
+    expect(await stored(config)).toBe(true);
+    await registry.manifests.put(A, { tag: 'v1' as Tag }, manifestOf(config, layer), OCI_MANIFEST);
+  });
+
+  it('a HEAD whose check passed before the sweep deleted the blob waits, then answers BLOB_UNKNOWN', async () => {
+    const { driver, registry, pushBlob } = setup();
+    const blob = await pushBlob(A);
+    const pause = driver.pauseAt('getContent', layout.gcLease(), 2); // the guard's read after the existence check
+    const head = registry.blobs.head(A, blob);
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    await run.sweep();
+    pause.release();
+    await run.finish();
+    await run.release();
+    await expectRegistryError(head, 'BLOB_UNKNOWN');
+  });
+
+  it('during the sweep, a HEAD of a blob the run keeps answers at once; a HEAD of a candidate waits for the run, then 404s', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const [config, layer, orphan] = [await pushBlob(A), await pushBlob(A), await pushBlob(A)];
+    await registry.manifests.put(A, { tag: 'v1' as Tag }, manifestOf(config, layer), OCI_MANIFEST);
+    const pause = driver.pauseAt('delete', layout.blobData(orphan)); // after the sweep checked the orphan's touch marker
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    const sweep = run.sweep();
+    await pause.reached;
+    expect(await registry.blobs.head(A, layer)).toMatchObject({ digest: layer }); // not a candidate: no wait
+    const head = registry.blobs.head(A, orphan);
+    pause.release();
+    await sweep;
+    await run.finish();
+    await run.release();
+    await expectRegistryError(head, 'BLOB_UNKNOWN');
+    expect(await stored(orphan)).toBe(false);
+    expect(await stored(layer)).toBe(true);
+  });
+
+  it('a mount during mark keeps the blob for the mounting repository', async () => {
+    const { driver, registry, pushBlob, stored } = setup();
+    const blob = await pushBlob(A);
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    expect(await registry.blobs.mount(B, blob, [A])).toMatchObject({ digest: blob });
+    await run.sweep();
+    await run.finish();
+    await run.release();
+    expect(await stored(blob)).toBe(true);
+    expect(await registry.blobs.servable(B, blob)).toBe(true);
+  });
+
+  it('an upload commit of a stored blob, linked during the sweep that deletes it, fails cleanly and leaves no link', async () => {
+    const { driver, registry, pushBlob } = setup();
+    const bytes = randomBytes(48);
+    const blob = await pushBlob(A, bytes);
+    const session = await registry.uploads.create(B);
+    const pause = driver.pauseAt('putContent', layout.layerLink(B, blob));
+    const commit = registry.uploads.commit(B, session.id, parseDigest(blob), Readable.from([bytes]));
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    await run.sweep();
+    pause.release();
+    await run.finish();
+    await run.release();
+    await expectRegistryError(commit, 'BLOB_UPLOAD_INVALID');
+    expect(await statIfExists(driver, layout.layerLink(B, blob))).toBeUndefined();
+    expect(await pushBlob(B, bytes)).toBe(blob); // uploading again works
+  });
+});
+
+describe('GC lease', () => {
+  it('of two runs starting together, exactly one takes the lease', async () => {
+    const driver = new MemoryDriver();
+    const results = await Promise.allSettled([
+      GcLease.acquire(driver, randomUUID() as layout.GcRunId, { settleMs: 20 }),
+      GcLease.acquire(driver, randomUUID() as layout.GcRunId, { settleMs: 20 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+    expect(rejected.reason).toBeInstanceOf(GcBusyError);
+    await (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<GcLease>).value.release();
+  });
+
+  it('an expired lease (a crashed run) is taken over; an active one is not', async () => {
+    const driver = new MemoryDriver();
+    const crashed = randomUUID();
+    const stale = { runId: crashed, owner: 'x', phase: 'sweep', expiresAt: Date.now() - 60_000, startedAt: new Date().toISOString() };
+    await driver.putContent(layout.gcLease(), JSON.stringify(stale));
+    const lease = await GcLease.acquire(driver, randomUUID() as layout.GcRunId, { settleMs: 5 });
+    await expect(GcLease.acquire(driver, randomUUID() as layout.GcRunId, { settleMs: 5 })).rejects.toBeInstanceOf(GcBusyError);
+    await lease.release();
+    expect((await readLease(driver))?.phase).toBe('done');
+  });
+
+  it('a run whose lease was taken over stops before its first delete', async () => {
+    const { driver, pushBlob, stored } = setup();
+    const blob = await pushBlob(A);
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    const current = (await readLease(driver))!;
+    await driver.putContent(layout.gcLease(), JSON.stringify({ ...current, owner: 'someone-else', runId: randomUUID() }));
+    await expect(run.sweep()).rejects.toBeInstanceOf(GcLeaseLostError);
+    expect(await stored(blob)).toBe(true);
+  });
+});
