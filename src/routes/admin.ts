@@ -116,7 +116,7 @@ function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngi
       );
     },
     _removeFile(_req, file, cb) {
-      // a later part of the request failed after the tarball was read: undo what the read stored
+      // a later part of the request failed after the tarball was read: cancel the import's upload sessions
       const read = file as unknown as Partial<ReadTarball>;
       void (read.image ? read.image.abandon() : Promise.resolve()).then(() => cb(null));
     },

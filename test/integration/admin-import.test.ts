@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { encodeManifest, expectError, forEachDriver, MEDIA, pushImage, randomBlob, raw, sha256, type Client } from './harness.js';
+import { encodeManifest, expectError, forEachDriver, MEDIA, pushBlob, pushImage, putManifest, randomBlob, raw, sha256, type Client } from './harness.js';
+import { startImport, untilNoUploads, untilUploadsHold } from './streamed-import.js';
 import { dockerSaveTarball, layerTar, OCI_LAYOUT, ociBlob, ociIndexJson, ociManifest, packTar } from './tarballs.js';
 
 /** Posts `tarball` to the import endpoint with the target `reference`. */
@@ -21,6 +22,54 @@ async function leftovers(http: Client): Promise<{ repositories: string[]; upload
   const catalog = (await http.get('/v2/_catalog')).body as { repositories: string[] };
   const storage = (await http.get('/admin/v1/storage')).body as { uploads: { count: number } };
   return { repositories: catalog.repositories, uploads: storage.uploads.count };
+}
+
+/** One image in the old `docker save` format: a config and two layers (the second one 100 kB). */
+interface SavedImage {
+  config: Buffer;
+  layers: Buffer[];
+  /** the image's tarball */
+  complete: Buffer;
+  /** the same files, but `manifest.json` also names a layer the tarball lacks: the import fails at its end */
+  broken: Buffer;
+  /** where `broken` is cut to pause an import: 50 kB into the second layer, so every entry before it is stored */
+  pause: number;
+}
+
+async function savedImage(): Promise<SavedImage> {
+  const layers = [(await layerTar(3000)).bytes, (await layerTar(100_000)).bytes];
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
+  const files = [
+    { name: 'config.json', content: config },
+    { name: 'aaa/layer.tar', content: layers[0]! },
+    { name: 'bbb/layer.tar', content: layers[1]! },
+  ];
+  const tarball = (names: string[]) => packTar([...files, { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: names }])) }]);
+  const broken = await tarball(['aaa/layer.tar', 'bbb/layer.tar', 'ccc/layer.tar']);
+  return { config, layers, complete: await tarball(['aaa/layer.tar', 'bbb/layer.tar']), broken, pause: broken.indexOf(layers[1]!) + 50_000 };
+}
+
+/** Pushes `image` through `/v2/` as a client does, tagged `tag` (blobs, then the Docker schema 2 manifest). */
+async function pushSaved(http: Client, name: string, tag: string, image: SavedImage): Promise<void> {
+  for (const blob of [image.config, ...image.layers]) await pushBlob(http, name, blob);
+  const manifest = encodeManifest({
+    schemaVersion: 2,
+    mediaType: MEDIA.dockerManifest,
+    config: { mediaType: MEDIA.dockerConfig, digest: sha256(image.config), size: image.config.length },
+    layers: image.layers.map((l) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: sha256(l), size: l.length })),
+  });
+  const res = await putManifest(http, name, tag, manifest);
+  expect(res.status, res.text).toBe(201);
+}
+
+/** Asserts that `name:tag` pulls: its manifest, then its config and every layer, byte for byte. */
+async function expectPullable(http: Client, name: string, tag: string, image: SavedImage): Promise<void> {
+  expect((await http.get(`/v2/${name}/manifests/${tag}`).set('Accept', MEDIA.dockerManifest)).status).toBe(200);
+  for (const blob of [image.config, ...image.layers]) {
+    const got = await raw(http.get(`/v2/${name}/blobs/${sha256(blob)}`));
+    expect(got.status, `blob ${sha256(blob)}`).toBe(200);
+    expect(got.body.equals(blob)).toBe(true);
+  }
 }
 
 forEachDriver((make) => {
@@ -141,6 +190,59 @@ forEachDriver((make) => {
       const b = ociManifest(Buffer.from('{"a":1}'), []);
       const res = await importTarball(http, 'team/app:1', await packTar([ociIndexJson(a.descriptor, b.descriptor), ociBlob(a.body), ociBlob(b.body)]));
       expect(expectError(res, 400, 'MANIFEST_INVALID')).toContain('2 images');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+  });
+
+  describe('POST /admin/v1/import: other requests into the same repository meanwhile', () => {
+    it('a failed import leaves the blobs of an image pushed meanwhile in place', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:imported', image.broken.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      await pushSaved(http, 'team/app', 'pushed', image);
+      const res = await importing.end(image.broken.subarray(image.pause));
+      expect(res.status, res.body.toString()).toBe(400);
+      expect(res.body.toString()).toContain('ccc/layer.tar');
+      await expectPullable(http, 'team/app', 'pushed', image);
+    });
+
+    it('a failed import leaves the blobs of the same image imported meanwhile in place', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:first', image.broken.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      expect((await importTarball(http, 'team/app:second', image.complete)).status).toBe(201);
+      expect((await importing.end(image.broken.subarray(image.pause))).status).toBe(400);
+      await expectPullable(http, 'team/app', 'second', image);
+    });
+
+    it('a successful import keeps the link of a blob it held but did not need, which an image pushed meanwhile uses', async () => {
+      const { http, url } = await make();
+      const extra = randomBlob(2000);
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const layer = (await layerTar(100_000)).bytes;
+      const manifest = ociManifest(config, [layer]);
+      const tarball = await packTar([OCI_LAYOUT, ociBlob(extra), ociBlob(config), ociBlob(layer), ociBlob(manifest.body), ociIndexJson(manifest.descriptor)]);
+      const pause = tarball.indexOf(layer) + 50_000;
+      const importing = startImport(url, 'team/app:imported', tarball.subarray(0, pause));
+      await untilUploadsHold(http, 50_000);
+      const pushed = await pushImage(http, 'team/app', 'pushed', { layers: 1 });
+      await pushBlob(http, 'team/app', extra);
+      const uses = encodeManifest({ ...(JSON.parse(pushed.body.toString('utf8')) as object), layers: [{ mediaType: MEDIA.ociLayer, digest: sha256(extra), size: extra.length }] });
+      expect((await putManifest(http, 'team/app', 'pushed', uses)).status).toBe(201);
+      expect((await importing.end(tarball.subarray(pause))).status).toBe(201);
+      expect((await raw(http.get(`/v2/team/app/blobs/${sha256(extra)}`))).body.equals(extra)).toBe(true);
+      expectError(await http.get(`/v2/team/app/blobs/${manifest.descriptor.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('a client that goes away mid-import leaves no upload session and nothing in the repository', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:1', image.complete.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      importing.drop();
+      await untilNoUploads(http);
       expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
     });
   });
