@@ -101,7 +101,9 @@ function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngi
     _handleFile(req, file, cb) {
       let target: { name: RepositoryName; tag: Tag };
       try {
-        target = parseTarget((req.body as Record<string, unknown> | undefined)?.[REFERENCE_FIELD]);
+        const fields = (req.body ?? {}) as Record<string, unknown>;
+        refuseExtraFields(fields);
+        target = parseTarget(fields[REFERENCE_FIELD]);
       } catch (err) {
         file.stream.resume();
         cb(err as Error);
@@ -121,6 +123,19 @@ function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngi
       void (read.image ? read.image.abandon() : Promise.resolve()).then(() => cb(null));
     },
   };
+}
+
+/**
+ * Refuses form fields besides one {@link REFERENCE_FIELD}, before or after the file.
+ * @throws RegistryError BLOB_UPLOAD_INVALID
+ */
+function refuseExtraFields(fields: Record<string, unknown>): void {
+  const extra = Object.keys(fields).find((f) => f !== REFERENCE_FIELD) ?? (Array.isArray(fields[REFERENCE_FIELD]) ? REFERENCE_FIELD : undefined);
+  if (extra === undefined) return;
+  throw new RegistryError('BLOB_UPLOAD_INVALID', {
+    message: `unexpected form field "${extra.slice(0, 100)}": send exactly the field "${REFERENCE_FIELD}", then the file "${TARBALL_FIELD}"`,
+    detail: { field: extra.slice(0, 100) },
+  });
 }
 
 /** Parses `repository[:tag]` (tag `latest` when absent). @throws RegistryError NAME_INVALID | TAG_INVALID */
@@ -184,6 +199,12 @@ function importHandler(deps: RouteDeps): Handler<AdminRoute> {
         message: `send multipart/form-data with the field "${REFERENCE_FIELD}" ("repository:tag") and then the file "${TARBALL_FIELD}"`,
         detail: { fields: [REFERENCE_FIELD, TARBALL_FIELD] },
       });
+    }
+    try {
+      refuseExtraFields((req.body ?? {}) as Record<string, unknown>);
+    } catch (err) {
+      await read.image.abandon();
+      throw err;
     }
     const imported = await read.image.finish(read.tag);
     res.setHeader('Docker-Content-Digest', imported.digest);

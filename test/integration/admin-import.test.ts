@@ -262,6 +262,18 @@ forEachDriver((make) => {
       expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
     });
 
+    it('answers 400 BLOB_UPLOAD_INVALID for a form field besides reference and tarball, before or after the file, and stores nothing', async () => {
+      const { http } = await make();
+      const saved = await dockerSaveTarball([await layerTar(100)]);
+      const before = http.post('/admin/v1/import').field('reference', 'team/app:1').field('foo', 'bar').attach('tarball', saved.tarball, 'image.tar');
+      expect(expectError(await before, 400, 'BLOB_UPLOAD_INVALID')).toContain('"foo"');
+      const after = http.post('/admin/v1/import').field('reference', 'team/app:1').attach('tarball', saved.tarball, 'image.tar').field('foo', 'bar');
+      expect(expectError(await after, 400, 'BLOB_UPLOAD_INVALID')).toContain('"foo"');
+      const twice = http.post('/admin/v1/import').field('reference', 'team/app:1').attach('tarball', saved.tarball, 'image.tar').field('reference', 'team/app:2');
+      expect(expectError(await twice, 400, 'BLOB_UPLOAD_INVALID')).toContain('"reference"');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
     it('answers 400 BLOB_UPLOAD_INVALID for bytes that are not a tar archive, 400 MANIFEST_INVALID for a tar without a manifest', async () => {
       const { http } = await make();
       expectError(await importTarball(http, 'team/app:1', randomBlob(5000)), 400, 'BLOB_UPLOAD_INVALID');
