@@ -15,6 +15,7 @@ import type { Registry } from '../registry/registry.js';
 import { removeRepository } from '../registry/repository-removal.js';
 import { storageUsage } from '../registry/storage-usage.js';
 import { ADMIN_PREFIX, parseAdminPath, type AdminRoute } from './admin-path.js';
+import { decodePath } from './decode-path.js';
 import { ClientGoneError } from './errors.js';
 import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type Handler, type RouteDeps } from './context.js';
 
@@ -232,7 +233,7 @@ export function adminRouter(deps: RouteDeps): Router {
   };
   const router = Router();
   router.use(async (req: Request, res: Response, next: NextFunction) => {
-    const route = parseAdminPath(req.path, req.method);
+    const route = parseAdminPath(decodePath(req.path), req.method);
     if (!route) return next();
     const handler = (tables[route.area] as MethodTable<typeof route.area>)[req.method] as Handler<AdminRoute> | undefined;
     if (!handler) {
