@@ -50,6 +50,10 @@ const MAX_LINK_HOPS = 16;
 
 /** Docker's image config media type (Image Manifest V2 Schema 2). */
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+/** The OCI image config media type (image-spec "Image Configuration"). */
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** Config media types whose blob must be a JSON object: an image runtime reads it. */
+const IMAGE_CONFIGS: ReadonlySet<string> = new Set([OCI_CONFIG, DOCKER_CONFIG]);
 /** Docker's uncompressed layer media type (Image Manifest V2 Schema 2, `MediaTypeUncompressedLayer` in Distribution). */
 const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 /** Docker's gzip-compressed layer media type. */
@@ -291,7 +295,7 @@ export class ImageImport {
     this.#committed.add(digest);
   }
 
-  /** The bytes of the entry `entry` (a manifest), at most {@link MAX_MANIFEST_BYTES}. @throws RegistryError MANIFEST_INVALID */
+  /** The bytes of the entry `entry` (a manifest or a config), at most {@link MAX_MANIFEST_BYTES}. @throws RegistryError MANIFEST_INVALID */
   private async content(entry: StoredEntry, what: string): Promise<Buffer> {
     if (entry.size > MAX_MANIFEST_BYTES) {
       throw new RegistryError('MANIFEST_INVALID', { message: `${what} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: entry.digest } });
@@ -301,6 +305,20 @@ export class ImageImport {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
+  }
+
+  /**
+   * Checks that an image config (at most {@link MAX_MANIFEST_BYTES}) is a JSON object, so that a
+   * config naming the wrong file (a layer, say) is refused here rather than by every pull.
+   * @throws RegistryError MANIFEST_INVALID
+   */
+  private async requireJsonObject(entry: StoredEntry, what: string): Promise<void> {
+    const kind = jsonKind(await this.content(entry, what));
+    if (kind === 'object') return;
+    throw new RegistryError('MANIFEST_INVALID', {
+      message: `${what} is not a JSON object (it is ${kind}): an image config must be the image's config JSON`,
+      detail: { digest: entry.digest },
+    });
   }
 
   private async push(tag: Tag): Promise<ImportedImage> {
@@ -338,6 +356,9 @@ export class ImageImport {
     const body = await this.content(entry, `manifest ${descriptor.digest}`);
     const parsed = parseManifest(body, descriptor.mediaType);
     for (const child of parsed.manifests) await this.pushManifest(child);
+    const config = parsed.kind === 'image' ? parsed.blobs[0] : undefined;
+    const configEntry = config && IMAGE_CONFIGS.has(config.mediaType) ? this.#entries.get(ociBlobPath(config.digest)) : undefined;
+    if (configEntry) await this.requireJsonObject(configEntry, `the config ${config!.digest} of manifest ${descriptor.digest}`);
     for (const blob of parsed.blobs) await this.commit(blob.digest);
     return this.put(tag ? { tag } : { digest: parseDigest(entry.digest) }, entry.digest, body, parsed.mediaType);
   }
@@ -357,6 +378,7 @@ export class ImageImport {
     }
     const config = this.resolve(image.Config);
     const layers = (image.Layers as string[]).map((l) => this.resolve(l));
+    await this.requireJsonObject(config, `the config ${image.Config.slice(0, 200)} that manifest.json names`);
     const manifest = {
       schemaVersion: 2,
       mediaType: DOCKER_MANIFEST,
@@ -443,6 +465,16 @@ function parseJson(bytes: Buffer, file: string): unknown {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new RegistryError('MANIFEST_INVALID', { message: `the tarball's ${file} is not valid JSON: ${(err as Error).message}`, detail: { file } });
+  }
+}
+
+/** What `bytes` hold: `object`, `array`, `null`, `string`, `number`, `boolean`, or `not valid JSON`. */
+function jsonKind(bytes: Buffer): string {
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as unknown;
+    return Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  } catch {
+    return 'not valid JSON';
   }
 }
 

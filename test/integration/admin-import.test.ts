@@ -284,6 +284,43 @@ forEachDriver((make) => {
       expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
     });
 
+    it('answers 400 MANIFEST_INVALID when an image config is not a JSON object (or is larger than 4 MiB), and stores nothing', async () => {
+      const { http } = await make();
+      const layer = await layerTar(100);
+      const dockerSave = (config: Buffer) =>
+        packTar([
+          { name: 'aaa/layer.tar', content: layer.bytes },
+          { name: 'cfg.json', content: config },
+          { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'cfg.json', Layers: ['aaa/layer.tar'] }])) },
+        ]);
+      const layerAsConfig = await packTar([
+        { name: 'aaa/layer.tar', content: layer.bytes },
+        { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'aaa/layer.tar', Layers: ['aaa/layer.tar'] }])) },
+      ]);
+      expect(expectError(await importTarball(http, 'team/app:1', layerAsConfig), 400, 'MANIFEST_INVALID')).toMatch(/aaa\/layer\.tar .*not a JSON object \(it is not valid JSON\)/);
+      expect(expectError(await importTarball(http, 'team/app:1', await dockerSave(Buffer.from('[1,2]'))), 400, 'MANIFEST_INVALID')).toContain('it is array');
+      const huge = Buffer.from(`{"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`);
+      expect(expectError(await importTarball(http, 'team/app:1', await dockerSave(huge)), 400, 'MANIFEST_INVALID')).toContain('larger than');
+      const notJson = Buffer.from('not json');
+      const oci = ociManifest(notJson, [layer.bytes]);
+      const res = await importTarball(http, 'team/app:1', await packTar([OCI_LAYOUT, ociBlob(notJson), ociBlob(layer.bytes), ociBlob(oci.body), ociIndexJson(oci.descriptor)]));
+      expect(expectError(res, 400, 'MANIFEST_INVALID')).toContain(`config ${sha256(notJson)}`);
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('imports an artifact whose config is not an image config without reading it', async () => {
+      const { http } = await make();
+      const config = randomBlob(50);
+      const body = encodeManifest({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: 'application/vnd.example.config.v1+octet-stream', digest: sha256(config), size: config.length },
+        layers: [],
+      });
+      const descriptor = { mediaType: MEDIA.ociManifest, digest: sha256(body), size: body.length };
+      expect((await importTarball(http, 'team/artifact:1', await packTar([OCI_LAYOUT, ociBlob(config), ociBlob(body), ociIndexJson(descriptor)]))).status).toBe(201);
+    });
+
     it('answers 400 MANIFEST_BLOB_UNKNOWN when manifest.json names a layer the tarball lacks, and removes what it stored', async () => {
       const { http } = await make();
       const layer = await layerTar(100);
