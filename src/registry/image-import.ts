@@ -38,6 +38,7 @@ import { RegistryError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from '../oci/media-types.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
+import { isNotFound } from '../storage/driver.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
 
@@ -134,6 +135,8 @@ export class ImageImport {
   readonly #sessions = new Map<Digest, string>();
   /** digests this import committed as blobs of the repository */
   readonly #committed = new Set<Digest>();
+  /** manifests this import pushed */
+  readonly #pushed = new Set<Digest>();
 
   /** set when a gzip-compressed tarball expanded past `maxBytes` */
   #expandedTooLarge: RegistryError | undefined;
@@ -290,7 +293,9 @@ export class ImageImport {
   private async commit(digest: Digest): Promise<void> {
     const session = this.#sessions.get(digest);
     if (session === undefined || this.#committed.has(digest)) return;
-    await this.registry.uploads.commit(this.name, session, parseDigest(digest));
+    await this.registry.uploads.commit(this.name, session, parseDigest(digest)).catch((err: unknown) => {
+      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') ? this.vanished(digest) : err;
+    });
     this.#sessions.delete(digest);
     this.#committed.add(digest);
   }
@@ -301,10 +306,22 @@ export class ImageImport {
       throw new RegistryError('MANIFEST_INVALID', { message: `${what} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: entry.digest } });
     }
     const session = this.#sessions.get(entry.digest);
-    const stream = session === undefined ? await this.registry.blobs.open(entry.digest) : await this.registry.uploads.reader(this.name, session);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    try {
+      const stream = session === undefined ? await this.registry.blobs.open(entry.digest) : await this.registry.uploads.reader(this.name, session);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') || isNotFound(err) ? this.vanished(entry.digest) : err;
+    }
+  }
+
+  /** The error for blob or manifest `digest`, which this import stored, gone before the import ended. */
+  private vanished(digest: string): RegistryError {
+    return new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+      message: `${digest}, which this import stored, vanished before the import ended (the repository ${this.name} was deleted, or its upload session or bytes were removed meanwhile): retry the import`,
+      detail: { digest },
+    });
   }
 
   /**
@@ -407,9 +424,24 @@ export class ImageImport {
     });
   }
 
-  /** Pushes a manifest whose digest is `digest`. */
+  /**
+   * Pushes a manifest whose digest is `digest`.
+   * @throws RegistryError MANIFEST_BLOB_UNKNOWN saying whether a blob or manifest the import stored
+   *   vanished meanwhile (retry), or the manifest names one that neither the tarball nor the repository holds
+   */
   private async put(reference: ManifestReference, digest: Digest, body: Buffer, mediaType: string): Promise<Digest> {
-    await this.registry.manifests.put(this.name, reference, body, mediaType);
+    try {
+      await this.registry.manifests.put(this.name, reference, body, mediaType);
+    } catch (err) {
+      if (!isCode(err, 'MANIFEST_BLOB_UNKNOWN')) throw err;
+      const missing = String((err.detail as { digest?: unknown } | undefined)?.digest);
+      if (this.#committed.has(missing as Digest) || this.#pushed.has(missing as Digest)) throw this.vanished(missing);
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+        message: `manifest ${digest} names ${missing}, which neither the tarball nor repository ${this.name} holds: import a tarball that holds the whole image`,
+        detail: { digest: missing },
+      });
+    }
+    this.#pushed.add(digest);
     return digest;
   }
 }
@@ -476,6 +508,11 @@ function jsonKind(bytes: Buffer): string {
   } catch {
     return 'not valid JSON';
   }
+}
+
+/** True when `err` is a {@link RegistryError} with code `code`. */
+function isCode(err: unknown, code: string): err is RegistryError {
+  return err instanceof RegistryError && err.code === code;
 }
 
 function invalidTarball(message: string, cause?: unknown): RegistryError {

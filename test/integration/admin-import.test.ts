@@ -8,8 +8,10 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
+import type { Digest } from '../../src/oci/digest.js';
+import * as layout from '../../src/storage/layout.js';
 import { encodeManifest, expectError, forEachDriver, MEDIA, pushBlob, pushImage, putManifest, randomBlob, raw, sha256, type Client } from './harness.js';
-import { startImport, untilNoUploads, untilUploadsHold } from './streamed-import.js';
+import { startImport, untilNoUploads, untilStored, untilUploadsHold } from './streamed-import.js';
 import { dockerSaveTarball, layerTar, OCI_LAYOUT, ociBlob, ociIndexJson, ociManifest, packTar } from './tarballs.js';
 
 /** Posts `tarball` to the import endpoint with the target `reference`. */
@@ -32,8 +34,10 @@ interface SavedImage {
   complete: Buffer;
   /** the same files, but `manifest.json` also names a layer the tarball lacks: the import fails at its end */
   broken: Buffer;
-  /** where `broken` is cut to pause an import: 50 kB into the second layer, so every entry before it is stored */
+  /** where both tarballs are cut to pause an import: 50 kB into the second layer, so every entry before it is stored */
   pause: number;
+  /** where both tarballs are cut to pause an import once it stored every layer: 50 kB into the v1 `json` file after them */
+  stored: number;
 }
 
 async function savedImage(): Promise<SavedImage> {
@@ -43,10 +47,12 @@ async function savedImage(): Promise<SavedImage> {
     { name: 'config.json', content: config },
     { name: 'aaa/layer.tar', content: layers[0]! },
     { name: 'bbb/layer.tar', content: layers[1]! },
+    { name: 'bbb/json', content: Buffer.from(`{"pad":"${'x'.repeat(100_000)}"}`) },
   ];
   const tarball = (names: string[]) => packTar([...files, { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: names }])) }]);
   const broken = await tarball(['aaa/layer.tar', 'bbb/layer.tar', 'ccc/layer.tar']);
-  return { config, layers, complete: await tarball(['aaa/layer.tar', 'bbb/layer.tar']), broken, pause: broken.indexOf(layers[1]!) + 50_000 };
+  const complete = await tarball(['aaa/layer.tar', 'bbb/layer.tar']);
+  return { config, layers, complete, broken, pause: broken.indexOf(layers[1]!) + 50_000, stored: broken.indexOf('{"pad":') + 50_000 };
 }
 
 /** Pushes `image` through `/v2/` as a client does, tagged `tag` (blobs, then the Docker schema 2 manifest). */
@@ -234,6 +240,35 @@ forEachDriver((make) => {
       expect((await importing.end(tarball.subarray(pause))).status).toBe(201);
       expect((await raw(http.get(`/v2/team/app/blobs/${sha256(extra)}`))).body.equals(extra)).toBe(true);
       expectError(await http.get(`/v2/team/app/blobs/${manifest.descriptor.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('completes when its repository is deleted meanwhile: nothing of the import was in the repository yet', async () => {
+      const { http, url } = await make();
+      await pushImage(http, 'team/app', 'old');
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:imported', image.complete.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      expect((await http.delete('/admin/v1/repositories/team/app')).status).toBe(202);
+      const res = await importing.end(image.complete.subarray(image.pause));
+      expect(res.status, res.body.toString()).toBe(201);
+      await expectPullable(http, 'team/app', 'imported', image);
+      expectError(await http.get('/v2/team/app/manifests/old'), 404, 'MANIFEST_UNKNOWN');
+    });
+
+    it('answers 400 MANIFEST_BLOB_UNKNOWN "vanished ... retry the import" when what it stored is removed before it ends', async () => {
+      const { http, url, driver } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:1', image.complete.subarray(0, image.stored));
+      const size = image.config.length + image.layers[0]!.length + image.layers[1]!.length;
+      await untilStored(http, size);
+      // what a garbage collection or an upload purge that ignored the import would do: its sessions and bytes go
+      await driver.delete(layout.UPLOADS);
+      for (const blob of [image.config, ...image.layers]) await driver.delete(layout.blobData(sha256(blob) as Digest));
+      const res = await importing.end(image.complete.subarray(image.stored));
+      expect(res.status).toBe(400);
+      const error = (JSON.parse(res.body.toString()) as { errors: { code: string; message: string }[] }).errors[0]!;
+      expect(error.code).toBe('MANIFEST_BLOB_UNKNOWN');
+      expect(error.message).toMatch(/vanished before the import ended .*: retry the import$/);
     });
 
     it('a client that goes away mid-import leaves no upload session and nothing in the repository', async () => {

@@ -57,6 +57,14 @@ export async function untilUploadsHold(http: Client, bytes: number): Promise<voi
   await eventually(async () => (await storage(http)).uploads.bytes >= bytes, `upload sessions holding ${bytes} bytes`);
 }
 
+/** Waits until the registry's blobs and upload sessions hold at least `bytes` bytes together. */
+export async function untilStored(http: Client, bytes: number): Promise<void> {
+  await eventually(async () => {
+    const { blobs, uploads } = await storage(http);
+    return blobs.bytes + uploads.bytes >= bytes;
+  }, `${bytes} bytes stored`);
+}
+
 /** Waits until no upload session is left. */
 export async function untilNoUploads(http: Client): Promise<void> {
   await eventually(async () => (await storage(http)).uploads.count === 0, 'no upload session');
