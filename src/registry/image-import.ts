@@ -13,14 +13,21 @@
  *   `...tar.gzip` when a layer is already gzip-compressed.
  *
  * A tarball's entries come in any order (`docker save` writes `manifest.json` last), so every entry
- * that may be a blob streams into an upload session as it passes, is committed as a blob under the
- * digest computed on the way (never held in memory, never written whole anywhere else), and is
- * remembered by its path; only the small metadata files (`manifest.json`, `index.json`, `oci-layout`)
- * are read into memory, up to {@link MAX_METADATA_BYTES}. At the end the manifest is pushed; the blob
- * links a push would not leave (manifests' own bytes, entries no manifest names) are removed. When
- * the import fails, the manifests and blob links it created are removed again; blob bytes that no
- * repository links any more are left to garbage collection, which is the only safe collector of
- * shared bytes.
+ * that may be a blob streams into an upload session of its own as it passes (never held in memory,
+ * never written whole anywhere else), and is remembered by its path and the digest computed on the
+ * way; only the small metadata files (`manifest.json`, `index.json`, `oci-layout`) are read into
+ * memory, up to {@link MAX_METADATA_BYTES}. At the end, for each manifest (an index's children
+ * first), the sessions of its config and layers are committed as blobs of the repository, as a push
+ * commits them, and the manifest is pushed, the tag last. The sessions nothing needs (manifests' own
+ * bytes, entries no manifest names) are then cancelled.
+ *
+ * The import never removes a blob link or a manifest: another push or import into the repository
+ * may rely on the same digests at the same time, and only garbage collection can tell. When it fails,
+ * it cancels its own upload sessions and nothing else. A failure before the commits (nearly every
+ * failure: a bad tarball, a missing file, an aborted upload) leaves nothing in the repository; a
+ * failure after them (a blob vanished, a storage error) leaves the blob links it committed, and for
+ * an image index the child manifests it pushed, with no tag: what an interrupted `docker push`
+ * leaves, invisible to pulls by tag and collected by garbage collection.
  */
 import { posix } from 'node:path';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
@@ -31,7 +38,7 @@ import { RegistryError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from '../oci/media-types.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import * as layout from '../storage/layout.js';
+import { isNotFound } from '../storage/driver.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
 
@@ -44,6 +51,10 @@ const MAX_LINK_HOPS = 16;
 
 /** Docker's image config media type (Image Manifest V2 Schema 2). */
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+/** The OCI image config media type (image-spec "Image Configuration"). */
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** Config media types whose blob must be a JSON object: an image runtime reads it. */
+const IMAGE_CONFIGS: ReadonlySet<string> = new Set([OCI_CONFIG, DOCKER_CONFIG]);
 /** Docker's uncompressed layer media type (Image Manifest V2 Schema 2, `MediaTypeUncompressedLayer` in Distribution). */
 const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 /** Docker's gzip-compressed layer media type. */
@@ -72,7 +83,7 @@ export interface ImportedImage {
   format: ImportFormat;
 }
 
-/** A tarball entry stored as a blob. */
+/** A tarball entry held in an upload session of the import. */
 interface StoredEntry {
   digest: Digest;
   size: number;
@@ -112,20 +123,20 @@ class DigestingStream extends Transform {
 }
 
 /**
- * One import. {@link ImageImport.read} stores the tarball's entries, {@link ImageImport.finish} pushes
- * the image; either undoes what the import created when it fails, and {@link ImageImport.abandon}
- * undoes a read whose request failed afterwards.
+ * One import. {@link ImageImport.read} holds the tarball's entries in upload sessions,
+ * {@link ImageImport.finish} pushes the image; both cancel the import's upload sessions when they
+ * end, and {@link ImageImport.abandon} cancels them for a read whose request failed afterwards.
  */
 export class ImageImport {
   readonly #entries = new Map<string, StoredEntry>();
   readonly #links = new Map<string, string>();
   readonly #metadata = new Map<string, Buffer>();
-  /** digests this import linked into the repository that were not linked before */
-  readonly #newLinks = new Set<Digest>();
-  /** digests of the configs and layers of the imported manifests: the links a push leaves */
-  readonly #referenced = new Set<Digest>();
-  /** manifests this import added to the repository, in push order */
-  readonly #newManifests: Digest[] = [];
+  /** the upload session holding each digest's bytes, until it is committed or cancelled */
+  readonly #sessions = new Map<Digest, string>();
+  /** digests this import committed as blobs of the repository */
+  readonly #committed = new Set<Digest>();
+  /** manifests this import pushed */
+  readonly #pushed = new Set<Digest>();
 
   /** set when a gzip-compressed tarball expanded past `maxBytes` */
   #expandedTooLarge: RegistryError | undefined;
@@ -143,7 +154,8 @@ export class ImageImport {
   ) {}
 
   /**
-   * Reads the whole tarball (an uncompressed tar stream), storing blob entries and keeping metadata.
+   * Reads the whole tarball (an uncompressed tar stream), holding blob entries in upload sessions and
+   * keeping metadata; on failure its upload sessions are cancelled.
    * @throws RegistryError BLOB_UPLOAD_INVALID (not a tar, too many files, metadata too large) |
    *   DIGEST_INVALID (a `blobs/<alg>/<hex>` entry does not hash to its name) | the signal's reason
    */
@@ -159,28 +171,27 @@ export class ImageImport {
 
   /**
    * Pushes the image read under `tag` (from `index.json` when the tarball has one, else from
-   * `manifest.json`) and removes the blob links a push would not have left.
+   * `manifest.json`), committing the configs and layers it names, then cancels the upload sessions
+   * left (whether the push succeeded or not).
    * @throws RegistryError MANIFEST_INVALID (no `index.json` or `manifest.json`, one that cannot be read,
    *   or not exactly one image) | MANIFEST_BLOB_UNKNOWN (a manifest names a blob or manifest the tarball does not hold)
    */
   async finish(tag: Tag): Promise<ImportedImage> {
-    let result: ImportedImage;
     try {
       this.signal?.throwIfAborted();
-      result = await this.push(tag);
-    } catch (err) {
+      return await this.push(tag);
+    } finally {
       await this.abandon();
-      throw err;
     }
-    for (const d of this.#newLinks) if (!this.#referenced.has(d)) await this.registry.blobs.unlink(this.name, d).catch(() => undefined);
-    return result;
   }
 
-  /** Removes what the import created: its manifests (newest first), then its blob links. Never throws. */
+  /**
+   * Cancels the import's upload sessions that were not committed. Blob links and manifests are never
+   * removed: another request may rely on them (see the module's documentation). Never throws.
+   */
   async abandon(): Promise<void> {
-    for (const d of this.#newManifests.splice(0).reverse()) await this.registry.manifests.delete(this.name, { digest: parseDigest(d) }).catch(() => undefined);
-    for (const d of this.#newLinks) await this.registry.blobs.unlink(this.name, d).catch(() => undefined);
-    this.#newLinks.clear();
+    for (const id of this.#sessions.values()) await this.registry.uploads.cancel(this.name, id).catch(() => undefined);
+    this.#sessions.clear();
   }
 
   private async readEntries(tarball: Readable): Promise<void> {
@@ -246,12 +257,16 @@ export class ImageImport {
     return stream.pipe(gunzip).pipe(counted);
   }
 
-  /** Streams one entry into an upload session and commits it as a blob of the repository. */
+  /**
+   * Streams one entry into an upload session of its own, which is kept (not committed) when it is
+   * the first to hold these bytes, and cancelled otherwise.
+   */
   private async store(path: string, entry: TarEntry): Promise<StoredEntry> {
     const oci = OCI_BLOB.exec(path);
     const digesting = new DigestingStream((oci?.[1] as Algorithm | undefined) ?? 'sha256');
-    const { uploads, blobs } = this.registry;
+    const { uploads } = this.registry;
     const session = await uploads.create(this.name);
+    let kept = false;
     try {
       await uploads.append(this.name, session.id, pipeline(Readable.from(entry), digesting, () => undefined), undefined, this.signal);
       const stored = digesting.result();
@@ -261,20 +276,66 @@ export class ImageImport {
           detail: { path, actual: stored.digest },
         });
       }
-      const linked = await blobs.stat(this.name, stored.digest).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') return false;
-          throw err;
-        },
-      );
-      await uploads.commit(this.name, session.id, parseDigest(stored.digest));
-      if (!linked) this.#newLinks.add(stored.digest);
+      if (!this.#sessions.has(stored.digest)) {
+        this.#sessions.set(stored.digest, session.id);
+        kept = true;
+      }
       return stored;
-    } catch (err) {
-      await uploads.cancel(this.name, session.id).catch(() => undefined);
-      throw err;
+    } finally {
+      if (!kept) await uploads.cancel(this.name, session.id).catch(() => undefined);
     }
+  }
+
+  /**
+   * Commits the upload session holding blob `digest` as a blob of the repository, once; a digest the
+   * tarball does not hold is left to the manifest push, which finds it in the repository or refuses it.
+   */
+  private async commit(digest: Digest): Promise<void> {
+    const session = this.#sessions.get(digest);
+    if (session === undefined || this.#committed.has(digest)) return;
+    await this.registry.uploads.commit(this.name, session, parseDigest(digest)).catch((err: unknown) => {
+      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') ? this.vanished(digest) : err;
+    });
+    this.#sessions.delete(digest);
+    this.#committed.add(digest);
+  }
+
+  /** The bytes of the entry `entry` (a manifest or a config), at most {@link MAX_MANIFEST_BYTES}. @throws RegistryError MANIFEST_INVALID */
+  private async content(entry: StoredEntry, what: string): Promise<Buffer> {
+    if (entry.size > MAX_MANIFEST_BYTES) {
+      throw new RegistryError('MANIFEST_INVALID', { message: `${what} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: entry.digest } });
+    }
+    const session = this.#sessions.get(entry.digest);
+    try {
+      const stream = session === undefined ? await this.registry.blobs.open(entry.digest) : await this.registry.uploads.reader(this.name, session);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } catch (err) {
+      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') || isNotFound(err) ? this.vanished(entry.digest) : err;
+    }
+  }
+
+  /** The error for blob or manifest `digest`, which this import stored, gone before the import ended. */
+  private vanished(digest: string): RegistryError {
+    return new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+      message: `${digest}, which this import stored, vanished before the import ended (the repository ${this.name} was deleted, or its upload session or bytes were removed meanwhile): retry the import`,
+      detail: { digest },
+    });
+  }
+
+  /**
+   * Checks that an image config (at most {@link MAX_MANIFEST_BYTES}) is a JSON object, so that a
+   * config naming the wrong file (a layer, say) is refused here rather than by every pull.
+   * @throws RegistryError MANIFEST_INVALID
+   */
+  private async requireJsonObject(entry: StoredEntry, what: string): Promise<void> {
+    const kind = jsonKind(await this.content(entry, what));
+    if (kind === 'object') return;
+    throw new RegistryError('MANIFEST_INVALID', {
+      message: `${what} is not a JSON object (it is ${kind}): an image config must be the image's config JSON`,
+      detail: { digest: entry.digest },
+    });
   }
 
   private async push(tag: Tag): Promise<ImportedImage> {
@@ -309,13 +370,13 @@ export class ImageImport {
         detail: { digest: descriptor.digest },
       });
     }
-    if (entry.size > MAX_MANIFEST_BYTES) {
-      throw new RegistryError('MANIFEST_INVALID', { message: `manifest ${descriptor.digest} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: descriptor.digest } });
-    }
-    const body = await this.registry.driver.getContent(layout.blobData(entry.digest));
+    const body = await this.content(entry, `manifest ${descriptor.digest}`);
     const parsed = parseManifest(body, descriptor.mediaType);
     for (const child of parsed.manifests) await this.pushManifest(child);
-    for (const blob of parsed.blobs) this.#referenced.add(blob.digest);
+    const config = parsed.kind === 'image' ? parsed.blobs[0] : undefined;
+    const configEntry = config && IMAGE_CONFIGS.has(config.mediaType) ? this.#entries.get(ociBlobPath(config.digest)) : undefined;
+    if (configEntry) await this.requireJsonObject(configEntry, `the config ${config!.digest} of manifest ${descriptor.digest}`);
+    for (const blob of parsed.blobs) await this.commit(blob.digest);
     return this.put(tag ? { tag } : { digest: parseDigest(entry.digest) }, entry.digest, body, parsed.mediaType);
   }
 
@@ -334,13 +395,14 @@ export class ImageImport {
     }
     const config = this.resolve(image.Config);
     const layers = (image.Layers as string[]).map((l) => this.resolve(l));
+    await this.requireJsonObject(config, `the config ${image.Config.slice(0, 200)} that manifest.json names`);
     const manifest = {
       schemaVersion: 2,
       mediaType: DOCKER_MANIFEST,
       config: { mediaType: DOCKER_CONFIG, size: config.size, digest: config.digest },
       layers: layers.map((l) => ({ mediaType: l.gzip ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR, size: l.size, digest: l.digest })),
     };
-    for (const blob of [config, ...layers]) this.#referenced.add(blob.digest);
+    for (const blob of [config, ...layers]) await this.commit(blob.digest);
     const body = Buffer.from(JSON.stringify(manifest, null, 3));
     const digest = await this.put({ tag }, digestBytes(body), body, DOCKER_MANIFEST);
     return { repository: this.name, tag, digest, mediaType: DOCKER_MANIFEST, format: 'docker-save' };
@@ -362,11 +424,24 @@ export class ImageImport {
     });
   }
 
-  /** Pushes a manifest whose digest is `digest`, remembering it when the repository did not hold it. */
+  /**
+   * Pushes a manifest whose digest is `digest`.
+   * @throws RegistryError MANIFEST_BLOB_UNKNOWN saying whether a blob or manifest the import stored
+   *   vanished meanwhile (retry), or the manifest names one that neither the tarball nor the repository holds
+   */
   private async put(reference: ManifestReference, digest: Digest, body: Buffer, mediaType: string): Promise<Digest> {
-    const existed = await this.registry.manifests.exists(this.name, digest);
-    await this.registry.manifests.put(this.name, reference, body, mediaType);
-    if (!existed) this.#newManifests.push(digest);
+    try {
+      await this.registry.manifests.put(this.name, reference, body, mediaType);
+    } catch (err) {
+      if (!isCode(err, 'MANIFEST_BLOB_UNKNOWN')) throw err;
+      const missing = String((err.detail as { digest?: unknown } | undefined)?.digest);
+      if (this.#committed.has(missing as Digest) || this.#pushed.has(missing as Digest)) throw this.vanished(missing);
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+        message: `manifest ${digest} names ${missing}, which neither the tarball nor repository ${this.name} holds: import a tarball that holds the whole image`,
+        detail: { digest: missing },
+      });
+    }
+    this.#pushed.add(digest);
     return digest;
   }
 }
@@ -423,6 +498,21 @@ function parseJson(bytes: Buffer, file: string): unknown {
   } catch (err) {
     throw new RegistryError('MANIFEST_INVALID', { message: `the tarball's ${file} is not valid JSON: ${(err as Error).message}`, detail: { file } });
   }
+}
+
+/** What `bytes` hold: `object`, `array`, `null`, `string`, `number`, `boolean`, or `not valid JSON`. */
+function jsonKind(bytes: Buffer): string {
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as unknown;
+    return Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  } catch {
+    return 'not valid JSON';
+  }
+}
+
+/** True when `err` is a {@link RegistryError} with code `code`. */
+function isCode(err: unknown, code: string): err is RegistryError {
+  return err instanceof RegistryError && err.code === code;
 }
 
 function invalidTarball(message: string, cause?: unknown): RegistryError {

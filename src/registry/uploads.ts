@@ -7,7 +7,7 @@
  * place in one step, so a failed, cancelled or interrupted upload never leaves a blob or a link.
  */
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
@@ -145,6 +145,17 @@ export class UploadSessions {
         });
       }
       return { digest: digest.digest, size: status.offset };
+    });
+  }
+
+  /**
+   * The bytes session `id` of repository `name` holds so far, as a stream (empty when it holds none).
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN
+   */
+  reader(name: RepositoryName, id: string): Promise<Readable> {
+    return this.locked(id, async () => {
+      const status = await this.status(name, id);
+      return status.offset === 0 ? Readable.from([]) : this.driver.reader(layout.uploadData(status.id));
     });
   }
 

@@ -22,7 +22,8 @@ const TAG = /^\/repositories\/(.+)\/tags\/([^/]+)$/;
 const REPOSITORY = /^\/repositories\/(.+)$/;
 
 /**
- * Parses the part of a request path after {@link ADMIN_PREFIX} (without query); undefined when it is
+ * Parses the part of a request path after {@link ADMIN_PREFIX} (without query, percent-decoded as for
+ * `/v2/` by `decode-path.ts`, so `%2F` separates like `/`); undefined when it is
  * not an admin endpoint of this router. `GET .../tags` lists tags; any other method on a path ending
  * in `/tags/<tag>` addresses that tag; every other path under `/repositories/` names a repository.
  */

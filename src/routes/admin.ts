@@ -15,6 +15,7 @@ import type { Registry } from '../registry/registry.js';
 import { removeRepository } from '../registry/repository-removal.js';
 import { storageUsage } from '../registry/storage-usage.js';
 import { ADMIN_PREFIX, parseAdminPath, type AdminRoute } from './admin-path.js';
+import { decodePath } from './decode-path.js';
 import { ClientGoneError } from './errors.js';
 import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type Handler, type RouteDeps } from './context.js';
 
@@ -101,7 +102,9 @@ function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngi
     _handleFile(req, file, cb) {
       let target: { name: RepositoryName; tag: Tag };
       try {
-        target = parseTarget((req.body as Record<string, unknown> | undefined)?.[REFERENCE_FIELD]);
+        const fields = (req.body ?? {}) as Record<string, unknown>;
+        refuseExtraFields(fields);
+        target = parseTarget(fields[REFERENCE_FIELD]);
       } catch (err) {
         file.stream.resume();
         cb(err as Error);
@@ -116,11 +119,24 @@ function tarballEngine(registry: Registry, maxBytes: number): multer.StorageEngi
       );
     },
     _removeFile(_req, file, cb) {
-      // a later part of the request failed after the tarball was read: undo what the read stored
+      // a later part of the request failed after the tarball was read: cancel the import's upload sessions
       const read = file as unknown as Partial<ReadTarball>;
       void (read.image ? read.image.abandon() : Promise.resolve()).then(() => cb(null));
     },
   };
+}
+
+/**
+ * Refuses form fields besides one {@link REFERENCE_FIELD}, before or after the file.
+ * @throws RegistryError BLOB_UPLOAD_INVALID
+ */
+function refuseExtraFields(fields: Record<string, unknown>): void {
+  const extra = Object.keys(fields).find((f) => f !== REFERENCE_FIELD) ?? (Array.isArray(fields[REFERENCE_FIELD]) ? REFERENCE_FIELD : undefined);
+  if (extra === undefined) return;
+  throw new RegistryError('BLOB_UPLOAD_INVALID', {
+    message: `unexpected form field "${extra.slice(0, 100)}": send exactly the field "${REFERENCE_FIELD}", then the file "${TARBALL_FIELD}"`,
+    detail: { field: extra.slice(0, 100) },
+  });
 }
 
 /** Parses `repository[:tag]` (tag `latest` when absent). @throws RegistryError NAME_INVALID | TAG_INVALID */
@@ -185,6 +201,12 @@ function importHandler(deps: RouteDeps): Handler<AdminRoute> {
         detail: { fields: [REFERENCE_FIELD, TARBALL_FIELD] },
       });
     }
+    try {
+      refuseExtraFields((req.body ?? {}) as Record<string, unknown>);
+    } catch (err) {
+      await read.image.abandon();
+      throw err;
+    }
     const imported = await read.image.finish(read.tag);
     res.setHeader('Docker-Content-Digest', imported.digest);
     res.status(201).json(imported);
@@ -211,7 +233,7 @@ export function adminRouter(deps: RouteDeps): Router {
   };
   const router = Router();
   router.use(async (req: Request, res: Response, next: NextFunction) => {
-    const route = parseAdminPath(req.path, req.method);
+    const route = parseAdminPath(decodePath(req.path), req.method);
     if (!route) return next();
     const handler = (tables[route.area] as MethodTable<typeof route.area>)[req.method] as Handler<AdminRoute> | undefined;
     if (!handler) {

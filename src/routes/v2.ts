@@ -9,6 +9,7 @@ import { authorizeRoute } from './access.js';
 import { getBase } from './base.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import type { Handler, RouteDeps } from './context.js';
+import { decodePath } from './decode-path.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
@@ -29,20 +30,6 @@ const TABLES: { [A in V2Route['area']]: MethodTable<A> } = {
 /** The methods an area serves, for `Allow` (RFC 9110 section 10.2.1) on a 405. */
 export function allowedMethods(area: V2Route['area']): string {
   return Object.keys(TABLES[area]).join(', ');
-}
-
-/**
- * Percent-decodes a request path, as CNCF Distribution's router does (clients may send
- * `sha256%3A...`); the decoded names and digests are validated by the handlers.
- * @throws RegistryError NAME_INVALID for malformed percent-encoding
- */
-function decodePath(path: string): string {
-  if (!path.includes('%')) return path;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    throw new RegistryError('NAME_INVALID', { message: 'malformed percent-encoding in the URL' });
-  }
 }
 
 /** The express middleware serving every `/v2/` endpoint; other paths pass to `next`. */

@@ -8,7 +8,10 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { encodeManifest, expectError, forEachDriver, MEDIA, pushImage, randomBlob, raw, sha256, type Client } from './harness.js';
+import type { Digest } from '../../src/oci/digest.js';
+import * as layout from '../../src/storage/layout.js';
+import { encodeManifest, expectError, forEachDriver, MEDIA, pushBlob, pushImage, putManifest, randomBlob, raw, sha256, type Client } from './harness.js';
+import { startImport, untilNoUploads, untilStored, untilUploadsHold } from './streamed-import.js';
 import { dockerSaveTarball, layerTar, OCI_LAYOUT, ociBlob, ociIndexJson, ociManifest, packTar } from './tarballs.js';
 
 /** Posts `tarball` to the import endpoint with the target `reference`. */
@@ -21,6 +24,58 @@ async function leftovers(http: Client): Promise<{ repositories: string[]; upload
   const catalog = (await http.get('/v2/_catalog')).body as { repositories: string[] };
   const storage = (await http.get('/admin/v1/storage')).body as { uploads: { count: number } };
   return { repositories: catalog.repositories, uploads: storage.uploads.count };
+}
+
+/** One image in the old `docker save` format: a config and two layers (the second one 100 kB). */
+interface SavedImage {
+  config: Buffer;
+  layers: Buffer[];
+  /** the image's tarball */
+  complete: Buffer;
+  /** the same files, but `manifest.json` also names a layer the tarball lacks: the import fails at its end */
+  broken: Buffer;
+  /** where both tarballs are cut to pause an import: 50 kB into the second layer, so every entry before it is stored */
+  pause: number;
+  /** where both tarballs are cut to pause an import once it stored every layer: 50 kB into the v1 `json` file after them */
+  stored: number;
+}
+
+async function savedImage(): Promise<SavedImage> {
+  const layers = [(await layerTar(3000)).bytes, (await layerTar(100_000)).bytes];
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
+  const files = [
+    { name: 'config.json', content: config },
+    { name: 'aaa/layer.tar', content: layers[0]! },
+    { name: 'bbb/layer.tar', content: layers[1]! },
+    { name: 'bbb/json', content: Buffer.from(`{"pad":"${'x'.repeat(100_000)}"}`) },
+  ];
+  const tarball = (names: string[]) => packTar([...files, { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'config.json', Layers: names }])) }]);
+  const broken = await tarball(['aaa/layer.tar', 'bbb/layer.tar', 'ccc/layer.tar']);
+  const complete = await tarball(['aaa/layer.tar', 'bbb/layer.tar']);
+  return { config, layers, complete, broken, pause: broken.indexOf(layers[1]!) + 50_000, stored: broken.indexOf('{"pad":') + 50_000 };
+}
+
+/** Pushes `image` through `/v2/` as a client does, tagged `tag` (blobs, then the Docker schema 2 manifest). */
+async function pushSaved(http: Client, name: string, tag: string, image: SavedImage): Promise<void> {
+  for (const blob of [image.config, ...image.layers]) await pushBlob(http, name, blob);
+  const manifest = encodeManifest({
+    schemaVersion: 2,
+    mediaType: MEDIA.dockerManifest,
+    config: { mediaType: MEDIA.dockerConfig, digest: sha256(image.config), size: image.config.length },
+    layers: image.layers.map((l) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar', digest: sha256(l), size: l.length })),
+  });
+  const res = await putManifest(http, name, tag, manifest);
+  expect(res.status, res.text).toBe(201);
+}
+
+/** Asserts that `name:tag` pulls: its manifest, then its config and every layer, byte for byte. */
+async function expectPullable(http: Client, name: string, tag: string, image: SavedImage): Promise<void> {
+  expect((await http.get(`/v2/${name}/manifests/${tag}`).set('Accept', MEDIA.dockerManifest)).status).toBe(200);
+  for (const blob of [image.config, ...image.layers]) {
+    const got = await raw(http.get(`/v2/${name}/blobs/${sha256(blob)}`));
+    expect(got.status, `blob ${sha256(blob)}`).toBe(200);
+    expect(got.body.equals(blob)).toBe(true);
+  }
 }
 
 forEachDriver((make) => {
@@ -145,6 +200,88 @@ forEachDriver((make) => {
     });
   });
 
+  describe('POST /admin/v1/import: other requests into the same repository meanwhile', () => {
+    it('a failed import leaves the blobs of an image pushed meanwhile in place', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:imported', image.broken.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      await pushSaved(http, 'team/app', 'pushed', image);
+      const res = await importing.end(image.broken.subarray(image.pause));
+      expect(res.status, res.body.toString()).toBe(400);
+      expect(res.body.toString()).toContain('ccc/layer.tar');
+      await expectPullable(http, 'team/app', 'pushed', image);
+    });
+
+    it('a failed import leaves the blobs of the same image imported meanwhile in place', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:first', image.broken.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      expect((await importTarball(http, 'team/app:second', image.complete)).status).toBe(201);
+      expect((await importing.end(image.broken.subarray(image.pause))).status).toBe(400);
+      await expectPullable(http, 'team/app', 'second', image);
+    });
+
+    it('a successful import keeps the link of a blob it held but did not need, which an image pushed meanwhile uses', async () => {
+      const { http, url } = await make();
+      const extra = randomBlob(2000);
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const layer = (await layerTar(100_000)).bytes;
+      const manifest = ociManifest(config, [layer]);
+      const tarball = await packTar([OCI_LAYOUT, ociBlob(extra), ociBlob(config), ociBlob(layer), ociBlob(manifest.body), ociIndexJson(manifest.descriptor)]);
+      const pause = tarball.indexOf(layer) + 50_000;
+      const importing = startImport(url, 'team/app:imported', tarball.subarray(0, pause));
+      await untilUploadsHold(http, 50_000);
+      const pushed = await pushImage(http, 'team/app', 'pushed', { layers: 1 });
+      await pushBlob(http, 'team/app', extra);
+      const uses = encodeManifest({ ...(JSON.parse(pushed.body.toString('utf8')) as object), layers: [{ mediaType: MEDIA.ociLayer, digest: sha256(extra), size: extra.length }] });
+      expect((await putManifest(http, 'team/app', 'pushed', uses)).status).toBe(201);
+      expect((await importing.end(tarball.subarray(pause))).status).toBe(201);
+      expect((await raw(http.get(`/v2/team/app/blobs/${sha256(extra)}`))).body.equals(extra)).toBe(true);
+      expectError(await http.get(`/v2/team/app/blobs/${manifest.descriptor.digest}`), 404, 'BLOB_UNKNOWN');
+    });
+
+    it('completes when its repository is deleted meanwhile: nothing of the import was in the repository yet', async () => {
+      const { http, url } = await make();
+      await pushImage(http, 'team/app', 'old');
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:imported', image.complete.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      expect((await http.delete('/admin/v1/repositories/team/app')).status).toBe(202);
+      const res = await importing.end(image.complete.subarray(image.pause));
+      expect(res.status, res.body.toString()).toBe(201);
+      await expectPullable(http, 'team/app', 'imported', image);
+      expectError(await http.get('/v2/team/app/manifests/old'), 404, 'MANIFEST_UNKNOWN');
+    });
+
+    it('answers 400 MANIFEST_BLOB_UNKNOWN "vanished ... retry the import" when what it stored is removed before it ends', async () => {
+      const { http, url, driver } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:1', image.complete.subarray(0, image.stored));
+      const size = image.config.length + image.layers[0]!.length + image.layers[1]!.length;
+      await untilStored(http, size);
+      // what a garbage collection or an upload purge that ignored the import would do: its sessions and bytes go
+      await driver.delete(layout.UPLOADS);
+      for (const blob of [image.config, ...image.layers]) await driver.delete(layout.blobData(sha256(blob) as Digest));
+      const res = await importing.end(image.complete.subarray(image.stored));
+      expect(res.status).toBe(400);
+      const error = (JSON.parse(res.body.toString()) as { errors: { code: string; message: string }[] }).errors[0]!;
+      expect(error.code).toBe('MANIFEST_BLOB_UNKNOWN');
+      expect(error.message).toMatch(/vanished before the import ended .*: retry the import$/);
+    });
+
+    it('a client that goes away mid-import leaves no upload session and nothing in the repository', async () => {
+      const { http, url } = await make();
+      const image = await savedImage();
+      const importing = startImport(url, 'team/app:1', image.complete.subarray(0, image.pause));
+      await untilUploadsHold(http, 50_000);
+      importing.drop();
+      await untilNoUploads(http);
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+  });
+
   describe('POST /admin/v1/import: errors', () => {
     it('answers 400 for a missing or bad reference, a reference after the file, or no multipart body', async () => {
       const { http } = await make();
@@ -160,6 +297,18 @@ forEachDriver((make) => {
       expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
     });
 
+    it('answers 400 BLOB_UPLOAD_INVALID for a form field besides reference and tarball, before or after the file, and stores nothing', async () => {
+      const { http } = await make();
+      const saved = await dockerSaveTarball([await layerTar(100)]);
+      const before = http.post('/admin/v1/import').field('reference', 'team/app:1').field('foo', 'bar').attach('tarball', saved.tarball, 'image.tar');
+      expect(expectError(await before, 400, 'BLOB_UPLOAD_INVALID')).toContain('"foo"');
+      const after = http.post('/admin/v1/import').field('reference', 'team/app:1').attach('tarball', saved.tarball, 'image.tar').field('foo', 'bar');
+      expect(expectError(await after, 400, 'BLOB_UPLOAD_INVALID')).toContain('"foo"');
+      const twice = http.post('/admin/v1/import').field('reference', 'team/app:1').attach('tarball', saved.tarball, 'image.tar').field('reference', 'team/app:2');
+      expect(expectError(await twice, 400, 'BLOB_UPLOAD_INVALID')).toContain('"reference"');
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
     it('answers 400 BLOB_UPLOAD_INVALID for bytes that are not a tar archive, 400 MANIFEST_INVALID for a tar without a manifest', async () => {
       const { http } = await make();
       expectError(await importTarball(http, 'team/app:1', randomBlob(5000)), 400, 'BLOB_UPLOAD_INVALID');
@@ -168,6 +317,43 @@ forEachDriver((make) => {
       const noManifest = await packTar([{ name: 'abc/layer.tar', content: (await layerTar(100)).bytes }]);
       expect(expectError(await importTarball(http, 'team/app:1', noManifest), 400, 'MANIFEST_INVALID')).toContain('manifest.json');
       expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('answers 400 MANIFEST_INVALID when an image config is not a JSON object (or is larger than 4 MiB), and stores nothing', async () => {
+      const { http } = await make();
+      const layer = await layerTar(100);
+      const dockerSave = (config: Buffer) =>
+        packTar([
+          { name: 'aaa/layer.tar', content: layer.bytes },
+          { name: 'cfg.json', content: config },
+          { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'cfg.json', Layers: ['aaa/layer.tar'] }])) },
+        ]);
+      const layerAsConfig = await packTar([
+        { name: 'aaa/layer.tar', content: layer.bytes },
+        { name: 'manifest.json', content: Buffer.from(JSON.stringify([{ Config: 'aaa/layer.tar', Layers: ['aaa/layer.tar'] }])) },
+      ]);
+      expect(expectError(await importTarball(http, 'team/app:1', layerAsConfig), 400, 'MANIFEST_INVALID')).toMatch(/aaa\/layer\.tar .*not a JSON object \(it is not valid JSON\)/);
+      expect(expectError(await importTarball(http, 'team/app:1', await dockerSave(Buffer.from('[1,2]'))), 400, 'MANIFEST_INVALID')).toContain('it is array');
+      const huge = Buffer.from(`{"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`);
+      expect(expectError(await importTarball(http, 'team/app:1', await dockerSave(huge)), 400, 'MANIFEST_INVALID')).toContain('larger than');
+      const notJson = Buffer.from('not json');
+      const oci = ociManifest(notJson, [layer.bytes]);
+      const res = await importTarball(http, 'team/app:1', await packTar([OCI_LAYOUT, ociBlob(notJson), ociBlob(layer.bytes), ociBlob(oci.body), ociIndexJson(oci.descriptor)]));
+      expect(expectError(res, 400, 'MANIFEST_INVALID')).toContain(`config ${sha256(notJson)}`);
+      expect(await leftovers(http)).toEqual({ repositories: [], uploads: 0 });
+    });
+
+    it('imports an artifact whose config is not an image config without reading it', async () => {
+      const { http } = await make();
+      const config = randomBlob(50);
+      const body = encodeManifest({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: 'application/vnd.example.config.v1+octet-stream', digest: sha256(config), size: config.length },
+        layers: [],
+      });
+      const descriptor = { mediaType: MEDIA.ociManifest, digest: sha256(body), size: body.length };
+      expect((await importTarball(http, 'team/artifact:1', await packTar([OCI_LAYOUT, ociBlob(config), ociBlob(body), ociIndexJson(descriptor)]))).status).toBe(201);
     });
 
     it('answers 400 MANIFEST_BLOB_UNKNOWN when manifest.json names a layer the tarball lacks, and removes what it stored', async () => {

@@ -247,5 +247,21 @@ forEachDriver((make) => {
       expect(put.headers.allow).toBe('GET, HEAD');
       expect((await http.get('/admin/v1/import')).headers.allow).toBe('POST');
     });
+
+    it('percent-decodes paths as /v2/ does: names, the tags keyword and tags; 400 NAME_INVALID for malformed encoding', async () => {
+      const { http } = await make();
+      const image = await pushImage(http, 'imp/base', '1');
+      expect((await http.get('/v2/imp/%62ase/tags/list')).body).toEqual({ name: 'imp/base', tags: ['1'] });
+      for (const path of ['/admin/v1/repositories/imp/%62ase/tags', '/admin/v1/repositories/imp%2Fbase/tags', '/admin/v1/repositories/imp/base/%74ags']) {
+        const res = await http.get(path);
+        expect(res.status, `${path}: ${res.text}`).toBe(200);
+        expect(res.body).toMatchObject({ name: 'imp/base', tags: [{ tag: '1', digest: image.digest }] });
+      }
+      expectError(await http.get('/admin/v1/repositories/imp/b%zzase/tags'), 400, 'NAME_INVALID');
+      expect((await http.delete('/admin/v1/repositories/imp/base/tags/%31')).status).toBe(202);
+      expect((await http.get('/admin/v1/repositories/imp/base/tags')).body).toEqual({ name: 'imp/base', tags: [] });
+      expect((await http.delete('/admin/v1/repositories/imp%2Fbase')).status).toBe(202);
+      expect((await http.get('/v2/_catalog')).body).toEqual({ repositories: [] });
+    });
   });
 });
