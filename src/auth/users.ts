@@ -11,8 +11,31 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { BCRYPT_HASH, isAccountName } from './names.js';
 
-/** A bcrypt hash (cost 10, the usual cost) compared against for unknown accounts; it matches no password anyone sends. */
-const UNKNOWN_ACCOUNT_HASH = '$2b$10$MnDtJiZqzFSVZEOptyPn0u6bNmT0lfYfBoVAANN4R6ALLKNzkp3t.';
+/** The salt and checksum of the stand-in hash for unknown accounts (a bcrypt hash of a random string; it matches no password anyone sends). */
+const UNKNOWN_ACCOUNT_SALT_AND_CHECKSUM = 'MnDtJiZqzFSVZEOptyPn0u6bNmT0lfYfBoVAANN4R6ALLKNzkp3t.';
+
+/** The bcrypt cost of the stand-in hash when no user is loaded. */
+const DEFAULT_COST = 10;
+
+/**
+ * The hash compared against for unknown accounts: bcrypt at the cost most of `hashes` use (the
+ * highest of equally common ones; {@link DEFAULT_COST} without hashes), so a login for an unknown
+ * account costs as much as a wrong password for a known one and the answer time does not tell
+ * which accounts exist. `htpasswd -B` writes cost 5 by default, `-C N` cost N.
+ */
+export function standInHash(hashes: Iterable<string>): string {
+  const counts = new Map<number, number>();
+  for (const hash of hashes) {
+    const cost = bcrypt.getRounds(hash);
+    counts.set(cost, (counts.get(cost) ?? 0) + 1);
+  }
+  let cost = DEFAULT_COST;
+  let most = 0;
+  for (const [c, n] of counts) {
+    if (n > most || (n === most && c > cost)) [cost, most] = [c, n];
+  }
+  return `$2b$${String(cost).padStart(2, '0')}$${UNKNOWN_ACCOUNT_SALT_AND_CHECKSUM}`;
+}
 
 /** Names the kind of a password hash that is not bcrypt, for error messages. */
 function hashKind(hash: string): string {
@@ -68,12 +91,15 @@ export class UserStore {
   /** successful checks by HMAC of name and password under a per-process key, so bcrypt runs once per password */
   private readonly verified = new Map<string, string>();
   private readonly cacheKey = randomBytes(32);
+  /** see {@link standInHash}; recomputed when the htpasswd file is reloaded */
+  private unknownAccountHash: string;
 
   constructor(
     private readonly htpasswd: string | undefined,
     private readonly configUsers: ConfigUser[],
     private readonly logger: Logger,
   ) {
+    this.unknownAccountHash = standInHash(configUsers.map((u) => u.password));
     if (htpasswd !== undefined) this.reload(true);
   }
 
@@ -99,7 +125,7 @@ export class UserStore {
     const hash = this.hashOf(name);
     if (hash === undefined) {
       // as slow as a wrong password, so the answer time does not tell which accounts exist
-      await bcrypt.compare(password, UNKNOWN_ACCOUNT_HASH);
+      await bcrypt.compare(password, this.unknownAccountHash);
       return { ok: false, reason: 'unknown account' };
     }
     const credential = this.credential(name)!;
@@ -130,6 +156,7 @@ export class UserStore {
       const users = parseHtpasswd(readFileSync(file, 'utf8'), file);
       this.fileUsers = users;
       this.fileStamp = stamp;
+      this.unknownAccountHash = standInHash([...users.values(), ...this.configUsers.map((u) => u.password)]);
       if (!strict) this.logger.info({ file, users: users.size }, 'htpasswd file reloaded');
     } catch (err) {
       const message = err instanceof ConfigError ? err.message : `auth.htpasswd.path = ${JSON.stringify(file)}: cannot read the file (${(err as Error).message})`;

@@ -7,11 +7,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import bcrypt from 'bcryptjs';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { libtrustKeyId, loadExternalKeys } from '../../src/auth/keys.js';
 import { AccessPolicy } from '../../src/auth/policy.js';
 import { formatScopes, missingAccess, parseScope, parseScopes } from '../../src/auth/scope.js';
-import { parseHtpasswd } from '../../src/auth/users.js';
+import { parseHtpasswd, UserStore } from '../../src/auth/users.js';
 import { ConfigError, validate } from '../../src/config/load.js';
 
 const HASH = '$2y$05$xy3lyCPrDC1xKA04mAgFeuNXFtCfQDu9pJtHxqe9ihlMAY9fV7THC';
@@ -120,6 +122,35 @@ describe('htpasswd', () => {
     expect(message).toMatch(kind);
     expect(message).toContain('auth.htpasswd.path = "/etc/wharf/htpasswd", line 2 (user "bob")');
     expect(message).toContain('htpasswd -B /etc/wharf/htpasswd bob');
+  });
+
+  describe('an unknown account', () => {
+    afterEach(() => void vi.restoreAllMocks());
+    const line = (name: string, cost: number) => `${name}:${bcrypt.hashSync('pw', cost).replace(/^\$2b\$/, '$2y$')}`;
+
+    it('is checked against a hash of the cost most users\' hashes have, recomputed when the htpasswd file is reloaded', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'wharf-users-')), 'htpasswd');
+      writeFileSync(file, `${line('alice', 5)}\n${line('bob', 5)}\n${line('carol', 4)}\n`);
+      const store = new UserStore(file, [], pino({ level: 'silent' }));
+      const compare = vi.spyOn(bcrypt, 'compare');
+      const comparedCost = async (name: string) => {
+        compare.mockClear();
+        await store.check(name, 'guess');
+        expect(compare).toHaveBeenCalledTimes(1);
+        return bcrypt.getRounds(compare.mock.calls[0]![1]);
+      };
+      expect(await comparedCost('alice')).toBe(5);
+      expect(await comparedCost('mallory')).toBe(5);
+      writeFileSync(file, `${line('alice', 6)}\n${line('dave', 6)}\n`);
+      expect(await comparedCost('mallory')).toBe(6);
+    });
+
+    it('with users only in the configuration, uses their cost', async () => {
+      const store = new UserStore(undefined, [{ name: 'ci', password: bcrypt.hashSync('pw', 4) }], pino({ level: 'silent' }));
+      const compare = vi.spyOn(bcrypt, 'compare');
+      await store.check('mallory', 'guess');
+      expect(bcrypt.getRounds(compare.mock.calls[0]![1])).toBe(4);
+    });
   });
 
   it('refuses invalid user names and duplicates', () => {
