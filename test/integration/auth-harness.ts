@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,21 @@ export async function startAuthRegistry(options: AuthRegistryOptions = {}): Prom
 /** The `Authorization: Basic` value for `name:password`. */
 export function basic(name: string, password: string): string {
   return `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+}
+
+/**
+ * A GET of `path` on the registry at `url` sent from loopback address `from` (e.g. `127.0.0.7`: on
+ * Linux all of 127/8 is local), for what depends on the client's address (the login throttle).
+ */
+export function getFrom(url: string, from: string, path: string, authorization?: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { localAddress: from, headers: authorization ? { Authorization: authorization } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Asks the token endpoint (GET) for `scopes` as `user` (anonymous when undefined); asserts 200 and returns the body. */

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { libtrustKeyId } from '../../src/auth/keys.js';
-import { basic, bearer, claims, getToken, htpasswdLine, startAuthRegistry, USERS } from './auth-harness.js';
+import { basic, bearer, claims, getFrom, getToken, htpasswdLine, startAuthRegistry, USERS } from './auth-harness.js';
 import { expectError } from './harness.js';
 
 describe('GET /auth/token', () => {
@@ -130,7 +130,7 @@ describe('POST /auth/token (OAuth2 form)', () => {
 });
 
 describe('failed logins', () => {
-  it('are slowed per account: after 5 failures a correct password gets 429 with Retry-After until the lock passes', async () => {
+  it('are slowed per account and address: after 5 failures a correct password gets 429 with Retry-After until the lock passes', async () => {
     const reg = await startAuthRegistry();
     for (let i = 0; i < 5; i++) expectError(await reg.http.get('/auth/token').set('Authorization', basic('alice', `guess-${i}`)), 401, 'UNAUTHORIZED');
     const locked = await reg.http.get('/auth/token').set('Authorization', basic('alice', USERS.alice));
@@ -144,6 +144,26 @@ describe('failed logins', () => {
     const reg = await startAuthRegistry();
     for (let i = 0; i < 5; i++) await reg.http.get('/auth/token').set('Authorization', basic(`nobody${i}`, 'x'));
     expectError(await reg.http.get('/auth/token').set('Authorization', basic('bob', USERS.bob)), 429, 'TOOMANYREQUESTS');
+  });
+
+  it('for an account from other addresses never lock that account out, however many', async () => {
+    const reg = await startAuthRegistry();
+    for (let i = 2; i < 12; i++) expect((await getFrom(reg.url, `127.0.0.${i}`, '/auth/token', basic('carol', 'guess'))).status).toBe(401);
+    expect((await getFrom(reg.url, '127.0.0.1', '/auth/token', basic('carol', USERS.carol))).status).toBe(200);
+    expect((await getFrom(reg.url, '127.0.0.1', '/v2/carol/app/tags/list', basic('carol', USERS.carol))).status).toBe(404);
+    expect((await getFrom(reg.url, '127.0.0.2', '/auth/token', basic('carol', USERS.carol))).status).toBe(200);
+  });
+
+  it('a success on one account does not clear the count of its address', async () => {
+    const reg = await startAuthRegistry();
+    const from = (authorization: string) => getFrom(reg.url, '127.0.0.9', '/auth/token', authorization);
+    for (let i = 0; i < 4; i++) expect((await from(basic('alice', `guess-${i}`))).status).toBe(401);
+    expect((await from(basic('bob', USERS.bob))).status).toBe(200);
+    expect((await from(basic('carol', 'guess'))).status).toBe(401);
+    const locked = await from(basic('bob', USERS.bob));
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await getFrom(reg.url, '127.0.0.10', '/auth/token', basic('alice', USERS.alice))).status).toBe(200);
   });
 
   it('are logged with the account and address but never the password; no token or Authorization header reaches the log', async () => {
