@@ -17,7 +17,7 @@ export const FREE_FAILURES = 5;
 export const MAX_LOCK_SECONDS = 300;
 /** A key's count is forgotten this many seconds after its last failure. */
 export const FORGET_SECONDS = 900;
-/** Keys remembered at most; the oldest are forgotten first (bounds memory under a spray of addresses and names). */
+/** Keys remembered at most (bounds memory under a spray of addresses and names). */
 export const MAX_KEYS = 10_000;
 
 interface Failures {
@@ -68,12 +68,29 @@ export class LoginThrottle {
       this.failures.delete(key);
       this.failures.set(key, entry);
     }
-    if (this.failures.size > MAX_KEYS) this.failures.delete(this.failures.keys().next().value!);
+    while (this.failures.size > MAX_KEYS) this.evict(now);
   }
 
   /** Clears the count of the (account, address) pair after a successful login; the address's count stays. */
   succeeded(account: string, address: string): void {
     this.failures.delete(pairKey(account, address));
+  }
+
+  /**
+   * Forgets one key: the one with the oldest last failure that is not locked, so that a spray of
+   * junk failures never unlocks a key; when every key is locked, the one whose lock ends first.
+   */
+  private evict(now: number): void {
+    let victim: string | undefined;
+    let soonest = Infinity;
+    for (const [key, entry] of this.failures) {
+      if (entry.lockedUntil <= now) {
+        victim = key;
+        break;
+      }
+      if (entry.lockedUntil < soonest) [victim, soonest] = [key, entry.lockedUntil];
+    }
+    if (victim !== undefined) this.failures.delete(victim);
   }
 
   private lockedUntil(key: string, now: number): number {

@@ -3,7 +3,7 @@
  * forgotten, and what it forgets first when its memory is full.
  */
 import { describe, expect, it } from 'vitest';
-import { FORGET_SECONDS, LoginThrottle } from '../../src/auth/throttle.js';
+import { FORGET_SECONDS, LoginThrottle, MAX_KEYS } from '../../src/auth/throttle.js';
 import { RegistryError } from '../../src/oci/errors.js';
 
 /** A throttle with a clock the test moves (ms). */
@@ -38,6 +38,17 @@ describe('the login throttle', () => {
     for (let i = 0; i < 4; i++) t.failed('alice', '10.0.0.1');
     clock.now += (FORGET_SECONDS + 1) * 1000;
     t.failed('alice', '10.0.0.1');
+    expect(locked(t, 'alice', '10.0.0.1')).toBe(false);
+  });
+
+  it('keeps a lock when a spray of junk failures fills its memory: unlocked keys are forgotten first', () => {
+    const { t, clock } = throttle();
+    for (let i = 0; i < 14; i++) t.failed('alice', '10.0.0.1');
+    for (let i = 0; i < MAX_KEYS; i++) t.failed(`junk${i}`, `10.1.${i >> 8}.${i & 255}`);
+    expect(locked(t, 'alice', '10.0.0.1')).toBe(true);
+    expect(locked(t, 'bob', '10.0.0.1')).toBe(true);
+    expect(locked(t, 'junk0', '10.1.0.0')).toBe(false);
+    clock.now += 301_000;
     expect(locked(t, 'alice', '10.0.0.1')).toBe(false);
   });
 });
