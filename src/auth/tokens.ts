@@ -49,6 +49,18 @@ export class InvalidTokenError extends Error {
 
 const accessClaim = z.array(z.strictObject({ type: z.string(), name: z.string(), actions: z.array(z.string()) }));
 
+/** True for a JSON object (not null, not an array): the only valid JOSE header or JWT claims set. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Names the JSON type of `value` for messages: `null`, `a list`, `an object`, `a number`, ... */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /** Signs access and refresh tokens with the built-in server's key. */
 export class TokenIssuer {
   constructor(
@@ -113,13 +125,15 @@ export class TokenVerifier {
   }
 
   private verify(token: string, audience: string): { key: VerificationKey; claims: jwt.JwtPayload } {
-    const decoded = jwt.decode(token, { complete: true });
-    if (!decoded || typeof decoded.payload === 'string') throw new InvalidTokenError('malformed token');
-    const kid = decoded.header.kid;
-    const key = kid === undefined ? undefined : this.keys.get(kid);
-    if (!key) throw new InvalidTokenError(kid === undefined ? 'the token has no kid header' : `unknown key id ${JSON.stringify(kid.slice(0, 100))}`);
-    if (!(key.algorithms as string[]).includes(decoded.header.alg)) {
-      throw new InvalidTokenError(`algorithm ${JSON.stringify(String(decoded.header.alg).slice(0, 20))} is not allowed for this key (allowed: ${key.algorithms.join(', ')})`);
+    const decoded = jwt.decode(token, { complete: true }) as { header: unknown; payload: unknown } | null;
+    if (!decoded || !isObject(decoded.header) || !isObject(decoded.payload)) throw new InvalidTokenError('malformed token');
+    const { kid, alg } = decoded.header;
+    if (kid === undefined) throw new InvalidTokenError('the token has no kid header');
+    if (typeof kid !== 'string') throw new InvalidTokenError(`the token's kid header is ${jsonKind(kid)}, not a string`);
+    const key = this.keys.get(kid);
+    if (!key) throw new InvalidTokenError(`unknown key id ${JSON.stringify(kid.slice(0, 100))}`);
+    if (typeof alg !== 'string' || !(key.algorithms as string[]).includes(alg)) {
+      throw new InvalidTokenError(`algorithm ${JSON.stringify(String(typeof alg === 'string' ? alg : JSON.stringify(alg)).slice(0, 20))} is not allowed for this key (allowed: ${key.algorithms.join(', ')})`);
     }
     try {
       const claims = jwt.verify(token, key.key, {

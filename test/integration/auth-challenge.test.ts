@@ -109,6 +109,25 @@ describe('tokens on the registry', () => {
   });
 });
 
+/** JOSE headers that are not what a JWT header must be: a kid that is not a string, an alg that is not one, no object at all. */
+const MALFORMED_HEADERS: [kind: string, header: (reg: AuthRegistry) => unknown, reason: RegExp][] = [
+  ['with a number as kid', () => ({ alg: 'ES256', kid: 123 }), /kid header is a number/],
+  ['with an object as kid', () => ({ alg: 'ES256', kid: {} }), /kid header is an object/],
+  ['with null as kid', () => ({ alg: 'ES256', kid: null }), /kid header is null/],
+  ['with true as kid', () => ({ alg: 'ES256', kid: true }), /kid header is a boolean/],
+  ['with a list as kid', (reg) => ({ alg: 'ES256', kid: [reg.key.kid] }), /kid header is a list/],
+  ['with an object as alg', (reg) => ({ alg: { name: 'ES256' }, kid: reg.key.kid }), /algorithm "\{\\"name\\"/],
+  ['whose header is a list', () => [1, 2], /malformed token/],
+  ['whose header is null', () => null, /malformed token/],
+  ['whose header is a string', () => 'ES256', /malformed token/],
+];
+
+/** `token` with its header replaced by `header` (signature kept). */
+function withHeader(token: string, header: unknown): string {
+  const [, payload, signature] = token.split('.');
+  return `${b64(header)}.${payload}.${signature}`;
+}
+
 describe('rejected tokens', () => {
   const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const kinds: [string, (reg: AuthRegistry) => string, RegExp][] = [
@@ -125,6 +144,7 @@ describe('rejected tokens', () => {
     ['with an unknown kid', (reg) => forge(reg, {}, { key: other.privateKey, keyid: 'AAAA:BBBB:CCCC:DDDD:EEEE:FFFF:GGGG:HHHH:IIII:JJJJ:KKKK:LLLL' }), /unknown key id/],
     ['signed by another key under the registry\'s kid', (reg) => forge(reg, {}, { key: other.privateKey }), /invalid signature/],
     ['without a kid', (reg) => jwt.sign(claimsOf(forge(reg)), reg.key.privateKey, { algorithm: 'ES256' }), /no kid/],
+    ...MALFORMED_HEADERS.map(([kind, header, reason]): (typeof kinds)[number] => [kind, (reg) => withHeader(forge(reg), header(reg)), reason]),
   ];
 
   function claimsOf(token: string): Record<string, unknown> {
@@ -143,6 +163,15 @@ describe('rejected tokens', () => {
     expect(res.headers['www-authenticate']).toBe(`Bearer realm="${reg.url}/auth/token",service="wharf",scope="repository:alice/app:pull",error="invalid_token"`);
     expect(reg.storageCalls).toEqual([]);
     expect(reg.logs.some((l) => l.msg === 'token rejected')).toBe(true);
+    expect(reg.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it.each(MALFORMED_HEADERS)('a refresh token %s: grant_type=refresh_token answers 401 JSON, nothing logged as an error', async (_kind, header, reason) => {
+    const reg = await startAuthRegistry();
+    const { refresh_token } = await getToken(reg.http, 'alice', [], { offline_token: 'true' });
+    const res = await reg.http.post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: withHeader(refresh_token!, header(reg)) });
+    expect(expectError(res, 401, 'UNAUTHORIZED')).toMatch(reason);
+    expect(reg.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('a token expired by less than the leeway is still accepted; one expired by more is not', async () => {
