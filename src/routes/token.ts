@@ -4,11 +4,12 @@
  * `account`, `offline_token`; "OAuth2 Token Authentication" with a form of `grant_type=password`
  * or `grant_type=refresh_token`, space-separated `scope`, `access_type=offline`).
  */
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { parseAuthorization } from '../auth/auth.js';
 import { parseScopes } from '../auth/scope.js';
 import type { TokenRequester, TokenResponse, TokenServer } from '../auth/token-server.js';
 import { RegistryError } from '../oci/errors.js';
+import { ClientGoneError } from './errors.js';
 
 /** Every value of query or form parameter `key`. */
 function values(source: Record<string, unknown>, key: string): string[] {
@@ -24,10 +25,46 @@ function send(res: Response, body: TokenResponse): void {
 
 const address = (req: Request) => req.socket.remoteAddress ?? 'unknown';
 
+/** The largest form `POST /auth/token` reads, in bytes. */
+export const FORM_LIMIT_BYTES = 64 * 1024;
+
+const parseForm = express.urlencoded({ extended: false, limit: FORM_LIMIT_BYTES, type: () => true });
+
+/**
+ * Maps an error of the form parser (body-parser: an http-errors error with `status` and `type`) to
+ * the registry error the client gets: too large -> 413 SIZE_INVALID; an unknown `Content-Encoding`
+ * or charset -> 415 UNSUPPORTED; anything else the client sent wrong (bytes that are not the gzip
+ * they claim to be, a bad length) -> 400 UNSUPPORTED; the client going away -> {@link ClientGoneError}.
+ * Other errors (5xx: the server's fault) are returned as they are.
+ */
+export function formError(err: unknown): unknown {
+  const e = err as { status?: unknown; type?: unknown; message?: unknown };
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return err;
+  const reason = String(e.message).slice(0, 200);
+  switch (e.type) {
+    case 'request.aborted':
+      return new ClientGoneError();
+    case 'entity.too.large':
+    case 'parameters.too.many':
+      return new RegistryError('SIZE_INVALID', { status: 413, message: `the form is too large (${reason}); at most ${FORM_LIMIT_BYTES} bytes and 1000 fields` });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new RegistryError('UNSUPPORTED', { status: 415, message: `${reason}: send the form as application/x-www-form-urlencoded in UTF-8, plain, gzip or deflate` });
+    default:
+      return new RegistryError('UNSUPPORTED', { status: 400, message: `the form cannot be read: ${reason}` });
+  }
+}
+
+/** The form parser of `POST /auth/token`, its client errors mapped by {@link formError}. */
+function formBody(req: Request, res: Response, next: NextFunction): void {
+  parseForm(req, res, (err?: unknown) => next(err === undefined ? undefined : formError(err)));
+}
+
 /**
  * The router serving `/auth/token` for `server` (mounted at `/auth/token`).
- * Errors: 400 for a wrong service or a malformed form, 401 for wrong credentials or a bad refresh
- * token, 429 while an account or address is locked out; always the spec's JSON error body.
+ * Errors: 400 for a wrong service or a malformed form, 413 for a form over {@link FORM_LIMIT_BYTES},
+ * 415 for an unknown content encoding or charset, 401 for wrong credentials or a bad refresh token,
+ * 429 while an account or address is locked out; always the spec's JSON error body.
  */
 export function tokenRouter(server: TokenServer): Router {
   const router = express.Router();
@@ -39,7 +76,7 @@ export function tokenRouter(server: TokenServer): Router {
       credential?.scheme === 'basic' ? { kind: 'password', name: credential.name, password: credential.password, address: address(req) } : { kind: 'anonymous' };
     send(res, await server.issue(who, parseScopes(values(query, 'scope')), values(query, 'offline_token')[0] === 'true'));
   });
-  router.post('/', express.urlencoded({ extended: false, limit: '64kb', type: () => true }), async (req, res) => {
+  router.post('/', formBody, async (req, res) => {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const field = (key: string) => values(form, key)[0];
     server.checkService(field('service'));

@@ -129,6 +129,21 @@ describe('POST /auth/token (OAuth2 form)', () => {
   });
 });
 
+describe('POST /auth/token with a form it cannot read', () => {
+  it.each([
+    ['larger than 64 KiB', { 'Content-Type': 'application/x-www-form-urlencoded' }, `grant_type=password&username=bob&password=${'a'.repeat(70_000)}`, 413, 'SIZE_INVALID'],
+    ['with more than 1000 fields', { 'Content-Type': 'application/x-www-form-urlencoded' }, Array.from({ length: 1001 }, (_, i) => `f${i}=x`).join('&'), 413, 'SIZE_INVALID'],
+    ['Content-Encoding: gzip that is not gzip', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, 'grant_type=password', 400, 'UNSUPPORTED'],
+    ['an unknown Content-Encoding', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'br2' }, 'grant_type=password', 415, 'UNSUPPORTED'],
+    ['an unknown charset', { 'Content-Type': 'application/x-www-form-urlencoded; charset=klingon' }, 'grant_type=password', 415, 'UNSUPPORTED'],
+  ] as const)('%s: the spec JSON error with its status, nothing logged as an error', async (_kind, headers, body, status, code) => {
+    const reg = await startAuthRegistry();
+    const res = await reg.http.post('/auth/token').set(headers).send(body);
+    expectError(res, status, code);
+    expect(reg.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
+
 describe('failed logins', () => {
   it('are slowed per account and address: after 5 failures a correct password gets 429 with Retry-After until the lock passes', async () => {
     const reg = await startAuthRegistry();
