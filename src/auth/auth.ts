@@ -10,8 +10,10 @@
  *   short of actions the rules never give that account -> 403 DENIED. Basic credentials of a known
  *   user are accepted too (checked against the rules directly), for scripts and the admin API.
  * - Basic mode (`auth.htpasswd` / `auth.users` without `auth.token`): Basic credentials are checked
- *   against the rules; requests without credentials pass when the rules let `anonymous` do what
- *   they need, else 401 with a `Basic` challenge (always for `GET /v2/`, so `docker login` works).
+ *   against the rules; requests without credentials (or with empty ones) pass when the rules let
+ *   `anonymous` do what they need, else 401 with a `Basic` challenge. `GET /v2/` always answers 401
+ *   to anonymous requests, as Distribution does: docker sends credentials only to a registry whose
+ *   `/v2/` asked for them, so `docker login` and authenticated pushes need that challenge.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -51,7 +53,11 @@ export const OPEN_GRANT: Grant = { account: undefined, allows: () => true, reada
 /** A parsed `Authorization` header. */
 type Credential = { scheme: 'basic'; name: string; password: string } | { scheme: 'bearer'; token: string };
 
-/** Parses `Authorization: Basic <base64 user:pass>` or `Bearer <token>`; undefined when absent or of another scheme. */
+/**
+ * Parses `Authorization: Basic <base64 user:pass>` or `Bearer <token>`; undefined (anonymous) when
+ * absent, of another scheme, or Basic with an empty user name and password (what skopeo and other
+ * containers/image clients send when they have no credentials: never a failed login).
+ */
 export function parseAuthorization(header: string | undefined): Credential | undefined {
   if (!header) return undefined;
   const space = header.indexOf(' ');
@@ -63,7 +69,9 @@ export function parseAuthorization(header: string | undefined): Credential | und
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  return { scheme, name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const name = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  return name === '' && password === '' ? undefined : { scheme, name, password };
 }
 
 /** Options of {@link Auth}. */

@@ -285,11 +285,11 @@ describe('token authentication with docker and skopeo', () => {
     }
   });
 
-  it('Basic mode (htpasswd without token): docker login, push to the own namespace, anonymous pull refused', async () => {
+  it('Basic mode (htpasswd without token): docker login and push; anonymous pull of a public repository works with skopeo, never with docker', async () => {
     const { work: dir, docker } = await fixture();
     const configFile = join(dir, 'basic.yml');
     await writeFile(configFile, configYaml(join(dir, 'htpasswd'), 300).replace(/^ {2}token: .*\n/m, ''));
-    const basicServer = await startWharf({ configFile });
+    const basicServer = await startWharf({ configFile, env: { WHARF_LOG_LEVEL: 'info' } });
     try {
       const host = basicServer.host;
       const challenge = await fetch(`${basicServer.url}/v2/`);
@@ -298,13 +298,28 @@ describe('token authentication with docker and skopeo', () => {
       expect(login.stdout).toContain('Login Succeeded');
       await docker(['tag', BASE_IMAGE, `${host}/bob/basic:${tag}`]);
       expect((await docker(['push', `${host}/bob/basic:${tag}`])).output).toMatch(/: digest: sha256:[0-9a-f]{64}/);
+      await docker(['login', '--username', 'alice', '--password-stdin', host], { input: PASSWORDS.alice });
+      await docker(['tag', BASE_IMAGE, `${host}/public/basic:${tag}`]);
+      await docker(['push', `${host}/public/basic:${tag}`]);
       await docker(['logout', host]);
-      await docker(['rmi', `${host}/bob/basic:${tag}`]);
+      await docker(['rmi', `${host}/bob/basic:${tag}`, `${host}/public/basic:${tag}`]);
       const denied = await docker(['pull', `${host}/bob/basic:${tag}`], { allowFailure: true });
       expect(denied.code, denied.output).not.toBe(0);
-      expect(denied.stderr.trim()).toBe(
-        `Error response from daemon: Head "http://${host}/v2/bob/basic/manifests/${tag}": no basic auth credentials`,
-      );
+      expect(denied.stderr.trim()).toBe(`Error response from daemon: Head "http://${host}/v2/bob/basic/manifests/${tag}": no basic auth credentials`);
+      // docker sends credentials only to a registry whose GET /v2/ asked for them, and then has
+      // none to send: no anonymous pull from a Basic-mode registry, even where the rules allow it
+      const publicPull = await docker(['pull', `${host}/public/basic:${tag}`], { allowFailure: true });
+      expect(publicPull.code, publicPull.output).not.toBe(0);
+      expect(publicPull.stderr.trim()).toBe(`Error response from daemon: Head "http://${host}/v2/public/basic/manifests/${tag}": no basic auth credentials`);
+      // skopeo without credentials sends empty Basic ones: anonymous, never a failed login
+      const env: NodeJS.ProcessEnv = { ...process.env, REGISTRY_AUTH_FILE: join(dir, 'no-such-auth.json'), DOCKER_CONFIG: join(dir, 'no-docker-config') };
+      for (let i = 0; i < 6; i++) {
+        const inspected = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/public/basic:${tag}`], { env });
+        expect(JSON.parse(inspected.stdout)).toMatchObject({ schemaVersion: 2 });
+      }
+      const refused = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/bob/basic:${tag}`], { env, allowFailure: true });
+      expect(refused.code).not.toBe(0);
+      expect(basicServer.logs()).not.toContain('"login failed"');
     } finally {
       await basicServer.dispose();
     }

@@ -174,6 +174,19 @@ describe('Basic mode (auth.htpasswd without auth.token)', () => {
     expectError(await carol.get('/admin/v1/x'), 404, 'UNSUPPORTED');
   });
 
+  it('empty Basic credentials (what skopeo sends without any) are anonymous: public pulls pass and no failed login is counted', async () => {
+    const reg = await startAuthRegistry({ auth: basicMode });
+    const pub = await pushImage(as(reg, basic('carol', USERS.carol)), 'public/tool', 'v1');
+    const empty = as(reg, basic('', ''));
+    for (let i = 0; i < 8; i++) expect((await empty.get('/v2/public/tool/manifests/v1')).headers['docker-content-digest']).toBe(pub.digest);
+    const ping = await empty.get('/v2/');
+    expectError(ping, 401, 'UNAUTHORIZED');
+    expect(ping.headers['www-authenticate']).toBe('Basic realm="Wharf test",charset="UTF-8"');
+    expectError(await empty.get('/v2/alice/app/tags/list'), 401, 'UNAUTHORIZED');
+    expect((await as(reg, basic('alice', USERS.alice)).get('/v2/')).status).toBe(200);
+    expect(reg.logs.filter((l) => l.msg === 'login failed')).toEqual([]);
+  });
+
   it('reloads the htpasswd file when it changes', async () => {
     const reg = await startAuthRegistry({ auth: basicMode });
     expectError(await reg.http.get('/v2/').set('Authorization', basic('dave', 'dave-pw')), 401, 'UNAUTHORIZED');

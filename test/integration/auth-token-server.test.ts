@@ -52,6 +52,16 @@ describe('GET /auth/token', () => {
     expect(anon.refresh_token).toBeUndefined();
   });
 
+  it('empty Basic credentials are anonymous, never a failed login', async () => {
+    const reg = await startAuthRegistry();
+    for (let i = 0; i < 6; i++) {
+      const res = await reg.http.get('/auth/token?scope=repository:public/x:pull').set('Authorization', basic('', ''));
+      expect(res.status, res.text).toBe(200);
+      expect(claims(res.body.token as string)).toMatchObject({ sub: '', access: [{ type: 'repository', name: 'public/x', actions: ['pull'] }] });
+    }
+    expect(reg.logs.filter((l) => l.msg === 'login failed')).toEqual([]);
+  });
+
   it('several scopes in one request: repeated scope parameters, and space-separated ones', async () => {
     const reg = await startAuthRegistry();
     const repeated = await getToken(reg.http, 'alice', ['repository:alice/a:pull', 'repository:team/b:pull,push', 'registry:catalog:*', 'repository:alice/a:push']);
