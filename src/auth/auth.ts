@@ -50,25 +50,30 @@ export interface Grant {
 /** The grant of a request when authentication is off: everything. */
 export const OPEN_GRANT: Grant = { account: undefined, allows: () => true, readable: () => true, listable: () => true };
 
-/** A parsed `Authorization` header. */
-type Credential = { scheme: 'basic'; name: string; password: string } | { scheme: 'bearer'; token: string };
+/** A parsed `Authorization` header; `malformed` for Basic credentials that cannot be read (refused with 401, never anonymous). */
+type Credential = { scheme: 'basic'; name: string; password: string } | { scheme: 'bearer'; token: string } | { scheme: 'malformed'; reason: string };
+
+/** Base64 as RFC 7617 uses it (the standard alphabet; padding optional). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2,3})?={0,2}$/;
 
 /**
- * Parses `Authorization: Basic <base64 user:pass>` or `Bearer <token>`; undefined (anonymous) when
- * absent, of another scheme, or Basic with an empty user name and password (what skopeo and other
- * containers/image clients send when they have no credentials: never a failed login).
+ * Parses `Authorization: Basic <base64 user:pass>` (RFC 7617) or `Bearer <token>`; undefined
+ * (anonymous) when absent, of another scheme, or Basic with an empty user name and password (what
+ * skopeo and other containers/image clients send when they have no credentials: never a failed
+ * login); `malformed` for Basic that is not base64 or whose decoded text has no `:`.
  */
 export function parseAuthorization(header: string | undefined): Credential | undefined {
   if (!header) return undefined;
   const space = header.indexOf(' ');
-  const scheme = header.slice(0, space).toLowerCase();
-  const value = header.slice(space + 1).trim();
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+  if (scheme === 'basic' && !BASE64.test(value)) return { scheme: 'malformed', reason: 'the Basic credentials are not base64' };
   if (space <= 0 || value === '') return undefined;
   if (scheme === 'bearer') return { scheme, token: value };
   if (scheme !== 'basic') return undefined;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
+  if (colon < 0) return { scheme: 'malformed', reason: 'the decoded Basic credentials hold no ":" between user name and password' };
   const name = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
   return name === '' && password === '' ? undefined : { scheme, name, password };
@@ -169,6 +174,7 @@ export class Auth {
     const address = req.socket.remoteAddress ?? 'unknown';
     if (this.token) {
       const challenge = (error?: BearerError) => bearerChallenge(this.realm(req), this.token!.service, named, error);
+      if (credential?.scheme === 'malformed') throw unauthorized(challenge(), `malformed Authorization header: ${credential.reason}`, required);
       if (credential?.scheme === 'bearer') return this.authorizeToken(credential.token, required, challenge);
       if (credential?.scheme === 'basic' && this.users) {
         const { account } = await this.login(credential.name, credential.password, address, challenge());
@@ -177,6 +183,7 @@ export class Auth {
       throw unauthorized(challenge(), 'authentication required: get a token from the realm', required);
     }
     const challenge = basicChallenge(this.basicRealm);
+    if (credential?.scheme === 'malformed') throw unauthorized(challenge, `malformed Authorization header: ${credential.reason}`, required);
     if (credential?.scheme === 'basic') {
       const { account } = await this.login(credential.name, credential.password, address, challenge);
       return this.ruleGrant(account, required);

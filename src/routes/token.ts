@@ -6,6 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { parseAuthorization } from '../auth/auth.js';
+import { basicChallenge, unauthorized } from '../auth/challenge.js';
 import { parseScopes } from '../auth/scope.js';
 import type { TokenRequester, TokenResponse, TokenServer } from '../auth/token-server.js';
 import { RegistryError } from '../oci/errors.js';
@@ -72,6 +73,7 @@ export function tokenRouter(server: TokenServer): Router {
     const query = req.query as Record<string, unknown>;
     server.checkService(values(query, 'service')[0]);
     const credential = parseAuthorization(req.headers.authorization);
+    if (credential?.scheme === 'malformed') throw unauthorized(basicChallenge(server.service), `malformed Authorization header: ${credential.reason}`);
     const who: TokenRequester =
       credential?.scheme === 'basic' ? { kind: 'password', name: credential.name, password: credential.password, address: address(req) } : { kind: 'anonymous' };
     send(res, await server.issue(who, parseScopes(values(query, 'scope')), values(query, 'offline_token')[0] === 'true'));

@@ -185,6 +185,9 @@ describe('Basic mode (auth.htpasswd without auth.token)', () => {
     expectError(await empty.get('/v2/alice/app/tags/list'), 401, 'UNAUTHORIZED');
     expect((await as(reg, basic('alice', USERS.alice)).get('/v2/')).status).toBe(200);
     expect(reg.logs.filter((l) => l.msg === 'login failed')).toEqual([]);
+    const broken = await as(reg, 'Basic !!!!').get('/v2/public/tool/manifests/v1');
+    expect(expectError(broken, 401, 'UNAUTHORIZED')).toMatch(/^malformed Authorization header/);
+    expect(broken.headers['www-authenticate']).toBe('Basic realm="Wharf test",charset="UTF-8"');
   });
 
   it('reloads the htpasswd file when it changes', async () => {

@@ -62,6 +62,20 @@ describe('GET /auth/token', () => {
     expect(reg.logs.filter((l) => l.msg === 'login failed')).toEqual([]);
   });
 
+  it.each([
+    ['not base64', 'Basic !!!!'],
+    ['base64 with a stray character', 'Basic Ym9i$OmJvYi1wdw=='],
+    ['without a colon once decoded', `Basic ${Buffer.from('bob').toString('base64')}`],
+  ])('a broken Basic header (%s): 401 JSON saying so, not an anonymous token; on /v2/ too', async (_kind, authorization) => {
+    const reg = await startAuthRegistry();
+    const res = await reg.http.get('/auth/token?scope=repository:public/x:pull').set('Authorization', authorization);
+    expect(expectError(res, 401, 'UNAUTHORIZED')).toMatch(/^malformed Authorization header: the (Basic credentials are not base64|decoded Basic credentials hold no ":")/);
+    expect(res.headers['www-authenticate']).toBe('Basic realm="wharf",charset="UTF-8"');
+    const v2 = await reg.http.get('/v2/public/x/tags/list').set('Authorization', authorization);
+    expect(expectError(v2, 401, 'UNAUTHORIZED')).toMatch(/^malformed Authorization header/);
+    expect(v2.headers['www-authenticate']).toMatch(/^Bearer /);
+  });
+
   it('several scopes in one request: repeated scope parameters, and space-separated ones', async () => {
     const reg = await startAuthRegistry();
     const repeated = await getToken(reg.http, 'alice', ['repository:alice/a:pull', 'repository:team/b:pull,push', 'registry:catalog:*', 'repository:alice/a:push']);
