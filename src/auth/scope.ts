@@ -58,6 +58,25 @@ export function formatScopes(records: readonly ResourceActions[]): string {
   return records.map((r) => `${r.type}:${r.name}:${r.actions.join(',')}`).join(' ');
 }
 
+/** At most this many scopes are written in a log line. */
+export const LOGGED_SCOPES = 20;
+/** Each scope written in a log line is cut to this many characters. */
+export const LOGGED_SCOPE_CHARS = 256;
+
+/**
+ * Records as a log line shows them, bounded whatever a client sends: the first
+ * {@link LOGGED_SCOPES} formatted as in {@link formatScopes}, each cut to
+ * {@link LOGGED_SCOPE_CHARS} characters (marked `...`), then `(+N more)` for the rest.
+ */
+export function scopesForLog(records: readonly ResourceActions[]): string {
+  const shown = records.slice(0, LOGGED_SCOPES).map((r) => {
+    const scope = formatScopes([r]);
+    return scope.length > LOGGED_SCOPE_CHARS ? `${scope.slice(0, LOGGED_SCOPE_CHARS)}...` : scope;
+  });
+  if (records.length > LOGGED_SCOPES) shown.push(`(+${records.length - LOGGED_SCOPES} more)`);
+  return shown.join(' ');
+}
+
 /** Merges records for the same resource, keeping the first-seen order of resources and actions. */
 export function mergeAccess(records: readonly ResourceActions[]): ResourceActions[] {
   const merged = new Map<string, ResourceActions>();

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { RegistryError } from '../oci/errors.js';
 import type { Auth } from './auth.js';
 import { basicChallenge, unauthorized } from './challenge.js';
-import { formatScopes, type ResourceActions } from './scope.js';
+import { formatScopes, scopesForLog, type ResourceActions } from './scope.js';
 import { InvalidTokenError } from './tokens.js';
 
 /** The token endpoint's JSON answer. */
@@ -79,7 +79,7 @@ export class TokenServer {
     if (offline && account !== undefined && credential !== undefined && who.kind === 'password') {
       response.refresh_token = this.auth.token!.issuer.refreshToken(account, credential).token;
     }
-    this.logger.info({ account: account ?? '(anonymous)', requested: formatScopes(scopes), granted: response.scope, grant: who.kind }, 'token issued');
+    this.logger.info({ account: account ?? '(anonymous)', requested: scopesForLog(scopes), granted: scopesForLog(granted), grant: who.kind }, 'token issued');
     return response;
   }
 

@@ -221,6 +221,17 @@ describe('failed logins', () => {
     expect(text.toLowerCase()).not.toContain('authorization');
     expect(reg.logs.some((l) => l.msg === 'token issued' && l.account === 'alice')).toBe(true);
   });
+
+  it('the token issued line holds at most 20 scopes, each cut to 256 characters, with a count of the rest', async () => {
+    const reg = await startAuthRegistry();
+    const scope = ['repository:bob/' + 'a'.repeat(5000) + ':pull', ...Array.from({ length: 100 }, (_, i) => `repository:bob/r${i}:pull`)].join(' ');
+    const res = await reg.http.post('/auth/token').type('form').send({ grant_type: 'password', username: 'bob', password: USERS.bob, scope });
+    expect(res.status, res.text).toBe(200);
+    const issued = reg.logs.find((l) => l.msg === 'token issued')!;
+    expect(String(issued.requested)).toMatch(/^repository:bob\/a{241}\.\.\. repository:bob\/r0:pull .* \(\+81 more\)$/);
+    expect(String(issued.granted)).toMatch(/^repository:bob\/r0:pull .* \(\+80 more\)$/);
+    expect(JSON.stringify(issued).length).toBeLessThan(2000);
+  });
 });
 
 describe('the signing key', () => {

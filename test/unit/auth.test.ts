@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { libtrustKeyId, loadExternalKeys } from '../../src/auth/keys.js';
 import { AccessPolicy } from '../../src/auth/policy.js';
-import { formatScopes, missingAccess, parseScope, parseScopes } from '../../src/auth/scope.js';
+import { formatScopes, missingAccess, parseScope, parseScopes, scopesForLog } from '../../src/auth/scope.js';
 import { parseHtpasswd, UserStore } from '../../src/auth/users.js';
 import { ConfigError, validate } from '../../src/config/load.js';
 
@@ -43,6 +43,15 @@ describe('scopes', () => {
       { type: 'repository', name: 'b', actions: ['push'] },
     ]);
     expect(formatScopes(merged)).toBe('repository:a:pull,push repository:b:push');
+  });
+
+  it('for a log line: at most 20 scopes, each cut to 256 characters, and a count of the rest', () => {
+    const long = { type: 'repository', name: `bob/${'a'.repeat(5000)}`, actions: ['pull'] };
+    const many = Array.from({ length: 30 }, (_, i) => ({ type: 'repository', name: `bob/r${i}`, actions: ['pull'] }));
+    const line = scopesForLog([long, ...many]);
+    expect(line.startsWith(`repository:bob/${'a'.repeat(256 - 15)}... repository:bob/r0:pull `)).toBe(true);
+    expect(line.endsWith('repository:bob/r18:pull (+11 more)')).toBe(true);
+    expect(scopesForLog(many.slice(0, 2))).toBe('repository:bob/r0:pull repository:bob/r1:pull');
   });
 
   it('a granted * covers every action; the missing actions are reported per resource', () => {
