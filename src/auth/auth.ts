@@ -118,8 +118,9 @@ export class Auth {
    */
   constructor(config: Config, auth: AuthConfig, options: AuthOptions) {
     this.logger = options.logger;
-    this.users = auth.htpasswd || auth.users.length > 0 ? new UserStore(auth.htpasswd?.path, auth.users, options.logger) : undefined;
     this.policy = new AccessPolicy(auth.acl, auth.groups);
+    this.users =
+      auth.htpasswd || auth.users.length > 0 ? new UserStore(auth.htpasswd?.path, auth.users, options.logger, (names) => this.warnWithoutOwnNamespace(names)) : undefined;
     this.throttle = new LoginThrottle(options.now);
     this.basicRealm = auth.htpasswd?.realm ?? 'wharf';
     const t = auth.token;
@@ -138,6 +139,16 @@ export class Auth {
         verifier: new TokenVerifier([own, ...external], { service: t.service, now: options.now }),
       };
     }
+  }
+
+  /** Logs a warning naming the accounts that a `${account}` rule can never match (they may have other rules, so they are not refused). */
+  private warnWithoutOwnNamespace(names: string[]): void {
+    const accounts = this.policy.withoutOwnNamespace(names);
+    if (accounts.length === 0) return;
+    this.logger.warn(
+      { accounts: accounts.slice(0, 50), count: accounts.length },
+      'these accounts get no repositories from the ${account} rules: repository names are lowercase letters, digits and . _ __ -, so their names (upper case, @, ...) can never match; give them other rules or lowercase names',
+    );
   }
 
   /** The realm of `Bearer` challenges: configured, or this server's `/auth/token` as the client reached it. */

@@ -89,6 +89,20 @@ export class AccessPolicy {
     return new Set();
   }
 
+  /** True when a rule's repository pattern holds `${account}`. */
+  usesAccountPlaceholder(): boolean {
+    return this.rules.some((c) => c.pieces.length > 1);
+  }
+
+  /**
+   * Of `accounts`, those that `${account}` in a pattern can never match: names that are no valid
+   * repository path component (upper case letters, `@`, `.`/`-` at the end, ...), since repository
+   * names are lowercase. Empty when no rule uses `${account}`.
+   */
+  withoutOwnNamespace(accounts: readonly string[]): string[] {
+    return this.usesAccountPlaceholder() ? accounts.filter((a) => !isRepositoryName(a)) : [];
+  }
+
   /** True when a rule with `admin: true` covers `account`. */
   isAdmin(account: string | undefined): boolean {
     return this.rules.some((c) => c.rule.admin === true && this.covers(c.rule, account));

@@ -94,13 +94,19 @@ export class UserStore {
   /** see {@link standInHash}; recomputed when the htpasswd file is reloaded */
   private unknownAccountHash: string;
 
+  /**
+   * @param onLoad called with every account name after the users are read at start-up and after
+   *   each reload of the htpasswd file
+   */
   constructor(
     private readonly htpasswd: string | undefined,
     private readonly configUsers: ConfigUser[],
     private readonly logger: Logger,
+    private readonly onLoad: (names: string[]) => void = () => undefined,
   ) {
     this.unknownAccountHash = standInHash(configUsers.map((u) => u.password));
     if (htpasswd !== undefined) this.reload(true);
+    else onLoad(configUsers.map((u) => u.name));
   }
 
   /** True when `name` is a known account. */
@@ -158,6 +164,7 @@ export class UserStore {
       this.fileStamp = stamp;
       this.unknownAccountHash = standInHash([...users.values(), ...this.configUsers.map((u) => u.password)]);
       if (!strict) this.logger.info({ file, users: users.size }, 'htpasswd file reloaded');
+      this.onLoad([...users.keys(), ...this.configUsers.map((u) => u.name).filter((n) => !users.has(n))]);
     } catch (err) {
       const message = err instanceof ConfigError ? err.message : `auth.htpasswd.path = ${JSON.stringify(file)}: cannot read the file (${(err as Error).message})`;
       if (strict) throw new ConfigError(message);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Auth } from '../../src/auth/auth.js';
 import { libtrustKeyId, loadExternalKeys } from '../../src/auth/keys.js';
 import { AccessPolicy } from '../../src/auth/policy.js';
 import { formatScopes, missingAccess, parseScope, parseScopes, scopesForLog } from '../../src/auth/scope.js';
@@ -160,6 +161,28 @@ describe('htpasswd', () => {
       await store.check('mallory', 'guess');
       expect(bcrypt.getRounds(compare.mock.calls[0]![1])).toBe(4);
     });
+  });
+
+  it('warns at start-up and on reload about accounts a ${account} rule can never match (upper case, @), without refusing them', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wharf-users-')), 'htpasswd');
+    writeFileSync(file, ['alice', 'Bob', 'carol@corp', 'dave.smith'].map((n) => `${n}:${HASH}`).join('\n'));
+    const start = (acl: unknown[]) => {
+      const lines: { level: number; msg: string; accounts?: string[]; count?: number }[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+      const config = validate({ storage: { inmemory: {} }, auth: { htpasswd: { path: file }, users: [{ name: 'Eve', password: HASH }], acl } });
+      return { auth: new Auth(config, config.auth!, { logger, now: () => new Date() }), warnings: () => lines.filter((l) => l.level === 40) };
+    };
+    const { auth, warnings } = start([{ account: 'authenticated', name: '${account}/*', actions: ['*'] }, { account: 'Bob', name: 'bob/*', actions: ['pull'] }]);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ accounts: ['Bob', 'carol@corp', 'Eve'], count: 3 });
+    expect(warnings()[0]!.msg).toMatch(/\$\{account\} rules/);
+    expect(auth.users!.has('Bob')).toBe(true);
+    expect(auth.policy.actions('Bob', 'bob/app')).toEqual(new Set(['pull']));
+    writeFileSync(file, ['alice', 'Frank'].map((n) => `${n}:${HASH}`).join('\n'));
+    expect(auth.users!.has('Frank')).toBe(true);
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatchObject({ accounts: ['Frank', 'Eve'], count: 2 });
+    expect(start([{ account: 'authenticated', name: 'team/*', actions: ['pull'] }]).warnings()).toEqual([]);
   });
 
   it('refuses invalid user names and duplicates', () => {
