@@ -148,6 +148,13 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
+/** `SlowDown, HTTP 503`, `HTTP 503` (a HEAD has no error body to name the code), or a network error code. */
+function describeError(e: SdkError): string {
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name && e.name !== 'Unknown' && e.name !== 'Error' ? e.name : e.code;
+  return [name, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') || 'unknown error';
+}
+
 /** A {@link StorageDriver} over one S3 bucket. */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
@@ -207,7 +214,7 @@ export class S3Driver implements StorageDriver {
       const attempts = e.$metadata?.attempts ?? 1;
       return new StorageUnavailableError(
         this.name,
-        `the S3 store ${network ? 'cannot be reached' : 'is unavailable'} (${e.name ?? e.code}${status ? `, HTTP ${status}` : ''}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
+        `the S3 store ${network ? 'cannot be reached' : 'is unavailable'} (${describeError(e)}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
         { cause: err },
       );
     }
