@@ -62,3 +62,19 @@ export async function startS3rver(bucket = 'wharf-test'): Promise<RunningS3> {
     throw err;
   }
 }
+
+/**
+ * The `WHARF_STORAGE_S3_*` environment that points `wharf serve` at `s3`'s bucket under key prefix `root`.
+ * @param extra more `WHARF_STORAGE_S3_*` settings, e.g. `{ WHARF_STORAGE_S3_REDIRECT: 'true' }`
+ */
+export function wharfS3Env(s3: RunningS3, root: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WHARF_STORAGE_S3_BUCKET: s3.bucket,
+    WHARF_STORAGE_S3_ENDPOINT: s3.endpoint,
+    WHARF_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    WHARF_STORAGE_S3_ACCESSKEY: s3.accessKey,
+    WHARF_STORAGE_S3_SECRETKEY: s3.secretKey,
+    WHARF_STORAGE_S3_ROOTDIRECTORY: root,
+    ...extra,
+  };
+}
