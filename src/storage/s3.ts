@@ -23,6 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -33,6 +34,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
@@ -41,6 +43,7 @@ import {
   type _Object,
   type CompletedPart,
   type ListObjectsV2CommandOutput,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -111,7 +114,7 @@ class Counter extends Transform {
   }
 }
 
-/** Passes the first `limit` bytes, then ends and releases the source. */
+/** Passes the first `left` bytes, then ends and releases the source; fails when the source ends before. */
 class Limit extends Transform {
   constructor(
     private left: number,
@@ -132,6 +135,10 @@ class Limit extends Transform {
       this.source.destroy();
     }
     cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    cb(this.left > 0 ? new Error(`the S3 store ended a ranged GET ${this.left} bytes short`) : null);
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
@@ -159,6 +166,9 @@ function describeError(e: SdkError): string {
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly client: S3Client;
+  /** the same without SDK retries, for requests whose body is a stream (retried by {@link retrying}) */
+  private readonly streamClient: S3Client;
+  readonly #maxAttempts: number;
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #chunkSize: number;
@@ -176,19 +186,22 @@ export class S3Driver implements StorageDriver {
     this.#pageSize = options.listPageSize ?? 1000;
     this.#redirectExpiry = options.redirectExpiry;
     this.#endpoint = options.endpoint;
-    this.client = new S3Client({
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    const config: S3ClientConfig = {
       region: options.region,
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
       credentials:
         options.accessKey && options.secretKey ? { accessKeyId: options.accessKey, secretAccessKey: options.secretKey } : undefined,
-      maxAttempts: options.maxAttempts ?? 5,
+      maxAttempts: this.#maxAttempts,
       retryMode: 'standard',
       // S3-compatible stores do not all accept the streamed checksum trailers newer SDKs send by default
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 5_000, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
-    });
+    };
+    this.client = new S3Client(config);
+    this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
   }
 
   private key(path: string): string {
@@ -257,12 +270,12 @@ export class S3Driver implements StorageDriver {
   async stat(path: string): Promise<FileInfo> {
     const object = await this.head(path);
     if (object) return { path, ...object, isDir: false };
-    for await (const page of this.pages(path, this.folder(path))) {
-      const first = page.Contents?.[0];
-      if (first) return { path, size: 0, modTime: first.LastModified ?? new Date(0), isDir: true };
-      break;
-    }
-    throw new PathNotFoundError(path, this.name);
+    const page = await this.send(path, () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.folder(path), MaxKeys: 1 })),
+    );
+    const first = page.Contents?.[0];
+    if (!first) throw new PathNotFoundError(path, this.name);
+    return { path, size: 0, modTime: first.LastModified ?? new Date(0), isDir: true };
   }
 
   async getContent(path: string): Promise<Buffer> {
@@ -373,11 +386,11 @@ export class S3Driver implements StorageDriver {
 
   // --- chunked objects ----------------------------------------------------------------------
 
-  /** The part objects in folder `path` that hold bytes, with their offsets. */
-  private async parts(path: string): Promise<Part[]> {
+  /** The part objects in folder `path` that hold bytes, with their offsets; only those at `offset` when given. */
+  private async parts(path: string, offset?: number): Promise<Part[]> {
     const prefix = this.folder(path);
     const parts: Part[] = [];
-    for await (const page of this.pages(path, prefix)) {
+    for await (const page of this.pages(path, offset === undefined ? prefix : prefix + String(offset).padStart(16, '0'))) {
       for (const o of page.Contents ?? []) {
         const name = o.Key!.slice(prefix.length);
         const m = PART_NAME.exec(name);
@@ -460,7 +473,7 @@ export class S3Driver implements StorageDriver {
       return 0;
     }
     // Another process may have appended at this offset meanwhile: then at most one of us may stay.
-    const rivals = (await this.parts(path)).filter((p) => p.offset === offset && `${this.folder(path)}${p.name}` !== key);
+    const rivals = (await this.parts(path, offset)).filter((p) => p.offset === offset && `${this.folder(path)}${p.name}` !== key);
     if (rivals.length > 0) {
       await this.deleteKeys(path, [{ Key: key }]);
       throw new InvalidOffsetError(path, offset, this.name);
@@ -527,8 +540,9 @@ export class S3Driver implements StorageDriver {
           this.#partCopy = true;
           parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
         } else {
-          const Body = Readable.from(this.stream(path, part.pieces));
-          const out = await this.client.send(new UploadPartCommand({ ...target, PartNumber, Body, ContentLength: part.size }));
+          const out = await this.retrying(() =>
+            this.streamClient.send(new UploadPartCommand({ ...target, PartNumber, Body: Readable.from(this.stream(path, part.pieces)), ContentLength: part.size })),
+          );
           parts.push({ PartNumber, ETag: out.ETag });
         }
       }
@@ -536,6 +550,21 @@ export class S3Driver implements StorageDriver {
     } catch (err) {
       await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Runs `request` (which builds a fresh streamed body each time) up to the configured attempts while
+   * it fails with a retryable error, with exponential backoff: the SDK cannot replay a stream.
+   */
+  private async retrying<T>(request: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (err) {
+        if (attempt >= this.#maxAttempts || !(this.translate(err, '/') instanceof StorageUnavailableError)) throw err;
+        await delay(Math.min(20_000, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      }
     }
   }
 

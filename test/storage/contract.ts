@@ -531,7 +531,9 @@ export function driverContract(name: string, make: () => Promise<DriverFixture>)
       });
 
       it('commits many appends of mixed sizes (under and over 5 MiB) into one object, byte for byte', async () => {
-        const sizes = [3 * MiB + 1, 100 * KiB, 6 * MiB + 5, 1, 2 * MiB, 5 * MiB, 700 * KiB + 3];
+        // The first append alone can be a part of its own (S3: a server-side part copy where the store
+        // has one), the next ones must be joined into parts.
+        const sizes = [6 * MiB + 5, 100 * KiB, 3 * MiB + 1, 1, 2 * MiB, 5 * MiB, 700 * KiB + 3];
         const chunks = sizes.map((n) => randomBytes(n));
         for (const c of chunks) await appendAtEnd(d, '/t/session/data', streamOf(c.subarray(0, 1000), c.subarray(1000)));
         const all = Buffer.concat(chunks);
