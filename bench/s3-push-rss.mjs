@@ -6,6 +6,7 @@
  * PATCHes (committed by concatenating the parts). Prints one line per push with its timings and the
  * server's peak RSS. Blob bytes are generated on the fly; the store's directory is removed at the end.
  */
+/* global Buffer, console, fetch, setTimeout */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
