@@ -28,9 +28,11 @@ export interface PlanLimits {
   canCopy: boolean;
 }
 
-/** S3's limits: 5 MiB minimum part, 5 GiB maximum part, 10,000 parts. */
+/** S3's minimum size in bytes of a multipart upload's parts, the last excepted (5 MiB). */
 export const S3_MIN_PART = 5 * 1024 * 1024;
+/** S3's maximum size in bytes of one part, and of one CopyObject (5 GiB). */
 export const S3_MAX_PART = 5 * 1024 * 1024 * 1024;
+/** S3's maximum number of parts of one multipart upload. */
 export const S3_MAX_PARTS = 10_000;
 
 /**

@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { run } from './helpers.js';
 
-/** OCI media types. */
+/** The OCI image manifest media type. */
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+/** The OCI image index media type. */
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** The OCI image config media type. */
 export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** The OCI gzip layer media type. */
 export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 /** sha256 digest of bytes, `sha256:<hex>`. */
