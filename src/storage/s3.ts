@@ -540,9 +540,7 @@ export class S3Driver implements StorageDriver {
           this.#partCopy = true;
           parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
         } else {
-          const out = await this.retrying(() =>
-            this.streamClient.send(new UploadPartCommand({ ...target, PartNumber, Body: Readable.from(this.stream(path, part.pieces)), ContentLength: part.size })),
-          );
+          const out = await this.retrying(() => this.uploadStreamedPart(path, { ...target, PartNumber }, part.pieces, part.size));
           parts.push({ PartNumber, ETag: out.ETag });
         }
       }
@@ -550,6 +548,29 @@ export class S3Driver implements StorageDriver {
     } catch (err) {
       await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /** UploadPart with a body streamed from `pieces`; a failed read of a piece aborts the request and is its error. */
+  private async uploadStreamedPart(
+    path: string,
+    target: { Bucket: string; Key: string; UploadId: string | undefined; PartNumber: number },
+    pieces: readonly Piece[],
+    size: number,
+  ): Promise<{ ETag?: string }> {
+    const Body = Readable.from(this.stream(path, pieces));
+    const abort = new AbortController();
+    let readError: unknown;
+    Body.once('error', (err) => {
+      readError = err;
+      abort.abort(err);
+    });
+    try {
+      return await this.streamClient.send(new UploadPartCommand({ ...target, Body, ContentLength: size }), { abortSignal: abort.signal });
+    } catch (err) {
+      throw readError ?? err;
+    } finally {
+      Body.destroy();
     }
   }
 

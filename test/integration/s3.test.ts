@@ -45,7 +45,7 @@ function settings(root: string, extra: Record<string, unknown> = {}): Record<str
 }
 
 /** An app over its own S3 driver (as another process would have) on `root`, served on a loopback port. */
-async function app(root: string, options: Partial<S3DriverOptions> = {}): Promise<{ http: Client; url: string; driver: S3Driver }> {
+async function app(root: string, options: Partial<S3DriverOptions> = {}, idletimeout?: string): Promise<{ http: Client; url: string; driver: S3Driver }> {
   const driver = new S3Driver({
     bucket: s3.bucket,
     region: 'us-east-1',
@@ -57,7 +57,7 @@ async function app(root: string, options: Partial<S3DriverOptions> = {}): Promis
     chunkSize: 5 * MiB,
     ...options,
   });
-  const config = s3Config(settings(root));
+  const config = validate({ log: { level: 'silent' }, http: { addr: '127.0.0.1:0', ...(idletimeout ? { idletimeout } : {}) }, storage: { s3: settings(root) } });
   const server = createHttpServer(createApp({ config, storage: driver, logger: pino({ level: 'silent' }) }), config.http);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   servers.push(server);
@@ -101,6 +101,24 @@ describe('registry on S3', () => {
     expect(ranged.status).toBe(206);
     expect(ranged.body.equals(bytes.subarray(3145720, 3145736))).toBe(true);
     expect(await a.driver.list('/uploads')).toEqual([]);
+  });
+
+  it('a commit that takes longer than http.idletimeout (the parts concatenated on S3) is not cut off', async () => {
+    const root = `it/${randomUUID()}`;
+    // 300 ms: longer than the storage requests before a PATCH body is read, shorter than
+    // concatenating 40 MiB of parts through this process (s3rver has no UploadPartCopy)
+    const { http } = await app(root, {}, '300ms');
+    const bytes = randomBlob(40 * MiB + 3);
+    const digest = sha256(bytes);
+    let location = (await http.post('/v2/slow/commit/blobs/uploads/')).headers.location as string;
+    for (let start = 0; start < bytes.length; start += 4 * MiB) {
+      const res = await patch(http, location, bytes.subarray(start, start + 4 * MiB), start);
+      expect(res.status, res.text).toBe(202);
+      location = res.headers.location as string;
+    }
+    const done = await http.put(`${location}?digest=${digest}`);
+    expect(done.status, done.text).toBe(201);
+    expect(sha256((await raw(http.get(`/v2/slow/commit/blobs/${digest}`))).body)).toBe(digest);
   });
 
   it('pushes a manifest through one app and lists and pulls it through another', async () => {
