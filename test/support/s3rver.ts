@@ -40,6 +40,9 @@ export async function startS3rver(bucket = 'wharf-test'): Promise<RunningS3> {
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = once(child, 'exit');
+  const orphan = (): void => void child.kill('SIGKILL'); // the test process ends without stop()
+  process.once('exit', orphan);
+  void exited.then(() => process.off('exit', orphan));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
