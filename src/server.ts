@@ -12,7 +12,7 @@ import { ConfigError } from './config/load.js';
 import { scheduleGc } from './gc/schedule.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
-import type { StorageDriver } from './storage/driver.js';
+import { StorageConfigError, type StorageDriver } from './storage/driver.js';
 import { createDriver } from './storage/factory.js';
 import * as layout from './storage/layout.js';
 
@@ -75,11 +75,18 @@ export function createHttpServer(app: RequestListener, http: Config['http']): Se
 async function probeStorage(storage: StorageDriver, config: Config): Promise<void> {
   const path = layout.startupProbe(randomUUID());
   try {
+    await storage.check?.();
+  } catch (err) {
+    if (err instanceof StorageConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  try {
     await storage.putContent(path, 'probe');
     await storage.delete(path);
   } catch (err) {
     const where = config.storage.filesystem ? `storage.filesystem.rootdirectory = ${JSON.stringify(config.storage.filesystem.rootdirectory)}` : `storage.${storage.name}`;
-    throw new ConfigError(`${where}: the storage cannot be written (${(err as Error).message}); point it at a writable directory`);
+    const fix = config.storage.s3 ? 'check that the credentials may write to the bucket' : 'point it at a writable directory';
+    throw new ConfigError(`${where}: the storage cannot be written (${(err as Error).message}); ${fix}`);
   }
 }
 

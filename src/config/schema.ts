@@ -67,7 +67,37 @@ const retentionRule = z.strictObject({
 });
 
 /** The storage drivers Wharf has, each a key under `storage`; exactly one must be set. */
-export const STORAGE_DRIVERS = ['filesystem', 'inmemory'] as const;
+export const STORAGE_DRIVERS = ['filesystem', 'inmemory', 's3'] as const;
+
+const MiB = 1024 * 1024;
+
+/**
+ * `storage.s3`, in CNCF Distribution's shape (its `regionendpoint` is `endpoint` here; its
+ * `storage.redirect.disable` is `redirect` + `redirectexpiry` here). Credentials come from
+ * `accesskey`/`secretkey`, or else from the AWS default chain.
+ */
+const s3Schema = z
+  .strictObject({
+    bucket: z.string({ error: 'expected the bucket name' }).min(3, 'a bucket name has at least 3 characters'),
+    region: z.string().min(1, 'must not be empty').default('us-east-1'),
+    endpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+    forcepathstyle: bool.default(false),
+    accesskey: z.string().min(1, 'must not be empty').optional(),
+    secretkey: z.string().min(1, 'must not be empty').optional(),
+    rootdirectory: z
+      .string()
+      .regex(/^\/?(?:[A-Za-z0-9._-]+\/?)*$/, 'expected a key prefix such as registry or /registry/v2 (components of A-Z a-z 0-9 . _ -)')
+      .default(''),
+    /** bytes per part of multipart writes */
+    chunksize: bytes.pipe(z.number().int().min(5 * MiB, 'S3 parts are at least 5 MiB (5242880)').max(5 * 1024 * MiB, 'S3 parts are at most 5 GiB')).default(10 * MiB),
+    /** blob GETs answer 307 to a presigned URL */
+    redirect: bool.default(false),
+    /** how long a presigned URL stays valid (ms after parsing; at most 7 days) */
+    redirectexpiry: duration.pipe(z.number().min(1000, 'at least 1s').max(7 * 24 * 3600 * 1000, 'at most 7 days (168h)')).default(20 * 60 * 1000),
+  })
+  .refine((s) => (s.accesskey === undefined) === (s.secretkey === undefined), {
+    message: 'set both accesskey and secretkey, or neither (then the AWS default credential chain is used)',
+  });
 
 /** The whole configuration file. */
 export const configSchema = z
@@ -89,6 +119,7 @@ export const configSchema = z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),
         inmemory: z.union([z.strictObject({}), z.null()]).optional(),
+        s3: s3Schema.optional(),
         delete: z.strictObject({ enabled: bool.default(true) }).default({ enabled: true }),
       })
       .refine((s) => STORAGE_DRIVERS.filter((d) => s[d] !== undefined).length === 1, {

@@ -25,13 +25,17 @@ export async function purgeAbandoned(driver: StorageDriver, olderThan: number, d
   const result: PurgeResult = { uploadsPurged: 0, uploadBytesFreed: 0, temporariesRemoved: 0, temporaryBytesFreed: 0 };
   const ids = (await driver.list(layout.UPLOADS)).filter(layout.isUploadId);
   await forEachLimit(ids, 16, async (id) => {
-    const [info, data] = await Promise.all([statIfExists(driver, layout.uploadInfo(id)), statIfExists(driver, layout.uploadData(id))]);
+    const [info, data, state] = await Promise.all([
+      statIfExists(driver, layout.uploadInfo(id)),
+      statIfExists(driver, layout.uploadData(id)),
+      driver.appendedState(layout.uploadData(id)),
+    ]);
     const startedAt = await readStartedAt(driver, id);
     const lastActivity = Math.max(startedAt, info?.modTime.getTime() ?? 0, data?.modTime.getTime() ?? 0);
     if (lastActivity === 0 || lastActivity >= olderThan) return;
     if (!dryRun) await driver.delete(layout.upload(id));
     result.uploadsPurged += 1;
-    result.uploadBytesFreed += data?.size ?? 0;
+    result.uploadBytesFreed += state.size;
   });
   if (driver.purgeTemporaries) {
     const temporaries = await driver.purgeTemporaries(new Date(olderThan), { dryRun });

@@ -75,6 +75,11 @@ export class BlobStore {
     return this.driver.reader(layout.blobData(digest), range);
   }
 
+  /** A URL the client may fetch the blob's bytes from itself (a presigned storage URL), or undefined (check access with {@link stat} first). */
+  redirectURL(digest: Digest): Promise<string | undefined> {
+    return this.driver.redirectURL?.(layout.blobData(digest)) ?? Promise.resolve(undefined);
+  }
+
   /** Links blob `digest` into repository `name` (idempotent; refreshes the link's time). */
   async link(name: RepositoryName, digest: Digest): Promise<void> {
     await this.driver.putContent(layout.layerLink(name, digest), digest);

@@ -41,7 +41,7 @@ export async function storageUsage(driver: StorageDriver): Promise<StorageUsage>
   const sessions = (await driver.list(layout.UPLOADS)).filter(layout.isUploadId);
   const [blobSizes, uploadSizes] = await Promise.all([
     sizes(driver, blobPaths),
-    sizes(driver, sessions.map((id) => layout.uploadData(id))),
+    Promise.all(sessions.map(async (id) => (await driver.appendedState(layout.uploadData(id))).size)),
   ]);
   return {
     blobs: { count: blobSizes.filter((s) => s !== undefined).length, bytes: sum(blobSizes) },

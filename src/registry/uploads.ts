@@ -11,7 +11,8 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver } from '../storage/driver.js';
+import { KeyedQueue } from '../storage/keyed-queue.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
 
@@ -61,7 +62,7 @@ const MAX_RUNNING_HASHES = 10_000;
 /** Creates, continues, commits and cancels upload sessions. */
 export class UploadSessions {
   readonly #hashes = new Map<string, RunningHash>();
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedQueue();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -92,7 +93,7 @@ export class UploadSessions {
       throw err;
     }
     if (info.name !== name) throw unknownSession(id);
-    return { id, name, offset: await this.size(id) };
+    return { id, name, offset: (await this.driver.appendedState(layout.uploadData(id))).size };
   }
 
   /**
@@ -117,7 +118,9 @@ export class UploadSessions {
     return this.locked(id, async () => {
       let status = await this.status(name, id);
       if (lastChunk) status = await this.appendUnlocked(status, lastChunk, range, signal);
-      const actual = await this.digestOf(status, digest.algorithm);
+      const data = layout.uploadData(status.id);
+      const state = await this.driver.appendedState(data);
+      const actual = await this.digestOf(status.id, state, digest.algorithm);
       if (actual !== digest.digest) {
         await this.remove(status.id);
         throw new RegistryError('DIGEST_INVALID', {
@@ -125,11 +128,9 @@ export class UploadSessions {
           detail: { expected: digest.digest, actual },
         });
       }
-      const data = layout.uploadData(status.id);
       const watch = await this.blobs.gcGuard.begin();
       if ((await this.blobs.statStored(digest.digest)) === undefined) {
-        if (status.offset === 0) await this.driver.putContent(layout.blobData(digest.digest), Buffer.alloc(0));
-        else await this.driver.move(data, layout.blobData(digest.digest));
+        await this.driver.commitAppended(data, layout.blobData(digest.digest), state);
       }
       await this.blobs.link(name, digest.digest);
       await this.remove(status.id);
@@ -144,7 +145,7 @@ export class UploadSessions {
           detail: { digest: digest.digest },
         });
       }
-      return { digest: digest.digest, size: status.offset };
+      return { digest: digest.digest, size: state.size };
     });
   }
 
@@ -155,7 +156,9 @@ export class UploadSessions {
   reader(name: RepositoryName, id: string): Promise<Readable> {
     return this.locked(id, async () => {
       const status = await this.status(name, id);
-      return status.offset === 0 ? Readable.from([]) : this.driver.reader(layout.uploadData(status.id));
+      const data = layout.uploadData(status.id);
+      const state = await this.driver.appendedState(data);
+      return state.size === 0 ? Readable.from([]) : this.driver.appendedReader(data, state);
     });
   }
 
@@ -185,7 +188,20 @@ export class UploadSessions {
     this.#hashes.delete(status.id);
     // without a running hash (a session continued after a restart) the bytes go straight to storage: commit re-hashes them
     const flowing = running ? pipeline(source, new HashingPassThrough(running), () => undefined) : source;
-    const written = await this.driver.append(layout.uploadData(status.id), flowing, { signal });
+    let written: number;
+    try {
+      written = await this.driver.append(layout.uploadData(status.id), flowing, { offset: status.offset, signal });
+    } catch (err) {
+      if (!(err instanceof InvalidOffsetError)) throw err;
+      // another process appended to this session meanwhile (a client sending chunks concurrently)
+      source.resume();
+      const now = await this.status(status.name, status.id);
+      throw new RegistryError('RANGE_INVALID', {
+        message: `another request appended to this session at byte ${status.offset} at the same time; the session now holds ${now.offset} bytes`,
+        detail: { offset: now.offset },
+        headers: rangeHeaders(now),
+      });
+    }
     if (running) {
       running.offset += written;
       this.keepHash(status.id, running);
@@ -193,19 +209,14 @@ export class UploadSessions {
     return { ...status, offset: status.offset + written };
   }
 
-  private async digestOf(status: UploadStatus, algorithm: ParsedDigest['algorithm']): Promise<Digest> {
-    const running = this.#hashes.get(status.id);
-    this.#hashes.delete(status.id); // a finished Hash cannot be read twice: a retried commit re-hashes from storage
-    if (algorithm === 'sha256' && running && running.offset === status.offset) return digestOf('sha256', running.hash);
+  /** The digest of the bytes `state` names: the running hash when it covers exactly them, else re-hashed from storage. */
+  private async digestOf(id: layout.UploadId, state: AppendedState, algorithm: ParsedDigest['algorithm']): Promise<Digest> {
+    const running = this.#hashes.get(id);
+    this.#hashes.delete(id); // a finished Hash cannot be read twice: a retried commit re-hashes from storage
+    if (algorithm === 'sha256' && running && running.offset === state.size) return digestOf('sha256', running.hash);
     const hash = newHasher(algorithm);
-    if (status.offset > 0) {
-      for await (const chunk of await this.driver.reader(layout.uploadData(status.id))) hash.update(chunk as Buffer);
-    }
+    for await (const chunk of await this.driver.appendedReader(layout.uploadData(id), state)) hash.update(chunk as Buffer);
     return digestOf(algorithm, hash);
-  }
-
-  private async size(id: layout.UploadId): Promise<number> {
-    return (await statIfExists(this.driver, layout.uploadData(id)))?.size ?? 0;
   }
 
   private keepHash(id: string, running: RunningHash): void {
@@ -218,17 +229,12 @@ export class UploadSessions {
     await this.driver.delete(layout.upload(id));
   }
 
-  /** Runs `work` after any earlier work on the same session in this process has finished. */
-  private async locked<T>(id: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(id) ?? Promise.resolve();
-    const current = previous.then(work, work);
-    const settled = current.catch(() => undefined);
-    this.#locks.set(id, settled);
-    try {
-      return await current;
-    } finally {
-      if (this.#locks.get(id) === settled) this.#locks.delete(id);
-    }
+  /**
+   * Runs `work` after any earlier work on the same session in this process has finished. Across
+   * processes the driver's offset check keeps concurrent appends apart (see StorageDriver.append).
+   */
+  private locked<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.#locks.run(id, work);
   }
 }
 

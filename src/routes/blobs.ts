@@ -55,11 +55,25 @@ function blobHeaders(res: Response, digest: string): void {
   res.setHeader('Cache-Control', 'max-age=31536000');
 }
 
-/** `GET` and `HEAD` of a blob: 200 (or 206 for a range) with Content-Length and Docker-Content-Digest; 404 BLOB_UNKNOWN. */
+/**
+ * `GET` and `HEAD` of a blob: 200 (or 206 for a range) with Content-Length and Docker-Content-Digest;
+ * a GET answers 307 to the storage's presigned URL when the driver redirects; 404 BLOB_UNKNOWN.
+ */
 export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   const info = await inRepository(deps, name, () => deps.registry.blobs.head(name, digest));
+  const redirect = req.method === 'GET' ? await deps.registry.blobs.redirectURL(digest) : undefined;
+  if (redirect) {
+    // the storage serves the bytes (storage.s3.redirect): 307 keeps the method, HEAD stays here;
+    // the URL expires, so the redirect must not be cached
+    res.setHeader('Docker-Content-Digest', digest);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Location', redirect);
+    res.setHeader('Content-Length', 0);
+    res.status(307).end();
+    return;
+  }
   blobHeaders(res, digest);
   const range = parseRange(req.headers.range, info.size);
   if (range) {

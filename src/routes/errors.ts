@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { RegistryError } from '../oci/errors.js';
-import { InvalidOffsetError } from '../storage/driver.js';
+import { InvalidOffsetError, StorageUnavailableError } from '../storage/driver.js';
 
 /** The client closed the connection before its request body was read: nothing to answer, no server fault. */
 export class ClientGoneError extends Error {
@@ -23,6 +23,9 @@ export function toRegistryError(err: unknown): RegistryError | undefined {
   const e = err as { code?: string; name?: string };
   if (err instanceof ClientGoneError || e?.name === 'AbortError' || (e?.code && CLIENT_GONE.has(e.code))) return undefined;
   if (err instanceof InvalidOffsetError) return new RegistryError('RANGE_INVALID', { message: err.message });
+  if (err instanceof StorageUnavailableError) {
+    return new RegistryError('UNAVAILABLE', { message: `storage unavailable: ${err.message}; try again later`, headers: { 'Retry-After': '5' }, cause: err });
+  }
   return new RegistryError('UNKNOWN', { message: 'internal error: see the server log for this request id', cause: err });
 }
 

@@ -28,6 +28,22 @@ function created(res: Response, name: RepositoryName, blob: BlobInfo): void {
   res.status(201).end();
 }
 
+/**
+ * `http.idletimeout` cuts clients that stall while sending. Once the request body is in, the wait for
+ * the answer is the storage's (on S3 a commit may copy or concatenate gigabytes), so the connection's
+ * idle timer is paused from the end of the body until the response is sent.
+ */
+function pauseIdleTimeoutAfterBody(req: Request, res: Response): void {
+  const socket = req.socket;
+  const idle = socket.timeout ?? 0;
+  const pause = (): void => void socket.setTimeout(0);
+  if (req.complete) pause();
+  else req.once('end', pause);
+  res.once('close', () => {
+    if (!socket.destroyed) socket.setTimeout(idle);
+  });
+}
+
 function sessionOf(route: UploadRoute): string {
   if (!route.session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { message: 'the URL names no upload session' });
   return route.session;
@@ -57,6 +73,7 @@ export function parseContentRange(req: Request): ChunkRange | undefined {
 
 /** `POST /v2/<name>/blobs/uploads/`: 202 with a session, or 201 for a monolithic upload or a successful mount. */
 export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
+  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const mount = queryParam(req, 'mount');
   if (mount !== undefined) {
@@ -96,6 +113,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
 
 /** `PATCH` of a session: appends the body (streamed, or a chunk at `Content-Range`); 202 with the new Range. */
 export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
+  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const id = sessionOf(route);
   const range = parseContentRange(req);
@@ -106,6 +124,7 @@ export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) =
 
 /** `PUT ?digest=` of a session: appends an optional last chunk, verifies the digest, 201; 400 DIGEST_INVALID on mismatch. */
 export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
+  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const id = sessionOf(route);
   const digestParam = queryParam(req, 'digest');

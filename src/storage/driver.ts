@@ -40,12 +40,35 @@ export interface StorageDriver {
    */
   reader(path: string, range?: ReadRange): Promise<Readable>;
   /**
-   * Appends everything `source` yields to the object at `path`, creating it when absent; respects
-   * back-pressure. Bytes appended before a failure stay (the object's size tells how many).
-   * Only for upload sessions: other readers must not read an object that is being appended to.
-   * @returns the number of bytes this call appended
+   * The state of the chunked object at `path` (see {@link append}): `{size: 0}` when nothing was appended.
+   * Read it before {@link appendedReader} and {@link commitAppended}, which take it.
    */
-  append(path: string, source: Readable, options?: { signal?: AbortSignal }): Promise<number>;
+  appendedState(path: string): Promise<AppendedState>;
+  /**
+   * Appends everything `source` yields to the chunked object at `path`, creating it when absent;
+   * respects back-pressure. A chunked object holds upload-session data: it grows by appends and ends
+   * as an ordinary object through {@link commitAppended}. It is read and written ONLY through
+   * `appendedState`, `append`, `appendedReader` and `commitAppended` (how it is stored is the driver's
+   * business: one file grown in place on disk, one immutable part object per append on S3), and
+   * `delete` of it or of a folder above it removes it.
+   *
+   * A failed or aborted append keeps a prefix of its bytes (none on drivers that store each append as
+   * one object): `appendedState` tells where to resume. Of concurrent appends at the same offset at
+   * most one succeeds, the others reject with InvalidOffsetError (through one driver instance; through
+   * several instances over one store where the driver says so).
+   * @param options.offset where the bytes go: must be the object's current size
+   * @returns the number of bytes this call appended
+   * @throws InvalidOffsetError when `offset` is not the current size, or another append took that offset
+   */
+  append(path: string, source: Readable, options: AppendOptions): Promise<number>;
+  /** A stream of exactly the bytes that `state` (from {@link appendedState}) names, in order. */
+  appendedReader(path: string, state: AppendedState): Promise<Readable>;
+  /**
+   * Makes the bytes that `state` names the object `dest` (atomic: readers of `dest` see all of it or
+   * what was there before; a copy on the store's side where it can), then deletes the chunked object.
+   * @throws InvalidOffsetError when the chunked object no longer holds those bytes
+   */
+  commitAppended(path: string, dest: string, state: AppendedState): Promise<void>;
   /** Moves an object (or a directory of objects) to `dest`, replacing what is there; atomic for one object. */
   move(source: string, dest: string): Promise<void>;
   /** Names (not paths) of the direct children of a directory, in lexical order; [] when it does not exist. */
@@ -59,6 +82,32 @@ export interface StorageDriver {
    * @returns how many were (or would be) removed, and their bytes
    */
   purgeTemporaries?(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }>;
+  /**
+   * A URL from which a client may GET the object itself (a presigned URL), or undefined when the
+   * server must serve the bytes. Drivers without redirects leave it out.
+   */
+  redirectURL?(path: string): Promise<string | undefined>;
+  /**
+   * Checks at start-up that the storage can be reached with the configured settings.
+   * @throws StorageConfigError naming the configuration key at fault and the cause
+   */
+  check?(): Promise<void>;
+}
+
+/** Where and how {@link StorageDriver.append} writes. */
+export interface AppendOptions {
+  /** bytes: the chunked object's size that this append continues from */
+  offset: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A chunked object at one moment: its `size` in bytes and a `token` naming exactly those bytes,
+ * meaningful only to the driver that returned it.
+ */
+export interface AppendedState {
+  size: number;
+  token: string;
 }
 
 /** Storage paths: absolute, `/`-separated components of `[A-Za-z0-9._-]`, no `.` or `..` component. */
@@ -95,6 +144,30 @@ export class InvalidOffsetError extends Error {
     readonly driver: string,
   ) {
     super(`${driver}: invalid offset ${offset} for ${path}`);
+  }
+}
+
+/** The storage cannot be reached or keeps failing (network, throttling, 5xx after retries): a 503, not a bug. */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+  constructor(
+    readonly driver: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${driver}: ${message}`, options);
+  }
+}
+
+/** The storage settings do not work (bad credentials, missing bucket, unreachable endpoint); `key` names the configuration key. */
+export class StorageConfigError extends Error {
+  override readonly name = 'StorageConfigError';
+  constructor(
+    readonly key: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 

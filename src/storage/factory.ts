@@ -3,9 +3,24 @@ import type { Config } from '../config/schema.js';
 import type { StorageDriver } from './driver.js';
 import { FilesystemDriver } from './filesystem.js';
 import { MemoryDriver } from './memory.js';
+import { S3Driver } from './s3.js';
 
-/** The driver for `storage.filesystem` or `storage.inmemory` (the schema guarantees exactly one is set). */
+/** The driver for `storage.filesystem`, `storage.s3` or `storage.inmemory` (the schema guarantees exactly one is set). */
 export function createDriver(storage: Config['storage']): StorageDriver {
   if (storage.filesystem) return new FilesystemDriver(storage.filesystem.rootdirectory);
+  if (storage.s3) {
+    const s3 = storage.s3;
+    return new S3Driver({
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: s3.forcepathstyle,
+      accessKey: s3.accesskey,
+      secretKey: s3.secretkey,
+      rootDirectory: s3.rootdirectory,
+      chunkSize: s3.chunksize,
+      redirectExpiry: s3.redirect ? Math.round(s3.redirectexpiry / 1000) : undefined,
+    });
+  }
   return new MemoryDriver();
 }

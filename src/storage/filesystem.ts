@@ -10,10 +10,13 @@ import * as fs from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { KeyedQueue } from './keyed-queue.js';
 import {
   checkPath,
   InvalidOffsetError,
   PathNotFoundError,
+  type AppendedState,
+  type AppendOptions,
   type FileInfo,
   type ReadRange,
   type StorageDriver,
@@ -33,6 +36,7 @@ function errno(err: unknown): string | undefined {
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly root: string;
+  readonly #appends = new KeyedQueue();
 
   /** @param rootDirectory created on first write when absent */
   constructor(rootDirectory: string) {
@@ -135,17 +139,56 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async append(path: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
-    const target = this.full(path);
-    options.signal?.throwIfAborted();
-    const handle = await this.inParent(target, () => fs.open(target, 'a'));
-    const out = handle.createWriteStream({ highWaterMark: READ_CHUNK });
+  async appendedState(path: string): Promise<AppendedState> {
     try {
-      await pipeline(source, out, { signal: options.signal });
-    } finally {
-      if (!out.closed) await new Promise<void>((done) => out.close(() => done()));
+      const s = await fs.stat(this.full(path));
+      return { size: s.isFile() ? s.size : 0, token: '' };
+    } catch (err) {
+      if (this.notFound(err, path) instanceof PathNotFoundError) return { size: 0, token: '' };
+      throw err;
     }
-    return out.bytesWritten;
+  }
+
+  /** Appends to the file in place; appends to one path through this instance run one at a time, so the offset check holds. */
+  append(path: string, source: Readable, options: AppendOptions): Promise<number> {
+    const target = this.full(path);
+    return this.#appends.run(target, async () => {
+      options.signal?.throwIfAborted();
+      const handle = await this.inParent(target, () => fs.open(target, 'a'));
+      const { size } = await handle.stat().catch(async (err: unknown) => {
+        await handle.close();
+        throw err;
+      });
+      if (size !== options.offset) {
+        await handle.close();
+        if (size === 0) await this.delete(path); // opening created it
+        throw new InvalidOffsetError(path, options.offset, this.name);
+      }
+      const out = handle.createWriteStream({ highWaterMark: READ_CHUNK });
+      try {
+        await pipeline(source, out, { signal: options.signal });
+      } finally {
+        if (!out.closed) await new Promise<void>((done) => out.close(() => done()));
+      }
+      return out.bytesWritten;
+    });
+  }
+
+  async appendedReader(path: string, state: AppendedState): Promise<Readable> {
+    checkPath(path, this.name);
+    if (state.size === 0) return Readable.from([]);
+    return this.reader(path, { offset: 0, length: state.size });
+  }
+
+  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+    checkPath(dest, this.name);
+    if ((await this.appendedState(path)).size !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (state.size === 0) {
+      await this.putContent(dest, Buffer.alloc(0));
+      await this.delete(path);
+    } else {
+      await this.move(path, dest);
+    }
   }
 
   async move(source: string, dest: string): Promise<void> {

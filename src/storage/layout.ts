@@ -128,7 +128,7 @@ export function upload(id: UploadId): string {
   return `${UPLOADS}/${id}`;
 }
 
-/** The bytes an upload session received so far. */
+/** The bytes an upload session received so far: a chunked object (see StorageDriver.append), a file on disk, a folder of part objects on S3. */
 export function uploadData(id: UploadId): string {
   return `${UPLOADS}/${id}/data`;
 }

@@ -7,10 +7,13 @@ import {
   checkPath,
   InvalidOffsetError,
   PathNotFoundError,
+  type AppendedState,
+  type AppendOptions,
   type FileInfo,
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
+import { KeyedQueue } from './keyed-queue.js';
 
 interface MemoryObject {
   chunks: Buffer[];
@@ -22,6 +25,7 @@ interface MemoryObject {
 export class MemoryDriver implements StorageDriver {
   readonly name = 'inmemory';
   readonly #objects = new Map<string, MemoryObject>();
+  readonly #appends = new KeyedQueue();
 
   private object(path: string): MemoryObject {
     checkPath(path, this.name);
@@ -63,33 +67,60 @@ export class MemoryDriver implements StorageDriver {
     return Readable.from(end > range.offset ? [all.subarray(range.offset, end)] : []);
   }
 
-  async append(path: string, source: Readable, options: { signal?: AbortSignal } = {}): Promise<number> {
+  async appendedState(path: string): Promise<AppendedState> {
     checkPath(path, this.name);
-    const { signal } = options;
-    signal?.throwIfAborted();
-    let o = this.#objects.get(path);
-    if (!o) {
-      o = { chunks: [], size: 0, modTime: new Date() };
-      this.#objects.set(path, o);
-    }
-    // An abort must end the append even while the source sends nothing: destroying the source
-    // rejects the pending iteration with the abort reason.
-    const onAbort = (): void => void source.destroy(signal?.reason as Error);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let written = 0;
-    try {
-      for await (const chunk of source) {
-        signal?.throwIfAborted();
-        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-        o.chunks.push(Buffer.from(b));
-        o.size += b.length;
-        o.modTime = new Date();
-        written += b.length;
+    return { size: this.#objects.get(path)?.size ?? 0, token: '' };
+  }
+
+  /** Appends in place; appends to one path run one at a time, so the offset check holds. */
+  append(path: string, source: Readable, options: AppendOptions): Promise<number> {
+    checkPath(path, this.name);
+    return this.#appends.run(path, async () => {
+      const { signal, offset } = options;
+      signal?.throwIfAborted();
+      if ((this.#objects.get(path)?.size ?? 0) !== offset) throw new InvalidOffsetError(path, offset, this.name);
+      let o = this.#objects.get(path);
+      if (!o) {
+        o = { chunks: [], size: 0, modTime: new Date() };
+        this.#objects.set(path, o);
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+      // An abort must end the append even while the source sends nothing: destroying the source
+      // rejects the pending iteration with the abort reason.
+      const onAbort = (): void => void source.destroy(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let written = 0;
+      try {
+        for await (const chunk of source) {
+          signal?.throwIfAborted();
+          const b = Buffer.from(chunk as Uint8Array);
+          o.chunks.push(b);
+          o.size += b.length;
+          o.modTime = new Date();
+          written += b.length;
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+      return written;
+    });
+  }
+
+  async appendedReader(path: string, state: AppendedState): Promise<Readable> {
+    checkPath(path, this.name);
+    if (state.size === 0) return Readable.from([]);
+    return this.reader(path, { offset: 0, length: state.size });
+  }
+
+  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+    checkPath(path, this.name);
+    checkPath(dest, this.name);
+    if ((this.#objects.get(path)?.size ?? 0) !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (state.size === 0) {
+      await this.putContent(dest, Buffer.alloc(0));
+      await this.delete(path);
+    } else {
+      await this.move(path, dest);
     }
-    return written;
   }
 
   async move(source: string, dest: string): Promise<void> {

@@ -292,6 +292,11 @@ export interface StartWharfOptions {
   env?: Record<string, string>;
   /** A configuration file passed as `--config`. */
   configFile?: string;
+  /**
+   * `WHARF_STORAGE_*` variables that configure the storage instead of the filesystem root, e.g.
+   * `WHARF_STORAGE_S3_BUCKET` for S3 (`root` is then only a scratch directory).
+   */
+  storageEnv?: Record<string, string>;
   /** How long to wait for `/v2/` to answer 200 (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -392,7 +397,7 @@ async function serverCommand(
       WHARF_LOG_LEVEL: 'warn',
       ...opts.env,
       WHARF_HTTP_ADDR: `127.0.0.1:${port}`,
-      WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: root,
+      ...(opts.storageEnv ?? { WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: root }),
     },
   };
 }

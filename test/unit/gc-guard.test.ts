@@ -15,7 +15,7 @@ import { digestBytes, parseDigest, type Digest } from '../../src/oci/digest.js';
 import { RegistryError } from '../../src/oci/errors.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
 import { Registry } from '../../src/registry/registry.js';
-import { statIfExists, type FileInfo, type ReadRange, type StorageDriver } from '../../src/storage/driver.js';
+import { statIfExists, type AppendedState, type AppendOptions, type FileInfo, type ReadRange, type StorageDriver } from '../../src/storage/driver.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 
@@ -62,8 +62,17 @@ class PausingDriver implements StorageDriver {
   reader(path: string, range?: ReadRange): Promise<Readable> {
     return this.#inner.reader(path, range);
   }
-  append(path: string, source: Readable, options?: { signal?: AbortSignal }): Promise<number> {
+  appendedState(path: string): Promise<AppendedState> {
+    return this.#inner.appendedState(path);
+  }
+  append(path: string, source: Readable, options: AppendOptions): Promise<number> {
     return this.#inner.append(path, source, options);
+  }
+  appendedReader(path: string, state: AppendedState): Promise<Readable> {
+    return this.#inner.appendedReader(path, state);
+  }
+  commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+    return this.#inner.commitAppended(path, dest, state);
   }
   move(source: string, dest: string): Promise<void> {
     return this.#inner.move(source, dest);
