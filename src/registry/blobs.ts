@@ -9,7 +9,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { GcGuard } from './gc-guard.js';
+import { GcGuard, gcRemovedDetail } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -70,7 +70,7 @@ export class BlobStore {
       // a run swept the blob and its link before the link was re-written: drop the link again
       ...(refreshed ? { undo: () => this.driver.delete(layout.layerLink(name, digest)) } : {}),
     });
-    if (!kept) throw new RegistryError('BLOB_UNKNOWN', { message: 'garbage collection removed the blob: upload it again', detail: { digest } });
+    if (!kept) throw new RegistryError('BLOB_UNKNOWN', { message: 'a garbage collection removed the blob: upload it again', detail: gcRemovedDetail(digest, 'upload the blob') });
     return info;
   }
 

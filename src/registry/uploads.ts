@@ -14,6 +14,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
+import { gcRemovedDetail } from './gc-guard.js';
 
 /** The state of an upload session. */
 export interface UploadStatus {
@@ -140,8 +141,8 @@ export class UploadSessions {
       });
       if (!kept) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', {
-          message: `garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
-          detail: { digest: digest.digest },
+          message: `a garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
+          detail: gcRemovedDetail(digest.digest, 'upload the blob again (a new upload session)'),
         });
       }
       return { digest: digest.digest, size: status.offset };
