@@ -39,7 +39,7 @@ export interface AppDeps {
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
 export function createApp(deps: AppDeps): Express {
-  const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard });
+  const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const app = express();

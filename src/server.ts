@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
+import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
@@ -95,6 +96,7 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
  * @throws ConfigError when the storage cannot be written or the address cannot be bound (it names the key)
  */
 export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
+  for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
   const storage = createDriver(config.storage);
   await probeStorage(storage, config);
   const app = createApp({ config, storage, logger });

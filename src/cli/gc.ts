@@ -5,6 +5,7 @@
  * coordinate through storage); exits 1 when another run holds the lease.
  */
 import { ConfigError, loadConfig } from '../config/load.js';
+import { configWarnings } from '../config/warnings.js';
 import { gcOptionsFrom, type GcReport } from '../gc/collector.js';
 import { startRecordedRun } from '../gc/runs.js';
 import { createDriver } from '../storage/factory.js';
@@ -19,15 +20,16 @@ export interface GcCommandOptions {
 }
 
 /**
- * Runs one collection and writes its report to stdout.
+ * Runs one collection and writes its report to stdout (`out`); warnings of risky settings go to stderr (`errors`).
  * @throws ConfigError for an invalid configuration or in-memory storage; GcBusyError when another run holds the lease;
  *   the run's error when it failed
  */
-export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream = process.stdout, errors: NodeJS.WritableStream = process.stderr): Promise<void> {
   const config = loadConfig(options.config);
   if (!config.storage.filesystem) {
     throw new ConfigError('storage.inmemory: `wharf gc` runs in its own process and cannot reach an in-memory registry; use POST /admin/v1/gc');
   }
+  for (const w of configWarnings(config)) errors.write(`wharf gc: warning: config key "${w.key}" ${w.message}\n`);
   const storage = createDriver(config.storage);
   const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged }));
   const record = await done;

@@ -5,6 +5,7 @@
  */
 import parseDuration from 'parse-duration';
 import picomatch from 'picomatch';
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
 
@@ -21,11 +22,21 @@ const hostPort = z
   .regex(/^(?:\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, { message: 'expected "host:port", e.g. 0.0.0.0:5000 or 127.0.0.1:5001', abort: true })
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0-65535');
 
-/** A duration as in CNCF Distribution's configuration (`90s`, `1h`, `1h30m`, `500ms`); the output is milliseconds. */
+/** The longest duration any key accepts: 876000h (100 years), in ms; far below Number.MAX_SAFE_INTEGER, so times and sums stay exact. */
+export const MAX_DURATION_MS = 876_000 * 3_600_000;
+
+/** The longest a Node.js timer waits (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration as in CNCF Distribution's configuration (`90s`, `1h`, `1h30m`, `500ms`), at most {@link MAX_DURATION_MS}; the output is milliseconds. */
 export const duration = z
   .string({ error: 'expected a duration such as 90s, 5m or 1h' })
   .regex(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/, 'expected a duration such as 90s, 5m or 1h (units ms, s, m, h)')
-  .transform((v) => parseDuration(v) ?? 0);
+  .transform((v) => parseDuration(v) ?? 0)
+  .refine((v) => v <= MAX_DURATION_MS, 'must be at most 876000h (100 years): use a shorter duration');
+
+/** A {@link duration} a timer waits for, at most {@link MAX_TIMER_MS}. */
+const timerDuration = duration.refine((v) => v <= MAX_TIMER_MS, 'must be at most 596h (24.8 days, the longest timer Node.js keeps): use a shorter duration');
 
 /** A byte count: a positive integer, also as the string an environment variable carries. */
 const bytes = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,14}$/).transform(Number)], {
@@ -35,12 +46,19 @@ const bytes = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0
 /** Default of `admin.import.maxbytes`: 10 GiB. */
 export const DEFAULT_IMPORT_MAX_BYTES = 10 * 1024 ** 3;
 
-/** A JavaScript regular expression, kept as its source text. */
+/**
+ * A regular expression in RE2 syntax (https://github.com/google/re2/wiki/Syntax), kept as its source
+ * text and matched by re2js in time linear in the input, so no pattern can stall a run with
+ * catastrophic backtracking. Lookarounds and backreferences, which need backtracking, are refused.
+ */
 const regex = z.string({ error: 'expected a regular expression, e.g. "^(main|v[0-9].*)$"' }).superRefine((v, ctx) => {
   try {
-    new RegExp(v);
+    RE2JS.compile(v);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message}): fix the pattern` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a valid regular expression in RE2 syntax (${(err as Error).message}): fix the pattern; lookarounds and backreferences are not supported`,
+    });
   }
 });
 
@@ -49,16 +67,26 @@ const count = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)],
   z.number().int('expected a whole number, e.g. 10').min(0, 'must be 0 or more'),
 );
 
+/** True when picomatch can compile `v`, its brackets, braces and parentheses balanced. */
+function isGlob(v: string): boolean {
+  try {
+    picomatch.makeRe(v, { strictBrackets: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One retention policy (`gc.retention[]`): which tags of the repositories matching `name` are deleted before a garbage collection. */
 const retentionRule = z.strictObject({
   /** a glob over repository names (picomatch: `*` stays within one path component, `**` crosses them) */
   name: z
     .string({ error: 'expected a repository glob, e.g. "ci/*"' })
     .min(1, 'must not be empty')
-    .refine((v) => picomatch.scan(v).input === v, 'not a valid glob'),
+    .refine(isGlob, 'not a valid glob (an unclosed or unopened [ ], { } or ( )): fix it, or escape the character with \\'),
   /** keep this many most recently pushed tags */
   keeplast: count.optional(),
-  /** keep tags matching this regular expression */
+  /** keep tags matching this regular expression (RE2 syntax, linear-time matching) */
   keeptags: regex.optional(),
   /** delete tags pushed longer ago than this */
   olderthan: duration.optional(),
@@ -112,7 +140,7 @@ export const configSchema = z
       .strictObject({
         addr: hostPort.default('0.0.0.0:5000'),
         /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
-        idletimeout: duration.default(60_000),
+        idletimeout: timerDuration.default(60_000),
       })
       .default({ addr: '0.0.0.0:5000', idletimeout: 60_000 }),
     storage: z
@@ -142,7 +170,7 @@ export const configSchema = z
         /** delete manifests that no tag (and no kept index or subject) reaches */
         deleteuntagged: bool.default(false),
         /** run retention and GC this often in `wharf serve` (ms); absent = only on demand */
-        interval: duration.refine((v) => v > 0, 'must be longer than 0s; leave it out for on-demand runs only').optional(),
+        interval: timerDuration.refine((v) => v > 0, 'must be longer than 0s; leave it out for on-demand runs only').optional(),
         uploadpurge: z
           .strictObject({
             /** upload sessions with no activity for this long are deleted (ms) */

@@ -35,7 +35,7 @@ export interface MarkOptions {
 export interface MarkResult {
   /** manifest revisions no root reaches, all older than the cutoff */
   manifestCandidates: RepositoryDigest[];
-  /** stored blobs no kept manifest needs, whose bytes and links are all older than the cutoff */
+  /** stored blobs no kept manifest needs, whose bytes and links are all older than the cutoff (a HEAD/GET refreshes a link: a use) */
   blobCandidates: StoredBlob[];
   /** blob links (older than the cutoff) whose blob is not stored */
   danglingLinks: RepositoryDigest[];

@@ -27,6 +27,11 @@
  *    its writes and fails cleanly: a manifest PUT answers MANIFEST_BLOB_UNKNOWN, a HEAD answers 404
  *    so the client uploads again, a mount falls back to an upload session.
  *
+ * 5. Between runs, the grace period covers what clients were just told exists: a blob HEAD/GET that
+ *    answers 200 re-writes the repository's blob link when it is older than a quarter of `gc.grace`
+ *    (src/registry/blobs.ts), and a mount writes a link; a run treats a blob as young when its
+ *    bytes or any of its links are younger than the grace period (mark.ts).
+ *
  * So a manifest PUT that succeeded never points at a swept blob: either no run overlapped it (and
  * any later run marks from its tag or its revision), or its digests were touched before that run's
  * sweep began, or they are not among that run's candidates, or it checked them after the run ended.

@@ -1,12 +1,13 @@
 /**
  * Retention policies (config `gc.retention`): which tags a run deletes before it marks. The first
  * rule whose `name` glob (picomatch) matches a repository applies to it. A tag is deleted when no
- * keep clause protects it (`keeptags` matches it, or it is among the `keeplast` most recently
+ * keep clause protects it (`keeptags`, matched in linear time by re2js, finds a match in it, or it is among the `keeplast` most recently
  * pushed) and the rule's delete clause selects it: older than `olderthan` when set, else (with only
  * `keeplast`) every tag beyond the newest. A rule with neither `keeplast` nor `olderthan` deletes no
  * tag (it may still set `deleteuntagged`).
  */
 import picomatch from 'picomatch';
+import { RE2JS } from 're2js';
 import type { RetentionRule } from '../config/schema.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
@@ -22,13 +23,13 @@ export interface TagDeletion {
 
 /** The retention rules, compiled. */
 export class RetentionPolicy {
-  readonly #rules: { rule: RetentionRule; matches: (name: string) => boolean; keep?: RegExp }[];
+  readonly #rules: { rule: RetentionRule; matches: (name: string) => boolean; keep?: RE2JS }[];
 
   constructor(rules: readonly RetentionRule[]) {
     this.#rules = rules.map((rule) => ({
       rule,
       matches: picomatch(rule.name),
-      keep: rule.keeptags === undefined ? undefined : new RegExp(rule.keeptags),
+      keep: rule.keeptags === undefined ? undefined : RE2JS.compile(rule.keeptags),
     }));
   }
 

@@ -9,7 +9,7 @@ import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { GcGuard } from './gc-guard.js';
+import { GcGuard, gcRemovedDetail } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -17,41 +17,73 @@ export interface BlobInfo {
   size: number;
 }
 
+/** Options of {@link BlobStore}. */
+export interface BlobStoreOptions {
+  /**
+   * `gc.grace` in ms: a HEAD or GET that answers 200 re-writes the repository's link to the blob
+   * when the link is older than a quarter of it, so a garbage collection within the next three
+   * quarters of the grace period keeps the blob (0: never)
+   */
+  gcGraceMs?: number;
+  /** the clock, ms since the epoch */
+  now?: () => number;
+}
+
 /** Blobs and the per-repository links that make them readable. */
 export class BlobStore {
+  readonly #useRefreshMs: number;
+  readonly #now: () => number;
+
   constructor(
     private readonly driver: StorageDriver,
     /** brackets HEAD/GET and mounts against a concurrent garbage collection (src/gc/protocol.ts) */
     readonly gcGuard: GcGuard = new GcGuard(driver),
-  ) {}
+    options: BlobStoreOptions = {},
+  ) {
+    this.#useRefreshMs = (options.gcGraceMs ?? 0) / 4;
+    this.#now = options.now ?? Date.now;
+  }
 
   /**
    * The blob `digest` as seen from repository `name`.
    * @throws RegistryError BLOB_UNKNOWN when the repository does not link it or its bytes are gone
    */
   async stat(name: RepositoryName, digest: Digest): Promise<BlobInfo> {
-    try {
-      await this.driver.stat(layout.layerLink(name, digest));
-      const { size } = await this.driver.stat(layout.blobData(digest));
-      return { digest, size };
-    } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest } });
-      throw err;
-    }
+    return (await this.lookup(name, digest)).info;
   }
 
   /**
    * {@link stat} for a blob HEAD or GET, whose 200 lets a client skip uploading the blob: a garbage
    * collection running meanwhile keeps the blob, or the answer is BLOB_UNKNOWN so the client uploads it.
+   * The answer also counts as a use of the blob for the grace period of later runs: the repository's
+   * link is re-written when it is older than a quarter of `gc.grace` (one stat, no write, otherwise).
    * @throws RegistryError BLOB_UNKNOWN
    */
   async head(name: RepositoryName, digest: Digest): Promise<BlobInfo> {
     const watch = await this.gcGuard.begin();
-    const info = await this.stat(name, digest);
-    if (!(await watch.settle({ digests: [digest], intact: () => this.servable(name, digest) }))) {
-      throw new RegistryError('BLOB_UNKNOWN', { message: 'garbage collection removed the blob: upload it again', detail: { digest } });
-    }
+    const { info, linkedAt } = await this.lookup(name, digest);
+    const refreshed = this.#useRefreshMs > 0 && this.#now() - linkedAt > this.#useRefreshMs;
+    if (refreshed) await this.link(name, digest);
+    const kept = await watch.settle({
+      digests: [digest],
+      intact: () => this.servable(name, digest),
+      // a run swept the blob and its link before the link was re-written: drop the link again
+      ...(refreshed ? { undo: () => this.driver.delete(layout.layerLink(name, digest)) } : {}),
+    });
+    if (!kept) throw new RegistryError('BLOB_UNKNOWN', { message: 'a garbage collection removed the blob: upload it again', detail: gcRemovedDetail(digest, 'upload the blob') });
     return info;
+  }
+
+  /** {@link stat}, with the modification time of the repository's link (ms since the epoch). */
+  private async lookup(name: RepositoryName, digest: Digest): Promise<{ info: BlobInfo; linkedAt: number }> {
+    try {
+      const link = await this.driver.stat(layout.layerLink(name, digest));
+      const { size } = await this.driver.stat(layout.blobData(digest));
+      return { info: { digest, size }, linkedAt: link.modTime.getTime() };
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest } });
+      throw err;
+    }
   }
 
   /** True when repository `name` links blob `digest` and its bytes are stored. */

@@ -6,6 +6,7 @@
  * Nothing is cached in process memory: another process may start a run at any moment.
  */
 import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import { anyCandidate, isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
 import type { StorageDriver } from '../storage/driver.js';
 
@@ -17,6 +18,19 @@ export interface GuardedUse {
   intact(): Promise<boolean>;
   /** removes what the operation wrote, called when {@link intact} said false */
   undo?(): Promise<void>;
+}
+
+/**
+ * The `detail` of the error an operation answers when a garbage collection removed what it relied on
+ * (src/gc/protocol.ts, step 4): the digest, `removedByGc: true`, and `reason`, saying so and what to retry.
+ */
+export function gcRemovedDetail(digest: Digest, retry: string): { digest: Digest; removedByGc: true; reason: string } {
+  return { digest, removedByGc: true, reason: `a garbage collection that ran meanwhile removed ${digest}: ${retry}` };
+}
+
+/** True when `err` is a registry error answered because a garbage collection removed what the operation relied on ({@link gcRemovedDetail}). */
+export function isRemovedByGc(err: unknown): boolean {
+  return err instanceof RegistryError && (err.detail as { removedByGc?: unknown } | undefined)?.removedByGc === true;
 }
 
 /** Options of {@link GcGuard}. */

@@ -41,6 +41,7 @@ import type { RepositoryName, Tag } from '../oci/reference.js';
 import { isNotFound } from '../storage/driver.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
+import { isRemovedByGc } from './gc-guard.js';
 
 /** Largest metadata file (`manifest.json`, `index.json`, `oci-layout`) read into memory, in bytes. */
 export const MAX_METADATA_BYTES = 4 * 1024 * 1024;
@@ -294,7 +295,7 @@ export class ImageImport {
     const session = this.#sessions.get(digest);
     if (session === undefined || this.#committed.has(digest)) return;
     await this.registry.uploads.commit(this.name, session, parseDigest(digest)).catch((err: unknown) => {
-      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') ? this.vanished(digest) : err;
+      throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') || isRemovedByGc(err) ? this.vanished(digest, isRemovedByGc(err)) : err;
     });
     this.#sessions.delete(digest);
     this.#committed.add(digest);
@@ -316,11 +317,12 @@ export class ImageImport {
     }
   }
 
-  /** The error for blob or manifest `digest`, which this import stored, gone before the import ended. */
-  private vanished(digest: string): RegistryError {
+  /** The error for blob or manifest `digest`, which this import stored, gone before the import ended (`byGc`: a garbage collection removed it). */
+  private vanished(digest: string, byGc = false): RegistryError {
+    const cause = byGc ? 'a garbage collection that ran meanwhile removed it' : `the repository ${this.name} was deleted, or its upload session or bytes were removed meanwhile`;
     return new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-      message: `${digest}, which this import stored, vanished before the import ended (the repository ${this.name} was deleted, or its upload session or bytes were removed meanwhile): retry the import`,
-      detail: { digest },
+      message: `${digest}, which this import stored, vanished before the import ended (${cause}): retry the import`,
+      detail: { digest, ...(byGc ? { removedByGc: true } : {}) },
     });
   }
 
@@ -435,7 +437,13 @@ export class ImageImport {
     } catch (err) {
       if (!isCode(err, 'MANIFEST_BLOB_UNKNOWN')) throw err;
       const missing = String((err.detail as { digest?: unknown } | undefined)?.digest);
-      if (this.#committed.has(missing as Digest) || this.#pushed.has(missing as Digest)) throw this.vanished(missing);
+      if (missing === digest || this.#committed.has(missing as Digest) || this.#pushed.has(missing as Digest)) throw this.vanished(missing, isRemovedByGc(err));
+      if (isRemovedByGc(err)) {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+          message: `manifest ${digest} names ${missing}, which a garbage collection removed from repository ${this.name} while the import ran: retry the import`,
+          detail: { digest: missing, removedByGc: true },
+        });
+      }
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
         message: `manifest ${digest} names ${missing}, which neither the tarball nor repository ${this.name} holds: import a tarball that holds the whole image`,
         detail: { digest: missing },

@@ -11,6 +11,7 @@ import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
+import { gcRemovedDetail } from './gc-guard.js';
 import type { ReferrersIndex } from './referrers.js';
 
 /** A manifest reference from a URL: a tag or a digest, validated. */
@@ -97,8 +98,8 @@ export class ManifestStore {
     });
     if (!kept) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-        message: `garbage collection removed ${missing.join(', ')} while the manifest was pushed: push the missing content again`,
-        detail: { digest: missing[0] },
+        message: `a garbage collection removed ${missing.join(', ')} while the manifest was pushed: push the missing content again, then the manifest`,
+        detail: { ...gcRemovedDetail(missing[0]!, 'push the missing content again, then the manifest'), missing },
       });
     }
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };

@@ -16,6 +16,8 @@ export interface RegistryOptions {
   now?: () => Date;
   /** how pushes wait for a sweeping garbage collection (tests shorten the poll) */
   gcGuard?: GcGuardOptions;
+  /** `gc.grace` in ms: blob HEAD/GET refresh the repository's link as a use (see BlobStoreOptions); default 0 (never) */
+  gcGraceMs?: number;
 }
 
 /** The service layer the HTTP routes call. */
@@ -31,7 +33,7 @@ export class Registry {
     options: RegistryOptions = {},
   ) {
     const now = options.now ?? (() => new Date());
-    this.blobs = new BlobStore(driver, new GcGuard(driver, options.gcGuard));
+    this.blobs = new BlobStore(driver, new GcGuard(driver, options.gcGuard), { gcGraceMs: options.gcGraceMs });
     this.uploads = new UploadSessions(driver, this.blobs, now);
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, now);

@@ -15,6 +15,7 @@ import { InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver 
 import { KeyedQueue } from '../storage/keyed-queue.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
+import { gcRemovedDetail } from './gc-guard.js';
 
 /** The state of an upload session. */
 export interface UploadStatus {
@@ -141,8 +142,8 @@ export class UploadSessions {
       });
       if (!kept) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', {
-          message: `garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
-          detail: { digest: digest.digest },
+          message: `a garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
+          detail: gcRemovedDetail(digest.digest, 'upload the blob again (a new upload session)'),
         });
       }
       return { digest: digest.digest, size: state.size };

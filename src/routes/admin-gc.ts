@@ -1,13 +1,13 @@
 /**
  * The garbage collection endpoints of the admin API (JSON), mounted at `/admin/v1`:
- * - `POST /gc` with `{"dryRun": bool, "deleteUntagged": bool}` (both optional, default false;
+ * - `POST /gc` with `{"dryRun": bool, "deleteUntagged": bool}` as application/json, or no body (both optional, default false;
  *   `deleteUntagged` adds to `gc.deleteuntagged`, it cannot turn it off): 202 `{id}`; the run goes
  *   on in the background. 409 GC_RUNNING when another run holds the lease (not queued: retry later).
  * - `GET /gc/{id}`: `{id, state, dryRun, deleteUntagged, startedAt, finishedAt, report, error}`; 404 GC_RUN_UNKNOWN.
  * - `GET /gc`: `{runs: [...]}`, the recent runs (also those of `wharf gc` and of other processes), newest first.
  * Errors are the spec's JSON shape. Who may call these is decided by the auth layer in front of them.
  */
-import { Router, type Request } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
@@ -16,6 +16,7 @@ import { GcBusyError } from '../gc/lease.js';
 import { GcRunRecords, startRecordedRun } from '../gc/runs.js';
 import { RegistryError } from '../oci/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { bodyParserError, type BodyKind } from './body-errors.js';
 
 /** What the GC endpoints need. */
 export interface AdminGcDeps {
@@ -31,27 +32,39 @@ const startBody = z.strictObject({ dryRun: z.boolean().optional(), deleteUntagge
 /** Largest accepted request body, bytes. */
 const MAX_BODY = 4096;
 
+const parseJson = express.json({ limit: MAX_BODY, type: () => true });
+
+/** How {@link bodyParserError} names this body. */
+const BODY: BodyKind = { what: 'the request body', limits: `${MAX_BODY} bytes`, accepts: 'application/json in UTF-8' };
+
 /**
- * Reads the optional JSON body of `POST /gc`.
+ * Reads the optional JSON body of `POST /gc` into `req.body` (undefined or `{}` when there is none).
+ * Errors: 415 UNSUPPORTED for a body whose Content-Type is not JSON (`application/json`, `*\/*+json`)
+ * or whose Content-Encoding or charset is unknown; 413 SIZE_INVALID over {@link MAX_BODY}; 400
+ * GC_REQUEST_INVALID for a body that is not JSON; other body-parser errors as {@link bodyParserError} maps them.
+ */
+function jsonBody(req: Request, res: Response, next: NextFunction): void {
+  const type = req.headers['content-type'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && type !== undefined && req.is(['json', '+json']) === false) {
+    req.resume();
+    next(new RegistryError('UNSUPPORTED', { status: 415, message: `Content-Type ${JSON.stringify(type.slice(0, 100))} is not JSON: send the body as application/json, or send no body for the defaults` }));
+    return;
+  }
+  parseJson(req, res, (err?: unknown) => {
+    const e = err as { type?: unknown; message?: unknown } | undefined;
+    if (e === undefined) next();
+    else next(e.type === 'entity.parse.failed' ? invalid(`the request body is not JSON: ${String(e.message).slice(0, 200)}`) : bodyParserError(err, BODY));
+  });
+}
+
+/**
+ * The options of `POST /gc` from its parsed body.
  * @throws RegistryError GC_REQUEST_INVALID (400)
  */
-async function readStartBody(req: Request): Promise<z.output<typeof startBody>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw invalid(`the request body is larger than ${MAX_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`the request body is not JSON: ${(err as Error).message}`);
-  }
-  const parsed = startBody.safeParse(json);
+function startOptions(body: unknown): z.output<typeof startBody> {
+  if (body === undefined) return {};
+  const parsed = startBody.safeParse(body);
   if (!parsed.success) {
     throw invalid(`expected {"dryRun": true|false, "deleteUntagged": true|false}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
   }
@@ -66,8 +79,8 @@ function invalid(message: string): RegistryError {
 export function adminGcRouter(deps: AdminGcDeps): Router {
   const records = new GcRunRecords(deps.storage);
   const router = Router();
-  router.post('/gc', async (req, res) => {
-    const body = await readStartBody(req);
+  router.post('/gc', jsonBody, async (req, res) => {
+    const body = startOptions(req.body);
     const options = { ...gcOptionsFrom(deps.config.gc, body), ...(deps.lease ? { lease: deps.lease } : {}) };
     try {
       const { id } = await startRecordedRun(deps.storage, options, deps.logger);

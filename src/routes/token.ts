@@ -10,7 +10,7 @@ import { basicChallenge, unauthorized } from '../auth/challenge.js';
 import { parseScopes } from '../auth/scope.js';
 import type { TokenRequester, TokenResponse, TokenServer } from '../auth/token-server.js';
 import { RegistryError } from '../oci/errors.js';
-import { ClientGoneError } from './errors.js';
+import { bodyParserError } from './body-errors.js';
 
 /** Every value of query or form parameter `key`. */
 function values(source: Record<string, unknown>, key: string): string[] {
@@ -32,28 +32,11 @@ export const FORM_LIMIT_BYTES = 64 * 1024;
 const parseForm = express.urlencoded({ extended: false, limit: FORM_LIMIT_BYTES, type: () => true });
 
 /**
- * Maps an error of the form parser (body-parser: an http-errors error with `status` and `type`) to
- * the registry error the client gets: too large -> 413 SIZE_INVALID; an unknown `Content-Encoding`
- * or charset -> 415 UNSUPPORTED; anything else the client sent wrong (bytes that are not the gzip
- * they claim to be, a bad length) -> 400 UNSUPPORTED; the client going away -> {@link ClientGoneError}.
- * Other errors (5xx: the server's fault) are returned as they are.
+ * Maps an error of the form parser to the registry error the client gets ({@link bodyParserError}):
+ * 413 over {@link FORM_LIMIT_BYTES} or 1000 fields, 415 for an unknown content encoding or charset, 400 otherwise.
  */
 export function formError(err: unknown): unknown {
-  const e = err as { status?: unknown; type?: unknown; message?: unknown };
-  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return err;
-  const reason = String(e.message).slice(0, 200);
-  switch (e.type) {
-    case 'request.aborted':
-      return new ClientGoneError();
-    case 'entity.too.large':
-    case 'parameters.too.many':
-      return new RegistryError('SIZE_INVALID', { status: 413, message: `the form is too large (${reason}); at most ${FORM_LIMIT_BYTES} bytes and 1000 fields` });
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new RegistryError('UNSUPPORTED', { status: 415, message: `${reason}: send the form as application/x-www-form-urlencoded in UTF-8, plain, gzip or deflate` });
-    default:
-      return new RegistryError('UNSUPPORTED', { status: 400, message: `the form cannot be read: ${reason}` });
-  }
+  return bodyParserError(err, { what: 'the form', limits: `${FORM_LIMIT_BYTES} bytes and 1000 fields`, accepts: 'application/x-www-form-urlencoded in UTF-8' });
 }
 
 /** The form parser of `POST /auth/token`, its client errors mapped by {@link formError}. */

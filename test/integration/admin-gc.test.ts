@@ -1,16 +1,17 @@
 /**
  * The garbage collection endpoints of the admin API: `POST /admin/v1/gc` (202 `{id}`, 409 while
- * another run holds the lease, 400 for a bad body), `GET /admin/v1/gc/{id}` (404 for an unknown id)
+ * another run holds the lease, 400 for a bad body, 415 for a body that is not JSON or of an unknown encoding), `GET /admin/v1/gc/{id}` (404 for an unknown id)
  * and `GET /admin/v1/gc`, all errors in the spec's JSON shape.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { GcLease } from '../../src/gc/lease.js';
 import { isActive, readLease } from '../../src/gc/protocol.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import type { GcRunRecord } from '../../src/gc/runs.js';
 import type { GcRunId } from '../../src/storage/layout.js';
-import { eventually, expectError, forEachDriver, pushBlob, pushImage, type Client } from './harness.js';
+import { eventually, expectError, forEachDriver, pushBlob, pushImage, sendBytes, type Client } from './harness.js';
 
 /** Polls a run until it is no longer running and has released its lease (so the test's storage can be removed); returns its record. */
 async function finished(http: Client, driver: StorageDriver, id: string): Promise<GcRunRecord> {
@@ -91,6 +92,29 @@ forEachDriver((make) => {
         const res = await http.post('/admin/v1/gc').set('Content-Type', 'application/json').send(body);
         expectError(res, 400, 'GC_REQUEST_INVALID');
       }
+    });
+
+    it('415 UNSUPPORTED for a body whose Content-Type is not JSON; an empty body of any type takes the defaults', async () => {
+      const { http, driver } = await make();
+      for (const [type, body] of [['text/plain', '{"dryRun": true}'], ['application/x-www-form-urlencoded', 'dryRun=true']] as const) {
+        const res = await sendBytes(http.post('/admin/v1/gc').set('Content-Type', type), body);
+        expect(expectError(res, 415, 'UNSUPPORTED')).toContain(`Content-Type "${type}" is not JSON`);
+      }
+      const empty = await sendBytes(http.post('/admin/v1/gc').set('Content-Type', 'text/plain'), '');
+      expect(empty.status, empty.text).toBe(202);
+      expect(await finished(http, driver, (empty.body as { id: string }).id)).toMatchObject({ dryRun: false, deleteUntagged: false });
+    });
+
+    it('Content-Encoding as elsewhere: 400 for bytes that are not the gzip they claim, 415 for an unknown encoding, 413 over 4096 bytes; gzip JSON is read', async () => {
+      const { http, driver } = await make();
+      const json = (encoding: string, body: Buffer | string) =>
+        sendBytes(http.post('/admin/v1/gc').set('Content-Type', 'application/json').set('Content-Encoding', encoding), body);
+      expect(expectError(await json('gzip', '{"dryRun": true}'), 400, 'UNSUPPORTED')).toContain('the request body cannot be read');
+      expect(expectError(await json('x-unknown', '{"dryRun": true}'), 415, 'UNSUPPORTED')).toContain('application/json');
+      expectError(await json('identity', JSON.stringify({ dryRun: true, pad: 'x'.repeat(5000) })), 413, 'SIZE_INVALID');
+      const zipped = await json('gzip', gzipSync('{"dryRun": true}'));
+      expect(zipped.status, zipped.text).toBe(202);
+      expect(await finished(http, driver, (zipped.body as { id: string }).id)).toMatchObject({ dryRun: true, state: 'succeeded' });
     });
 
     it('405 UNSUPPORTED with Allow for other methods', async () => {

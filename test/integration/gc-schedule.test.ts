@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import type { GcRunRecord } from '../../src/gc/runs.js';
 import { startServer } from '../../src/server.js';
-import { eventually, pushBlob, pushImage } from './harness.js';
+import { capturingLogger, eventually, pushBlob, pushImage } from './harness.js';
 
 it('gc.interval: the server collects on its own; an orphan blob goes, a tagged image stays', async () => {
   const root = await mkdtemp(join(tmpdir(), 'wharf-sched-'));
@@ -31,5 +31,23 @@ it('gc.interval: the server collects on its own; an orphan blob goes, a tagged i
   } finally {
     await running.stop(); // also waits for a scheduled run under way
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+it('start-up logs a warning for each risky gc setting, naming the key and what it does, and serves anyway', async () => {
+  const config = validate({
+    http: { addr: '127.0.0.1:0' },
+    storage: { inmemory: {} },
+    gc: { uploadpurge: { age: '0s' }, retention: [{ name: 'ci/*', keeplast: 0 }] },
+  });
+  const { logger, lines } = capturingLogger();
+  const running = await startServer(config, logger);
+  try {
+    const warnings = lines.filter((l) => l.level === 40);
+    expect(warnings.map((l) => l.key)).toEqual(['gc.uploadpurge.age', 'gc.retention.0.keeplast']);
+    expect(warnings[1]!.msg).toBe('config key "gc.retention.0.keeplast" is 0: keeps no tag by recency; each run deletes every tag in repositories matching "ci/*"');
+    expect((await supertest(running.server).get('/v2/')).status).toBe(200);
+  } finally {
+    await running.stop();
   }
 });

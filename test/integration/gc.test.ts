@@ -4,7 +4,7 @@
  * what is swept (unreached manifests, blobs nothing else shares, links to swept blobs), dry runs,
  * and the purge of abandoned upload sessions and temporary files.
  */
-import { access, utimes, writeFile } from 'node:fs/promises';
+import { access, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GcReport } from '../../src/gc/collector.js';
@@ -13,7 +13,15 @@ import * as layout from '../../src/storage/layout.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
 import { allObjects, collect, expectBlob, expectImage, HOUR, pushImageSharing } from './gc-helpers.js';
-import { expectError, forEachDriver, pushBlob, pushImage, pushIndex, raw } from './harness.js';
+import { buildImage, expectError, forEachDriver, pushBlob, pushImage, pushIndex, putManifest, raw } from './harness.js';
+
+/** Sets the modification time of every file under `root` to `ms` ago. */
+async function ageAll(root: string, ms: number): Promise<void> {
+  const old = new Date(Date.now() - ms);
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) await utimes(join(entry.parentPath, entry.name), old, old);
+  }
+}
 
 forEachDriver((make, driverName) => {
   describe('mark and sweep', () => {
@@ -120,6 +128,39 @@ forEachDriver((make, driverName) => {
         expect((await collect(driver, { graceMs: HOUR })).blobsDeleted).toBe(0);
         await utimes(join(root, layout.layerLink('a' as RepositoryName, blob.digest as Digest)), old, old);
         expect((await collect(driver, { graceMs: HOUR })).blobsDeleted).toBe(1);
+      });
+
+      it('a blob HEAD answered 200 counts as a use: a run within the grace period keeps the layer a client then skips uploading', async () => {
+        const { http, driver } = await make({ gc: { grace: '1h' } });
+        const root = (driver as FilesystemDriver).root;
+        const x = await pushImage(http, 'repo', 'x', { layers: 1 });
+        await pushImage(http, 'repo', 'anchor');
+        expect((await http.delete('/v2/repo/manifests/x')).status).toBe(202);
+        await ageAll(root, 2 * HOUR); // X untagged and older than the grace period: garbage under deleteUntagged
+        const shared = x.layers[0]!;
+        expect((await http.head(`/v2/repo/blobs/${shared.digest}`)).status).toBe(200); // a second client skips the layer
+        const y = buildImage({ layers: 1 });
+        const manifest = JSON.parse(y.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
+        manifest.layers[0] = { ...manifest.layers[0]!, digest: shared.digest, size: shared.size };
+        const body = Buffer.from(JSON.stringify(manifest));
+        await pushBlob(http, 'repo', y.config.bytes);
+        const report = await collect(driver, { deleteUntagged: true, graceMs: HOUR });
+        expect(report).toMatchObject({ manifestsDeleted: 1, blobsDeleted: 2 }); // X's manifest bytes and config
+        const put = await putManifest(http, 'repo', 'y', body);
+        expect(put.status, put.text).toBe(201);
+        await expectBlob(http, 'repo', shared.digest, shared.bytes);
+      });
+
+      it('a blob HEAD re-writes the link only when it is older than a quarter of gc.grace, and never with grace 0', async () => {
+        for (const [grace, age, refreshed] of [['1h', 10, false], ['1h', 20, true], ['0s', 120, false]] as const) {
+          const { http, driver } = await make({ gc: { grace } });
+          const blob = await pushBlob(http, 'a');
+          const link = join((driver as FilesystemDriver).root, layout.layerLink('a' as RepositoryName, blob.digest as Digest));
+          const old = new Date(Math.floor((Date.now() - age * 60_000) / 1000) * 1000);
+          await utimes(link, old, old);
+          expect((await http.head(`/v2/a/blobs/${blob.digest}`)).status).toBe(200);
+          expect((await stat(link)).mtimeMs > old.getTime(), `grace ${grace}, link ${age} min old`).toBe(refreshed);
+        }
       });
     }
 

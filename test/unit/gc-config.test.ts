@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { configWarnings } from '../../src/config/warnings.js';
+import { RetentionPolicy } from '../../src/gc/retention.js';
+import type { RepositoryName, Tag } from '../../src/oci/reference.js';
+import type { TagLink } from '../../src/registry/manifests.js';
 
 function file(yaml: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
@@ -66,6 +70,58 @@ describe('gc configuration', () => {
     expect(message).toContain('config key "gc.interval" = "0s"');
     expect(message).toContain('config key "gc.retention.0.keeplast" = -1');
     expect(message).toContain('config key "gc.retention.0.keep"');
+  });
+
+  it('keeptags is matched in linear time: a pattern that backtracks catastrophically in a JavaScript RegExp, over a 128-character tag, ends', () => {
+    const config = loadConfig(file('gc:\n  retention:\n    - {name: "ci/*", keeplast: 0, keeptags: "(a+)+$"}\n    - {name: "x", keeplast: 0, keeptags: "^(a|a)*$"}\n'), {});
+    const policy = new RetentionPolicy(config.gc.retention);
+    const bad = `${'a'.repeat(127)}!`;
+    const tags = new Map([
+      [bad, { digest: 'sha256:' + '0'.repeat(64), pushedAt: '2026-01-01T00:00:00Z' }],
+      ['aaa', { digest: 'sha256:' + '0'.repeat(64), pushedAt: '2026-01-01T00:00:00Z' }],
+    ]) as Map<Tag, TagLink>;
+    expect(policy.plan('ci/app' as RepositoryName, tags, Date.now()).map((d) => d.tag)).toEqual([bad]);
+    expect(policy.plan('x' as RepositoryName, tags, Date.now()).map((d) => d.tag)).toEqual([bad]);
+  });
+
+  it('refuses a keeptags pattern the linear-time matcher cannot run (lookaround, backreference), naming key, value and fix', () => {
+    const message = error(() => loadConfig(file('gc:\n  retention:\n    - {name: "a", keeptags: "^(?!dev-)"}\n    - {name: "b", keeptags: "(x)\\\\1"}\n'), {}));
+    expect(message).toContain('config key "gc.retention.0.keeptags" = "^(?!dev-)"');
+    expect(message).toContain('config key "gc.retention.1.keeptags" = "(x)\\\\1"');
+    expect(message).toContain('lookarounds and backreferences are not supported');
+  });
+
+  it('refuses a malformed glob in a rule name', () => {
+    for (const glob of ['[invalid', 'ci/{a,b', 'ci/(x']) {
+      const message = error(() => loadConfig(file(`gc:\n  retention:\n    - {name: "${glob}", keeplast: 3}\n`), {}));
+      expect(message).toContain(`config key "gc.retention.0.name" = "${glob}"`);
+      expect(message).toContain('not a valid glob');
+    }
+    expect(loadConfig(file('gc:\n  retention:\n    - {name: "ci/[ab]*/{x,y}", keeplast: 3}\n'), {}).gc.retention[0]!.name).toBe('ci/[ab]*/{x,y}');
+  });
+
+  it('refuses durations beyond 876000h (100 years), and timers (gc.interval, http.idletimeout) beyond 596h, with the bound', () => {
+    const huge = error(() => loadConfig(file(''), { WHARF_GC_GRACE: '99999999999h' }));
+    expect(huge).toContain('config key "gc.grace" = "99999999999h" (from environment variable WHARF_GC_GRACE): must be at most 876000h (100 years)');
+    expect(loadConfig(file(''), { WHARF_GC_GRACE: '876000h' }).gc.grace).toBe(876_000 * 3_600_000);
+    const timer = error(() => loadConfig(file('gc:\n  interval: 720h\nhttp:\n  idletimeout: 600h\n'), {}));
+    expect(timer).toContain('config key "gc.interval" = "720h"');
+    expect(timer).toContain('config key "http.idletimeout" = "600h"');
+    expect(timer).toContain('must be at most 596h');
+    expect(loadConfig(file('gc:\n  interval: 596h\n'), {}).gc.interval).toBe(596 * 3_600_000);
+  });
+
+  it('warns (without refusing) about keeplast 0, olderthan 0s, uploadpurge.age 0s and grace 0s, naming the key and what it does', () => {
+    const config = loadConfig(
+      file('gc:\n  grace: 0s\n  uploadpurge: {age: 0s}\n  retention:\n    - {name: "ci/*", keeplast: 0}\n    - {name: "tmp/**", olderthan: 0s, keeptags: "^keep$"}\n'),
+      {},
+    );
+    const warnings = configWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['gc.grace', 'gc.uploadpurge.age', 'gc.retention.0.keeplast', 'gc.retention.1.olderthan']);
+    expect(warnings[1]!.message).toContain('deletes every upload session');
+    expect(warnings[2]!.message).toContain('each run deletes every tag in repositories matching "ci/*"');
+    expect(warnings[3]!.message).toContain('every tag not matching keeptags "^keep$" in repositories matching "tmp/**"');
+    expect(configWarnings(loadConfig(file('gc:\n  retention:\n    - {name: "ci/*", keeplast: 1, olderthan: 1h}\n'), {}))).toEqual([]);
   });
 
   it('a retention rule needs a name', () => {

@@ -14,10 +14,12 @@ import { readLease } from '../../src/gc/protocol.js';
 import { digestBytes, parseDigest, type Digest } from '../../src/oci/digest.js';
 import { RegistryError } from '../../src/oci/errors.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
+import { ImageImport } from '../../src/registry/image-import.js';
 import { Registry } from '../../src/registry/registry.js';
 import { statIfExists, type AppendedState, type AppendOptions, type FileInfo, type ReadRange, type StorageDriver } from '../../src/storage/driver.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
+import { OCI_LAYOUT, ociBlob, ociIndexJson, ociManifest, packTar } from '../integration/tarballs.js';
 
 /** A driver that can hold one matching call until the test releases it. */
 class PausingDriver implements StorageDriver {
@@ -126,13 +128,22 @@ function setup() {
   return { driver, registry, pushBlob, manifestOf, stored };
 }
 
-async function expectRegistryError(promise: Promise<unknown>, code: string): Promise<void> {
+async function expectRegistryError(promise: Promise<unknown>, code: string): Promise<RegistryError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(RegistryError);
   expect((err as RegistryError).code).toBe(code);
+  return err as RegistryError;
+}
+
+/** A tarball in OCI image layout of one image (a config and one layer `layer`), and the image's manifest digest. */
+async function ociTarball(layer: Buffer): Promise<{ tarball: Buffer; manifest: Digest }> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomUUID() }));
+  const manifest = ociManifest(config, [layer]);
+  const tarball = await packTar([OCI_LAYOUT, ociBlob(config), ociBlob(layer), ociBlob(manifest.body), ociIndexJson(manifest.descriptor)]);
+  return { tarball, manifest: manifest.descriptor.digest as Digest };
 }
 
 describe('GC guard: a manifest PUT racing a collection', () => {
@@ -293,9 +304,53 @@ describe('GC guard: blob HEAD, mount and upload commit racing a collection', () 
     pause.release();
     await run.finish();
     await run.release();
-    await expectRegistryError(commit, 'BLOB_UPLOAD_INVALID');
+    const err = await expectRegistryError(commit, 'BLOB_UPLOAD_INVALID');
+    expect(err.message).toBe(`a garbage collection removed blob ${blob} while this upload was committed: upload it again`);
+    expect(err.detail).toEqual({ digest: blob, removedByGc: true, reason: `a garbage collection that ran meanwhile removed ${blob}: upload the blob again (a new upload session)` });
     expect(await statIfExists(driver, layout.layerLink(B, blob))).toBeUndefined();
     expect(await pushBlob(B, bytes)).toBe(blob); // uploading again works
+  });
+});
+
+describe('GC guard: an image import racing a collection', () => {
+  /** Runs a whole collection (grace 0, clock a minute ahead) while the import is held at `pause`. */
+  async function collectWhileHeld(driver: PausingDriver, pause: { reached: Promise<void>; release: () => void }): Promise<void> {
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark();
+    await run.sweep();
+    pause.release();
+    await run.finish();
+    await run.release();
+  }
+
+  it('a layer stored before, swept while the import commits it: 400 MANIFEST_BLOB_UNKNOWN "a garbage collection ... removed it ... retry the import"', async () => {
+    const { driver, registry, pushBlob } = setup();
+    const layer = randomBytes(64);
+    const layerDigest = await pushBlob(A, layer); // stored, no manifest uses it: a candidate
+    const { tarball } = await ociTarball(layer);
+    const job = new ImageImport(registry, B, 1 << 20);
+    await job.read(Readable.from([tarball]));
+    const pause = driver.pauseAt('putContent', layout.layerLink(B, layerDigest));
+    const finish = job.finish('v1' as Tag);
+    await collectWhileHeld(driver, pause);
+    const err = await expectRegistryError(finish, 'MANIFEST_BLOB_UNKNOWN');
+    expect(err.message).toBe(`${layerDigest}, which this import stored, vanished before the import ended (a garbage collection that ran meanwhile removed it): retry the import`);
+    expect(err.detail).toEqual({ digest: layerDigest, removedByGc: true });
+    expect(await registry.blobs.servable(B, layerDigest)).toBe(false);
+  });
+
+  it('blobs the import committed, swept before its manifest PUT ends: the same "retry the import" answer, no tag left', async () => {
+    const { driver, registry } = setup();
+    const { tarball, manifest } = await ociTarball(randomBytes(64));
+    const job = new ImageImport(registry, B, 1 << 20);
+    await job.read(Readable.from([tarball]));
+    const pause = driver.pauseAt('putContent', layout.manifestRevision(B, manifest));
+    const finish = job.finish('v1' as Tag);
+    await collectWhileHeld(driver, pause);
+    const err = await expectRegistryError(finish, 'MANIFEST_BLOB_UNKNOWN');
+    expect(err.message).toMatch(/^sha256:[0-9a-f]{64}, which this import stored, vanished before the import ended \(a garbage collection that ran meanwhile removed it\): retry the import$/);
+    await expectRegistryError(registry.manifests.get(B, { tag: 'v1' as Tag }), 'MANIFEST_UNKNOWN');
   });
 });
 
