@@ -15,18 +15,13 @@ import { libtrustKeyId, loadExternalKeys } from '../../src/auth/keys.js';
 import { AccessPolicy } from '../../src/auth/policy.js';
 import { formatScopes, missingAccess, parseScope, parseScopes, scopesForLog } from '../../src/auth/scope.js';
 import { parseHtpasswd, UserStore } from '../../src/auth/users.js';
-import { ConfigError, validate } from '../../src/config/load.js';
+import { validate } from '../../src/config/load.js';
+import { configErrorOf } from '../support/config.js';
 
 const HASH = '$2y$05$xy3lyCPrDC1xKA04mAgFeuNXFtCfQDu9pJtHxqe9ihlMAY9fV7THC';
 
 function configError(auth: unknown): string {
-  try {
-    validate({ storage: { inmemory: {} }, auth });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorOf(() => validate({ storage: { inmemory: {} }, auth }));
 }
 
 describe('scopes', () => {
@@ -120,15 +115,7 @@ describe('htpasswd', () => {
     ['abJnggxhB/yWI', /not a bcrypt hash/],
     ['plaintext', /not a bcrypt hash/],
   ])('refuses %s naming the file, the line, the user and the fix', (hash, kind) => {
-    const message = (() => {
-      try {
-        parseHtpasswd(`alice:${HASH}\nbob:${hash}\n`, '/etc/wharf/htpasswd');
-      } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error('expected a ConfigError');
-    })();
+    const message = configErrorOf(() => parseHtpasswd(`alice:${HASH}\nbob:${hash}\n`, '/etc/wharf/htpasswd'));
     expect(message).toMatch(kind);
     expect(message).toContain('auth.htpasswd.path = "/etc/wharf/htpasswd", line 2 (user "bob")');
     expect(message).toContain('htpasswd -B /etc/wharf/htpasswd bob');

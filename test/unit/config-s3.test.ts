@@ -1,19 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, validate } from '../../src/config/load.js';
+import { loadConfig, validate } from '../../src/config/load.js';
+import { configErrorOf } from '../support/config.js';
 
 const MiB = 1024 * 1024;
 const EXAMPLE = join(import.meta.dirname, '../../config/examples/s3.yaml');
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('storage.s3 configuration', () => {
   it('loads config/examples/s3.yaml with its defaults', () => {
@@ -51,6 +42,6 @@ describe('storage.s3 configuration', () => {
     [{ bucket: 'abc', redirectexpiry: '200h' }, /"storage\.s3\.redirectexpiry".*at most 7 days/],
     [{ bucket: 'abc', rootdirectory: 'a b' }, /"storage\.s3\.rootdirectory" = "a b".*key prefix/],
   ])('refuses %j, naming the key', (s3, message) => {
-    expect(errorOf(() => validate({ storage: { s3 } }))).toMatch(message);
+    expect(configErrorOf(() => validate({ storage: { s3 } }))).toMatch(message);
   });
 });

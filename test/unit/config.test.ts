@@ -1,24 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../src/config/load.js';
-
-function file(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
-  writeFileSync(path, yaml);
-  return path;
-}
-
-function error(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../../src/config/load.js';
+import { configErrorOf, configFile } from '../support/config.js';
 
 describe('loadConfig', () => {
   it('embeds a default: 0.0.0.0:5000, filesystem under ./data, deletes on', () => {
@@ -54,32 +36,32 @@ describe('loadConfig', () => {
   });
 
   it('reads a file and fills defaults', () => {
-    const c = loadConfig(file('storage:\n  inmemory: {}\n'), {});
+    const c = loadConfig(configFile('storage:\n  inmemory: {}\n'), {});
     expect(c).toMatchObject({ http: { addr: '0.0.0.0:5000' }, storage: { inmemory: {}, delete: { enabled: true } } });
   });
 
   it('names the key, the value and what is allowed', () => {
-    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).toMatch(
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).toMatch(
       /config key "http\.addr" = "nonsense" \(from environment variable WHARF_HTTP_ADDR\): expected "host:port"/,
     );
-    expect(error(() => loadConfig(undefined, { WHARF_LOG_LEVEL: 'loud' }))).toMatch(/"log\.level" = "loud".*expected one of fatal, error, warn, info/);
-    expect(error(() => loadConfig(undefined, { WHARF_STORAGE_DELETE_ENABLED: 'maybe' }))).toMatch(/"storage\.delete\.enabled" = "maybe".*true or false/);
-    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '0.0.0.0:70000' }))).toMatch(/port must be 0-65535/);
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_LOG_LEVEL: 'loud' }))).toMatch(/"log\.level" = "loud".*expected one of fatal, error, warn, info/);
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_STORAGE_DELETE_ENABLED: 'maybe' }))).toMatch(/"storage\.delete\.enabled" = "maybe".*true or false/);
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '0.0.0.0:70000' }))).toMatch(/port must be 0-65535/);
   });
 
   it('reports an empty override as an empty string, and one problem per bad value', () => {
-    const message = error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '' }));
+    const message = configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '' }));
     expect(message).toMatch(/"http\.addr" = "" \(from environment variable WHARF_HTTP_ADDR\)/);
-    expect(error(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).not.toMatch(/port must be/);
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: 'nonsense' }))).not.toMatch(/port must be/);
   });
 
   it('parses durations and refuses ones without a unit', () => {
     expect(loadConfig(undefined, { WHARF_HTTP_IDLETIMEOUT: '1m30s' }).http.idletimeout).toBe(90_000);
-    expect(error(() => loadConfig(undefined, { WHARF_HTTP_IDLETIMEOUT: '60' }))).toMatch(/"http\.idletimeout" = "60".*duration such as 90s/);
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_IDLETIMEOUT: '60' }))).toMatch(/"http\.idletimeout" = "60".*duration such as 90s/);
   });
 
   it('accepts only configuration version 0.1', () => {
-    expect(error(() => loadConfig(file('version: 0.2\nstorage:\n  inmemory: {}\n'), {}))).toMatch(/"version" = 0\.2.*only configuration version is 0\.1/);
+    expect(configErrorOf(() => loadConfig(configFile('version: 0.2\nstorage:\n  inmemory: {}\n'), {}))).toMatch(/"version" = 0\.2.*only configuration version is 0\.1/);
   });
 
   it('takes "{}" for a driver without options from the environment', () => {
@@ -87,19 +69,19 @@ describe('loadConfig', () => {
   });
 
   it('refuses unknown keys, in a file or the environment', () => {
-    const f = file('http:\n  adr: ":5000"\nstorage:\n  inmemory: {}\n');
-    expect(error(() => loadConfig(f, {}))).toMatch(new RegExp(`config key "http\\.adr" \\(in ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) is not a known key`));
-    expect(error(() => loadConfig(undefined, { WHARF_HTTP_PORT: '1' }))).toMatch(/"http\.port" \(from environment variable WHARF_HTTP_PORT\) is not a known key/);
+    const f = configFile('http:\n  adr: ":5000"\nstorage:\n  inmemory: {}\n');
+    expect(configErrorOf(() => loadConfig(f, {}))).toMatch(new RegExp(`config key "http\\.adr" \\(in ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\) is not a known key`));
+    expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_PORT: '1' }))).toMatch(/"http\.port" \(from environment variable WHARF_HTTP_PORT\) is not a known key/);
   });
 
   it('requires exactly one storage driver', () => {
-    expect(error(() => loadConfig(file('storage:\n  delete: {enabled: true}\n'), {}))).toMatch(/exactly one storage driver: filesystem or inmemory/);
-    expect(error(() => loadConfig(file('storage:\n  inmemory: {}\n  filesystem: {rootdirectory: /x}\n'), {}))).toMatch(/exactly one storage driver/);
+    expect(configErrorOf(() => loadConfig(configFile('storage:\n  delete: {enabled: true}\n'), {}))).toMatch(/exactly one storage driver: filesystem or inmemory/);
+    expect(configErrorOf(() => loadConfig(configFile('storage:\n  inmemory: {}\n  filesystem: {rootdirectory: /x}\n'), {}))).toMatch(/exactly one storage driver/);
   });
 
   it('explains unreadable and malformed files', () => {
-    expect(error(() => loadConfig('/nonexistent/wharf.yml', {}))).toMatch(/cannot read config file \/nonexistent\/wharf\.yml/);
-    expect(error(() => loadConfig(file('http: [\n'), {}))).toMatch(/is not valid YAML/);
-    expect(error(() => loadConfig(file('- a\n- b\n'), {}))).toMatch(/must hold a YAML mapping/);
+    expect(configErrorOf(() => loadConfig('/nonexistent/wharf.yml', {}))).toMatch(/cannot read config file \/nonexistent\/wharf\.yml/);
+    expect(configErrorOf(() => loadConfig(configFile('http: [\n'), {}))).toMatch(/is not valid YAML/);
+    expect(configErrorOf(() => loadConfig(configFile('- a\n- b\n'), {}))).toMatch(/must hold a YAML mapping/);
   });
 });

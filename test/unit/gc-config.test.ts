@@ -1,28 +1,15 @@
 /** The `gc` section of the configuration: defaults, the issue's shape, durations, and errors that name the key and value. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
 import { RetentionPolicy } from '../../src/gc/retention.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
 import type { TagLink } from '../../src/registry/manifests.js';
+import { configErrorOf, configFile } from '../support/config.js';
 
 function file(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
-  writeFileSync(path, `storage: {inmemory: {}}\n${yaml}`);
-  return path;
-}
-
-function error(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return configFile(`storage: {inmemory: {}}\n${yaml}`);
 }
 
 describe('gc configuration', () => {
@@ -59,11 +46,11 @@ describe('gc configuration', () => {
 
   it('a bad keeptags regular expression names the key and the value', () => {
     const path = file('gc:\n  retention:\n    - {name: "ci/*", keeptags: "^(main|v[0-9"}\n');
-    expect(error(() => loadConfig(path, {}))).toContain(`config key "gc.retention.0.keeptags" = "^(main|v[0-9" (in ${path}): not a valid regular expression`);
+    expect(configErrorOf(() => loadConfig(path, {}))).toContain(`config key "gc.retention.0.keeptags" = "^(main|v[0-9" (in ${path}): not a valid regular expression`);
   });
 
   it('refuses a bad duration, a zero interval, a negative keeplast and unknown keys, naming each', () => {
-    const message = error(() =>
+    const message = configErrorOf(() =>
       loadConfig(file('gc:\n  grace: soon\n  interval: 0s\n  retention:\n    - {name: "a", keeplast: -1, keep: 3}\n'), {}),
     );
     expect(message).toContain('config key "gc.grace" = "soon"');
@@ -85,7 +72,7 @@ describe('gc configuration', () => {
   });
 
   it('refuses a keeptags pattern the linear-time matcher cannot run (lookaround, backreference), naming key, value and fix', () => {
-    const message = error(() => loadConfig(file('gc:\n  retention:\n    - {name: "a", keeptags: "^(?!dev-)"}\n    - {name: "b", keeptags: "(x)\\\\1"}\n'), {}));
+    const message = configErrorOf(() => loadConfig(file('gc:\n  retention:\n    - {name: "a", keeptags: "^(?!dev-)"}\n    - {name: "b", keeptags: "(x)\\\\1"}\n'), {}));
     expect(message).toContain('config key "gc.retention.0.keeptags" = "^(?!dev-)"');
     expect(message).toContain('config key "gc.retention.1.keeptags" = "(x)\\\\1"');
     expect(message).toContain('lookarounds and backreferences are not supported');
@@ -93,7 +80,7 @@ describe('gc configuration', () => {
 
   it('refuses a malformed glob in a rule name', () => {
     for (const glob of ['[invalid', 'ci/{a,b', 'ci/(x']) {
-      const message = error(() => loadConfig(file(`gc:\n  retention:\n    - {name: "${glob}", keeplast: 3}\n`), {}));
+      const message = configErrorOf(() => loadConfig(file(`gc:\n  retention:\n    - {name: "${glob}", keeplast: 3}\n`), {}));
       expect(message).toContain(`config key "gc.retention.0.name" = "${glob}"`);
       expect(message).toContain('not a valid glob');
     }
@@ -101,10 +88,10 @@ describe('gc configuration', () => {
   });
 
   it('refuses durations beyond 876000h (100 years), and timers (gc.interval, http.idletimeout) beyond 596h, with the bound', () => {
-    const huge = error(() => loadConfig(file(''), { WHARF_GC_GRACE: '99999999999h' }));
+    const huge = configErrorOf(() => loadConfig(file(''), { WHARF_GC_GRACE: '99999999999h' }));
     expect(huge).toContain('config key "gc.grace" = "99999999999h" (from environment variable WHARF_GC_GRACE): must be at most 876000h (100 years)');
     expect(loadConfig(file(''), { WHARF_GC_GRACE: '876000h' }).gc.grace).toBe(876_000 * 3_600_000);
-    const timer = error(() => loadConfig(file('gc:\n  interval: 720h\nhttp:\n  idletimeout: 600h\n'), {}));
+    const timer = configErrorOf(() => loadConfig(file('gc:\n  interval: 720h\nhttp:\n  idletimeout: 600h\n'), {}));
     expect(timer).toContain('config key "gc.interval" = "720h"');
     expect(timer).toContain('config key "http.idletimeout" = "600h"');
     expect(timer).toContain('must be at most 596h');
@@ -125,7 +112,7 @@ describe('gc configuration', () => {
   });
 
   it('a retention rule needs a name', () => {
-    expect(error(() => loadConfig(file('gc:\n  retention:\n    - {keeplast: 3}\n'), {}))).toContain('config key "gc.retention.0.name" = missing');
+    expect(configErrorOf(() => loadConfig(file('gc:\n  retention:\n    - {keeplast: 3}\n'), {}))).toContain('config key "gc.retention.0.name" = missing');
   });
 });
 

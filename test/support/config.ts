@@ -1,0 +1,34 @@
+/**
+ * Helpers of the configuration tests: a YAML file on disk, and the message of the ConfigError that
+ * a call throws.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { ConfigError } from '../../src/config/load.js';
+
+/**
+ * Writes `yaml` to `config.yml` in a fresh temp folder.
+ * @returns the file's path
+ */
+export function configFile(yaml: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
+  writeFileSync(path, yaml);
+  return path;
+}
+
+/**
+ * Runs `fn`, which must throw a ConfigError.
+ * @returns the error's message
+ * @throws Error when `fn` returns, or an assertion error when it throws anything else
+ */
+export function configErrorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
