@@ -5,7 +5,7 @@
  * Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -108,7 +108,7 @@ function parseOptions(argv: string[]): Options {
     .option('--duration <s>', 'seconds of each manifest GET/HEAD load', positive, 10)
     .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
     .option('--list-connections <n>', 'connections of the tags/list and _catalog load', positive, 16)
-    .option('--list-duration <s>', 'seconds of the manifest PUT, tags/list and _catalog loads', positive, 5)
+    .option('--list-duration <s>', 'seconds of the manifest PUT, tags/list and _catalog loads', positive, 3)
     .option('--tags <n>', 'tags in the listed repository', positive, 1000)
     .option('--repositories <n>', 'repositories in the catalog', positive, 1000)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
@@ -158,6 +158,17 @@ async function prepare(server: ServerUnderTest, options: Options, fanoutDigest: 
   return prepared;
 }
 
+const digests = new Map<string, string>();
+
+/** {@link blobDigest}, computed once per seed (the pull of a round reuses its push's digest). */
+function digestOf(seed: string, size: number): string {
+  const known = digests.get(seed);
+  if (known) return known;
+  const digest = blobDigest(seed, size);
+  digests.set(seed, digest);
+  return digest;
+}
+
 /** Runs one round of group `group` on one server, recording into `results`. */
 async function runGroup(group: Group, p: Prepared, round: number, options: Options, results: Results): Promise<void> {
   const { server } = p;
@@ -166,7 +177,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
   if (group === 'push' || group === 'pull') {
     if (group === 'push') {
       const modes: PushMode[] = ['monolithic', 'streamed', 'chunked'];
-      const digests = modes.map((mode) => blobDigest(`${server.kind[0]}${round}${mode}`, size));
+      const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
           const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
@@ -177,7 +188,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       results.add('rss-push', server.kind, peakBytes / MiB);
       return;
     }
-    const digest = blobDigest(`${server.kind[0]}${round}chunked`, size);
+    const digest = digestOf(`${server.kind[0]}${round}chunked`, size);
     if (options.only.includes('push')) {
       results.add('pull', server.kind, await pullBlob(base, 'bench/push', digest, size));
       await removeBlob(server, digest);
@@ -227,8 +238,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
   }
 }
 
+/** The ceilings over half the blob size (at least 256 MiB): enough to pass the caches' warm-up, short enough to repeat every round. */
 async function measureCeilings(dir: string, options: Options, results: Results): Promise<void> {
-  const bytes = options.blobMib * MiB;
+  const bytes = Math.max(256, options.blobMib / 2) * MiB;
   results.addCeiling('sha256 (1 core)', sha256MiBps(bytes));
   results.addCeiling('disk write (new file, fsync)', await diskWriteMiBps(dir, bytes));
   results.addCeiling('loopback TCP', await loopbackMiBps(2 * bytes));
@@ -240,10 +252,19 @@ async function main(): Promise<void> {
     process.stderr.write('bench: --s3: S3 storage is not available in this build (the S3 driver is not on this branch); run without --s3\n');
     process.exit(2);
   }
-  const work = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
+  const started = Date.now();
+  // under the repository's .tmp/ (ignored by git), not /tmp, where other jobs' clean-ups may sweep wharf-* folders
+  await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
   let dockerImage = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the servers`);
+    void Promise.all(servers.map((s) => s.stop())).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const withDistribution = options.distribution && installed('docker-registry');
     if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
@@ -251,7 +272,7 @@ async function main(): Promise<void> {
     if (withDistribution) servers.push(await startDistribution(join(work, 'distribution')));
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
-    const fanoutDigest = blobDigest(fanoutSeed, options.fanoutMib * MiB);
+    const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
     const prepared: Prepared[] = [];
     for (const server of servers) prepared.push(await prepare(server, options, fanoutDigest, fanoutSeed));
     const only = new Set(options.only);
@@ -305,7 +326,7 @@ async function main(): Promise<void> {
   const file = join(options.out, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
   process.stdout.write(text);
-  log(`written to ${file}`);
+  log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 main().catch((err: unknown) => {
