@@ -51,11 +51,12 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     next();
   });
+  // `/v2/` first: it is where the load is, and express walks the layers in order for every request
+  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger, auth }));
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
-  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger, auth }));
   app.use(notFound);
   app.use(errorMiddleware);
   return app;

@@ -12,6 +12,7 @@ import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import { gcRemovedDetail } from './gc-guard.js';
+import { ManifestCache } from './manifest-cache.js';
 import type { ReferrersIndex } from './referrers.js';
 
 /** A manifest reference from a URL: a tag or a digest, validated. */
@@ -48,6 +49,8 @@ export class ManifestStore {
     private readonly blobs: BlobStore,
     private readonly referrers: ReferrersIndex,
     private readonly now: () => Date = () => new Date(),
+    /** manifest bytes by digest; existence is always read from storage (see {@link ManifestCache}) */
+    private readonly cache: ManifestCache = new ManifestCache(),
   ) {}
 
   /**
@@ -102,6 +105,7 @@ export class ManifestStore {
         detail: { ...gcRemovedDetail(missing[0]!, 'push the missing content again, then the manifest'), missing },
       });
     }
+    this.cache.set(digest, body);
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
   }
 
@@ -112,10 +116,13 @@ export class ManifestStore {
   async get(name: RepositoryName, reference: ManifestReference): Promise<StoredManifest> {
     const digest = 'tag' in reference ? (await this.resolveTag(name, reference.tag)).digest : reference.digest.digest;
     try {
+      // The revision link is read on every request: only it says the manifest is (still) in the repository.
+      const cached = this.cache.get(digest);
       const [link, body] = await Promise.all([
         this.driver.getContent(layout.manifestRevision(name, digest)),
-        this.driver.getContent(layout.blobData(digest)),
+        cached ?? this.driver.getContent(layout.blobData(digest)),
       ]);
+      if (!cached) this.cache.set(digest, body);
       return { digest, mediaType: (JSON.parse(link.toString('utf8')) as RevisionLink).mediaType, body };
     } catch (err) {
       if (isNotFound(err)) throw manifestUnknown(digest);
@@ -159,6 +166,7 @@ export class ManifestStore {
     await this.untag(name, manifest.digest);
     await this.driver.delete(layout.manifestRevision(name, manifest.digest));
     await this.untag(name, manifest.digest);
+    this.cache.delete(manifest.digest);
     const subject = subjectOf(manifest.body);
     if (subject) await this.referrers.remove(name, subject, manifest.digest);
   }

@@ -6,10 +6,12 @@
  * race with that cleanup recreate their folder and retry.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { KeyedQueue } from './keyed-queue.js';
 import {
   checkPath,
@@ -27,6 +29,13 @@ const TEMP_PREFIX = '.wharf-tmp-';
 const READ_CHUNK = 1024 * 1024;
 /** How often a write retries after a concurrent delete removed its (empty) parent folder. */
 const PARENT_RETRIES = 5;
+
+/**
+ * `readFile` through the callback API: for the small objects `getContent` reads (links, tags,
+ * manifests) about twice as fast as `fs/promises` readFile, whose FileHandle costs several more
+ * round trips to the thread pool per file (seen in the manifest GET profile, see README "Performance").
+ */
+const readSmallFile = promisify(readFile);
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -96,7 +105,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async getContent(path: string): Promise<Buffer> {
     try {
-      return await fs.readFile(this.full(path));
+      return await readSmallFile(this.full(path));
     } catch (err) {
       throw this.notFound(err, path);
     }

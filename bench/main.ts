@@ -1,0 +1,329 @@
+/**
+ * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
+ * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
+ * measured in the same run; prints a Markdown table and writes it to `bench/results/`.
+ * Run `npm run bench -- --help` for the options.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
+import { blobDigest } from './data.js';
+import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
+import { headLoad } from './head-load.js';
+import { agent } from './http.js';
+import { markdownTable, Results, type Metric } from './report.js';
+import { installed, removeBlob, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { formatNumber } from './stats.js';
+import {
+  addRepositories,
+  addTags,
+  listingSize,
+  load,
+  MANIFEST_ACCEPT,
+  OCI_MANIFEST,
+  probe,
+  pullBlob,
+  pushBlob,
+  pushSmallImage,
+  type PushMode,
+  type SmallImage,
+} from './workloads.js';
+
+const MiB = 1024 * 1024;
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
+type Group = (typeof GROUPS)[number];
+
+/** The metrics in table order, with issue 7's targets. */
+const METRICS: Metric[] = [
+  { key: 'push-monolithic', label: '1 GiB blob push, monolithic (POST + PUT)', unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'push-streamed', label: '1 GiB blob push, streamed (PATCH + PUT)', unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'push-chunked', label: '1 GiB blob push, chunked', unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'pull', label: '1 GiB blob pull', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
+  { key: 'fanout', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
+  { key: 'get-tag', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'get-tag-p99', label: 'manifest GET by tag, p99', unit: 'ms', target: { atMost: 10 } },
+  { key: 'head-digest', label: 'manifest HEAD by digest', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'head-digest-p99', label: 'manifest HEAD by digest, p99', unit: 'ms', target: { atMost: 10 } },
+  { key: 'put-tag', label: 'manifest PUT by tag', unit: 'req/s', target: { ratioAtLeast: 2 } },
+  { key: 'tags-list', label: 'tags/list of 1,000 tags', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'tags-list-p99', label: 'tags/list, p99', unit: 'ms' },
+  { key: 'catalog', label: '_catalog of 1,000 repositories', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'catalog-p99', label: '_catalog, p99', unit: 'ms' },
+  { key: 'docker-push', label: 'docker push', unit: 's', target: { ratioAtMost: 1.0 } },
+  { key: 'docker-pull', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
+  { key: 'rss-push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
+  { key: 'rss-manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
+];
+
+/** The command-line options. */
+interface Options {
+  rounds: number;
+  blobMib: number;
+  chunkMib: number;
+  fanout: number;
+  fanoutMib: number;
+  connections: number;
+  duration: number;
+  putConnections: number;
+  listConnections: number;
+  listDuration: number;
+  tags: number;
+  repositories: number;
+  dockerLayers: number;
+  dockerLayerMib: number;
+  docker: boolean;
+  distribution: boolean;
+  only: Group[];
+  wharfNodeArgs: string;
+  out: string;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function groups(value: string): Group[] {
+  const list = value.split(',').map((s) => s.trim());
+  for (const g of list) if (!(GROUPS as readonly string[]).includes(g)) throw new InvalidArgumentError(`expected some of ${GROUPS.join(',')}`);
+  return list as Group[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const program = new Command()
+    .name('npm run bench --')
+    .description('Wharf against CNCF Distribution (docker-registry), same workloads, alternating A B A B')
+    .option('--rounds <n>', 'rounds of every workload on each server', positive, 3)
+    .option('--blob-mib <n>', 'size of the pushed and pulled blob, MiB', positive, 1024)
+    .option('--chunk-mib <n>', 'PATCH size of the chunked push, MiB', positive, 8)
+    .option('--fanout <n>', 'concurrent pulls of one blob', positive, 32)
+    .option('--fanout-mib <n>', 'size of the blob pulled concurrently, MiB', positive, 64)
+    .option('--connections <n>', 'connections of the manifest GET/HEAD load', positive, 64)
+    .option('--duration <s>', 'seconds of each manifest GET/HEAD load', positive, 10)
+    .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
+    .option('--list-connections <n>', 'connections of the tags/list and _catalog load', positive, 16)
+    .option('--list-duration <s>', 'seconds of the manifest PUT, tags/list and _catalog loads', positive, 3)
+    .option('--tags <n>', 'tags in the listed repository', positive, 1000)
+    .option('--repositories <n>', 'repositories in the catalog', positive, 1000)
+    .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
+    .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
+    .option('--no-docker', 'skip docker push/pull')
+    .option('--no-distribution', 'measure Wharf alone')
+    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, [...GROUPS])
+    .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
+    .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
+  program.parse(argv);
+  return program.opts<Options>();
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** What each server holds for the workloads after set-up. */
+interface Prepared {
+  server: ServerUnderTest;
+  image?: SmallImage;
+  tagged?: SmallImage;
+  fanoutDigest?: string;
+}
+
+async function prepare(server: ServerUnderTest, options: Options, fanoutDigest: string, fanoutSeed: string): Promise<Prepared> {
+  const base = server.url;
+  const prepared: Prepared = { server };
+  if (options.only.includes('pull')) {
+    await pushBlob(base, 'bench/fanout', 'monolithic', fanoutSeed, options.fanoutMib * MiB, fanoutDigest, options.chunkMib * MiB);
+    prepared.fanoutDigest = fanoutDigest;
+  }
+  if (options.only.includes('manifests') || options.only.includes('listings')) {
+    prepared.image = await pushSmallImage(base, 'bench/meta');
+  }
+  if (options.only.includes('listings')) {
+    prepared.tagged = await pushSmallImage(base, 'bench/tags');
+    await addTags(base, prepared.tagged, options.tags);
+    await addRepositories(base, prepared.image!, 'bench/catalog', options.repositories);
+    const tags = await listingSize(`${base}/v2/bench/tags/tags/list`);
+    const repositories = await listingSize(`${base}/v2/_catalog?n=${options.repositories}`);
+    if (tags !== options.tags + 1 || repositories !== options.repositories) {
+      throw new Error(`${server.kind}: tags/list answered ${tags} tags (expected ${options.tags + 1}), _catalog ${repositories} repositories (expected ${options.repositories})`);
+    }
+  }
+  return prepared;
+}
+
+const digests = new Map<string, string>();
+
+/** {@link blobDigest}, computed once per seed (the pull of a round reuses its push's digest). */
+function digestOf(seed: string, size: number): string {
+  const known = digests.get(seed);
+  if (known) return known;
+  const digest = blobDigest(seed, size);
+  digests.set(seed, digest);
+  return digest;
+}
+
+/** Runs one round of group `group` on one server, recording into `results`. */
+async function runGroup(group: Group, p: Prepared, round: number, options: Options, results: Results): Promise<void> {
+  const { server } = p;
+  const base = server.url;
+  const size = options.blobMib * MiB;
+  if (group === 'push' || group === 'pull') {
+    if (group === 'push') {
+      const modes: PushMode[] = ['monolithic', 'streamed', 'chunked'];
+      const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
+      const { peakBytes } = await withPeakRss(server.pid, async () => {
+        for (const [i, mode] of modes.entries()) {
+          const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
+          results.add(`push-${mode}`, server.kind, mibps);
+          if (i < modes.length - 1 || !options.only.includes('pull')) await removeBlob(server, digests[i]!);
+        }
+      });
+      results.add('rss-push', server.kind, peakBytes / MiB);
+      return;
+    }
+    const digest = digestOf(`${server.kind[0]}${round}chunked`, size);
+    if (options.only.includes('push')) {
+      results.add('pull', server.kind, await pullBlob(base, 'bench/push', digest, size));
+      await removeBlob(server, digest);
+    }
+    results.add('fanout', server.kind, await pullBlob(base, 'bench/fanout', p.fanoutDigest!, options.fanoutMib * MiB, options.fanout));
+    return;
+  }
+  if (group === 'manifests') {
+    const image = p.image!;
+    const accept = { Accept: MANIFEST_ACCEPT };
+    const byTag = `${base}/v2/${image.repository}/manifests/latest`;
+    const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
+    await probe(byTag, 'GET', accept);
+    const { result, peakBytes } = await withPeakRss(server.pid, async () => {
+      const get = await load(byTag, { connections: options.connections, durationS: options.duration, headers: accept });
+      const head = await headLoad(byDigest, { connections: options.connections, durationS: options.duration, headers: accept });
+      return { get, head };
+    });
+    results.add('rss-manifests', server.kind, peakBytes / MiB);
+    results.add('get-tag', server.kind, result.get.rps);
+    results.add('get-tag-p99', server.kind, result.get.p99);
+    results.add('head-digest', server.kind, result.head.rps);
+    results.add('head-digest-p99', server.kind, result.head.p99);
+    const put = await load(`${base}/v2/${image.repository}/manifests/put`, {
+      connections: options.putConnections,
+      durationS: options.listDuration,
+      method: 'PUT',
+      headers: { 'Content-Type': OCI_MANIFEST },
+      body: image.manifest,
+    });
+    results.add('put-tag', server.kind, put.rps);
+    return;
+  }
+  if (group === 'listings') {
+    const tags = await load(`${base}/v2/bench/tags/tags/list`, { connections: options.listConnections, durationS: options.listDuration });
+    results.add('tags-list', server.kind, tags.rps);
+    results.add('tags-list-p99', server.kind, tags.p99);
+    const catalog = await load(`${base}/v2/_catalog?n=${options.repositories}`, { connections: options.listConnections, durationS: options.listDuration });
+    results.add('catalog', server.kind, catalog.rps);
+    results.add('catalog-p99', server.kind, catalog.p99);
+    return;
+  }
+  if (group === 'docker') {
+    const times = await pushPull(server, round);
+    results.add('docker-push', server.kind, times.push);
+    results.add('docker-pull', server.kind, times.pull);
+  }
+}
+
+/** The ceilings over half the blob size (at least 256 MiB): enough to pass the caches' warm-up, short enough to repeat every round. */
+async function measureCeilings(dir: string, options: Options, results: Results): Promise<void> {
+  const bytes = Math.max(256, options.blobMib / 2) * MiB;
+  results.addCeiling('sha256 (1 core)', sha256MiBps(bytes));
+  results.addCeiling('disk write (new file, fsync)', await diskWriteMiBps(dir, bytes));
+  results.addCeiling('loopback TCP', await loopbackMiBps(2 * bytes));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  const started = Date.now();
+  // under the repository's .tmp/ (ignored by git), not /tmp, where other jobs' clean-ups may sweep wharf-* folders
+  await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
+  const results = new Results();
+  const servers: ServerUnderTest[] = [];
+  let dockerImage = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the servers`);
+    void Promise.all(servers.map((s) => s.stop())).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const withDistribution = options.distribution && installed('docker-registry');
+    if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
+    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), options.wharfNodeArgs.split(' ').filter(Boolean)));
+    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution')));
+    log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
+    const fanoutSeed = 'fanout';
+    const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
+    const prepared: Prepared[] = [];
+    for (const server of servers) prepared.push(await prepare(server, options, fanoutDigest, fanoutSeed));
+    const only = new Set(options.only);
+    if (only.has('docker') && options.docker) {
+      if (await dockerAnswers()) {
+        log(`building the docker image (${options.dockerLayers} x ${options.dockerLayerMib} MiB)`);
+        await buildImage(join(work, 'image'), options.dockerLayers, options.dockerLayerMib);
+        dockerImage = true;
+      } else {
+        results.notes.push('the Docker daemon does not answer (set DOCKER_HOST): docker push/pull skipped');
+        only.delete('docker');
+      }
+    } else only.delete('docker');
+    for (let round = 1; round <= options.rounds; round++) {
+      if (only.has('ceilings')) {
+        log(`round ${round}: ceilings`);
+        await measureCeilings(work, options, results);
+      }
+      for (const group of GROUPS.filter((g) => g !== 'ceilings' && only.has(g))) {
+        for (const p of prepared) {
+          log(`round ${round}: ${group} on ${p.server.kind}`);
+          try {
+            await runGroup(group, p, round, options, results);
+          } catch (err) {
+            const message = `round ${round}, ${group} on ${p.server.kind} failed: ${(err as Error).message}`;
+            results.notes.push(message);
+            log(message);
+          }
+        }
+      }
+    }
+  } finally {
+    agent.destroy();
+    await Promise.all(servers.map((s) => s.stop()));
+    if (dockerImage) await removeImage();
+    await rm(work, { recursive: true, force: true });
+  }
+  const header = [
+    `# Wharf vs CNCF Distribution, ${new Date().toISOString()}`,
+    '',
+    `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
+      `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
+      `manifest GET/HEAD ${options.connections} connections x ${options.duration} s, PUT ${options.putConnections} connections, ` +
+      `listings ${options.listConnections} connections x ${options.listDuration} s, docker ${options.dockerLayers} x ${options.dockerLayerMib} MiB layers. ` +
+      'Filesystem storage in a temporary folder; both servers log requests at info.',
+    '',
+  ];
+  const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
+  const text = [...header, markdownTable(results, METRICS), ...notes, ''].join('\n');
+  await mkdir(options.out, { recursive: true });
+  const file = join(options.out, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+  await writeFile(file, text);
+  process.stdout.write(text);
+  log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,188 @@
+/**
+ * The servers under test, each a child process on a free loopback port with filesystem storage in
+ * its own temporary root: Wharf (`node dist/src/main.js serve`, the built server) and CNCF
+ * Distribution (Debian's `docker-registry serve config.yml`). Also where each keeps a blob and a
+ * repository on disk (to clear between rounds) and its resident memory.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { send } from './http.js';
+
+/** Which server. */
+export type ServerKind = 'wharf' | 'distribution';
+
+/** A running server under test. */
+export interface ServerUnderTest {
+  kind: ServerKind;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, for docker image references */
+  host: string;
+  /** the process id (the server itself, not a wrapper) */
+  pid: number;
+  /** the storage folder of a blob's bytes */
+  blobPath(digest: string): string;
+  /** the storage folder of a repository */
+  repositoryPath(name: string): string;
+  /** Stops the process (SIGTERM, then SIGKILL after 5 s). */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (bound, read and released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const port = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when `command` runs (`command --version` exits). */
+export function installed(command: string): boolean {
+  const result = spawnSync(command, ['--version'], { stdio: 'ignore' });
+  return result.error === undefined;
+}
+
+/**
+ * Polls `GET url/v2/` until it answers (any status) or `deadlineMs` passes.
+ * @throws Error when the process exits first or the deadline passes, with the end of its log
+ */
+async function waitReady(child: ChildProcess, url: string, logFile: string, deadlineMs = 20_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) break;
+    const answered = await send(`${url}/v2/`).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  throw new Error(`the server at ${url} did not answer /v2/ (exit code ${child.exitCode}); its log ends:\n${log.slice(-2000)}`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
+/** Starts a process writing its output straight to `logFile` (not through the bench's own process). */
+function launch(command: string, args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    return spawn(command, args, { stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) with filesystem storage
+ * under `dir/storage`, logging at `info` to `dir/server.log`.
+ * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ */
+export async function startWharf(repoRoot: string, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const storage = join(dir, 'storage');
+  await mkdir(storage, { recursive: true });
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n`,
+  );
+  const logFile = join(dir, 'server.log');
+  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], logFile);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, url, logFile);
+  return {
+    kind: 'wharf',
+    url,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    blobPath: (digest) => {
+      const [alg, hex] = digest.split(':') as [string, string];
+      return join(storage, 'blobs', alg, hex.slice(0, 2), hex);
+    },
+    repositoryPath: (name) => join(storage, 'repositories', name),
+    stop: stopper(child),
+  };
+}
+
+/**
+ * Starts CNCF Distribution (`docker-registry serve`) with filesystem storage under `dir/storage`,
+ * deletes enabled, its default `info` log (access log included) to `dir/server.log`, and no blob
+ * descriptor cache.
+ */
+export async function startDistribution(dir: string): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const storage = join(dir, 'storage');
+  await mkdir(storage, { recursive: true });
+  const config = join(dir, 'config.yml');
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n` +
+      `http:\n  addr: 127.0.0.1:${port}\ncatalog:\n  maxentries: 1000\n`,
+  );
+  const logFile = join(dir, 'server.log');
+  const child = launch('docker-registry', ['serve', config], logFile);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, url, logFile);
+  const v2 = join(storage, 'docker/registry/v2');
+  return {
+    kind: 'distribution',
+    url,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    blobPath: (digest) => {
+      const [alg, hex] = digest.split(':') as [string, string];
+      return join(v2, 'blobs', alg, hex.slice(0, 2), hex);
+    },
+    repositoryPath: (name) => join(v2, 'repositories', name),
+    stop: stopper(child),
+  };
+}
+
+/** Removes blob `digest`'s bytes from the server's storage (between rounds, so every push writes new files). */
+export async function removeBlob(server: ServerUnderTest, digest: string): Promise<void> {
+  await rm(server.blobPath(digest), { recursive: true, force: true });
+}
+
+/** The resident set size of process `pid` in bytes (VmRSS), or undefined when it is gone. */
+export async function residentBytes(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
+  const kib = status ? /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] : undefined;
+  return kib === undefined ? undefined : Number(kib) * 1024;
+}
+
+/**
+ * Samples process `pid`'s RSS every `everyMs` while `work` runs.
+ * @returns what `work` returned and the peak RSS seen, in bytes
+ */
+export async function withPeakRss<T>(pid: number, work: () => Promise<T>, everyMs = 50): Promise<{ result: T; peakBytes: number }> {
+  let peak = (await residentBytes(pid)) ?? 0;
+  const timer = setInterval(() => {
+    void residentBytes(pid).then((bytes) => {
+      if (bytes !== undefined && bytes > peak) peak = bytes;
+    });
+  }, everyMs);
+  try {
+    const result = await work();
+    const last = await residentBytes(pid);
+    return { result, peakBytes: Math.max(peak, last ?? 0) };
+  } finally {
+    clearInterval(timer);
+  }
+}

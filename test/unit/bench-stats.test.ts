@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { targetHolds } from '../../bench/report.js';
+import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
+
+describe('bench statistics', () => {
+  it('summarizes odd and even sample counts by the median', () => {
+    expect(summarize([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5, count: 3 });
+    expect(summarize([4, 1, 3, 10])).toEqual({ median: 3.5, min: 1, max: 10, count: 4 });
+    expect(summarize([])).toBeUndefined();
+  });
+
+  it('takes the ratio of Wharf median over Distribution median', () => {
+    expect(ratio(summarize([10, 20, 30]), summarize([4, 5, 6]))).toBe(4);
+    expect(ratio(summarize([10]), summarize([]))).toBeUndefined();
+    expect(ratio(summarize([10]), summarize([0]))).toBeUndefined();
+  });
+
+  it('finds percentiles by nearest rank', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(samples, 99)).toBe(99);
+    expect(percentile(samples, 50)).toBe(50);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 99)).toBeUndefined();
+  });
+
+  it('formats cells with three significant digits below 100', () => {
+    expect(formatNumber(1234.6)).toBe('1235');
+    expect(formatNumber(56.789)).toBe('56.8');
+    expect(formatNumber(0.12345)).toBe('0.123');
+    expect(formatSummary(summarize([1, 2, 3]))).toBe('2 (1..3)');
+    expect(formatSummary(undefined)).toBe('n/a');
+  });
+
+  it('judges ratio and absolute targets', () => {
+    expect(targetHolds({ ratioAtLeast: 5 }, 100, 5.1)).toBe(true);
+    expect(targetHolds({ ratioAtLeast: 5 }, 100, 4.9)).toBe(false);
+    expect(targetHolds({ ratioAtMost: 1 }, 3, 0.9)).toBe(true);
+    expect(targetHolds({ atMost: 10 }, 12, 0.5)).toBe(false);
+    expect(targetHolds({ ratioAtLeast: 2 }, 100, undefined)).toBeUndefined();
+  });
+});
