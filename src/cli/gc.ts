@@ -26,11 +26,12 @@ export interface GcCommandOptions {
  */
 export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream = process.stdout, errors: NodeJS.WritableStream = process.stderr): Promise<void> {
   const config = loadConfig(options.config);
-  if (!config.storage.filesystem) {
+  if (config.storage.inmemory) {
     throw new ConfigError('storage.inmemory: `wharf gc` runs in its own process and cannot reach an in-memory registry; use POST /admin/v1/gc');
   }
   for (const w of configWarnings(config)) errors.write(`wharf gc: warning: config key "${w.key}" ${w.message}\n`);
   const storage = createDriver(config.storage);
+  await storage.check?.();
   const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged }));
   const record = await done;
   if (!record.report) throw new Error(`garbage collection run ${record.id} failed: ${record.error ?? 'unknown error'}`);

@@ -7,14 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
+import { gc } from '../../src/cli/gc.js';
 import { ConfigError, validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createHttpServer, startServer } from '../../src/server.js';
 import { S3Driver, type S3DriverOptions } from '../../src/storage/s3.js';
+import { configFile } from '../support/config.js';
 import { startS3rver, type RunningS3 } from '../support/s3rver.js';
 import { expectError, raw, pushImage, randomBlob, sha256, type Client } from './harness.js';
 
@@ -212,5 +215,29 @@ describe('S3 failures', () => {
     );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe('wharf gc on S3', () => {
+  it('collects the blobs of a deleted image from the bucket and keeps the rest', async () => {
+    const root = `gc-${randomUUID()}`;
+    const { http } = await app(root);
+    const kept = await pushImage(http, 'team/kept', 'v1');
+    const gone = await pushImage(http, 'team/gone', 'v1');
+    expect((await http.delete(`/v2/team/gone/manifests/${gone.digest}`)).status).toBe(202);
+    const file = configFile(JSON.stringify({ storage: { s3: settings(root) }, gc: { grace: '0s' } }));
+    let printed = '';
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        printed += chunk.toString();
+        done();
+      },
+    });
+    await gc({ config: file }, out, out);
+    // the image's config, two layers and the deleted manifest's own bytes
+    expect(printed).toMatch(/deleted 0 tags \(retention\), 0 manifests, 4 blobs \(\d+ bytes\), 3 blob links/);
+    for (const blob of [gone.config, ...gone.layers]) expectError(await http.head(`/v2/team/gone/blobs/${blob.digest}`), 404, 'BLOB_UNKNOWN');
+    for (const blob of [kept.config, ...kept.layers]) expect((await http.get(`/v2/team/kept/blobs/${blob.digest}`)).status).toBe(200);
+    expect((await http.get('/v2/team/kept/manifests/v1')).status).toBe(200);
   });
 });
