@@ -10,7 +10,7 @@ import { Catalog } from '../registry/catalog.js';
 import type { TagLink } from '../registry/manifests.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { forEachLimit } from './limit.js';
+import { forEachLimit } from '../registry/limit.js';
 
 /** A blob in the shared store. */
 export interface StoredBlob {

@@ -40,7 +40,7 @@ import type { Digest } from '../oci/digest.js';
 import { ALGORITHMS, isDigest } from '../oci/digest.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { forEachLimit } from './limit.js';
+import { forEachLimit } from '../registry/limit.js';
 
 /** Where a run is: marking (nothing deleted yet), sweeping (deleting), or finished. */
 export type GcPhase = 'mark' | 'sweep' | 'done';

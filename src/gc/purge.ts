@@ -6,7 +6,7 @@
  */
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { forEachLimit } from './limit.js';
+import { forEachLimit } from '../registry/limit.js';
 
 /** What a purge removed (or, in a dry run, would remove). */
 export interface PurgeResult {

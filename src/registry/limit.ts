@@ -1,4 +1,4 @@
-/** Bounded concurrency for the collector's many small storage requests. */
+/** Bounded concurrency for the many small storage requests of walks over the registry (catalog, garbage collection). */
 
 /**
  * Runs `work` for every item, at most `limit` at a time; rejects with the first failure (after the

@@ -6,6 +6,7 @@
 import { ALGORITHMS, isDigest } from '../oci/digest.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { forEachLimit } from './limit.js';
 
 /** Totals of the blob store and the upload sessions. */
 export interface StorageUsage {
@@ -52,14 +53,13 @@ export async function storageUsage(driver: StorageDriver): Promise<StorageUsage>
 /** The size of each path (undefined when it vanished since the listing, or was never written), `CONCURRENCY` at a time. */
 async function sizes(driver: StorageDriver, paths: readonly string[]): Promise<(number | undefined)[]> {
   const out: (number | undefined)[] = new Array<number | undefined>(paths.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < paths.length) {
-      const i = next++;
+  await forEachLimit(
+    paths.map((_, i) => i),
+    CONCURRENCY,
+    async (i) => {
       out[i] = (await statIfExists(driver, paths[i]!))?.size;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, paths.length) }, worker));
+    },
+  );
   return out;
 }
 
