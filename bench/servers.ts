@@ -50,6 +50,25 @@ export function installed(command: string): boolean {
 }
 
 /**
+ * The handle of a started server. Both registries lay blobs out as `<root>/blobs/<alg>/<2 hex>/<hex>`
+ * and repositories as `<root>/repositories/<name>`.
+ */
+function running(kind: ServerUnderTest['kind'], port: number, child: ChildProcess, root: string): ServerUnderTest {
+  return {
+    kind,
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    blobPath: (digest) => {
+      const [alg, hex] = digest.split(':') as [string, string];
+      return join(root, 'blobs', alg, hex.slice(0, 2), hex);
+    },
+    repositoryPath: (name) => join(root, 'repositories', name),
+    stop: stopper(child),
+  };
+}
+
+/**
  * Polls `GET url/v2/` until it answers (any status) or `deadlineMs` passes.
  * @throws Error when the process exits first or the deadline passes, with the end of its log
  */
@@ -107,18 +126,7 @@ export async function startWharf(repoRoot: string, dir: string, nodeArgs: string
   const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], logFile);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, url, logFile);
-  return {
-    kind: 'wharf',
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    blobPath: (digest) => {
-      const [alg, hex] = digest.split(':') as [string, string];
-      return join(storage, 'blobs', alg, hex.slice(0, 2), hex);
-    },
-    repositoryPath: (name) => join(storage, 'repositories', name),
-    stop: stopper(child),
-  };
+  return running('wharf', port, child, storage);
 }
 
 /**
@@ -141,18 +149,7 @@ export async function startDistribution(dir: string): Promise<ServerUnderTest> {
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, url, logFile);
   const v2 = join(storage, 'docker/registry/v2');
-  return {
-    kind: 'distribution',
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    blobPath: (digest) => {
-      const [alg, hex] = digest.split(':') as [string, string];
-      return join(v2, 'blobs', alg, hex.slice(0, 2), hex);
-    },
-    repositoryPath: (name) => join(v2, 'repositories', name),
-    stop: stopper(child),
-  };
+  return running('distribution', port, child, v2);
 }
 
 /** Removes blob `digest`'s bytes from the server's storage (between rounds, so every push writes new files). */
