@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
+import { canSendDirect } from '../storage/file-range-stream.js';
 import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
 
 type BlobRoute = { area: 'blobs'; name: string; digest: string };
@@ -87,7 +88,8 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     return;
   }
   const stream = await deps.registry.blobs.open(digest, range ? { offset: range.start, length } : undefined);
-  await pipeline(stream, res);
+  if (canSendDirect(stream)) await stream.sendTo(res);
+  else await pipeline(stream, res);
 };
 
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */

@@ -12,6 +12,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { FileRangeStream } from './file-range-stream.js';
 import { KeyedQueue } from './keyed-queue.js';
 import {
   checkPath,
@@ -140,8 +141,8 @@ export class FilesystemDriver implements StorageDriver {
         await handle.close();
         return Readable.from([]);
       }
-      const end = range.length === undefined ? undefined : range.offset + range.length - 1;
-      return handle.createReadStream({ start: range.offset, end, highWaterMark: READ_CHUNK, autoClose: true });
+      const length = Math.min(range.length ?? size, size - range.offset);
+      return new FileRangeStream(handle, range.offset, length);
     } catch (err) {
       await handle.close();
       throw err;

@@ -1,0 +1,118 @@
+/**
+ * A byte range of an open file as a Readable, with a faster way to send it: {@link FileRangeStream.sendTo}
+ * writes the range to a Writable through two reused read buffers instead of a fresh 1 MiB buffer per
+ * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see README "Performance").
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
+
+/** Read buffer size in bytes. */
+const READ_CHUNK = 1024 * 1024;
+
+/** A stream that can write its bytes to a destination itself (see {@link FileRangeStream.sendTo}). */
+export interface DirectSend {
+  /**
+   * Writes every byte of the stream to `dest`, then ends `dest`. Call it instead of reading or piping
+   * the stream, never after. Rejects on a read error, a short file, or `dest` closing or failing before
+   * the last byte, and then destroys `dest` (without an error: the rejection carries it, so no 'error'
+   * event goes unheard); the stream and its file handle are closed in every case.
+   */
+  sendTo(dest: Writable): Promise<void>;
+}
+
+/** Whether `stream` offers {@link DirectSend}. */
+export function canSendDirect(stream: Readable): stream is Readable & DirectSend {
+  return typeof (stream as Partial<DirectSend>).sendTo === 'function';
+}
+
+/** `length` bytes of `handle` from `offset`; owns the handle and closes it when destroyed or ended. */
+export class FileRangeStream extends Readable implements DirectSend {
+  readonly #handle: FileHandle;
+  #position: number;
+  #remaining: number;
+
+  /**
+   * @param handle an open file, closed by this stream
+   * @param offset first byte, bytes from the start of the file
+   * @param length bytes to read; the stream fails when the file ends before
+   */
+  constructor(handle: FileHandle, offset: number, length: number) {
+    super({ highWaterMark: READ_CHUNK });
+    this.#handle = handle;
+    this.#position = offset;
+    this.#remaining = length;
+  }
+
+  /** Reads the next chunk into a fresh buffer: a pushed chunk belongs to the consumer. */
+  override _read(): void {
+    if (this.#remaining === 0) {
+      this.push(null);
+      return;
+    }
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, this.#remaining));
+    this.#readInto(buffer).then(
+      (bytes) => this.push(buffer.subarray(0, bytes)),
+      (err: Error) => this.destroy(err),
+    );
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#handle.close().then(
+      () => callback(err),
+      (closeErr: Error) => callback(err ?? closeErr),
+    );
+  }
+
+  async #readInto(buffer: Buffer): Promise<number> {
+    const wanted = Math.min(buffer.length, this.#remaining);
+    const { bytesRead } = await this.#handle.read(buffer, 0, wanted, this.#position);
+    if (bytesRead === 0) throw new Error(`file ended ${this.#remaining} bytes before the requested range`);
+    this.#position += bytesRead;
+    this.#remaining -= bytesRead;
+    return bytesRead;
+  }
+
+  /**
+   * Double buffering: while `dest` writes one buffer, the next is read into the other; a buffer is
+   * read into again only after `dest` called back for its previous write, so at most 2 MiB are in
+   * flight (back-pressure) and no byte the socket still holds is overwritten.
+   */
+  async sendTo(dest: Writable): Promise<void> {
+    let onGone: (err: Error) => void = () => undefined;
+    const gone = new Promise<never>((_resolve, reject) => {
+      onGone = reject;
+    });
+    gone.catch(() => undefined);
+    const onClose = (): void => onGone(new Error('the destination closed before the whole range was written'));
+    const onError = (err: Error): void => onGone(err);
+    dest.once('close', onClose);
+    dest.once('error', onError);
+    const pool = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+    const released: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+    try {
+      for (let slot = 0; this.#remaining > 0; slot ^= 1) {
+        await Promise.race([released[slot], gone]);
+        const buffer = pool[slot]!;
+        const bytes = await Promise.race([this.#readInto(buffer), gone]);
+        const written = new Promise<void>((resolve, reject) => {
+          dest.write(buffer.subarray(0, bytes), (err) => (err ? reject(err) : resolve()));
+        });
+        written.catch(() => undefined);
+        released[slot] = written;
+      }
+      await Promise.race([Promise.all(released), gone]);
+      dest.removeListener('close', onClose);
+      const ended = new Promise<void>((resolve, reject) => {
+        dest.end((err?: Error | null) => (err ? reject(err) : resolve()));
+      });
+      await Promise.race([ended, gone]);
+    } catch (err) {
+      dest.destroy();
+      throw err;
+    } finally {
+      dest.removeListener('close', onClose);
+      dest.removeListener('error', onError);
+      this.destroy();
+    }
+  }
+}
