@@ -26,8 +26,8 @@ import {
 } from './driver.js';
 
 const TEMP_PREFIX = '.wharf-tmp-';
-/** Read buffer size in bytes for blob streams. */
-const READ_CHUNK = 1024 * 1024;
+/** Buffer size in bytes of the append write stream (reads: see file-range-stream.ts). */
+const WRITE_CHUNK = 1024 * 1024;
 /** How often a write retries after a concurrent delete removed its (empty) parent folder. */
 const PARENT_RETRIES = 5;
 
@@ -174,7 +174,7 @@ export class FilesystemDriver implements StorageDriver {
         if (size === 0) await this.delete(path); // opening created it
         throw new InvalidOffsetError(path, options.offset, this.name);
       }
-      const out = handle.createWriteStream({ highWaterMark: READ_CHUNK });
+      const out = handle.createWriteStream({ highWaterMark: WRITE_CHUNK });
       try {
         await pipeline(source, out, { signal: options.signal });
       } finally {
