@@ -3,11 +3,13 @@
  * through that repository's link (Distribution Spec v1.1 "Pulling blobs", "Mounting a blob from
  * another repository", "Deleting Blobs").
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
+import { canSendDirect } from '../storage/file-range-stream.js';
 import * as layout from '../storage/layout.js';
 import { GcGuard, gcRemovedDetail } from './gc-guard.js';
 
@@ -105,6 +107,18 @@ export class BlobStore {
   /** A stream of the blob's bytes (check access with {@link stat} first). */
   open(digest: Digest, range?: ReadRange): Promise<Readable> {
     return this.driver.reader(layout.blobData(digest), range);
+  }
+
+  /**
+   * Writes the blob's bytes (or `range` of them) to `dest` and ends it, through the driver's direct
+   * send where it has one (reused buffers on the filesystem), else by piping (check access with
+   * {@link stat} first).
+   * @throws PathNotFoundError when the blob is not stored; the stream's or `dest`'s error when either fails
+   */
+  async send(digest: Digest, range: ReadRange | undefined, dest: Writable): Promise<void> {
+    const stream = await this.open(digest, range);
+    if (canSendDirect(stream)) await stream.sendTo(dest);
+    else await pipeline(stream, dest);
   }
 
   /** A URL the client may fetch the blob's bytes from itself (a presigned storage URL), or undefined (check access with {@link stat} first). */

@@ -2,11 +2,9 @@
  * Blob reads and deletes (Distribution Spec v1.1 end-2 `GET/HEAD /v2/<name>/blobs/<digest>`,
  * end-10 `DELETE`), with single byte ranges (RFC 9110 section 14).
  */
-import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { canSendDirect } from '../storage/file-range-stream.js';
 import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
 
 type BlobRoute = { area: 'blobs'; name: string; digest: string };
@@ -87,9 +85,7 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     res.end();
     return;
   }
-  const stream = await deps.registry.blobs.open(digest, range ? { offset: range.start, length } : undefined);
-  if (canSendDirect(stream)) await stream.sendTo(res);
-  else await pipeline(stream, res);
+  await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
 };
 
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */
