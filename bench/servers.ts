@@ -109,23 +109,31 @@ function launch(command: string, args: string[], logFile: string): ChildProcess 
 }
 
 /**
- * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) with filesystem storage
- * under `dir/storage`, logging at `info` to `dir/server.log`.
- * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ * A free loopback port, the storage folder `dir/storage` and `dir/config.yml` in the configuration
+ * shape both registries read (filesystem storage, deletes on, `info` logs), followed by `extra`.
+ * @returns the port, the storage folder, the configuration file and the log file (`dir/server.log`)
  */
-export async function startWharf(repoRoot: string, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+async function prepare(dir: string, extra: string): Promise<{ port: number; storage: string; config: string; logFile: string }> {
   const port = await freePort();
   const storage = join(dir, 'storage');
   await mkdir(storage, { recursive: true });
   const config = join(dir, 'config.yml');
   await writeFile(
     config,
-    `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n`,
+    `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n${extra}`,
   );
-  const logFile = join(dir, 'server.log');
+  return { port, storage, config, logFile: join(dir, 'server.log') };
+}
+
+/**
+ * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) with filesystem storage
+ * under `dir/storage`, logging at `info` to `dir/server.log`.
+ * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ */
+export async function startWharf(repoRoot: string, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+  const { port, storage, config, logFile } = await prepare(dir, '');
   const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], logFile);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, url, logFile);
+  await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   return running('wharf', port, child, storage);
 }
 
@@ -135,19 +143,9 @@ export async function startWharf(repoRoot: string, dir: string, nodeArgs: string
  * descriptor cache.
  */
 export async function startDistribution(dir: string): Promise<ServerUnderTest> {
-  const port = await freePort();
-  const storage = join(dir, 'storage');
-  await mkdir(storage, { recursive: true });
-  const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    `version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n` +
-      `http:\n  addr: 127.0.0.1:${port}\ncatalog:\n  maxentries: 1000\n`,
-  );
-  const logFile = join(dir, 'server.log');
+  const { port, storage, config, logFile } = await prepare(dir, 'catalog:\n  maxentries: 1000\n');
   const child = launch('docker-registry', ['serve', config], logFile);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, url, logFile);
+  await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   const v2 = join(storage, 'docker/registry/v2');
   return running('distribution', port, child, v2);
 }
