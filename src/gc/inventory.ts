@@ -7,19 +7,11 @@
 import { ALGORITHMS, isDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import { Catalog } from '../registry/catalog.js';
+import { storedBlobs, type StoredBlob } from '../registry/stored-blobs.js';
 import type { TagLink } from '../registry/manifests.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
-
-/** A blob in the shared store. */
-export interface StoredBlob {
-  digest: Digest;
-  /** bytes */
-  size: number;
-  /** last modification, ms since the epoch */
-  modTime: number;
-}
 
 /** One repository as scanned. */
 export interface RepositoryScan {
@@ -51,7 +43,7 @@ const PARALLEL = 16;
 
 /** Scans the whole storage. */
 export async function scanInventory(driver: StorageDriver): Promise<Inventory> {
-  const blobs = await scanBlobs(driver);
+  const blobs = await storedBlobs(driver);
   const names = await new Catalog(driver).repositories();
   const repositories: RepositoryScan[] = [];
   await forEachLimit(names, 4, async (name) => void repositories.push(await scanRepository(driver, name)));
@@ -67,21 +59,6 @@ export async function scanInventory(driver: StorageDriver): Promise<Inventory> {
     if (refs) manifests.set(d, refs);
   });
   return { blobs, repositories, manifests };
-}
-
-async function scanBlobs(driver: StorageDriver): Promise<Map<Digest, StoredBlob>> {
-  const found = new Map<Digest, StoredBlob>();
-  for (const algorithm of ALGORITHMS) {
-    const shards = (await driver.list(layout.blobShards(algorithm))).filter((s) => /^[0-9a-f]{2}$/.test(s));
-    await forEachLimit(shards, 4, async (shard) => {
-      const digests = (await driver.list(layout.blobShard(algorithm, shard))).map((hex) => `${algorithm}:${hex}`).filter(isDigest);
-      await forEachLimit(digests, PARALLEL, async (digest) => {
-        const info = await statIfExists(driver, layout.blobData(digest));
-        if (info && !info.isDir) found.set(digest, { digest, size: info.size, modTime: info.modTime.getTime() });
-      });
-    });
-  }
-  return found;
 }
 
 async function scanRepository(driver: StorageDriver, name: RepositoryName): Promise<RepositoryScan> {

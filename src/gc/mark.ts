@@ -13,7 +13,8 @@
  */
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import type { Inventory, RepositoryScan, StoredBlob } from './inventory.js';
+import type { StoredBlob } from '../registry/stored-blobs.js';
+import type { Inventory, RepositoryScan } from './inventory.js';
 
 /** A digest in a repository: a manifest revision, or a blob link. */
 export interface RepositoryDigest {
