@@ -4,10 +4,11 @@
  * only. Blobs are listed first, so a blob stored while the repositories are read is simply not a
  * candidate of this run.
  */
-import { ALGORITHMS, isDigest, parseDigest, type Digest } from '../oci/digest.js';
+import { ALGORITHMS, isDigest, type Digest } from '../oci/digest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import { Catalog } from '../registry/catalog.js';
 import { storedBlobs, type StoredBlob } from '../registry/stored-blobs.js';
+import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import type { TagLink } from '../registry/manifests.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
@@ -21,13 +22,6 @@ export interface RepositoryScan {
   revisions: Map<Digest, number>;
   /** blob links and their modification time (ms since the epoch) */
   links: Map<Digest, number>;
-}
-
-/** What a manifest references: blobs (config, layers), child manifests (an index's), and its subject. */
-export interface ManifestRefs {
-  blobs: Digest[];
-  children: Digest[];
-  subject?: Digest;
 }
 
 /** Everything a run marks and sweeps from. */
@@ -55,7 +49,7 @@ export async function scanInventory(driver: StorageDriver): Promise<Inventory> {
       if (isNotFound(err)) return undefined;
       throw err;
     });
-    const refs = body && manifestRefs(body);
+    const refs = body && manifestReferences(body);
     if (refs) manifests.set(d, refs);
   });
   return { blobs, repositories, manifests };
@@ -91,26 +85,4 @@ async function timedDigests(
     });
   }
   return found;
-}
-
-/**
- * The references of a stored manifest, read leniently (it was validated when pushed): an index's
- * `manifests[]`, an image's `config` and `layers[]`, and `subject`. Undefined when it is not JSON.
- */
-export function manifestRefs(body: Buffer): ManifestRefs | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== 'object' || json === null) return undefined;
-  const m = json as { manifests?: unknown; config?: unknown; layers?: unknown; subject?: unknown };
-  const digestOf = (v: unknown): Digest[] => {
-    const d = (v as { digest?: unknown } | null)?.digest;
-    return typeof d === 'string' && isDigest(d) ? [parseDigest(d).digest] : [];
-  };
-  const list = (v: unknown): Digest[] => (Array.isArray(v) ? v.flatMap(digestOf) : []);
-  const subject = digestOf(m.subject)[0];
-  return { blobs: [...digestOf(m.config), ...list(m.layers)], children: list(m.manifests), ...(subject ? { subject } : {}) };
 }

@@ -4,7 +4,7 @@
  * Pure: no I/O. The registry layer checks that referenced blobs and manifests exist.
  */
 import { RegistryError } from './errors.js';
-import { parseDigest, type Digest } from './digest.js';
+import { isDigest, parseDigest, type Digest } from './digest.js';
 import {
   DOCKER_FOREIGN_LAYER,
   DOCKER_SCHEMA1,
@@ -157,4 +157,33 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function invalid(message: string): RegistryError {
   return new RegistryError('MANIFEST_INVALID', { message, detail: { reason: message } });
+}
+
+/** What a manifest references: blobs (config, layers), child manifests (an index's), and its subject. */
+export interface ManifestRefs {
+  blobs: Digest[];
+  children: Digest[];
+  subject?: Digest;
+}
+
+/**
+ * The references of a stored manifest, read leniently (it was validated when pushed): an index's
+ * `manifests[]`, an image's `config` and `layers[]`, and `subject`. Undefined when it is not JSON.
+ */
+export function manifestReferences(body: Buffer): ManifestRefs | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null) return undefined;
+  const m = json as { manifests?: unknown; config?: unknown; layers?: unknown; subject?: unknown };
+  const digestOf = (v: unknown): Digest[] => {
+    const d = (v as { digest?: unknown } | null)?.digest;
+    return typeof d === 'string' && isDigest(d) ? [parseDigest(d).digest] : [];
+  };
+  const list = (v: unknown): Digest[] => (Array.isArray(v) ? v.flatMap(digestOf) : []);
+  const subject = digestOf(m.subject)[0];
+  return { blobs: [...digestOf(m.config), ...list(m.layers)], children: list(m.manifests), ...(subject ? { subject } : {}) };
 }

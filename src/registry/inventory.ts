@@ -10,7 +10,7 @@
  */
 import { ALGORITHMS, isDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { parseManifest } from '../oci/manifest.js';
+import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import { parseTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import type { StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
@@ -55,18 +55,12 @@ export interface TagSummary {
   pushedAt: string;
 }
 
-/** One manifest's direct references: the image's blobs (config, layers) and an index's child manifests. */
-interface ManifestNode {
-  blobs: Digest[];
-  children: Digest[];
-}
-
 /**
  * Reads the inventory. One instance per request: it caches manifest parses and blob sizes for its
  * own lifetime only (manifests and blobs are immutable by digest; their presence is not).
  */
 export class Inventory {
-  readonly #nodes = new Map<string, Promise<ManifestNode | undefined>>();
+  readonly #nodes = new Map<string, Promise<ManifestRefs | undefined>>();
   readonly #sizes = new Map<Digest, Promise<number>>();
 
   constructor(
@@ -161,7 +155,7 @@ export class Inventory {
   }
 
   /** The parsed references of manifest `d` in repository `name`; undefined when it is not stored there or does not parse. */
-  private node(name: RepositoryName, d: Digest): Promise<ManifestNode | undefined> {
+  private node(name: RepositoryName, d: Digest): Promise<ManifestRefs | undefined> {
     const key = `${name}@${d}`;
     let node = this.#nodes.get(key);
     if (!node) {
@@ -171,17 +165,12 @@ export class Inventory {
     return node;
   }
 
-  private async readNode(name: RepositoryName, d: Digest): Promise<ManifestNode | undefined> {
+  private async readNode(name: RepositoryName, d: Digest): Promise<ManifestRefs | undefined> {
     const manifest = await this.manifests.get(name, { digest: parseDigest(d) }).catch(absentAs(undefined));
-    if (!manifest) return undefined;
-    try {
-      const parsed = parseManifest(manifest.body, manifest.mediaType);
-      return { blobs: parsed.blobs.map((b) => b.digest), children: parsed.manifests.map((m) => m.digest) };
-    } catch (err) {
-      if (err instanceof RegistryError) return { blobs: [], children: [] }; // stored before a stricter parser: count its own bytes only
-      throw err;
-    }
+    // a body that is not JSON (never stored by a push) counts with its own bytes only
+    return manifest && (manifestReferences(manifest.body) ?? { blobs: [], children: [] });
   }
+
 
   /** Stored bytes of object `d` (a blob or a manifest), 0 when absent. */
   private sizeOf(d: Digest): Promise<number> {
