@@ -1,8 +1,9 @@
 /**
- * The application factory: an express app for one configuration and one storage driver, with no
- * globals, so tests build an app per case (supertest) and `wharf serve` builds one per process.
+ * The application factory: the request listener of one configuration and one storage driver, with
+ * no globals, so tests build an app per case (supertest) and `wharf serve` builds one per process.
  */
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { Logger } from 'pino';
 import { Auth } from './auth/auth.js';
 import { adminGuard } from './auth/middleware.js';
@@ -17,7 +18,7 @@ import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
 import { errorMiddleware, notFound } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
-import { v2Handler } from './routes/v2.js';
+import { isV2Request, v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
 
 /** What {@link createApp} needs. */
@@ -33,31 +34,35 @@ export interface AppDeps {
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
 }
 
+/** The registry's request listener, for `http.createServer` or supertest. */
+export type App = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Builds the registry's express app (Distribution Spec v1.1 under `/v2/`, the admin API under `/admin/v1`; with `auth`, the token
- * endpoint `/auth/token` and the guard of `/admin`).
+ * Builds the registry (Distribution Spec v1.1 under `/v2/`, served without a framework; the admin API
+ * under `/admin/v1` and, with `auth`, the token endpoint `/auth/token` and the guard of `/admin`, served
+ * by express). Every request gets the access log and `Docker-Distribution-API-Version: registry/2.0`.
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): App {
   const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
+  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
-  app.use(accessLog(deps.logger));
-  app.use((_req, res, next) => {
-    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
-    next();
-  });
-  // `/v2/` first: it is where the load is, and express walks the layers in order for every request
-  app.use(v2Handler({ config: deps.config, registry, logger: deps.logger, auth }));
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
   app.use(notFound);
   app.use(errorMiddleware);
-  return app;
+  const log = accessLog(deps.logger);
+  return (req, res) => {
+    log(req, res);
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    if (isV2Request(req)) v2(req, res);
+    else app(req, res);
+  };
 }

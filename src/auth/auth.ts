@@ -17,7 +17,8 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AuthConfig } from '../config/auth-schema.js';
@@ -152,8 +153,9 @@ export class Auth {
   }
 
   /** The realm of `Bearer` challenges: configured, or this server's `/auth/token` as the client reached it. */
-  realm(req: Request): string {
-    return this.token?.realm ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/auth/token`;
+  realm(req: IncomingMessage): string {
+    const scheme = (req.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http';
+    return this.token?.realm ?? `${scheme}://${req.headers.host ?? 'localhost'}/auth/token`;
   }
 
   /**
@@ -178,7 +180,7 @@ export class Auth {
    * Authorizes a request for `wanted`, before any storage access.
    * @throws RegistryError UNAUTHORIZED (with `WWW-Authenticate`), DENIED, or TOOMANYREQUESTS
    */
-  async authorize(req: Request, wanted: AccessRequest): Promise<Grant> {
+  async authorize(req: IncomingMessage, wanted: AccessRequest): Promise<Grant> {
     const required = mergeAccess(wanted.required);
     const named = mergeAccess([...wanted.required, ...(wanted.optional ?? [])]);
     const credential = parseAuthorization(req.headers.authorization);

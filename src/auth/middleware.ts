@@ -1,21 +1,22 @@
 /**
- * Express glue: the grant of an authorized request kept on the response (`res.locals`), so that
- * handlers can narrow what they do (a mount's source, the catalog), and the guard of the admin API.
+ * The grant of an authorized request, kept with its response so that handlers can narrow what they
+ * do (a mount's source, the catalog), and the express guard of the admin API.
  */
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { OPEN_GRANT, type Auth, type Grant } from './auth.js';
 import { ADMIN } from './scope.js';
 
-const GRANT = Symbol('wharf.grant');
+const grants = new WeakMap<ServerResponse, Grant>();
 
 /** Keeps `grant` for the handlers of this request. */
-export function setGrant(res: Response, grant: Grant): void {
-  (res.locals as Record<symbol, Grant>)[GRANT] = grant;
+export function setGrant(res: ServerResponse, grant: Grant): void {
+  grants.set(res, grant);
 }
 
 /** The grant of this request; {@link OPEN_GRANT} when authentication is off. */
-export function grantOf(res: Response): Grant {
-  return (res.locals as Record<symbol, Grant | undefined>)[GRANT] ?? OPEN_GRANT;
+export function grantOf(res: ServerResponse): Grant {
+  return grants.get(res) ?? OPEN_GRANT;
 }
 
 /**

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { pathOf } from './context.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -30,19 +30,18 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** The access-log middleware writing to `logger`. */
+/** The access log writing to `logger`: call it first for every request. */
 export function accessLog(logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: IncomingMessage, res: ServerResponse): void => {
     const start = performance.now();
+    // read now: express rewrites req.url inside mounted routers; the query may carry a credential
+    const path = pathOf(req);
     req.id = requestId(req, res);
     req.log = logger;
     res.once('close', () => {
-      const url = req.originalUrl;
-      const query = url.indexOf('?');
       const line = {
         reqId: req.id,
-        // the path without its query: a query string may carry a credential
-        req: { method: req.method, path: query === -1 ? url : url.slice(0, query) },
+        req: { method: req.method, path },
         res: { status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) },
         durationMs: Math.round(performance.now() - start),
       };
@@ -50,6 +49,5 @@ export function accessLog(logger: Logger) {
       else if (res.statusCode >= 500) logger.error(line, 'request failed');
       else logger.info(line, 'request');
     });
-    next();
   };
 }

@@ -5,7 +5,7 @@
  * cross-repository mount (`POST ?mount=&from=`) also names `pull` on the source, optionally: without
  * it the mount is not tried and the request opens an upload session instead.
  */
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessRequest, Auth } from '../auth/auth.js';
 import { setGrant } from '../auth/middleware.js';
 import { CATALOG, repositoryAccess } from '../auth/scope.js';
@@ -17,7 +17,7 @@ import type { V2Route } from './v2-path.js';
  * The access `req` needs on `route`.
  * @throws RegistryError NAME_INVALID for an invalid repository name (nothing to authorize)
  */
-export function routeAccess(route: V2Route, req: Request): AccessRequest {
+export function routeAccess(route: V2Route, req: IncomingMessage): AccessRequest {
   if (route.area === 'base') return { required: [] };
   if (route.area === 'catalog') return { required: [CATALOG] };
   const name = repositoryOf(route);
@@ -37,7 +37,7 @@ export function routeAccess(route: V2Route, req: Request): AccessRequest {
  * on refusal the request body is drained before the error propagates.
  * @throws RegistryError UNAUTHORIZED | DENIED | TOOMANYREQUESTS | NAME_INVALID
  */
-export async function authorizeRoute(auth: Auth | undefined, route: V2Route, req: Request, res: Response): Promise<void> {
+export async function authorizeRoute(auth: Auth | undefined, route: V2Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!auth) return;
   try {
     setGrant(res, await auth.authorize(req, routeAccess(route, req)));

@@ -17,7 +17,10 @@ import { storageUsage } from '../registry/storage-usage.js';
 import { ADMIN_PREFIX, parseAdminPath, type AdminRoute } from './admin-path.js';
 import { decodePath } from './decode-path.js';
 import { ClientGoneError } from './errors.js';
-import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type Handler, type RouteDeps } from './context.js';
+import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type RouteDeps } from './context.js';
+
+/** A handler of one admin endpoint: the admin API is served by express (multer parses imports). */
+type Handler<R> = (req: Request, res: Response, route: R, deps: RouteDeps) => Promise<void> | void;
 
 type MethodTable<A extends AdminRoute['area']> = Partial<Record<string, Handler<Extract<AdminRoute, { area: A }>>>>;
 

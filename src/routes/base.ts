@@ -1,7 +1,7 @@
 /** `GET /v2/` (Distribution Spec v1.1 end-1): the API version check. */
-import type { Handler } from './context.js';
+import { sendJson, type Handler } from './context.js';
 
 /** Answers 200 with an empty JSON object; `Docker-Distribution-API-Version` is set for every request by the app. */
 export const getBase: Handler<{ area: 'base' }> = (_req, res) => {
-  res.status(200).json({});
+  sendJson(res, 200, {});
 };

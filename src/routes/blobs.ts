@@ -2,7 +2,7 @@
  * Blob reads and deletes (Distribution Spec v1.1 end-2 `GET/HEAD /v2/<name>/blobs/<digest>`,
  * end-10 `DELETE`), with single byte ranges (RFC 9110 section 14).
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
@@ -46,7 +46,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-function blobHeaders(res: Response, digest: string): void {
+function blobHeaders(res: ServerResponse, digest: string): void {
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Type', 'application/octet-stream');
   res.setHeader('Accept-Ranges', 'bytes');
@@ -70,13 +70,14 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Location', redirect);
     res.setHeader('Content-Length', 0);
-    res.status(307).end();
+    res.statusCode = 307;
+    res.end();
     return;
   }
   blobHeaders(res, digest);
   const range = parseRange(req.headers.range, info.size);
   if (range) {
-    res.status(206);
+    res.statusCode = 206;
     res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
   }
   const length = range ? range.end - range.start + 1 : info.size;
@@ -96,5 +97,6 @@ export const deleteBlob: Handler<BlobRoute> = async (_req, res, route, deps) => 
   await inRepository(deps, name, () => deps.registry.blobs.unlink(name, digest));
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Length', 0);
-  res.status(202).end();
+  res.statusCode = 202;
+  res.end();
 };

@@ -1,8 +1,9 @@
 /**
- * What every route handler receives: the request, the response, the parsed route and the app's
- * dependencies; plus the small request helpers the handlers share.
+ * What every `/v2/` route handler receives: Node's request and response (no framework: see
+ * src/routes/v2.ts), the parsed route and the app's dependencies; plus the small request and
+ * response helpers the handlers share.
  */
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/auth.js';
 import type { Config } from '../config/schema.js';
@@ -21,13 +22,13 @@ export interface RouteDeps {
 }
 
 /** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */
-export type Handler<R> = (req: Request, res: Response, route: R, deps: RouteDeps) => Promise<void> | void;
+export type Handler<R> = (req: IncomingMessage, res: ServerResponse, route: R, deps: RouteDeps) => Promise<void> | void;
 
 /**
  * A signal that aborts with {@link ClientGoneError} when the client closes the connection before its
  * request body was read whole; already aborted when that happened before this call.
  */
-export function requestSignal(req: Request): AbortSignal {
+export function requestSignal(req: IncomingMessage): AbortSignal {
   const ac = new AbortController();
   const gone = () => {
     if (!req.complete) ac.abort(new ClientGoneError());
@@ -37,12 +38,37 @@ export function requestSignal(req: Request): AbortSignal {
   return ac.signal;
 }
 
-/** The first value of query parameter `key`, or undefined. */
-export function queryParam(req: Request, key: string): string | undefined {
-  const v = req.query[key];
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
-  return undefined;
+const queries = new WeakMap<IncomingMessage, URLSearchParams>();
+
+/** The request's path: its URL without the query string (not decoded). */
+export function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** The first value of query parameter `key` (WHATWG URL query parsing, parsed once per request), or undefined. */
+export function queryParam(req: IncomingMessage, key: string): string | undefined {
+  let query = queries.get(req);
+  if (!query) {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    queries.set(req, query);
+  }
+  return query.get(key) ?? undefined;
+}
+
+/**
+ * Answers `status` with `value` as JSON (`Content-Type: application/json; charset=utf-8`, as
+ * Distribution answers its JSON documents), the body omitted for HEAD by Node.
+ */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Validates the route's repository name. @throws RegistryError NAME_INVALID */
@@ -51,7 +77,7 @@ export function repositoryOf(route: { name: string }): RepositoryName {
 }
 
 /** The request's media type without parameters (`application/json; charset=utf-8` -> `application/json`). */
-export function mediaTypeOf(req: Request): string | undefined {
+export function mediaTypeOf(req: IncomingMessage): string | undefined {
   const raw = req.headers['content-type'];
   if (!raw) return undefined;
   const semi = raw.indexOf(';');
@@ -59,7 +85,7 @@ export function mediaTypeOf(req: Request): string | undefined {
 }
 
 /** True when the request carries a body (a non-zero Content-Length or chunked transfer encoding). */
-export function hasBody(req: Request): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   if (length !== undefined) return Number(length) > 0;
   return req.headers['transfer-encoding'] !== undefined;
@@ -69,7 +95,7 @@ export function hasBody(req: Request): boolean {
  * The query parameter `n` of a paginated list: a non-negative integer, or undefined.
  * @throws RegistryError PAGINATION_NUMBER_INVALID
  */
-export function pageSize(req: Request): number | undefined {
+export function pageSize(req: IncomingMessage): number | undefined {
   const raw = queryParam(req, 'n');
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d{1,9}$/.test(raw)) {
@@ -79,7 +105,7 @@ export function pageSize(req: Request): number | undefined {
 }
 
 /** Sets `Link: <path?n=N&last=L>; rel="next"` (Distribution Spec v1.1 "Listing Tags"). */
-export function setNextLink(res: Response, path: string, n: number, last: string): void {
+export function setNextLink(res: ServerResponse, path: string, n: number, last: string): void {
   res.setHeader('Link', `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`);
 }
 

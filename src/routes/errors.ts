@@ -3,6 +3,7 @@
  * `{"errors":[{"code","message","detail"}]}` with the code's status (Distribution Spec v1.1
  * "Error Codes"). Unknown errors become 500 UNKNOWN without a stack trace and are logged with the request id.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { RegistryError } from '../oci/errors.js';
 import { InvalidOffsetError, StorageUnavailableError } from '../storage/driver.js';
@@ -29,8 +30,12 @@ export function toRegistryError(err: unknown): RegistryError | undefined {
   return new RegistryError('UNKNOWN', { message: 'internal error: see the server log for this request id', cause: err });
 }
 
-/** The error middleware: writes the spec's JSON; cuts the connection when a response was already under way. */
-export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
+/**
+ * Answers `err` with the spec's JSON and the code's status (headers of the error included, no body for
+ * HEAD); cuts the connection when the client went away or a response was already under way. Unknown
+ * errors are logged with the request id.
+ */
+export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
   const e = toRegistryError(err);
   if (!e) {
     req.log?.info({ reqId: req.id }, 'client closed the connection');
@@ -43,12 +48,15 @@ export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
     return;
   }
   const body = JSON.stringify(e.toJSON());
-  res.status(e.status);
+  res.statusCode = e.status;
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
-};
+}
+
+/** The express error middleware of the routers outside `/v2/` (admin API, token endpoint): {@link sendError}. */
+export const errorMiddleware: ErrorRequestHandler = (err, req, res, _next) => sendError(req, res, err);
 
 /** Any path that no router served: 404 in the spec's JSON. */
 export const notFound: RequestHandler = (req, _res, next) => {

@@ -6,7 +6,7 @@ import { grantOf } from '../auth/middleware.js';
 import { parseDigest } from '../oci/digest.js';
 import { OCI_INDEX } from '../oci/media-types.js';
 import { paginate } from '../registry/pagination.js';
-import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type Handler } from './context.js';
+import { nameUnknown, pageSize, queryParam, repositoryOf, sendJson, setNextLink, type Handler } from './context.js';
 
 /** Tags in lexical order, `n` and `last` pagination with a `Link` header; 404 NAME_UNKNOWN. */
 export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res, route, deps) => {
@@ -17,7 +17,7 @@ export const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res
   const page = paginate(tags, n, queryParam(req, 'last'));
   // n=0 asks for an empty page, which has no next page to link to (spec: "MUST NOT include a Link header")
   if (page.more && n !== undefined && n > 0) setNextLink(res, `/v2/${name}/tags/list`, n, page.items.at(-1)!);
-  res.status(200).json({ name, tags: page.items });
+  sendJson(res, 200, { name, tags: page.items });
 };
 
 /** Repositories in lexical order, `n` and `last` pagination with a `Link` header. */
@@ -28,7 +28,7 @@ export const listCatalog: Handler<{ area: 'catalog' }> = async (req, res, _route
   const visible = (await deps.registry.catalog.repositories()).filter((r) => grant.listable(r));
   const page = paginate(visible, n, queryParam(req, 'last'));
   if (page.more && n !== undefined && n > 0) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
-  res.status(200).json({ repositories: page.items });
+  sendJson(res, 200, { repositories: page.items });
 };
 
 /** The referrers of a digest as an OCI image index (empty when none); `artifactType` filters, with `OCI-Filters-Applied`. */
@@ -38,9 +38,9 @@ export const listReferrers: Handler<{ area: 'referrers'; name: string; digest: s
   const artifactType = queryParam(req, 'artifactType');
   const manifests = await deps.registry.referrers.list(name, digest, artifactType || undefined);
   if (artifactType) res.setHeader('OCI-Filters-Applied', 'artifactType');
-  // a Buffer, not a string: express would append "; charset=utf-8" to the media type the spec requires exactly
   const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
   res.setHeader('Content-Type', OCI_INDEX);
   res.setHeader('Content-Length', body.length);
-  res.status(200).end(body);
+  res.statusCode = 200;
+  res.end(body);
 };

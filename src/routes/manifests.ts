@@ -2,7 +2,7 @@
  * Manifests (Distribution Spec v1.1 end-3 `GET/HEAD`, end-7 `PUT`, end-9 `DELETE`
  * `/v2/<name>/manifests/<reference>`), served byte for byte with the media type they were pushed with.
  */
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
@@ -20,7 +20,7 @@ export function parseReference(reference: string): ManifestReference {
   return reference.includes(':') ? { digest: parseDigest(reference) } : { tag: parseTag(reference) };
 }
 
-function manifestHeaders(res: Response, digest: string, mediaType: string, size: number): void {
+function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
   res.setHeader('Content-Type', mediaType);
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', `"${digest}"`);
@@ -32,7 +32,7 @@ function manifestHeaders(res: Response, digest: string, mediaType: string, size:
  * as it exceeds the limit, without buffering the rest.
  * @throws RegistryError MANIFEST_INVALID with status 413
  */
-async function readManifestBody(req: Request): Promise<Buffer> {
+async function readManifestBody(req: IncomingMessage): Promise<Buffer> {
   const tooLarge = () =>
     new RegistryError('MANIFEST_INVALID', {
       status: 413,
@@ -76,7 +76,8 @@ export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps)
   res.setHeader('Docker-Content-Digest', pushed.digest);
   if (pushed.subject) res.setHeader('OCI-Subject', pushed.subject);
   res.setHeader('Content-Length', 0);
-  res.status(201).end();
+  res.statusCode = 201;
+  res.end();
 };
 
 /** `DELETE` of a manifest (by digest: with its tags) or of a tag: 202; 405 UNSUPPORTED when deletes are disabled. */
@@ -86,5 +87,6 @@ export const deleteManifest: Handler<ManifestRoute> = async (_req, res, route, d
   const reference = parseReference(route.reference);
   await inRepository(deps, name, () => deps.registry.manifests.delete(name, reference));
   res.setHeader('Content-Length', 0);
-  res.status(202).end();
+  res.statusCode = 202;
+  res.end();
 };

@@ -3,7 +3,7 @@
  * with `?digest=`, cross-repository mount with `?mount=&from=`), end-5 `PATCH` (streamed, or chunked
  * with `Content-Range`), end-6 `PUT ?digest=`, end-13 `GET` status, `DELETE` to cancel.
  */
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { grantOf } from '../auth/middleware.js';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -14,18 +14,19 @@ import { hasBody, queryParam, repositoryOf, requestSignal, type Handler } from '
 
 type UploadRoute = { area: 'uploads'; name: string; session: string | undefined };
 
-function sessionHeaders(res: Response, status: UploadStatus): void {
+function sessionHeaders(res: ServerResponse, status: UploadStatus): void {
   res.setHeader('Location', `/v2/${status.name}/blobs/uploads/${status.id}`);
   res.setHeader('Docker-Upload-UUID', status.id);
   res.setHeader('Range', rangeHeaders(status).Range);
   res.setHeader('Content-Length', 0);
 }
 
-function created(res: Response, name: RepositoryName, blob: BlobInfo): void {
+function created(res: ServerResponse, name: RepositoryName, blob: BlobInfo): void {
   res.setHeader('Location', `/v2/${name}/blobs/${blob.digest}`);
   res.setHeader('Docker-Content-Digest', blob.digest);
   res.setHeader('Content-Length', 0);
-  res.status(201).end();
+  res.statusCode = 201;
+  res.end();
 }
 
 /**
@@ -33,7 +34,7 @@ function created(res: Response, name: RepositoryName, blob: BlobInfo): void {
  * the answer is the storage's (on S3 a commit may copy or concatenate gigabytes), so the connection's
  * idle timer is paused from the end of the body until the response is sent.
  */
-function pauseIdleTimeoutAfterBody(req: Request, res: Response): void {
+function pauseIdleTimeoutAfterBody(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket;
   const idle = socket.timeout ?? 0;
   const pause = (): void => void socket.setTimeout(0);
@@ -54,7 +55,7 @@ function sessionOf(route: UploadRoute): string {
  * and checks it against Content-Length.
  * @throws RegistryError RANGE_INVALID (416) when malformed or inconsistent
  */
-export function parseContentRange(req: Request): ChunkRange | undefined {
+export function parseContentRange(req: IncomingMessage): ChunkRange | undefined {
   const raw = req.headers['content-range'];
   if (raw === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(raw.trim());
@@ -108,7 +109,8 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   }
   req.resume();
   sessionHeaders(res, status);
-  res.status(202).end();
+  res.statusCode = 202;
+  res.end();
 };
 
 /** `PATCH` of a session: appends the body (streamed, or a chunk at `Content-Range`); 202 with the new Range. */
@@ -119,7 +121,8 @@ export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   const range = parseContentRange(req);
   const status = await deps.registry.uploads.append(name, id, req, range, requestSignal(req));
   sessionHeaders(res, status);
-  res.status(202).end();
+  res.statusCode = 202;
+  res.end();
 };
 
 /** `PUT ?digest=` of a session: appends an optional last chunk, verifies the digest, 201; 400 DIGEST_INVALID on mismatch. */
@@ -144,12 +147,14 @@ export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) 
 export const uploadStatus: Handler<UploadRoute> = async (_req, res, route, deps) => {
   const status = await deps.registry.uploads.status(repositoryOf(route), sessionOf(route));
   sessionHeaders(res, status);
-  res.status(204).end();
+  res.statusCode = 204;
+  res.end();
 };
 
 /** `DELETE` of a session: cancels it and deletes its bytes; 204. */
 export const cancelUpload: Handler<UploadRoute> = async (_req, res, route, deps) => {
   await deps.registry.uploads.cancel(repositoryOf(route), sessionOf(route));
   res.setHeader('Content-Length', 0);
-  res.status(204).end();
+  res.statusCode = 204;
+  res.end();
 };

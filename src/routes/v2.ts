@@ -1,15 +1,18 @@
 /**
- * The `/v2/` API: parses the path once ({@link parseV2Path}), then dispatches through a method
- * table per area, so an unsupported method is 405 UNSUPPORTED with `Allow` (as Distribution's
- * MethodHandler) and no router is built per request.
+ * The `/v2/` API on Node's own request and response: parses the path once ({@link parseV2Path}),
+ * then dispatches through a method table per area, so an unsupported method is 405 UNSUPPORTED with
+ * `Allow` (as Distribution's MethodHandler) and no router is built per request. No web framework sits
+ * in this path: express's router and its request/response decoration cost about four fifths of a
+ * manifest GET's CPU (README "Performance"); express serves only the admin API and the token endpoint.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { authorizeRoute } from './access.js';
 import { getBase } from './base.js';
 import { deleteBlob, getBlob } from './blobs.js';
-import type { Handler, RouteDeps } from './context.js';
+import { pathOf, type Handler, type RouteDeps } from './context.js';
 import { decodePath } from './decode-path.js';
+import { sendError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
@@ -32,29 +35,41 @@ export function allowedMethods(area: V2Route['area']): string {
   return Object.keys(TABLES[area]).join(', ');
 }
 
-/** The express middleware serving every `/v2/` endpoint; other paths pass to `next`. */
-export function v2Handler(deps: RouteDeps) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    if (!req.path.startsWith('/v2')) return next();
-    const route = parseV2Path(decodePath(req.path));
-    if (!route) {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', { status: 404, message: `no registry endpoint at ${req.path.slice(0, 200)}` });
-    }
-    const table = TABLES[route.area] as MethodTable<typeof route.area>;
-    const handler = table[req.method] as Handler<V2Route> | undefined;
-    if (!handler) {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', {
-        message: `method ${req.method} is not supported on this endpoint`,
-        headers: { Allow: allowedMethods(route.area) },
-      });
-    }
-    if (route.area === 'uploads' && route.session === undefined && req.method !== 'POST') {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
-    }
-    await authorizeRoute(deps.auth, route, req, res);
-    await handler(req, res, route, deps);
+/** True when `req` is for the `/v2/` API (its path starts with `/v2`). */
+export function isV2Request(req: IncomingMessage): boolean {
+  return req.url !== undefined && req.url.startsWith('/v2');
+}
+
+/**
+ * The handler of every `/v2/` request: dispatches, and answers any error as the spec's JSON
+ * ({@link sendError}).
+ */
+export function v2Handler(deps: RouteDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    dispatch(req, res, deps).catch((err: unknown) => sendError(req, res, err));
   };
+}
+
+async function dispatch(req: IncomingMessage, res: ServerResponse, deps: RouteDeps): Promise<void> {
+  const path = pathOf(req);
+  const route = parseV2Path(decodePath(path));
+  if (!route) {
+    req.resume();
+    throw new RegistryError('UNSUPPORTED', { status: 404, message: `no registry endpoint at ${path.slice(0, 200)}` });
+  }
+  const table = TABLES[route.area] as MethodTable<typeof route.area>;
+  const handler = table[req.method ?? ''] as Handler<V2Route> | undefined;
+  if (!handler) {
+    req.resume();
+    throw new RegistryError('UNSUPPORTED', {
+      message: `method ${req.method} is not supported on this endpoint`,
+      headers: { Allow: allowedMethods(route.area) },
+    });
+  }
+  if (route.area === 'uploads' && route.session === undefined && req.method !== 'POST') {
+    req.resume();
+    throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
+  }
+  await authorizeRoute(deps.auth, route, req, res);
+  await handler(req, res, route, deps);
 }
