@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { FileRangeStream } from './file-range-stream.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js';
 import {
   checkPath,
   InvalidOffsetError,
@@ -47,10 +48,15 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly root: string;
   readonly #appends = new KeyedQueue();
+  readonly #cache: StatValidatedCache;
 
-  /** @param rootDirectory created on first write when absent */
-  constructor(rootDirectory: string) {
+  /**
+   * @param rootDirectory created on first write when absent
+   * @param options.now the clock (ms since the epoch) of the read cache's racy margin (tests move it forward)
+   */
+  constructor(rootDirectory: string, options: { now?: () => number } = {}) {
     this.root = resolve(rootDirectory);
+    this.#cache = new StatValidatedCache(undefined, options.now);
   }
 
   private full(path: string): string {
@@ -104,9 +110,18 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /** Small files (links, tags, leases) come from {@link StatValidatedCache} after one stat(2) while unchanged. */
   async getContent(path: string): Promise<Buffer> {
+    const full = this.full(path);
     try {
-      return await readSmallFile(this.full(path));
+      const stats = await fs.stat(full, { bigint: true });
+      if (!stats.isFile()) throw new PathNotFoundError(path, this.name);
+      if (stats.size > SMALL_FILE_BYTES) return await readSmallFile(full);
+      const cached = this.#cache.get<Buffer>(full, stats);
+      if (cached) return cached;
+      const content = await readSmallFile(full);
+      this.#cache.set(full, stats, content);
+      return content;
     } catch (err) {
       throw this.notFound(err, path);
     }
@@ -232,10 +247,16 @@ export class FilesystemDriver implements StorageDriver {
     await this.prune(dirname(from));
   }
 
+  /** A folder's names come from {@link StatValidatedCache} after one stat(2) while the folder is unchanged. */
   async list(path: string): Promise<string[]> {
+    const full = this.full(path);
     try {
-      const names = await fs.readdir(this.full(path));
-      return names.filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
+      const stats = await fs.stat(full, { bigint: true });
+      const cached = this.#cache.get<readonly string[]>(full, stats);
+      if (cached) return cached.slice();
+      const names = (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
+      this.#cache.set(full, stats, names.slice());
+      return names;
     } catch (err) {
       const e = this.notFound(err, path);
       if (e instanceof PathNotFoundError) return [];

@@ -1,0 +1,102 @@
+/**
+ * The filesystem driver's read cache (src/storage/stat-validated-cache.ts): a value is served only
+ * while stat(2) still describes what it was read from, and never cached while its timestamps are
+ * racy. The driver tests use two driver instances on one root, as two processes would.
+ */
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isNotFound } from '../../src/storage/driver.js';
+import { FilesystemDriver } from '../../src/storage/filesystem.js';
+import { RACY_MARGIN_MS, StatValidatedCache } from '../../src/storage/stat-validated-cache.js';
+
+const HOUR_AGO = new Date(Date.now() - 3600_000);
+const TWO_HOURS_AGO = new Date(Date.now() - 7200_000);
+const later = () => Date.now() + 2 * RACY_MARGIN_MS;
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'wharf-cache-'));
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+describe('StatValidatedCache', () => {
+  it('serves what it kept while the stats are unchanged, and drops it when they change', async () => {
+    const file = join(root, 'link');
+    await writeFile(file, 'one');
+    const cache = new StatValidatedCache(undefined, later);
+    const value = Buffer.from('one');
+    cache.set(file, await stat(file, { bigint: true }), value);
+    expect(cache.get(file, await stat(file, { bigint: true }))).toBe(value);
+    await writeFile(file, 'two');
+    expect(cache.get(file, await stat(file, { bigint: true }))).toBeUndefined();
+  });
+
+  it('keeps nothing whose mtime or ctime is within the racy margin of now', async () => {
+    const file = join(root, 'link');
+    await writeFile(file, 'fresh');
+    const cache = new StatValidatedCache(undefined, Date.now);
+    const stats = await stat(file, { bigint: true });
+    cache.set(file, stats, Buffer.from('fresh'));
+    expect(cache.get(file, stats)).toBeUndefined();
+  });
+
+  it('evicts the least recently used values beyond its budget', async () => {
+    const cache = new StatValidatedCache(10, later);
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    await writeFile(a, 'x');
+    await writeFile(b, 'y');
+    const sa = await stat(a, { bigint: true });
+    const sb = await stat(b, { bigint: true });
+    cache.set(a, sa, Buffer.alloc(6));
+    cache.set(b, sb, Buffer.alloc(6));
+    expect(cache.get(a, sa)).toBeUndefined();
+    expect(cache.get(b, sb)).toBeDefined();
+  });
+});
+
+describe('the filesystem driver with its read cache, and a second process on the same root', () => {
+  it("sees the other process's rewrite and delete of a small file it has cached", async () => {
+    const reader = new FilesystemDriver(root, { now: later });
+    const writer = new FilesystemDriver(root);
+    await writer.putContent('/repositories/a/_manifests/tags/v1/current/link', 'sha256:one');
+    expect((await reader.getContent('/repositories/a/_manifests/tags/v1/current/link')).toString()).toBe('sha256:one');
+    expect((await reader.getContent('/repositories/a/_manifests/tags/v1/current/link')).toString()).toBe('sha256:one');
+    await writer.putContent('/repositories/a/_manifests/tags/v1/current/link', 'sha256:two');
+    expect((await reader.getContent('/repositories/a/_manifests/tags/v1/current/link')).toString()).toBe('sha256:two');
+    await writer.delete('/repositories/a/_manifests/tags/v1');
+    const err = await reader.getContent('/repositories/a/_manifests/tags/v1/current/link').catch((e: unknown) => e);
+    expect(isNotFound(err)).toBe(true);
+  });
+
+  it("sees the other process's new and removed entries of a folder it has listed", async () => {
+    const reader = new FilesystemDriver(root, { now: later });
+    const writer = new FilesystemDriver(root);
+    const tags = join(root, 'repositories/a/_manifests/tags');
+    await mkdir(join(tags, 'v1'), { recursive: true });
+    await mkdir(join(tags, 'v2'), { recursive: true });
+    await utimes(tags, HOUR_AGO, HOUR_AGO);
+    expect(await reader.list('/repositories/a/_manifests/tags')).toEqual(['v1', 'v2']);
+    const listed = await reader.list('/repositories/a/_manifests/tags');
+    listed.push('changed by the caller');
+    expect(await reader.list('/repositories/a/_manifests/tags')).toEqual(['v1', 'v2']);
+    await writer.putContent('/repositories/a/_manifests/tags/v3/current/link', 'sha256:three');
+    expect(await reader.list('/repositories/a/_manifests/tags')).toEqual(['v1', 'v2', 'v3']);
+    // the fake clock trusts even this second's timestamps: move the folder's mtime away from it
+    await utimes(tags, TWO_HOURS_AGO, TWO_HOURS_AGO);
+    expect(await reader.list('/repositories/a/_manifests/tags')).toEqual(['v1', 'v2', 'v3']);
+    await writer.delete('/repositories/a/_manifests/tags/v1');
+    expect(await reader.list('/repositories/a/_manifests/tags')).toEqual(['v2', 'v3']);
+  });
+
+  it('reads a folder or a missing path as not found, as without the cache', async () => {
+    const reader = new FilesystemDriver(root, { now: later });
+    await mkdir(join(root, 'folder'));
+    for (const path of ['/folder', '/missing']) {
+      const err = await reader.getContent(path).catch((e: unknown) => e);
+      expect(isNotFound(err)).toBe(true);
+    }
+  });
+});
