@@ -12,6 +12,7 @@ import type { RepositoryName } from '../../src/oci/reference.js';
 import { Catalog, CATALOG_MAX_AGE_MS, walkRepositories } from '../../src/registry/catalog.js';
 import { Registry } from '../../src/registry/registry.js';
 import { removeRepository } from '../../src/registry/repository-removal.js';
+import { WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 import { capturingLogger, eventually, sha256 } from '../integration/harness.js';
@@ -96,6 +97,42 @@ describe('layout: which writes and deletes change the catalog', () => {
   it('mayHoldRepositories: the root, the repositories root and anything under it', () => {
     for (const path of ['/', '/repositories', layout.repository('a' as RepositoryName), layout.referrersRoot('a' as RepositoryName)]) expect(layout.mayHoldRepositories(path), path).toBe(true);
     for (const path of ['/blobs', layout.blobData(DIGEST), '/uploads/x', '/repositoriesx', layout.gcLease()]) expect(layout.mayHoldRepositories(path), path).toBe(false);
+  });
+});
+
+describe('WatchedDriver reports', () => {
+  /** A memory driver whose deletes and writes fail after doing nothing. */
+  class FailingDriver extends MemoryDriver {
+    override async delete(): Promise<void> {
+      throw new Error('disk gone');
+    }
+    override async putContent(): Promise<void> {
+      throw new Error('disk gone');
+    }
+  }
+
+  function recorder(): RepositoryChanges & { seen: string[] } {
+    const seen: string[] = [];
+    return { seen, contentWritten: (name) => void seen.push(`written ${name}`), contentRemoved: () => void seen.push('removed') };
+  }
+
+  it('successful content writes, and deletes and moves under repositories/ (failed ones too); nothing else', async () => {
+    const changes = recorder();
+    const driver = new WatchedDriver(new MemoryDriver(), changes);
+    const name = 'a/b' as RepositoryName;
+    await driver.putContent(layout.manifestRevision(name, DIGEST), '{}');
+    await driver.putContent(layout.referrer(name, DIGEST, DIGEST), '{}');
+    await driver.putContent(layout.blobData(DIGEST), 'x');
+    await driver.delete(layout.blobData(DIGEST));
+    await driver.move(layout.repository(name), layout.repository('c' as RepositoryName));
+    await driver.delete(layout.tags(name));
+    expect(changes.seen).toEqual(['written a/b', 'removed', 'removed', 'removed']);
+
+    const failing = recorder();
+    const broken = new WatchedDriver(new FailingDriver(), failing);
+    await expect(broken.putContent(layout.layerLink(name, DIGEST), DIGEST)).rejects.toThrow('disk gone');
+    await expect(broken.delete(layout.layerLink(name, DIGEST))).rejects.toThrow('disk gone');
+    expect(failing.seen).toEqual(['removed']);
   });
 });
 
