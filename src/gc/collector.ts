@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config, RetentionRule } from '../config/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
+import { watchedByCatalog } from '../registry/catalog.js';
 import { ReferrersIndex } from '../registry/referrers.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
@@ -103,7 +104,8 @@ export class GcRun {
   #candidates: MarkResult | undefined;
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
-    this.#driver = driver;
+    // the run's deletes reach the catalog cache of this process's Registry on the same driver, as its own deletes do
+    this.#driver = watchedByCatalog(driver);
     this.#options = options;
     this.#lease = lease;
     this.#now = options.now ?? Date.now;

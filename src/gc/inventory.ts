@@ -6,7 +6,7 @@
  */
 import { ALGORITHMS, isDigest, type Digest } from '../oci/digest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
-import { Catalog } from '../registry/catalog.js';
+import { walkRepositories } from '../registry/catalog.js';
 import { storedBlobs, type StoredBlob } from '../registry/stored-blobs.js';
 import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import type { TagLink } from '../registry/manifests.js';
@@ -38,7 +38,7 @@ const PARALLEL = 16;
 /** Scans the whole storage. */
 export async function scanInventory(driver: StorageDriver): Promise<Inventory> {
   const blobs = await storedBlobs(driver);
-  const names = await new Catalog(driver).repositories();
+  const names = await walkRepositories(driver);
   const repositories: RepositoryScan[] = [];
   await forEachLimit(names, 4, async (name) => void repositories.push(await scanRepository(driver, name)));
   repositories.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -2,13 +2,15 @@
  * The registry service: the blob store, upload sessions, manifests, referrers and catalog over one
  * storage driver. Knows what a repository is; knows nothing of HTTP.
  */
+import type { Logger } from 'pino';
 import type { StorageDriver } from '../storage/driver.js';
 import { BlobStore } from './blobs.js';
-import { Catalog } from './catalog.js';
+import { catalogOf, type Catalog } from './catalog.js';
 import { GcGuard, type GcGuardOptions } from './gc-guard.js';
 import { ManifestStore } from './manifests.js';
 import { ReferrersIndex } from './referrers.js';
 import { UploadSessions } from './uploads.js';
+import { WatchedDriver } from './watched-driver.js';
 
 /** Options of {@link Registry}. */
 export interface RegistryOptions {
@@ -18,6 +20,10 @@ export interface RegistryOptions {
   gcGuard?: GcGuardOptions;
   /** `gc.grace` in ms: blob HEAD/GET refresh the repository's link as a use (see BlobStoreOptions); default 0 (never) */
   gcGraceMs?: number;
+  /** ms: how old the cached catalog may get before a request refreshes it (default CATALOG_MAX_AGE_MS, 5 s); its clock is `now` */
+  catalogMaxAgeMs?: number;
+  /** where failures in the background (a catalog walk) are reported; default a pino logger on stdout */
+  logger?: Logger;
 }
 
 /** The service layer the HTTP routes call. */
@@ -27,16 +33,24 @@ export class Registry {
   readonly referrers: ReferrersIndex;
   readonly manifests: ManifestStore;
   readonly catalog: Catalog;
+  /**
+   * The storage driver every part uses (the admin API's too): the one given, reporting this
+   * process's writes and deletes of repositories to {@link catalog}.
+   */
+  readonly driver: StorageDriver;
 
-  constructor(
-    readonly driver: StorageDriver,
-    options: RegistryOptions = {},
-  ) {
+  /**
+   * @param storage the storage driver; Registries (and garbage collection runs) of one process built on
+   *   the same driver instance share one catalog cache
+   */
+  constructor(storage: StorageDriver, options: RegistryOptions = {}) {
     const now = options.now ?? (() => new Date());
+    this.catalog = catalogOf(storage, { maxAgeMs: options.catalogMaxAgeMs, now: () => now().getTime(), logger: options.logger });
+    const driver = new WatchedDriver(storage, this.catalog);
+    this.driver = driver;
     this.blobs = new BlobStore(driver, new GcGuard(driver, options.gcGuard), { gcGraceMs: options.gcGraceMs });
     this.uploads = new UploadSessions(driver, this.blobs, now);
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, now);
-    this.catalog = new Catalog(driver);
   }
 }

@@ -18,7 +18,7 @@
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
 import type { Algorithm, Digest } from '../oci/digest.js';
-import type { RepositoryName, Tag } from '../oci/reference.js';
+import { isRepositoryName, type RepositoryName, type Tag } from '../oci/reference.js';
 
 /** A validated upload session id (a lowercase UUID). */
 export type UploadId = string & { readonly __upload: unique symbol };
@@ -141,6 +141,29 @@ export function uploadInfo(id: UploadId): string {
 /** A throw-away object the server writes and deletes at start-up to check that the storage is writable. */
 export function startupProbe(id: string): string {
   return `/_probe-${id.replace(/[^a-z0-9-]/g, '')}`;
+}
+
+/**
+ * The repository whose content `path` is part of: its blob links (`_layers`) or its manifests
+ * (`_manifests`: revisions and tags), the folders whose presence makes a folder a repository in the
+ * catalog. Undefined for any other path (blobs, uploads, referrers, the GC's objects, a repository's
+ * folder itself) and for a name that is not a valid repository name.
+ */
+export function repositoryOfContent(path: string): RepositoryName | undefined {
+  if (!path.startsWith(`${REPOSITORIES}/`)) return undefined;
+  const components = path.slice(REPOSITORIES.length + 1).split('/');
+  const internal = components.findIndex((c) => c === '_layers' || c === '_manifests');
+  if (internal < 1) return undefined;
+  const name = components.slice(0, internal).join('/');
+  return isRepositoryName(name) ? name : undefined;
+}
+
+/**
+ * True when `path` is the storage root, the repositories root or anything under it: deleting or
+ * moving it may remove a repository.
+ */
+export function mayHoldRepositories(path: string): boolean {
+  return path === '/' || path === REPOSITORIES || path.startsWith(`${REPOSITORIES}/`);
 }
 
 /** Names of the layout's folders inside a repository's folder; anything else there is a nested repository. */

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CATALOG_MAX_AGE_MS } from '../../src/registry/catalog.js';
 import { startS3rver, wharfS3Env, type RunningS3 } from '../support/s3rver.js';
 import { once, startWharf, waitFor, type WharfServer } from './helpers.js';
 
@@ -97,6 +98,9 @@ describe('two wharf processes on one S3 bucket', () => {
 
   it('a manifest pushed to one is listed and pulled from the other', async () => {
     const { a, b } = await replicas();
+    // the second process walks the bucket before the push, and answers from its cached catalog below
+    const before = (await (await fetch(`${b.url}/v2/_catalog`)).json()) as { repositories: string[] };
+    expect(before.repositories).not.toContain('team/img');
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
     const layer = randomBytes(4096);
     for (const blob of [config, layer]) await finish(a, await startUpload(a, 'team/img'), sha256(blob), blob);
@@ -113,8 +117,12 @@ describe('two wharf processes on one S3 bucket', () => {
 
     const tags = await fetch(`${b.url}/v2/team/img/tags/list`);
     expect(await tags.json()).toEqual({ name: 'team/img', tags: ['v1'] });
-    const catalog = (await (await fetch(`${b.url}/v2/_catalog`)).json()) as { repositories: string[] };
-    expect(catalog.repositories).toContain('team/img');
+    // each process caches its catalog: another process's push shows after the cache's max age (plus one walk)
+    await waitFor(
+      "the second process's catalog to list team/img",
+      async () => ((await (await fetch(`${b.url}/v2/_catalog`)).json()) as { repositories: string[] }).repositories.includes('team/img'),
+      { timeoutMs: CATALOG_MAX_AGE_MS + 10_000 },
+    );
     const got = await fetch(`${b.url}/v2/team/img/manifests/v1`, { headers: { Accept: OCI_MANIFEST } });
     expect(got.status).toBe(200);
     expect(got.headers.get('docker-content-digest')).toBe(sha256(manifest));
