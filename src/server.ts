@@ -97,7 +97,7 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
  */
 export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
   for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
-  const storage = createDriver(config.storage);
+  const storage = await createDriver(config.storage);
   await probeStorage(storage, config);
   const app = createApp({ config, storage, logger });
   const server = createHttpServer(app, config.http);

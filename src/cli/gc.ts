@@ -30,7 +30,7 @@ export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream =
     throw new ConfigError('storage.inmemory: `wharf gc` runs in its own process and cannot reach an in-memory registry; use POST /admin/v1/gc');
   }
   for (const w of configWarnings(config)) errors.write(`wharf gc: warning: config key "${w.key}" ${w.message}\n`);
-  const storage = createDriver(config.storage);
+  const storage = await createDriver(config.storage);
   await storage.check?.();
   const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged }));
   const record = await done;
