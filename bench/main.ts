@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
  * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
- * measured in the same run; prints a Markdown table and writes it to `bench/results/`.
- * Run `npm run bench -- --help` for the options.
+ * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (s3rver); prints a
+ * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -15,8 +15,9 @@ import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
 import { markdownTable, Results, type Metric } from './report.js';
-import { installed, removeBlob, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { formatNumber } from './stats.js';
+import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
 import {
   addRepositories,
   addTags,
@@ -84,6 +85,7 @@ interface Options {
   dockerLayerMib: number;
   docker: boolean;
   distribution: boolean;
+  s3: boolean;
   only: Group[];
   wharfNodeArgs: string;
   out: string;
@@ -101,12 +103,30 @@ function groups(value: string): Group[] {
   return list as Group[];
 }
 
+/** The options whose default depends on the storage. */
+type SizeOptions = Pick<Options, 'rounds' | 'blobMib'>;
+
+/**
+ * The defaults of {@link SizeOptions} per storage. s3rver stores every object through one Node process
+ * (and Wharf concatenates a chunked upload's parts through its own, as s3rver has no UploadPartCopy), so
+ * `--s3` moves about 5x fewer bytes to stay within 10 minutes on 2 cores.
+ */
+const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
+  filesystem: { rounds: 3, blobMib: 1024 },
+  s3: { rounds: 2, blobMib: 256 },
+};
+
+function sizeDefault(key: keyof SizeOptions): string {
+  return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
+}
+
 function parseOptions(argv: string[]): Options {
   const program = new Command()
     .name('npm run bench --')
     .description('Wharf against CNCF Distribution (docker-registry), same workloads, alternating A B A B')
-    .option('--rounds <n>', 'rounds of every workload on each server', positive, 3)
-    .option('--blob-mib <n>', 'size of the pushed and pulled blob, MiB', positive, 1024)
+    .option('--s3', 'both servers on S3: s3rver in a process of its own, a bucket each (default: filesystem storage)', false)
+    .option('--rounds <n>', `rounds of every workload on each server ${sizeDefault('rounds')}`, positive)
+    .option('--blob-mib <n>', `size of the pushed and pulled blob, MiB ${sizeDefault('blobMib')}`, positive)
     .option('--chunk-mib <n>', 'PATCH size of the chunked push, MiB', positive, 8)
     .option('--fanout <n>', 'concurrent pulls of one blob', positive, 32)
     .option('--fanout-mib <n>', 'size of the blob pulled concurrently, MiB', positive, 64)
@@ -125,7 +145,9 @@ function parseOptions(argv: string[]): Options {
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
-  return program.opts<Options>();
+  const given = program.opts<Partial<Options>>();
+  const sizes = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
+  return { ...given, rounds: given.rounds ?? sizes.rounds, blobMib: given.blobMib ?? sizes.blobMib } as Options;
 }
 
 function log(message: string): void {
@@ -187,7 +209,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
         for (const [i, mode] of modes.entries()) {
           const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
           results.add(`push-${mode}`, server.kind, mibps);
-          if (i < modes.length - 1 || !options.only.includes('pull')) await removeBlob(server, digests[i]!);
+          if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
       });
       results.add('rss-push', server.kind, peakBytes / MiB);
@@ -196,7 +218,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const digest = digestOf(`${server.kind[0]}${round}chunked`, size);
     if (options.only.includes('push')) {
       results.add('pull', server.kind, await pullBlob(base, 'bench/push', digest, size));
-      await removeBlob(server, digest);
+      await server.removeBlob(digest);
     }
     results.add('fanout', server.kind, await pullBlob(base, 'bench/fanout', p.fanoutDigest!, options.fanoutMib * MiB, options.fanout));
     return;
@@ -259,18 +281,23 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
+  let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the servers`);
-    void Promise.all(servers.map((s) => s.stop())).finally(() => process.exit(130));
+    void Promise.all(servers.map((s) => s.stop()))
+      .then(() => storage?.stop())
+      .then(() => rm(work, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     const withDistribution = options.distribution && installed('docker-registry');
     if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), options.wharfNodeArgs.split(' ').filter(Boolean)));
-    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution')));
+    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
+    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -308,23 +335,26 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await Promise.all(servers.map((s) => s.stop()));
+    await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
+  const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
   const header = [
-    `# Wharf vs CNCF Distribution, ${new Date().toISOString()}`,
+    `# Wharf vs CNCF Distribution on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
       `manifest GET/HEAD ${options.connections} connections x ${options.duration} s, PUT ${options.putConnections} connections, ` +
       `listings ${options.listConnections} connections x ${options.listDuration} s, docker ${options.dockerLayers} x ${options.dockerLayerMib} MiB layers. ` +
-      'Filesystem storage in a temporary folder; both servers log requests at info.',
+      `${storage!.description}; both servers log requests at info. Peak RSS is the registry process's own` +
+      (kind === 's3' ? ' (s3rver, in a process of its own, is not counted).' : '.'),
     '',
   ];
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
   const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
-  const file = join(options.out, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+  const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
   process.stdout.write(text);
   log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
