@@ -8,7 +8,8 @@
  * - a truncated ListObjects page holds the first keys in directory order, not key order, so keys are
  *   lost between pages; and with a delimiter it never looks below the first level of a folder, so a
  *   folder that holds only folders is missing from the common prefixes: listings here walk the whole
- *   prefix and page in key order;
+ *   prefix (from the prefix's deepest folder, so a listing costs what lies under it, not the whole bucket,
+ *   as on S3) and page in key order;
  * - a delete removes the emptied folders of its fs store, racing a concurrent write into them (an
  *   uncaught ENOENT that ends the server): deletes here leave empty folders, which listings ignore;
  * - its continuation tokens are DES-encrypted, which OpenSSL 3 offers only with the legacy provider:
@@ -69,8 +70,10 @@ class FixedStore extends FilesystemStore {
 
   async listObjects(bucket, { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity }) {
     const bucketPath = this.getBucketPath(bucket);
+    const folders = prefix.split('/').slice(0, -1);
+    const plain = folders.every((f) => f !== '' && f !== '.' && f !== '..');
     const keys = [];
-    for (const file of walk(bucketPath)) {
+    for (const file of walk(plain ? join(bucketPath, ...folders) : bucketPath)) {
       if (!file.endsWith(OBJECT_SUFFIX)) continue;
       const key = file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length);
       if (key.startsWith(prefix) && key > startAfter) keys.push(key);
