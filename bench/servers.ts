@@ -110,6 +110,14 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv, logFile
 }
 
 /**
+ * The configuration file both registries read: listening on 127.0.0.1:`port`, `info` logs, storage
+ * `driver` (the lines under `storage:`, see ServerStorage) with deletes on, then `extra` (top-level keys).
+ */
+export function configYaml(port: number, driver: string, extra: string): string {
+  return `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n${driver}  delete:\n    enabled: true\n${extra}`;
+}
+
+/**
  * A free loopback port, server `kind`'s space in `storage` and `dir/config.yml` in the configuration
  * shape both registries read (that storage, deletes on, `info` logs), followed by `extra`.
  * @returns the port, the storage space, the configuration file and the log file (`dir/server.log`)
@@ -124,10 +132,7 @@ async function prepare(
   await mkdir(dir, { recursive: true });
   const space = await storage.space(kind, dir);
   const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n${space.driver}  delete:\n    enabled: true\n${extra}`,
-  );
+  await writeFile(config, configYaml(port, space.driver, extra));
   return { port, space, config, logFile: join(dir, 'server.log') };
 }
 

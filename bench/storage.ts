@@ -31,6 +31,8 @@ export interface StorageUnderTest {
   kind: StorageKind;
   /** One line for the table's header: what the servers store into. */
   description: string;
+  /** Notes for under the table: how the storage bends the figures. */
+  notes: string[];
   /**
    * Makes the space of server `kind`, whose other files go to folder `dir`.
    * @throws Error when the store refuses (e.g. the bucket cannot be created)
@@ -48,6 +50,7 @@ export function filesystemStorage(): StorageUnderTest {
   return {
     kind: 'filesystem',
     description: 'Filesystem storage in a temporary folder',
+    notes: [],
     async space(kind, dir) {
       const folder = join(dir, 'storage');
       await mkdir(folder, { recursive: true });
@@ -101,6 +104,16 @@ export async function s3Storage(parent: string): Promise<StorageUnderTest> {
   return {
     kind: 's3',
     description: 'S3 storage on s3rver 3.7.1 (a bucket for each server, in a process of its own), blob bytes served by the registries (no redirects)',
+    notes: [
+      "peak RSS is the registry's process alone: s3rver's own memory is not counted",
+      's3rver 3.7.1 lacks ListMultipartUploads and ListParts, with which Distribution resumes an upload at every PATCH and PUT: ' +
+        'test/support/s3rver-server.mjs adds them. It also lacks UploadPartCopy: at the final PUT of a chunked push (one part object ' +
+        "per PATCH) Wharf streams the parts back through its own process into the blob (on S3 the store copies them); Wharf's " +
+        'other pushes and all of Distribution\'s move the upload into the blob with one CopyObject (for Distribution ' +
+        'multipartcopythresholdsize is raised to 5 GiB)',
+      "s3rver reads each listed object's metadata file: a tags/list reads 1 file per tag on Wharf (a tag is an object) and none on " +
+        'Distribution (a tag is a folder, listed as a common prefix); on S3 both are one page of keys',
+    ],
     async space(kind) {
       const bucket = kind === 'wharf' ? s3.bucket : 'distribution-bench';
       if (bucket !== s3.bucket) await client.send(new CreateBucketCommand({ Bucket: bucket }));
