@@ -9,7 +9,7 @@ import { open, rm, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from './http.js';
-import { removeBlob, type ServerUnderTest } from './servers.js';
+import type { ServerUnderTest } from './servers.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -75,8 +75,8 @@ export async function pushPull(server: ServerUnderTest, round: number): Promise<
     headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
   });
   const parsed = JSON.parse(manifest.body.toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
-  for (const digest of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)]) await removeBlob(server, digest);
-  await rm(server.repositoryPath(repository), { recursive: true, force: true });
+  for (const digest of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)]) await server.removeBlob(digest);
+  await server.removeRepository(repository);
   return { push, pull };
 }
 

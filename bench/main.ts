@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
  * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
- * measured in the same run; prints a Markdown table and writes it to `bench/results/`.
- * Run `npm run bench -- --help` for the options.
+ * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (s3rver); prints a
+ * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -15,8 +15,9 @@ import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
 import { markdownTable, Results, type Metric } from './report.js';
-import { installed, removeBlob, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { formatNumber } from './stats.js';
+import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
 import {
   addRepositories,
   addTags,
@@ -37,32 +38,35 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
 type Group = (typeof GROUPS)[number];
 
+/** A metric of the table and the workload group that measures it. */
+type BenchMetric = Metric & { group: Group };
+
 /**
  * The metrics in table order, with issue 7's targets; labels name the sizes of this run.
  * @param o the run's options (blob size in MiB, tag and repository counts)
  */
-function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): Metric[] {
+function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMetric[] {
   const blob = o.blobMib % 1024 === 0 ? `${o.blobMib / 1024} GiB` : `${o.blobMib} MiB`;
   const count = (n: number): string => n.toLocaleString('en-US');
   return [
-  { key: 'push-monolithic', label: `${blob} blob push, monolithic (POST + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
-  { key: 'push-streamed', label: `${blob} blob push, streamed (PATCH + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
-  { key: 'push-chunked', label: `${blob} blob push, chunked`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
-  { key: 'pull', label: `${blob} blob pull`, unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
-  { key: 'fanout', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
-  { key: 'get-tag', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
-  { key: 'get-tag-p99', label: 'manifest GET by tag, p99', unit: 'ms', target: { atMost: 10 } },
-  { key: 'head-digest', label: 'manifest HEAD by digest', unit: 'req/s', target: { ratioAtLeast: 5 } },
-  { key: 'head-digest-p99', label: 'manifest HEAD by digest, p99', unit: 'ms', target: { atMost: 10 } },
-  { key: 'put-tag', label: 'manifest PUT by tag', unit: 'req/s', target: { ratioAtLeast: 2 } },
-  { key: 'tags-list', label: `tags/list of ${count(o.tags)} tags`, unit: 'req/s', target: { ratioAtLeast: 5 } },
-  { key: 'tags-list-p99', label: 'tags/list, p99', unit: 'ms' },
-  { key: 'catalog', label: `_catalog of ${count(o.repositories)} repositories`, unit: 'req/s', target: { ratioAtLeast: 5 } },
-  { key: 'catalog-p99', label: '_catalog, p99', unit: 'ms' },
-  { key: 'docker-push', label: 'docker push', unit: 's', target: { ratioAtMost: 1.0 } },
-  { key: 'docker-pull', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
-  { key: 'rss-push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
-  { key: 'rss-manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
+  { key: 'push-monolithic', group: 'push', label: `${blob} blob push, monolithic (POST + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'push-streamed', group: 'push', label: `${blob} blob push, streamed (PATCH + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'push-chunked', group: 'push', label: `${blob} blob push, chunked`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'pull', group: 'pull', label: `${blob} blob pull`, unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
+  { key: 'fanout', group: 'pull', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
+  { key: 'get-tag', group: 'manifests', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'get-tag-p99', group: 'manifests', label: 'manifest GET by tag, p99', unit: 'ms', target: { atMost: 10 } },
+  { key: 'head-digest', group: 'manifests', label: 'manifest HEAD by digest', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'head-digest-p99', group: 'manifests', label: 'manifest HEAD by digest, p99', unit: 'ms', target: { atMost: 10 } },
+  { key: 'put-tag', group: 'manifests', label: 'manifest PUT by tag', unit: 'req/s', target: { ratioAtLeast: 2 } },
+  { key: 'tags-list', group: 'listings', label: `tags/list of ${count(o.tags)} tags`, unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'tags-list-p99', group: 'listings', label: 'tags/list, p99', unit: 'ms' },
+  { key: 'catalog', group: 'listings', label: `_catalog of ${count(o.repositories)} repositories`, unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'catalog-p99', group: 'listings', label: '_catalog, p99', unit: 'ms' },
+  { key: 'docker-push', group: 'docker', label: 'docker push', unit: 's', target: { ratioAtMost: 1.0 } },
+  { key: 'docker-pull', group: 'docker', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
+  { key: 'rss-push', group: 'push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
+  { key: 'rss-manifests', group: 'manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
   ];
 }
 
@@ -84,6 +88,7 @@ interface Options {
   dockerLayerMib: number;
   docker: boolean;
   distribution: boolean;
+  s3: boolean;
   only: Group[];
   wharfNodeArgs: string;
   out: string;
@@ -101,22 +106,41 @@ function groups(value: string): Group[] {
   return list as Group[];
 }
 
+/** The options whose default depends on the storage. */
+type SizeOptions = Pick<Options, 'rounds' | 'blobMib' | 'fanout' | 'fanoutMib' | 'listConnections' | 'listDuration' | 'tags' | 'repositories'>;
+
+/**
+ * The defaults of {@link SizeOptions} per storage. s3rver stores every object through one Node process
+ * and reads every listed object's metadata file, so `--s3` moves fewer bytes and lists fewer tags and
+ * repositories to stay within 10 minutes on 2 cores; its listing loads use fewer connections for longer,
+ * as a `_catalog` of 100 repositories takes over 3 s at 16 connections on both servers there.
+ */
+const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
+  filesystem: { rounds: 3, blobMib: 1024, fanout: 32, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
+  s3: { rounds: 2, blobMib: 256, fanout: 16, fanoutMib: 32, listConnections: 4, listDuration: 6, tags: 100, repositories: 100 },
+};
+
+function sizeDefault(key: keyof SizeOptions): string {
+  return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
+}
+
 function parseOptions(argv: string[]): Options {
   const program = new Command()
     .name('npm run bench --')
     .description('Wharf against CNCF Distribution (docker-registry), same workloads, alternating A B A B')
-    .option('--rounds <n>', 'rounds of every workload on each server', positive, 3)
-    .option('--blob-mib <n>', 'size of the pushed and pulled blob, MiB', positive, 1024)
+    .option('--s3', 'both servers on S3 instead of the filesystem: s3rver in a process of its own, a bucket each', false)
+    .option('--rounds <n>', `rounds of every workload on each server ${sizeDefault('rounds')}`, positive)
+    .option('--blob-mib <n>', `size of the pushed and pulled blob, MiB ${sizeDefault('blobMib')}`, positive)
     .option('--chunk-mib <n>', 'PATCH size of the chunked push, MiB', positive, 8)
-    .option('--fanout <n>', 'concurrent pulls of one blob', positive, 32)
-    .option('--fanout-mib <n>', 'size of the blob pulled concurrently, MiB', positive, 64)
+    .option('--fanout <n>', `concurrent pulls of one blob ${sizeDefault('fanout')}`, positive)
+    .option('--fanout-mib <n>', `size of the blob pulled concurrently, MiB ${sizeDefault('fanoutMib')}`, positive)
     .option('--connections <n>', 'connections of the manifest GET/HEAD load', positive, 64)
     .option('--duration <s>', 'seconds of each manifest GET/HEAD load', positive, 10)
     .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
-    .option('--list-connections <n>', 'connections of the tags/list and _catalog load', positive, 16)
-    .option('--list-duration <s>', 'seconds of the manifest PUT, tags/list and _catalog loads', positive, 3)
-    .option('--tags <n>', 'tags in the listed repository', positive, 1000)
-    .option('--repositories <n>', 'repositories in the catalog', positive, 1000)
+    .option('--list-connections <n>', `connections of the tags/list and _catalog load ${sizeDefault('listConnections')}`, positive)
+    .option('--list-duration <s>', `seconds of the manifest PUT, tags/list and _catalog loads ${sizeDefault('listDuration')}`, positive)
+    .option('--tags <n>', `tags in the listed repository ${sizeDefault('tags')}`, positive)
+    .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
     .option('--no-docker', 'skip docker push/pull')
@@ -125,7 +149,10 @@ function parseOptions(argv: string[]): Options {
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
-  return program.opts<Options>();
+  const given = program.opts<Partial<Options>>();
+  const defaults = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
+  const sizes = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key as keyof SizeOptions] ?? value]));
+  return { ...given, ...sizes } as Options;
 }
 
 function log(message: string): void {
@@ -187,7 +214,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
         for (const [i, mode] of modes.entries()) {
           const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
           results.add(`push-${mode}`, server.kind, mibps);
-          if (i < modes.length - 1 || !options.only.includes('pull')) await removeBlob(server, digests[i]!);
+          if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
       });
       results.add('rss-push', server.kind, peakBytes / MiB);
@@ -196,7 +223,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const digest = digestOf(`${server.kind[0]}${round}chunked`, size);
     if (options.only.includes('push')) {
       results.add('pull', server.kind, await pullBlob(base, 'bench/push', digest, size));
-      await removeBlob(server, digest);
+      await server.removeBlob(digest);
     }
     results.add('fanout', server.kind, await pullBlob(base, 'bench/fanout', p.fanoutDigest!, options.fanoutMib * MiB, options.fanout));
     return;
@@ -259,18 +286,24 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
+  let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the servers`);
-    void Promise.all(servers.map((s) => s.stop())).finally(() => process.exit(130));
+    void Promise.all(servers.map((s) => s.stop()))
+      .then(() => storage?.stop())
+      .then(() => rm(work, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    storage = options.s3 ? await s3Storage(work) : filesystemStorage();
+    results.notes.push(...storage.notes);
     const withDistribution = options.distribution && installed('docker-registry');
     if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), options.wharfNodeArgs.split(' ').filter(Boolean)));
-    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution')));
+    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
+    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -300,6 +333,7 @@ async function main(): Promise<void> {
           } catch (err) {
             const message = `round ${round}, ${group} on ${p.server.kind} failed: ${(err as Error).message}`;
             results.notes.push(message);
+            for (const m of metrics(options)) if (m.group === group) results.expectRow(m.key);
             log(message);
           }
         }
@@ -308,23 +342,25 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await Promise.all(servers.map((s) => s.stop()));
+    await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
+  const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
   const header = [
-    `# Wharf vs CNCF Distribution, ${new Date().toISOString()}`,
+    `# Wharf vs CNCF Distribution on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
       `manifest GET/HEAD ${options.connections} connections x ${options.duration} s, PUT ${options.putConnections} connections, ` +
       `listings ${options.listConnections} connections x ${options.listDuration} s, docker ${options.dockerLayers} x ${options.dockerLayerMib} MiB layers. ` +
-      'Filesystem storage in a temporary folder; both servers log requests at info.',
+      `${storage!.description}; both servers log requests at info.`,
     '',
   ];
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
   const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
-  const file = join(options.out, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+  const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
   process.stdout.write(text);
   log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);

@@ -29,6 +29,11 @@ export class Results {
     this.samples.set(metric, entry);
   }
 
+  /** Gives `metric` a row even without samples (its empty cells read n/a): for a workload that failed. */
+  expectRow(metric: string): void {
+    if (!this.samples.has(metric)) this.samples.set(metric, { wharf: [], distribution: [] });
+  }
+
   /** Records one sample of a machine ceiling (MiB/s). */
   addCeiling(name: string, value: number): void {
     this.ceilings.set(name, [...(this.ceilings.get(name) ?? []), value]);

@@ -1,15 +1,16 @@
 /**
- * The servers under test, each a child process on a free loopback port with filesystem storage in
- * its own temporary root: Wharf (`node dist/src/main.js serve`, the built server) and CNCF
- * Distribution (Debian's `docker-registry serve config.yml`). Also where each keeps a blob and a
- * repository on disk (to clear between rounds) and its resident memory.
+ * The servers under test, each a child process on a free loopback port with a storage space of its
+ * own (see storage.ts): Wharf (`node dist/src/main.js serve`, the built server) and CNCF Distribution
+ * (Debian's `docker-registry serve config.yml`). Also how a blob or a repository is cleared from a
+ * server's storage between rounds, and each server's resident memory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { send } from './http.js';
+import type { ServerStorage, StorageUnderTest } from './storage.js';
 
 /** Which server. */
 export type ServerKind = 'wharf' | 'distribution';
@@ -23,10 +24,10 @@ export interface ServerUnderTest {
   host: string;
   /** the process id (the server itself, not a wrapper) */
   pid: number;
-  /** the storage folder of a blob's bytes */
-  blobPath(digest: string): string;
-  /** the storage folder of a repository */
-  repositoryPath(name: string): string;
+  /** Deletes blob `digest`'s bytes from the server's storage (between rounds, so every push writes new objects). */
+  removeBlob(digest: string): Promise<void>;
+  /** Deletes repository `name` (its links, manifests and tags) from the server's storage. */
+  removeRepository(name: string): Promise<void>;
   /** Stops the process (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
 }
@@ -50,20 +51,20 @@ export function installed(command: string): boolean {
 }
 
 /**
- * The handle of a started server. Both registries lay blobs out as `<root>/blobs/<alg>/<2 hex>/<hex>`
- * and repositories as `<root>/repositories/<name>`.
+ * The handle of a started server. Both registries lay blobs out as `blobs/<alg>/<2 hex>/<hex>` and
+ * repositories as `repositories/<name>` under their data root.
  */
-function running(kind: ServerUnderTest['kind'], port: number, child: ChildProcess, root: string): ServerUnderTest {
+function running(kind: ServerKind, port: number, child: ChildProcess, storage: ServerStorage): ServerUnderTest {
   return {
     kind,
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     pid: child.pid!,
-    blobPath: (digest) => {
+    removeBlob: (digest) => {
       const [alg, hex] = digest.split(':') as [string, string];
-      return join(root, 'blobs', alg, hex.slice(0, 2), hex);
+      return storage.remove(`blobs/${alg}/${hex.slice(0, 2)}/${hex}`);
     },
-    repositoryPath: (name) => join(root, 'repositories', name),
+    removeRepository: (name) => storage.remove(`repositories/${name}`),
     stop: stopper(child),
   };
 }
@@ -98,61 +99,64 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** Starts a process writing its output straight to `logFile` (not through the bench's own process). */
-function launch(command: string, args: string[], logFile: string): ChildProcess {
+/** Starts a process with environment `env`, writing its output straight to `logFile` (not through the bench's own process). */
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
-    return spawn(command, args, { stdio: ['ignore', fd, fd] });
+    return spawn(command, args, { env, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * A free loopback port, the storage folder `dir/storage` and `dir/config.yml` in the configuration
- * shape both registries read (filesystem storage, deletes on, `info` logs), followed by `extra`.
- * @returns the port, the storage folder, the configuration file and the log file (`dir/server.log`)
+ * The configuration file both registries read: listening on 127.0.0.1:`port`, `info` logs, storage
+ * `driver` (the lines under `storage:`, see ServerStorage) with deletes on, then `extra` (top-level keys).
  */
-async function prepare(dir: string, extra: string): Promise<{ port: number; storage: string; config: string; logFile: string }> {
-  const port = await freePort();
-  const storage = join(dir, 'storage');
-  await mkdir(storage, { recursive: true });
-  const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n${extra}`,
-  );
-  return { port, storage, config, logFile: join(dir, 'server.log') };
+export function configYaml(port: number, driver: string, extra: string): string {
+  return `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\nstorage:\n${driver}  delete:\n    enabled: true\n${extra}`;
 }
 
 /**
- * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) with filesystem storage
- * under `dir/storage`, logging at `info` to `dir/server.log`.
+ * A free loopback port, server `kind`'s space in `storage` and `dir/config.yml` in the configuration
+ * shape both registries read (that storage, deletes on, `info` logs), followed by `extra`.
+ * @returns the port, the storage space, the configuration file and the log file (`dir/server.log`)
+ */
+async function prepare(
+  kind: ServerKind,
+  dir: string,
+  storage: StorageUnderTest,
+  extra: string,
+): Promise<{ port: number; space: ServerStorage; config: string; logFile: string }> {
+  const port = await freePort();
+  await mkdir(dir, { recursive: true });
+  const space = await storage.space(kind, dir);
+  const config = join(dir, 'config.yml');
+  await writeFile(config, configYaml(port, space.driver, extra));
+  return { port, space, config, logFile: join(dir, 'server.log') };
+}
+
+/**
+ * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
+ * `storage`, its configuration and its log (at `info`) in `dir`.
  * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
  */
-export async function startWharf(repoRoot: string, dir: string, nodeArgs: string[] = []): Promise<ServerUnderTest> {
-  const { port, storage, config, logFile } = await prepare(dir, '');
-  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], logFile);
+export async function startWharf(repoRoot: string, dir: string, storage: StorageUnderTest, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare('wharf', dir, storage, '');
+  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], space.env, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
-  return running('wharf', port, child, storage);
+  return running('wharf', port, child, space);
 }
 
 /**
- * Starts CNCF Distribution (`docker-registry serve`) with filesystem storage under `dir/storage`,
- * deletes enabled, its default `info` log (access log included) to `dir/server.log`, and no blob
- * descriptor cache.
+ * Starts CNCF Distribution (`docker-registry serve`) on its space in `storage`, deletes enabled, its
+ * default `info` log (access log included) to `dir/server.log`, and no blob descriptor cache.
  */
-export async function startDistribution(dir: string): Promise<ServerUnderTest> {
-  const { port, storage, config, logFile } = await prepare(dir, 'catalog:\n  maxentries: 1000\n');
-  const child = launch('docker-registry', ['serve', config], logFile);
+export async function startDistribution(dir: string, storage: StorageUnderTest): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare('distribution', dir, storage, 'catalog:\n  maxentries: 1000\n');
+  const child = launch('docker-registry', ['serve', config], space.env, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
-  const v2 = join(storage, 'docker/registry/v2');
-  return running('distribution', port, child, v2);
-}
-
-/** Removes blob `digest`'s bytes from the server's storage (between rounds, so every push writes new files). */
-export async function removeBlob(server: ServerUnderTest, digest: string): Promise<void> {
-  await rm(server.blobPath(digest), { recursive: true, force: true });
+  return running('distribution', port, child, space);
 }
 
 /** The resident set size of process `pid` in bytes (VmRSS), or undefined when it is gone. */

@@ -177,7 +177,8 @@ export interface LoadResult {
 
 /**
  * Drives `url` with autocannon: `connections` keep-alive connections for `durationS` seconds (HEAD: see head-load.ts).
- * @throws Error when any request failed or answered outside 2xx (a fast error is not a result)
+ * @throws Error when any request failed or answered outside 2xx (a fast error is not a result), or none
+ *   completed within `durationS` (autocannon does not count requests still in flight at the end)
  */
 export async function load(
   url: string,
@@ -194,6 +195,7 @@ export async function load(
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
     throw new Error(`${options.method ?? 'GET'} ${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} answers outside 2xx`);
   }
+  if (result.requests.total === 0) throw new Error(`${options.method ?? 'GET'} ${url}: no request completed within ${options.durationS} s`);
   return { rps: result.requests.total / result.duration, p99: result.latency.p99 };
 }
 

@@ -1,9 +1,11 @@
 /**
- * Starts s3rver for a test as a separate process (see `s3rver-server.mjs`) on a free port of
- * 127.0.0.1, over a fresh temporary directory, with one bucket; `stop` ends it and removes the directory.
+ * Starts s3rver for a test (or for `npm run bench -- --s3`) as a separate process (see
+ * `s3rver-server.mjs`) on a free port of 127.0.0.1, over a fresh temporary directory, with one bucket;
+ * `stop` ends it and removes the directory.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +15,22 @@ import { fileURLToPath } from 'node:url';
 /** s3rver's fixed credentials (access key and secret key alike). */
 export const S3RVER_KEY = 'S3RVER';
 
-const SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 's3rver-server.mjs');
+/**
+ * The repository's root: the nearest folder above this module holding package.json. This module runs
+ * from test/support/ in the tests and compiled, from dist/test/support/, in the bench, which has no copy
+ * of the server script.
+ */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+const SERVER_SCRIPT = join(repositoryRoot(), 'test/support/s3rver-server.mjs');
 
 /** A running s3rver process. */
 export interface RunningS3 {
@@ -29,11 +46,11 @@ export interface RunningS3 {
 }
 
 /**
- * Starts s3rver with bucket `bucket`.
+ * Starts s3rver with bucket `bucket`, its objects in a new folder `wharf-s3rver-*` of `parent`.
  * @throws Error with s3rver's stderr when it does not come up within 30 s
  */
-export async function startS3rver(bucket = 'wharf-test'): Promise<RunningS3> {
-  const directory = await mkdtemp(join(tmpdir(), 'wharf-s3rver-'));
+export async function startS3rver(bucket = 'wharf-test', parent = tmpdir()): Promise<RunningS3> {
+  const directory = await mkdtemp(join(parent, 'wharf-s3rver-'));
   const child = spawn(process.execPath, ['--openssl-legacy-provider', SERVER_SCRIPT, directory, bucket], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,148 @@
+/**
+ * The storage the servers under test use, a space of its own for each: a folder on the filesystem, or
+ * a bucket on one s3rver (`--s3`; s3rver runs in a process of its own, test/support/s3rver-server.mjs).
+ * For each server: the driver lines of its `storage:` configuration, the environment it needs, and how
+ * the bench deletes a blob or a repository behind the server's back between rounds.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startS3rver } from '../test/support/s3rver.js';
+import type { ServerKind } from './servers.js';
+
+/** Which storage the run uses. */
+export type StorageKind = 'filesystem' | 's3';
+
+/** One server's space in the storage under test. */
+export interface ServerStorage {
+  /** the lines under `storage:` naming the driver and its settings, indented by two spaces, each ending with a newline */
+  driver: string;
+  /** the server's environment (this process's, with what the driver needs removed) */
+  env: NodeJS.ProcessEnv;
+  /**
+   * Deletes `path` and everything under it; `path` is relative to the registry's data root, in the
+   * layout both registries share (`blobs/sha256/ab/<hex>`, `repositories/<name>`).
+   */
+  remove(path: string): Promise<void>;
+}
+
+/** The storage of a run: a space for each server, and the end of whatever it started. */
+export interface StorageUnderTest {
+  kind: StorageKind;
+  /** One line for the table's header: what the servers store into. */
+  description: string;
+  /** Notes for under the table: how the storage bends the figures. */
+  notes: string[];
+  /**
+   * Makes the space of server `kind`, whose other files go to folder `dir`.
+   * @throws Error when the store refuses (e.g. the bucket cannot be created)
+   */
+  space(kind: ServerKind, dir: string): Promise<ServerStorage>;
+  /** Stops what the storage started (s3rver) and removes its files; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Distribution keeps its data under `docker/registry/v2` of its root directory, on every driver. */
+const DISTRIBUTION_DATA = 'docker/registry/v2';
+
+/** Filesystem storage: each server a folder `dir/storage`. */
+export function filesystemStorage(): StorageUnderTest {
+  return {
+    kind: 'filesystem',
+    description: 'Filesystem storage in a temporary folder',
+    notes: [],
+    async space(kind, dir) {
+      const folder = join(dir, 'storage');
+      await mkdir(folder, { recursive: true });
+      const data = kind === 'distribution' ? join(folder, DISTRIBUTION_DATA) : folder;
+      return {
+        driver: `  filesystem:\n    rootdirectory: ${folder}\n`,
+        env: process.env,
+        remove: (path) => rm(join(data, path), { recursive: true, force: true }),
+      };
+    },
+    stop: async () => undefined,
+  };
+}
+
+/**
+ * The `storage:` driver lines of Distribution 2.8 on an S3-compatible store at `endpoint` (plain HTTP):
+ * its s3 driver addresses the bucket path-style whenever `regionendpoint` is set; `multipartcopythresholdsize`
+ * at its maximum (5 GiB) makes every move of an upload into the blob store one CopyObject, as s3rver has no
+ * UploadPartCopy; redirects are off so Distribution serves blob bytes itself, as Wharf does by default.
+ */
+export function distributionS3Driver(endpoint: string, bucket: string, accessKey: string, secretKey: string): string {
+  return (
+    `  s3:\n    accesskey: ${accessKey}\n    secretkey: ${secretKey}\n    region: us-east-1\n    regionendpoint: ${endpoint}\n` +
+    `    bucket: ${bucket}\n    secure: false\n    v4auth: true\n    multipartcopythresholdsize: 5368709120\n` +
+    `  redirect:\n    disable: true\n`
+  );
+}
+
+/** The `storage:` driver lines of Wharf on an S3-compatible store at `endpoint` (README, "S3 storage"). */
+export function wharfS3Driver(endpoint: string, bucket: string, accessKey: string, secretKey: string): string {
+  return `  s3:\n    bucket: ${bucket}\n    region: us-east-1\n    endpoint: ${endpoint}\n    forcepathstyle: true\n    accesskey: ${accessKey}\n    secretkey: ${secretKey}\n`;
+}
+
+/**
+ * S3 storage on one s3rver started now, its objects in a folder of `parent`: Wharf in bucket
+ * `wharf-bench`, Distribution in bucket `distribution-bench`, both at the bucket's root.
+ * @throws Error when s3rver does not start
+ */
+export async function s3Storage(parent: string): Promise<StorageUnderTest> {
+  const s3 = await startS3rver('wharf-bench', parent);
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
+  });
+  // Distribution's AWS SDK for Go refuses to start when AWS_CA_BUNDLE is set ("unable to load custom CA
+  // bundle, HTTPClient's transport unsupported type"); s3rver is plain HTTP and needs no CA.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AWS_CA_BUNDLE'));
+  let stopped = false;
+  return {
+    kind: 's3',
+    description: 'S3 storage on s3rver 3.7.1 (a bucket for each server, in a process of its own), blob bytes served by the registries (no redirects)',
+    notes: [
+      "peak RSS is the registry's process alone: s3rver's own memory is not counted",
+      's3rver 3.7.1 lacks ListMultipartUploads and ListParts, with which Distribution resumes an upload at every PATCH and PUT: ' +
+        'test/support/s3rver-server.mjs adds them. It also lacks UploadPartCopy: at the final PUT of a chunked push (one part object ' +
+        "per PATCH) Wharf streams the parts back through its own process into the blob (on S3 the store copies them); Wharf's " +
+        'other pushes and all of Distribution\'s move the upload into the blob with one CopyObject (for Distribution ' +
+        'multipartcopythresholdsize is raised to 5 GiB)',
+      "s3rver reads each listed object's metadata file: a tags/list reads 1 file per tag on Wharf (a tag is an object) and none on " +
+        'Distribution (a tag is a folder, listed as a common prefix); on S3 both are one page of keys',
+    ],
+    async space(kind) {
+      const bucket = kind === 'wharf' ? s3.bucket : 'distribution-bench';
+      if (bucket !== s3.bucket) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      const data = kind === 'distribution' ? `${DISTRIBUTION_DATA}/` : '';
+      return {
+        driver: (kind === 'wharf' ? wharfS3Driver : distributionS3Driver)(s3.endpoint, bucket, s3.accessKey, s3.secretKey),
+        env,
+        remove: (path) => removeKeys(client, bucket, data + path),
+      };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.destroy();
+      await s3.stop();
+    },
+  };
+}
+
+/** Deletes object `key` and every object under `key/` from `bucket`, 1,000 keys per DeleteObjects. */
+async function removeKeys(client: S3Client, bucket: string, key: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
+    const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k === key || k.startsWith(`${key}/`));
+    if (keys.length > 0) {
+      const answer = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+      if (answer.Errors?.length) throw new Error(`deleting ${key} from bucket ${bucket}: ${answer.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', ')}`);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
