@@ -70,15 +70,17 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   /**
-   * Runs `write` once `target`'s parent folders exist. A concurrent delete or move may remove an empty
-   * parent between the mkdir and the write (ENOENT), or while the recursive mkdir itself walks the
-   * path (Node then reports ENOTDIR from mkdir, seen under load in CI): create it again and retry.
-   * A file genuinely in the way fails the same after the last attempt.
+   * Runs `write` in `target`'s parent folder: first as it is (the folder usually exists: a mkdir
+   * would cost a thread-pool round trip per write), then, on ENOENT, after creating the parent folders.
+   * A concurrent delete or move may remove an empty parent between the mkdir and the write (ENOENT),
+   * or while the recursive mkdir itself walks the path (Node then reports ENOTDIR from mkdir, seen
+   * under load in CI): create it again and retry. A file genuinely in the way fails the same after the
+   * last attempt.
    */
   private async inParent<T>(target: string, write: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       try {
-        await fs.mkdir(dirname(target), { recursive: true });
+        if (attempt > 0) await fs.mkdir(dirname(target), { recursive: true });
         return await write();
       } catch (err) {
         const code = errno(err);
