@@ -30,6 +30,7 @@ import {
   pushBlob,
   pushSmallImage,
   type PushMode,
+  type LoadResult,
   type SmallImage,
 } from './workloads.js';
 
@@ -201,6 +202,15 @@ function digestOf(seed: string, size: number): string {
   return digest;
 }
 
+/** Seconds of unmeasured load before each measured one: Wharf's JIT compiles the request path, Distribution's GC paces itself. */
+const WARM_UP_S = 1;
+
+/** Runs `run` for {@link WARM_UP_S} seconds, discarding the result, then for `durationS` seconds, returning that result. */
+async function warmedUp(run: (durationS: number) => Promise<LoadResult>, durationS: number): Promise<LoadResult> {
+  await run(WARM_UP_S);
+  return run(durationS);
+}
+
 /** Runs one round of group `group` on one server, recording into `results`. */
 async function runGroup(group: Group, p: Prepared, round: number, options: Options, results: Results): Promise<void> {
   const { server } = p;
@@ -235,8 +245,8 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
     await probe(byTag, 'GET', accept);
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
-      const get = await load(byTag, { connections: options.connections, durationS: options.duration, headers: accept });
-      const head = await headLoad(byDigest, { connections: options.connections, durationS: options.duration, headers: accept });
+      const get = await warmedUp((durationS) => load(byTag, { connections: options.connections, durationS, headers: accept }), options.duration);
+      const head = await warmedUp((durationS) => headLoad(byDigest, { connections: options.connections, durationS, headers: accept }), options.duration);
       return { get, head };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
@@ -244,21 +254,28 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('get-tag-p99', server.kind, result.get.p99);
     results.add('head-digest', server.kind, result.head.rps);
     results.add('head-digest-p99', server.kind, result.head.p99);
-    const put = await load(`${base}/v2/${image.repository}/manifests/put`, {
-      connections: options.putConnections,
-      durationS: options.listDuration,
-      method: 'PUT',
-      headers: { 'Content-Type': OCI_MANIFEST },
-      body: image.manifest,
-    });
+    const put = await warmedUp(
+      (durationS) =>
+        load(`${base}/v2/${image.repository}/manifests/put`, {
+          connections: options.putConnections,
+          durationS,
+          method: 'PUT',
+          headers: { 'Content-Type': OCI_MANIFEST },
+          body: image.manifest,
+        }),
+      options.listDuration,
+    );
     results.add('put-tag', server.kind, put.rps);
     return;
   }
   if (group === 'listings') {
-    const tags = await load(`${base}/v2/bench/tags/tags/list`, { connections: options.listConnections, durationS: options.listDuration });
+    const tags = await warmedUp((durationS) => load(`${base}/v2/bench/tags/tags/list`, { connections: options.listConnections, durationS }), options.listDuration);
     results.add('tags-list', server.kind, tags.rps);
     results.add('tags-list-p99', server.kind, tags.p99);
-    const catalog = await load(`${base}/v2/_catalog?n=${options.repositories}`, { connections: options.listConnections, durationS: options.listDuration });
+    const catalog = await warmedUp(
+      (durationS) => load(`${base}/v2/_catalog?n=${options.repositories}`, { connections: options.listConnections, durationS }),
+      options.listDuration,
+    );
     results.add('catalog', server.kind, catalog.rps);
     results.add('catalog-p99', server.kind, catalog.p99);
     return;
