@@ -6,8 +6,25 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 
-/** Read buffer size in bytes. */
+/** Read buffer size in bytes (of the Readable, and the largest of {@link FileRangeStream.sendTo}). */
 const READ_CHUNK = 1024 * 1024;
+/** The smallest send buffer in bytes. */
+const MIN_SEND_CHUNK = 256 * 1024;
+/**
+ * Bytes that the send buffers of all concurrent {@link FileRangeStream.sendTo} calls may take together:
+ * one pull gets two 1 MiB buffers, 32 at once get two 256 KiB buffers each. Memory freed after a burst
+ * of concurrent pulls stays in the process (the allocator keeps it), so the budget bounds the resident
+ * memory such a burst leaves behind.
+ */
+const SEND_BUDGET = 16 * 1024 * 1024;
+/** The sends in progress in this process. */
+let activeSends = 0;
+
+/** The size of each of the two buffers of a send that starts while `active` sends (itself included) run. */
+function sendChunkSize(active: number): number {
+  const share = Math.floor(SEND_BUDGET / (2 * active));
+  return Math.max(MIN_SEND_CHUNK, Math.min(READ_CHUNK, share));
+}
 
 /** A stream that can write its bytes to a destination itself (see {@link FileRangeStream.sendTo}). */
 export interface DirectSend {
@@ -74,10 +91,20 @@ export class FileRangeStream extends Readable implements DirectSend {
 
   /**
    * Double buffering: while `dest` writes one buffer, the next is read into the other; a buffer is
-   * read into again only after `dest` called back for its previous write, so at most 2 MiB are in
-   * flight (back-pressure) and no byte the socket still holds is overwritten.
+   * read into again only after `dest` called back for its previous write, so at most two buffers are
+   * in flight (back-pressure) and no byte the socket still holds is overwritten. The buffers are 1 MiB
+   * while few sends run, smaller when many do ({@link SEND_BUDGET}).
    */
   async sendTo(dest: Writable): Promise<void> {
+    activeSends += 1;
+    try {
+      await this.#send(dest, sendChunkSize(activeSends));
+    } finally {
+      activeSends -= 1;
+    }
+  }
+
+  async #send(dest: Writable, chunk: number): Promise<void> {
     let onGone: (err: Error) => void = () => undefined;
     const gone = new Promise<never>((_resolve, reject) => {
       onGone = reject;
@@ -87,7 +114,7 @@ export class FileRangeStream extends Readable implements DirectSend {
     const onError = (err: Error): void => onGone(err);
     dest.once('close', onClose);
     dest.once('error', onError);
-    const pool = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
+    const pool = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
     const released: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
     try {
       for (let slot = 0; this.#remaining > 0; slot ^= 1) {
