@@ -4,9 +4,15 @@
  * rename(2)); appends go straight to the file. As on the other drivers, a directory exists only while
  * it holds an object: delete and move remove the folders they leave empty, and writers that lose a
  * race with that cleanup recreate their folder and retry.
+ *
+ * Metadata is read with a synchronous stat(2): `stat`, and the check of the read cache in front of
+ * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
+ * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
+ * asynchronous one costs (the manifest GET profile, README "Performance"); the driver serves one
+ * process on a local folder. Bytes (files, blobs, listings) are read asynchronously.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs';
+import { readFile, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -105,7 +111,8 @@ export class FilesystemDriver implements StorageDriver {
 
   async stat(path: string): Promise<FileInfo> {
     try {
-      const s = await fs.stat(this.full(path));
+      const s = statSync(this.full(path), { throwIfNoEntry: false });
+      if (!s) throw new PathNotFoundError(path, this.name);
       return { path, size: s.isDirectory() ? 0 : s.size, modTime: s.mtime, isDir: s.isDirectory() };
     } catch (err) {
       throw this.notFound(err, path);
@@ -116,8 +123,8 @@ export class FilesystemDriver implements StorageDriver {
   async getContent(path: string): Promise<Buffer> {
     const full = this.full(path);
     try {
-      const stats = await fs.stat(full, { bigint: true });
-      if (!stats.isFile()) throw new PathNotFoundError(path, this.name);
+      const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
+      if (!stats?.isFile()) throw new PathNotFoundError(path, this.name);
       if (stats.size > SMALL_FILE_BYTES) return await readSmallFile(full);
       const cached = this.#cache.get<Buffer>(full, stats);
       if (cached) return cached;
@@ -253,7 +260,8 @@ export class FilesystemDriver implements StorageDriver {
   async list(path: string): Promise<string[]> {
     const full = this.full(path);
     try {
-      const stats = await fs.stat(full, { bigint: true });
+      const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
+      if (!stats) return [];
       const cached = this.#cache.get<readonly string[]>(full, stats);
       if (cached) return cached.slice();
       const names = (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
