@@ -11,13 +11,15 @@ import { TokenServer } from './auth/token-server.js';
 import type { Config } from './config/schema.js';
 import type { LeaseOptions } from './gc/lease.js';
 import type { GcGuardOptions } from './registry/gc-guard.js';
+import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
-import { errorMiddleware, notFound } from './routes/errors.js';
+import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
+import { toOriginForm } from './routes/context.js';
 import { isV2Request, v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
 
@@ -32,6 +34,16 @@ export interface AppDeps {
   auth?: Auth;
   /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
+}
+
+/**
+ * True when the request's `Expect` names something other than 100-continue, which Wharf cannot meet
+ * (RFC 9110 section 10.1.1: 417). Node hands such requests to the server's `checkExpectation` listener,
+ * which is the app too (see createHttpServer).
+ */
+function unmetExpectation(req: IncomingMessage): boolean {
+  const expect = req.headers.expect;
+  return expect !== undefined && expect.trim().toLowerCase() !== '100-continue';
 }
 
 /** The registry's request listener, for `http.createServer` or supertest. */
@@ -60,9 +72,13 @@ export function createApp(deps: AppDeps): App {
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);
   return (req, res) => {
+    toOriginForm(req);
     log(req, res);
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
-    if (isV2Request(req)) v2(req, res);
+    if (unmetExpectation(req)) {
+      req.resume();
+      sendError(req, res, new RegistryError('UNSUPPORTED', { status: 417, message: `Expect: ${String(req.headers.expect).slice(0, 100)} is not supported; only 100-continue is` }));
+    } else if (isV2Request(req)) v2(req, res);
     else app(req, res);
   };
 }

@@ -49,6 +49,8 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
  */
 export function createHttpServer(app: RequestListener, http: Config['http']): Server {
   const server = createServer(app);
+  // an Expect other than 100-continue: Node would answer 417 itself, without the spec's JSON; the app answers it
+  server.on('checkExpectation', app);
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;

@@ -40,6 +40,22 @@ export function requestSignal(req: IncomingMessage): AbortSignal {
 
 const queries = new WeakMap<IncomingMessage, URLSearchParams>();
 
+/**
+ * Rewrites an absolute-form request target (`GET http://host/v2/ HTTP/1.1`, which a server MUST accept:
+ * RFC 9112 section 3.2.2) to origin form (`/v2/`), dropping any userinfo, so routing and the access log
+ * see one shape; origin-form and asterisk-form targets are left as they are.
+ */
+export function toOriginForm(req: IncomingMessage): void {
+  const url = req.url;
+  if (url === undefined || url.startsWith('/') || url === '*') return;
+  try {
+    const parsed = new URL(url);
+    req.url = parsed.pathname + parsed.search;
+  } catch {
+    // not a URL: left for the router to answer 404
+  }
+}
+
 /** The request's path: its URL without the query string (not decoded). */
 export function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
