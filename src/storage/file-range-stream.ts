@@ -110,7 +110,8 @@ export class FileRangeStream extends Readable implements DirectSend {
       onGone = reject;
     });
     gone.catch(() => undefined);
-    const onClose = (): void => onGone(new Error('the destination closed before the whole range was written'));
+    // Node's code for a stream closed early: the client went away (a cancelled pull), no server fault
+    const onClose = (): void => onGone(Object.assign(new Error('the destination closed before the whole range was written'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     const onError = (err: Error): void => onGone(err);
     dest.once('close', onClose);
     dest.once('error', onError);
