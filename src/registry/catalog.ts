@@ -63,10 +63,15 @@ export interface CatalogOptions {
   logger?: Logger;
 }
 
-/** A walk in flight, and the repositories written while it runs (it may have listed their folders before the write). */
+/**
+ * A walk, queued or in flight, and the repositories written while it runs (it may have listed their
+ * folders before the write).
+ */
 interface Walk {
   promise: Promise<readonly RepositoryName[]>;
   written: Set<RepositoryName>;
+  /** false while it waits for the previous walk to end: it has listed nothing yet */
+  started: boolean;
 }
 
 /** The catalog of one storage driver instance, shared by every part of the process that uses it. */
@@ -106,8 +111,10 @@ export class Catalog implements RepositoryChanges {
   #list: readonly RepositoryName[] | undefined;
   /** when the walk that produced #list started, ms */
   #walkedAt = 0;
-  /** the walk whose result will become #list; undefined when none is in flight or a delete made it unusable */
+  /** the walk whose result will become #list; undefined when none is queued or in flight, or a delete made it unusable */
   #walk: Walk | undefined;
+  /** the storage walk in flight, usable or not: walks run one at a time, a new one queued behind it */
+  #running: Promise<unknown> | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -145,10 +152,14 @@ export class Catalog implements RepositoryChanges {
     if (list !== undefined) this.#list = withName(list, name);
   }
 
-  /** This process deleted or moved something under `repositories/`: the next request waits for a walk that starts after this. */
+  /**
+   * This process deleted or moved something under `repositories/`: the next request waits for a walk
+   * that starts after this (a queued walk that has listed nothing yet still qualifies, so a stream of
+   * deletes queues one walk, not one per delete).
+   */
   contentRemoved(): void {
     this.#list = undefined;
-    this.#walk = undefined;
+    if (this.#walk?.started) this.#walk = undefined;
   }
 
   #expired(): boolean {
@@ -156,14 +167,18 @@ export class Catalog implements RepositoryChanges {
     return age >= this.#maxAgeMs || age < 0;
   }
 
+  /** Queues a walk behind the one in flight (a walk a delete made unusable still runs to its end), and makes it {@link #walk}. */
   #startWalk(): Walk {
-    const written = new Set<RepositoryName>();
-    const startedAt = this.#now();
-    const current = (): boolean => this.#walk?.written === written;
-    const promise = (async () => {
+    const previous = this.#running;
+    const walk: Walk = { promise: Promise.resolve([]), written: new Set(), started: false };
+    const current = (): boolean => this.#walk === walk;
+    walk.promise = (async () => {
       try {
+        if (previous) await previous.catch(() => undefined);
+        walk.started = true;
+        const startedAt = this.#now();
         let found: readonly RepositoryName[] = await walkRepositories(this.driver);
-        for (const name of written) found = withName(found, name);
+        for (const name of walk.written) found = withName(found, name);
         if (current()) {
           this.#list = found;
           this.#walkedAt = startedAt;
@@ -173,8 +188,13 @@ export class Catalog implements RepositoryChanges {
         if (current()) this.#walk = undefined;
       }
     })();
-    this.#walk = { promise, written };
-    return this.#walk;
+    this.#running = walk.promise;
+    const settled = (): void => {
+      if (this.#running === walk.promise) this.#running = undefined;
+    };
+    walk.promise.then(settled, settled);
+    this.#walk = walk;
+    return walk;
   }
 }
 
