@@ -7,6 +7,10 @@
  * index's children are revisions of the repository too, so they are counted as such). Blob sizes are
  * the stored sizes, a manifest's too (its bytes are stored as a blob); an object missing from the store counts 0.
  * Blob links that no manifest references (an upload whose manifest never came) are not counted.
+ *
+ * Every storage read goes through one limiter per inventory ({@link STORAGE_READS} at a time), however
+ * many repositories, tags and manifests a request reaches: a registry of 10,000 repositories must not
+ * open 10,000 files at once.
  */
 import { ALGORITHMS, isDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -16,6 +20,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import type { Catalog } from './catalog.js';
+import { limiter } from './limit.js';
 import type { ManifestStore, TagLink } from './manifests.js';
 
 /** Bytes of a repository, split by whether another repository references the same objects. */
@@ -55,6 +60,9 @@ export interface TagSummary {
   pushedAt: string;
 }
 
+/** How many storage reads one inventory keeps in flight. */
+const STORAGE_READS = 16;
+
 /**
  * Reads the inventory. One instance per request: it caches manifest parses and blob sizes for its
  * own lifetime only (manifests and blobs are immutable by digest; their presence is not).
@@ -62,6 +70,7 @@ export interface TagSummary {
 export class Inventory {
   readonly #nodes = new Map<string, Promise<ManifestRefs | undefined>>();
   readonly #sizes = new Map<Digest, Promise<number>>();
+  readonly #read = limiter(STORAGE_READS);
 
   constructor(
     private readonly driver: StorageDriver,
@@ -108,7 +117,7 @@ export class Inventory {
         const link = await this.tagLink(name, tag);
         if (!link) return undefined;
         const digest = parseDigest(link.digest).digest;
-        const manifest = await this.manifests.get(name, { digest: parseDigest(digest) }).catch(absentAs(undefined));
+        const manifest = await this.#read(() => this.manifests.get(name, { digest: parseDigest(digest) })).catch(absentAs(undefined));
         if (!manifest) return undefined;
         const reached = await this.reachable(name, digest);
         const sizes = await Promise.all([...reached].map((d) => this.sizeOf(d)));
@@ -122,7 +131,7 @@ export class Inventory {
   async revisions(name: RepositoryName): Promise<Digest[]> {
     const found: Digest[] = [];
     for (const algorithm of ALGORITHMS) {
-      for (const hex of await this.driver.list(layout.manifestRevisionsOf(name, algorithm))) {
+      for (const hex of await this.#read(() => this.driver.list(layout.manifestRevisionsOf(name, algorithm)))) {
         const d = `${algorithm}:${hex}`;
         if (isDigest(d)) found.push(d);
       }
@@ -166,7 +175,7 @@ export class Inventory {
   }
 
   private async readNode(name: RepositoryName, d: Digest): Promise<ManifestRefs | undefined> {
-    const manifest = await this.manifests.get(name, { digest: parseDigest(d) }).catch(absentAs(undefined));
+    const manifest = await this.#read(() => this.manifests.get(name, { digest: parseDigest(d) })).catch(absentAs(undefined));
     // a body that is not JSON (never stored by a push) counts with its own bytes only
     return manifest && (manifestReferences(manifest.body) ?? { blobs: [], children: [] });
   }
@@ -176,7 +185,7 @@ export class Inventory {
   private sizeOf(d: Digest): Promise<number> {
     let size = this.#sizes.get(d);
     if (!size) {
-      size = this.blobs.statStored(d).then((s) => s ?? 0);
+      size = this.#read(() => this.blobs.statStored(d)).then((s) => s ?? 0);
       this.#sizes.set(d, size);
     }
     return size;
@@ -184,13 +193,13 @@ export class Inventory {
 
   /** Every tag of `name` with its link; tags deleted since the listing are left out. */
   private async tagLinks(name: RepositoryName): Promise<{ tag: Tag; link: TagLink }[]> {
-    const tags = await this.manifests.tags(name);
+    const tags = await this.#read(() => this.manifests.tags(name));
     const links = await Promise.all(tags.map(async (t) => ({ tag: t as Tag, link: await this.tagLink(name, t as Tag) })));
     return links.filter((l): l is { tag: Tag; link: TagLink } => l.link !== undefined);
   }
 
   private tagLink(name: RepositoryName, tag: Tag): Promise<TagLink | undefined> {
-    return this.manifests.resolveTag(name, tag).catch(absentAs(undefined));
+    return this.#read(() => this.manifests.resolveTag(name, tag)).catch(absentAs(undefined));
   }
 }
 
