@@ -3,27 +3,13 @@
  * unlinked bytes, stalled clients, Node-level protocol errors, and what reaches the log.
  */
 import { createServer, request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
-import { capturingLogger, eventually, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw, sha256, testConfig } from './harness.js';
+import { capturingLogger, eventually, expectError, forEachDriver, pushBlob, pushImage, putManifest, raw, rawExchange, sha256, testConfig } from './harness.js';
 
-/** Sends raw bytes over a new TCP connection and resolves with everything the server sent until it closed. */
-function rawExchange(url: string, request: string | Buffer, endAfterWrite = true): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let answer = '';
-    socket.on('data', (d) => (answer += d.toString('latin1')));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-    socket.write(request);
-    if (endAfterWrite) socket.end();
-  });
-}
 
 forEachDriver((make) => {
   it('a tag pushed while its manifest is deleted by digest never dangles', async () => {

@@ -4,27 +4,13 @@
  * expected behaviour.
  */
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
-import { capturingLogger, eventually, forEachDriver, pushBlob, pushImage, putManifest, testConfig } from './harness.js';
+import { capturingLogger, eventually, forEachDriver, pushBlob, pushImage, putManifest, rawExchange, testConfig } from './harness.js';
 
-/** Sends raw bytes over a new TCP connection and resolves with everything the server sent until it closed. */
-function rawExchange(url: string, request: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let answer = '';
-    socket.on('data', (d) => (answer += d.toString('latin1')));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
-    socket.write(request);
-    socket.end();
-  });
-}
 
 forEachDriver((make) => {
   // RFC 9112 section 3.2.2: "A server MUST accept the absolute-form in requests". CNCF Distribution
