@@ -6,13 +6,18 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 
-/** Read buffer size in bytes (of the Readable, and the largest of {@link FileRangeStream.sendTo}). */
+/** Read buffer size in bytes of the Readable. */
 const READ_CHUNK = 1024 * 1024;
+/**
+ * The largest send buffer in bytes: a lone 1 GiB pull measured about a third faster with two 4 MiB
+ * buffers than with two of 1 MiB (fewer read and write round trips per byte); 8 MiB was no faster.
+ */
+const MAX_SEND_CHUNK = 4 * 1024 * 1024;
 /** The smallest send buffer in bytes. */
 const MIN_SEND_CHUNK = 256 * 1024;
 /**
  * Bytes that the send buffers of all concurrent {@link FileRangeStream.sendTo} calls may take together:
- * one pull gets two 1 MiB buffers, 32 at once get two 256 KiB buffers each. Memory freed after a burst
+ * up to two pulls get two 4 MiB buffers each, 8 get 1 MiB, 32 at once get 256 KiB. Memory freed after a burst
  * of concurrent pulls stays in the process (the allocator keeps it), so the budget bounds the resident
  * memory such a burst leaves behind.
  */
@@ -23,7 +28,7 @@ let activeSends = 0;
 /** The size of each of the two buffers of a send that starts while `active` sends (itself included) run. */
 function sendChunkSize(active: number): number {
   const share = Math.floor(SEND_BUDGET / (2 * active));
-  return Math.max(MIN_SEND_CHUNK, Math.min(READ_CHUNK, share));
+  return Math.max(MIN_SEND_CHUNK, Math.min(MAX_SEND_CHUNK, share));
 }
 
 /** A stream that can write its bytes to a destination itself (see {@link FileRangeStream.sendTo}). */
@@ -92,7 +97,7 @@ export class FileRangeStream extends Readable implements DirectSend {
   /**
    * Double buffering: while `dest` writes one buffer, the next is read into the other; a buffer is
    * read into again only after `dest` called back for its previous write, so at most two buffers are
-   * in flight (back-pressure) and no byte the socket still holds is overwritten. The buffers are 1 MiB
+   * in flight (back-pressure) and no byte the socket still holds is overwritten. The buffers are 4 MiB
    * while few sends run, smaller when many do ({@link SEND_BUDGET}).
    */
   async sendTo(dest: Writable): Promise<void> {
