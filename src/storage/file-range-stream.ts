@@ -120,12 +120,13 @@ export class FileRangeStream extends Readable implements DirectSend {
     const onError = (err: Error): void => onGone(err);
     dest.once('close', onClose);
     dest.once('error', onError);
-    const pool = [Buffer.allocUnsafeSlow(chunk), Buffer.allocUnsafeSlow(chunk)];
+    // allocated when first needed, no larger than what is left: a small blob takes one small buffer
+    const pool: Array<Buffer | undefined> = [undefined, undefined];
     const released: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
     try {
       for (let slot = 0; this.#remaining > 0; slot ^= 1) {
         await Promise.race([released[slot], gone]);
-        const buffer = pool[slot]!;
+        const buffer = (pool[slot] ??= Buffer.allocUnsafeSlow(Math.min(chunk, this.#remaining)));
         const bytes = await Promise.race([this.#readInto(buffer), gone]);
         const written = new Promise<void>((resolve, reject) => {
           dest.write(buffer.subarray(0, bytes), (err) => (err ? reject(err) : resolve()));
