@@ -6,7 +6,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { S3Driver } from '../src/storage/s3.js';
 import { startS3rver } from '../test/support/s3rver.js';
 import type { ServerKind } from './servers.js';
 
@@ -91,12 +92,22 @@ export function wharfS3Driver(endpoint: string, bucket: string, accessKey: strin
  */
 export async function s3Storage(parent: string): Promise<StorageUnderTest> {
   const s3 = await startS3rver('wharf-bench', parent);
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey },
-  });
+  // the bench's own access to the buckets (creating Distribution's, deleting behind the servers' backs): Wharf's S3 driver
+  const drivers: S3Driver[] = [];
+  const driverAt = (bucket: string, rootDirectory: string): S3Driver => {
+    const driver = new S3Driver({
+      bucket,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      rootDirectory,
+      chunkSize: 0,
+    });
+    drivers.push(driver);
+    return driver;
+  };
   // Distribution's AWS SDK for Go refuses to start when AWS_CA_BUNDLE is set ("unable to load custom CA
   // bundle, HTTPClient's transport unsupported type"); s3rver is plain HTTP and needs no CA.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AWS_CA_BUNDLE'));
@@ -116,33 +127,19 @@ export async function s3Storage(parent: string): Promise<StorageUnderTest> {
     ],
     async space(kind) {
       const bucket = kind === 'wharf' ? s3.bucket : 'distribution-bench';
-      if (bucket !== s3.bucket) await client.send(new CreateBucketCommand({ Bucket: bucket }));
-      const data = kind === 'distribution' ? `${DISTRIBUTION_DATA}/` : '';
+      const store = driverAt(bucket, kind === 'distribution' ? DISTRIBUTION_DATA : '');
+      if (bucket !== s3.bucket) await store.client.send(new CreateBucketCommand({ Bucket: bucket }));
       return {
         driver: (kind === 'wharf' ? wharfS3Driver : distributionS3Driver)(s3.endpoint, bucket, s3.accessKey, s3.secretKey),
         env,
-        remove: (path) => removeKeys(client, bucket, data + path),
+        remove: (path) => store.delete(`/${path}`),
       };
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      client.destroy();
+      for (const driver of drivers) driver.client.destroy();
       await s3.stop();
     },
   };
-}
-
-/** Deletes object `key` and every object under `key/` from `bucket`, 1,000 keys per DeleteObjects. */
-async function removeKeys(client: S3Client, bucket: string, key: string): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
-    const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k === key || k.startsWith(`${key}/`));
-    if (keys.length > 0) {
-      const answer = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
-      if (answer.Errors?.length) throw new Error(`deleting ${key} from bucket ${bucket}: ${answer.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', ')}`);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
 }
