@@ -14,6 +14,7 @@ import { Health, HEALTH_PATHS } from './observability/health.js';
 import { instrumentHttp } from './observability/http-metrics.js';
 import { MeteredDriver } from './observability/metered-driver.js';
 import type { Metrics } from './observability/metrics.js';
+import type { Notifier } from './observability/notifications/notifier.js';
 import type { GcGuardOptions } from './registry/gc-guard.js';
 import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
@@ -21,6 +22,7 @@ import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
+import { adminNotificationsRouter } from './routes/admin-notifications.js';
 import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { pathOf, toOriginForm } from './routes/context.js';
@@ -42,6 +44,8 @@ export interface AppDeps {
   health?: Health;
   /** the metrics to record (every request, every storage action); none when undefined */
   metrics?: Metrics;
+  /** where events go (`notifications`); none when undefined */
+  notifier?: Notifier;
 }
 
 /**
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps): App {
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const health = deps.health ?? new Health(deps.storage, deps.config.health, { logger: deps.logger, tokenAuth: auth?.token !== undefined });
   const headers = Object.entries(deps.config.http.headers ?? {});
-  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth });
+  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth, events: deps.notifier });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -79,7 +83,8 @@ export function createApp(deps: AppDeps): App {
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
-  app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage, logger: deps.logger, lease: deps.gc?.lease }));
+  app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage, logger: deps.logger, lease: deps.gc?.lease, onRun: deps.metrics?.recordGcRun }));
+  app.use(ADMIN_PREFIX, adminNotificationsRouter(deps.notifier));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);

@@ -20,6 +20,7 @@ import { tlsServerOptions, watchCredentials, type TlsConfig } from './listener/t
 import { createDebugServer } from './observability/debug-server.js';
 import { Health, probeWritable } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
+import { Notifier } from './observability/notifications/notifier.js';
 import { RegistryError } from './oci/errors.js';
 import { StorageConfigError, type StorageDriver } from './storage/driver.js';
 import { createDriver } from './storage/factory.js';
@@ -35,6 +36,8 @@ export interface RunningServer {
   health: Health;
   /** the metrics, when `http.debug.prometheus.enabled` */
   metrics: Metrics | undefined;
+  /** the notifications, when `notifications.endpoints` has any */
+  notifier: Notifier | undefined;
   /**
    * Drains and stops: `/readyz` answers 503, no new connection is accepted, requests in flight (and
    * the requests their connections send right after) finish within `http.draintimeout`, then the
@@ -154,7 +157,8 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   await probeStorage(storage, config);
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const health = new Health(storage, config.health, { logger, tokenAuth: config.auth?.token !== undefined });
-  const app = createApp({ config, storage, logger, health, metrics });
+  const notifier = config.notifications.endpoints.length > 0 ? new Notifier({ config, storage, logger, metrics, listenAddress: config.http.addr }) : undefined;
+  const app = createApp({ config, storage, logger, health, metrics, notifier });
   const tls = tlsOf(config.http);
   const server = createHttpServer(app, config.http, logger);
   const drain = new Drain(server, tls !== undefined);
@@ -170,8 +174,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     }
   }
   health.start();
+  notifier?.start();
   logger.info({ address, tls: tls !== undefined, debugAddress, storage: storage.name }, 'wharf is serving');
-  const gcSchedule = scheduleGc(storage, config.gc, logger);
+  const gcSchedule = scheduleGc(storage, config.gc, logger, metrics?.recordGcRun);
   return {
     server,
     logger,
@@ -179,12 +184,14 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     debugAddress,
     health,
     metrics,
+    notifier,
     stop: async () => {
       health.beginShutdown();
       logger.info({ drainTimeoutMs: config.http.draintimeout }, 'draining: no new connections; requests in flight may finish');
       const [inTime] = await Promise.all([drain.drain(config.http.draintimeout), gcSchedule?.stop()]);
       if (!inTime) logger.warn({ drainTimeoutMs: config.http.draintimeout }, 'http.draintimeout passed: the requests still in flight were cut');
       health.stop();
+      await notifier?.stop();
       if (debug) {
         const closed = new Promise<void>((resolve) => debug.close(() => resolve()));
         debug.closeAllConnections();

@@ -13,13 +13,15 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import { Server as NetServer, type Socket } from 'node:net';
 
 /** How long a connection may stay idle during a drain before it is closed (ms). */
-export const DRAIN_IDLE_MS = 2_000;
+export const DRAIN_IDLE_MS = 1_000;
 
 /** Tracks the connections and requests of one server, to drain it. */
 export class Drain {
   /** requests in flight per connection */
   private readonly active = new Map<Socket, number>();
   private readonly idleTimers = new Map<Socket, NodeJS.Timeout>();
+  /** when each connection's last answer ended (or it opened), ms on the monotonic clock */
+  private readonly idleSince = new Map<Socket, number>();
   private draining = false;
 
   /**
@@ -41,8 +43,10 @@ export class Drain {
 
   private opened(socket: Socket): void {
     this.active.set(socket, 0);
+    this.idleSince.set(socket, performance.now());
     socket.once('close', () => {
       this.active.delete(socket);
+      this.idleSince.delete(socket);
       clearTimeout(this.idleTimers.get(socket));
       this.idleTimers.delete(socket);
     });
@@ -55,15 +59,17 @@ export class Drain {
     res.once('close', () => {
       const left = (this.active.get(socket) ?? 1) - 1;
       if (!socket.destroyed) this.active.set(socket, left);
+      if (left === 0) this.idleSince.set(socket, performance.now());
       if (this.draining && left === 0) this.closeWhenIdle(socket);
     });
   }
 
   private closeWhenIdle(socket: Socket): void {
     clearTimeout(this.idleTimers.get(socket));
+    const idleFor = performance.now() - (this.idleSince.get(socket) ?? 0);
     const timer = setTimeout(() => {
       if ((this.active.get(socket) ?? 0) === 0) socket.destroy();
-    }, DRAIN_IDLE_MS);
+    }, Math.max(0, DRAIN_IDLE_MS - idleFor));
     timer.unref();
     this.idleTimers.set(socket, timer);
   }

@@ -42,6 +42,12 @@ export class Metrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Counts a finished garbage collection run from its record (a dry run frees nothing). */
+  readonly recordGcRun = (record: { state: string; dryRun: boolean; report: { bytesFreed: number; uploadBytesFreed: number } | null }): void => {
+    this.gcRuns.labels(record.state).inc();
+    if (record.report && !record.dryRun) this.gcBytesFreed.inc(record.report.bytesFreed + record.report.uploadBytesFreed);
+  };
+
   /** The Prometheus text exposition of every metric, and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
