@@ -1,13 +1,12 @@
 /**
  * Running Wharf in production (issue 16), over `startServer` on a temporary filesystem root: the
  * metrics on the debug listener parsed with a Prometheus text parser, bounded series, /livez and
- * /readyz with authentication on, /readyz failing with the storage and during a drain, a request in
+ * /readyz with authentication on, /readyz failing with the storage and during a drain, a push in
  * flight finishing during the drain, `http.headers` and `http.host`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { request, type IncomingMessage } from 'node:http';
-import { Agent } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -159,33 +158,44 @@ describe('/livez and /readyz', () => {
 });
 
 describe('graceful stop', () => {
-  it('answers /readyz 503, refuses new connections and lets an upload in flight finish', async () => {
+  it('answers /readyz 503, serves the rest of a push (each request on a new connection, as docker sends them), then closes', async () => {
     const s = await start({}, { draintimeout: '20s' });
     const http = supertest(s.url);
     const started = await http.post('/v2/drain/app/blobs/uploads/');
     expect(started.status).toBe(202);
     const body = randomBytes(2 * 1024 * 1024);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    cleanups.push(async () => agent.destroy());
-    const patch = request(`${s.url}${started.headers.location}`, { method: 'PATCH', agent, headers: { 'Content-Type': 'application/octet-stream' } });
+    const patch = request(`${s.url}${started.headers.location}`, { method: 'PATCH', agent: false, headers: { 'Content-Type': 'application/octet-stream' } });
     const answered = new Promise<number>((resolve, reject) => patch.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject));
     patch.write(body.subarray(0, 1024 * 1024));
     await new Promise((r) => setTimeout(r, 100)); // the first half is on its way when the stop begins
-    const stopped = s.stop();
+    let stopped = false;
+    const stopping = s.stop().then((inTime) => ((stopped = true), inTime));
     await new Promise((r) => setTimeout(r, 50));
     expect((await fetch(`${s.debugUrl}/readyz`)).status).toBe(503);
-    await expect(fetch(`${s.url}/v2/`)).rejects.toThrow();
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
     patch.end(body.subarray(1024 * 1024));
     expect(await answered).toBe(202);
-    // the client's next request on the same connection is still served (a push goes on: PUT after PATCH)
     const digest = sha256(body);
     const put = await new Promise<number>((resolve, reject) =>
-      request(`${s.url}${started.headers.location}?digest=${digest}`, { method: 'PUT', agent }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+      request(`${s.url}${started.headers.location}?digest=${digest}`, { method: 'PUT', agent: false }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
         .on('error', reject)
         .end(),
     );
     expect(put).toBe(201);
-    expect(await stopped).toBe(true);
+    expect(stopped).toBe(false);
+    expect(await stopping).toBe(true);
+    await expect(fetch(`${s.url}/v2/`)).rejects.toThrow();
+  });
+
+  it('cuts what is still in flight when http.draintimeout passes', async () => {
+    const s = await start({}, { draintimeout: '300ms' });
+    const started = await supertest(s.url).post('/v2/drain/app/blobs/uploads/');
+    const patch = request(`${s.url}${started.headers.location}`, { method: 'PATCH', agent: false });
+    const failed = new Promise<boolean>((resolve) => patch.on('error', () => resolve(true)).on('response', () => resolve(false)));
+    patch.write(randomBytes(1024));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await s.stop()).toBe(false);
+    expect(await failed).toBe(true);
   });
 });
 
