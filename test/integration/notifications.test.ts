@@ -83,7 +83,7 @@ describe('notifications', () => {
     for (const d of r.deliveries) {
       expect(d.verified).toBe(true);
       expect(d.headers['content-type']).toBe('application/vnd.docker.distribution.events.v2+json');
-      expect(d.envelope.events).toHaveLength(1);
+      expect(d.envelope.events.length).toBeGreaterThanOrEqual(1);
     }
     const [pushed, pulled] = r.events().filter((e) => (e.target as { tag?: string }).tag === 'v1');
     expect(pushed).toMatchObject({

@@ -1,8 +1,10 @@
 /**
  * Delivery of one endpoint's queue: one process at a time delivers it (a lease in the storage,
  * `/_notifications/<endpoint>/lease`, taken over when its holder stops renewing), strictly in queue
- * order, one event per request as CNCF Distribution's httpSink sends them (`POST` of the envelope,
- * `Content-Type: application/vnd.docker.distribution.events.v2+json`, the endpoint's headers), signed
+ * order, as CNCF Distribution's httpSink sends them (`POST` of the envelope, `Content-Type:
+ * application/vnd.docker.distribution.events.v2+json`, the endpoint's headers): one event per envelope
+ * while events trickle in, up to {@link MAX_ENVELOPE_EVENTS} of those written together when they come
+ * in bursts (the envelope is a list, and Distribution's documentation says it may hold several), signed
  * as Standard Webhooks specifies (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
  * HMAC-SHA256 of "id.timestamp.body">`), and retried until the endpoint answers 2xx or 3xx: at once up
  * to `threshold` consecutive failures, then after `backoff`, doubling up to 5 minutes. An event leaves
@@ -19,6 +21,8 @@ import type { Metrics } from '../metrics.js';
 import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
 import type { NotificationQueue } from './queue.js';
 
+/** The most events one envelope carries. */
+export const MAX_ENVELOPE_EVENTS = 64;
 /** The longest back-off between two attempts (ms). */
 export const MAX_BACKOFF_MS = 5 * 60_000;
 /** How long a delivery lease lives without renewal (ms). */
@@ -135,9 +139,10 @@ export class EndpointDelivery {
     const events = await this.deps.queue.read(this.endpoint.name, batch);
     let name = batch;
     let checkpointed = 0;
-    for (let i = 0; i < events.length; i++) {
+    for (let i = 0; i < events.length; i += MAX_ENVELOPE_EVENTS) {
+      const envelope = events.slice(i, i + MAX_ENVELOPE_EVENTS);
       let failures = 0;
-      while (!(await this.holdLease()) || !(await this.post(events[i]!))) {
+      while (!(await this.holdLease()) || !(await this.post(envelope))) {
         failures += 1;
         if (this.stopped || !this.held) return;
         const delay = backoffDelay(failures, this.endpoint.threshold, this.endpoint.backoff);
@@ -149,17 +154,18 @@ export class EndpointDelivery {
         await this.sleep(delay === 0 ? 10 : delay);
         if (this.stopped || !this.held) return;
       }
-      this.deps.metrics?.notificationPending.labels(this.endpoint.name).dec();
+      this.deps.metrics?.notificationPending.labels(this.endpoint.name).dec(envelope.length);
     }
     await this.deps.queue.replace(this.endpoint.name, name, []);
   }
 
-  /** One attempt; true when the endpoint acknowledged it (2xx, 3xx). */
-  private async post(event: RegistryEvent): Promise<boolean> {
-    const body = JSON.stringify({ events: [event] }, null, 3);
+  /** One attempt; true when the endpoint acknowledged it (2xx, 3xx). The webhook id stays the same on retries. */
+  private async post(events: RegistryEvent[]): Promise<boolean> {
+    const body = JSON.stringify({ events }, null, 3);
+    const id = events.length === 1 ? events[0]!.id : `${events[0]!.id}.${events.length}`;
     const headers: [string, string][] = [['Content-Type', EVENTS_MEDIA_TYPE]];
     for (const [name, values] of Object.entries(this.endpoint.headers)) for (const v of values) headers.push([name, v]);
-    if (this.deps.key) headers.push(...Object.entries(signatureHeaders(this.deps.key, event.id, Math.floor(Date.now() / 1000), body)));
+    if (this.deps.key) headers.push(...Object.entries(signatureHeaders(this.deps.key, id, Math.floor(Date.now() / 1000), body)));
     const at = new Date().toISOString();
     const name = this.endpoint.name;
     try {
@@ -167,16 +173,16 @@ export class EndpointDelivery {
       await res.body?.cancel();
       const ok = res.status >= 200 && res.status < 400;
       this.deps.metrics?.notificationStatus.labels(`${res.status} ${STATUS_CODES[res.status] ?? ''}`.trim(), name).inc();
-      this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc();
+      this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc(events.length);
       await this.report({ at, status: res.status }, ok);
-      if (!ok) this.deps.logger.warn({ endpoint: name, status: res.status, eventId: event.id }, 'notification endpoint refused an event; retrying');
+      if (!ok) this.deps.logger.warn({ endpoint: name, status: res.status, webhookId: id }, 'notification endpoint refused the events; retrying');
       return ok;
     } catch (err) {
       if (this.stopped) return false;
-      this.deps.metrics?.notificationEvents.labels('Errors', name).inc();
+      this.deps.metrics?.notificationEvents.labels('Errors', name).inc(events.length);
       const message = (err as Error).name === 'TimeoutError' ? `no answer within ${this.endpoint.timeout} ms` : String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
       await this.report({ at, status: null, error: message }, false);
-      this.deps.logger.warn({ endpoint: name, error: message, eventId: event.id }, 'cannot reach the notification endpoint; retrying');
+      this.deps.logger.warn({ endpoint: name, error: message, webhookId: id }, 'cannot reach the notification endpoint; retrying');
       return false;
     }
   }
