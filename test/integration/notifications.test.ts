@@ -107,6 +107,8 @@ describe('notifications', () => {
     expect(pulled).toMatchObject({ action: 'pull', request: { method: 'GET', useragent: 'test-client/1.0' } });
     expect(r.events().find((e) => e.action === 'mount')).toMatchObject({ target: { fromRepository: 'team/app', size: image.layers[0]!.size } });
     expect(r.events().at(-1)!.target).toEqual({ digest: image.digest, repository: 'team/app' });
+    // the last batch leaves the queue just after its acknowledgement
+    await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 0, 'queue empty', 5000);
     const listed = await http.get('/admin/v1/notifications');
     expect(listed.body).toEqual({
       endpoints: [expect.objectContaining({ name: 'ci', url: r.url, signed: true, pending: 0, delivering: true, consecutiveFailures: 0, lastAttempt: expect.objectContaining({ status: 202 }) })],
