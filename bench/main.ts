@@ -14,6 +14,7 @@ import { blobDigest } from './data.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
+import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { formatNumber } from './stats.js';
@@ -91,6 +92,7 @@ interface Options {
   distribution: boolean;
   s3: boolean;
   only: Group[];
+  observability: boolean;
   wharfNodeArgs: string;
   out: string;
 }
@@ -146,6 +148,7 @@ function parseOptions(argv: string[]): Options {
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
+    .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, [...GROUPS])
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
@@ -305,6 +308,7 @@ async function main(): Promise<void> {
   const servers: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the servers`);
     void Promise.all(servers.map((s) => s.stop()))
@@ -317,10 +321,16 @@ async function main(): Promise<void> {
   try {
     storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     results.notes.push(...storage.notes);
-    const withDistribution = options.distribution && installed('docker-registry');
-    if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
+    const withDistribution = !options.observability && options.distribution && installed('docker-registry');
+    if (!options.observability && options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
+    const nodeArgs = options.wharfNodeArgs.split(' ').filter(Boolean);
+    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
     if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    if (options.observability) {
+      sink = await startSink();
+      const observed = await observabilityConfig(sink.url);
+      servers.push(await startWharf(REPO_ROOT, join(work, 'wharf-observed'), storage, nodeArgs, observed.yaml, 'distribution', observed.env));
+    }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -359,13 +369,14 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await Promise.all(servers.map((s) => s.stop()));
+    await sink?.stop();
     await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
   const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
   const header = [
-    `# Wharf vs CNCF Distribution on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
+    `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
@@ -374,8 +385,10 @@ async function main(): Promise<void> {
       `${storage!.description}; both servers log requests at info.`,
     '',
   ];
+  if (options.observability) results.notes.push(observabilityCost(results, sink?.received() ?? 0));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
-  const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
+  const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
+  const text = [...header, markdownTable(results, metrics(options), names), ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);

@@ -140,12 +140,23 @@ async function prepare(
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
  * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ * @param extra top-level configuration keys (YAML lines) after the shared ones
+ * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)
+ * @param env environment overrides (`WHARF_*` keys)
  */
-export async function startWharf(repoRoot: string, dir: string, storage: StorageUnderTest, nodeArgs: string[] = []): Promise<ServerUnderTest> {
-  const { port, space, config, logFile } = await prepare('wharf', dir, storage, '');
-  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], space.env, logFile);
+export async function startWharf(
+  repoRoot: string,
+  dir: string,
+  storage: StorageUnderTest,
+  nodeArgs: string[] = [],
+  extra = '',
+  slot: ServerKind = 'wharf',
+  env: Record<string, string> = {},
+): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare(slot, dir, storage, extra);
+  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], { ...space.env, ...env }, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
-  return running('wharf', port, child, space);
+  return running(slot, port, child, space);
 }
 
 /**

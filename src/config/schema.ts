@@ -8,6 +8,7 @@ import picomatch from 'picomatch';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
+import { healthSchema, notificationsSchema, productionHttpKeys } from './production-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -141,8 +142,9 @@ export const configSchema = z
         addr: hostPort.default('0.0.0.0:5000'),
         /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
         idletimeout: timerDuration.default(60_000),
+        ...productionHttpKeys,
       })
-      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000 }),
+      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000, draintimeout: 30_000 }),
     storage: z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),
@@ -161,6 +163,11 @@ export const configSchema = z
       .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
+
+    /** the readiness probe (docs/production.md) */
+    health: healthSchema.default({ storagedriver: { enabled: true, interval: 10_000, threshold: 1 }, file: [] }),
+    /** webhooks (docs/production.md) */
+    notifications: notificationsSchema.default({ events: { includereferences: false }, endpoints: [] }),
 
     /** garbage collection and retention (README "Garbage collection") */
     gc: z

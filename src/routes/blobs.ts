@@ -71,6 +71,7 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     res.setHeader('Location', redirect);
     res.setHeader('Content-Length', 0);
     res.statusCode = 307;
+    await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
     res.end();
     return;
   }
@@ -87,14 +88,16 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     return;
   }
   await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
+  await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
 };
 
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */
-export const deleteBlob: Handler<BlobRoute> = async (_req, res, route, deps) => {
+export const deleteBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   requireDeletes(deps, 'GET, HEAD');
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   await inRepository(deps, name, () => deps.registry.blobs.unlink(name, digest));
+  await deps.events?.record(req, res, 'delete', { kind: 'blob', repository: name, digest });
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Length', 0);
   res.statusCode = 202;

@@ -89,6 +89,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
     const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();
+      await deps.events?.record(req, res, 'mount', { kind: 'blob', repository: name, digest, size: mounted.size, fromRepository: fromParam });
       created(res, name, mounted);
       return;
     }
@@ -104,6 +105,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
       await deps.registry.uploads.cancel(name, status.id).catch(() => undefined);
       throw err;
     }
+    await deps.events?.record(req, res, 'push', { kind: 'blob', repository: name, digest: blob.digest, size: blob.size });
     created(res, name, blob);
     return;
   }
@@ -140,6 +142,7 @@ export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) 
   const range = body ? parseContentRange(req) : undefined;
   if (!body) req.resume();
   const blob = await deps.registry.uploads.commit(name, id, digest, body, range, requestSignal(req));
+  await deps.events?.record(req, res, 'push', { kind: 'blob', repository: name, digest: blob.digest, size: blob.size });
   created(res, name, blob);
 };
 
