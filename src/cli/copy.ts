@@ -29,7 +29,7 @@ export async function copy(source: string, dest: string, options: CopyCommandOpt
     const copyOne = async (src: ImageLocation, dst: ImageLocation): Promise<CopyResult> => {
       const source = await openSource(client, src);
       try {
-        return await copyImage(source, openSink(client, dst, src.kind === 'registry' ? src.ref.tag : undefined), {
+        return await copyImage(source, await openSink(client, dst, src.kind === 'registry' ? src.ref.tag : undefined), {
           signal,
           platform: options.platform ? parsePlatform(options.platform) : undefined,
           referrers: options.referrers,

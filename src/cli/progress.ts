@@ -2,7 +2,8 @@
  * Output of the client commands: a progress bar per blob on a terminal (bytes, rate, ETA; cli-progress),
  * a summary line, `--quiet` (nothing but errors), and `--json` (one machine-readable result on stdout).
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressTypes from 'cli-progress';
 import type { TransferEvent } from '../client/image/copy.js';
 
 /** How a command reports. */
@@ -25,8 +26,8 @@ export function formatBytes(n: number): string {
 
 /** The reporter of one command: progress bars (when on a terminal), then a summary or a JSON result. */
 export class Reporter {
-  readonly #bars: cliProgress.MultiBar | undefined;
-  readonly #byDigest = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
+  readonly #bars: cliProgressTypes.MultiBar | undefined;
+  readonly #byDigest = new Map<string, { bar: cliProgressTypes.SingleBar; started: number }>();
 
   constructor(
     readonly options: OutputOptions,
@@ -34,6 +35,8 @@ export class Reporter {
     private readonly err: NodeJS.WriteStream = process.stderr,
   ) {
     if (!options.json && !options.quiet && err.isTTY) {
+      // loaded only for a terminal: scripts and pipes never pay for it
+      const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
       this.#bars = new cliProgress.MultiBar(
         {
           stream: err,

@@ -30,7 +30,7 @@ export async function pull(source: string, dest: string, options: PullOptions): 
     Object.assign(context, { repository: from.ref.repository, reference: from.ref.digest ?? from.ref.tag });
     const start = performance.now();
     const name = to.kind === 'docker-archive' ? formatReference({ ...from.ref, digest: undefined }) : from.ref.tag;
-    const result = await copyImage(registrySource(client, from.ref), openSink(client, to, name), {
+    const result = await copyImage(registrySource(client, from.ref), await openSink(client, to, name), {
       signal,
       platform,
       jobs: options.jobs ? positive(options.jobs, '--jobs') : undefined,
