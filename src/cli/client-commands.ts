@@ -29,7 +29,7 @@ function common(cmd: Command, transfers = false): Command {
     .option('--json', 'print one machine-readable result')
     .option('-q, --quiet', 'print nothing but errors');
   if (transfers) {
-    cmd.option('-j, --jobs <n>', 'blobs transferred at once', '4').option('--chunk-size <MiB>', 'bytes per PATCH of a chunked upload, in MiB', '64');
+    cmd.option('-j, --jobs <n>', 'blobs transferred at once', '8').option('--chunk-size <MiB>', 'bytes per PATCH of a chunked upload, in MiB', '64');
   }
   return cmd;
 }
