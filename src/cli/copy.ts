@@ -34,7 +34,7 @@ export async function copy(source: string, dest: string, options: CopyCommandOpt
           platform: options.platform ? parsePlatform(options.platform) : undefined,
           referrers: options.referrers,
           jobs: options.jobs ? positive(options.jobs, '--jobs') : undefined,
-          onTransfer: reporter.transfer,
+          onTransfer: reporter.onTransfer,
         });
       } finally {
         await source.close?.();

@@ -49,7 +49,12 @@ export class Reporter {
     }
   }
 
-  /** A blob's progress event (copyImage's `onTransfer`). */
+  /** copyImage's `onTransfer` when bars are shown, else undefined (the transfer then skips counting). */
+  get onTransfer(): ((e: TransferEvent) => void) | undefined {
+    return this.#bars ? this.transfer : undefined;
+  }
+
+  /** A blob's progress event. */
   transfer = (e: TransferEvent): void => {
     if (!this.#bars) return;
     const name = e.digest.slice(7, 19);

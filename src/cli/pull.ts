@@ -34,7 +34,7 @@ export async function pull(source: string, dest: string, options: PullOptions): 
       signal,
       platform,
       jobs: options.jobs ? positive(options.jobs, '--jobs') : undefined,
-      onTransfer: reporter.transfer,
+      onTransfer: reporter.onTransfer,
     });
     reporter.done(`pulled ${formatReference(from.ref)}@${result.digest} to ${to.kind}:${'path' in to ? to.path : ''} (${result.blobs.uploaded} blobs, ${formatBytes(result.blobs.bytes)}) in ${elapsed(start)}`, {
       reference: formatReference(from.ref),

@@ -26,7 +26,7 @@ export async function push(source: string, target: string, options: PushOptions)
         signal,
         jobs: options.jobs ? positive(options.jobs, '--jobs') : undefined,
         platform: options.platform ? parsePlatform(options.platform) : undefined,
-        onTransfer: reporter.transfer,
+        onTransfer: reporter.onTransfer,
       });
       const b = result.blobs;
       reporter.done(
