@@ -3,12 +3,12 @@
  * run (A B A B rounds), between two local Wharf registries: `copy` of an image of 5 x 50 MiB layers
  * and of one 1 GiB layer, and `pull` of each to an OCI layout (`skopeo copy ... oci:`). Each run
  * copies into a fresh repository whose blobs were removed from the destination's storage, so every
- * byte moves. Wall time of the whole command and the client's peak RSS are measured.
+ * byte moves. Wall time of the whole command, and the client's CPU time and peak RSS (GNU time).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { copyImage } from '../src/client/image/copy.js';
@@ -17,7 +17,7 @@ import { registrySink } from '../src/client/image/registry.js';
 import { RegistryClient } from '../src/client/registry-client.js';
 import { parseImageReference } from '../src/oci/image-reference.js';
 import { blobDigest, blobStream } from './data.js';
-import { installed, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { installed, startWharf, type ServerUnderTest } from './servers.js';
 import { formatSummary, ratio, summarize } from './stats.js';
 import { filesystemStorage } from './storage.js';
 
@@ -44,6 +44,10 @@ const ROWS: Row[] = [
   { key: 'copy-big', label: 'copy, one 1 GiB layer', unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'pull-five', label: 'pull to an OCI layout, 5 x 50 MiB layers', unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'pull-big', label: 'pull to an OCI layout, one 1 GiB layer', unit: 's', target: { ratioAtMost: 1.0 } },
+  { key: 'cpu-copy-five', label: 'client CPU time (user + system), copy of 5 x 50 MiB', unit: 's' },
+  { key: 'cpu-copy-big', label: 'client CPU time, copy of the 1 GiB layer', unit: 's' },
+  { key: 'cpu-pull-five', label: 'client CPU time, pull of 5 x 50 MiB', unit: 's' },
+  { key: 'cpu-pull-big', label: 'client CPU time, pull of the 1 GiB layer', unit: 's' },
   { key: 'rss-copy-big', label: 'client peak RSS, copy of the 1 GiB layer', unit: 'MiB', target: { atMost: 150 } },
   { key: 'rss-pull-big', label: 'client peak RSS, pull of the 1 GiB layer', unit: 'MiB' },
 ];
@@ -80,16 +84,24 @@ async function seed(work: string, server: ServerUnderTest, name: string, layers:
   return { name, layers, blobs: [...descriptors.map((d) => d.digest), config.digest] };
 }
 
-/** Runs a command to completion, sampling its peak RSS. @returns seconds and peak MiB */
-async function timed(command: string, args: string[]): Promise<{ seconds: number; peakMiB: number }> {
+/**
+ * Runs a command to completion under GNU time (`/usr/bin/time`, Debian package time), which reports
+ * the child's own CPU time and peak RSS: CPU time is the client's cost that the machine's load does not
+ * inflate, unlike wall time.
+ * @returns wall seconds, CPU seconds (user + system) and peak RSS in MiB
+ */
+async function timed(work: string, command: string, args: string[]): Promise<{ seconds: number; cpu: number; peakMiB: number }> {
+  const report = join(work, `time-${process.hrtime.bigint()}.txt`);
   const start = performance.now();
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', report, command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', done));
-  const { result: code, peakBytes } = await withPeakRss(child.pid!, () => exited, 20);
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  const seconds = (performance.now() - start) / 1000;
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(-500)}`);
-  return { seconds: (performance.now() - start) / 1000, peakMiB: peakBytes / MiB };
+  const [user, system, maxKiB] = (await readFile(report, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+  await rm(report, { force: true });
+  return { seconds, cpu: user + system, peakMiB: maxKiB / 1024 };
 }
 
 /**
@@ -97,7 +109,7 @@ async function timed(command: string, args: string[]): Promise<{ seconds: number
  * @param rounds A B A B rounds
  */
 export async function clientBench(repoRoot: string, work: string, rounds: number, log: (s: string) => void): Promise<string> {
-  if (!installed('skopeo')) return '## wharf client vs skopeo\n\nskopeo is not installed (apt-get install skopeo): not measured.\n';
+  if (!installed('skopeo') || !installed('/usr/bin/time')) return '## wharf client vs skopeo\n\nskopeo or GNU time is not installed (apt-get install skopeo time): not measured.\n';
   const storage = filesystemStorage();
   const source = await startWharf(repoRoot, join(work, 'client-src'), storage);
   const dest = await startWharf(repoRoot, join(work, 'client-dst'), storage);
@@ -122,9 +134,10 @@ export async function clientBench(repoRoot: string, work: string, rounds: number
           log(`round ${round}: ${tool} copy ${image.name}`);
           const copied =
             tool === 'wharf'
-              ? await timed(process.execPath, [wharfMain, 'copy', '-q', src, dst])
-              : await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
+              ? await timed(work, process.execPath, [wharfMain, 'copy', '-q', src, dst])
+              : await timed(work, 'skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
           add(`copy-${key}`, tool, copied.seconds);
+          add(`cpu-copy-${key}`, tool, copied.cpu);
           if (key === 'big') add('rss-copy-big', tool, copied.peakMiB);
           for (const digest of image.blobs) await dest.removeBlob(digest);
           await dest.removeRepository(repo);
@@ -133,9 +146,10 @@ export async function clientBench(repoRoot: string, work: string, rounds: number
           log(`round ${round}: ${tool} pull ${image.name}`);
           const pulled =
             tool === 'wharf'
-              ? await timed(process.execPath, [wharfMain, 'pull', '-q', src, out])
-              : await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${src}`, `oci:${out}:1`]);
+              ? await timed(work, process.execPath, [wharfMain, 'pull', '-q', src, out])
+              : await timed(work, 'skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${src}`, `oci:${out}:1`]);
           add(`pull-${key}`, tool, pulled.seconds);
+          add(`cpu-pull-${key}`, tool, pulled.cpu);
           if (key === 'big') add('rss-pull-big', tool, pulled.peakMiB);
           await rm(out, { recursive: true, force: true });
         }
@@ -153,7 +167,7 @@ function table(samples: Map<string, Record<Tool, number[]>>, rounds: number): st
   const lines = [
     '## wharf client vs skopeo',
     '',
-    `${rounds} rounds, alternating wharf and skopeo (${skopeoVersion}); two Wharf registries on filesystem storage on loopback; wall time of the whole command (process start included).`,
+    `${rounds} rounds, alternating wharf and skopeo (${skopeoVersion}); two Wharf registries on filesystem storage on loopback; wall time of the whole command (process start included); the client's CPU time and peak RSS from GNU time.`,
     '',
     '| metric | unit | wharf median (min..max) | skopeo median (min..max) | wharf/skopeo | target | holds |',
     '|---|---|---|---|---|---|---|',
