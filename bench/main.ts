@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { clientBench } from './client.js';
 import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
@@ -37,7 +38,9 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client'] as const;
+/** The groups run when `--only` is not given: `client` (wharf vs skopeo) runs only when asked. */
+const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -149,7 +152,7 @@ function parseOptions(argv: string[]): Options {
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
     .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
-    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, [...GROUPS])
+    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
@@ -318,6 +321,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  if (options.only.includes('client')) {
+    try {
+      const text = await clientBench(REPO_ROOT, work, options.rounds, log);
+      await mkdir(options.out, { recursive: true });
+      const file = join(options.out, `bench-client-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+      await writeFile(file, text);
+      process.stdout.write(text);
+      log(`written to ${file}`);
+    } finally {
+      if (options.only.length === 1) await rm(work, { recursive: true, force: true });
+    }
+    if (options.only.length === 1) return;
+  }
   try {
     storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     results.notes.push(...storage.notes);
@@ -352,7 +368,7 @@ async function main(): Promise<void> {
         log(`round ${round}: ceilings`);
         await measureCeilings(work, options, results);
       }
-      for (const group of GROUPS.filter((g) => g !== 'ceilings' && only.has(g))) {
+      for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && only.has(g))) {
         for (const p of prepared) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {

@@ -1,20 +1,18 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { gc } from './cli/gc.js';
-import { serve } from './cli/serve.js';
-import { ConfigError } from './config/load.js';
+import { registerClientCommands } from './cli/client-commands.js';
 
 const program = new Command()
   .name('wharf')
-  .description('Wharf, a self-hosted OCI container registry')
+  .description('Wharf, a self-hosted OCI container registry, and its client')
   .showHelpAfterError();
 
 program
   .command('serve')
   .description('serve the registry (OCI Distribution Spec v1.1) on http.addr')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
-  .action(async (opts: { config?: string }) => serve(opts.config));
+  .action(async (opts: { config?: string }) => (await import('./cli/serve.js')).serve(opts.config));
 
 program
   .command('gc')
@@ -23,11 +21,13 @@ program
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
+
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`wharf: invalid configuration:\n${err.message}\n`);
+  if ((err as Error)?.name === 'ConfigError') {
+    process.stderr.write(`wharf: invalid configuration:\n${(err as Error).message}\n`);
   } else {
     process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}\n`);
   }
