@@ -268,13 +268,17 @@ export class GcRun {
     return this.#report;
   }
 
-  /** Ends the run's lease (phase "done") and removes its markers; nothing for a dry run. */
+  /**
+   * Ends the run's lease (phase "done") and removes its touch markers; nothing for a dry run. Its
+   * candidate markers stay until the next run starts: a push that finds something it relies on gone
+   * reads them to tell a collection's delete from a client's (GcGuard.removedByGc).
+   */
   async release(): Promise<void> {
     if (!this.#lease) return;
     await this.#lease.release();
     // A push that read the lease just before it ended may still write a marker here; the next run
     // removes what is left (see start), so a failure to remove them all now is not the run's failure.
-    await this.#driver.delete(layout.gcRunMarkers(this.#lease.runId)).catch(() => undefined);
+    await this.#driver.delete(layout.gcRunTouched(this.#lease.runId)).catch(() => undefined);
   }
 
   /**

@@ -11,7 +11,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import { canSendDirect } from '../storage/file-range-stream.js';
 import * as layout from '../storage/layout.js';
-import { GcGuard, gcRemovedDetail } from './gc-guard.js';
+import { GcGuard, removedDetail } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -72,7 +72,13 @@ export class BlobStore {
       // a run swept the blob and its link before the link was re-written: drop the link again
       ...(refreshed ? { undo: () => this.driver.delete(layout.layerLink(name, digest)) } : {}),
     });
-    if (!kept) throw new RegistryError('BLOB_UNKNOWN', { message: 'a garbage collection removed the blob: upload it again', detail: gcRemovedDetail(digest, 'upload the blob') });
+    if (!kept) {
+      const byGc = await this.gcGuard.removedByGc([digest]);
+      throw new RegistryError('BLOB_UNKNOWN', {
+        message: `${byGc ? 'a garbage collection removed' : 'a client deleted'} the blob: upload it again`,
+        detail: removedDetail(digest, byGc, 'upload the blob'),
+      });
+    }
     return info;
   }
 
