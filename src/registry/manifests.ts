@@ -12,6 +12,7 @@ import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import { removedDetail } from './gc-guard.js';
+import { mapInBatches } from './limit.js';
 import { ManifestCache } from './manifest-cache.js';
 import type { ReferrersIndex } from './referrers.js';
 
@@ -68,12 +69,15 @@ export class ManifestStore {
         detail: { expected: reference.digest.digest, actual: digest },
       });
     }
+    // each distinct digest is checked once (a manifest may repeat a descriptor thousands of times)
+    const blobs = distinct(parsed.blobs);
+    const children = distinct(parsed.manifests);
     const watch = await this.blobs.gcGuard.begin();
     // the tag's target before this PUT, put back if the PUT has to be undone
     const [previous] = await Promise.all([
       'tag' in reference ? this.readTag(name, reference.tag) : undefined,
-      ...parsed.blobs.map((d) => this.requireBlob(name, d)),
-      ...parsed.manifests.map((d) => this.requireManifest(name, d)),
+      mapInBatches(blobs, CHECK_BATCH, (d) => this.requireBlob(name, d)),
+      mapInBatches(children, CHECK_BATCH, (d) => this.requireManifest(name, d)),
     ]);
     if ((await this.blobs.statStored(digest)) === undefined) await this.driver.putContent(layout.blobData(digest), body);
     const link: RevisionLink = { mediaType: parsed.mediaType };
@@ -95,9 +99,9 @@ export class ManifestStore {
     }
     const missing: Digest[] = [];
     const kept = await watch.settle({
-      digests: [digest, ...parsed.blobs.map((d) => d.digest), ...parsed.manifests.map((d) => d.digest)],
+      digests: [digest, ...blobs.map((d) => d.digest), ...children.map((d) => d.digest)],
       intact: async () => {
-        missing.push(...(await this.missingAfterGc(name, digest, parsed.blobs, parsed.manifests)));
+        missing.push(...(await this.missingAfterGc(name, digest, blobs, children)));
         return missing.length === 0;
       },
       undo: () => this.undoPut(name, reference, digest, parsed.subject?.digest, { written, previous }),
@@ -197,11 +201,12 @@ export class ManifestStore {
 
   /** What a just-pushed manifest relies on and is gone: its own bytes or revision, a blob, a child manifest. */
   private async missingAfterGc(name: RepositoryName, digest: Digest, blobs: Descriptor[], children: Descriptor[]): Promise<Digest[]> {
-    const present = await Promise.all([
-      (async () => (await this.exists(name, digest)) && (await this.blobs.statStored(digest)) !== undefined)(),
-      ...blobs.map((d) => this.blobs.servable(name, d.digest)),
-      ...children.map(async (d) => (await this.exists(name, d.digest)) && (await this.blobs.statStored(d.digest)) !== undefined),
-    ]);
+    const stored = async (d: Digest) => (await this.exists(name, d)) && (await this.blobs.statStored(d)) !== undefined;
+    const present = [
+      await stored(digest),
+      ...(await mapInBatches(blobs, CHECK_BATCH, (d) => this.blobs.servable(name, d.digest))),
+      ...(await mapInBatches(children, CHECK_BATCH, (d) => stored(d.digest))),
+    ];
     return [digest, ...blobs.map((d) => d.digest), ...children.map((d) => d.digest)].filter((_, i) => !present[i]);
   }
 
@@ -264,6 +269,15 @@ export class ManifestStore {
       });
     }
   }
+}
+
+/** How many of a manifest's references are checked at once, between turns of the event loop (see mapInBatches). */
+const CHECK_BATCH = 32;
+
+/** The descriptors with distinct digests, the first of each kept. */
+function distinct(descriptors: readonly Descriptor[]): Descriptor[] {
+  const seen = new Set<Digest>();
+  return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }
 
 function subjectOf(body: Buffer): Digest | undefined {

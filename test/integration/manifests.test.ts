@@ -3,6 +3,7 @@
  * byte-for-byte storage, media types, validation and the documented errors.
  */
 import { expect, it } from 'vitest';
+import { MAX_MANIFEST_DESCRIPTORS } from '../../src/oci/manifest.js';
 import {
   buildImage,
   buildIndex,
@@ -455,6 +456,16 @@ forEachDriver((make) => {
       expectError(await http.get(`/v2/ref/manifests/${reference}`), 404, 'MANIFEST_UNKNOWN');
       expect((await http.head(`/v2/ref/manifests/${reference}`)).status).toBe(404);
     }
+  });
+
+  it(`a manifest of more than ${MAX_MANIFEST_DESCRIPTORS} descriptors: 400 MANIFEST_INVALID naming the limit, nothing stored`, async () => {
+    const { http } = await make();
+    const image = await pushImage(http, 'huge', 'v1', { layers: 1 });
+    const layer = JSON.parse(image.body.toString()).layers[0];
+    const body = Buffer.from(JSON.stringify({ ...JSON.parse(image.body.toString()), layers: Array.from({ length: MAX_MANIFEST_DESCRIPTORS }, () => layer) }));
+    const message = expectError(await putManifest(http, 'huge', 'v2', body), 400, 'MANIFEST_INVALID');
+    expect(message).toContain(`at most ${MAX_MANIFEST_DESCRIPTORS}`);
+    expectError(await http.get('/v2/huge/manifests/v2'), 404, 'MANIFEST_UNKNOWN');
   });
 
   it('PATCH and POST on a manifest: 405 UNSUPPORTED with Allow, as JSON', async () => {
