@@ -14,6 +14,7 @@ import type { GcGuardOptions } from './registry/gc-guard.js';
 import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
+import { bodyRateGuard } from './routes/body-rate.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
@@ -71,9 +72,11 @@ export function createApp(deps: AppDeps): App {
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);
+  const guardBodyRate = bodyRateGuard(deps.config.http, deps.logger);
   return (req, res) => {
     toOriginForm(req);
     log(req, res);
+    guardBodyRate(req);
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     if (unmetExpectation(req)) {
       req.resume();

@@ -44,15 +44,17 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
 /**
  * The HTTP server for an app: no limit on a whole request's duration (a large push may take long),
  * but a connection idle for `http.idletimeout` is closed, so a stalled client cannot hold a
- * connection or an upload session forever; and the errors Node's HTTP parser answers by itself
- * (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
+ * connection or an upload session forever (a body that only trickles is cut by the app, see
+ * src/routes/body-rate.ts); headers must be in within `http.headertimeout` (408); and the errors Node's
+ * HTTP parser answers by itself (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
  */
 export function createHttpServer(app: RequestListener, http: Config['http']): Server {
-  const server = createServer(app);
+  // Node checks the header timeout every connectionsCheckingInterval (30 s by default): check often enough for a short one
+  const server = createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(http.headertimeout / 2))) }, app);
   // an Expect other than 100-continue: Node would answer 417 itself, without the spec's JSON; the app answers it
   server.on('checkExpectation', app);
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = http.headertimeout;
   server.keepAliveTimeout = 65_000;
   server.timeout = http.idletimeout;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

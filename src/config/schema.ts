@@ -141,8 +141,12 @@ export const configSchema = z
         addr: hostPort.default('0.0.0.0:5000'),
         /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
         idletimeout: timerDuration.default(60_000),
+        /** a request whose headers are not all in within this long is answered 408 and closed */
+        headertimeout: timerDuration.refine((v) => v > 0, 'must be longer than 0s').default(60_000),
+        /** a request body that arrives slower than this (bytes per second) for longer than idletimeout is cut; 0: never */
+        minbodyrate: count.default(1024),
       })
-      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000 }),
+      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000, headertimeout: 60_000, minbodyrate: 1024 }),
     storage: z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),
