@@ -34,6 +34,13 @@ function splitAddr(addr: string): { host: string; port: number } {
   return { host: host || '0.0.0.0', port: Number(addr.slice(colon + 1)) };
 }
 
+/**
+ * The largest request head (request line and headers) in bytes, 431 beyond: Node's default of 16 KiB
+ * is too small for the `Range` header of a zstd:chunked partial pull, up to 1024 ranges
+ * (containers/storage) of two offsets each, about 20 KiB for a layer of a few hundred MB.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /** Node's own client-error codes and the status each is answered with. */
 const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
@@ -49,8 +56,14 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
  * HTTP parser answers by itself (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
  */
 export function createHttpServer(app: RequestListener, http: Config['http']): Server {
-  // Node checks the header timeout every connectionsCheckingInterval (30 s by default): check often enough for a short one
-  const server = createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(http.headertimeout / 2))) }, app);
+  const server = createServer(
+    {
+      // Node checks the header timeout every connectionsCheckingInterval (30 s by default): check often enough for a short one
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(http.headertimeout / 2))),
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    app,
+  );
   // an Expect other than 100-continue: Node would answer 417 itself, without the spec's JSON; the app answers it
   server.on('checkExpectation', app);
   server.requestTimeout = 0;

@@ -116,15 +116,15 @@ export class BlobStore {
   }
 
   /**
-   * Writes the blob's bytes (or `range` of them) to `dest` and ends it, through the driver's direct
-   * send where it has one (reused buffers on the filesystem), else by piping (check access with
-   * {@link stat} first).
+   * Writes the blob's bytes (or `range` of them) to `dest` and ends it (unless `options.end` is false:
+   * one part of a multipart answer), through the driver's direct send where it has one (reused buffers
+   * on the filesystem), else by piping (check access with {@link stat} first).
    * @throws PathNotFoundError when the blob is not stored; the stream's or `dest`'s error when either fails
    */
-  async send(digest: Digest, range: ReadRange | undefined, dest: Writable): Promise<void> {
+  async send(digest: Digest, range: ReadRange | undefined, dest: Writable, options: { end?: boolean } = {}): Promise<void> {
     const stream = await this.open(digest, range);
-    if (canSendDirect(stream)) await stream.sendTo(dest);
-    else await pipeline(stream, dest);
+    if (canSendDirect(stream)) await stream.sendTo(dest, options);
+    else await pipeline(stream, dest, { end: options.end ?? true });
   }
 
   /** A URL the client may fetch the blob's bytes from itself (a presigned storage URL), or undefined (check access with {@link stat} first). */

@@ -220,6 +220,7 @@ export const TOOLS = {
   docker: { name: 'docker', debianPackage: 'docker.io' },
   dockerd: { name: 'dockerd', debianPackage: 'docker.io' },
   skopeo: { name: 'skopeo', debianPackage: 'skopeo' },
+  podman: { name: 'podman', debianPackage: 'podman' },
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
 } satisfies Record<string, Tool>;
