@@ -15,6 +15,7 @@ import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
 import { bodyRateGuard } from './routes/body-rate.js';
+import { requireLocalWithoutAuth } from './routes/local-only.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): App {
   app.disable('etag');
   app.set('query parser', 'simple');
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
-  app.use('/admin', adminGuard(auth));
+  app.use('/admin', adminGuard(auth, (req) => requireLocalWithoutAuth(req, deps.config, 'the admin API')));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
   app.use(notFound);

@@ -114,6 +114,13 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
  */
 export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
   for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
+  if (!config.auth) {
+    const who = `anyone who reaches ${config.http.addr} can`;
+    const what = config.admin.allowremote
+      ? `${who} push, pull, delete and call the admin API (admin.allowremote: true)`
+      : `${who} push and pull (the admin API and deletes answer only this machine; admin.allowremote: true opens them)`;
+    logger.warn({ key: 'auth' }, `no auth section: the registry is open: ${what}; configure auth for real use`);
+  }
   const storage = await createDriver(config.storage);
   await probeStorage(storage, config);
   const app = createApp({ config, storage, logger });

@@ -161,8 +161,10 @@ export const configSchema = z
       .strictObject({
         /** `POST /admin/v1/import`: the largest tarball accepted, in bytes (413 beyond) */
         import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
+        /** without an `auth` section: let clients other than loopback ones call the admin API and DELETE manifests, tags and blobs */
+        allowremote: bool.default(false),
       })
-      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
+      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
 
