@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { gc } from './cli/gc.js';
+import { gc, GC_HELP } from './cli/gc.js';
 import { serve } from './cli/serve.js';
+import { version } from './cli/version.js';
 import { ConfigError } from './config/load.js';
 
 const program = new Command()
   .name('wharf')
   .description('Wharf, a self-hosted OCI container registry')
+  .version(version(), '-V, --version', 'print the version of wharf')
   .showHelpAfterError();
 
 program
@@ -18,12 +20,14 @@ program
 
 program
   .command('gc')
-  .description('delete what no tag reaches (after retention rules), purge abandoned uploads; safe while the server runs')
+  .description('garbage collection: apply retention rules, delete the blobs of deleted images, purge abandoned uploads; safe while the server runs')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
+  .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+  .addHelpText('after', GC_HELP)
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => gc(opts));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

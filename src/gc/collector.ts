@@ -15,7 +15,8 @@ import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { scanInventory, type Inventory } from './inventory.js';
 import { GcLease, type LeaseOptions } from './lease.js';
-import { mark, type MarkResult, type Marker } from './mark.js';
+import { explainKept, type KeptByGrace } from './kept.js';
+import { mark, type MarkOptions, type MarkResult, type Marker } from './mark.js';
 import { isTouched, touchedDigests, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { deleteTagIfUnchanged, RetentionPolicy, type TagDeletion } from './retention.js';
@@ -72,16 +73,20 @@ export interface GcReport {
   uploadBytesFreed: number;
   temporariesRemoved: number;
   temporaryBytesFreed: number;
+  /** what was kept only because it is younger than the grace period, and when it can go */
+  keptByGrace: KeptByGrace;
+  /** manifests no tag reaches, kept because untagged manifests are not deleted there */
+  untaggedKept: number;
   /** per repository, only those the run changed */
   repositories: Record<string, RepositoryReport>;
 }
 
-/** The run options from the configuration's `gc` section, with a request's overrides. */
-export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean } = {}): GcOptions {
+/** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
+export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean; graceMs?: number } = {}): GcOptions {
   return {
     dryRun: overrides.dryRun ?? false,
     deleteUntagged: overrides.deleteUntagged === true || gc.deleteuntagged,
-    graceMs: gc.grace,
+    graceMs: overrides.graceMs ?? gc.grace,
     uploadPurgeAgeMs: gc.uploadpurge.age,
     retention: gc.retention,
   };
@@ -129,6 +134,8 @@ export class GcRun {
       uploadBytesFreed: 0,
       temporariesRemoved: 0,
       temporaryBytesFreed: 0,
+      keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
+      untaggedKept: 0,
       repositories: {},
     };
   }
@@ -187,11 +194,13 @@ export class GcRun {
         this.tagDeleted(deletion, ignored);
       }
     }
-    const { marker, result } = mark(inventory, {
+    const options: MarkOptions = {
       cutoff: this.#startedAt - this.#options.graceMs,
       deleteUntagged: (name) => this.#options.deleteUntagged || this.#policy.deletesUntagged(name),
       ignoredTags: (name) => ignored.get(name) ?? new Set(),
-    });
+    };
+    const { marker, result } = mark(inventory, options);
+    Object.assign(this.#report, explainKept(inventory, options, result, this.#startedAt, this.#options.graceMs));
     this.#inventory = inventory;
     this.#marker = marker;
     this.#candidates = result;
