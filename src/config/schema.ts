@@ -168,7 +168,7 @@ export const configSchema = z
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
 
-    /** garbage collection and retention (README "Garbage collection") */
+    /** garbage collection and retention (docs/garbage-collection.md) */
     gc: z
       .strictObject({
         /** nothing younger than this is swept (ms); 0 is allowed */

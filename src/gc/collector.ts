@@ -2,7 +2,7 @@
  * The garbage collector: one run = take the lease, apply retention, scan and mark, persist the
  * sweep phase, sweep (re-checking every candidate's touch marker right before deleting it), purge
  * abandoned uploads and temporary files, release the lease. Safe while the registry serves pushes
- * and pulls; the protocol is described in protocol.ts and in the README. A dry run takes no lease
+ * and pulls; the protocol is described in protocol.ts and in docs/garbage-collection.md. A dry run takes no lease
  * and deletes nothing, and reports what a run would delete at that moment.
  */
 import { randomUUID } from 'node:crypto';

@@ -3,7 +3,7 @@
  * then dispatches through a method table per area, so an unsupported method is 405 UNSUPPORTED with
  * `Allow` (as Distribution's MethodHandler) and no router is built per request. No web framework sits
  * in this path: express's router and its request/response decoration cost about four fifths of a
- * manifest GET's CPU (README "Performance"); express serves only the admin API and the token endpoint.
+ * manifest GET's CPU (docs/performance.md); express serves only the admin API and the token endpoint.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';

@@ -1,7 +1,7 @@
 /**
  * A byte range of an open file as a Readable, with a faster way to send it: {@link FileRangeStream.sendTo}
  * writes the range to a Writable through two reused read buffers instead of a fresh 1 MiB buffer per
- * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see README "Performance").
+ * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see docs/performance.md).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';

@@ -223,6 +223,7 @@ export const TOOLS = {
   podman: { name: 'podman', debianPackage: 'podman' },
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
+  curl: { name: 'curl', debianPackage: 'curl' },
 } satisfies Record<string, Tool>;
 
 /**
