@@ -6,7 +6,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
@@ -99,6 +99,7 @@ describe('wharf gc', () => {
       expect(report).toMatchObject({ graceMs: 0, blobsDeleted: 4, bytesFreed: bytes });
     } finally {
       await rm(root, { recursive: true, force: true });
+      await rm(dirname(file), { recursive: true, force: true });
     }
   });
 
@@ -109,6 +110,7 @@ describe('wharf gc', () => {
       await expect(run({ config: file, grace: 'soon' })).rejects.toThrow(/--grace "soon": expected a duration such as 90s/);
     } finally {
       await rm(root, { recursive: true, force: true });
+      await rm(dirname(file), { recursive: true, force: true });
     }
   });
 });
