@@ -19,6 +19,8 @@ import type { GcGuardOptions } from './registry/gc-guard.js';
 import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
+import { bodyRateGuard } from './routes/body-rate.js';
+import { requireLocalWithoutAuth } from './routes/local-only.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
@@ -81,13 +83,14 @@ export function createApp(deps: AppDeps): App {
   app.disable('etag');
   app.set('query parser', 'simple');
   if (auth?.token) app.use('/auth/token', tokenRouter(new TokenServer(auth, deps.logger)));
-  app.use('/admin', adminGuard(auth));
+  app.use('/admin', adminGuard(auth, (req) => requireLocalWithoutAuth(req, deps.config, 'the admin API')));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage, logger: deps.logger, lease: deps.gc?.lease, onRun: deps.metrics?.recordGcRun }));
   app.use(ADMIN_PREFIX, adminNotificationsRouter(deps.notifier));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);
+  const guardBodyRate = bodyRateGuard(deps.config.http, deps.logger);
   const listener: App = (req, res) => {
     toOriginForm(req);
     const path = pathOf(req);
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): App {
       return;
     }
     log(req, res);
+    guardBodyRate(req);
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [name, values] of headers) res.setHeader(name, values);
     if (unmetExpectation(req)) {

@@ -2,10 +2,13 @@
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
 import { registerClientCommands } from './cli/client-commands.js';
+import { GC_HELP } from './cli/gc-help.js';
+import { version } from './cli/version.js';
 
 const program = new Command()
   .name('wharf')
   .description('Wharf, a self-hosted OCI container registry, and its client')
+  .version(version(), '-V, --version', 'print the version of wharf')
   .showHelpAfterError();
 
 program
@@ -16,12 +19,14 @@ program
 
 program
   .command('gc')
-  .description('delete what no tag reaches (after retention rules), purge abandoned uploads; safe while the server runs')
+  .description('garbage collection: apply retention rules, delete the blobs of deleted images, purge abandoned uploads; safe while the server runs')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
+  .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
+  .addHelpText('after', GC_HELP)
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
 
 registerClientCommands(program);
 

@@ -54,6 +54,13 @@ function splitAddr(addr: string): { host: string; port: number } {
   return { host: host || '0.0.0.0', port: Number(addr.slice(colon + 1)) };
 }
 
+/**
+ * The largest request head (request line and headers) in bytes, 431 beyond: Node's default of 16 KiB
+ * is too small for the `Range` header of a zstd:chunked partial pull, up to 1024 ranges
+ * (containers/storage) of two offsets each, about 20 KiB for a layer of a few hundred MB.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /** Node's own client-error codes and the status each is answered with. */
 const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
@@ -65,12 +72,18 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
  * The HTTP server for an app (HTTPS with `http.tls.certificate`; absolute Location URLs with
  * `http.host` or `http.relativeurls: false`): no limit on a whole request's duration (a large push may take long),
  * but a connection idle for `http.idletimeout` is closed, so a stalled client cannot hold a
- * connection or an upload session forever; and the errors Node's HTTP parser answers by itself
- * (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
+ * connection or an upload session forever (a body that only trickles is cut by the app, see
+ * src/routes/body-rate.ts); headers must be in within `http.headertimeout` (408); and the errors Node's
+ * HTTP parser answers by itself (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
  */
 export function createHttpServer(app: RequestListener, http: Config['http'], logger: Logger = pino({ level: 'silent' })): Server {
   const ServerResponse = locationResponseClass(http);
-  const options = ServerResponse ? { ServerResponse } : {};
+  const options = {
+    ...(ServerResponse ? { ServerResponse } : {}),
+    // Node checks the header timeout every connectionsCheckingInterval (30 s by default): check often enough for a short one
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(http.headertimeout / 2))),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
   const tls = tlsOf(http);
   let server: Server;
   if (tls) {
@@ -83,7 +96,7 @@ export function createHttpServer(app: RequestListener, http: Config['http'], log
   // an Expect other than 100-continue: Node would answer 417 itself, without the spec's JSON; the app answers it
   server.on('checkExpectation', app);
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = http.headertimeout;
   server.keepAliveTimeout = 65_000;
   server.timeout = http.idletimeout;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -122,6 +135,15 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
   }
 }
 
+/** Logs the one start-up warning of a registry without an `auth` section: who can do what. */
+function warnOpenRegistry(config: Config, logger: Logger): void {
+  const who = `anyone who reaches ${config.http.addr} can`;
+  const what = config.admin.allowremote
+    ? `${who} push, pull, delete and call the admin API (admin.allowremote: true)`
+    : `${who} push and pull (the admin API and deletes answer only this machine; admin.allowremote: true opens them)`;
+  logger.warn({ key: 'auth' }, `no auth section: the registry is open: ${what}; configure auth for real use`);
+}
+
 /** The `http.tls` section when it names a certificate (then the listener serves HTTPS). */
 function tlsOf(http: Config['http']): TlsConfig | undefined {
   return http.tls?.certificate !== undefined ? (http.tls as TlsConfig) : undefined;
@@ -153,6 +175,7 @@ async function listen(server: Server, addr: string, key: string): Promise<string
  */
 export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
   for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
+  if (!config.auth) warnOpenRegistry(config, logger);
   const storage = await createDriver(config.storage);
   await probeStorage(storage, config);
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;

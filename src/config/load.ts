@@ -106,7 +106,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, origin: (path: str
     return issue.keys
       .map((k) => {
         const key = [...issue.path, k].join('.');
-        return `config key "${key}" (${origin(key)}) is not a known key: remove it or check its spelling against README.md's configuration reference`;
+        return `config key "${key}" (${origin(key)}) is not a known key: remove it or check its spelling against docs/configuration.md`;
       })
       .join('\n');
   }

@@ -142,9 +142,13 @@ export const configSchema = z
         addr: hostPort.default('0.0.0.0:5000'),
         /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
         idletimeout: timerDuration.default(60_000),
+        /** a request whose headers are not all in within this long is answered 408 and closed */
+        headertimeout: timerDuration.refine((v) => v > 0, 'must be longer than 0s').default(60_000),
+        /** a request body that arrives slower than this (bytes per second) for longer than idletimeout is cut; 0: never */
+        minbodyrate: count.default(1024),
         ...productionHttpKeys,
       })
-      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000, draintimeout: 30_000 }),
+      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000, headertimeout: 60_000, minbodyrate: 1024, draintimeout: 30_000 }),
     storage: z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),
@@ -159,8 +163,10 @@ export const configSchema = z
       .strictObject({
         /** `POST /admin/v1/import`: the largest tarball accepted, in bytes (413 beyond) */
         import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
+        /** without an `auth` section: let clients other than loopback ones call the admin API and DELETE manifests, tags and blobs */
+        allowremote: bool.default(false),
       })
-      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
+      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
 
@@ -169,7 +175,7 @@ export const configSchema = z
     /** webhooks (docs/production.md) */
     notifications: notificationsSchema.default({ events: { includereferences: false }, endpoints: [] }),
 
-    /** garbage collection and retention (README "Garbage collection") */
+    /** garbage collection and retention (docs/garbage-collection.md) */
     gc: z
       .strictObject({
         /** nothing younger than this is swept (ms); 0 is allowed */

@@ -15,7 +15,7 @@ import { InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver 
 import { KeyedQueue } from '../storage/keyed-queue.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
-import { gcRemovedDetail } from './gc-guard.js';
+import { removedDetail } from './gc-guard.js';
 
 /** The state of an upload session. */
 export interface UploadStatus {
@@ -141,9 +141,10 @@ export class UploadSessions {
         undo: () => this.driver.delete(layout.layerLink(name, digest.digest)),
       });
       if (!kept) {
+        const byGc = await this.blobs.gcGuard.removedByGc([digest.digest]);
         throw new RegistryError('BLOB_UPLOAD_INVALID', {
-          message: `a garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
-          detail: gcRemovedDetail(digest.digest, 'upload the blob again (a new upload session)'),
+          message: `${byGc ? 'a garbage collection removed' : 'a client deleted'} blob ${digest.digest} while this upload was committed: upload it again`,
+          detail: removedDetail(digest.digest, byGc, 'upload the blob again (a new upload session)'),
         });
       }
       return { digest: digest.digest, size: state.size };

@@ -66,11 +66,26 @@ async function readManifestBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN. */
+/**
+ * A reference to read by: as {@link parseReference}, but a malformed tag or digest names no manifest,
+ * so it is 404 MANIFEST_UNKNOWN (Distribution Spec v1.1 end-3 lists only 200 and 404 for `GET`/`HEAD`;
+ * CNCF Distribution answers so, and the OCI conformance suite asks it for `.INVALID_MANIFEST_NAME`).
+ * @throws RegistryError MANIFEST_UNKNOWN
+ */
+function readReference(reference: string): ManifestReference {
+  try {
+    return parseReference(reference);
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    throw new RegistryError('MANIFEST_UNKNOWN', { message: `${err.message}: no manifest has this reference`, detail: { reference: reference.slice(0, 200) } });
+  }
+}
+
+/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN (also for a malformed reference). */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
-  const reference = parseReference(route.reference);
-  const manifest = await inRepository(deps, name, () => deps.registry.manifests.get(name, reference));
+  const reference = readReference(route.reference);
+  const manifest = await inRepository(deps, name, async () => deps.registry.manifests.get(name, reference));
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
   if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag: tagOf(reference), body: manifest.body });
   if (req.method === 'HEAD') res.end();

@@ -80,12 +80,11 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (mount !== undefined) {
     const digest = parseDigest(mount).digest;
     const fromParam = queryParam(req, 'from');
-    // only repositories the request may pull from: a blob linked elsewhere is never mounted (nor revealed)
+    // only repositories the request's own credential grants pull on (a token's access claim, not the
+    // account's rules): a blob linked elsewhere is never mounted (nor revealed)
     const grant = grantOf(res);
-    const sources =
-      fromParam === undefined
-        ? (await deps.registry.catalog.repositories()).filter((r) => grant.readable(r))
-        : [parseRepositoryName(fromParam)].filter((r) => grant.allows(r, 'pull'));
+    const candidates = fromParam === undefined ? await deps.registry.catalog.repositories() : [parseRepositoryName(fromParam)];
+    const sources = candidates.filter((r) => grant.allows(r, 'pull'));
     const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();

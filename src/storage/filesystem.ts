@@ -8,7 +8,7 @@
  * Metadata is read with a synchronous stat(2): `stat`, and the check of the read cache in front of
  * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
  * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
- * asynchronous one costs (the manifest GET profile, README "Performance"); the driver serves one
+ * asynchronous one costs (the manifest GET profile, docs/performance.md); the driver serves one
  * process on a local folder. Bytes (files, blobs, listings) are read asynchronously.
  */
 import { randomUUID } from 'node:crypto';
@@ -41,7 +41,7 @@ const PARENT_RETRIES = 5;
 /**
  * `readFile` through the callback API: for the small objects `getContent` reads (links, tags,
  * manifests) about twice as fast as `fs/promises` readFile, whose FileHandle costs several more
- * round trips to the thread pool per file (seen in the manifest GET profile, see README "Performance").
+ * round trips to the thread pool per file (seen in the manifest GET profile, see docs/performance.md).
  */
 const readSmallFile = promisify(readFile);
 

@@ -197,9 +197,14 @@ export function gcMarkers(): string {
   return `${GC}/markers`;
 }
 
-/** The folder of GC run `run`'s markers (touches and candidates), removed when the run ends. */
+/** The folder of GC run `run`'s markers (touches and candidates), removed when the next run starts. */
 export function gcRunMarkers(run: GcRunId): string {
   return `${GC}/markers/${run}`;
+}
+
+/** The folder of GC run `run`'s touch markers, removed when the run ends. */
+export function gcRunTouched(run: GcRunId): string {
+  return `${GC}/markers/${run}/touched`;
 }
 
 /** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */

@@ -15,6 +15,9 @@ import {
 } from './driver.js';
 import { KeyedQueue } from './keyed-queue.js';
 
+/** Bytes per chunk of a reader's stream. */
+const READ_CHUNK = 64 * 1024;
+
 interface MemoryObject {
   chunks: Buffer[];
   size: number;
@@ -64,7 +67,10 @@ export class MemoryDriver implements StorageDriver {
     if (range.offset > o.size) throw new InvalidOffsetError(path, range.offset, this.name);
     const all = Buffer.concat(o.chunks);
     const end = range.length === undefined ? all.length : Math.min(all.length, range.offset + range.length);
-    return Readable.from(end > range.offset ? [all.subarray(range.offset, end)] : []);
+    // in chunks, as a file or an object streams, so back-pressure holds (a cut download stops early)
+    const chunks: Buffer[] = [];
+    for (let at = range.offset; at < end; at += READ_CHUNK) chunks.push(all.subarray(at, Math.min(end, at + READ_CHUNK)));
+    return Readable.from(chunks);
   }
 
   async appendedState(path: string): Promise<AppendedState> {

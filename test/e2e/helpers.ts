@@ -220,8 +220,10 @@ export const TOOLS = {
   docker: { name: 'docker', debianPackage: 'docker.io' },
   dockerd: { name: 'dockerd', debianPackage: 'docker.io' },
   skopeo: { name: 'skopeo', debianPackage: 'skopeo' },
+  podman: { name: 'podman', debianPackage: 'podman' },
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
+  curl: { name: 'curl', debianPackage: 'curl' },
 } satisfies Record<string, Tool>;
 
 /**

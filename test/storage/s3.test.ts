@@ -1,7 +1,7 @@
 /**
  * The StorageDriver contract run against the S3 driver on s3rver (started by this file, in its own process, on a free port).
  * Each test gets its own root directory (key prefix) in one bucket; listings page 50 keys at a time, so
- * every listing with more than 50 keys (the 1,500 children, the recursive deletes) spans several ListObjectsV2 pages.
+ * every listing with more than 50 keys (the long listing's 160 children, the recursive deletes) spans several ListObjectsV2 pages.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
@@ -42,5 +42,6 @@ driverContract('s3', async () => {
     appendsExclusiveAcrossInstances: true,
     storeWritesInPlace: true,
     raceRounds: 15, // about 15 requests a round on S3: 50 rounds would take 20 s
+    listPageSize: 50, // the long listing writes 160 children (four pages), not 1,500
   };
 });
