@@ -84,10 +84,10 @@ function readReference(reference: string): ManifestReference {
 /** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN (also for a malformed reference). */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
-  const reference = readReference(route.reference);
-  const manifest = await inRepository(deps, name, async () => deps.registry.manifests.get(name, reference));
+  let reference: ManifestReference | undefined;
+  const manifest = await inRepository(deps, name, async () => deps.registry.manifests.get(name, (reference = readReference(route.reference))));
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
-  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag: tagOf(reference), body: manifest.body });
+  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag: reference && tagOf(reference), body: manifest.body });
   if (req.method === 'HEAD') res.end();
   else res.end(manifest.body);
 };
