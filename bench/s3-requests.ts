@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     client.middlewareStack.add(
       (next, context) => (args) => {
         counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+        if (process.env.S3_REQUESTS_TRACE === context.commandName) process.stderr.write(`${context.commandName} ${JSON.stringify((args.input as { Key?: string }).Key)}\n`);
         return next(args);
       },
       { step: 'initialize' },
@@ -60,7 +61,9 @@ async function main(): Promise<void> {
     const size = o.blobMib * MiB;
     for (const mode of ['monolithic', 'streamed', 'chunked'] as const) {
       const digest = blobDigest(mode, size);
-      await measure(`${o.blobMib} MiB push, ${mode}`, () => pushBlob(base, 'req/blobs', mode, mode, size, digest, o.chunkMib * MiB));
+      let commit = 0;
+      await measure(`${o.blobMib} MiB push, ${mode}`, async () => (commit = (await pushBlob(base, 'req/blobs', mode, mode, size, digest, o.chunkMib * MiB)).commitS));
+      rows[rows.length - 1] = rows.at(-1)!.replace(/^\| ([^|]+) \|/, `| $1 (final PUT ${(commit * 1000).toFixed(0)} ms) |`);
     }
     await measure(`${o.blobMib} MiB pull`, () => pullBlob(base, 'req/blobs', blobDigest('chunked', size), size));
     let image!: Awaited<ReturnType<typeof pushSmallImage>>;

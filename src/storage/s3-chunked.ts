@@ -33,7 +33,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
-import { partSizeAt, S3_MIN_PART, type Piece } from './multipart-plan.js';
+import { partSizeAt, type Piece } from './multipart-plan.js';
+import { PartWriter, type Recordable } from './s3-part-writer.js';
 
 /** What the chunked objects need of the S3 driver. */
 export interface S3Access {
@@ -64,7 +65,7 @@ interface Record {
 }
 
 /** One multipart upload of a session. */
-interface Upload {
+export interface Upload {
   key: string;
   uploadId: string;
   tag: string;
@@ -72,6 +73,11 @@ interface Upload {
 
 const RECORD = /^(\d{16})-(\d{16})-([0-9a-f-]{36})(?:-([0-9a-f]{8})-(\d+)-(\d+)-([0-9a-f]{8}))?$/;
 const UPLOAD = /^upload-([0-9a-f]{8})$/;
+
+/** True for the name of a chunked object's own record or upload object (never a pointer). */
+export function isChunkedObjectPart(name: string): boolean {
+  return RECORD.test(name) || UPLOAD.test(name);
+}
 
 const pad = (n: number): string => String(n).padStart(16, '0');
 const hash8 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
@@ -83,7 +89,7 @@ interface Listing {
 }
 
 /** Where the chain stands: its size, the parts written, and the tails not yet in a part. */
-interface Position {
+export interface Position {
   size: number;
   /** bytes in parts */
   partsEnd: number;
@@ -331,111 +337,6 @@ export class ChunkedObjects {
 
 /** The dest already held the verified bytes: the completed copy is dropped. */
 class KeptExisting extends Error {}
-
-/** What an append stored: up to `end`, its parts, and its tail (the bytes after its parts). */
-interface Recordable {
-  end: number;
-  tag?: string;
-  parts: { number: number; etag: string }[];
-  tail: Buffer[];
-}
-
-/**
- * Cuts an append's bytes into parts as they come (the earlier tails in front of the first), up to two
- * part uploads in flight while the next part fills (one when parts are over 16 MiB); what is left at the
- * end becomes the tail, or a last part of its own when it holds at least half a part and S3's 5 MiB.
- */
-class PartWriter {
-  #upload: Upload | undefined;
-  /** where the part being filled starts */
-  #start: number;
-  #nextPart: number;
-  #pending: Piece[];
-  #pendingBytes: number;
-  #buffer: Buffer[] = [];
-  #buffered = 0;
-  #done: { number: number; etag: string; end: number }[] = [];
-  #flight: Promise<void>[] = [];
-  #failed: unknown;
-
-  constructor(
-    private readonly objects: ChunkedObjects,
-    private readonly path: string,
-    at: Position,
-    private readonly signal?: AbortSignal,
-  ) {
-    this.#start = at.partsEnd;
-    this.#nextPart = at.nextPart;
-    this.#pending = at.pending;
-    this.#pendingBytes = at.size - at.partsEnd;
-  }
-
-  useUpload(upload: Upload): void {
-    this.#upload = upload;
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    if (this.#failed !== undefined) throw this.#failed;
-    let rest = chunk;
-    while (rest.length > 0) {
-      const partSize = this.objects.partSize(this.#start);
-      const take = rest.subarray(0, partSize - this.#pendingBytes - this.#buffered);
-      this.#buffer.push(take);
-      this.#buffered += take.length;
-      rest = rest.subarray(take.length);
-      if (this.#pendingBytes + this.#buffered === partSize) await this.flush();
-    }
-  }
-
-  async end(): Promise<void> {
-    const size = this.#pendingBytes + this.#buffered;
-    if (this.#buffered > 0 && size >= Math.max(S3_MIN_PART, this.objects.partSize(this.#start) / 2)) await this.flush();
-    await this.settle();
-    if (this.#failed !== undefined) throw this.#failed;
-  }
-
-  /** Waits for the part uploads in flight. */
-  async settle(): Promise<void> {
-    await Promise.all(this.#flight);
-  }
-
-  private async flush(): Promise<void> {
-    const body = [...(this.#pendingBytes > 0 ? await this.objects.readPending(this.path, this.#pending) : []), ...this.#buffer];
-    const size = this.#pendingBytes + this.#buffered;
-    this.#upload ??= await this.objects.newUpload(this.path);
-    const upload = this.#upload;
-    this.#start += size;
-    const part = { number: this.#nextPart++, etag: '', end: this.#start };
-    this.#done.push(part);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#buffer = [];
-    this.#buffered = 0;
-    const flying = this.objects.uploadPart(this.path, upload, part.number, body, this.signal).then(
-      (etag) => void (part.etag = etag),
-      (err: unknown) => void (this.#failed ??= err),
-    );
-    this.#flight.push(flying);
-    if (this.#flight.length >= (size <= 16 * 1024 * 1024 ? 2 : 1)) await this.#flight.shift();
-    if (this.#failed !== undefined) throw this.#failed;
-  }
-
-  /**
-   * What to record once the uploads settled: after success everything (the parts, and the tail up to
-   * the end); after a failure only the parts stored in order before the first that failed, and no tail.
-   * A record's end past its start means it holds bytes of its own.
-   */
-  recordable(failed: boolean): Recordable {
-    const tag = this.#upload?.tag;
-    if (!failed) return { end: this.#start + this.#pendingBytes + this.#buffered, tag, parts: this.#done, tail: this.#buffer };
-    const stored = [];
-    for (const p of this.#done) {
-      if (!p.etag) break;
-      stored.push(p);
-    }
-    return { end: stored.at(-1)?.end ?? 0, tag, parts: stored, tail: [] };
-  }
-}
 
 /** The chain of records from offset 0, each starting where the previous ended; it stops before a gap or an offset two records claim. */
 function chainOf(records: readonly Record[]): Record[] {

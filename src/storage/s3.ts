@@ -21,12 +21,8 @@
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -36,10 +32,7 @@ import {
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
   type _Object,
-  type CompletedPart,
   type ListObjectsV2CommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -48,8 +41,6 @@ import {
   checkPath,
   InvalidOffsetError,
   PathNotFoundError,
-  StorageConfigError,
-  StorageUnavailableError,
   type AppendedState,
   type AppendOptions,
   type CommitOptions,
@@ -57,8 +48,10 @@ import {
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
-import { planParts, S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART, type Piece, type PlannedPart } from './multipart-plan.js';
-import { ChunkedObjects } from './s3-chunked.js';
+import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
+import { ChunkedObjects, isChunkedObjectPart } from './s3-chunked.js';
+import { Concatenator } from './s3-concat.js';
+import { explainStartupError, translateS3Error } from './s3-errors.js';
 
 /** How {@link S3Driver} reaches its bucket. */
 export interface S3DriverOptions {
@@ -98,8 +91,6 @@ interface Head {
   target?: string;
 }
 
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -138,26 +129,11 @@ class Limit extends Transform {
   }
 }
 
-/** What an SDK error carries. */
-interface SdkError {
-  name?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-}
-
-/** `SlowDown, HTTP 503`, `HTTP 503` (a HEAD has no error body to name the code), or a network error code. */
-function describeError(e: SdkError): string {
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.name && e.name !== 'Unknown' && e.name !== 'Error' ? e.name : e.code;
-  return [name, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') || 'unknown error';
-}
-
 /** A {@link StorageDriver} over one S3 bucket. */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly client: S3Client;
-  /** the same without SDK retries, for requests whose body is a stream (retried by {@link retrying}) */
+  /** the same without SDK retries, for requests whose body is a stream (retried by s3-concat.ts) */
   private readonly streamClient: S3Client;
   readonly #maxAttempts: number;
   readonly #bucket: string;
@@ -166,8 +142,7 @@ export class S3Driver implements StorageDriver {
   readonly #pageSize: number;
   readonly #redirectExpiry: number | undefined;
   readonly #endpoint: string | undefined;
-  /** whether the store copies parts on its side: unknown until the first UploadPartCopy */
-  #partCopy: boolean | undefined;
+  readonly #concat: Concatenator;
   readonly #chunked: ChunkedObjects;
   /** pointer keys met, with the key of their bytes (immutable once written; checked again when gone) */
   readonly #pointers = new Map<string, string>();
@@ -196,6 +171,15 @@ export class S3Driver implements StorageDriver {
     };
     this.client = new S3Client(config);
     this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
+    this.#concat = new Concatenator({
+      bucket: this.#bucket,
+      client: this.client,
+      streamClient: this.streamClient,
+      maxAttempts: this.#maxAttempts,
+      partSize: this.#chunkSize,
+      get: (path, key, range) => this.get(path, key, range),
+      translate: (err, path) => this.translate(err, path),
+    });
     this.#chunked = new ChunkedObjects(
       {
         name: this.name,
@@ -231,24 +215,9 @@ export class S3Driver implements StorageDriver {
     return path === '/' ? this.#prefix : `${this.key(path)}/`;
   }
 
-  /** Maps an SDK error: a missing key to PathNotFoundError, an unavailable store to StorageUnavailableError. */
+  /** Maps an SDK error (see s3-errors.ts). */
   private translate(err: unknown, path: string): unknown {
-    const e = err as SdkError;
-    if (err instanceof PathNotFoundError || err instanceof InvalidOffsetError || err instanceof StorageUnavailableError) return err;
-    const status = e?.$metadata?.httpStatusCode;
-    if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (status === 404 && e?.name !== 'NoSuchBucket')) {
-      return new PathNotFoundError(path, this.name);
-    }
-    const network = e?.code !== undefined && NETWORK_ERRORS.has(e.code);
-    if ((status !== undefined && (status >= 500 || status === 429)) || network || e?.name === 'TimeoutError' || e?.name === 'SlowDown') {
-      const attempts = e.$metadata?.attempts ?? 1;
-      return new StorageUnavailableError(
-        this.name,
-        `the S3 store ${network ? 'cannot be reached' : 'is unavailable'} (${describeError(e)}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
-        { cause: err },
-      );
-    }
-    return err;
+    return translateS3Error(err, path, this.name);
   }
 
   private async send<T>(path: string, request: () => Promise<T>): Promise<T> {
@@ -388,7 +357,7 @@ export class S3Driver implements StorageDriver {
       await this.#chunked.abandon(path, objects);
       const targets: { Key: string }[] = [];
       for (const o of objects) {
-        if ((o.Size ?? 0) > 0 || o.Key === this.#prefix) continue;
+        if ((o.Size ?? 0) > 0 || o.Key === this.#prefix || isChunkedObjectPart(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
         const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: o.Key! })).catch(() => undefined);
         const target = h?.Metadata?.[POINTER_KEY];
         if (target !== undefined) targets.push({ Key: target });
@@ -438,15 +407,12 @@ export class S3Driver implements StorageDriver {
   /** Copies one object on the store's side (CopyObject up to 5 GiB, multipart beyond). */
   private async copy(path: string, from: string, size: number, to: string): Promise<void> {
     if (size <= S3_MAX_PART) {
-      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.copySource(from) })));
+      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.#concat.copySource(from) })));
     } else {
-      await this.concatenate(path, [{ key: from, size }], to);
+      await this.#concat.concatenate(path, [{ key: from, size }], to);
     }
   }
 
-  private copySource(key: string): string {
-    return encodeURI(`${this.#bucket}/${key}`);
-  }
 
   // --- chunked objects (s3-chunked.ts) --------------------------------------------------------
 
@@ -472,98 +438,7 @@ export class S3Driver implements StorageDriver {
   private async writeSmall(path: string, sources: readonly { key: string; size: number }[], dest: string): Promise<void> {
     if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
     else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.key(dest));
-    else await this.concatenate(path, sources, this.key(dest));
-  }
-
-  /**
-   * Writes the concatenation of `sources` as object `to` with one multipart upload (see multipart-plan.ts):
-   * parts copied on the store's side where it can, else streamed through this process part by part.
-   */
-  private async concatenate(path: string, sources: readonly { key: string; size: number }[], to: string): Promise<void> {
-    const total = sources.reduce((n, s) => n + s.size, 0);
-    const partSize = Math.max(this.#chunkSize, Math.ceil(total / S3_MAX_PARTS));
-    for (;;) {
-      const canCopy = this.#partCopy !== false;
-      const plan = planParts(sources, { partSize, minPartSize: S3_MIN_PART, maxCopySize: S3_MAX_PART, canCopy });
-      try {
-        await this.multipart(path, plan, to);
-        return;
-      } catch (err) {
-        if (!canCopy || (err as SdkError).name !== 'NotImplemented') throw this.translate(err, path);
-        this.#partCopy = false; // the store has no UploadPartCopy: stream the parts from now on
-      }
-    }
-  }
-
-  private async multipart(path: string, plan: readonly PlannedPart[], to: string): Promise<void> {
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: to }));
-    const target = { Bucket: this.#bucket, Key: to, UploadId };
-    try {
-      const parts: CompletedPart[] = [];
-      for (const [i, part] of plan.entries()) {
-        const PartNumber = i + 1;
-        if ('copy' in part) {
-          const { copy } = part;
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ ...target, PartNumber, CopySource: this.copySource(copy.key), CopySourceRange: `bytes=${copy.start}-${copy.end}` }),
-          );
-          this.#partCopy = true;
-          parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
-        } else {
-          const out = await this.retrying(() => this.uploadStreamedPart(path, { ...target, PartNumber }, part.pieces, part.size));
-          parts.push({ PartNumber, ETag: out.ETag });
-        }
-      }
-      await this.client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
-    } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** The bytes of `pieces`, in order, one ranged GET after the other. */
-  private async *stream(path: string, pieces: readonly Piece[]): AsyncGenerator<Buffer> {
-    for (const p of pieces) {
-      for await (const chunk of await this.get(path, p.key, p)) yield chunk as Buffer;
-    }
-  }
-
-  /** UploadPart with a body streamed from `pieces`; a failed read of a piece aborts the request and is its error. */
-  private async uploadStreamedPart(
-    path: string,
-    target: { Bucket: string; Key: string; UploadId: string | undefined; PartNumber: number },
-    pieces: readonly Piece[],
-    size: number,
-  ): Promise<{ ETag?: string }> {
-    const Body = Readable.from(this.stream(path, pieces));
-    const abort = new AbortController();
-    let readError: unknown;
-    Body.once('error', (err) => {
-      readError = err;
-      abort.abort(err);
-    });
-    try {
-      return await this.streamClient.send(new UploadPartCommand({ ...target, Body, ContentLength: size }), { abortSignal: abort.signal });
-    } catch (err) {
-      throw readError ?? err;
-    } finally {
-      Body.destroy();
-    }
-  }
-
-  /**
-   * Runs `request` (which builds a fresh streamed body each time) up to the configured attempts while
-   * it fails with a retryable error, with exponential backoff: the SDK cannot replay a stream.
-   */
-  private async retrying<T>(request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request();
-      } catch (err) {
-        if (attempt >= this.#maxAttempts || !(this.translate(err, '/') instanceof StorageUnavailableError)) throw err;
-        await delay(Math.min(20_000, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
-      }
-    }
+    else await this.#concat.concatenate(path, sources, this.key(dest));
   }
 
   // --- redirects and start-up ---------------------------------------------------------------
@@ -584,31 +459,7 @@ export class S3Driver implements StorageDriver {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
     } catch (err) {
-      throw this.explain(err);
+      throw explainStartupError(err, this.#bucket, this.#endpoint);
     }
-  }
-
-  private explain(err: unknown): StorageConfigError {
-    const e = err as SdkError;
-    const status = e?.$metadata?.httpStatusCode;
-    const bucket = JSON.stringify(this.#bucket);
-    const where = this.#endpoint ? `at ${this.#endpoint}` : 'on AWS';
-    const cause = `${e?.name ?? 'Error'}${status ? `, HTTP ${status}` : ''}${e?.message && e.message !== 'UnknownError' ? `: ${e.message}` : ''}`;
-    if (e?.name === 'CredentialsProviderError') {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: no AWS credentials found (${cause}); set both keys, or provide credentials through the AWS environment variables, shared config files or an instance role`, { cause: err });
-    }
-    if (status === 404 || e?.name === 'NoSuchBucket') {
-      return new StorageConfigError('storage.s3.bucket', `storage.s3.bucket = ${bucket}: no such bucket ${where} (${cause}); create it or correct the name`, { cause: err });
-    }
-    if (status === 401 || status === 403) {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: the S3 store ${where} refused access to bucket ${bucket} (${cause}); check the credentials (or the AWS credential chain) and the bucket's policy`, { cause: err });
-    }
-    if (status === 301 || e?.name === 'PermanentRedirect') {
-      return new StorageConfigError('storage.s3.region', `storage.s3.region: bucket ${bucket} is in another region (${cause}); set the bucket's region`, { cause: err });
-    }
-    if (status === undefined) {
-      return new StorageConfigError('storage.s3.endpoint', `storage.s3.endpoint = ${JSON.stringify(this.#endpoint ?? '(AWS)')}: the S3 store cannot be reached (${e?.code ?? cause}); check the URL and that the store is running`, { cause: err });
-    }
-    return new StorageConfigError('storage.s3', `storage.s3: the bucket ${bucket} ${where} cannot be used (${cause})`, { cause: err });
   }
 }
