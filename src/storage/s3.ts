@@ -21,6 +21,7 @@
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -83,6 +84,8 @@ const POINTER_KEY = 'wharf-object';
 const POINTER_SIZE = 'wharf-size';
 /** The folder, under the root directory, of the objects that pointers name. */
 const OBJECTS = '_objects';
+/** How many pointers a driver remembers (about 200 bytes each). */
+const POINTERS_KEPT = 50_000;
 
 /** What HEAD tells of an object: its size and time, and for a pointer the key of the bytes. */
 interface Head {
@@ -145,7 +148,7 @@ export class S3Driver implements StorageDriver {
   readonly #concat: Concatenator;
   readonly #chunked: ChunkedObjects;
   /** pointer keys met, with the key of their bytes (immutable once written; checked again when gone) */
-  readonly #pointers = new Map<string, string>();
+  readonly #pointers = new LRUCache<string, string>({ max: POINTERS_KEPT });
 
   constructor(options: S3DriverOptions) {
     this.#bucket = options.bucket;

@@ -127,7 +127,7 @@ describe('registry on S3', () => {
     const done = await http.put(`${location}?digest=${digest}`);
     expect(done.status, done.text).toBe(201);
     expect(performance.now() - started).toBeGreaterThan(300);
-    expect(sha256((await raw(http.get(`/v2/slow/commit/blobs/${digest}`))).body)).toBe(digest);
+    expect(sha256((await raw(first.http.get(`/v2/slow/commit/blobs/${digest}`))).body)).toBe(digest);
   });
 
   it('refuses a wrong digest for a session continued elsewhere (verified at the commit): nothing is stored', async () => {

@@ -1,7 +1,7 @@
 /**
  * The S3 store of the tests and of `npm run bench -- --s3`: Ceph RGW (a real S3) wherever it is installed,
  * always in CI. Without RGW outside CI (a newcomer's `npm test` on a fresh machine) s3rver, a fake, stands
- * in, with a notice; `WHARF_TEST_S3=s3rver` asks for s3rver for a quick local run, `WHARF_TEST_S3=rgw`
+ * in, with a notice; `TEST_S3_STORE=s3rver` asks for s3rver for a quick local run, `TEST_S3_STORE=rgw`
  * insists on RGW. With `CI=true` a missing RGW fails, never falls back.
  */
 import { RGW_PACKAGES, rgwInstalled, startRgw, type RgwOptions } from './rgw.js';
@@ -10,9 +10,9 @@ import { startS3rver, type RunningS3 } from './s3rver.js';
 export type { RunningS3 } from './s3rver.js';
 export { wharfS3Env } from './s3rver.js';
 
-/** Which store {@link startS3} starts here: `rgw` or `s3rver`. @throws Error when RGW is required (CI, WHARF_TEST_S3=rgw) but missing */
+/** Which store {@link startS3} starts here: `rgw` or `s3rver`. @throws Error when RGW is required (CI, TEST_S3_STORE=rgw) but missing */
 export function s3Kind(): 'rgw' | 's3rver' {
-  const asked = process.env.WHARF_TEST_S3;
+  const asked = process.env.TEST_S3_STORE;
   const ci = process.env.CI === 'true' || process.env.CI === '1';
   if (asked === 's3rver' && !ci) return 's3rver';
   if (rgwInstalled()) return 'rgw';
@@ -30,7 +30,7 @@ let warned = false;
  */
 export async function startS3(options: RgwOptions = {}): Promise<RunningS3> {
   if (s3Kind() === 'rgw') return startRgw(options);
-  if (!warned && process.env.WHARF_TEST_S3 !== 's3rver') {
+  if (!warned && process.env.TEST_S3_STORE !== 's3rver') {
     warned = true;
     process.stderr.write(`[s3] Ceph RGW is not installed: the S3 tests run on s3rver, a fake (apt-get install -y --no-install-recommends ${RGW_PACKAGES})\n`);
   }
