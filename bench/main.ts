@@ -307,6 +307,7 @@ async function main(): Promise<void> {
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   const interrupted = (signal: NodeJS.Signals) => {
+    stopping = true;
     log(`${signal}: stopping the servers`);
     void Promise.all(servers.map((s) => s.stop()))
       .then(() => storage?.stop())
@@ -384,7 +385,10 @@ async function main(): Promise<void> {
   log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+/** Set by a SIGINT or SIGTERM: the signal's handler stops what the run started, then exits. */
+let stopping = false;
+
 main().catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  if (!stopping) process.exit(1);
 });

@@ -3,8 +3,8 @@
  * URLs) for a test or for `npm run bench -- --s3`: a one-node cluster (one monitor, one OSD on a sparse
  * file, one radosgw, no cephx) in a fresh temporary folder, on free ports of 127.0.0.1, through this
  * repository's own copy of the scripts in `rgw/` (after /work/shared/real-s3). `stop` stops the daemons
- * by the pids they wrote and removes the folder; a test process that ends without `stop` stops them on
- * its way out. Needs Debian's `radosgw ceph-mon ceph-osd uuid-runtime` (about 6 s to start).
+ * by the pids they wrote at start (read then, so a clean-up that removed the folder first cannot hide
+ * them) and removes the folder; a test process that ends without `stop` kills them on its way out. Needs Debian's `radosgw ceph-mon ceph-osd uuid-runtime` (about 6 s to start).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { repositoryRoot, type RunningS3 } from './s3rver.js';
 
@@ -82,20 +83,56 @@ export async function startRgw(options: RgwOptions = {}): Promise<RunningS3> {
     OSD_SIZE_GB: String(options.sizeGiB ?? 20),
     S3_BUCKET: bucket,
   };
-  const stopSync = (): void => void spawnSync('bash', [join(SCRIPTS, 'stop-rgw.sh')], { env: { ...env, RGW_WIPE: '1' }, stdio: 'ignore' });
-  process.once('exit', stopSync); // the test process ends without stop()
+  // the daemons' pids, read once they run: stopping needs no file (a clean-up may remove the folder first)
+  let pids: number[] = [];
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const kill = (pid: number, signal: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone already
+    }
+  };
+  const stopSync = (): void => {
+    // the test process ends without stop(): no time to wait for a clean shutdown of a throwaway cluster
+    for (const pid of pids) kill(pid, 'SIGKILL');
+    spawnSync('rm', ['-rf', dir]);
+  };
+  process.once('exit', stopSync);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     process.off('exit', stopSync);
-    await run('bash', [join(SCRIPTS, 'stop-rgw.sh')], { env });
+    for (const pid of pids) {
+      kill(pid, 'SIGTERM'); // radosgw first, then the OSD, then the monitor
+      for (let i = 0; i < 100 && alive(pid); i++) await delay(100);
+      if (alive(pid)) kill(pid, 'SIGKILL');
+    }
+    await run('bash', [join(SCRIPTS, 'stop-rgw.sh')], { env }).catch(() => undefined); // whatever a failed start left
     await rm(dir, { recursive: true, force: true });
+  };
+  const readPids = async (): Promise<number[]> => {
+    const found: number[] = [];
+    for (const name of ['client.rgw.a', 'osd.0', 'mon.a']) {
+      const text = await readFile(join(dir, 'run', `${name}.pid`), 'utf8').catch(() => '');
+      if (/^\d+\s*$/.test(text)) found.push(Number(text));
+    }
+    return found;
   };
   try {
     await run('bash', [join(SCRIPTS, 'start-rgw.sh')], { env, timeout: 180_000 });
+    pids = await readPids();
   } catch (err) {
     const e = err as { stderr?: string; message: string };
+    pids = await readPids();
     await stop().catch(() => undefined);
     throw new Error(`Ceph RGW did not start: ${e.stderr?.trim() || e.message}`);
   }
@@ -105,6 +142,5 @@ export async function startRgw(options: RgwOptions = {}): Promise<RunningS3> {
       .split('\n')
       .map((line) => line.split('=', 2) as [string, string]),
   );
-  const pid = Number((await readFile(join(dir, 'run/client.rgw.a.pid'), 'utf8')).trim());
-  return { endpoint: vars.S3_ENDPOINT!, bucket, accessKey: vars.S3_ACCESS_KEY!, secretKey: vars.S3_SECRET_KEY!, pid, stop, kind: 'rgw' };
+  return { endpoint: vars.S3_ENDPOINT!, bucket, accessKey: vars.S3_ACCESS_KEY!, secretKey: vars.S3_SECRET_KEY!, pid: pids[0]!, stop, kind: 'rgw' };
 }
