@@ -21,6 +21,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -32,7 +33,7 @@ import {
   type _Object,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
+import { AppendedUnreadableError, InvalidOffsetError, StorageUnavailableError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';
 
@@ -40,6 +41,8 @@ import { PartWriter, type Recordable } from './s3-part-writer.js';
 export interface S3Access {
   readonly name: string;
   readonly client: S3Client;
+  /** the client without SDK retries, for streamed bodies */
+  readonly streamClient: S3Client;
   readonly bucket: string;
   /** the key prefix of the driver's own objects (pointer targets), ending with `/` */
   readonly objectsPrefix: string;
@@ -70,6 +73,9 @@ export interface Upload {
   uploadId: string;
   tag: string;
 }
+
+/** Attempts per part upload (its body is streamed, so the SDK cannot retry it itself). */
+const PART_ATTEMPTS = 4;
 
 const RECORD = /^(\d{16})-(\d{16})-([0-9a-f-]{36})(?:-([0-9a-f]{8})-(\d+)-(\d+)-([0-9a-f]{8}))?$/;
 const UPLOAD = /^upload-([0-9a-f]{8})$/;
@@ -228,13 +234,20 @@ export class ChunkedObjects {
   /** Uploads part `number` of `upload`. @returns its ETag */
   async uploadPart(path: string, upload: Upload, number: number, body: Buffer[], signal?: AbortSignal): Promise<string> {
     if (number > this.maxParts) throw new Error(`${this.s3.name}: ${path} needs more than ${this.maxParts} parts`);
-    const Body = Buffer.concat(body);
-    const out = await this.s3.send(path, () =>
-      this.s3.client.send(new UploadPartCommand({ Bucket: this.s3.bucket, Key: upload.key, UploadId: upload.uploadId, PartNumber: number, Body, ContentLength: Body.length }), {
-        abortSignal: signal,
-      }),
-    );
-    return out.ETag!;
+    const ContentLength = body.reduce((n, b) => n + b.length, 0);
+    const target = { Bucket: this.s3.bucket, Key: upload.key, UploadId: upload.uploadId, PartNumber: number, ContentLength };
+    // the part's chunks as they came, streamed (no copy of the part into one buffer); a fresh stream per attempt
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.s3.send(path, () =>
+          this.s3.streamClient.send(new UploadPartCommand({ ...target, Body: Readable.from(body, { objectMode: false }) }), { abortSignal: signal }),
+        );
+        return out.ETag!;
+      } catch (err) {
+        if (attempt >= PART_ATTEMPTS || signal?.aborted || !(err instanceof StorageUnavailableError)) throw err;
+        await delay(200 * 2 ** attempt);
+      }
+    }
   }
 
   /** A new upload for the session at `path`. */

@@ -187,6 +187,7 @@ export class S3Driver implements StorageDriver {
       {
         name: this.name,
         client: this.client,
+        streamClient: this.streamClient,
         bucket: this.#bucket,
         objectsPrefix: `${this.#prefix}${OBJECTS}/`,
         folder: (path) => this.folder(path),
