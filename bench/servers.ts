@@ -73,7 +73,7 @@ function running(kind: ServerKind, port: number, child: ChildProcess, storage: S
  * Polls `GET url/v2/` until it answers (any status) or `deadlineMs` passes.
  * @throws Error when the process exits first or the deadline passes, with the end of its log
  */
-async function waitReady(child: ChildProcess, url: string, logFile: string, deadlineMs = 20_000): Promise<void> {
+async function waitReady(child: ChildProcess, url: string, logFile: string, deadlineMs = 90_000): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (child.exitCode !== null) break;

@@ -119,6 +119,8 @@ const s3Schema = z
       .default(''),
     /** bytes per part of multipart writes */
     chunksize: bytes.pipe(z.number().int().min(5 * MiB, 'S3 parts are at least 5 MiB (5242880)').max(5 * 1024 * MiB, 'S3 parts are at most 5 GiB')).default(10 * MiB),
+    /** the store's limit of parts per multipart upload: part sizes grow so that no upload needs more (AWS: 10,000; some stores: 1,000) */
+    maxparts: count.pipe(z.number().min(10, 'at least 10').max(10_000, 'S3 allows at most 10,000 parts')).default(10_000),
     /** blob GETs answer 307 to a presigned URL */
     redirect: bool.default(false),
     /** how long a presigned URL stays valid (ms after parsing; at most 7 days) */

@@ -26,6 +26,7 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
+  type CommitOptions,
   type AppendOptions,
   type FileInfo,
   type ReadRange,
@@ -214,9 +215,10 @@ export class FilesystemDriver implements StorageDriver {
     return this.reader(path, { offset: 0, length: state.size });
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     checkPath(dest, this.name);
     if ((await this.appendedState(path)).size !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (options.verify) await options.verify(await this.appendedReader(path, state));
     if (state.size === 0) {
       await this.putContent(dest, Buffer.alloc(0));
       await this.delete(path);

@@ -8,6 +8,7 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
+  type CommitOptions,
   type AppendOptions,
   type FileInfo,
   type ReadRange,
@@ -117,10 +118,11 @@ export class MemoryDriver implements StorageDriver {
     return this.reader(path, { offset: 0, length: state.size });
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     checkPath(path, this.name);
     checkPath(dest, this.name);
     if ((this.#objects.get(path)?.size ?? 0) !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (options.verify) await options.verify(await this.appendedReader(path, state));
     if (state.size === 0) {
       await this.putContent(dest, Buffer.alloc(0));
       await this.delete(path);

@@ -9,6 +9,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  AppendedUnreadableError,
   InvalidOffsetError,
   InvalidPathError,
   PathNotFoundError,
@@ -552,9 +553,13 @@ export function driverContract(name: string, make: () => Promise<DriverFixture>)
         const state = await d.appendedState('/t/session/data');
         expect(state.size).toBe(all.length);
         const want = createHash('sha256').update(all).digest('hex');
-        expect(await digestStream(await d.appendedReader('/t/session/data', state))).toEqual({ sha256: want, size: all.length });
-
-        await d.commitAppended('/t/session/data', '/t/blob', state);
+        // a driver that sent bytes into a store-side upload reads them only at the commit (S3 multipart)
+        const read = await settle(d.appendedReader('/t/session/data', state));
+        if (read.ok) expect(await digestStream(read.value)).toEqual({ sha256: want, size: all.length });
+        else expect(read.error).toBeInstanceOf(AppendedUnreadableError);
+        let verified: { sha256: string; size: number } | undefined;
+        await d.commitAppended('/t/session/data', '/t/blob', state, { verify: async (bytes) => void (verified = await digestStream(bytes)) });
+        expect(verified).toEqual({ sha256: want, size: all.length });
         expect((await d.stat('/t/blob')).size).toBe(all.length);
         expect(await digestStream(await d.reader('/t/blob'))).toEqual({ sha256: want, size: all.length });
         const offset = sizes[0]! - 10; // a range across the first three appends
@@ -562,6 +567,26 @@ export function driverContract(name: string, make: () => Promise<DriverFixture>)
         expect((await collect(await d.reader('/t/blob', { offset, length }))).equals(all.subarray(offset, offset + length))).toBe(true);
         expect(await d.list('/t')).toEqual(['blob']);
         await d.delete('/t');
+      });
+
+      it('makes nothing visible when the commit\'s verify throws, and throws its error', async () => {
+        const bytes = randomBytes(6 * MiB + 3);
+        await d.append('/t/session/data', streamOf(bytes.subarray(0, 1000), bytes.subarray(1000)), { offset: 0 });
+        const state = await d.appendedState('/t/session/data');
+        let seen = 0;
+        const refused = await failureOf(() =>
+          d.commitAppended('/t/session/data', '/t/blob', state, {
+            verify: async (stream) => {
+              for await (const chunk of stream) seen += (chunk as Buffer).length;
+              throw new Error('refused');
+            },
+          }),
+        );
+        expect(refused).toMatchObject({ message: 'refused' });
+        expect(seen).toBe(bytes.length);
+        expect(await failureOf(() => d.stat('/t/blob'))).toBeInstanceOf(PathNotFoundError);
+        await d.delete('/t');
+        expect(await d.list('/')).toEqual([]);
       });
 
       it('commits nothing appended as an empty object', async () => {
