@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
+import { buildCommand, describeBuildError, type BuildCommandOptions } from './cli/build.js';
 import { gc } from './cli/gc.js';
 import { serve } from './cli/serve.js';
 import { ConfigError } from './config/load.js';
@@ -24,6 +25,35 @@ program
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
   .option('--json', 'print the report as JSON')
   .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+program
+  .command('build')
+  .description('build an image from a Dockerfile without a daemon (reproducible: same inputs, same digests) and push it')
+  .argument('<context>', 'the build context folder')
+  .option('-f, --file <Dockerfile>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+  .option('-t, --tag <ref>', 'push to this reference (repeatable)', collect)
+  .option('--build-arg <name=value>', 'an ARG value (repeatable; NAME alone takes it from the environment)', collect)
+  .option('--platform <os/arch[,...]>', 'platforms to build; several give an image index (default: this machine\'s)')
+  .option('--target <stage>', 'the stage to build (default: the last)')
+  .option('--output <where>', 'registry (the -t references, default), oci:DIR, oci-archive:FILE or docker-archive:FILE (repeatable)', collect)
+  .option('--push <bool>', 'push to the -t references (--push=false: only write the --output files)', (v: string) => !/^(false|0|no)$/i.test(v), true)
+  .option('--split-threshold <size>', 'files above this size get a layer of their own', '64MiB')
+  .option('--verify', 'build twice (the second time without the cache) and fail if the digests differ')
+  .option('--cache-dir <dir>', 'the build cache (default: $WHARF_CACHE_DIR/build or ~/.cache/wharf/build)')
+  .option('--no-cache', 'hash every layer again (the cache is still written)')
+  .option('--insecure', 'reach the -t registries over plain HTTP (loopback ones always are)')
+  .option('--jobs <n>', 'blobs transferred at once', '4')
+  .option('-q, --quiet', 'print only the digest')
+  .option('--json', 'print the result (digests of the index, images, configs and layers) as JSON')
+  .action(async (context: string, opts: BuildCommandOptions) => {
+    try {
+      await buildCommand(context, opts);
+    } catch (err) {
+      process.stderr.write(`wharf build: ${describeBuildError(err)}\n`);
+      process.exit(1);
+    }
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -23,7 +23,7 @@ export class MemoryTree implements SourceTree {
   constructor(
     readonly description: string,
     /** where file bytes are written */
-    private readonly scratch: string,
+    readonly scratch: string,
   ) {}
 
   async lstat(path: string): Promise<TreeNode | undefined> {
