@@ -47,7 +47,8 @@ export async function copyStep(env: BuildEnv, state: StageImage, ins: Instructio
     if (ins.keyword === 'ADD') entries = await addEntries(env, sources, base, flags.get('checksum') ?? undefined, fail);
     else {
       const from = flags.get('from');
-      const tree = from ? await env.treeOf(from, state.platform, at) : env.context;
+      if (from === '' || from === null) throw fail('--from needs a stage name, a stage number or an image');
+      const tree = from !== undefined ? await env.treeOf(from, state.platform, at) : env.context;
       entries = await planCopy(tree, { sources, ...base, preserveOwnership: from !== undefined && from !== null && !chown });
     }
   } catch (err) {
