@@ -8,7 +8,7 @@
  * upload to a daemon.
  */
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { climbsOut, type SourceTree, type TreeNode } from './tree.js';
 
@@ -70,18 +70,24 @@ export function contextTree(root: string, rules: IgnoreRules): SourceTree {
     mayInclude: () => hasExceptions,
     async resolve(path) {
       if (climbsOut(path)) throw escapeError(path);
+      // realpath of the longest prefix that exists: a link leading out is refused even when what follows it is missing
+      let existing = path;
+      const missing: string[] = [];
       let real: string;
-      try {
-        real = await realpath(join(root, path));
-      } catch (err) {
-        // a dangling link or a missing path: resolve what exists, the caller reports "not found"
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return path;
-        throw err;
+      for (;;) {
+        try {
+          real = await realpath(join(root, existing));
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if ((code !== 'ENOENT' && code !== 'ENOTDIR') || existing === '') throw err;
+          missing.unshift(posix.basename(existing));
+          existing = posix.dirname(existing) === '.' ? '' : posix.dirname(existing);
+        }
       }
-      const rel = relative(root, real);
-      if (rel === '') return '';
-      if (climbsOut(rel.split(sep).join('/')) || isAbsolute(rel)) throw escapeError(path);
-      return rel.split(sep).join('/');
+      const rel = relative(root, real).split(sep).join('/');
+      if (climbsOut(rel) || isAbsolute(rel)) throw escapeError(path);
+      return [rel, ...missing].filter((p) => p !== '').join('/');
     },
   };
 }
