@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
+import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
@@ -36,7 +37,7 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'build'] as const;
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -87,6 +88,7 @@ interface Options {
   repositories: number;
   dockerLayers: number;
   dockerLayerMib: number;
+  buildModelMib: number;
   docker: boolean;
   distribution: boolean;
   s3: boolean;
@@ -144,6 +146,7 @@ function parseOptions(argv: string[]): Options {
     .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
+    .option('--build-model-mib <n>', 'size of the model file of the build group (wharf build against docker build + push), MiB', positive, 500)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, [...GROUPS])
@@ -305,6 +308,7 @@ async function main(): Promise<void> {
   const servers: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
+  let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the servers`);
     void Promise.all(servers.map((s) => s.stop()))
@@ -337,6 +341,13 @@ async function main(): Promise<void> {
         only.delete('docker');
       }
     } else only.delete('docker');
+    if (only.has('build')) {
+      only.delete('build');
+      if (await dockerAnswers()) {
+        const wharf = servers.find((s) => s.kind === 'wharf')!;
+        build = await buildBench({ registry: wharf.host, rounds: options.rounds, modelMib: options.buildModelMib, work: join(work, 'build'), repoRoot: REPO_ROOT, log });
+      } else results.notes.push('the Docker daemon does not answer (set DOCKER_HOST): wharf build against docker build skipped');
+    }
     for (let round = 1; round <= options.rounds; round++) {
       if (only.has('ceilings')) {
         log(`round ${round}: ceilings`);
@@ -375,7 +386,8 @@ async function main(): Promise<void> {
     '',
   ];
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
-  const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
+  const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
+  const text = [...header, markdownTable(results, metrics(options)), ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);

@@ -54,7 +54,7 @@ export async function makeTar(entries: TarSpec[]): Promise<Buffer> {
     await new Promise<void>((resolve, reject) =>
       pack.entry(
         { name: e.path, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: new Date(0), linkname: e.linkname },
-        type === 'file' ? (e.content ?? '') : undefined,
+        type === 'file' ? (e.content ?? '') : '',
         (err) => (err ? reject(err) : resolve()),
       ),
     );
