@@ -13,13 +13,13 @@
  * - owners are 0:0 (no names), or `--chown`, or as in the stage for `COPY --from` without
  *   `--chown`; permission bits are the source's (setuid/setgid/sticky kept when present) or
  *   `--chmod`; a symlink inside a copied folder is copied as a symlink.
- * The destination folder and its parents get no entry (unpacking creates missing ones 0755, root's,
- * as Docker's COPY does, and existing ones keep their mode and owner), except with `--chown`, where
- * the destination folder is written owned by the new owner so that user may write in it.
+ * Every layer also holds the folders on the way to its entries ({@link withParents}), as the layers
+ * Docker's COPY makes do: unpackers create missing parents themselves, but not all alike (Docker
+ * 20.10 makes them mode 0600, which no user but root can enter).
  */
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
-import { climbsOut, joinPath, relativePath, walk, type LayerEntry, type SourceTree, type TreeNode } from './tree.js';
+import { climbsOut, relativePath, walk, type LayerEntry, type SourceTree, type TreeNode } from './tree.js';
 
 /** One COPY's inputs, variables already substituted. */
 export interface CopyRequest {
@@ -158,7 +158,25 @@ export function dedupe(entries: LayerEntry[]): LayerEntry[] {
   return [...byPath.values()];
 }
 
-/** Joins a relative entry path under absolute folder `dir`, as a relative path. */
-export function under(dir: string, path: string): string {
-  return joinPath(relativePath(dir), path);
+/**
+ * The modes of the folders whose mode is conventionally not 0755 (FHS): written with these when a
+ * layer needs them on the way to its files, so a layer never makes /tmp unwritable.
+ */
+export const CONVENTIONAL_MODES: Readonly<Record<string, number>> = { tmp: 0o1777, 'var/tmp': 0o1777, root: 0o700 };
+
+/**
+ * `entries` plus a folder entry for every parent that is not an entry already: mode 0755 (or the
+ * conventional mode of /tmp, /var/tmp, /root), owner 0:0, as jib and ko write the parents of their
+ * files. A layer is then complete on its own, whatever unpacks it.
+ */
+export function withParents(entries: readonly LayerEntry[]): LayerEntry[] {
+  const paths = new Set(entries.map((e) => e.path));
+  const parents: LayerEntry[] = [];
+  for (const e of entries) {
+    for (let dir = posix.dirname(e.path); dir !== '.' && dir !== '' && !paths.has(dir); dir = posix.dirname(dir)) {
+      paths.add(dir);
+      parents.push({ path: dir, type: 'dir', mode: CONVENTIONAL_MODES[dir] ?? 0o755, uid: 0, gid: 0, size: 0 });
+    }
+  }
+  return [...parents, ...entries];
 }

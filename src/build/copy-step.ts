@@ -12,7 +12,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { DOCKER_LAYER_GZIP, OCI_LAYER_GZIP } from '../oci/media-types.js';
-import { CopyError, dedupe, findSources, normalizeDest, planCopy } from './copy-plan.js';
+import { CopyError, dedupe, findSources, normalizeDest, planCopy, withParents } from './copy-plan.js';
 import type { BuildEnv } from './env.js';
 import { BuildError } from './errors.js';
 import type { Instruction } from './dockerfile.js';
@@ -59,7 +59,7 @@ export async function copyStep(env: BuildEnv, state: StageImage, ins: Instructio
   const rest = entries.filter((e) => !large.includes(e));
   const createdBy = `${ins.keyword} ${ins.flags.map((f) => `--${f.name}${f.value === null ? '' : `=${f.value}`} `).join('')}${ins.args}`;
   const groups = [...(rest.length > 0 || large.length === 0 ? [{ entries: rest, note: '' }] : []), ...large.map((e) => ({ entries: [e], note: ` (/${e.path}: a layer of its own)` }))];
-  for (const group of groups) await appendLayer(env, state, group.entries, `${createdBy}${group.note}`);
+  for (const group of groups) await appendLayer(env, state, group.entries.length > 0 ? withParents(group.entries) : [], `${createdBy}${group.note}`);
   state.ownEntries.push(...entries);
   for (const e of entries) addKnownDir(state, posix.dirname(`/${e.path}`));
   for (const e of entries) if (e.type === 'dir') addKnownDir(state, `/${e.path}`);

@@ -88,13 +88,17 @@ forEachDriver((make) => {
     const { layout } = await buildLayout(files, { buildArgs: [`BASE=${base}`] }, c);
     expect(layout.manifest.layers).toHaveLength(2 + 3);
     const own = layout.layers.slice(2).map((l) => l.map((e) => `${e.path}=${e.content ?? ''}`));
-    expect(own).toEqual([['app/data.txt=small data'], ['app/copied/data.txt=small data'], ['app/base/motd=hello amd64', 'app/base/platform=amd64']]);
+    expect(own).toEqual([
+      ['app/=', 'app/data.txt=small data'],
+      ['app/=', 'app/copied/=', 'app/copied/data.txt=small data'],
+      ['app/=', 'app/base/=', 'app/base/motd=hello amd64', 'app/base/platform=amd64'],
+    ]);
 
     const large = await buildLayout(files, { buildArgs: [`BASE=${base}`, 'VARIANT=large'], target: 'data' }, c);
-    expect(large.layout.layers.map((l) => l.map((e) => `${e.path}=${e.content}`))).toEqual([['out/data.txt=large data']]);
+    expect(large.layout.layers.map((l) => l.map((e) => `${e.path}=${e.content ?? ''}`))).toEqual([['out/=', 'out/data.txt=large data']]);
 
     const arm = await buildLayout(files, { buildArgs: [`BASE=${base}`], platforms: [{ os: 'linux', architecture: 'arm64' }] }, c);
-    expect(arm.layout.layers.at(-1)!.map((e) => e.content)).toEqual(['hello arm64', 'arm64']);
+    expect(arm.layout.layers.at(-1)!.filter((e) => e.type === 'file').map((e) => e.content)).toEqual(['hello arm64', 'arm64']);
     expect(arm.layout.config.architecture).toBe('arm64');
   });
 
@@ -173,9 +177,9 @@ it('honours .dockerignore with ** and ! exceptions, and Dockerfile.dockerignore 
     Dockerfile: 'FROM scratch\nCOPY . /ctx/\n',
   };
   const { layout } = await buildLayout(files);
-  expect(layout.layers[0]!.map((e) => e.path)).toEqual(['ctx/.dockerignore', 'ctx/Dockerfile', 'ctx/app/', 'ctx/app/keep.log', 'ctx/app/main.py', 'ctx/deep/', 'ctx/deep/a/']);
+  expect(layout.layers[0]!.map((e) => e.path)).toEqual(['ctx/', 'ctx/.dockerignore', 'ctx/Dockerfile', 'ctx/app/', 'ctx/app/keep.log', 'ctx/app/main.py', 'ctx/deep/', 'ctx/deep/a/']);
   const own = await buildLayout({ ...files, 'Dockerfile.dockerignore': 'app\n' });
-  expect(own.layout.layers[0]!.map((e) => e.path)).toEqual(['ctx/.dockerignore', 'ctx/Dockerfile', 'ctx/Dockerfile.dockerignore', 'ctx/deep/', 'ctx/deep/a/', 'ctx/deep/a/tmp/', 'ctx/deep/a/tmp/y', 'ctx/secrets/', 'ctx/secrets/key']);
+  expect(own.layout.layers[0]!.map((e) => e.path)).toEqual(['ctx/', 'ctx/.dockerignore', 'ctx/Dockerfile', 'ctx/Dockerfile.dockerignore', 'ctx/deep/', 'ctx/deep/a/', 'ctx/deep/a/tmp/', 'ctx/deep/a/tmp/y', 'ctx/secrets/', 'ctx/secrets/key']);
 });
 
 it('ADD extracts a local tar (gzip or not) keeping its owners and modes; other files are copied', async () => {
@@ -186,8 +190,8 @@ it('ADD extracts a local tar (gzip or not) keeping its owners and modes; other f
   ]);
   const { layout } = await buildLayout({ 'pkg.tar.gz': { content: gzipSync(archive) }, 'plain.tar': { content: archive }, 'note.txt': 'n', Dockerfile: 'FROM scratch\nADD pkg.tar.gz /opt/\nADD plain.tar note.txt /plain/\n' });
   const show = (l: { path: string; mode: number; uid: number; gid: number; type: string }[]) => l.map((e) => `${e.path} ${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid}`);
-  expect(show(layout.layers[0]!)).toEqual(['opt/pkg/ directory 755 0:0', 'opt/pkg/link symlink 777 0:0', 'opt/pkg/run file 4755 1000:100']);
-  expect(show(layout.layers[1]!)).toEqual(['plain/note.txt file 644 0:0', 'plain/pkg/ directory 755 0:0', 'plain/pkg/link symlink 777 0:0', 'plain/pkg/run file 4755 1000:100']);
+  expect(show(layout.layers[0]!)).toEqual(['opt/ directory 755 0:0', 'opt/pkg/ directory 755 0:0', 'opt/pkg/link symlink 777 0:0', 'opt/pkg/run file 4755 1000:100']);
+  expect(show(layout.layers[1]!)).toEqual(['plain/ directory 755 0:0', 'plain/note.txt file 644 0:0', 'plain/pkg/ directory 755 0:0', 'plain/pkg/link symlink 777 0:0', 'plain/pkg/run file 4755 1000:100']);
 });
 
 it('gives the same digests twice, from a copy in another folder and without the cache; SOURCE_DATE_EPOCH sets every mtime', async () => {
@@ -201,7 +205,7 @@ it('gives the same digests twice, from a copy in another folder and without the 
   expect(moved.root.digest).toBe(first.result.root.digest);
   const entries = first.layout.layers.flat();
   expect(entries.every((e) => e.mtime === 0 && e.uname === '')).toBe(true);
-  expect(first.layout.layers[0]!.map((e) => `${e.path} ${e.mode.toString(8)}`)).toEqual(['data/x.bin 640']);
+  expect(first.layout.layers[0]!.map((e) => `${e.path} ${e.mode.toString(8)}`)).toEqual(['data/ 755', 'data/x.bin 640']);
   expect(first.layout.layers[1]!.map((e) => `${e.path} ${e.mode.toString(8)} ${e.uid}`)).toEqual(['app/ 755 1000', 'app/data/ 755 1000', 'app/data/x.bin 644 1000', 'app/run.sh 755 1000']);
   const dated = await build({ context: first.context, cacheDir: join(first.work, 'cache'), client: client(), epoch: 1_700_000_000 });
   expect(dated.root.digest).not.toBe(first.result.root.digest);
@@ -210,7 +214,7 @@ it('gives the same digests twice, from a copy in another folder and without the 
 it('puts files above the split threshold in layers of their own, unchanged when the files beside them change', async () => {
   const files = { 'model.bin': { content: Buffer.alloc(300_000, 7) }, 'app.py': 'v1', Dockerfile: 'FROM scratch\nCOPY model.bin app.py /srv/\n' };
   const first = await buildLayout(files, { splitThreshold: 100_000 });
-  expect(first.layout.layers.map((l) => l.map((e) => e.path))).toEqual([['srv/app.py'], ['srv/model.bin']]);
+  expect(first.layout.layers.map((l) => l.map((e) => e.path))).toEqual([['srv/', 'srv/app.py'], ['srv/', 'srv/model.bin']]);
   expect(first.layout.config.history.at(-1)!.created_by).toContain('/srv/model.bin: a layer of its own');
   await writeFile(join(first.context, 'app.py'), 'v2');
   const second = await build({ context: first.context, cacheDir: join(first.work, 'cache'), client: client(), splitThreshold: 100_000 });
