@@ -10,6 +10,7 @@
  */
 import { posix } from 'node:path';
 import parseDuration from 'parse-duration';
+import { jsonForm } from './dockerfile.js';
 
 /** The container config of an image config (Docker field names, as both formats store them). */
 export interface ContainerConfig {
@@ -141,7 +142,7 @@ export function setHealthcheck(c: ContainerConfig, flags: readonly { name: strin
   if (kind?.toUpperCase() !== 'CMD') throw new ConfigEditError('write HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE');
   const command = args.slice(kind.length).trim();
   if (command === '') throw new ConfigEditError('HEALTHCHECK CMD needs a command');
-  const asJson = jsonArray(command);
+  const asJson = jsonForm(command);
   const check: Healthcheck = { Test: asJson ? ['CMD', ...asJson] : ['CMD-SHELL', command] };
   for (const flag of flags) {
     if (flag.name === 'retries') {
@@ -157,16 +158,6 @@ export function setHealthcheck(c: ContainerConfig, flags: readonly { name: strin
     if (ms > 0) check[field] = Math.round(ms * 1e6);
   }
   c.Healthcheck = check;
-}
-
-function jsonArray(text: string): string[] | undefined {
-  if (!text.startsWith('[')) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** ONBUILD: records the trigger as written. @throws ConfigEditError for ONBUILD ONBUILD / FROM / MAINTAINER */

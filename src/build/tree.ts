@@ -51,19 +51,11 @@ export interface SourceTree {
   resolve(path: string): Promise<string>;
 }
 
-/** One entry of a layer. */
-export interface LayerEntry {
+/** One entry of a layer: a node of a tree at a path of the image. */
+export interface LayerEntry extends Omit<TreeNode, 'type'> {
   /** relative path in the image, e.g. `app/main.py` */
   path: string;
   type: 'file' | 'dir' | 'symlink';
-  /** permission bits, setuid/setgid/sticky included */
-  mode: number;
-  uid: number;
-  gid: number;
-  linkname?: string;
-  /** bytes (files) */
-  size: number;
-  content?: FileContent;
 }
 
 /**
