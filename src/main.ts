@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { buildCommand, describeBuildError, type BuildCommandOptions } from './cli/build.js';
+import type { BuildCommandOptions } from './cli/build.js';
 import { gc } from './cli/gc.js';
 import { serve } from './cli/serve.js';
 import { ConfigError } from './config/load.js';
@@ -47,6 +47,8 @@ program
   .option('-q, --quiet', 'print only the digest')
   .option('--json', 'print the result (digests of the index, images, configs and layers) as JSON')
   .action(async (context: string, opts: BuildCommandOptions) => {
+    // loaded when used: the registry client and the Dockerfile parser are not the server's
+    const { buildCommand, describeBuildError } = await import('./cli/build.js');
     try {
       await buildCommand(context, opts);
     } catch (err) {

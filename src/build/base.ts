@@ -12,7 +12,6 @@ import { registrySource } from '../client/image/registry.js';
 import type { BlobOpener } from '../client/blob-upload.js';
 import { ClientError } from '../client/errors.js';
 import { type Repo, RegistryClient } from '../client/registry-client.js';
-import type { Digest } from '../oci/digest.js';
 import { formatReference, type ImageReference } from '../oci/image-reference.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { DOCKER_MANIFEST, OCI_MANIFEST } from '../oci/media-types.js';
@@ -125,9 +124,4 @@ export async function imageTree(client: RegistryClient, layers: readonly ImageLa
     await tree.applyTar(body, { gzip: /gzip/.test(layer.desc.mediaType) || layer.open !== undefined, whiteouts: true, signal });
   }
   return tree;
-}
-
-/** The digests of `layers`, for cache keys and messages. */
-export function layerDigests(layers: readonly ImageLayer[]): Digest[] {
-  return layers.map((l) => l.desc.digest);
 }

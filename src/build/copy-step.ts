@@ -16,6 +16,7 @@ import { CopyError, dedupe, findSources, normalizeDest, planCopy, withParents } 
 import type { BuildEnv } from './env.js';
 import { BuildError } from './errors.js';
 import type { Instruction } from './dockerfile.js';
+import { isoTime } from './image.js';
 import { openBlob } from './layer.js';
 import { MemoryTree } from './memory-tree.js';
 import { expandWord, expandWords, type Variables } from './shell-words.js';
@@ -67,7 +68,7 @@ export async function copyStep(env: BuildEnv, state: StageImage, ins: Instructio
 
 /** Appends the layer of `entries` (or an empty history entry when there are none) to `state`. */
 export async function appendLayer(env: BuildEnv, state: StageImage, entries: LayerEntry[], createdBy: string): Promise<void> {
-  const created = new Date(env.epoch * 1000).toISOString().replace('.000Z', 'Z');
+  const created = isoTime(env.epoch);
   if (entries.length === 0) {
     state.config.history.push({ created, created_by: createdBy, comment: 'wharf build', empty_layer: true });
     return;

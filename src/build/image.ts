@@ -14,7 +14,7 @@ import type { ImageSource } from '../client/image/types.js';
 import { digestBytes, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST } from '../oci/media-types.js';
-import { formatPlatform, type Platform } from '../oci/platform.js';
+import type { Platform } from '../oci/platform.js';
 import type { ImageLayer } from './base.js';
 import type { StageImage } from './state.js';
 
@@ -108,9 +108,4 @@ export function resultSource(result: BuiltResult, name: string, openRemote: (rep
     },
     locationOf: (desc) => (blobs.get(desc.digest)?.layer?.open ? undefined : blobs.get(desc.digest)?.layer?.from),
   };
-}
-
-/** `os/arch[/variant]: digest` lines, for messages. */
-export function describeImages(result: BuiltResult): string[] {
-  return result.images.map((i) => `${formatPlatform(i.platform as unknown as Record<string, unknown>)}: ${i.manifest.digest}`);
 }

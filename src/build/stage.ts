@@ -10,6 +10,7 @@ import { copyStep } from './copy-step.js';
 import type { Instruction } from './dockerfile.js';
 import type { BuildEnv } from './env.js';
 import { BuildError } from './errors.js';
+import { isoTime } from './image.js';
 import { SubstitutionError, expandWord, expandWords } from './shell-words.js';
 import { addKnownDir, variables, type StageImage } from './state.js';
 
@@ -54,7 +55,7 @@ async function dispatch(env: BuildEnv, state: StageImage, ins: Instruction, scop
   const c = state.config.config;
   const vars = variables(scope, c);
   const word = (text: string) => expandWord(text, vars, escape);
-  const history = (createdBy: string) => state.config.history.push({ created: new Date(env.epoch * 1000).toISOString().replace('.000Z', 'Z'), created_by: createdBy, comment: 'wharf build', empty_layer: true });
+  const history = (createdBy: string) => state.config.history.push({ created: isoTime(env.epoch), created_by: createdBy, comment: 'wharf build', empty_layer: true });
   const text = `${ins.keyword} ${ins.args}`;
   const pairs = () => (ins.properties ?? []).map((p) => [word(p.name), p.raw === null ? '' : word(p.raw)] as [string, string]);
   switch (ins.keyword) {
