@@ -73,7 +73,8 @@ export async function appendLayer(env: BuildEnv, state: StageImage, entries: Lay
     state.config.history.push({ created, created_by: createdBy, comment: 'wharf build', empty_layer: true });
     return;
   }
-  const label = entries.length === 1 ? `/${entries[0]!.path}` : `${entries.length} entries`;
+  const files = entries.filter((e) => e.type !== 'dir');
+  const label = files.length === 1 ? `/${files[0]!.path}` : `${files.length} files`;
   const total = entries.reduce((n, e) => n + e.size, 0);
   const id = env.events.layerStarted(label, total);
   const options = { mtime: env.epoch, blobDir: env.cache.blobDir, signal: env.signal, onProgress: (n: number) => env.events.layerProgress(id, n) };

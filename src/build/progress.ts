@@ -33,7 +33,7 @@ export class BuildProgress implements BuildEvents {
   ) {
     if (!quiet && err.isTTY) {
       this.#bars = new cliProgress.MultiBar(
-        { stream: err, format: '{what} [{bar}] {percentage}% | {done}/{total} | {state}', hideCursor: true, clearOnComplete: false },
+        { stream: err, format: '{what} [{bar}] {percentage}% | {done}/{size} | {state}', hideCursor: true, clearOnComplete: false },
         cliProgress.Presets.shades_classic,
       );
     }
@@ -55,7 +55,7 @@ export class BuildProgress implements BuildEvents {
 
   layerStarted(label: string, bytes: number): number {
     const id = ++this.#next;
-    const bar = this.#bars?.create(Math.max(1, bytes), 0, { what: `layer ${label}`.slice(0, 40).padEnd(40), done: formatBytes(0), total: formatBytes(bytes), state: 'hashing + compressing' });
+    const bar = this.#bars?.create(Math.max(1, bytes), 0, { what: `layer ${label}`.slice(0, 40).padEnd(40), done: formatBytes(0), size: formatBytes(bytes), state: 'hashing + compressing' });
     this.#layers.set(id, { label, bytes, ...(bar ? { bar } : {}) });
     return id;
   }
@@ -83,7 +83,7 @@ export class BuildProgress implements BuildEvents {
     }
     let bar = this.#blobs.get(key);
     if (!bar) {
-      bar = this.#bars.create(Math.max(1, e.size), 0, { what: `push ${short(e.digest)}`.padEnd(40), done: formatBytes(0), total: formatBytes(e.size), state });
+      bar = this.#bars.create(Math.max(1, e.size), 0, { what: `push ${short(e.digest)}`.padEnd(40), done: formatBytes(0), size: formatBytes(e.size), state });
       this.#blobs.set(key, bar);
     }
     bar.update(e.phase === 'end' ? Math.max(1, e.size) : e.done, { done: formatBytes(e.phase === 'end' ? e.size : e.done), state });
