@@ -72,8 +72,7 @@ it('several sources need a folder destination; RUN-free Dockerfiles without FROM
   expect(await failure({ Dockerfile: 'ENV A=1\n' })).toContain('Dockerfile:1: ENV A=1: ENV before the first FROM');
 });
 
-forEachDriver((make, driver) => {
-  if (driver === 'filesystem') return;
+forEachDriver((make) => {
   it('a base image that does not exist, or has no image for the platform, names the FROM line', async () => {
     const reg = await make();
     const host = new URL(reg.url).host;
