@@ -2,9 +2,7 @@
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
 import type { BuildCommandOptions } from './cli/build.js';
-import { gc } from './cli/gc.js';
-import { serve } from './cli/serve.js';
-import { ConfigError } from './config/load.js';
+// commands are loaded when they run: the client commands do not load the server, nor it them
 
 const program = new Command()
   .name('wharf')
@@ -15,7 +13,7 @@ program
   .command('serve')
   .description('serve the registry (OCI Distribution Spec v1.1) on http.addr')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
-  .action(async (opts: { config?: string }) => serve(opts.config));
+  .action(async (opts: { config?: string }) => (await import('./cli/serve.js')).serve(opts.config));
 
 program
   .command('gc')
@@ -24,7 +22,7 @@ program
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 program
@@ -58,7 +56,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof Error && err.name === 'ConfigError') {
     process.stderr.write(`wharf: invalid configuration:\n${err.message}\n`);
   } else {
     process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}\n`);
