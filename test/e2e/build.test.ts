@@ -132,7 +132,7 @@ describe('wharf build', () => {
   const first = once(async () => {
     const { server, context, wharfBuild } = await fixture();
     const r = await wharfBuild(['--json', '-t', `${server.host}/team/model:1`, context]);
-    return JSON.parse(r.stdout) as { digest: string; images: { layers: { digest: string }[] }[] };
+    return JSON.parse(r.stdout) as { digest: string; images: { layers: { digest: string }[] }[]; outputs: { blobs: Record<string, number> }[] };
   });
 
   afterAll(async () => {
@@ -147,6 +147,8 @@ describe('wharf build', () => {
     const { server, docker } = await fixture();
     const built = await first();
     expect(built.images[0]!.layers).toHaveLength(3);
+    // the base's layer is mounted from base/busybox, never downloaded; the config, app and model layers are uploaded
+    expect(built.outputs[0]!.blobs).toMatchObject({ mounted: 1, uploaded: 3, exists: 0 });
     const image = `${server.host}/team/model:1`;
     await docker(['pull', image]);
     const out = await docker(['run', '--rm', '--network', 'none', image]);
