@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { clientBench } from './client.js';
 import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
+import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
@@ -38,8 +39,8 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client'] as const;
-/** The groups run when `--only` is not given: `client` (wharf vs skopeo) runs only when asked. */
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build'] as const;
+/** The groups run when `--only` is not given: `client` (wharf vs skopeo) and `build` (wharf build vs docker build) run only when asked. */
 const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
 type Group = (typeof GROUPS)[number];
 
@@ -92,6 +93,7 @@ interface Options {
   repositories: number;
   dockerLayers: number;
   dockerLayerMib: number;
+  buildModelMib: number;
   docker: boolean;
   distribution: boolean;
   s3: boolean;
@@ -149,6 +151,7 @@ function parseOptions(argv: string[]): Options {
     .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
+    .option('--build-model-mib <n>', 'size of the model file of the build group (wharf build against docker build + push), MiB', positive, 500)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
     .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
     log(`${signal}: stopping the servers`);
@@ -365,6 +369,13 @@ async function main(): Promise<void> {
         only.delete('docker');
       }
     } else only.delete('docker');
+    if (only.has('build')) {
+      only.delete('build');
+      if (await dockerAnswers()) {
+        const wharf = servers.find((s) => s.kind === 'wharf')!;
+        build = await buildBench({ registry: wharf.host, rounds: options.rounds, modelMib: options.buildModelMib, work: join(work, 'build'), repoRoot: REPO_ROOT, log });
+      } else results.notes.push('the Docker daemon does not answer (set DOCKER_HOST): wharf build against docker build skipped');
+    }
     for (let round = 1; round <= options.rounds; round++) {
       if (only.has('ceilings')) {
         log(`round ${round}: ceilings`);
@@ -406,7 +417,8 @@ async function main(): Promise<void> {
   if (options.observability) results.notes.push(observabilityCost(results, sink?.received() ?? 0));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
   const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
-  const text = [...header, markdownTable(results, metrics(options), names), ...notes, ''].join('\n');
+  const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
+  const text = [...header, markdownTable(results, metrics(options), names), ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);

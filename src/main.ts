@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
+import { registerBuildCommand } from './cli/build-command.js';
 import { registerClientCommands } from './cli/client-commands.js';
 import { GC_HELP } from './cli/gc-help.js';
 import { version } from './cli/version.js';
@@ -29,6 +30,7 @@ program
   .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
 
 registerClientCommands(program);
+registerBuildCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if ((err as Error)?.name === 'ConfigError') {

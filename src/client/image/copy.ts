@@ -74,7 +74,8 @@ export async function copyImage(source: ImageSource, sink: ImageSink, options: C
           options.onTransfer?.({ digest: desc.digest, size: desc.size, done, phase, ...(r ? { result: r } : {}) });
         emit('start', 0);
         const onProgress = options.onTransfer && ((done: number) => emit('progress', done));
-        const r = await sink.putBlob(desc, source.opener(desc), { signal, from: source.location, onProgress });
+        const from = source.locationOf?.(desc) ?? source.location;
+        const r = await sink.putBlob(desc, source.opener(desc), { signal, from, onProgress });
         result.blobs[r]++;
         if (r === 'uploaded') result.blobs.bytes += desc.size;
         emit('end', desc.size, r);
