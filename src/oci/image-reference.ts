@@ -83,11 +83,15 @@ export function manifestIdentifier(ref: ImageReference): string {
   return id;
 }
 
+/** distribution/reference's `domainAndPort`: DNS labels (or an IPv4 address, or `[IPv6]`) and an optional port. */
+const DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d+)?$/i;
+
 function splitRegistry(name: string, defaultRegistry: string): { registry: string; path: string } {
   const slash = name.indexOf('/');
   if (slash < 0) return { registry: normalizeRegistry(defaultRegistry), path: name };
   const first = name.slice(0, slash);
   if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+    if (!DOMAIN.test(first)) throw new RegistryError('NAME_INVALID', { message: `invalid registry "${first}": a host name (labels of letters, digits and -) with an optional :port` });
     return { registry: normalizeRegistry(first), path: name.slice(slash + 1) };
   }
   return { registry: normalizeRegistry(defaultRegistry), path: name };

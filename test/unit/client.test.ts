@@ -4,7 +4,7 @@ import { formatReference, parseImageReference, registryHost } from '../../src/oc
 import { parsePlatform, platformMatches } from '../../src/oci/platform.js';
 import { mergeScopes, parseChallenges } from '../../src/client/auth/challenge.js';
 import { rangeEnd } from '../../src/client/blob-upload.js';
-import { RegistryClientError } from '../../src/client/errors.js';
+import { ClientError, RegistryClientError } from '../../src/client/errors.js';
 import { parseLocation } from '../../src/client/image/locations.js';
 import { retryDelay, DEFAULT_RETRY } from '../../src/client/retry.js';
 import { isLoopback, Transport } from '../../src/client/transport.js';
@@ -30,6 +30,14 @@ describe('image references (Docker normalization)', () => {
     expect(() => parseImageReference('Team/App')).toThrow(/invalid repository name/);
     expect(() => parseImageReference('host:5000/app:bad tag')).toThrow(/invalid tag/);
     expect(() => parseImageReference('app@sha256:123')).toThrow(/digest/);
+  });
+
+  it('refuses a registry that is not a host name (Docker\'s domain grammar), such as the . of ./out', () => {
+    for (const bad of ['./out', '../x/y', 'a..b/app', '-host.com/app', 'host-.com/app', 'host.com:port/app', 'ho_st.com/app']) {
+      expect(() => parseImageReference(bad), bad).toThrow(/invalid registry/);
+    }
+    expect(parseImageReference('[::1]:5000/app').registry).toBe('[::1]:5000');
+    expect(parseImageReference('my-host.example.com:443/app').registry).toBe('my-host.example.com:443');
   });
 
   it('leaves the tag unset for a repository when asked', () => {
@@ -102,5 +110,17 @@ describe('image locations', () => {
     expect(parseLocation('oci-archive:/tmp/a.tar')).toEqual({ kind: 'oci-archive', path: '/tmp/a.tar' });
     expect(parseLocation('docker://busybox')).toMatchObject({ kind: 'registry', ref: { registry: 'docker.io', repository: 'library/busybox' } });
     expect(parseLocation('./image.tar', true)).toEqual({ kind: 'path', path: './image.tar' });
+  });
+
+  it('tells to name the transport of a path given where a reference is expected', () => {
+    for (const path of ['./out', '../out', '/tmp/out', '.']) {
+      let hint: string | undefined;
+      try {
+        parseLocation(path);
+      } catch (err) {
+        hint = (err as ClientError).hint;
+      }
+      expect(hint, path).toMatch(/^write oci:.*, oci-archive:.* or docker-archive:/);
+    }
   });
 });

@@ -31,6 +31,11 @@ export function parseLocation(value: string, files = false): ImageLocation {
     return colon > 0 && !rest.slice(colon).includes('/') ? { kind, path: rest.slice(0, colon), name: rest.slice(colon + 1) } : { kind, path: rest };
   }
   if (files) return { kind: 'path', path: value };
+  if (/^\.{1,2}(?:\/|$)|^\//.test(value)) {
+    throw new ClientError('INVALID_REFERENCE', `"${value}" is a path, not an image reference`, {
+      hint: `write oci:${value}, oci-archive:${value} or docker-archive:${value}`,
+    });
+  }
   return { kind: 'registry', ref: parseReference(value.replace(/^docker:\/\//, '')) };
 }
 
