@@ -4,6 +4,7 @@
  * what is needed; anything else prints its message.
  */
 import { ClientError, RegistryClientError } from '../client/errors.js';
+import { NetworkError } from '../client/transport.js';
 
 /** What the command was working on, to name it in the line. */
 export interface ErrorContext {
@@ -20,11 +21,12 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): string {
   if (err instanceof RegistryClientError) return registryLine(err, ctx);
   if (err instanceof ClientError) {
     const base = firstLine(err.message);
+    const host = (err instanceof NetworkError ? err.host : undefined) ?? ctx.registry;
     switch (err.code) {
       case 'HOST_UNKNOWN':
-        return `unknown host${ctx.registry ? ` ${ctx.registry}` : ''}: check the registry name (${base})`;
+        return `unknown host${host ? ` ${host}` : ''}: check the registry name (${base})`;
       case 'CONNECTION_FAILED':
-        return `cannot connect to ${ctx.registry ?? 'the registry'}: ${/refused/.test(base) ? 'connection refused' : base} (is the registry running, and is the address right?)`;
+        return `cannot connect to ${host ?? 'the registry'}: ${/refused/.test(base) ? 'connection refused' : base} (is the registry running, and is the address right?)`;
       case 'TLS_FAILED':
         return `${base}: pass --ca-file FILE for a private CA, or --insecure for a plain-HTTP registry`;
       default:

@@ -171,6 +171,8 @@ export class NetworkError extends ClientError {
     message: string,
     readonly retryable: boolean,
     cause: unknown,
+    /** the host[:port] the exchange failed with (a command's second registry, a token realm elsewhere) */
+    readonly host?: string,
   ) {
     super(code, message, { cause });
   }
@@ -184,10 +186,10 @@ function networkError(err: unknown, method: string, url: URL, reachedBefore: boo
   const code = e.cause?.code ?? e.code ?? '';
   const detail = e.cause?.message ?? e.message ?? String(err);
   const where = `${method} ${redact(url.toString())}`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new NetworkError('HOST_UNKNOWN', `${where}: unknown host ${url.hostname}`, false, err);
-  if (TLS_CODES.test(code)) return new NetworkError('TLS_FAILED', `${where}: TLS failed (${code}: ${detail})`, false, err);
-  if (code === 'ECONNREFUSED') return new NetworkError('CONNECTION_FAILED', `${where}: connection refused by ${url.host}`, reachedBefore, err);
-  return new NetworkError('CONNECTION_FAILED', `${where}: ${code ? `${code}: ` : ''}${detail}`, true, err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new NetworkError('HOST_UNKNOWN', `${where}: unknown host ${url.hostname}`, false, err, url.host);
+  if (TLS_CODES.test(code)) return new NetworkError('TLS_FAILED', `${where}: TLS failed (${code}: ${detail})`, false, err, url.host);
+  if (code === 'ECONNREFUSED') return new NetworkError('CONNECTION_FAILED', `${where}: connection refused by ${url.host}`, reachedBefore, err, url.host);
+  return new NetworkError('CONNECTION_FAILED', `${where}: ${code ? `${code}: ` : ''}${detail}`, true, err, url.host);
 }
 
 /** True for `localhost`, `127.0.0.0/8` and `::1` (with or without a port). */

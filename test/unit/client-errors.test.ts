@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeError } from '../../src/cli/client-errors.js';
 import { ClientError, RegistryClientError } from '../../src/client/errors.js';
-import { NetworkError } from '../../src/client/transport.js';
+import { NetworkError, Transport } from '../../src/client/transport.js';
 
 const req = (url: string) => ({ method: 'GET', url });
 
@@ -26,5 +26,16 @@ describe('describeError', () => {
     );
     expect(describeError(new NetworkError('HOST_UNKNOWN', 'GET https://x.invalid/v2/: unknown host x.invalid', false, undefined), { registry: 'x.invalid' })).toMatch(/^unknown host x\.invalid: check the registry name/);
     expect(describeError(new ClientError('INVALID_IMAGE', 'a.txt is not an image tarball', { hint: 'give a docker save tarball' }))).toBe('a.txt is not an image tarball: give a docker save tarball');
+  });
+
+  it('names the host that failed, not the command\'s first registry (copy to a second registry, a realm elsewhere)', async () => {
+    const transport = new Transport();
+    const failure = async (url: string) => transport.send({ method: 'PUT', url }).then(() => undefined, (err: unknown) => err);
+    try {
+      expect(describeError(await failure('http://127.0.0.1:1/v2/team/app/manifests/1.0'), { registry: 'localhost:5000' })).toMatch(/^cannot connect to 127\.0\.0\.1:1: connection refused/);
+      expect(describeError(await failure('https://token.invalid/token'), { registry: 'localhost:5000' })).toMatch(/^unknown host token\.invalid: /);
+    } finally {
+      await transport.close();
+    }
   });
 });
