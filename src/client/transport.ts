@@ -38,7 +38,7 @@ export interface HttpRequest {
   /** a body: bytes, or a stream (which cannot be sent twice) */
   body?: Buffer | string | Readable;
   signal?: AbortSignal;
-  /** redirects followed at most (default 5; 0 answers the 3xx itself) */
+  /** redirects followed at most (default 5; 0 answers the 3xx itself; past it: ClientError PROTOCOL) */
   maxRedirects?: number;
 }
 
@@ -94,7 +94,7 @@ export class Transport {
    * Sends one request, following redirects (307 to blob storage): `Authorization` is dropped when a
    * redirect leaves the request's origin, and a 303 (or a 301/302 of a POST) becomes a GET.
    * @throws ClientError HOST_UNKNOWN | CONNECTION_FAILED (with `retryable` set when the origin answered
-   *   before) | TLS_FAILED | ABORTED
+   *   before) | TLS_FAILED | ABORTED | PROTOCOL (more than `maxRedirects` redirects)
    */
   async send(req: HttpRequest): Promise<HttpResponse> {
     let url = new URL(req.url);
@@ -105,10 +105,16 @@ export class Transport {
     for (let hop = 0; ; hop++) {
       const res = await this.#exchange(url, method, headers, body, req.signal);
       const location = res.headers.location;
-      if (!REDIRECTS.has(res.status) || typeof location !== 'string' || hop >= (req.maxRedirects ?? 5)) {
+      const limit = req.maxRedirects ?? 5;
+      if (!REDIRECTS.has(res.status) || typeof location !== 'string' || limit === 0) {
         return { status: res.status, headers: res.headers, body: res.body, url: url.toString() };
       }
       res.body.resume();
+      if (hop >= limit) {
+        throw new ClientError('PROTOCOL', `${req.method} ${redact(req.url)}: more than ${limit} redirects (the last to ${redact(new URL(location, url).toString())})`, {
+          hint: 'the registry (or the storage it redirects to) redirects in a loop: check its configuration',
+        });
+      }
       url = new URL(location, url);
       if (url.origin !== origin) {
         const { authorization: _dropped, ...rest } = headers;

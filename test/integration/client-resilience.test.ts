@@ -102,4 +102,24 @@ describe('a registry that sends the wrong bytes', () => {
     await expect(copyImage(registrySource(client(), parseImageReference(`${host}/team/bad:1`)), layoutSink(out, '1'))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
     expect(await readdir(parent)).toEqual([]);
   });
+
+  async function hostile(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    server = createServer(handler);
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('stops a redirect loop with an error that says so', async () => {
+    let requests = 0;
+    const host = await hostile((req, res) => {
+      requests++;
+      res.writeHead(307, { location: req.url }).end();
+    });
+    const err = await client()
+      .getManifest(parseImageReference(`${host}/team/loop:1`))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/redirect/) });
+    expect(requests).toBeLessThan(10);
+  });
+
 });
