@@ -147,7 +147,7 @@ export class RegistryClient {
   /**
    * Fetches a manifest by tag or digest (`ref.digest` wins), with every manifest media type accepted.
    * @throws ClientError DIGEST_MISMATCH when the bytes do not hash to the digest asked (or announced);
-   *   RegistryClientError MANIFEST_UNKNOWN (404)
+   *   PROTOCOL when the manifest is larger than MAX_MANIFEST_BYTES (4 MiB); RegistryClientError MANIFEST_UNKNOWN (404)
    */
   async getManifest(ref: ImageReference, options: CallOptions & { accept?: readonly string[] } = {}): Promise<FetchedManifest> {
     const id = manifestIdentifier(ref);
@@ -158,7 +158,13 @@ export class RegistryClient {
       expect: [200],
       signal: options.signal,
     });
-    const bytes = await readBody(res.body, MAX_MANIFEST_BYTES);
+    const bytes = await readBody(res.body, MAX_MANIFEST_BYTES).catch((err: unknown) => {
+      if (!/larger than/.test((err as Error)?.message ?? '')) throw err;
+      throw new ClientError('PROTOCOL', `${formatReference(ref)}: the registry sent a manifest larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the limit of registries and clients`, {
+        cause: err,
+        hint: 'this is not an image manifest: check the reference and the registry',
+      });
+    });
     const wanted = ref.digest ?? header(res, 'docker-content-digest');
     const algorithm = wanted ? parseDigest(wanted).algorithm : 'sha256';
     const digest = digestBytes(bytes, algorithm);

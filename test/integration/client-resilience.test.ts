@@ -122,4 +122,14 @@ describe('a registry that sends the wrong bytes', () => {
     expect(requests).toBeLessThan(10);
   });
 
+  it('refuses a manifest past the size limit with an error naming the reference', async () => {
+    const host = await hostile((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      res.end(Buffer.alloc(5 * MiB, 0x20));
+    });
+    const err = await client()
+      .getManifest(parseImageReference(`${host}/team/huge:1`))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(new RegExp(`^${host}/team/huge:1: .*larger than 4 MiB`)) });
+  });
 });
