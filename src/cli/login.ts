@@ -7,6 +7,7 @@
 import { createInterface } from 'node:readline/promises';
 import password from '@inquirer/password';
 import { DockerCredentials, StaticCredentials } from '../client/auth/credentials.js';
+import { ClientError } from '../client/errors.js';
 import { RegistryClient } from '../client/registry-client.js';
 import { DOCKER_HUB, normalizeRegistry } from '../oci/image-reference.js';
 import { describeError } from './client-errors.js';
@@ -30,7 +31,9 @@ export async function login(registryArg: string | undefined, options: LoginOptio
   try {
     await client.ping(registry);
   } catch (err) {
-    throw new CommandFailure(`login to ${registry} failed: ${describeError(err, { registry }).replace(/: run wharf login .*$/, ': wrong username or password?')}`, { cause: err });
+    // the token server's refusal already says "wrong username or password?"; a registry's own 401 says "run wharf login"
+    const why = err instanceof ClientError && err.code === 'CREDENTIALS' ? err.message.replace(`${registry}: `, '') : describeError(err, { registry }).replace(/: run wharf login .*$/, ': wrong username or password?');
+    throw new CommandFailure(`login to ${registry} failed: ${why}`, { cause: err });
   } finally {
     await client.close();
   }

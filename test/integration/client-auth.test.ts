@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyImage, DockerCredentials, layoutSource, parseImageReference, RegistryClient, registrySink, registrySource, StaticCredentials, layoutSink } from '../../src/client/index.js';
 import { startAuthRegistry, USERS } from './auth-harness.js';
+import { login } from '../../src/cli/login.js';
 import { writeImage, writeLayoutIndex } from '../support/layouts.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -81,4 +82,31 @@ describe('client authentication (token server)', () => {
     const anonymous = client({});
     await expect(copyImage(layoutSource(await layout()), registrySink(anonymous, parseImageReference(`${host}/alice/app:1`)))).rejects.toMatchObject({ status: 403 });
   });
+
+  /** Runs a CLI command body with Docker's credentials read from an empty folder; its failure's one line. */
+  async function failureOf(command: () => Promise<void>): Promise<string> {
+    const dir = await tempDir();
+    const saved = { DOCKER_CONFIG: process.env.DOCKER_CONFIG, REGISTRY_AUTH_FILE: process.env.REGISTRY_AUTH_FILE };
+    Object.assign(process.env, { DOCKER_CONFIG: dir, REGISTRY_AUTH_FILE: join(dir, 'auth.json') });
+    try {
+      return await command().then(
+        () => 'no failure',
+        (err: unknown) => (err as Error).message,
+      );
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+
+  it('wharf login with a wrong password says so once, without the registry twice', async () => {
+    const reg = await startAuthRegistry();
+    const host = new URL(reg.url).host;
+    expect(await failureOf(() => login(host, { username: 'alice', password: 'nope', quiet: true }))).toBe(
+      `login to ${host} failed: the token server refused the credentials (wrong username or password?)`,
+    );
+  });
+
 });
