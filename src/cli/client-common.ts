@@ -4,7 +4,9 @@
  * (destinations are then cleaned up by the copy), and failures turned into one line.
  */
 import { DockerCredentials } from '../client/auth/credentials.js';
+import { RegistryClientError } from '../client/errors.js';
 import { parseLocation, type ImageLocation } from '../client/image/locations.js';
+import { normalizeRegistry } from '../oci/image-reference.js';
 import { RegistryClient } from '../client/registry-client.js';
 import { describeError, type ErrorContext } from './client-errors.js';
 import { Reporter } from './progress.js';
@@ -59,6 +61,12 @@ export async function runClientCommand(options: ClientOptions, registries: strin
     await body({ client, reporter, signal: controller.signal, context });
   } catch (err) {
     reporter.stop();
+    if (client && err instanceof RegistryClientError && (err.status === 401 || err.status === 403)) {
+      // the registry that refused (copy's destination is not the context's source)
+      const refusing = normalizeRegistry(new URL(err.request.url).host);
+      if (refusing !== context.registry) Object.assign(context, { registry: refusing, repository: undefined, reference: undefined });
+      context.anonymous = !(await client.auth.hasCredentials(refusing).catch(() => true));
+    }
     throw new CommandFailure(controller.signal.aborted ? 'interrupted: nothing was left at the destination' : describeError(err, context), { cause: err });
   } finally {
     process.removeListener('SIGINT', onSignal);

@@ -14,6 +14,8 @@ export interface ErrorContext {
   repository?: string;
   /** the tag or digest asked for */
   reference?: string;
+  /** true when the command had no credentials for the registry (a refusal then means: log in) */
+  anonymous?: boolean;
 }
 
 /** The one line describing `err` (without the `wharf <command>:` prefix). */
@@ -41,6 +43,9 @@ function registryLine(err: RegistryClientError, ctx: ErrorContext): string {
   const repo = ctx.repository ?? '';
   const host = ctx.registry ?? '';
   const code = err.registryCode;
+  if (ctx.anonymous && (err.status === 401 || err.status === 403 || code === 'UNAUTHORIZED' || code === 'DENIED')) {
+    return `unauthorized: ${host} needs a login${repo ? ` for ${repo}` : ''}: run wharf login ${host}`;
+  }
   if (err.status === 401 || code === 'UNAUTHORIZED') return `unauthorized: ${host}${repo ? ` refused access to ${repo}` : ''}: run wharf login ${host}`.replace(/ {2,}/g, ' ');
   if (err.status === 403 || code === 'DENIED') return `denied: your account may not do this on ${repo || host}: run wharf login ${host} with an account that may`;
   if (code === 'MANIFEST_UNKNOWN' || (err.status === 404 && /manifests/.test(err.request.url))) {

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyImage, DockerCredentials, layoutSource, parseImageReference, RegistryClient, registrySink, registrySource, StaticCredentials, layoutSink } from '../../src/client/index.js';
 import { startAuthRegistry, USERS } from './auth-harness.js';
 import { login } from '../../src/cli/login.js';
+import { push } from '../../src/cli/push.js';
 import { writeImage, writeLayoutIndex } from '../support/layouts.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -109,4 +110,10 @@ describe('client authentication (token server)', () => {
     );
   });
 
+  it('wharf push without a login tells to log in, not that "your account" may not', async () => {
+    const reg = await startAuthRegistry();
+    const host = new URL(reg.url).host;
+    const src = await layout();
+    expect(await failureOf(() => push(src, `${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: run wharf login ${host}`);
+  });
 });
