@@ -6,7 +6,6 @@
 import { DockerCredentials } from '../client/auth/credentials.js';
 import { parseReference } from '../client/image/locations.js';
 import { RegistryClient } from '../client/registry-client.js';
-import { ClientError } from '../client/errors.js';
 import { formatReference, type ImageReference } from '../oci/image-reference.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { build, DEFAULT_SPLIT_THRESHOLD, type BuildOptions } from '../build/build.js';
@@ -15,7 +14,10 @@ import { BuildError } from '../build/errors.js';
 import type { BuiltResult } from '../build/image.js';
 import { defaultCacheDir } from '../build/layer-cache.js';
 import { parseOutputs, writeOutputs } from '../build/output.js';
-import { BuildProgress, formatBytes } from '../build/progress.js';
+import { BuildProgress } from './build-progress.js';
+import { describeError } from './client-errors.js';
+import { CommandFailure, describeFailure, interruptible } from './client-common.js';
+import { formatBytes } from './progress.js';
 
 /** The options of `wharf build`, as commander gives them. */
 export interface BuildCommandOptions {
@@ -61,50 +63,49 @@ export async function buildCommand(context: string, o: BuildCommandOptions): Pro
     throw new BuildError('nothing to push to', { hint: 'give -t REGISTRY/REPOSITORY:TAG, or --push=false, or --output oci:DIR' });
   }
   const platforms: Platform[] = o.platform ? o.platform.split(',').map((p) => parsePlatform(p.trim())) : [];
-  const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const progress = new BuildProgress(o.quiet === true || o.json === true);
   const client = new RegistryClient({ credentials: new DockerCredentials(), insecure: o.insecure ? tags.map((t) => t.registry) : [] });
-  try {
-    const options: BuildOptions = {
-      context,
-      file: o.file,
-      buildArgs: o.buildArg ?? [],
-      platforms,
-      target: o.target,
-      splitThreshold: o.splitThreshold ? parseSize(o.splitThreshold, '--split-threshold') : DEFAULT_SPLIT_THRESHOLD,
-      cacheDir: o.cacheDir ?? defaultCacheDir(),
-      noCache: o.cache === false,
-      client,
-      signal: controller.signal,
-      events: progress,
-    };
-    const result = await build(options);
-    if (o.verify) await verify(result, await build({ ...options, noCache: true, events: SILENT }));
-    const jobs = o.jobs ? Math.max(1, Number(o.jobs) || 4) : 4;
-    const reports = await writeOutputs(client, result, tags, outputs, { push, signal: controller.signal, onTransfer: progress.transfer, jobs });
-    progress.stop();
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify(summary(result, tags, reports), null, 2)}\n`);
-      return;
-    }
-    if (!o.quiet) {
-      for (const r of reports) {
-        process.stderr.write(`${r.target}: ${r.blobs.uploaded} uploaded (${formatBytes(r.blobs.bytes)}), ${r.blobs.exists} already there, ${r.blobs.mounted} mounted\n`);
+  await interruptible(async (signal) => {
+    try {
+      const options: BuildOptions = {
+        context,
+        file: o.file,
+        buildArgs: o.buildArg ?? [],
+        platforms,
+        target: o.target,
+        splitThreshold: o.splitThreshold ? parseSize(o.splitThreshold, '--split-threshold') : DEFAULT_SPLIT_THRESHOLD,
+        cacheDir: o.cacheDir ?? defaultCacheDir(),
+        noCache: o.cache === false,
+        client,
+        signal,
+        events: progress,
+      };
+      const result = await build(options);
+      if (o.verify) await verify(result, await build({ ...options, noCache: true, events: SILENT }));
+      const jobs = o.jobs ? Math.max(1, Number(o.jobs) || 4) : 4;
+      const reports = await writeOutputs(client, result, tags, outputs, { push, signal, onTransfer: progress.transfer, jobs });
+      progress.stop();
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(summary(result, tags, reports), null, 2)}\n`);
+        return;
       }
+      if (!o.quiet) {
+        for (const r of reports) {
+          process.stderr.write(`${r.target}: ${r.blobs.uploaded} uploaded (${formatBytes(r.blobs.bytes)}), ${r.blobs.exists} already there, ${r.blobs.mounted} mounted\n`);
+        }
+      }
+      process.stdout.write(`${result.root.digest}\n`);
+    } catch (err) {
+      progress.stop();
+      if (signal.aborted) throw new BuildError('interrupted: nothing was left at the outputs');
+      if (err instanceof BuildError) throw err;
+      // a registry's or the network's failure while pushing: the client commands' one line
+      const first = tags[0];
+      throw new CommandFailure(await describeFailure(err, client, first ? { registry: first.registry, repository: first.repository, reference: first.tag } : {}), { cause: err });
+    } finally {
+      await client.close().catch(() => undefined);
     }
-    process.stdout.write(`${result.root.digest}\n`);
-  } catch (err) {
-    progress.stop();
-    if (controller.signal.aborted) throw new BuildError('interrupted: nothing was left at the outputs');
-    throw err;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    await client.close().catch(() => undefined);
-  }
+  });
 }
 
 /** `--verify`: the second build (cache records ignored) must give the same digests. @throws BuildError */
@@ -138,9 +139,8 @@ function summary(result: BuiltResult, tags: ImageReference[], reports: Awaited<R
   };
 }
 
-/** One line for a failure of `wharf build`. */
+/** One line for a failure of `wharf build` (a {@link BuildError} or {@link CommandFailure} is one already). */
 export function describeBuildError(err: unknown): string {
-  if (err instanceof BuildError) return err.message;
-  if (err instanceof ClientError) return err.hint ? `${err.message}: ${err.hint}` : err.message;
-  return (err as Error)?.message ?? String(err);
+  if (err instanceof BuildError || err instanceof CommandFailure) return err.message;
+  return describeError(err);
 }

@@ -40,39 +40,60 @@ export interface CommandScope {
 }
 
 /**
- * Runs a client command: builds the client for `registries` (insecure ones when `--insecure`),
- * aborts on SIGINT/SIGTERM, closes the client, and turns any failure into a {@link CommandFailure}.
+ * Runs `body` with a signal that SIGINT/SIGTERM abort (Ctrl-C: the copy then cleans its destinations
+ * up); the client commands and `wharf build` share it.
  */
-export async function runClientCommand(options: ClientOptions, registries: string[], body: (scope: CommandScope) => Promise<void>): Promise<void> {
+export async function interruptible<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const reporter = new Reporter(options);
-  const context: ErrorContext = { registry: registries[0] };
-  let client: RegistryClient | undefined;
   try {
-    client = new RegistryClient({
-      credentials: new DockerCredentials(),
-      insecure: options.insecure ? registries : [],
-      caFile: options.caFile,
-      ...(options.chunkSize ? { chunkSize: positive(options.chunkSize, '--chunk-size') * 1024 * 1024 } : {}),
-    });
-    await body({ client, reporter, signal: controller.signal, context });
-  } catch (err) {
-    reporter.stop();
-    if (client && err instanceof RegistryClientError && (err.status === 401 || err.status === 403)) {
-      // the registry that refused (copy's destination is not the context's source)
-      const refusing = normalizeRegistry(new URL(err.request.url).host);
-      if (refusing !== context.registry) Object.assign(context, { registry: refusing, repository: undefined, reference: undefined });
-      context.anonymous = !(await client.auth.hasCredentials(refusing).catch(() => true));
-    }
-    throw new CommandFailure(controller.signal.aborted ? 'interrupted: nothing was left at the destination' : describeError(err, context), { cause: err });
+    return await body(controller.signal);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    await client?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The one line for a failure of a command that used `client`: {@link describeError}, after naming
+ * the registry that refused a 401/403 (copy's destination is not the context's source) and whether
+ * the command had credentials for it (without: "run wharf login HOST").
+ */
+export async function describeFailure(err: unknown, client: RegistryClient | undefined, context: ErrorContext): Promise<string> {
+  if (client && err instanceof RegistryClientError && (err.status === 401 || err.status === 403)) {
+    const refusing = normalizeRegistry(new URL(err.request.url).host);
+    if (refusing !== context.registry) Object.assign(context, { registry: refusing, repository: undefined, reference: undefined });
+    context.anonymous = !(await client.auth.hasCredentials(refusing).catch(() => true));
+  }
+  return describeError(err, context);
+}
+
+/**
+ * Runs a client command: builds the client for `registries` (insecure ones when `--insecure`),
+ * aborts on SIGINT/SIGTERM, closes the client, and turns any failure into a {@link CommandFailure}.
+ */
+export async function runClientCommand(options: ClientOptions, registries: string[], body: (scope: CommandScope) => Promise<void>): Promise<void> {
+  const reporter = new Reporter(options);
+  const context: ErrorContext = { registry: registries[0] };
+  await interruptible(async (signal) => {
+    let client: RegistryClient | undefined;
+    try {
+      client = new RegistryClient({
+        credentials: new DockerCredentials(),
+        insecure: options.insecure ? registries : [],
+        caFile: options.caFile,
+        ...(options.chunkSize ? { chunkSize: positive(options.chunkSize, '--chunk-size') * 1024 * 1024 } : {}),
+      });
+      await body({ client, reporter, signal, context });
+    } catch (err) {
+      reporter.stop();
+      throw new CommandFailure(signal.aborted ? 'interrupted: nothing was left at the destination' : await describeFailure(err, client, context), { cause: err });
+    } finally {
+      await client?.close().catch(() => undefined);
+    }
+  });
 }
 
 /** Parses a positive number option. @throws CommandFailure naming the option */

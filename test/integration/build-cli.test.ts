@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { buildCommand, describeBuildError, parseSize } from '../../src/cli/build.js';
 import { writeFiles } from '../support/build-fixtures.js';
+import { startAuthRegistry } from './auth-harness.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -42,6 +43,24 @@ it('refuses to push without -t, and bad --output and --split-threshold values, i
   expect(await fails({ output: ['tarball:x'] })).toBe('invalid --output "tarball:x": use registry, oci:DIR, oci-archive:FILE or docker-archive:FILE');
   expect(await fails({ push: false, splitThreshold: 'big' })).toBe('--split-threshold big is not a size: write e.g. 64MiB, 1GiB or a number of bytes');
   expect(await fails({ tag: ['Bad Ref'] })).toMatch(/^-t Bad Ref: invalid image reference "Bad Ref"/);
+});
+
+it('says what a failed push needs, as the client commands do: a login, a registry that answers', async () => {
+  const work = await context();
+  const saved = { DOCKER_CONFIG: process.env.DOCKER_CONFIG, REGISTRY_AUTH_FILE: process.env.REGISTRY_AUTH_FILE };
+  Object.assign(process.env, { DOCKER_CONFIG: join(work, 'docker'), REGISTRY_AUTH_FILE: join(work, 'auth.json') });
+  try {
+    const fails = (tag: string) => buildCommand(join(work, 'ctx'), { cacheDir: join(work, 'cache'), quiet: true, tag: [tag] }).then(() => 'passed', describeBuildError);
+    expect(await fails('127.0.0.1:1/team/app:1')).toBe('cannot connect to 127.0.0.1:1: connection refused (is the registry running, and is the address right?)');
+    const reg = await startAuthRegistry();
+    const host = new URL(reg.url).host;
+    expect(await fails(`${host}/alice/app:1`)).toBe(`unauthorized: ${host} needs a login for alice/app: run wharf login ${host}`);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
 
 it('reads sizes with units', () => {

@@ -5,18 +5,10 @@
  * JSON result on stdout at the end (see the CLI).
  */
 import cliProgress from 'cli-progress';
+import type { BuildEvents } from '../build/env.js';
 import type { TransferEvent } from '../client/image/copy.js';
 import type { Digest } from '../oci/digest.js';
-import type { BuildEvents } from './env.js';
-
-/** `12.3 MiB` */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  for (; v >= 1024 && i < units.length - 1; i++) v /= 1024;
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+import { formatBytes } from './progress.js';
 
 const short = (d: string) => d.slice(7, 19);
 
