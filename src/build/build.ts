@@ -122,6 +122,9 @@ export async function build(o: BuildOptions): Promise<BuiltResult> {
         }
         return fetchBase(o.client, ref, platform, o.signal).catch((err: unknown) => {
           if (isRegistryError(err, { status: 404 })) throw new BuildError(`the image ${name} does not exist`, { at, hint: 'check its name and tag, and that it was pushed', cause: err });
+          if (isRegistryError(err, { status: 401 }) || isRegistryError(err, { status: 403 })) {
+            throw new BuildError(`cannot read the image ${name}: ${ref.registry} refused access (${err.registryCode})`, { at, hint: `run wharf login ${ref.registry} with an account that may pull it`, cause: err });
+          }
           if (err instanceof ClientError && err.code === 'NOT_FOUND') throw new BuildError(err.message, { at, hint: 'pick a platform it has with --platform', cause: err });
           if (err instanceof ClientError) throw new BuildError(`cannot read the image ${name}: ${err.message}`, { at, hint: err.hint, cause: err });
           throw err;

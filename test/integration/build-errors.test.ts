@@ -10,6 +10,7 @@ import { build, type BuildOptions } from '../../src/build/build.js';
 import { BuildError } from '../../src/build/errors.js';
 import { parseImageReference, RegistryClient } from '../../src/client/index.js';
 import { pushBase, writeFiles, type FileSpec } from '../support/build-fixtures.js';
+import { startAuthRegistry } from './auth-harness.js';
 import { forEachDriver } from './harness.js';
 
 const dirs: string[] = [];
@@ -92,4 +93,12 @@ forEachDriver((make) => {
     );
     expect(await failure({ Dockerfile: 'FROM scratch AS a\n' }, { target: 'nope' })).toBe('no stage named "nope" for --target: the stages are: a');
   });
+});
+
+it('a base image the registry refuses names the FROM line and tells to log in', async () => {
+  const reg = await startAuthRegistry();
+  const host = new URL(reg.url).host;
+  expect(await failure({ Dockerfile: `FROM ${host}/alice/base:1\n` })).toMatch(
+    new RegExp(`^Dockerfile:1: FROM ${host}/alice/base:1: cannot read the image ${host}/alice/base:1: ${host} refused access \\(DENIED\\): run wharf login ${host} with an account that may pull it$`),
+  );
 });
