@@ -75,4 +75,16 @@ describe('the README', () => {
       await run('docker', ['rmi', '--force', `${wharf!.host}/team/busybox:1.0`], { env, allowFailure: true });
     }
   });
+
+  it('first push and pull with wharf: examples/hello pushed, tagged, pulled to a layout and inspected', async () => {
+    const lines = await readmeBlock('the first push and pull with wharf');
+    expect(lines.some((l) => l.startsWith('npx wharf push'))).toBe(true);
+    const env = { ...process.env, DOCKER_CONFIG: join(await scratch(), 'wharf-docker-config') };
+    const outputs = await runLines(lines, env);
+    const index = JSON.parse(await readFile(join(REPO_ROOT, 'examples/hello/index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const digest = index.manifests[0]!.digest;
+    const pulled = JSON.parse(await readFile(join(work!, 'hello-layout', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(pulled.manifests[0]!.digest).toBe(digest);
+    expect(outputs.at(-1)).toContain(digest);
+  });
 });
