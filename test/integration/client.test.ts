@@ -128,4 +128,11 @@ describe('layout sink', () => {
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(join(out, '..'))).toEqual([]);
   });
+
+  it('fails, rather than spinning, where a folder cannot be made (Node\'s recursive mkdir loops on /proc)', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest } = await writeImage(src);
+    await writeLayoutIndex(src, [manifest]);
+    await expect(copyImage(layoutSource(src), layoutSink('/proc/wharf-out', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 10_000);
 });

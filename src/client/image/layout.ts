@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestBytes, parseDigest, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../../oci/manifest.js';
@@ -114,8 +114,13 @@ export function layoutSink(dir: string, tag: string | undefined, options: Layout
           throw new ClientError('INVALID_IMAGE', `${dir} exists and is not an OCI layout: choose a new path`, { cause: err });
         });
         target = dir;
-      } else target = `${dir}.partial-${randomBytes(4).toString('hex')}`;
-      await mkdir(target, { recursive: true });
+      } else {
+        target = `${dir}.partial-${randomBytes(4).toString('hex')}`;
+        // the parent with `recursive`, the folder itself without: Node's recursive mkdir spins forever
+        // on a path it cannot create below an existing folder (ENOENT under /proc)
+        await mkdir(dirname(target), { recursive: true });
+        await mkdir(target);
+      }
       return target;
     })());
   const putBytes = async (digest: Digest, bytes: Buffer): Promise<void> => {
