@@ -36,7 +36,30 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): string {
     }
   }
   if ((err as { code?: string })?.code === 'ABORT_ERR') return 'interrupted';
+  const fs = fileSystemLine(err);
+  if (fs) return fs;
   return firstLine((err as Error)?.message ?? String(err));
+}
+
+const CHECK_PATH = "check the path; a destination's folder must exist";
+/** What a file system error means and what to do, by its code. */
+const FILE_SYSTEM: Record<string, [string, string]> = {
+  ENOENT: ['no such file or folder', CHECK_PATH],
+  ENOTDIR: ['a part of the path is not a folder', CHECK_PATH],
+  EISDIR: ['is a folder', 'give a file path'],
+  EEXIST: ['already exists (a file where a folder is needed?)', CHECK_PATH],
+  EACCES: ['permission denied', 'choose a place you may write, or change its permissions'],
+  EPERM: ['operation not permitted', 'choose a place you may write, or change its permissions'],
+  EROFS: ['read-only file system', 'choose a writable place'],
+  ENOSPC: ['no space left on the device', 'free some space or choose another place'],
+};
+
+/** `PATH: what (CODE): what to do` for Node's file system errors (they carry `code` and `path`). */
+function fileSystemLine(err: unknown): string | undefined {
+  const e = err as { code?: unknown; path?: unknown };
+  const known = typeof e?.code === 'string' ? FILE_SYSTEM[e.code] : undefined;
+  if (!known || typeof e.path !== 'string') return undefined;
+  return `${e.path}: ${known[0]} (${e.code as string}): ${known[1]}`;
 }
 
 function registryLine(err: RegistryClientError, ctx: ErrorContext): string {

@@ -38,4 +38,13 @@ describe('describeError', () => {
       await transport.close();
     }
   });
+
+  it('turns a file system error into what failed and what to do, not a bare errno line', () => {
+    const sys = (code: string, path: string) => Object.assign(new Error(`${code}: something, open '${path}'`), { code, syscall: 'open', path });
+    expect(describeError(sys('ENOENT', '/missing/x.1a2b.partial'))).toBe('/missing/x.1a2b.partial: no such file or folder (ENOENT): check the path; a destination\'s folder must exist');
+    expect(describeError(sys('ENOTDIR', '/etc/hostname/x'))).toBe('/etc/hostname/x: a part of the path is not a folder (ENOTDIR): check the path; a destination\'s folder must exist');
+    expect(describeError(sys('EEXIST', '/etc/hostname'))).toBe("/etc/hostname: already exists (a file where a folder is needed?) (EEXIST): check the path; a destination's folder must exist");
+    expect(describeError(sys('EACCES', '/root/x'))).toBe('/root/x: permission denied (EACCES): choose a place you may write, or change its permissions');
+    expect(describeError(sys('ENOSPC', '/data/x'))).toBe('/data/x: no space left on the device (ENOSPC): free some space or choose another place');
+  });
 });
