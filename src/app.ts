@@ -17,6 +17,9 @@ import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
+import { adminCacheRouter } from './routes/admin-cache.js';
+import { PullThroughCache } from './proxy/cache.js';
+import { buildUpstreams, type Upstream } from './proxy/upstream.js';
 import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { toOriginForm } from './routes/context.js';
@@ -34,6 +37,10 @@ export interface AppDeps {
   auth?: Auth;
   /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
+  /** the pull-through cache's upstreams (`wharf serve` checks them first); default: built from `config.proxy` */
+  upstreams?: Upstream[];
+  /** pull-through cache tuning for tests: bytes of each blob fill kept in memory */
+  proxy?: { fillWindowBytes?: number };
 }
 
 /**
@@ -59,7 +66,11 @@ export function createApp(deps: AppDeps): App {
   const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace, logger: deps.logger });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
-  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth });
+  const upstreams = deps.config.proxy ? (deps.upstreams ?? buildUpstreams(deps.config.proxy)) : undefined;
+  const proxy = upstreams
+    ? new PullThroughCache(registry, upstreams, deps.config.proxy!, { now: () => now().getTime(), logger: deps.logger, fillWindowBytes: deps.proxy?.fillWindowBytes })
+    : undefined;
+  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth, proxy });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -68,6 +79,7 @@ export function createApp(deps: AppDeps): App {
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
+  app.use(ADMIN_PREFIX, adminCacheRouter(proxy));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);

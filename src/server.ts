@@ -15,6 +15,7 @@ import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
 import { StorageConfigError, type StorageDriver } from './storage/driver.js';
 import { createDriver } from './storage/factory.js';
+import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
 import * as layout from './storage/layout.js';
 
 /** A running registry server. */
@@ -101,7 +102,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
   const storage = await createDriver(config.storage);
   await probeStorage(storage, config);
-  const app = createApp({ config, storage, logger });
+  const upstreams = config.proxy ? buildUpstreams(config.proxy) : undefined;
+  if (upstreams) await checkUpstreams(upstreams, logger);
+  const app = createApp({ config, storage, logger, upstreams });
   const server = createHttpServer(app, config.http);
   const { host, port } = splitAddr(config.http.addr);
   await new Promise<void>((resolve, reject) => {
@@ -129,6 +132,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
         }),
         gcSchedule?.stop(),
       ]);
+      await Promise.all((upstreams ?? []).map((u) => u.close()));
     },
   };
 }

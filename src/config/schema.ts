@@ -8,6 +8,7 @@ import picomatch from 'picomatch';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -90,6 +91,8 @@ const retentionRule = z.strictObject({
   keeptags: regex.optional(),
   /** delete tags pushed longer ago than this */
   olderthan: duration.optional(),
+  /** delete tags not pulled for this long (pulls are recorded at most once an hour per tag: a pull-through cache's eviction) */
+  unpulledfor: duration.optional(),
   /** delete the repository's untagged manifests, as gc.deleteuntagged does for every repository */
   deleteuntagged: bool.optional(),
 });
@@ -161,6 +164,8 @@ export const configSchema = z
       .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES } }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
+    /** the pull-through cache's upstreams (docs/proxy.md); absent: no pull-through */
+    proxy: proxySchema.optional(),
 
     /** garbage collection and retention (README "Garbage collection") */
     gc: z

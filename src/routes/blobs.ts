@@ -2,10 +2,11 @@
  * Blob reads and deletes (Distribution Spec v1.1 end-2 `GET/HEAD /v2/<name>/blobs/<digest>`,
  * end-10 `DELETE`), with single byte ranges (RFC 9110 section 14).
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
+import type { BlobInfo } from '../registry/blobs.js';
+import { inRepository, repositoryOf, requireDeletes, type Handler, type RouteDeps } from './context.js';
 
 type BlobRoute = { area: 'blobs'; name: string; digest: string };
 
@@ -46,7 +47,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-function blobHeaders(res: ServerResponse, digest: string): void {
+/** The headers of a blob answer: digest, type, ranges accepted, ETag, cached for a year (content-addressed). */
+export function blobHeaders(res: ServerResponse, digest: string): void {
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Type', 'application/octet-stream');
   res.setHeader('Accept-Ranges', 'bytes');
@@ -62,6 +64,15 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   const info = await inRepository(deps, name, () => deps.registry.blobs.head(name, digest));
+  await sendStoredBlob(req, res, info, deps);
+};
+
+/**
+ * Answers a GET or HEAD of stored blob `info` (access already checked with `blobs.head`): 200, or
+ * 206 for a range, or 307 to the storage's presigned URL.
+ */
+export async function sendStoredBlob(req: IncomingMessage, res: ServerResponse, info: BlobInfo, deps: RouteDeps): Promise<void> {
+  const { digest } = info;
   const redirect = req.method === 'GET' ? await deps.registry.blobs.redirectURL(digest) : undefined;
   if (redirect) {
     // the storage serves the bytes (storage.s3.redirect): 307 keeps the method, HEAD stays here;
@@ -87,7 +98,7 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     return;
   }
   await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
-};
+}
 
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */
 export const deleteBlob: Handler<BlobRoute> = async (_req, res, route, deps) => {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/auth.js';
 import type { Config } from '../config/schema.js';
+import type { PullThroughCache } from '../proxy/cache.js';
 import { RegistryError } from '../oci/errors.js';
 import { ClientGoneError } from './errors.js';
 import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
@@ -19,6 +20,8 @@ export interface RouteDeps {
   logger: Logger;
   /** authentication and authorization; undefined when the configuration has no `auth` section */
   auth?: Auth;
+  /** the pull-through cache; undefined when the configuration has no `proxy` section */
+  proxy?: PullThroughCache;
 }
 
 /** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */

@@ -20,7 +20,8 @@ export function parseReference(reference: string): ManifestReference {
   return reference.includes(':') ? { digest: parseDigest(reference) } : { tag: parseTag(reference) };
 }
 
-function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
+/** The headers of a manifest answer: its media type, digest (also as ETag) and size in bytes. */
+export function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
   res.setHeader('Content-Type', mediaType);
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', `"${digest}"`);
@@ -56,11 +57,15 @@ async function readManifestBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN. */
+/**
+ * `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN.
+ * Either by tag counts as a pull of the tag (containerd resolves a tag with HEAD, then pulls by digest).
+ */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const reference = parseReference(route.reference);
   const manifest = await inRepository(deps, name, () => deps.registry.manifests.get(name, reference));
+  if ('tag' in reference) await deps.registry.pulls.record(name, reference.tag);
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
   if (req.method === 'HEAD') res.end();
   else res.end(manifest.body);

@@ -16,6 +16,7 @@ import { sendError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { serveProxied } from './proxy.js';
 import { parseV2Path, type V2Route } from './v2-path.js';
 
 type MethodTable<A extends V2Route['area']> = Partial<Record<string, Handler<Extract<V2Route, { area: A }>>>>;
@@ -71,5 +72,6 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: RouteDe
     throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
   }
   await authorizeRoute(deps.auth, route, req, res);
+  if (deps.proxy && (await serveProxied(req, res, route, deps))) return;
   await handler(req, res, route, deps);
 }
