@@ -14,7 +14,7 @@ import { DOCKER_HUB, normalizeRegistry, type ImageReference } from '../oci/image
 import type { RepositoryName } from '../oci/reference.js';
 
 /** How the cache's clients retry an upstream: briefly, so that stale-if-error answers within seconds when it is down. */
-const UPSTREAM_RETRY = { retries: 2, baseDelayMs: 200, maxDelayMs: 2000 };
+const UPSTREAM_RETRY = { retries: 2, baseDelayMs: 100, maxDelayMs: 1000 };
 
 /** Options for building upstreams (tests pass an undici dispatcher to count or cut requests). */
 export interface UpstreamOptions {

@@ -4,6 +4,7 @@
  * connections, answer a status, cut a blob's body, flip a byte of it), and a caching Wharf whose
  * `proxy` section points at the front. Both on loopback ports; everything is stopped after each test.
  */
+import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +35,11 @@ export interface BlobFault {
   cutAt?: number;
   /** flip the byte at this offset */
   flipAt?: number;
+  /** answer ranged GETs (resumes) of the blob with 503 */
+  refuseRanges?: boolean;
+  /** stop sending after this many bytes until `release` resolves */
+  holdAt?: number;
+  release?: Promise<void>;
   /** how many responses it applies to (default: all) */
   times?: number;
 }
@@ -79,6 +85,15 @@ function faulty(fault: BlobFault, cut: () => void): Transform {
   let offset = 0;
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      if (fault.holdAt !== undefined && offset + chunk.length > fault.holdAt && fault.release) {
+        const release = fault.release;
+        const before = chunk.subarray(0, Math.max(0, fault.holdAt - offset));
+        this.push(before);
+        offset += before.length;
+        fault.release = undefined;
+        void release.then(() => this._transform(chunk.subarray(before.length), 'binary', cb));
+        return;
+      }
       let out = chunk;
       if (fault.flipAt !== undefined && fault.flipAt >= offset && fault.flipAt < offset + chunk.length) {
         out = Buffer.from(chunk);
@@ -127,6 +142,12 @@ export async function startUpstream(extra: Record<string, unknown> = {}, app = u
       req.resume();
       res.writeHead(upstream.status, { 'Content-Type': 'application/json', ...(upstream.status === 429 ? { 'Retry-After': '7' } : {}) });
       res.end(JSON.stringify({ errors: [{ code: upstream.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'test front' }] }));
+      return;
+    }
+    const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '')?.[1];
+    if (blob && req.headers.range && faults.get(blob)?.refuseRanges) {
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'test front refuses ranges' }] }));
       return;
     }
     const out = request({ host: '127.0.0.1', port: appPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
@@ -207,4 +228,25 @@ export async function startCache(upstreams: Record<string, unknown>[], options: 
   const port = await listen(server);
   cleanups.push(() => close(server));
   return { url: `http://127.0.0.1:${port}`, http: supertest(server), config, driver, advance: (ms) => void (offset += ms) };
+}
+
+/** GETs `path` from the cache; resolves with the body's sha256 and length, or the error that ended it. */
+export function pull(cache: TestCache, path: string, options: { abortAfter?: number; onFirstByte?: () => void } = {}): Promise<{ digest: string; bytes: number; error?: string }> {
+  return new Promise((resolve) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const req = request(`${cache.url}${path}`, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        if (bytes === 0) options.onFirstByte?.();
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (options.abortAfter !== undefined && bytes >= options.abortAfter) req.destroy();
+      });
+      res.on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, bytes }));
+      res.on('error', (err) => resolve({ digest: '', bytes, error: err.message }));
+      res.on('aborted', () => resolve({ digest: '', bytes, error: 'aborted' }));
+    });
+    req.on('error', (err) => resolve({ digest: '', bytes, error: err.message }));
+    req.end();
+  });
 }
