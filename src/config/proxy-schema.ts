@@ -83,15 +83,6 @@ const upstream = z
     message: 'set both username and password, or neither (anonymous access)',
   });
 
-/** Distribution's single-upstream shape. */
-const distributionShape = z.strictObject({
-  remoteurl: origin,
-  username: z.string().min(1, 'must not be empty').optional(),
-  password: z.string().min(1, 'must not be empty').optional(),
-  /** Distribution's eviction TTL: accepted, no effect (Wharf evicts through gc.retention unpulledfor) */
-  ttl: z.string().optional(),
-});
-
 /**
  * The prefix Distribution's shape gets: the upstream's host, `docker.io` for Docker Hub, `:` as `-`
  * (`127.0.0.1:5001` -> `127.0.0.1-5001`).
@@ -108,11 +99,21 @@ const wharfShape = z.strictObject({
   filltimeout: duration.refine((v) => v >= 1000, 'must be at least 1s').default(3_600_000),
 });
 
-/** The `proxy` section, in either shape; the output is always Wharf's. */
+/**
+ * Distribution's shape (`remoteurl`, `username`, `password`, `ttl`) as Wharf's: one default upstream
+ * named `remote` whose prefix is the upstream's host. `ttl` (Distribution's eviction) is dropped:
+ * Wharf evicts through `gc.retention` `unpulledfor`. Any other value is left for validation.
+ */
+function fromDistributionShape(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('remoteurl' in value)) return value;
+  const { remoteurl, ttl: _ttl, ...rest } = value as Record<string, unknown>;
+  const prefix = typeof remoteurl === 'string' && URL.canParse(remoteurl) ? hostPrefix(remoteurl) : 'remote';
+  return { upstreams: [{ name: 'remote', url: remoteurl, prefix, default: true, ...rest }] };
+}
+
+/** The `proxy` section, in Wharf's shape or Distribution's; the output is always Wharf's. */
 export const proxySchema = z
-  .union([wharfShape, distributionShape.transform((d) => wharfShape.parse({ upstreams: [{ name: 'remote', url: d.remoteurl, prefix: hostPrefix(d.remoteurl), default: true, username: d.username, password: d.password }] }))], {
-    error: 'expected proxy.upstreams (a list of {name, url, prefix, ...}), or Distribution\'s proxy.remoteurl',
-  })
+  .preprocess(fromDistributionShape, wharfShape)
   .superRefine((p, ctx) => {
     const seen = (key: 'name' | 'prefix', what: string) => {
       const values = p.upstreams.map((u) => u[key]);

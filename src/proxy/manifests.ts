@@ -3,7 +3,8 @@
  * By tag: served from the cache for the upstream's `tagttl`, then revalidated with a HEAD only
  * (Docker Hub does not count a HEAD as a pull; Harbor's controller does the same on every pull), the
  * body fetched again only when the tag moved. An upstream 404 is remembered for `negativettl`.
- * When the upstream is down, answers 5xx or 429, or refuses the credentials, a cached copy is served
+ * When the upstream is down, answers 5xx or 429, or refuses the credentials (401, 403, or its token
+ * server refuses them), a cached copy is served
  * and said to be stale (stale-if-error, RFC 5861; Distribution's proxytagservice falls back the same
  * way). Bytes and media types are stored as the upstream served them, never converted; an index is
  * cached as served, its children when they are pulled. Concurrent requests for one tag or digest
@@ -11,7 +12,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import { ClientError, type FetchedManifest } from '../client/index.js';
+import { ClientError, RegistryClientError, type FetchedManifest } from '../client/index.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest } from '../oci/manifest.js';
@@ -21,7 +22,7 @@ import type { Registry } from '../registry/registry.js';
 import type { UpstreamTarget } from './routing.js';
 import { SingleFlight } from './single-flight.js';
 import type { ProxyStats } from './stats.js';
-import { isUpstreamNotFound, upstreamFailure, upstreamNotFound } from './upstream-errors.js';
+import { upstreamFailure, upstreamNotFound } from './upstream-errors.js';
 
 /** How a manifest was answered (see ProxyEvent). */
 export type ManifestOutcome = 'hit' | 'miss' | 'revalidated' | 'stale';
@@ -127,7 +128,8 @@ export class ManifestProxy {
       digest = head.digest;
     } catch (err) {
       if (err instanceof RegistryError) throw err;
-      if (isUpstreamNotFound(err)) throw this.failed(target, tag, err);
+      // the tag is gone upstream (a 401 or 403 may be refused credentials: that is served stale)
+      if (err instanceof RegistryClientError && err.status === 404) throw this.failed(target, tag, err);
       // a registry that answers HEAD without Docker-Content-Digest: ask with a GET instead
       if (!(err instanceof ClientError && err.code === 'PROTOCOL')) return this.stale(target, tag, local, err);
     }
