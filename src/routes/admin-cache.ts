@@ -49,7 +49,13 @@ export function adminCacheRouter(proxy: PullThroughCache | undefined): Router {
           message: `expected {"references": ["image:tag", ...], "platforms": ["os/arch", ...]}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
         });
       }
-      const platforms = (parsed.data.platforms ?? []).map((p) => parsePlatform(p));
+      const platforms = (parsed.data.platforms ?? []).map((p) => {
+        try {
+          return parsePlatform(p);
+        } catch (err) {
+          throw new RegistryError('UNSUPPORTED', { status: 400, message: (err as Error).message });
+        }
+      });
       const results = [];
       for (const reference of parsed.data.references) results.push(await warmImage(cache, reference, platforms));
       res.status(200).json({ results });
