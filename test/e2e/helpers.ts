@@ -222,6 +222,9 @@ export const TOOLS = {
   skopeo: { name: 'skopeo', debianPackage: 'skopeo' },
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
+  containerd: { name: 'containerd', debianPackage: 'containerd' },
+  ctr: { name: 'ctr', debianPackage: 'containerd' },
+  distribution: { name: 'docker-registry', debianPackage: 'docker-registry' },
 } satisfies Record<string, Tool>;
 
 /**
