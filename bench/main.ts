@@ -13,6 +13,7 @@ import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
+import { proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
@@ -36,7 +37,9 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'proxy'] as const;
+/** The groups that run the same workload on each of the two servers under test (the others have their own set-up). */
+const PER_SERVER: readonly Group[] = ['push', 'pull', 'manifests', 'listings', 'docker'];
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -68,6 +71,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'docker-pull', group: 'docker', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'rss-push', group: 'push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
   { key: 'rss-manifests', group: 'manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
+  ...proxyMetrics(),
   ];
 }
 
@@ -303,11 +307,13 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
+  /** servers of workloads with a set-up of their own (the proxy's upstream and cache), stopped with the others */
+  const others: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   const interrupted = (signal: NodeJS.Signals) => {
     log(`${signal}: stopping the servers`);
-    void Promise.all(servers.map((s) => s.stop()))
+    void Promise.all([...servers, ...others].map((s) => s.stop()))
       .then(() => storage?.stop())
       .then(() => rm(work, { recursive: true, force: true }))
       .finally(() => process.exit(130));
@@ -319,8 +325,17 @@ async function main(): Promise<void> {
     results.notes.push(...storage.notes);
     const withDistribution = options.distribution && installed('docker-registry');
     if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
-    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    const nodeArgs = options.wharfNodeArgs.split(' ').filter(Boolean);
+    const perServer = options.only.some((g) => PER_SERVER.includes(g));
+    if (perServer) servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
+    if (perServer && withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    let proxy: ProxyBench | undefined;
+    if (options.only.includes('proxy')) {
+      if (!installed('docker-registry')) throw new Error('the proxy workload needs CNCF Distribution as its upstream: apt-get install docker-registry');
+      log('proxy: starting the upstream (Distribution), pushing its images, starting the caching Wharf');
+      proxy = await startProxyBench(REPO_ROOT, work, storage, nodeArgs);
+      others.push(proxy.upstream, proxy.cache);
+    }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -342,7 +357,14 @@ async function main(): Promise<void> {
         log(`round ${round}: ceilings`);
         await measureCeilings(work, options, results);
       }
-      for (const group of GROUPS.filter((g) => g !== 'ceilings' && only.has(g))) {
+      if (proxy) {
+        log(`round ${round}: proxy (direct from the upstream, cold and warm through Wharf)`);
+        await proxyRound(proxy, results).catch((err: unknown) => {
+          results.notes.push(`round ${round}, proxy failed: ${(err as Error).message}`);
+          for (const m of proxyMetrics()) results.expectRow(m.key);
+        });
+      }
+      for (const group of PER_SERVER.filter((g) => only.has(g))) {
         for (const p of prepared) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {
@@ -358,7 +380,7 @@ async function main(): Promise<void> {
     }
   } finally {
     agent.destroy();
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...servers, ...others].map((s) => s.stop()));
     await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });

@@ -187,6 +187,7 @@ export class ManifestStore {
     if ('tag' in reference) {
       await this.resolveTag(name, reference.tag);
       await this.driver.delete(layout.tag(name, reference.tag));
+      await this.driver.delete(layout.tagPull(name, reference.tag));
       return;
     }
     const manifest = await this.get(name, reference);

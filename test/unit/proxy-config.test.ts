@@ -110,3 +110,17 @@ describe('retention unpulledfor', () => {
     expect(policy.plan('a' as RepositoryName, tags, now, new Map()).map((d) => d.tag).sort()).toEqual(['old', 'pulled']);
   });
 });
+
+describe('config/examples/proxy.yaml', () => {
+  it('loads, with two upstreams and retention rules that evict them', () => {
+    const c = loadConfig(new URL('../../config/examples/proxy.yaml', import.meta.url).pathname, {});
+    expect(c.proxy!.upstreams.map((u) => [u.name, u.prefix, u.default, u.tagttl])).toEqual([
+      ['dockerhub', 'dockerhub', true, 3_600_000],
+      ['ghcr', 'ghcr.io', false, 600_000],
+    ]);
+    expect(c.gc.retention.map((r) => [r.name, r.unpulledfor, r.deleteuntagged])).toEqual([
+      ['dockerhub/**', 720 * 3_600_000, true],
+      ['ghcr.io/**', 720 * 3_600_000, true],
+    ]);
+  });
+});
