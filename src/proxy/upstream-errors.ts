@@ -6,6 +6,9 @@ import { ClientError, RegistryClientError } from '../client/index.js';
 import { RegistryError } from '../oci/errors.js';
 import type { UpstreamTarget } from './routing.js';
 
+/** The code of "the upstream does not have it": of a manifest or tag, of a blob, of a repository (its tag list). */
+export type NotFoundCode = 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'NAME_UNKNOWN';
+
 /**
  * True when the upstream says it does not have the object: 404, or 401/403 after the client answered
  * the challenge (Docker Hub answers 401 for a repository that does not exist, or that the
@@ -17,12 +20,12 @@ export function isUpstreamNotFound(err: unknown): boolean {
 
 /**
  * The error to answer for a failed upstream request about `what` (a tag, a digest) of `target`:
- * - not found upstream (see {@link isUpstreamNotFound}): `notFound` (MANIFEST_UNKNOWN or BLOB_UNKNOWN), 404;
+ * - not found upstream (see {@link isUpstreamNotFound}): `notFound`, 404;
  * - 429 from the upstream: TOOMANYREQUESTS, with its `Retry-After`;
  * - the upstream's own deadline passed: UNAVAILABLE, 504;
  * - anything else (refused connection, 5xx, refused credentials, wrong bytes): UNAVAILABLE, 502.
  */
-export function upstreamFailure(target: UpstreamTarget, err: unknown, what: string, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN'): RegistryError {
+export function upstreamFailure(target: UpstreamTarget, err: unknown, what: string, notFound: NotFoundCode): RegistryError {
   const { upstream, remote } = target;
   const where = place(target, what);
   if (isUpstreamNotFound(err)) return upstreamNotFound(target, what, notFound, (err as RegistryClientError).status);
@@ -48,7 +51,7 @@ export function upstreamFailure(target: UpstreamTarget, err: unknown, what: stri
  * The error for `what` (a tag, a digest) of `target` that the upstream does not have.
  * @param status what the upstream answered: 404, or 401/403 (said in the message)
  */
-export function upstreamNotFound(target: UpstreamTarget, what: string, code: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', status = 404): RegistryError {
+export function upstreamNotFound(target: UpstreamTarget, what: string, code: NotFoundCode, status = 404): RegistryError {
   const { upstream, remote } = target;
   const why = status === 404 ? '' : ` (it answered ${status}: the repository does not exist there, or the upstream's credentials may not read it)`;
   return new RegistryError(code, {

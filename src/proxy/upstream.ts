@@ -87,7 +87,7 @@ export class Upstream {
    */
   async check(index: number): Promise<string | undefined> {
     try {
-      await this.client.ping(this.registry, { signal: AbortSignal.timeout(Math.max(this.timeoutMs, 5000)) });
+      await this.client.ping(this.registry, { signal: AbortSignal.timeout(Math.min(this.timeoutMs, 10_000)) });
       return undefined;
     } catch (err) {
       const refused = (err instanceof ClientError && err.code === 'CREDENTIALS') || (err instanceof RegistryClientError && (err.status === 401 || err.status === 403));

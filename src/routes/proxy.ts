@@ -152,7 +152,7 @@ async function serveTags(req: IncomingMessage, res: ServerResponse, name: string
     res.setHeader('Cache-Status', 'Wharf; fwd=uri-miss');
   } catch (err) {
     const cached = isUpstreamNotFound(err) ? [] : await deps.registry.manifests.tags(cache);
-    if (cached.length === 0) throw upstreamFailure(target, err, 'tags/list', 'MANIFEST_UNKNOWN');
+    if (cached.length === 0) throw upstreamFailure(target, err, 'tags/list', 'NAME_UNKNOWN');
     tags = cached;
     res.setHeader('Cache-Status', 'Wharf; fwd=stale; detail=stale-if-error');
     res.setHeader('Warning', '110 - "Response is Stale"');

@@ -54,6 +54,8 @@ export interface TestUpstream {
   requests: SeenRequest[];
   /** requests with `method` whose path matches `path` */
   count(method: string, path: RegExp): number;
+  /** the most requests the front had in flight at once */
+  maxInFlight(): number;
   /** faults of blob GETs, by digest */
   faults: Map<string, BlobFault>;
   /** when set, the front answers every request with this status and an empty error body */
@@ -119,11 +121,14 @@ export async function startUpstream(extra: Record<string, unknown> = {}, app = u
   const faults = new Map<string, BlobFault>();
   let front: Server | undefined;
   let frontPort = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const upstream: TestUpstream = {
     url: '',
     http: supertest(appServer),
     requests,
     count: (method, path) => requests.filter((r) => r.method === method && path.test(r.path)).length,
+    maxInFlight: () => maxInFlight,
     faults,
     status: undefined,
     stop: async () => {
@@ -138,6 +143,8 @@ export async function startUpstream(extra: Record<string, unknown> = {}, app = u
   };
   const forward = (req: IncomingMessage, res: ServerResponse) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '' });
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    res.once('close', () => (inFlight -= 1));
     if (upstream.status !== undefined) {
       req.resume();
       res.writeHead(upstream.status, { 'Content-Type': 'application/json', ...(upstream.status === 429 ? { 'Retry-After': '7' } : {}) });

@@ -98,3 +98,31 @@ describe('pull-through routing', () => {
     expect((await revisions()).sort()).toEqual([index.digest.slice(7), children[0]!.digest.slice(7)].sort());
   });
 });
+
+describe('pull-through listings and limits', () => {
+  it("lists the upstream's tags and proxies the referrers of a cached manifest", async () => {
+    const upstream = await startUpstream();
+    const image = await pushImage(upstream.http, 'library/app', 'v1');
+    await pushImage(upstream.http, 'library/app', 'v2');
+    const signature = await pushImage(upstream.http, 'library/app', undefined, { artifactType: 'application/vnd.example.sig', subject: image.descriptor, layers: 1 });
+    const cache = await startCache([upstreamOf(upstream.url)]);
+    expect((await cache.http.get('/v2/up/library/app/tags/list')).body).toEqual({ name: 'up/library/app', tags: ['v1', 'v2'] });
+    const page = await cache.http.get('/v2/up/library/app/tags/list?n=1');
+    expect([page.body.tags, page.headers.link]).toEqual([['v1'], '</v2/up/library/app/tags/list?n=1&last=v1>; rel="next"']);
+    expect((await cache.http.get('/v2/up/library/app/manifests/v1')).status).toBe(200);
+    const referrers = await cache.http.get(`/v2/up/library/app/referrers/${image.digest}`);
+    expect(referrers.status).toBe(200);
+    expect(JSON.parse(referrers.text).manifests.map((d: { digest: string }) => d.digest)).toEqual([signature.digest]);
+    expectError(await cache.http.get('/v2/up/library/none/tags/list'), 404, 'NAME_UNKNOWN');
+  });
+
+  it('keeps at most maxconnections requests in flight to an upstream; the others wait', async () => {
+    const upstream = await startUpstream();
+    const blobs = await Promise.all(Array.from({ length: 4 }, (_, i) => pushBlob(upstream.http, 'library/app', Buffer.alloc(2 * 1024 * 1024, i + 1))));
+    const cache = await startCache([upstreamOf(upstream.url, { maxconnections: 1 })]);
+    const pulled = await Promise.all(blobs.map((b) => raw(cache.http.get(`/v2/up/library/app/blobs/${b.digest}`))));
+    for (const [i, p] of pulled.entries()) expect(sha256(p.body)).toBe(blobs[i]!.digest);
+    expect(upstream.count('GET', /\/blobs\//)).toBe(4);
+    expect(upstream.maxInFlight()).toBe(1);
+  });
+});
