@@ -58,6 +58,9 @@ const host = z
   .string({ error: 'expected a registry host such as docker.io' })
   .regex(/^[a-z0-9.-]+(?::\d{1,5})?$/, 'expected a registry host such as docker.io or registry.example.com:5000 (lowercase, no scheme)');
 
+/** A username or password: a non-empty string (a YAML number is read as its digits, so a secret never appears in an error). */
+const credential = z.union([z.string(), z.number().transform(String)], { error: 'expected a string' }).pipe(z.string().min(1, 'must not be empty'));
+
 /** One upstream registry. */
 const upstream = z
   .strictObject({
@@ -70,8 +73,8 @@ const upstream = z
     default: bool.default(false),
     /** the registry names containerd sends as `?ns=` for this upstream (default: the URL's host, docker.io for Docker Hub) */
     namespaces: z.array(host, { error: 'expected a list of registry hosts, e.g. [docker.io]' }).optional(),
-    username: z.string().min(1, 'must not be empty').optional(),
-    password: z.string().min(1, 'must not be empty').optional(),
+    username: credential.optional(),
+    password: credential.optional(),
     /** how long a cached tag is served before a HEAD asks the upstream whether it moved (ms) */
     tagttl: duration.default(DEFAULT_TAG_TTL_MS),
     /** requests in flight to this upstream at most (blob fills included); more wait */

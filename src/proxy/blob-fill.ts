@@ -24,8 +24,8 @@ import type { RepositoryName } from '../oci/reference.js';
 import type { Registry } from '../registry/registry.js';
 import type { Upstream } from './upstream.js';
 
-/** Bytes of the most recent part of a blob kept in memory per fill (32 MiB). */
-export const FILL_WINDOW_BYTES = 32 * 1024 * 1024;
+/** Bytes of the most recent part of a blob kept in memory per fill (16 MiB; at most `maxconnections` fills per upstream run at once). */
+export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** What a fill fetches and where it stores it. */
 export interface FillSpec {

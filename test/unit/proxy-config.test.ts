@@ -124,3 +124,10 @@ describe('config/examples/proxy.yaml', () => {
     ]);
   });
 });
+
+describe('proxy credentials', () => {
+  it('reads a numeric password as its digits, so that it never appears in an error', () => {
+    const c = loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a, username: 42, password: 1234567}\n'), {});
+    expect([c.proxy!.upstreams[0]!.username, c.proxy!.upstreams[0]!.password]).toEqual(['42', '1234567']);
+  });
+});
