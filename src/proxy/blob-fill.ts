@@ -12,8 +12,9 @@
  *   fetches again uncached, distribution PR #4664);
  * - a client that falls behind the window (or joins late) waits for the commit and reads the rest
  *   from storage, so a slow client never holds bytes in memory or slows the others;
- * - the last byte is held back until the blob is committed: a client never receives a whole body
- *   that did not verify (a cut or wrong upstream body ends every stream with an error instead);
+ * - the last byte is held back until the bytes verified against the digest (the hash kept while they
+ *   were written; the commit follows): a client never receives a whole body that did not verify (a
+ *   cut or wrong upstream body ends every stream with an error instead);
  * - a body cut halfway is resumed with ranged GETs (the client's `rangeStream`), within its retries.
  */
 import { Readable } from 'node:stream';
@@ -58,6 +59,8 @@ export class BlobFill {
   #held = 0;
   #received = 0;
   #state: 'fetching' | 'committed' | 'failed' = 'fetching';
+  /** the bytes received verified against the digest (the commit may still be under way) */
+  #verified = false;
   #error: unknown;
   #tick = deferred();
 
@@ -111,7 +114,8 @@ export class BlobFill {
         return;
       }
       // hold the last byte back until the digest verified (with a known size; without one the stream's end is the signal)
-      const limit = Math.min(stop, this.#state === 'committed' || this.size === undefined ? this.#received : Math.min(this.#received, this.size - 1));
+      const whole = this.#verified || this.#state === 'committed' || this.size === undefined;
+      const limit = Math.min(stop, whole ? this.#received : Math.min(this.#received, this.size! - 1));
       if (position < limit) {
         const piece = this.#slice(position, limit);
         position += piece.length;
@@ -149,6 +153,13 @@ export class BlobFill {
     this.#notify();
   }
 
+  /** The bytes received hash to the digest: the clients may have the last byte before the commit is written. */
+  #verify(): void {
+    this.#verified = true;
+    this.size ??= this.#received;
+    this.#notify();
+  }
+
   #settle(state: 'committed' | 'failed'): void {
     this.#state = state;
     if (state === 'committed') this.size ??= this.#received;
@@ -175,6 +186,9 @@ export class BlobFill {
     try {
       await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal)), undefined, signal);
       if (this.size !== undefined && this.#received !== this.size) throw new Error(`the upstream sent ${this.#received} of ${this.size} bytes`);
+      const received = registry.uploads.runningDigest(session.id, this.#received);
+      if (received !== undefined && received !== digest.digest) throw new Error(`the upstream sent bytes whose digest is ${received}, not ${digest.digest}`);
+      if (received !== undefined) this.#verify();
       await registry.uploads.commit(cache, session.id, digest);
     } catch (err) {
       await registry.uploads.cancel(cache, session.id).catch(() => undefined);

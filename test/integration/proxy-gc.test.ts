@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { eventually, pushImage, putManifest, raw, sha256, type Client } from './harness.js';
-import { pull, startCache, startUpstream } from './proxy-harness.js';
+import { isCached, pull, startCache, startUpstream } from './proxy-harness.js';
 
 const DAY = 24 * 3_600_000;
 const MiB = 1024 * 1024;
@@ -33,7 +33,10 @@ describe('pull-through cache and garbage collection', () => {
     const cache = await startCache([upstreamOf(upstream.url)], { extra: { gc: { grace: '0s', retention: [{ name: 'up/**', unpulledfor: '24h', deleteuntagged: true }] } } });
     const pullAll = async (name: string, image: typeof old) => {
       expect((await cache.http.get(`/v2/${name}/manifests/1`)).status).toBe(200);
-      for (const b of [image.config, ...image.layers]) expect(sha256((await raw(cache.http.get(`/v2/${name}/blobs/${b.digest}`))).body)).toBe(b.digest);
+      for (const b of [image.config, ...image.layers]) {
+        expect(sha256((await raw(cache.http.get(`/v2/${name}/blobs/${b.digest}`))).body)).toBe(b.digest);
+        await eventually(() => isCached(cache, `/v2/up/${name}/blobs/${b.digest}`), 'the blob to be committed');
+      }
     };
     cache.advance(-2 * DAY);
     await pullAll('library/old', old);
@@ -72,6 +75,7 @@ describe('pull-through cache and garbage collection', () => {
     await collect(cache.http);
     release();
     expect(await pulled).toEqual({ digest: layer.digest, bytes: layer.size });
+    await eventually(() => isCached(cache, `/v2/up/library/big/blobs/${layer.digest}`), 'the blob to be committed');
     await collect(cache.http);
     const again = await raw(cache.http.get(`/v2/library/big/blobs/${layer.digest}`));
     expect([again.headers['cache-status'], sha256(again.body)]).toEqual(['Wharf; hit', layer.digest]);

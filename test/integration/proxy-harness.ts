@@ -257,3 +257,12 @@ export function pull(cache: TestCache, path: string, options: { abortAfter?: num
     req.end();
   });
 }
+
+/**
+ * True when a HEAD of `path` is answered from the cache (`Cache-Status: Wharf; hit`). A pull's
+ * response ends once its bytes verified; the commit to storage follows, so tests that need the blob
+ * stored wait for this.
+ */
+export async function isCached(cache: TestCache, path: string): Promise<boolean> {
+  return (await cache.http.head(path)).headers['cache-status'] === 'Wharf; hit';
+}

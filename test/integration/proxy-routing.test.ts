@@ -4,8 +4,8 @@
  * cache on one instance, and pushes under a prefix refused with the upstream's name.
  */
 import { describe, expect, it } from 'vitest';
-import { expectError, MEDIA, pushBlob, pushImage, pushIndex, raw, sha256 } from './harness.js';
-import { startCache, startUpstream } from './proxy-harness.js';
+import { eventually, expectError, MEDIA, pushBlob, pushImage, pushIndex, raw, sha256 } from './harness.js';
+import { isCached, startCache, startUpstream } from './proxy-harness.js';
 
 const upstreamOf = (url: string, more: Record<string, unknown> = {}) => ({ name: 'up', url, prefix: 'up', default: true, ...more });
 
@@ -24,6 +24,7 @@ describe('pull-through routing', () => {
       const got = await raw(cache.http.get(`/v2/up/team/base/blobs/${blob.digest}`));
       expect(got.status).toBe(200);
       expect(sha256(got.body)).toBe(blob.digest);
+      await eventually(() => isCached(cache, `/v2/up/team/base/blobs/${blob.digest}`), 'the blob to be committed');
     }
     // now cached: nothing more reaches the upstream
     const before = upstream.requests.length;
