@@ -28,6 +28,9 @@ import type { Upstream } from './upstream.js';
 /** Bytes of the most recent part of a blob kept in memory per fill (16 MiB; at most `maxconnections` fills per upstream run at once). */
 export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/** Bytes read ahead from the upstream while storage writes are under way (the upstream and the disk work at once). */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
 /** What a fill fetches and where it stores it. */
 export interface FillSpec {
   upstream: Upstream;
@@ -184,7 +187,7 @@ export class BlobFill {
     ready.resolve();
     const session = await registry.uploads.create(cache);
     try {
-      await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal)), undefined, signal);
+      await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }), undefined, signal);
       if (this.size !== undefined && this.#received !== this.size) throw new Error(`the upstream sent ${this.#received} of ${this.size} bytes`);
       const received = registry.uploads.runningDigest(session.id, this.#received);
       if (received !== undefined && received !== digest.digest) throw new Error(`the upstream sent bytes whose digest is ${received}, not ${digest.digest}`);
