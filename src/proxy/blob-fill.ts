@@ -31,6 +31,9 @@ export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Bytes read ahead from the upstream while storage writes are under way (the upstream and the disk work at once). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
+/** The most a client's stream gathers from the window into one chunk (fewer, larger socket writes). */
+const YIELD_BYTES = 1024 * 1024;
+
 /** What a fill fetches and where it stores it. */
 export interface FillSpec {
   upstream: Upstream;
@@ -120,9 +123,16 @@ export class BlobFill {
       const whole = this.#verified || this.#state === 'committed' || this.size === undefined;
       const limit = Math.min(stop, whole ? this.#received : Math.min(this.#received, this.size! - 1));
       if (position < limit) {
-        const piece = this.#slice(position, limit);
-        position += piece.length;
-        yield piece;
+        // what has arrived, in one piece of up to 1 MiB: one socket write instead of one per upstream chunk
+        const pieces: Buffer[] = [];
+        let bytes = 0;
+        while (position < limit && bytes < YIELD_BYTES) {
+          const piece = this.#slice(position, Math.min(limit, position + YIELD_BYTES - bytes));
+          pieces.push(piece);
+          position += piece.length;
+          bytes += piece.length;
+        }
+        yield pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
         continue;
       }
       await this.#tick.promise;
