@@ -38,7 +38,9 @@ export class PullThroughCache {
     config: ProxyConfig,
     options: PullThroughCacheOptions = {},
   ) {
-    this.router = new Router(upstreams, (name) => registry.catalog.exists(name));
+    // the catalog's cached list answers for the team's repositories (no storage request on their reads);
+    // a name it lacks is looked up in storage, so a push through another process counts at once
+    this.router = new Router(upstreams, async (name) => (await registry.catalog.listed(name)) || registry.catalog.exists(name));
     this.manifests = new ManifestProxy(registry, this.stats, { negativeTtlMs: config.negativettl, now: options.now, logger: options.logger });
     this.blobs = new BlobProxy(registry, this.stats, { fillTimeoutMs: config.filltimeout, windowBytes: options.fillWindowBytes, logger: options.logger });
   }
