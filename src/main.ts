@@ -1,30 +1,36 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { cacheWarm } from './cli/cache.js';
-import { gc } from './cli/gc.js';
-import { serve } from './cli/serve.js';
-import { ConfigError } from './config/load.js';
+import { registerBuildCommand } from './cli/build-command.js';
+import { registerClientCommands } from './cli/client-commands.js';
+import { GC_HELP } from './cli/gc-help.js';
+import { version } from './cli/version.js';
 
 const program = new Command()
   .name('wharf')
-  .description('Wharf, a self-hosted OCI container registry')
+  .description('Wharf, a self-hosted OCI container registry, and its client')
+  .version(version(), '-V, --version', 'print the version of wharf')
   .showHelpAfterError();
 
 program
   .command('serve')
   .description('serve the registry (OCI Distribution Spec v1.1) on http.addr')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
-  .action(async (opts: { config?: string }) => serve(opts.config));
+  .action(async (opts: { config?: string }) => (await import('./cli/serve.js')).serve(opts.config));
 
 program
   .command('gc')
-  .description('delete what no tag reaches (after retention rules), purge abandoned uploads; safe while the server runs')
+  .description('garbage collection: apply retention rules, delete the blobs of deleted images, purge abandoned uploads; safe while the server runs')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
+  .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+  .addHelpText('after', GC_HELP)
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
+
+registerClientCommands(program);
+registerBuildCommand(program);
 
 program
   .command('cache')
@@ -36,15 +42,14 @@ program
   .option('--platform <os/arch>', 'only this platform of an image index (repeatable; default all)', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--insecure', 'plain HTTP although the registry is not on loopback')
   .action(async (references: string[], opts: { registry: string; platform: string[]; insecure?: boolean }) => {
-    process.exitCode = await cacheWarm(references, opts);
+    process.exitCode = await (await import('./cli/cache.js')).cacheWarm(references, opts);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`wharf: invalid configuration:\n${err.message}\n`);
+  if ((err as Error)?.name === 'ConfigError') {
+    process.stderr.write(`wharf: invalid configuration:\n${(err as Error).message}\n`);
   } else {
-    const hint = (err as { hint?: unknown }).hint;
-    process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}${typeof hint === 'string' ? ` (${hint})` : ''}\n`);
+    process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}\n`);
   }
   process.exit(1);
 });

@@ -23,12 +23,11 @@ export async function readBody(body: Readable, limit: number): Promise<Buffer> {
 
 /** Discards a body so that its connection can be reused. */
 export async function drain(res: HttpResponse): Promise<void> {
-  try {
-    if (res.body.dump) await res.body.dump();
-    else res.body.resume();
-  } catch {
-    // the connection is closed instead
-  }
+  if (res.body.readableEnded) return;
+  await new Promise<void>((done) => {
+    res.body.once('end', done).once('close', done).once('error', () => done());
+    res.body.resume();
+  });
 }
 
 /**

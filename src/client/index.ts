@@ -14,7 +14,7 @@ export { TokenCache } from './auth/token-cache.js';
 export { copyImage, pickPlatform, type CopyOptions, type CopyResult, type TransferEvent } from './image/copy.js';
 export type { ImageSink, ImageSource, PutBlobOptions } from './image/types.js';
 export { registrySink, registrySource } from './image/registry.js';
-export { layoutSink, layoutSource, readLayoutIndex } from './image/layout.js';
+export { layoutSink, layoutSource, readLayoutIndex, fileRange } from './image/layout.js';
 export { archiveSource } from './image/archive.js';
 export { archiveSink, type ArchiveFormat } from './image/archive-sink.js';
 export { writeBlobFile } from './image/blob-file.js';

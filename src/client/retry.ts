@@ -8,7 +8,7 @@ import { NetworkError } from './transport.js';
 
 /** How a client retries: attempts after the first, and the delays between them (milliseconds). */
 export interface RetryPolicy {
-  /** retries after the first attempt (default 5) */
+  /** retries after the first attempt (default 6) */
   retries: number;
   /** the first delay's ceiling (default 250 ms); doubled each retry */
   baseDelayMs: number;
@@ -16,8 +16,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-/** The default policy: 5 retries, 250 ms doubling to 8 s (about 15 s in all: a registry restart fits). */
-export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseDelayMs: 250, maxDelayMs: 8000 };
+/** The default policy: 6 retries, 250 ms doubling to 8 s (8 to 16 s in all, jittered: a registry restart fits). */
+export const DEFAULT_RETRY: RetryPolicy = { retries: 6, baseDelayMs: 250, maxDelayMs: 8000 };
 
 /** True when `err` may go away on its own: a temporary registry answer, or a connection to an origin that answered before. */
 export function isRetryable(err: unknown): boolean {

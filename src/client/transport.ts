@@ -1,5 +1,7 @@
 /**
- * HTTP plumbing of the client, on undici (pooled keep-alive connections, streamed bodies): the
+ * HTTP plumbing of the client, on Node's own `http`/`https` agents (pooled keep-alive connections,
+ * streamed bodies, nothing to load at start: a command starts in a fraction of the time undici's
+ * import takes, which a CLI pays on every run): the
  * scheme of each registry (plain HTTP only for loopback names and `insecure` hosts, as docker does;
  * TLS otherwise, trusting `caFile` / `$SSL_CERT_FILE` besides the system's roots), redirects followed
  * by hand so that `Authorization` never reaches another host (go-containerregistry
@@ -7,10 +9,11 @@
  * {@link ClientError}s that say whether a retry may help.
  */
 import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
 import { ClientError, redact } from './errors.js';
 
 /** Options of a {@link Transport}. */
@@ -25,8 +28,8 @@ export interface TransportOptions {
   connectionsPerOrigin?: number;
   /** the `User-Agent` header (default `wharf`) */
   userAgent?: string;
-  /** an undici dispatcher to send through instead of the transport's own pool (tests, proxies) */
-  dispatcher?: Dispatcher;
+  /** seconds without a byte before a request fails (default 300) */
+  timeoutSeconds?: number;
 }
 
 /** A request of {@link Transport.send}. */
@@ -45,7 +48,7 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable & { dump?(): Promise<void> };
+  body: Readable;
   url: string;
 }
 
@@ -53,7 +56,9 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** The one HTTP client of `src/client/`. */
 export class Transport {
-  readonly #dispatcher: Dispatcher;
+  readonly #http: HttpAgent;
+  readonly #https: HttpsAgent;
+  readonly #timeoutMs: number;
   readonly #insecure: Set<string>;
   readonly #tls: Set<string>;
   readonly #userAgent: string;
@@ -64,6 +69,7 @@ export class Transport {
     this.#insecure = new Set((options.insecure ?? []).map((h) => h.toLowerCase()));
     this.#tls = new Set((options.tls ?? []).map((h) => h.toLowerCase()));
     this.#userAgent = options.userAgent ?? 'wharf';
+    this.#timeoutMs = (options.timeoutSeconds ?? 300) * 1000;
     const caFile = options.caFile ?? process.env.SSL_CERT_FILE;
     let ca: string | undefined;
     if (caFile) {
@@ -73,15 +79,9 @@ export class Transport {
         throw new ClientError('TLS_FAILED', `cannot read the CA file ${caFile}: ${(err as Error).message}`, { cause: err });
       }
     }
-    this.#dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connectionsPerOrigin ?? 32,
-        keepAliveTimeout: 30_000,
-        headersTimeout: 300_000,
-        bodyTimeout: 300_000,
-        ...(ca ? { connect: { ca: [ca, ...rootCertificates] } } : {}),
-      });
+    const pool = { keepAlive: true, maxSockets: options.connectionsPerOrigin ?? 32, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    this.#http = new HttpAgent(pool);
+    this.#https = new HttpsAgent({ ...pool, ...(ca ? { ca: [ca, ...rootCertificates] } : {}) });
   }
 
   /** `https` for `tls` hosts; `http` for loopback names and insecure hosts; else `https`. */
@@ -113,7 +113,7 @@ export class Transport {
       if (!REDIRECTS.has(res.status) || typeof location !== 'string' || hop >= (req.maxRedirects ?? 5)) {
         return { status: res.status, headers: res.headers, body: res.body, url: url.toString() };
       }
-      await res.body.dump?.();
+      res.body.resume();
       url = new URL(location, url);
       if (url.origin !== origin) {
         const { authorization: _dropped, ...rest } = headers;
@@ -130,25 +130,41 @@ export class Transport {
 
   /** Closes the pooled connections. */
   async close(): Promise<void> {
-    await this.#dispatcher.close();
+    this.#http.destroy();
+    this.#https.destroy();
   }
 
-  async #exchange(url: URL, method: string, headers: Record<string, string>, body: HttpRequest['body'], signal?: AbortSignal) {
-    try {
-      const res = await this.#dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
+  #exchange(url: URL, method: string, headers: Record<string, string>, body: HttpRequest['body'], signal?: AbortSignal): Promise<{ status: number; headers: IncomingMessage['headers']; body: Readable }> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: unknown) => {
+        if (body && typeof body === 'object' && 'destroy' in body) body.destroy();
+        reject(networkError(err, method, url, this.#reached.has(url.origin), signal));
+      };
+      if (signal?.aborted) return fail(signal.reason);
+      const https = url.protocol === 'https:';
+      const length = typeof body === 'string' ? Buffer.byteLength(body) : Buffer.isBuffer(body) ? body.length : undefined;
+      const req = (https ? httpsRequest : httpRequest)(url, {
+        method,
+        headers: { ...headers, ...(length !== undefined ? { 'content-length': String(length) } : {}) },
+        agent: https ? this.#https : this.#http,
         signal,
+        timeout: this.#timeoutMs,
       });
-      this.#reached.add(url.origin);
-      return { status: res.statusCode, headers: res.headers, body: res.body as unknown as HttpResponse['body'] };
-    } catch (err) {
-      if (body && typeof body === 'object' && 'destroy' in body) body.destroy();
-      throw networkError(err, method, url, this.#reached.has(url.origin), signal);
-    }
+      req.once('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${this.#timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.once('error', fail);
+      req.once('response', (res) => {
+        this.#reached.add(url.origin);
+        req.removeListener('error', fail);
+        req.on('error', (err) => res.destroy(err));
+        res.on('aborted', () => res.destroy(Object.assign(new Error('the connection closed mid-body'), { code: 'ECONNRESET' })));
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.once('error', (err) => req.destroy(err));
+        body.pipe(req);
+      }
+    });
   }
 }
 

@@ -2,7 +2,7 @@
  * The garbage collector: one run = take the lease, apply retention, scan and mark, persist the
  * sweep phase, sweep (re-checking every candidate's touch marker right before deleting it), purge
  * abandoned uploads and temporary files, release the lease. Safe while the registry serves pushes
- * and pulls; the protocol is described in protocol.ts and in the README. A dry run takes no lease
+ * and pulls; the protocol is described in protocol.ts and in docs/garbage-collection.md. A dry run takes no lease
  * and deletes nothing, and reports what a run would delete at that moment.
  */
 import { randomUUID } from 'node:crypto';
@@ -15,7 +15,8 @@ import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { scanInventory, type Inventory } from './inventory.js';
 import { GcLease, type LeaseOptions } from './lease.js';
-import { mark, type MarkResult, type Marker } from './mark.js';
+import { explainKept, type KeptByGrace } from './kept.js';
+import { mark, type MarkOptions, type MarkResult, type Marker } from './mark.js';
 import { isTouched, touchedDigests, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy, type TagDeletion } from './retention.js';
@@ -72,16 +73,20 @@ export interface GcReport {
   uploadBytesFreed: number;
   temporariesRemoved: number;
   temporaryBytesFreed: number;
+  /** what was kept only because it is younger than the grace period, and when it can go */
+  keptByGrace: KeptByGrace;
+  /** manifests no tag reaches, kept because untagged manifests are not deleted there */
+  untaggedKept: number;
   /** per repository, only those the run changed */
   repositories: Record<string, RepositoryReport>;
 }
 
-/** The run options from the configuration's `gc` section, with a request's overrides. */
-export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean } = {}): GcOptions {
+/** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
+export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean; graceMs?: number } = {}): GcOptions {
   return {
     dryRun: overrides.dryRun ?? false,
     deleteUntagged: overrides.deleteUntagged === true || gc.deleteuntagged,
-    graceMs: gc.grace,
+    graceMs: overrides.graceMs ?? gc.grace,
     uploadPurgeAgeMs: gc.uploadpurge.age,
     retention: gc.retention,
   };
@@ -129,6 +134,8 @@ export class GcRun {
       uploadBytesFreed: 0,
       temporariesRemoved: 0,
       temporaryBytesFreed: 0,
+      keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
+      untaggedKept: 0,
       repositories: {},
     };
   }
@@ -188,11 +195,13 @@ export class GcRun {
         this.tagDeleted(deletion, ignored);
       }
     }
-    const { marker, result } = mark(inventory, {
+    const options: MarkOptions = {
       cutoff: this.#startedAt - this.#options.graceMs,
       deleteUntagged: (name) => this.#options.deleteUntagged || this.#policy.deletesUntagged(name),
       ignoredTags: (name) => ignored.get(name) ?? new Set(),
-    });
+    };
+    const { marker, result } = mark(inventory, options);
+    Object.assign(this.#report, explainKept(inventory, options, result, this.#startedAt, this.#options.graceMs));
     this.#inventory = inventory;
     this.#marker = marker;
     this.#candidates = result;
@@ -269,13 +278,17 @@ export class GcRun {
     return this.#report;
   }
 
-  /** Ends the run's lease (phase "done") and removes its markers; nothing for a dry run. */
+  /**
+   * Ends the run's lease (phase "done") and removes its touch markers; nothing for a dry run. Its
+   * candidate markers stay until the next run starts: a push that finds something it relies on gone
+   * reads them to tell a collection's delete from a client's (GcGuard.removedByGc).
+   */
   async release(): Promise<void> {
     if (!this.#lease) return;
     await this.#lease.release();
     // A push that read the lease just before it ended may still write a marker here; the next run
     // removes what is left (see start), so a failure to remove them all now is not the run's failure.
-    await this.#driver.delete(layout.gcRunMarkers(this.#lease.runId)).catch(() => undefined);
+    await this.#driver.delete(layout.gcRunTouched(this.#lease.runId)).catch(() => undefined);
   }
 
   /**

@@ -6,7 +6,6 @@
  * cap (`maxconnections`; requests beyond it wait, where Harbor answers 429).
  */
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
 import { ClientError, isLoopback, RegistryClient, RegistryClientError, StaticCredentials, type Repo } from '../client/index.js';
 import { ConfigError } from '../config/load.js';
 import type { ProxyConfig, UpstreamConfig } from '../config/proxy-schema.js';
@@ -15,11 +14,6 @@ import type { RepositoryName } from '../oci/reference.js';
 
 /** How the cache's clients retry an upstream: briefly, so that stale-if-error answers within seconds when it is down. */
 const UPSTREAM_RETRY = { retries: 2, baseDelayMs: 100, maxDelayMs: 1000 };
-
-/** Options for building upstreams (tests pass an undici dispatcher to count or cut requests). */
-export interface UpstreamOptions {
-  dispatcher?: Dispatcher;
-}
 
 /** One configured upstream registry. */
 export class Upstream {
@@ -41,7 +35,7 @@ export class Upstream {
   readonly client: RegistryClient;
   readonly #config: UpstreamConfig;
 
-  constructor(config: UpstreamConfig, options: UpstreamOptions = {}) {
+  constructor(config: UpstreamConfig) {
     this.#config = config;
     this.name = config.name;
     this.url = config.url.replace(/\/$/, '');
@@ -61,7 +55,6 @@ export class Upstream {
       retry: UPSTREAM_RETRY,
       insecure: !https && !isLoopback(host) ? [host] : [],
       tls: https && isLoopback(host) ? [host] : [],
-      dispatcher: options.dispatcher,
     });
   }
 
@@ -108,8 +101,8 @@ export class Upstream {
 }
 
 /** The upstreams of `config`, in order. */
-export function buildUpstreams(config: ProxyConfig, options: UpstreamOptions = {}): Upstream[] {
-  return config.upstreams.map((u) => new Upstream(u, options));
+export function buildUpstreams(config: ProxyConfig): Upstream[] {
+  return config.upstreams.map((u) => new Upstream(u));
 }
 
 /**

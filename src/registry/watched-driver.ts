@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RepositoryName } from '../oci/reference.js';
-import type { AppendedState, AppendOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** What {@link WatchedDriver} reports to. */
@@ -67,9 +67,9 @@ export class WatchedDriver implements StorageDriver {
     return this.inner.appendedReader(path, state);
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
     try {
-      await this.inner.commitAppended(path, dest, state);
+      await this.inner.commitAppended(path, dest, state, options);
       this.written(dest);
     } finally {
       this.removed(path);

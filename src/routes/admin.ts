@@ -1,5 +1,5 @@
 /**
- * The admin API under `/admin/v1` (README "Admin API"), except garbage collection (`/admin/v1/gc`,
+ * The admin API under `/admin/v1` (docs/admin-api.md), except garbage collection (`/admin/v1/gc`,
  * its own router): repositories with their bytes, tags with their sizes, deleting repositories and
  * tags, storage totals, and importing a `docker save` or OCI layout tarball. JSON in and out; errors
  * are the spec's JSON through {@link RegistryError}. Thin: the work is in `registry/`.

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/auth.js';
 import type { Config } from '../config/schema.js';
+import type { EventRecorder } from '../observability/notifications/events.js';
 import type { PullThroughCache } from '../proxy/cache.js';
 import { RegistryError } from '../oci/errors.js';
 import { ClientGoneError } from './errors.js';
@@ -22,6 +23,8 @@ export interface RouteDeps {
   auth?: Auth;
   /** the pull-through cache; undefined when the configuration has no `proxy` section */
   proxy?: PullThroughCache;
+  /** where push, pull, mount and delete events go (notifications); undefined when none is configured */
+  events?: EventRecorder;
 }
 
 /** A handler of one method of one area; throws {@link RegistryError} for the error middleware. */

@@ -18,9 +18,10 @@ import type { UpstreamTarget } from '../proxy/routing.js';
 import { isUpstreamNotFound, upstreamFailure } from '../proxy/upstream-errors.js';
 import type { BlobInfo } from '../registry/blobs.js';
 import { lexical, paginate } from '../registry/pagination.js';
-import { blobHeaders, parseRange, sendStoredBlob } from './blobs.js';
+import { blobHeaders, sendStoredBlob } from './blobs.js';
+import { parseRanges } from './byte-ranges.js';
 import { pageSize, queryParam, repositoryOf, sendJson, setNextLink, type RouteDeps } from './context.js';
-import { manifestHeaders, parseReference } from './manifests.js';
+import { manifestHeaders, readReference, tagOf } from './manifests.js';
 import type { V2Route } from './v2-path.js';
 
 /** The `Cache-Status` (RFC 9211) of each way a manifest is answered. */
@@ -64,13 +65,15 @@ export async function serveProxied(req: IncomingMessage, res: ServerResponse, ro
 }
 
 async function serveManifest(req: IncomingMessage, res: ServerResponse, ref: string, target: UpstreamTarget, deps: RouteDeps): Promise<void> {
-  const reference = parseReference(ref);
+  const reference = readReference(ref);
   const answer = await deps.proxy!.manifests.get(target, reference);
-  if ('tag' in reference && answer.cached) await deps.registry.pulls.record(target.cache, reference.tag);
+  const tag = tagOf(reference);
+  if (tag !== undefined && answer.cached) await deps.registry.pulls.record(target.cache, tag);
   const { digest, mediaType, body } = answer.manifest;
   manifestHeaders(res, digest, mediaType, body.length);
   res.setHeader('Cache-Status', answer.cached || answer.outcome !== 'miss' ? MANIFEST_STATUS[answer.outcome] : 'Wharf; fwd=miss');
   if (answer.outcome === 'stale') res.setHeader('Warning', '110 - "Response is Stale"');
+  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: target.cache, digest, mediaType, size: body.length, tag, body });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
@@ -80,7 +83,7 @@ async function serveBlob(req: IncomingMessage, res: ServerResponse, digest: Pars
   if (local) {
     res.setHeader('Cache-Status', 'Wharf; hit');
     proxy.stats.count(target.upstream.name, 'hit');
-    await sendStoredBlob(req, res, local, deps);
+    await sendStoredBlob(req, res, target.cache, local, deps);
     return;
   }
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
@@ -89,7 +92,7 @@ async function serveBlob(req: IncomingMessage, res: ServerResponse, digest: Pars
     const info = await storedIn(deps, target, digest);
     if (!info) throw new RegistryError('BLOB_UNKNOWN', { message: 'a garbage collection removed the blob as it was cached: pull it again', detail: { digest: digest.digest } });
     res.setHeader('Cache-Status', 'Wharf; fwd=miss; stored');
-    await sendStoredBlob(req, res, info, deps);
+    await sendStoredBlob(req, res, target.cache, info, deps);
     return;
   }
   blobHeaders(res, digest.digest);
@@ -113,7 +116,9 @@ async function serveBlob(req: IncomingMessage, res: ServerResponse, digest: Pars
   }
   const { fill } = answer;
   res.setHeader('Cache-Status', answer.joined ? 'Wharf; fwd=miss; collapsed' : 'Wharf; fwd=miss; stored');
-  const range = fill.size === undefined ? undefined : parseRange(req.headers.range, fill.size);
+  // several ranges of a blob still arriving: the whole blob (RFC 9110 14.2 lets a server ignore Range)
+  const ranges = fill.size === undefined ? undefined : parseRanges(req.headers.range, fill.size);
+  const range = ranges?.length === 1 ? ranges[0] : undefined;
   if (range) {
     res.statusCode = 206;
     res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${fill.size}`);

@@ -133,7 +133,7 @@ forEachDriver((make) => {
 
     it('answers 400 BLOB_UPLOAD_INVALID for a corrupt gzip stream and 413 when it expands past admin.import.maxbytes', async () => {
       const registry = await make();
-      const http = supertest(createApp({ config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } }, storage: registry.driver, logger: pino({ level: 'silent' }) }));
+      const http = supertest(createApp({ config: { ...registry.config, admin: { ...registry.config.admin, import: { maxbytes: 64 * 1024 } } }, storage: registry.driver, logger: pino({ level: 'silent' }) }));
       const saved = await dockerSaveTarball([await layerTar(2000)]);
       const corrupt = gzipSync(saved.tarball);
       corrupt.fill(0xff, 20, 60);
@@ -384,7 +384,7 @@ forEachDriver((make) => {
     it('answers 413 SIZE_INVALID past admin.import.maxbytes and leaves nothing behind', async () => {
       const registry = await make();
       const limited = createApp({
-        config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } },
+        config: { ...registry.config, admin: { ...registry.config.admin, import: { maxbytes: 64 * 1024 } } },
         storage: registry.driver,
         logger: pino({ level: 'silent' }),
       });

@@ -91,7 +91,9 @@ async function writeRanges(temp: string, desc: Descriptor, open: BlobOpener, par
           cb(null, chunk);
         },
       });
-      await pipeline(await open(start, length, signal), counter, createWriteStream(temp, { flags: 'r+', start }), { signal });
+      const source = await open(start, length, signal);
+      const sink = createWriteStream(temp, { flags: 'r+', start });
+      await (o.onProgress ? pipeline(source, counter, sink, { signal }) : pipeline(source, sink, { signal }));
     }
   };
   const workers = Array.from({ length: Math.min(parts, Math.ceil(desc.size / partSize)) }, worker);

@@ -73,7 +73,9 @@ export async function copyImage(source: ImageSource, sink: ImageSink, options: C
         const emit = (phase: TransferEvent['phase'], done: number, r?: UploadResult) =>
           options.onTransfer?.({ digest: desc.digest, size: desc.size, done, phase, ...(r ? { result: r } : {}) });
         emit('start', 0);
-        const r = await sink.putBlob(desc, source.opener(desc), { signal, from: source.location, onProgress: (done) => emit('progress', done) });
+        const onProgress = options.onTransfer && ((done: number) => emit('progress', done));
+        const from = source.locationOf?.(desc) ?? source.location;
+        const r = await sink.putBlob(desc, source.opener(desc), { signal, from, onProgress });
         result.blobs[r]++;
         if (r === 'uploaded') result.blobs.bytes += desc.size;
         emit('end', desc.size, r);

@@ -8,8 +8,6 @@ import { stat } from 'node:fs/promises';
 import { parseImageReference, type ImageReference } from '../../oci/image-reference.js';
 import { ClientError } from '../errors.js';
 import type { RegistryClient } from '../registry-client.js';
-import { archiveSource } from './archive.js';
-import { archiveSink } from './archive-sink.js';
 import { layoutSink, layoutSource, type LayoutSinkOptions } from './layout.js';
 import { registrySink, registrySource } from './registry.js';
 import type { ImageSink, ImageSource } from './types.js';
@@ -54,20 +52,20 @@ export async function openSource(client: RegistryClient, location: ImageLocation
       return layoutSource(location.path, location.name);
     case 'oci-archive':
     case 'docker-archive':
-      return archiveSource(location.path, location.name);
+      return (await import('./archive.js')).archiveSource(location.path, location.name);
     case 'path': {
       const found = await stat(location.path).catch(() => undefined);
       if (!found) throw new ClientError('NOT_FOUND', `${location.path}: no such file or folder`);
-      return found.isDirectory() ? layoutSource(location.path, location.name) : archiveSource(location.path, location.name);
+      return found.isDirectory() ? layoutSource(location.path, location.name) : (await import('./archive.js')).archiveSource(location.path, location.name);
     }
   }
 }
 
 /**
- * The sink at `location`.
+ * The sink at `location` (the tarball modules are loaded only for tarballs).
  * @param name the image's name inside a file destination (ref.name; a docker-archive's RepoTags entry)
  */
-export function openSink(client: RegistryClient, location: ImageLocation, name: string | undefined, options: LayoutSinkOptions = {}): ImageSink {
+export async function openSink(client: RegistryClient, location: ImageLocation, name: string | undefined, options: LayoutSinkOptions = {}): Promise<ImageSink> {
   switch (location.kind) {
     case 'registry':
       return registrySink(client, location.ref);
@@ -76,6 +74,6 @@ export function openSink(client: RegistryClient, location: ImageLocation, name: 
       return layoutSink(location.path, location.name ?? name, options);
     case 'oci-archive':
     case 'docker-archive':
-      return archiveSink(location.path, location.kind, location.name ?? name, options);
+      return (await import('./archive-sink.js')).archiveSink(location.path, location.kind, location.name ?? name, options);
   }
 }

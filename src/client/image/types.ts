@@ -23,6 +23,11 @@ export interface ImageSource {
   referrers?(subject: Digest, signal?: AbortSignal): Promise<Descriptor[]>;
   /** Same registry and repository name for a mount, when the source is a registry. */
   readonly location?: { registry: string; repository: string };
+  /**
+   * Where one blob can be mounted from, when the source's blobs live in several repositories (an
+   * image built on a base: the base's layers are in the base's repository); wins over `location`.
+   */
+  locationOf?(desc: Descriptor): { registry: string; repository: string } | undefined;
   /** Releases what the source holds (temporary files). */
   close?(): Promise<void>;
 }
