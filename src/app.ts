@@ -86,6 +86,10 @@ export function createApp(deps: AppDeps): App {
   const proxy = upstreams
     ? new PullThroughCache(registry, upstreams, deps.config.proxy!, { now: () => now().getTime(), logger: deps.logger, fillWindowBytes: deps.proxy?.fillWindowBytes })
     : undefined;
+  if (proxy && deps.metrics) {
+    deps.metrics.initProxyUpstreams(proxy.upstreams.map((u) => u.name));
+    proxy.stats.onEvent(deps.metrics.recordProxyEvent);
+  }
   const health = deps.health ?? new Health(deps.storage, deps.config.health, { logger: deps.logger, tokenAuth: auth?.token !== undefined });
   const headers = Object.entries(deps.config.http.headers ?? {});
   const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth, proxy, events: deps.notifier });
