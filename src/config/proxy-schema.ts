@@ -9,9 +9,9 @@
  *     - {name: ghcr, url: https://ghcr.io, prefix: ghcr.io, username: bot, password: secret, tagttl: 10m}
  * ```
  *
- * Distribution's own shape (`proxy.remoteurl`, `username`, `password`, `ttl`) is read as one default
- * upstream whose prefix is the upstream's host; its `ttl` is accepted and has no effect (Wharf evicts
- * through `gc.retention` `unpulledfor`, see docs/proxy.md).
+ * Distribution's own shape (`proxy.remoteurl`, `username`, `password`) is read as one default
+ * upstream whose prefix is the upstream's host; its `ttl` became a `gc.retention` rule before this
+ * schema runs (src/config/distribution.ts, docs/proxy.md "Distribution's proxy section").
  */
 import parseDuration from 'parse-duration';
 import { z } from 'zod';
@@ -104,8 +104,8 @@ const wharfShape = z.strictObject({
 
 /**
  * Distribution's shape (`remoteurl`, `username`, `password`, `ttl`) as Wharf's: one default upstream
- * named `remote` whose prefix is the upstream's host. `ttl` (Distribution's eviction) is dropped:
- * Wharf evicts through `gc.retention` `unpulledfor`. Any other value is left for validation.
+ * named `remote` whose prefix is the upstream's host. `ttl` (Distribution's eviction) is dropped here:
+ * adaptDistributionConfig made it a `gc.retention` `unpulledfor` rule. Any other value is left for validation.
  */
 function fromDistributionShape(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || !('remoteurl' in value)) return value;

@@ -6,26 +6,11 @@
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RegistryClient, StaticCredentials, uploadBlob } from '../../src/client/index.js';
 import { ConfigError, validate } from '../../src/config/load.js';
-import { parseDigest } from '../../src/oci/digest.js';
-import { buildImage, expectError, raw, sha256, type BuiltImage } from './harness.js';
+import { buildImage, expectError, raw, sha256 } from './harness.js';
 import { htpasswdLine, startAuthRegistry, USERS } from './auth-harness.js';
-import { startCache } from './proxy-harness.js';
+import { pushAs, startCache } from './proxy-harness.js';
 import { buildUpstreams, checkUpstreams } from '../../src/proxy/upstream.js';
-import { Readable } from 'node:stream';
-
-/** Pushes `image` to `repository` of the registry at `url` as `user`, through the registry client. */
-async function pushAs(url: string, user: keyof typeof USERS, repository: string, tag: string, image: BuiltImage): Promise<void> {
-  const host = new URL(url).host;
-  const client = new RegistryClient({ credentials: new StaticCredentials({ [host]: { username: user, password: USERS[user] } }) });
-  const repo = { registry: host, repository };
-  for (const blob of [image.config, ...image.layers]) {
-    await uploadBlob(client, repo, { mediaType: 'application/octet-stream', digest: parseDigest(blob.digest).digest, size: blob.size }, async (offset, length) => Readable.from([blob.bytes.subarray(offset, offset + length)]));
-  }
-  await client.putManifest(repo, tag, image.body, image.mediaType);
-  await client.close();
-}
 
 const tokenRequests = (logs: { msg: string; req?: { path?: string } }[]) => logs.filter((l) => l.msg === 'request' && l.req?.path === '/auth/token').length;
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { afterEach } from 'vitest';
@@ -21,7 +21,10 @@ import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 import { createHttpServer } from '../../src/server.js';
-import { TEST_GC_TIMING, type Client } from './harness.js';
+import { RegistryClient, StaticCredentials, uploadBlob } from '../../src/client/index.js';
+import { parseDigest } from '../../src/oci/digest.js';
+import { USERS } from './auth-harness.js';
+import { TEST_GC_TIMING, type BuiltImage, type Client } from './harness.js';
 
 /** One request the upstream's front saw. */
 export interface SeenRequest {
@@ -265,4 +268,16 @@ export function pull(cache: TestCache, path: string, options: { abortAfter?: num
  */
 export async function isCached(cache: TestCache, path: string): Promise<boolean> {
   return (await cache.http.head(path)).headers['cache-status'] === 'Wharf; hit';
+}
+
+/** Pushes `image` to `repository` of the registry at `url` as `user`, through the registry client. */
+export async function pushAs(url: string, user: keyof typeof USERS, repository: string, tag: string, image: BuiltImage): Promise<void> {
+  const host = new URL(url).host;
+  const client = new RegistryClient({ credentials: new StaticCredentials({ [host]: { username: user, password: USERS[user] } }) });
+  const repo = { registry: host, repository };
+  for (const blob of [image.config, ...image.layers]) {
+    await uploadBlob(client, repo, { mediaType: 'application/octet-stream', digest: parseDigest(blob.digest).digest, size: blob.size }, async (offset, length) => Readable.from([blob.bytes.subarray(offset, offset + length)]));
+  }
+  await client.putManifest(repo, tag, image.body, image.mediaType);
+  await client.close();
 }
