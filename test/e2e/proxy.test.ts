@@ -200,6 +200,23 @@ describe('pull-through cache, end to end', () => {
     expect(first - checkedAt).toBeGreaterThanOrEqual(TAG_TTL_S * 1000);
   });
 
+  it("runs CNCF Distribution's own pull-through configuration file unchanged, caching the same upstream", async () => {
+    const { distribution, busybox, work } = await env();
+    // cmd/registry/config-cache.yml as Distribution ships it; only what this machine needs comes from the
+    // environment: the upstream's URL, the storage folder and the addresses (the file says :5000 and localhost:5001)
+    const stock = await startWharf({
+      configFile: join(import.meta.dirname, '../fixtures/distribution/config-cache.yml'),
+      env: { WHARF_PROXY_REMOTEURL: distribution.url, WHARF_HTTP_DEBUG_ADDR: '127.0.0.1:0' },
+    });
+    stops.push(() => stock.dispose());
+    const prefix = new URL(distribution.url).host.replace(':', '-');
+    // as a registry-mirrors entry: the upstream's own names
+    await run('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${stock.host}/library/busybox:latest`, `oci:${join(work, 'stock-copy')}:latest`], { timeoutMs: 120_000 });
+    const got = await manifestDigest(stock, 'library/busybox/manifests/latest');
+    expect(got).toEqual({ digest: busybox.digest, status: 'Wharf; hit' });
+    expect(await catalog(stock)).toEqual([`${prefix}/library/busybox`]);
+  });
+
   it('with the upstreams stopped, dockerd and containerd still pull from the cache', async () => {
     const { dockerd, containerd, distribution, corp, wharf } = await env();
     await distribution.stop();
