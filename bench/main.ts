@@ -15,7 +15,7 @@ import { blobDigest } from './data.js';
 import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
-import { proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
+import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
 import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
@@ -400,7 +400,7 @@ async function main(): Promise<void> {
       }
       if (proxy) {
         log(`round ${round}: proxy (direct from the upstream, cold and warm through Wharf)`);
-        await proxyRound(proxy, results).catch((err: unknown) => {
+        await proxyRound(proxy, results, round).catch((err: unknown) => {
           results.notes.push(`round ${round}, proxy failed: ${(err as Error).message}`);
           for (const m of proxyMetrics()) results.expectRow(m.key);
         });
@@ -428,7 +428,8 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
-  const header = [
+  const proxyOnly = options.only.every((g) => g === 'proxy');
+  const header = proxyOnly ? proxyHeader(options.rounds, cpus().length, storage!.description) : [
     `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +

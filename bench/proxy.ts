@@ -108,21 +108,39 @@ export async function pullImage(base: string, repository: string, image: BenchIm
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** The report's heading of a run of the proxy workload alone. */
+export function proxyHeader(rounds: number, cores: number, storage: string): string[] {
+  return [
+    `# Wharf's pull-through cache vs a direct pull from its upstream (CNCF Distribution), ${new Date().toISOString()}`,
+    '',
+    `${cores} cores, Node ${process.version}; ${rounds} rounds, the direct pull first in odd rounds and last in even ones; ` +
+      `images: ${IMAGES.map((i) => i.label).join(', ')}, pulled as docker does (manifest, then config and layers three at a time). ` +
+      `${storage}; the "Distribution" column is the direct pull from the upstream.`,
+    '',
+  ];
+}
+
 /** Requests the upstream has logged so far (its access log lines). */
 async function upstreamRequests(bench: ProxyBench): Promise<number> {
   return (await readFile(bench.upstreamLog, 'utf8')).split('\n').filter((l) => / HTTP\/1\.1" \d{3} /.test(l)).length;
 }
 
-/** One round of the proxy workload: per image, direct, cold through Wharf, warm through Wharf. */
-export async function proxyRound(bench: ProxyBench, results: Results): Promise<void> {
+/**
+ * One round of the proxy workload: per image, the direct pull, then cold and warm through Wharf, in
+ * odd rounds; cold and warm first, then the direct pull, in even rounds (A B, B A: neither side always
+ * runs first on a machine whose load changes).
+ */
+export async function proxyRound(bench: ProxyBench, results: Results, round: number): Promise<void> {
   for (const image of bench.images) {
-    const direct = await pullImage(bench.upstream.url, image.repository, image);
+    const directFirst = round % 2 === 1;
+    let direct = directFirst ? await pullImage(bench.upstream.url, image.repository, image) : 0;
     await bench.cache.removeRepository(`up/${image.repository}`);
     for (const d of [image.manifestDigest, ...image.blobs.map((b) => b.digest)]) await bench.cache.removeBlob(d);
     const cold = await pullImage(bench.cache.url, `up/${image.repository}`, image);
     const before = await upstreamRequests(bench);
     const warm = await pullImage(bench.cache.url, `up/${image.repository}`, image);
     const reached = (await upstreamRequests(bench)) - before;
+    if (!directFirst) direct = await pullImage(bench.upstream.url, image.repository, image);
     results.add(`proxy-cold-${image.key}`, 'wharf', cold);
     results.add(`proxy-cold-${image.key}`, 'distribution', direct);
     results.add(`proxy-warm-${image.key}`, 'wharf', warm);
