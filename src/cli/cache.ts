@@ -8,6 +8,8 @@
 import { json } from 'node:stream/consumers';
 import { ClientError, DockerCredentials, RegistryClient } from '../client/index.js';
 import type { WarmReport } from '../proxy/warm.js';
+import { CommandFailure } from './client-common.js';
+import { describeError } from './client-errors.js';
 
 /** Options of {@link cacheWarm}. */
 export interface CacheWarmOptions {
@@ -22,7 +24,7 @@ export interface CacheWarmOptions {
 /**
  * Warms `references` and writes one line per reference to `out`.
  * @returns the exit status: 0 when every reference is cached, 1 otherwise
- * @throws ClientError when the registry cannot be reached or refuses the request (no admin right, no proxy section)
+ * @throws CommandFailure, one line, when the registry cannot be reached or refuses the request (no admin right, no proxy section)
  */
 export async function cacheWarm(references: string[], options: CacheWarmOptions = {}, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const registry = options.registry ?? 'localhost:5000';
@@ -50,7 +52,7 @@ export async function cacheWarm(references: string[], options: CacheWarmOptions 
     return failed === 0 ? 0 : 1;
   } catch (err) {
     if (err instanceof ClientError && err.code === 'CREDENTIALS' && !err.hint) err.hint = `run wharf login ${registry} with an admin account`;
-    throw err;
+    throw new CommandFailure(`cache warm: ${describeError(err, { registry })}`, { cause: err });
   } finally {
     await client.close();
   }

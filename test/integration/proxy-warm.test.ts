@@ -49,6 +49,13 @@ describe('pull-through prefetch', () => {
     expect(text).toMatch(/^cached {2}node:22 as dockerhub\/library\/node@sha256:[0-9a-f]{64}: 2 manifests, 2 blobs, 2 fetched \(\d+ B\)\nfailed {2}node:404: library\/node:404 is not on upstream hub/);
   });
 
+  it('wharf cache warm fails in one line when the registry has no cache or cannot be reached', async () => {
+    const upstream = await startUpstream();
+    const failure = (registry: string) => cacheWarm(['node:22'], { registry }, new PassThrough()).then(() => 'no failure', (err: Error) => `${err.name}: ${err.message}`);
+    expect(await failure(new URL(upstream.url).host)).toMatch(/^CommandFailure: cache warm: not found: .*\n?$/);
+    expect(await failure('127.0.0.1:9')).toMatch(/^CommandFailure: cache warm: cannot connect to 127\.0\.0\.1:9: connection refused/);
+  });
+
   it('refuses a malformed request, and answers 404 without a proxy section', async () => {
     const upstream = await startUpstream();
     const cache = await startCache([upstreamOf(upstream.url)]);
