@@ -15,6 +15,7 @@ import { blobDigest } from './data.js';
 import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
+import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
 import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
@@ -39,9 +40,14 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build'] as const;
-/** The groups run when `--only` is not given: `client` (wharf vs skopeo) and `build` (wharf build vs docker build) run only when asked. */
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy'] as const;
+/**
+ * The groups run when `--only` is not given: `client` (wharf vs skopeo), `build` (wharf build vs
+ * docker build) and `proxy` (the pull-through cache vs a direct pull from its upstream) run only when asked.
+ */
 const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
+/** The groups that need the two servers under test (`client` and `proxy` start their own). */
+const PER_SERVER: readonly Group[] = ['push', 'pull', 'manifests', 'listings', 'docker', 'build'];
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -74,6 +80,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'docker-pull', group: 'docker', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'rss-push', group: 'push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
   { key: 'rss-manifests', group: 'manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
+  ...proxyMetrics(),
   ];
 }
 
@@ -313,6 +320,8 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
+  /** servers of workloads with a set-up of their own (the proxy's upstream and cache), stopped with the others */
+  const others: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
@@ -320,7 +329,7 @@ async function main(): Promise<void> {
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
     log(`${signal}: stopping the servers`);
-    void Promise.all(servers.map((s) => s.stop()))
+    void Promise.all([...servers, ...others].map((s) => s.stop()))
       .then(() => storage?.stop())
       .then(() => rm(work, { recursive: true, force: true }))
       .finally(() => process.exit(130));
@@ -346,12 +355,20 @@ async function main(): Promise<void> {
     const withDistribution = !options.observability && options.distribution && installed('docker-registry');
     if (!options.observability && options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
     const nodeArgs = options.wharfNodeArgs.split(' ').filter(Boolean);
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
-    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    const perServer = options.observability || options.only.some((g) => PER_SERVER.includes(g));
+    if (perServer) servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
+    if (perServer && withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
     if (options.observability) {
       sink = await startSink();
       const observed = await observabilityConfig(sink.url);
       servers.push(await startWharf(REPO_ROOT, join(work, 'wharf-observed'), storage, nodeArgs, observed.yaml, 'distribution', observed.env));
+    }
+    let proxy: ProxyBench | undefined;
+    if (options.only.includes('proxy')) {
+      if (!installed('docker-registry')) throw new Error('the proxy workload needs CNCF Distribution as its upstream: apt-get install docker-registry');
+      log('proxy: starting the upstream (Distribution), pushing its images, starting the caching Wharf');
+      proxy = await startProxyBench(REPO_ROOT, work, storage, nodeArgs);
+      others.push(proxy.upstream, proxy.cache);
     }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
@@ -381,7 +398,14 @@ async function main(): Promise<void> {
         log(`round ${round}: ceilings`);
         await measureCeilings(work, options, results);
       }
-      for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && only.has(g))) {
+      if (proxy) {
+        log(`round ${round}: proxy (direct from the upstream, cold and warm through Wharf)`);
+        await proxyRound(proxy, results, round).catch((err: unknown) => {
+          results.notes.push(`round ${round}, proxy failed: ${(err as Error).message}`);
+          for (const m of proxyMetrics()) results.expectRow(m.key);
+        });
+      }
+      for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && g !== 'proxy' && only.has(g))) {
         for (const p of prepared) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {
@@ -397,14 +421,15 @@ async function main(): Promise<void> {
     }
   } finally {
     agent.destroy();
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...servers, ...others].map((s) => s.stop()));
     await sink?.stop();
     await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
   const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
-  const header = [
+  const proxyOnly = options.only.every((g) => g === 'proxy');
+  const header = proxyOnly ? proxyHeader(options.rounds, cpus().length, storage!.description) : [
     `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +

@@ -140,7 +140,7 @@ async function prepare(
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
  * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
- * @param extra top-level configuration keys (YAML lines) after the shared ones
+ * @param extra top-level configuration keys (YAML lines) after the shared ones (the proxy bench's `proxy:`)
  * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)
  * @param env environment overrides (`WHARF_*` keys)
  */

@@ -109,8 +109,8 @@ function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Pushes a small blob with one POST + PUT. */
-async function pushSmallBlob(base: string, repository: string, bytes: Buffer): Promise<string> {
+/** Pushes a small blob with one POST + PUT; returns its digest. */
+export async function pushSmallBlob(base: string, repository: string, bytes: Buffer): Promise<string> {
   const digest = sha256(bytes);
   const opened = await expect(202, `${base}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: { 'Content-Length': 0 } });
   await expect(201, locationURL(base, opened.headers.location, { digest }), {

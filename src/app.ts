@@ -24,7 +24,10 @@ import { requireLocalWithoutAuth } from './routes/local-only.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
+import { adminCacheRouter } from './routes/admin-cache.js';
 import { adminNotificationsRouter } from './routes/admin-notifications.js';
+import { PullThroughCache } from './proxy/cache.js';
+import { buildUpstreams, type Upstream } from './proxy/upstream.js';
 import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { pathOf, toOriginForm } from './routes/context.js';
@@ -42,6 +45,10 @@ export interface AppDeps {
   auth?: Auth;
   /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
+  /** the pull-through cache's upstreams (`wharf serve` checks them first); default: built from `config.proxy` */
+  upstreams?: Upstream[];
+  /** pull-through cache tuning for tests: bytes of each blob fill kept in memory */
+  proxy?: { fillWindowBytes?: number };
   /** `/livez` and `/readyz`; default: one over `storage` and `config.health` that is never started (no periodic probe) */
   health?: Health;
   /** the metrics to record (every request, every storage action); none when undefined */
@@ -75,9 +82,17 @@ export function createApp(deps: AppDeps): App {
   const registry = new Registry(storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace, logger: deps.logger });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
+  const upstreams = deps.config.proxy ? (deps.upstreams ?? buildUpstreams(deps.config.proxy)) : undefined;
+  const proxy = upstreams
+    ? new PullThroughCache(registry, upstreams, deps.config.proxy!, { now: () => now().getTime(), logger: deps.logger, fillWindowBytes: deps.proxy?.fillWindowBytes })
+    : undefined;
+  if (proxy && deps.metrics) {
+    deps.metrics.initProxyUpstreams(proxy.upstreams.map((u) => u.name));
+    proxy.stats.onEvent(deps.metrics.recordProxyEvent);
+  }
   const health = deps.health ?? new Health(deps.storage, deps.config.health, { logger: deps.logger, tokenAuth: auth?.token !== undefined });
   const headers = Object.entries(deps.config.http.headers ?? {});
-  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth, events: deps.notifier });
+  const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth, proxy, events: deps.notifier });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -87,6 +102,7 @@ export function createApp(deps: AppDeps): App {
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage, logger: deps.logger, lease: deps.gc?.lease, onRun: deps.metrics?.recordGcRun }));
   app.use(ADMIN_PREFIX, adminNotificationsRouter(deps.notifier));
+  app.use(ADMIN_PREFIX, adminCacheRouter(proxy));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);

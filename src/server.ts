@@ -24,6 +24,7 @@ import { Notifier } from './observability/notifications/notifier.js';
 import { RegistryError } from './oci/errors.js';
 import { StorageConfigError, type StorageDriver } from './storage/driver.js';
 import { createDriver } from './storage/factory.js';
+import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
 
 /** A running registry server. */
 export interface RunningServer {
@@ -181,7 +182,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const health = new Health(storage, config.health, { logger, tokenAuth: config.auth?.token !== undefined });
   const notifier = config.notifications.endpoints.length > 0 ? new Notifier({ config, storage, logger, metrics, listenAddress: config.http.addr }) : undefined;
-  const app = createApp({ config, storage, logger, health, metrics, notifier });
+  const upstreams = config.proxy ? buildUpstreams(config.proxy) : undefined;
+  if (upstreams) await checkUpstreams(upstreams, logger);
+  const app = createApp({ config, storage, logger, health, metrics, notifier, upstreams });
   const tls = tlsOf(config.http);
   const server = createHttpServer(app, config.http, logger);
   const drain = new Drain(server, tls !== undefined);
@@ -215,6 +218,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       if (!inTime) logger.warn({ drainTimeoutMs: config.http.draintimeout }, 'http.draintimeout passed: the requests still in flight were cut');
       health.stop();
       await notifier?.stop();
+      await Promise.all((upstreams ?? []).map((u) => u.close()));
       if (debug) {
         const closed = new Promise<void>((resolve) => debug.close(() => resolve()));
         debug.closeAllConnections();

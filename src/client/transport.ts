@@ -20,6 +20,8 @@ import { ClientError, redact } from './errors.js';
 export interface TransportOptions {
   /** registries (host[:port]) reached over plain HTTP besides loopback ones (`--insecure`) */
   insecure?: readonly string[];
+  /** registries (host[:port]) reached over TLS even on a loopback name (a pull-through cache's `https://127.0.0.1:5443` upstream) */
+  tls?: readonly string[];
   /** a PEM bundle of extra trusted certificate authorities; default `$SSL_CERT_FILE` when set */
   caFile?: string;
   /** connections kept per origin at most: the cap of concurrent requests per registry (default 32) */
@@ -58,12 +60,14 @@ export class Transport {
   readonly #https: HttpsAgent;
   readonly #timeoutMs: number;
   readonly #insecure: Set<string>;
+  readonly #tls: Set<string>;
   readonly #userAgent: string;
   /** origins that answered once: a connection failure to them is worth a retry (a restart), to others it is not */
   readonly #reached = new Set<string>();
 
   constructor(options: TransportOptions = {}) {
     this.#insecure = new Set((options.insecure ?? []).map((h) => h.toLowerCase()));
+    this.#tls = new Set((options.tls ?? []).map((h) => h.toLowerCase()));
     this.#userAgent = options.userAgent ?? 'wharf';
     this.#timeoutMs = (options.timeoutSeconds ?? 300) * 1000;
     const caFile = options.caFile ?? process.env.SSL_CERT_FILE;
@@ -80,8 +84,9 @@ export class Transport {
     this.#https = new HttpsAgent({ ...pool, ...(ca ? { ca: [ca, ...rootCertificates] } : {}) });
   }
 
-  /** `http` for loopback names and insecure hosts, else `https`. */
+  /** `https` for `tls` hosts; `http` for loopback names and insecure hosts; else `https`. */
   scheme(host: string): 'http' | 'https' {
+    if (this.#tls.has(host.toLowerCase())) return 'https';
     return isLoopback(host) || this.#insecure.has(host.toLowerCase()) ? 'http' : 'https';
   }
 

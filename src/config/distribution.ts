@@ -7,6 +7,8 @@
  * start-up with a {@link ConfigError}. A few keys are translated to Wharf's names (`loglevel`,
  * `storage.s3.regionendpoint`, token authentication with an external issuer).
  */
+import { parseGoDuration } from './production-schema.js';
+import { hostPrefix } from './proxy-schema.js';
 import type { ConfigWarning } from './warnings.js';
 
 type Tree = Record<string, unknown>;
@@ -79,7 +81,6 @@ const IGNORED: Record<string, string> = {
 /** Keys whose value would change behaviour silently: start-up stops unless `fine(value)`. */
 const REFUSED: { key: string; fine: (v: unknown) => boolean; why: string }[] = [
   { key: 'storage.maintenance.readonly', fine: (v) => !isTree(v) || !truthy(v.enabled), why: 'Wharf has no read-only mode and would accept pushes; remove it (stop pushes with auth.acl) ' },
-  { key: 'proxy', fine: () => false, why: 'Wharf has no pull-through cache yet and would serve (and accept pushes to) an empty registry instead of mirroring' },
   { key: 'middleware', fine: () => false, why: 'Wharf has no middleware: a storage, registry or repository middleware would be skipped (e.g. CloudFront would not serve the blobs)' },
   { key: 'auth.silly', fine: () => false, why: 'Wharf has no "silly" authentication: every request would be let through; use auth.htpasswd or auth.token' },
   { key: 'http.tls.letsencrypt', fine: () => false, why: 'Wharf gets no certificates from Let\'s Encrypt and would serve plain HTTP; set http.tls.certificate and http.tls.key (e.g. from certbot)' },
@@ -107,7 +108,7 @@ export function adaptDistributionConfig(tree: Tree): ConfigWarning[] {
   }
   if (at(tree, 'storage.maintenance.readonly') !== undefined) remove(tree, 'storage.maintenance.readonly');
   translate(tree);
-  const warnings: ConfigWarning[] = [];
+  const warnings: ConfigWarning[] = proxyTtl(tree);
   for (const [key, instead] of Object.entries(IGNORED)) {
     if (at(tree, key) === undefined) continue;
     warnings.push({ key, message: `is a CNCF Distribution key that Wharf does not implement, ignored: ${instead}` });
@@ -156,4 +157,47 @@ export function rememberWarnings(config: object, warnings: ConfigWarning[]): voi
 /** The warnings {@link adaptDistributionConfig} gave for `config` ([] for a configuration built otherwise). */
 export function distributionWarnings(config: object): ConfigWarning[] {
   return remembered.get(config) ?? [];
+}
+
+/** Distribution's eviction default (`proxy.ttl` unset): 7 days, in ms. */
+const DISTRIBUTION_PROXY_TTL_MS = 168 * 3_600_000;
+
+/**
+ * Distribution's `proxy.ttl` (with `proxy.remoteurl`: its one upstream, see proxy-schema.ts) as
+ * Wharf's eviction: a `gc.retention` rule over the upstream's prefix that evicts cached tags nobody
+ * pulled for `ttl` (Distribution deletes what it cached `ttl` after caching it, pulled or not,
+ * distribution#2367), with `gc.interval` set when it is not, so that the collections that apply it
+ * run as Distribution's scheduler does. Unset, `ttl` is Distribution's 168h; `0` keeps everything.
+ * @returns one warning saying what `ttl` became
+ * @throws DistributionConfigError when `ttl` is not a duration
+ */
+function proxyTtl(tree: Tree): ConfigWarning[] {
+  const proxy = at(tree, 'proxy');
+  if (!isTree(proxy) || typeof proxy.remoteurl !== 'string' || !URL.canParse(proxy.remoteurl)) return [];
+  const given = proxy.ttl;
+  delete proxy.ttl;
+  const ttlMs = given === undefined ? DISTRIBUTION_PROXY_TTL_MS : parseGoDuration(given);
+  if (ttlMs === undefined) {
+    throw new DistributionConfigError(`config key "proxy.ttl" = ${JSON.stringify(given)}: expected a duration such as 168h (how long a cached image is kept without a pull; 0 keeps them all)`);
+  }
+  const what = given === undefined ? 'is not set (CNCF Distribution then evicts after 168h)' : `= ${JSON.stringify(given)}`;
+  if (ttlMs === 0) return [{ key: 'proxy.ttl', message: `${what}: cached images are kept until deleted by hand` }];
+  const name = `${hostPrefix(proxy.remoteurl)}/**`;
+  const rule = { name, unpulledfor: `${Math.round(ttlMs)}ms`, deleteuntagged: true };
+  const retention = at(tree, 'gc.retention');
+  set(tree, 'gc.retention', [...(Array.isArray(retention) ? retention : []), rule]);
+  let interval = '';
+  if (at(tree, 'gc.interval') === undefined) {
+    const ms = Math.min(Math.max(ttlMs, 3_600_000), 24 * 3_600_000);
+    set(tree, 'gc.interval', `${ms}ms`);
+    interval = `; gc.interval was not set: garbage collection runs every ${ms / 3_600_000}h to apply it`;
+  }
+  return [
+    {
+      key: 'proxy.ttl',
+      message:
+        `${what}: read as the retention rule {name: "${name}", unpulledfor: ${ttlMs / 3_600_000}h, deleteuntagged: true}: ` +
+        `cached tags nobody pulled for that long are evicted, with what only they use (Distribution evicts them that long after caching, pulled or not)${interval}`,
+    },
+  ];
 }

@@ -15,18 +15,26 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A duration as Distribution parses it (Go's `time.ParseDuration`, or an integer of nanoseconds), in
- * milliseconds, at most 24.8 days (the longest Node.js timer).
+ * milliseconds; undefined when `v` is neither.
  */
+export function parseGoDuration(v: unknown): number | undefined {
+  if ((typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'string' && /^\d+$/.test(v))) return Number(v) / 1e6;
+  if (typeof v !== 'string') return undefined;
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== v) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * GO_UNITS[p[2]!]!, 0);
+}
+
+/** {@link parseGoDuration} as a key, at most 24.8 days (the longest Node.js timer). */
 export const goDuration = z
   .union([z.number().int().nonnegative(), z.string()], { error: 'expected a duration such as 500ms, 10s or 1m' })
   .transform((v, ctx) => {
-    if (typeof v === 'number' || /^\d+$/.test(v)) return Number(v) / 1e6;
-    const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== v) {
+    const ms = parseGoDuration(v);
+    if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s or 1m (units ns, us, ms, s, m, h; a bare number is nanoseconds)' });
       return z.NEVER;
     }
-    return parts.reduce((sum, p) => sum + Number(p[1]) * GO_UNITS[p[2]!]!, 0);
+    return ms;
   })
   .refine((v) => v <= MAX_TIMER_MS, 'must be at most 596h (the longest timer Node.js keeps)');
 

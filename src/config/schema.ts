@@ -9,6 +9,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
 import { healthSchema, notificationsSchema, productionHttpKeys } from './production-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -91,6 +92,8 @@ const retentionRule = z.strictObject({
   keeptags: regex.optional(),
   /** delete tags pushed longer ago than this */
   olderthan: duration.optional(),
+  /** delete tags not pulled for this long (pulls are recorded at most once an hour per tag: a pull-through cache's eviction) */
+  unpulledfor: duration.optional(),
   /** delete the repository's untagged manifests, as gc.deleteuntagged does for every repository */
   deleteuntagged: bool.optional(),
 });
@@ -171,6 +174,8 @@ export const configSchema = z
       .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
+    /** the pull-through cache's upstreams (docs/proxy.md); absent: no pull-through */
+    proxy: proxySchema.optional(),
 
     /** the readiness probe (docs/production.md) */
     health: healthSchema.default({ storagedriver: { enabled: true, interval: 10_000, threshold: 1 }, file: [] }),

@@ -19,7 +19,7 @@ import { explainKept, type KeptByGrace } from './kept.js';
 import { mark, type MarkOptions, type MarkResult, type Marker } from './mark.js';
 import { isTouched, touchedDigests, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
-import { deleteTagIfUnchanged, RetentionPolicy, type TagDeletion } from './retention.js';
+import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy, type TagDeletion } from './retention.js';
 
 /** What one run does. */
 export interface GcOptions {
@@ -186,7 +186,8 @@ export class GcRun {
     const inventory = await scanInventory(this.#driver);
     const ignored = new Map<RepositoryName, Set<Tag>>();
     for (const repo of inventory.repositories) {
-      for (const deletion of this.#policy.plan(repo.name, repo.tags, this.#startedAt)) {
+      const pulls = this.#policy.needsPullTimes(repo.name) ? await readPullTimes(this.#driver, repo.name, [...repo.tags.keys()]) : undefined;
+      for (const deletion of this.#policy.plan(repo.name, repo.tags, this.#startedAt, pulls)) {
         if (!this.#options.dryRun) {
           await this.#lease!.assertHeld();
           if (!(await deleteTagIfUnchanged(this.#driver, deletion))) continue;

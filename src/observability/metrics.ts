@@ -14,6 +14,9 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 /** docker/go-metrics' default size buckets: 1 KiB to 4 GiB, doubling. */
 const SIZE_BUCKETS = Array.from({ length: 22 }, (_, i) => 1024 * 2 ** i);
 
+/** The `result` label values of `wharf_proxy_requests_total`. */
+const PROXY_RESULTS = ['hit', 'miss', 'revalidated', 'stale', 'collapsed'] as const;
+
 /** Every metric Wharf exports, registered on {@link Metrics.registry}. */
 export class Metrics {
   /** the registry `/metrics` renders */
@@ -36,6 +39,15 @@ export class Metrics {
   readonly gcRuns = this.counter('wharf_gc_runs_total', 'Garbage collection runs of this process, by result (succeeded, failed).', ['result']);
   readonly gcBytesFreed = this.counter('wharf_gc_bytes_freed_total', 'Bytes of blobs and upload sessions garbage collection deleted.', []);
   readonly authFailures = this.counter('wharf_auth_failures_total', 'Requests refused by authentication: reason credentials (401 with credentials) or denied (403).', ['reason']);
+  // the pull-through cache (docs/proxy.md); `upstream` is a configured upstream's name, a bounded set
+  readonly proxyRequests = this.counter(
+    'wharf_proxy_requests_total',
+    'Manifest and blob reads answered by the pull-through cache, by upstream and result: hit (from the cache), miss (fetched from the upstream), revalidated (a tag past tagttl confirmed by a HEAD), stale (the upstream failed, the cached copy served), collapsed (joined a blob fetch under way).',
+    ['upstream', 'result'],
+  );
+  readonly proxyUpstreamErrors = this.counter('wharf_proxy_upstream_errors_total', 'Requests to an upstream of the pull-through cache that failed (unreachable, 5xx, 429, refused credentials, timeout; a 404 is not one).', ['upstream']);
+  readonly proxyFillFailures = this.counter('wharf_proxy_fill_failures_total', 'Blob fetches from an upstream that were not stored (cut body, wrong bytes, timeout).', ['upstream']);
+  readonly proxyUpstreamBytes = this.counter('wharf_proxy_upstream_bytes_total', 'Blob bytes received from an upstream of the pull-through cache.', ['upstream']);
 
   /** @param options.defaultMetrics also export Node.js's process metrics (process_*, nodejs_*); default true */
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -46,6 +58,27 @@ export class Metrics {
   readonly recordGcRun = (record: { state: string; dryRun: boolean; report: { bytesFreed: number; uploadBytesFreed: number } | null }): void => {
     this.gcRuns.labels(record.state).inc();
     if (record.report && !record.dryRun) this.gcBytesFreed.inc(record.report.bytesFreed + record.report.uploadBytesFreed);
+  };
+
+  /** Starts the pull-through cache's series of `upstreams` at 0, so that rates exist before the first event. */
+  initProxyUpstreams(upstreams: readonly string[]): void {
+    for (const upstream of upstreams) {
+      for (const result of PROXY_RESULTS) this.proxyRequests.labels(upstream, result).inc(0);
+      this.proxyUpstreamErrors.labels(upstream).inc(0);
+      this.proxyFillFailures.labels(upstream).inc(0);
+      this.proxyUpstreamBytes.labels(upstream).inc(0);
+    }
+  }
+
+  /**
+   * Counts one event of the pull-through cache (the listener of `ProxyStats.onEvent`, src/proxy/stats.ts):
+   * `amount` is 1, or bytes for `bytesFetched`.
+   */
+  readonly recordProxyEvent = (upstream: string, event: string, amount: number): void => {
+    if ((PROXY_RESULTS as readonly string[]).includes(event)) this.proxyRequests.labels(upstream, event).inc(amount);
+    else if (event === 'upstreamError') this.proxyUpstreamErrors.labels(upstream).inc(amount);
+    else if (event === 'fillFailed') this.proxyFillFailures.labels(upstream).inc(amount);
+    else if (event === 'bytesFetched') this.proxyUpstreamBytes.labels(upstream).inc(amount);
   };
 
   /** The Prometheus text exposition of every metric, and its content type. */

@@ -148,6 +148,25 @@ export class BlobStore {
   }
 
   /**
+   * Links blob `digest`, whose bytes are stored for other repositories, into repository `name`
+   * without a source repository: for a pull-through cache whose upstream just confirmed that the
+   * repository has the blob. Under the garbage collection protocol, as a mount.
+   * @returns the blob, or undefined when its bytes are not stored (or a collection removed them meanwhile)
+   */
+  async adopt(name: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
+    const watch = await this.gcGuard.begin();
+    const size = await this.statStored(digest);
+    if (size === undefined) return undefined;
+    await this.link(name, digest);
+    const kept = await watch.settle({
+      digests: [digest],
+      intact: () => this.servable(name, digest),
+      undo: () => this.driver.delete(layout.layerLink(name, digest)),
+    });
+    return kept ? { digest, size } : undefined;
+  }
+
+  /**
    * Mounts blob `digest` into `name` from the first of `sources` that links it (Distribution Spec
    * v1.1 "Mounting a blob from another repository"; without `from`, the caller passes every
    * repository the client may read). Bytes that no source links are never mounted, so a blob deleted

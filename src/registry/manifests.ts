@@ -41,6 +41,8 @@ interface RevisionLink {
 export interface TagLink {
   digest: Digest;
   pushedAt: string;
+  /** a pull-through cache's tag: when the upstream last confirmed that the tag names `digest` (ISO 8601) */
+  checkedAt?: string;
 }
 
 /** Stores, reads and deletes manifests and tags. */
@@ -119,6 +121,34 @@ export class ManifestStore {
   }
 
   /**
+   * Stores a manifest as a pull-through cache received it from its upstream: the exact bytes under
+   * their digest, and a revision in repository `name` with the upstream's media type. Unlike
+   * {@link put}, what it references need not be here (an index's children and an image's layers
+   * arrive when they are pulled). Runs under the garbage collection protocol: when a concurrent run
+   * removed the bytes meanwhile, they are written again.
+   * @param digest the digest of `body`, verified by the caller
+   */
+  async keep(name: RepositoryName, digest: Digest, body: Buffer, mediaType: string): Promise<void> {
+    const link: RevisionLink = { mediaType };
+    for (let attempt = 0; ; attempt++) {
+      const watch = await this.blobs.gcGuard.begin();
+      if ((await this.blobs.statStored(digest)) === undefined) await this.driver.putContent(layout.blobData(digest), body);
+      await this.driver.putContent(layout.manifestRevision(name, digest), JSON.stringify(link));
+      const kept = await watch.settle({
+        digests: [digest],
+        intact: async () => (await this.exists(name, digest)) && (await this.blobs.statStored(digest)) !== undefined,
+      });
+      if (kept || attempt > 0) break;
+    }
+    this.cache.set(digest, body);
+  }
+
+  /** Writes tag `tag` of repository `name` as `link` (a pull-through cache's tag: see {@link keep}). */
+  async writeTag(name: RepositoryName, tag: Tag, link: TagLink): Promise<void> {
+    await this.driver.putContent(layout.tag(name, tag), JSON.stringify(link));
+  }
+
+  /**
    * The manifest a tag or digest names in repository `name`.
    * @throws RegistryError MANIFEST_UNKNOWN
    */
@@ -166,6 +196,7 @@ export class ManifestStore {
     if ('tag' in reference) {
       await this.resolveTag(name, reference.tag);
       await this.driver.delete(layout.tag(name, reference.tag));
+      await this.driver.delete(layout.tagPull(name, reference.tag));
       return;
     }
     const manifest = await this.get(name, reference);

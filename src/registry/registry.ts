@@ -8,6 +8,7 @@ import { BlobStore } from './blobs.js';
 import { catalogOf, type Catalog } from './catalog.js';
 import { GcGuard, type GcGuardOptions } from './gc-guard.js';
 import { ManifestStore } from './manifests.js';
+import { PullTimes } from './pull-times.js';
 import { ReferrersIndex } from './referrers.js';
 import { UploadSessions } from './uploads.js';
 import { WatchedDriver } from './watched-driver.js';
@@ -33,6 +34,8 @@ export class Registry {
   readonly referrers: ReferrersIndex;
   readonly manifests: ManifestStore;
   readonly catalog: Catalog;
+  /** when tags were last pulled (retention's `unpulledfor`) */
+  readonly pulls: PullTimes;
   /**
    * The storage driver every part uses (the admin API's too): the one given, reporting this
    * process's writes and deletes of repositories to {@link catalog}.
@@ -52,5 +55,6 @@ export class Registry {
     this.uploads = new UploadSessions(driver, this.blobs, now);
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, now);
+    this.pulls = new PullTimes(driver, () => now().getTime(), options.logger);
   }
 }

@@ -161,6 +161,17 @@ export class UploadSessions {
   }
 
   /**
+   * The sha256 of the bytes session `id` holds, from the hash this process kept while they were
+   * appended (Node's `Hash.copy`, so the session's own hash goes on), without reading them back and
+   * without ending the session: a pull-through cache checks a blob before its commit. Undefined when
+   * no running hash covers exactly `size` bytes (the commit then re-hashes from storage).
+   */
+  runningDigest(id: string, size: number): Digest | undefined {
+    const running = this.#hashes.get(id);
+    return running && running.offset === size ? digestOf('sha256', running.hash.copy()) : undefined;
+  }
+
+  /**
    * The bytes session `id` of repository `name` holds so far, as a stream (empty when it holds none).
    * @throws RegistryError BLOB_UPLOAD_UNKNOWN
    */

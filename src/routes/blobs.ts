@@ -3,15 +3,18 @@
  * end-10 `DELETE`), with byte ranges (RFC 9110 section 14): one range answers 206 with
  * `Content-Range`, several answer 206 `multipart/byteranges` (see byte-ranges.ts).
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseDigest, type Digest } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/reference.js';
+import type { BlobInfo } from '../registry/blobs.js';
 import type { Registry } from '../registry/registry.js';
 import { parseRanges, planMultipart, type ByteRange } from './byte-ranges.js';
-import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
+import { inRepository, repositoryOf, requireDeletes, type Handler, type RouteDeps } from './context.js';
 
 type BlobRoute = { area: 'blobs'; name: string; digest: string };
 
-function blobHeaders(res: ServerResponse, digest: string): void {
+/** The headers of a blob answer: digest, type, ranges accepted, ETag, cached for a year (content-addressed). */
+export function blobHeaders(res: ServerResponse, digest: string): void {
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Type', 'application/octet-stream');
   res.setHeader('Accept-Ranges', 'bytes');
@@ -27,6 +30,15 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   const info = await inRepository(deps, name, () => deps.registry.blobs.head(name, digest));
+  await sendStoredBlob(req, res, name, info, deps);
+};
+
+/**
+ * Answers a GET or HEAD of blob `info` stored in repository `name` (access already checked with
+ * `blobs.head`): 200, or 206 for ranges, or 307 to the storage's presigned URL; a GET is a pull event.
+ */
+export async function sendStoredBlob(req: IncomingMessage, res: ServerResponse, name: RepositoryName, info: BlobInfo, deps: RouteDeps): Promise<void> {
+  const { digest } = info;
   const redirect = req.method === 'GET' ? await deps.registry.blobs.redirectURL(digest) : undefined;
   if (redirect) {
     // the storage serves the bytes (storage.s3.redirect): 307 keeps the method, HEAD stays here;
@@ -59,7 +71,7 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   }
   await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
   await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
-};
+}
 
 /** Answers 206 `multipart/byteranges` with `ranges` of the blob, one part after the other (headers only for HEAD). */
 async function sendParts(registry: Registry, digest: Digest, ranges: ByteRange[], size: number, res: ServerResponse, headOnly: boolean): Promise<void> {

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import { parseTag } from '../oci/reference.js';
+import { parseTag, type Tag } from '../oci/reference.js';
 import type { ManifestReference } from '../registry/manifests.js';
 import { inRepository, mediaTypeOf, repositoryOf, requireDeletes, type Handler } from './context.js';
 
@@ -26,11 +26,12 @@ function bodyMediaType(body: Buffer): string | undefined {
 }
 
 /** The tag of a reference, or undefined for a digest. */
-function tagOf(reference: ManifestReference): string | undefined {
+export function tagOf(reference: ManifestReference): Tag | undefined {
   return 'tag' in reference ? reference.tag : undefined;
 }
 
-function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
+/** The headers of a manifest answer: its media type, digest (also as ETag) and size in bytes. */
+export function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
   res.setHeader('Content-Type', mediaType);
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', `"${digest}"`);
@@ -72,7 +73,7 @@ async function readManifestBody(req: IncomingMessage): Promise<Buffer> {
  * CNCF Distribution answers so, and the OCI conformance suite asks it for `.INVALID_MANIFEST_NAME`).
  * @throws RegistryError MANIFEST_UNKNOWN
  */
-function readReference(reference: string): ManifestReference {
+export function readReference(reference: string): ManifestReference {
   try {
     return parseReference(reference);
   } catch (err) {
@@ -81,13 +82,19 @@ function readReference(reference: string): ManifestReference {
   }
 }
 
-/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN (also for a malformed reference). */
+/**
+ * `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404
+ * MANIFEST_UNKNOWN (also for a malformed reference). Either by tag counts as a pull of the tag for
+ * retention's `unpulledfor` (containerd resolves a tag with HEAD, then pulls by digest).
+ */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
   let reference: ManifestReference | undefined;
   const manifest = await inRepository(deps, name, async () => deps.registry.manifests.get(name, (reference = readReference(route.reference))));
+  const tag = reference && tagOf(reference);
+  if (tag !== undefined) await deps.registry.pulls.record(name, tag);
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
-  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag: reference && tagOf(reference), body: manifest.body });
+  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag, body: manifest.body });
   if (req.method === 'HEAD') res.end();
   else res.end(manifest.body);
 };

@@ -17,6 +17,7 @@ import { listCatalog, listReferrers, listTags } from './listings.js';
 import { requireLocalWithoutAuth } from './local-only.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { serveProxied } from './proxy.js';
 import { parseV2Path, type V2Route } from './v2-path.js';
 
 type MethodTable<A extends V2Route['area']> = Partial<Record<string, Handler<Extract<V2Route, { area: A }>>>>;
@@ -80,5 +81,6 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: RouteDe
     }
   }
   await authorizeRoute(deps.auth, route, req, res);
+  if (deps.proxy && (await serveProxied(req, res, route, deps))) return;
   await handler(req, res, route, deps);
 }

@@ -7,7 +7,8 @@
  * /blobs/<alg>/<hex[0:2]>/<hex>                                  every blob's and manifest's bytes, immutable
  * /repositories/<name>/_layers/<alg>/<hex>                      link: the repository may serve this blob
  * /repositories/<name>/_manifests/revisions/<alg>/<hex>         link: this manifest is in the repository (JSON: media type)
- * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at)
+ * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at; a cached tag: when last checked upstream)
+ * /repositories/<name>/_manifests/pulls/<tag>                   when the tag was last pulled (ISO 8601; written at most hourly)
  * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
  * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
@@ -85,6 +86,11 @@ export function tags(name: RepositoryName): string {
 /** One tag of a repository. */
 export function tag(name: RepositoryName, t: Tag): string {
   return `${REPOSITORIES}/${name}/_manifests/tags/${t}`;
+}
+
+/** When tag `t` of repository `name` was last pulled: a small object holding an ISO 8601 time (see registry/pull-times.ts). */
+export function tagPull(name: RepositoryName, t: Tag): string {
+  return `${REPOSITORIES}/${name}/_manifests/pulls/${t}`;
 }
 
 /** The folder of the referrers of `subject` in a repository. */

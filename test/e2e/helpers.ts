@@ -224,6 +224,9 @@ export const TOOLS = {
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
   curl: { name: 'curl', debianPackage: 'curl' },
+  containerd: { name: 'containerd', debianPackage: 'containerd' },
+  ctr: { name: 'ctr', debianPackage: 'containerd' },
+  distribution: { name: 'docker-registry', debianPackage: 'docker-registry' },
 } satisfies Record<string, Tool>;
 
 /**

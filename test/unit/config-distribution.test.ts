@@ -64,8 +64,15 @@ describe("the examples CNCF Distribution's repository and documentation ship", (
     ]);
   });
 
-  it('cmd/registry/config-cache.yml (a pull-through cache) stops start-up: Wharf has no pull-through cache yet', () => {
-    expect(configErrorOf(() => loadConfig(fixture('config-cache.yml'), {}))).toMatch(/config key "proxy" = .*no pull-through cache/);
+  it('cmd/registry/config-cache.yml (a pull-through cache): proxy.remoteurl is one default upstream, evicted after the default ttl', () => {
+    const c = loadConfig(fixture('config-cache.yml'), {});
+    expect(c.proxy?.upstreams).toEqual([
+      expect.objectContaining({ name: 'remote', url: 'https://registry-1.docker.io', prefix: 'docker.io', default: true, username: 'username', password: 'password' }),
+    ]);
+    // no ttl: Distribution's 168h, as Wharf's retention of what nobody pulled
+    expect(c.gc.retention).toEqual([{ name: 'docker.io/**', unpulledfor: 168 * 3_600_000, deleteuntagged: true }]);
+    expect(c.gc.interval).toBe(24 * 3_600_000);
+    expect(configWarnings(c).find((w) => w.key === 'proxy.ttl')?.message).toMatch(/is not set .*168h.*unpulledfor: 168h.*runs every 24h/);
   });
 });
 
@@ -102,6 +109,27 @@ describe('translation and refusals', () => {
     ['storage: {s3: {bucket: abc, encrypt: true}}', /"storage\.s3\.encrypt".*server-side encryption/],
   ])('refuses %s', (yaml, message) => {
     expect(configErrorOf(() => loadConfig(configFile(yaml), {}))).toMatch(message);
+  });
+
+  it.each([
+    ['ttl: 720h', 720, 24],
+    ['ttl: 30m', 0.5, 1],
+    ['ttl: 7200000000000', 2, 2],
+  ])('reads proxy.%s as retention unpulledfor %sh, collected every %sh', (ttl, hours, every) => {
+    const c = loadConfig(configFile(`storage: {inmemory: {}}\nproxy: {remoteurl: "http://127.0.0.1:5001", ${ttl}}`), {});
+    expect(c.proxy?.upstreams[0]).toMatchObject({ url: 'http://127.0.0.1:5001', prefix: '127.0.0.1-5001', default: true });
+    expect(c.gc.retention).toEqual([{ name: '127.0.0.1-5001/**', unpulledfor: hours * 3_600_000, deleteuntagged: true }]);
+    expect(c.gc.interval).toBe(every * 3_600_000);
+  });
+
+  it('keeps gc.interval and the retention rules of the file, and keeps everything with proxy.ttl 0', () => {
+    const kept = loadConfig(configFile('storage: {inmemory: {}}\ngc: {interval: 6h, retention: [{name: "ci/*", keeplast: 3}]}\nproxy: {remoteurl: "https://ghcr.io", ttl: 48h}'), {});
+    expect(kept.gc.interval).toBe(6 * 3_600_000);
+    expect(kept.gc.retention.map((r) => r.name)).toEqual(['ci/*', 'ghcr.io/**']);
+    const forever = loadConfig(configFile('storage: {inmemory: {}}\nproxy: {remoteurl: "https://ghcr.io", ttl: 0}'), {});
+    expect([forever.gc.retention, forever.gc.interval]).toEqual([[], undefined]);
+    expect(configWarnings(forever).find((w) => w.key === 'proxy.ttl')?.message).toMatch(/kept until deleted by hand/);
+    expect(configErrorOf(() => loadConfig(configFile('storage: {inmemory: {}}\nproxy: {remoteurl: "https://ghcr.io", ttl: a week}'), {}))).toMatch(/"proxy\.ttl" = "a week": expected a duration/);
   });
 
   it('accepts the values of those keys that change nothing, with a warning', () => {
