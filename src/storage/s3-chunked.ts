@@ -213,7 +213,11 @@ export class ChunkedObjects {
       signal?.removeEventListener('abort', onAbort);
     }
     const written = writer.recordable(failure !== undefined);
-    if (written.end > offset) await this.record(path, offset, written);
+    try {
+      if (written.end > offset) await this.record(path, offset, written);
+    } finally {
+      writer.release();
+    }
     if (failure !== undefined) throw failure;
     return Math.max(0, written.end - offset);
   }
