@@ -85,6 +85,16 @@ export function isChunkedObjectPart(name: string): boolean {
   return RECORD.test(name) || UPLOAD.test(name);
 }
 
+/** True for the name of a session's `upload-<tag>` object. */
+export function isUploadObject(name: string): boolean {
+  return UPLOAD.test(name);
+}
+
+/** The multipart upload an `upload-<tag>` object's body (JSON) names: the key it completes into and its UploadId. */
+export function readUploadObject(body: string): { key: string; uploadId: string } {
+  return JSON.parse(body) as { key: string; uploadId: string };
+}
+
 const pad = (n: number): string => String(n).padStart(16, '0');
 const hash8 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
 
@@ -161,7 +171,7 @@ export class ChunkedObjects {
     const key = uploads.get(tag);
     if (!key) throw new InvalidOffsetError(path, 0, this.s3.name); // the upload object is gone: the session was removed
     const out = await this.s3.send(path, () => this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key })));
-    const upload = { ...(JSON.parse(await out.Body!.transformToString()) as { key: string; uploadId: string }), tag };
+    const upload = { ...readUploadObject(await out.Body!.transformToString()), tag };
     this.#uploads.set(cacheKey, upload);
     return upload;
   }
@@ -342,7 +352,7 @@ export class ChunkedObjects {
       if (!UPLOAD.test(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
       try {
         const out = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: o.Key! }));
-        const { key, uploadId } = JSON.parse(await out.Body!.transformToString()) as { key: string; uploadId: string };
+        const { key, uploadId } = readUploadObject(await out.Body!.transformToString());
         await this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key, UploadId: uploadId }));
       } catch {
         // completed (the commit made it a blob) or already aborted

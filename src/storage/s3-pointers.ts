@@ -114,6 +114,21 @@ export class Pointers {
     return h?.Metadata?.[POINTER_KEY];
   }
 
+  /**
+   * The same, for a purge that must not mistake a failed HEAD for a missing pointer.
+   * @throws the translated error of a HEAD that fails other than with "not found"
+   */
+  async strictTargetOf(key: string): Promise<string | undefined> {
+    try {
+      const h = await this.s3.client.send(new HeadObjectCommand({ Bucket: this.s3.bucket, Key: key }));
+      return h.Metadata?.[POINTER_KEY];
+    } catch (err) {
+      const e = this.s3.translate(err, '/');
+      if (e instanceof PathNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
   /** Makes `dest` a pointer to the object `target` of `size` bytes. */
   async put(dest: string, target: string, size: number): Promise<void> {
     const Key = this.s3.key(dest);

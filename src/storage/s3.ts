@@ -38,6 +38,7 @@ import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
 import { ChunkedObjects, isChunkedObjectPart } from './s3-chunked.js';
 import { Concatenator } from './s3-concat.js';
 import { explainStartupError } from './s3-errors.js';
+import { purgeOrphans } from './s3-orphans.js';
 import { Pointers, type ByteRange } from './s3-pointers.js';
 
 export type { S3DriverOptions } from './s3-bucket.js';
@@ -246,6 +247,14 @@ export class S3Driver implements StorageDriver {
     if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
     else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.#s3.key(dest));
     else await this.#concat.concatenate(path, sources, this.#s3.key(dest));
+  }
+
+  /**
+   * Deletes the `_objects/` objects no pointer names and the multipart uploads no session names, older
+   * than `olderThan` (interrupted commits; see s3-orphans.ts).
+   */
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+    return purgeOrphans(this.#s3, this.#pointers, olderThan, options.dryRun);
   }
 
   // --- redirects and start-up ---------------------------------------------------------------
