@@ -19,7 +19,7 @@
 import { AbortMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, type _Object } from '@aws-sdk/client-s3';
 import { PathNotFoundError } from './driver.js';
 import { OBJECTS, type S3Bucket } from './s3-bucket.js';
-import { isChunkedObjectPart, isUploadObject, readUploadObject } from './s3-chunked.js';
+import { isChunkedObjectPart, isUploadObject, readUploadObject } from './s3-records.js';
 import type { Pointers } from './s3-pointers.js';
 
 /** What a purge removed (or would remove, in a dry run): objects and uploads, and the objects' bytes. */

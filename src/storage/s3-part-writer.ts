@@ -8,7 +8,8 @@
  */
 import type { Piece } from './multipart-plan.js';
 import { S3_MIN_PART } from './multipart-plan.js';
-import type { ChunkedObjects, Position, Upload } from './s3-chunked.js';
+import type { ChunkedObjects, Upload } from './s3-chunked.js';
+import type { Position } from './s3-records.js';
 
 /** Bytes of idle part buffers the process keeps for the next appends (three 10 MiB parts). */
 const KEPT_BYTES = 30 * 1024 * 1024;

@@ -35,11 +35,12 @@ import {
 } from './driver.js';
 import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
 import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
-import { ChunkedObjects, isChunkedObjectPart } from './s3-chunked.js';
+import { ChunkedObjects } from './s3-chunked.js';
 import { Concatenator } from './s3-concat.js';
 import { explainStartupError } from './s3-errors.js';
 import { purgeOrphans } from './s3-orphans.js';
 import { Pointers, type ByteRange } from './s3-pointers.js';
+import { isChunkedObjectPart } from './s3-records.js';
 
 export type { S3DriverOptions } from './s3-bucket.js';
 
