@@ -28,13 +28,13 @@ import {
   listingSize,
   load,
   MANIFEST_ACCEPT,
+  measuredLoad,
   OCI_MANIFEST,
   probe,
   pullBlob,
   pushBlob,
   pushSmallImage,
   type PushMode,
-  type LoadResult,
   type SmallImage,
 } from './workloads.js';
 
@@ -150,10 +150,10 @@ function parseOptions(argv: string[]): Options {
     .option('--fanout <n>', `concurrent pulls of one blob ${sizeDefault('fanout')}`, positive)
     .option('--fanout-mib <n>', `size of the blob pulled concurrently, MiB ${sizeDefault('fanoutMib')}`, positive)
     .option('--connections <n>', 'connections of the manifest GET/HEAD load', positive, 64)
-    .option('--duration <s>', 'seconds of each manifest GET/HEAD load', positive, 10)
+    .option('--duration <s>', 'seconds each manifest GET/HEAD load aims at (its request count is set from a warm-up\'s rate)', positive, 10)
     .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
     .option('--list-connections <n>', `connections of the tags/list and _catalog load ${sizeDefault('listConnections')}`, positive)
-    .option('--list-duration <s>', `seconds of the manifest PUT, tags/list and _catalog loads ${sizeDefault('listDuration')}`, positive)
+    .option('--list-duration <s>', `seconds the manifest PUT, tags/list and _catalog loads aim at ${sizeDefault('listDuration')}`, positive)
     .option('--tags <n>', `tags in the listed repository ${sizeDefault('tags')}`, positive)
     .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
@@ -218,15 +218,6 @@ function digestOf(seed: string, size: number): string {
   return digest;
 }
 
-/** Seconds of unmeasured load before each measured one: Wharf's JIT compiles the request path, Distribution's GC paces itself. */
-const WARM_UP_S = 1;
-
-/** Runs `run` for {@link WARM_UP_S} seconds, discarding the result, then for `durationS` seconds, returning that result. */
-async function warmedUp(run: (durationS: number) => Promise<LoadResult>, durationS: number): Promise<LoadResult> {
-  await run(WARM_UP_S);
-  return run(durationS);
-}
-
 /** Runs one round of group `group` on one server, recording into `results`. */
 async function runGroup(group: Group, p: Prepared, round: number, options: Options, results: Results): Promise<void> {
   const { server } = p;
@@ -262,8 +253,8 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
     await probe(byTag, 'GET', accept);
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
-      const get = await warmedUp((durationS) => load(byTag, { connections: options.connections, durationS, headers: accept }), options.duration);
-      const head = await warmedUp((durationS) => headLoad(byDigest, { connections: options.connections, durationS, headers: accept }), options.duration);
+      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
+      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
       return { get, head };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
@@ -271,26 +262,28 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('get-tag-p99', server.kind, result.get.p99);
     results.add('head-digest', server.kind, result.head.rps);
     results.add('head-digest-p99', server.kind, result.head.p99);
-    const put = await warmedUp(
-      (durationS) =>
+    const put = await measuredLoad(
+      (size) =>
         load(`${base}/v2/${image.repository}/manifests/put`, {
+          ...size,
           connections: options.putConnections,
-          durationS,
           method: 'PUT',
           headers: { 'Content-Type': OCI_MANIFEST },
           body: image.manifest,
         }),
+      options.putConnections,
       options.listDuration,
     );
     results.add('put-tag', server.kind, put.rps);
     return;
   }
   if (group === 'listings') {
-    const tags = await warmedUp((durationS) => load(`${base}/v2/bench/tags/tags/list`, { connections: options.listConnections, durationS }), options.listDuration);
+    const tags = await measuredLoad((size) => load(`${base}/v2/bench/tags/tags/list`, { ...size, connections: options.listConnections }), options.listConnections, options.listDuration);
     results.add('tags-list', server.kind, tags.rps);
     results.add('tags-list-p99', server.kind, tags.p99);
-    const catalog = await warmedUp(
-      (durationS) => load(`${base}/v2/_catalog?n=${options.repositories}`, { connections: options.listConnections, durationS }),
+    const catalog = await measuredLoad(
+      (size) => load(`${base}/v2/_catalog?n=${options.repositories}`, { ...size, connections: options.listConnections }),
+      options.listConnections,
       options.listDuration,
     );
     results.add('catalog', server.kind, catalog.rps);

@@ -185,18 +185,27 @@ export interface LoadResult {
 }
 
 /**
- * Drives `url` with autocannon: `connections` keep-alive connections for `durationS` seconds (HEAD: see head-load.ts).
- * @throws Error when any request failed or answered outside 2xx (a fast error is not a result), or none
- *   completed within `durationS` (autocannon does not count requests still in flight at the end)
+ * How long a load runs: `amount` requests in all (across the connections). A load counted in requests
+ * always finishes with a result, however slow the machine: a load of a fixed duration on a busy machine
+ * could end before its first answer (see {@link measuredLoad}).
+ */
+export interface LoadSize {
+  amount: number;
+}
+
+/**
+ * Drives `url` with autocannon: `connections` keep-alive connections until `amount` requests completed
+ * (HEAD: see head-load.ts).
+ * @throws Error when any request failed or answered outside 2xx (a fast error is not a result)
  */
 export async function load(
   url: string,
-  options: { connections: number; durationS: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer },
+  options: LoadSize & { connections: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer },
 ): Promise<LoadResult> {
   const result = await autocannon({
     url,
-    connections: options.connections,
-    duration: options.durationS,
+    connections: Math.min(options.connections, options.amount),
+    amount: options.amount,
     method: options.method ?? 'GET',
     headers: options.headers,
     body: options.body,
@@ -204,8 +213,23 @@ export async function load(
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
     throw new Error(`${options.method ?? 'GET'} ${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} answers outside 2xx`);
   }
-  if (result.requests.total === 0) throw new Error(`${options.method ?? 'GET'} ${url}: no request completed within ${options.durationS} s`);
-  return { rps: result.requests.total / result.duration, p99: result.latency.p99 };
+  if (result.requests.total === 0) throw new Error(`${options.method ?? 'GET'} ${url}: no request completed`);
+  return { rps: result.requests.total / Math.max(result.duration, 0.01), p99: result.latency.p99 };
+}
+
+/** Requests per connection of the warm-up before each measured load. */
+const WARM_UP_PER_CONNECTION = 4;
+
+/**
+ * A load measured after a warm-up, both counted in requests: the warm-up (4 requests a connection, so
+ * Wharf's JIT compiles the request path and Distribution's GC paces itself) tells the rate, and the
+ * measured load is sized to last about `durationS` seconds at that rate (at least 8 requests a
+ * connection). On a busy machine the load takes longer but still measures.
+ * @param run one load of the given size
+ */
+export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>, connections: number, durationS: number): Promise<LoadResult> {
+  const warm = await run({ amount: connections * WARM_UP_PER_CONNECTION });
+  return run({ amount: Math.max(connections * 8, Math.round(warm.rps * durationS)) });
 }
 
 /** Sends one request to check it works before a load test. @throws Error unless 2xx */

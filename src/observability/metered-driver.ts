@@ -6,7 +6,7 @@
  * `wharf_upload_bytes_total`. A reader is timed until its stream is open, not while it flows.
  */
 import type { Readable } from 'node:stream';
-import type { AppendedState, AppendOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
 import type { Metrics } from './metrics.js';
 
 /** `inner`, timed. */
@@ -68,8 +68,8 @@ export class MeteredDriver implements StorageDriver {
     return this.timed('AppendedReader', () => this.inner.appendedReader(path, state));
   }
 
-  commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
-    return this.timed('CommitAppended', () => this.inner.commitAppended(path, dest, state));
+  commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
+    return this.timed('CommitAppended', () => this.inner.commitAppended(path, dest, state, options));
   }
 
   move(source: string, dest: string): Promise<void> {

@@ -19,7 +19,7 @@
  * into `_objects/<uuid>` (invisible to the registry), lets the caller verify those bytes when asked,
  * and makes `dest` a pointer to it (an empty object whose metadata names the key and size; see s3.ts).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -36,6 +36,7 @@ import {
 import { AppendedUnreadableError, InvalidOffsetError, StorageUnavailableError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';
+import { chainOf, hash8, isUploadObject, pad, parseRecord, positionOf, readUploadObject, uploadTag, type Record } from './s3-records.js';
 
 /** What the chunked objects need of the S3 driver. */
 export interface S3Access {
@@ -58,15 +59,6 @@ export interface S3Access {
   exists(dest: string): Promise<boolean>;
 }
 
-/** A record: an append's bytes `[start, end)`, of which the last `tail` are its body; its parts, if any. */
-interface Record {
-  name: string;
-  start: number;
-  end: number;
-  tail: number;
-  parts?: { tag: string; first: number; last: number; etags: string };
-}
-
 /** One multipart upload of a session. */
 export interface Upload {
   key: string;
@@ -77,33 +69,10 @@ export interface Upload {
 /** Attempts per part upload (its body is streamed, so the SDK cannot retry it itself). */
 const PART_ATTEMPTS = 4;
 
-const RECORD = /^(\d{16})-(\d{16})-([0-9a-f-]{36})(?:-([0-9a-f]{8})-(\d+)-(\d+)-([0-9a-f]{8}))?$/;
-const UPLOAD = /^upload-([0-9a-f]{8})$/;
-
-/** True for the name of a chunked object's own record or upload object (never a pointer). */
-export function isChunkedObjectPart(name: string): boolean {
-  return RECORD.test(name) || UPLOAD.test(name);
-}
-
-const pad = (n: number): string => String(n).padStart(16, '0');
-const hash8 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 8);
-
 /** A session's folder as listed: its chain of records and its uploads by tag. */
 interface Listing {
   chain: Record[];
   uploads: Map<string, string>;
-}
-
-/** Where the chain stands: its size, the parts written, and the tails not yet in a part. */
-export interface Position {
-  size: number;
-  /** bytes in parts */
-  partsEnd: number;
-  nextPart: number;
-  /** the upload tag of the parts, when there are parts */
-  tag?: string;
-  /** the tail bytes `[partsEnd, size)`, as ranges of record bodies */
-  pending: Piece[];
 }
 
 /** The chunked objects of one S3 driver. */
@@ -123,29 +92,12 @@ export class ChunkedObjects {
     const uploads = new Map<string, string>();
     for await (const o of this.s3.keys(path, offset === undefined ? folder : folder + pad(offset))) {
       const name = o.Key!.slice(folder.length);
-      const m = RECORD.exec(name);
-      if (m) {
-        const parts = m[4] ? { tag: m[4], first: Number(m[5]), last: Number(m[6]), etags: m[7]! } : undefined;
-        records.push({ name, start: Number(m[1]), end: Number(m[2]), tail: o.Size ?? 0, parts });
-      }
-      const u = UPLOAD.exec(name);
-      if (u) uploads.set(u[1]!, o.Key!);
+      const record = parseRecord(name, o.Size ?? 0);
+      if (record) records.push(record);
+      const tag = uploadTag(name);
+      if (tag !== undefined) uploads.set(tag, o.Key!);
     }
     return { chain: chainOf(records), uploads, all: records };
-  }
-
-  private static position(chain: readonly Record[]): Position {
-    const size = chain.at(-1)?.end ?? 0;
-    let last = -1;
-    for (let i = chain.length - 1; i >= 0 && last < 0; i--) if (chain[i]!.parts) last = i;
-    const withParts = chain[last];
-    const partsEnd = withParts ? withParts.end - withParts.tail : 0;
-    const pending: Piece[] = [];
-    for (const r of chain.slice(Math.max(0, last))) {
-      const from = Math.max(partsEnd, r.end - r.tail);
-      if (r.end > from) pending.push({ key: r.name, start: from - (r.end - r.tail), end: r.end - (r.end - r.tail) - 1 });
-    }
-    return { size, partsEnd, nextPart: (withParts?.parts?.last ?? 0) + 1, tag: withParts?.parts?.tag, pending };
   }
 
   /** The state of the chunked object at `path`: its size, and its chain as the token. */
@@ -161,7 +113,7 @@ export class ChunkedObjects {
     const key = uploads.get(tag);
     if (!key) throw new InvalidOffsetError(path, 0, this.s3.name); // the upload object is gone: the session was removed
     const out = await this.s3.send(path, () => this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key })));
-    const upload = { ...(JSON.parse(await out.Body!.transformToString()) as { key: string; uploadId: string }), tag };
+    const upload = { ...readUploadObject(await out.Body!.transformToString()), tag };
     this.#uploads.set(cacheKey, upload);
     return upload;
   }
@@ -195,7 +147,7 @@ export class ChunkedObjects {
     const { offset, signal } = options;
     signal?.throwIfAborted();
     const listing = await this.list(path);
-    const at = ChunkedObjects.position(listing.chain);
+    const at = positionOf(listing.chain);
     if (at.size !== offset) throw new InvalidOffsetError(path, offset, this.s3.name);
     const writer = new PartWriter(this, path, at, signal);
     if (at.tag) writer.useUpload(await this.upload(path, at.tag, listing.uploads));
@@ -213,7 +165,11 @@ export class ChunkedObjects {
       signal?.removeEventListener('abort', onAbort);
     }
     const written = writer.recordable(failure !== undefined);
-    if (written.end > offset) await this.record(path, offset, written);
+    try {
+      if (written.end > offset) await this.record(path, offset, written);
+    } finally {
+      writer.release();
+    }
     if (failure !== undefined) throw failure;
     return Math.max(0, written.end - offset);
   }
@@ -271,7 +227,7 @@ export class ChunkedObjects {
   async reader(path: string, state: AppendedState): Promise<Readable> {
     const { chain } = await this.list(path);
     if (JSON.stringify(chain.map((r) => r.name)) !== state.token) throw new InvalidOffsetError(path, state.size, this.s3.name);
-    const at = ChunkedObjects.position(chain);
+    const at = positionOf(chain);
     if (at.partsEnd > 0) throw new AppendedUnreadableError(path, this.s3.name);
     return Readable.from(this.pieces(path, at.pending));
   }
@@ -280,7 +236,7 @@ export class ChunkedObjects {
   async commit(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     const listing = await this.list(path);
     if (JSON.stringify(listing.chain.map((r) => r.name)) !== state.token) throw new InvalidOffsetError(path, state.size, this.s3.name);
-    const at = ChunkedObjects.position(listing.chain);
+    const at = positionOf(listing.chain);
     const folder = this.s3.folder(path);
     if (!at.tag) {
       // everything is in tails (under one part): one small object
@@ -335,10 +291,10 @@ export class ChunkedObjects {
   /** Aborts the multipart uploads whose `upload-<tag>` objects are among `objects` (a folder being deleted). */
   async abandon(path: string, objects: readonly _Object[]): Promise<void> {
     for (const o of objects) {
-      if (!UPLOAD.test(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
+      if (!isUploadObject(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
       try {
         const out = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: o.Key! }));
-        const { key, uploadId } = JSON.parse(await out.Body!.transformToString()) as { key: string; uploadId: string };
+        const { key, uploadId } = readUploadObject(await out.Body!.transformToString());
         await this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key, UploadId: uploadId }));
       } catch {
         // completed (the commit made it a blob) or already aborted
@@ -351,15 +307,3 @@ export class ChunkedObjects {
 /** The dest already held the verified bytes: the completed copy is dropped. */
 class KeptExisting extends Error {}
 
-/** The chain of records from offset 0, each starting where the previous ended; it stops before a gap or an offset two records claim. */
-function chainOf(records: readonly Record[]): Record[] {
-  const at = new Map<number, Record[]>();
-  for (const r of records) at.set(r.start, [...(at.get(r.start) ?? []), r]);
-  const chain: Record[] = [];
-  for (let offset = 0; ; ) {
-    const here = at.get(offset);
-    if (here?.length !== 1 || here[0]!.end <= offset) return chain;
-    chain.push(here[0]!);
-    offset = here[0]!.end;
-  }
-}

@@ -20,26 +20,10 @@
  * - Missing keys are PathNotFoundError; throttling, 5xx and network errors are retried by the SDK's
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { LRUCache } from 'lru-cache';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  paginateListObjectsV2,
-  PutObjectCommand,
-  S3Client,
-  type _Object,
-  type ListObjectsV2CommandOutput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
-  checkPath,
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
@@ -50,228 +34,81 @@ import {
   type StorageDriver,
 } from './driver.js';
 import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
-import { ChunkedObjects, isChunkedObjectPart } from './s3-chunked.js';
+import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
+import { ChunkedObjects } from './s3-chunked.js';
 import { Concatenator } from './s3-concat.js';
-import { explainStartupError, translateS3Error } from './s3-errors.js';
+import { explainStartupError } from './s3-errors.js';
+import { purgeOrphans } from './s3-orphans.js';
+import { Pointers, type ByteRange } from './s3-pointers.js';
+import { isChunkedObjectPart } from './s3-records.js';
 
-/** How {@link S3Driver} reaches its bucket. */
-export interface S3DriverOptions {
-  bucket: string;
-  region: string;
-  /** an S3-compatible endpoint URL; AWS's endpoint for `region` when absent */
-  endpoint?: string;
-  /** address the bucket as `endpoint/bucket` (MinIO, s3rver) instead of `bucket.endpoint` */
-  forcePathStyle: boolean;
-  /** static credentials; the AWS default chain (environment, shared files, instance role) when absent */
-  accessKey?: string;
-  secretKey?: string;
-  /** a key prefix for every object, e.g. `registry` (no leading or trailing `/` needed) */
-  rootDirectory: string;
-  /** bytes per part of multipart writes, at least 5 MiB */
-  chunkSize: number;
-  /** seconds a presigned blob URL stays valid; undefined: no redirects */
-  redirectExpiry?: number;
-  /** keys per ListObjectsV2 page, 1-1000 (default 1000; tests force small pages) */
-  listPageSize?: number;
-  /** attempts per request, the first included (SDK standard retries with backoff; default 5) */
-  maxAttempts?: number;
-  /** the store's limit of parts per multipart upload (S3: 10,000, the default; tests lower it) */
-  maxParts?: number;
-}
-
-/** The metadata of a pointer object (see {@link S3Driver}): the key holding the bytes, and their size. */
-const POINTER_KEY = 'wharf-object';
-const POINTER_SIZE = 'wharf-size';
-/** The folder, under the root directory, of the objects that pointers name. */
-const OBJECTS = '_objects';
-/** How many pointers a driver remembers (about 200 bytes each). */
-const POINTERS_KEPT = 50_000;
-
-/** What HEAD tells of an object: its size and time, and for a pointer the key of the bytes. */
-interface Head {
-  size: number;
-  modTime: Date;
-  target?: string;
-}
+export type { S3DriverOptions } from './s3-bucket.js';
 
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Passes the first `left` bytes, then ends and releases the source; fails when the source ends before. */
-class Limit extends Transform {
-  constructor(
-    private left: number,
-    private readonly source: Readable,
-  ) {
-    super();
-    source.once('error', (err) => this.destroy(err));
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.left <= 0) return cb();
-    const part = chunk.length > this.left ? chunk.subarray(0, this.left) : chunk;
-    this.left -= part.length;
-    this.push(part);
-    if (this.left === 0) {
-      this.push(null);
-      this.source.unpipe(this);
-      this.source.destroy();
-    }
-    cb();
-  }
-
-  override _flush(cb: TransformCallback): void {
-    cb(this.left > 0 ? new Error(`the S3 store ended a ranged GET ${this.left} bytes short`) : null);
-  }
-
-  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    this.source.destroy();
-    cb(err);
-  }
-}
-
 /** A {@link StorageDriver} over one S3 bucket. */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly client: S3Client;
-  /** the same without SDK retries, for requests whose body is a stream (retried by s3-concat.ts) */
-  private readonly streamClient: S3Client;
-  readonly #maxAttempts: number;
-  readonly #bucket: string;
-  readonly #prefix: string;
-  readonly #chunkSize: number;
-  readonly #pageSize: number;
+  readonly #s3: S3Bucket;
+  readonly #pointers: Pointers;
   readonly #redirectExpiry: number | undefined;
   readonly #endpoint: string | undefined;
   readonly #concat: Concatenator;
   readonly #chunked: ChunkedObjects;
-  /** pointer keys met, with the key of their bytes (immutable once written; checked again when gone) */
-  readonly #pointers = new LRUCache<string, string>({ max: POINTERS_KEPT });
 
   constructor(options: S3DriverOptions) {
-    this.#bucket = options.bucket;
-    const root = options.rootDirectory.replace(/^\/+|\/+$/g, '');
-    this.#prefix = root ? `${root}/` : '';
-    this.#chunkSize = Math.max(options.chunkSize, S3_MIN_PART);
-    this.#pageSize = options.listPageSize ?? 1000;
+    const s3 = (this.#s3 = new S3Bucket(this.name, options));
+    this.client = s3.client;
+    this.#pointers = new Pointers(s3);
+    s3.onDelete = (key) => this.#pointers.forget(key);
     this.#redirectExpiry = options.redirectExpiry;
     this.#endpoint = options.endpoint;
-    this.#maxAttempts = options.maxAttempts ?? 5;
-    const config: S3ClientConfig = {
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      credentials:
-        options.accessKey && options.secretKey ? { accessKeyId: options.accessKey, secretAccessKey: options.secretKey } : undefined,
-      maxAttempts: this.#maxAttempts,
-      retryMode: 'standard',
-      // S3-compatible stores do not all accept the streamed checksum trailers newer SDKs send by default
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5_000, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
-    };
-    this.client = new S3Client(config);
-    this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
+    const chunkSize = Math.max(options.chunkSize, S3_MIN_PART);
+    const get = (path: string, key: string, range?: ByteRange): Promise<Readable> => this.#pointers.get(path, key, range);
     this.#concat = new Concatenator({
-      bucket: this.#bucket,
-      client: this.client,
-      streamClient: this.streamClient,
-      maxAttempts: this.#maxAttempts,
-      partSize: this.#chunkSize,
-      get: (path, key, range) => this.get(path, key, range),
-      translate: (err, path) => this.translate(err, path),
+      bucket: s3.bucket,
+      client: s3.client,
+      streamClient: s3.streamClient,
+      maxAttempts: s3.maxAttempts,
+      partSize: chunkSize,
+      get,
+      translate: (err, path) => s3.translate(err, path),
     });
     this.#chunked = new ChunkedObjects(
       {
         name: this.name,
-        client: this.client,
-        streamClient: this.streamClient,
-        bucket: this.#bucket,
-        objectsPrefix: `${this.#prefix}${OBJECTS}/`,
-        folder: (path) => this.folder(path),
-        keys: (path, prefix) => this.keys(path, prefix),
-        deleteKeys: (path, objects) => this.deleteKeys(path, objects),
-        get: (path, key, range) => this.get(path, key, range),
-        send: (path, request) => this.send(path, request),
+        client: s3.client,
+        streamClient: s3.streamClient,
+        bucket: s3.bucket,
+        objectsPrefix: `${s3.prefix}${OBJECTS}/`,
+        folder: (path) => s3.folder(path),
+        keys: (path, prefix) => s3.keys(path, prefix),
+        deleteKeys: (path, objects) => s3.deleteKeys(path, objects),
+        get,
+        send: (path, request) => s3.send(path, request),
         concatenate: (path, sources, dest) => this.writeSmall(path, sources, dest),
-        putPointer: (path, dest, target, size) => this.putPointer(dest, target, size),
-        exists: async (dest) => (await this.head(dest)) !== undefined,
+        putPointer: (_path, dest, target, size) => this.#pointers.put(dest, target, size),
+        exists: async (dest) => (await this.#pointers.head(dest)) !== undefined,
       },
-      this.#chunkSize,
+      chunkSize,
       options.maxParts ?? S3_MAX_PARTS,
     );
   }
 
   /** The SDK clients this driver sends with (the retrying one and the one for streamed bodies), e.g. to count requests. */
   clients(): S3Client[] {
-    return [this.client, this.streamClient];
-  }
-
-  private key(path: string): string {
-    checkPath(path, this.name);
-    return path === '/' ? this.#prefix : this.#prefix + path.slice(1);
-  }
-
-  /** The key prefix of the objects inside folder `path`. */
-  private folder(path: string): string {
-    return path === '/' ? this.#prefix : `${this.key(path)}/`;
-  }
-
-  /** Maps an SDK error (see s3-errors.ts). */
-  private translate(err: unknown, path: string): unknown {
-    return translateS3Error(err, path, this.name);
-  }
-
-  private async send<T>(path: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw this.translate(err, path);
-    }
-  }
-
-  /** The pages of keys under `prefix`; with `delimiter`, sub-folders come as common prefixes. */
-  private async *pages(path: string, prefix: string, delimiter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
-    const pages = paginateListObjectsV2(
-      { client: this.client, pageSize: this.#pageSize },
-      { Bucket: this.#bucket, Prefix: prefix, Delimiter: delimiter },
-    );
-    try {
-      for await (const page of pages) yield page;
-    } catch (err) {
-      throw this.translate(err, path);
-    }
-  }
-
-  /** The objects under `prefix`, page by page. */
-  private async *keys(path: string, prefix: string): AsyncGenerator<_Object> {
-    for await (const page of this.pages(path, prefix)) yield* page.Contents ?? [];
-  }
-
-  private async head(path: string): Promise<Head | undefined> {
-    if (path === '/') return undefined;
-    const key = this.key(path);
-    try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
-      const target = h.Metadata?.[POINTER_KEY];
-      if (target === undefined) return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0) };
-      this.#pointers.set(key, target);
-      return { size: Number(h.Metadata?.[POINTER_SIZE] ?? 0), modTime: h.LastModified ?? new Date(0), target };
-    } catch (err) {
-      const e = this.translate(err, path);
-      if (e instanceof PathNotFoundError) return undefined;
-      throw e;
-    }
+    return [this.#s3.client, this.#s3.streamClient];
   }
 
   async stat(path: string): Promise<FileInfo> {
-    const object = await this.head(path);
+    const object = await this.#pointers.head(path);
     if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
-    const page = await this.send(path, () =>
-      this.client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.folder(path), MaxKeys: 1 })),
-    );
+    const s3 = this.#s3;
+    const page = await s3.send(path, () => s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: s3.folder(path), MaxKeys: 1 })));
     const first = page.Contents?.[0];
     if (!first) throw new PathNotFoundError(path, this.name);
     return { path, size: 0, modTime: first.LastModified ?? new Date(0), isDir: true };
@@ -279,60 +116,33 @@ export class S3Driver implements StorageDriver {
 
   async getContent(path: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.get(path, this.key(path))) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.#pointers.get(path, this.#s3.key(path))) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const Body = Buffer.from(content);
-    await this.send(path, () => this.client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body })));
+    const s3 = this.#s3;
+    await s3.send(path, () => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.key(path), Body })));
   }
 
   async reader(path: string, range: ReadRange = { offset: 0 }): Promise<Readable> {
-    const key = this.key(path);
+    const key = this.#s3.key(path);
     const { offset, length } = range;
-    if (offset === 0 && length === undefined) return this.get(path, key);
+    if (offset === 0 && length === undefined) return this.#pointers.get(path, key);
     // A range: the size first, since stores differ on ranges that reach past the end.
-    const object = await this.head(path);
+    const object = await this.#pointers.head(path);
     if (!object) throw new PathNotFoundError(path, this.name);
     if (offset > object.size) throw new InvalidOffsetError(path, offset, this.name);
     const end = Math.min(object.size, length === undefined ? object.size : offset + length);
     if (end <= offset) return Readable.from([]);
-    return this.get(path, object.target ?? key, { start: offset, end: end - 1 });
-  }
-
-  /**
-   * GetObject's body stream of `key` (of the object a pointer names, when `key` is one), of bytes
-   * `[range.start, range.end]` when given; cut at the range's length, since some stores answer a range
-   * of `0-0` with the whole object.
-   */
-  private async get(path: string, key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const read = (k: string) =>
-      this.send(path, () => this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: k, Range: range && `bytes=${range.start}-${range.end}` })));
-    const known = this.#pointers.get(key);
-    let out = await (known ? read(known).catch((err: unknown) => (err instanceof PathNotFoundError ? read(key) : Promise.reject(err))) : read(key));
-    const target = out.Metadata?.[POINTER_KEY];
-    if (target !== undefined) {
-      (out.Body as Readable).resume();
-      this.#pointers.set(key, target);
-      out = await read(target);
-    }
-    const body = out.Body as Readable;
-    return range ? body.pipe(new Limit(range.end - range.start + 1, body)) : body;
-  }
-
-  /** Makes `dest` a pointer to the object `target` of `size` bytes. */
-  private async putPointer(dest: string, target: string, size: number): Promise<void> {
-    const Key = this.key(dest);
-    const Metadata = { [POINTER_KEY]: target, [POINTER_SIZE]: String(size) };
-    await this.send(dest, () => this.client.send(new PutObjectCommand({ Bucket: this.#bucket, Key, Body: Buffer.alloc(0), Metadata })));
-    this.#pointers.set(Key, target);
+    return this.#pointers.read(path, object.target ?? key, { start: offset, end: end - 1 }, object.size);
   }
 
   async list(path: string): Promise<string[]> {
-    const prefix = this.folder(path);
+    const prefix = this.#s3.folder(path);
     const names = new Set<string>();
-    for await (const page of this.pages(path, prefix, '/')) {
+    for await (const page of this.#s3.pages(path, prefix, '/')) {
       for (const p of page.CommonPrefixes ?? []) names.add(p.Prefix!.slice(prefix.length, -1));
       for (const o of page.Contents ?? []) names.add(o.Key!.slice(prefix.length));
     }
@@ -343,11 +153,17 @@ export class S3Driver implements StorageDriver {
 
   async delete(path: string): Promise<void> {
     if (path !== '/') {
-      const target = (await this.head(path))?.target;
-      await this.send(path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
-      if (target !== undefined) await this.deleteKeys(path, [{ Key: target }]);
+      const target = (await this.#pointers.head(path))?.target;
+      await this.deleteObject(path);
+      if (target !== undefined) await this.#s3.deleteKeys(path, [{ Key: target }]);
     }
     await this.deleteFolder(path);
+  }
+
+  private async deleteObject(path: string): Promise<void> {
+    const s3 = this.#s3;
+    await s3.send(path, () => s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: s3.key(path) })));
+    this.#pointers.forget(s3.key(path));
   }
 
   /**
@@ -356,45 +172,34 @@ export class S3Driver implements StorageDriver {
    * multipart uploads of its chunked objects.
    */
   private async deleteFolder(path: string): Promise<void> {
-    for await (const page of this.pages(path, this.folder(path))) {
+    const s3 = this.#s3;
+    for await (const page of s3.pages(path, s3.folder(path))) {
       const objects = page.Contents ?? [];
       await this.#chunked.abandon(path, objects);
       const targets: { Key: string }[] = [];
       for (const o of objects) {
-        if ((o.Size ?? 0) > 0 || o.Key === this.#prefix || isChunkedObjectPart(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
-        const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: o.Key! })).catch(() => undefined);
-        const target = h?.Metadata?.[POINTER_KEY];
+        if ((o.Size ?? 0) > 0 || o.Key === s3.prefix || isChunkedObjectPart(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
+        const target = await this.#pointers.targetOf(o.Key!);
         if (target !== undefined) targets.push({ Key: target });
       }
-      await this.deleteKeys(path, [...objects, ...targets]);
+      await s3.deleteKeys(path, [...objects, ...targets]);
     }
-  }
-
-  private async deleteKeys(path: string, objects: readonly { Key?: string }[]): Promise<void> {
-    if (objects.length === 0) return;
-    for (const o of objects) this.#pointers.delete(o.Key!);
-    const out = await this.send(path, () =>
-      this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: objects.map((o) => ({ Key: o.Key! })), Quiet: true } }),
-      ),
-    );
-    const failed = out.Errors ?? [];
-    if (failed.length > 0) throw new Error(`${this.name}: ${failed.length} objects under ${path} were not deleted: ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
   }
 
   async move(source: string, dest: string): Promise<void> {
-    const object = await this.head(source);
-    const to = this.key(dest);
+    const s3 = this.#s3;
+    const object = await this.#pointers.head(source);
+    const to = s3.key(dest);
     if (object) {
       if (source === dest) return;
       await this.deleteFolder(dest); // a folder in the way
-      await this.copy(source, this.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
-      await this.send(source, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(source) })));
+      await this.copy(source, s3.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
+      await this.deleteObject(source);
       return;
     }
-    const from = this.folder(source);
+    const from = s3.folder(source);
     let found = false;
-    for await (const page of this.pages(source, from)) {
+    for await (const page of s3.pages(source, from)) {
       const objects = page.Contents ?? [];
       if (!found) {
         if (objects.length === 0) break;
@@ -403,20 +208,20 @@ export class S3Driver implements StorageDriver {
         await this.delete(dest); // whatever is there, an object or a folder
       }
       for (const o of objects) await this.copy(source, o.Key!, o.Size ?? 0, `${to}/${o.Key!.slice(from.length)}`);
-      await this.deleteKeys(source, objects);
+      await s3.deleteKeys(source, objects);
     }
     if (!found) throw new PathNotFoundError(source, this.name);
   }
 
   /** Copies one object on the store's side (CopyObject up to 5 GiB, multipart beyond). */
   private async copy(path: string, from: string, size: number, to: string): Promise<void> {
+    const s3 = this.#s3;
     if (size <= S3_MAX_PART) {
-      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.#concat.copySource(from) })));
+      await s3.send(path, () => s3.client.send(new CopyObjectCommand({ Bucket: s3.bucket, Key: to, CopySource: this.#concat.copySource(from) })));
     } else {
       await this.#concat.concatenate(path, [{ key: from, size }], to);
     }
   }
-
 
   // --- chunked objects (s3-chunked.ts) --------------------------------------------------------
 
@@ -433,7 +238,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
-    this.key(dest);
+    this.#s3.key(dest);
     await this.#chunked.commit(path, dest, state, options);
     await this.deleteFolder(path);
   }
@@ -441,8 +246,16 @@ export class S3Driver implements StorageDriver {
   /** Writes the whole objects `sources` (small: under one part together) as object `dest`. */
   private async writeSmall(path: string, sources: readonly { key: string; size: number }[], dest: string): Promise<void> {
     if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
-    else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.key(dest));
-    else await this.#concat.concatenate(path, sources, this.key(dest));
+    else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.#s3.key(dest));
+    else await this.#concat.concatenate(path, sources, this.#s3.key(dest));
+  }
+
+  /**
+   * Deletes the `_objects/` objects no pointer names and the multipart uploads no session names, older
+   * than `olderThan` (interrupted commits; see s3-orphans.ts).
+   */
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+    return purgeOrphans(this.#s3, this.#pointers, olderThan, options.dryRun);
   }
 
   // --- redirects and start-up ---------------------------------------------------------------
@@ -450,9 +263,8 @@ export class S3Driver implements StorageDriver {
   /** A presigned GET URL valid for the configured expiry, or undefined when redirects are off. */
   async redirectURL(path: string): Promise<string | undefined> {
     if (this.#redirectExpiry === undefined) return undefined;
-    const key = this.key(path);
-    const Key = this.#pointers.get(key) ?? (await this.head(path))?.target ?? key;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#bucket, Key }), { expiresIn: this.#redirectExpiry });
+    const Key = await this.#pointers.bytesKey(path);
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#s3.bucket, Key }), { expiresIn: this.#redirectExpiry });
   }
 
   /**
@@ -461,9 +273,9 @@ export class S3Driver implements StorageDriver {
    */
   async check(): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.#s3.bucket }));
     } catch (err) {
-      throw explainStartupError(err, this.#bucket, this.#endpoint);
+      throw explainStartupError(err, this.#s3.bucket, this.#endpoint);
     }
   }
 }
