@@ -16,6 +16,7 @@ import { headLoad } from './head-load.js';
 import { agent } from './http.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { runScale } from './scale/scale.js';
 import { formatNumber } from './stats.js';
 import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
 import {
@@ -36,7 +37,9 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'] as const;
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'scale'] as const;
+/** The groups a run without `--only` measures: the scale bench takes long and runs only when asked for. */
+const DEFAULT_GROUPS = GROUPS.filter((g) => g !== 'scale');
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -93,12 +96,20 @@ interface Options {
   only: Group[];
   wharfNodeArgs: string;
   out: string;
+  scaleSizes: number[];
+  scaleTags: number;
+  scaleLarge: boolean;
+  scaleRounds: number;
 }
 
 function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+function sizeList(value: string): number[] {
+  return value.split(',').map((s) => positive(s.trim()));
 }
 
 function groups(value: string): Group[] {
@@ -146,7 +157,11 @@ function parseOptions(argv: string[]): Options {
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
-    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, [...GROUPS])
+    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')}; default all but scale)`, groups, [...DEFAULT_GROUPS])
+    .option('--scale-sizes <list>', 'scale: repository counts of the wide registries (10 tags each)', sizeList, [1000, 10_000])
+    .option('--scale-tags <n>', 'scale: tags of the one-repository registry (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 100_000)
+    .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
+    .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
@@ -295,8 +310,42 @@ async function measureCeilings(dir: string, options: Options, results: Results):
   results.addCeiling('loopback TCP', await loopbackMiBps(2 * bytes));
 }
 
+/** Runs the scale bench (its own registries and servers) and writes its tables. */
+async function scaleMain(options: Options): Promise<void> {
+  const started = Date.now();
+  await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-scale-'));
+  try {
+    const tables = await runScale(
+      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution },
+      { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), log },
+    );
+    const header = [
+      `# Wharf vs CNCF Distribution at scale, filesystem storage, ${new Date().toISOString()}`,
+      '',
+      `${cpus().length} cores, Node ${process.version}; ${options.scaleRounds} rounds of each garbage collection, alternating Wharf and Distribution, ` +
+        'each a process of its own measured by GNU time (wall time, peak RSS); Wharf with `gc.grace: 0s`; Distribution ' +
+        "2.8.2's output to a file. Time in ms is one request's, or the median of 5-10 in a row (steady).",
+      '',
+    ];
+    const text = [...header, tables].join('\n');
+    await mkdir(options.out, { recursive: true });
+    const file = join(options.out, `bench-scale-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+    await writeFile(file, text);
+    process.stdout.write(text);
+    log(`written to ${file}; the scale run took ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
+  if (options.only.includes('scale')) {
+    await scaleMain(options);
+    options.only = options.only.filter((g) => g !== 'scale');
+    if (options.only.length === 0) return;
+  }
   const started = Date.now();
   // under the repository's .tmp/ (ignored by git), not /tmp, where other jobs' clean-ups may sweep wharf-* folders
   await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });

@@ -140,9 +140,10 @@ async function prepare(
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
  * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ * @param extra top-level configuration keys appended to the file (YAML, e.g. a `gc:` section)
  */
-export async function startWharf(repoRoot: string, dir: string, storage: StorageUnderTest, nodeArgs: string[] = []): Promise<ServerUnderTest> {
-  const { port, space, config, logFile } = await prepare('wharf', dir, storage, '');
+export async function startWharf(repoRoot: string, dir: string, storage: StorageUnderTest, nodeArgs: string[] = [], extra = ''): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare('wharf', dir, storage, extra);
   const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], space.env, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   return running('wharf', port, child, space);
