@@ -177,32 +177,40 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
   run.log(`${registry.label}: written in ${seconds(started).toFixed(0)} s`);
 
   const servers: ServerUnderTest[] = [];
+  const failed = (what: string) => (err: unknown) => {
+    results.notes.push(`${what} failed: ${(err as Error).message}`);
+    run.log(`${registry.label}: ${what}: ${(err as Error).message}`);
+  };
   try {
     let wharf = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
     servers.push(wharf);
-    if (registry.kind === 'wide') {
-      wharf = await wharfWide(wharf, results, async () => {
-        await wharf.stop();
-        servers.splice(servers.indexOf(wharf), 1);
-        const next = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
-        servers.push(next);
-        return next;
-      });
-    } else await wharfTall(wharf, results);
-    await listings(wharf, registry, results);
+    const restart = async () => {
+      await wharf.stop();
+      servers.splice(servers.indexOf(wharf), 1);
+      wharf = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
+      servers.push(wharf);
+      return wharf;
+    };
+    await (registry.kind === 'wide' ? wharfWide(wharf, results, restart) : wharfTall(wharf, results)).catch(failed("Wharf's admin API"));
+    await listings(wharf, registry, results).catch(failed("Wharf's listings"));
     await verify(wharf, registry);
-    if (registry.distribution) {
+  } catch (err) {
+    failed('Wharf')(err);
+  } finally {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  }
+  if (registry.distribution) {
+    try {
       const distribution = await startDistribution(distributionDir, storage);
       servers.push(distribution);
       if (registry.kind === 'wide') results.add('rss-idle', 'distribution', await settledRss(distribution.pid, SETTLE_MS));
-      await listings(distribution, registry, results);
+      await listings(distribution, registry, results).catch(failed("Distribution's listings"));
       await verify(distribution, registry);
+    } catch (err) {
+      failed('Distribution')(err);
+    } finally {
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
     }
-  } catch (err) {
-    results.notes.push(`server measurements failed: ${(err as Error).message}`);
-    run.log(`${registry.label}: ${(err as Error).message}`);
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
   }
 
   const gcRuns: { kind: 'wharf' | 'distribution'; real: boolean }[] = [];
