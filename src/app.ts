@@ -56,7 +56,13 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
 export function createApp(deps: AppDeps): App {
-  const registry = new Registry(deps.storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace, logger: deps.logger });
+  const registry = new Registry(deps.storage, {
+    now: deps.now,
+    gcGuard: deps.gc?.guard,
+    gcGraceMs: deps.config.gc.grace,
+    logger: deps.logger,
+    adminIndex: { pollMs: deps.config.admin.index.poll, rebuildMs: deps.config.admin.index.rebuild },
+  });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const v2 = v2Handler({ config: deps.config, registry, logger: deps.logger, auth });

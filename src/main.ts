@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { gc } from './cli/gc.js';
-import { serve } from './cli/serve.js';
 import { ConfigError } from './config/load.js';
 
 const program = new Command()
@@ -14,7 +12,7 @@ program
   .command('serve')
   .description('serve the registry (OCI Distribution Spec v1.1) on http.addr')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
-  .action(async (opts: { config?: string }) => serve(opts.config));
+  .action(async (opts: { config?: string }) => (await import('./cli/serve.js')).serve(opts.config));
 
 program
   .command('gc')
@@ -23,7 +21,8 @@ program
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
   .option('--json', 'print the report as JSON')
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => gc(opts));
+  // loaded on use: `wharf gc` never loads the HTTP server's modules (express, multer, jsonwebtoken: memory and start-up time)
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -11,6 +11,7 @@ import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
+import { adminIndexOf } from './registry/admin-index/admin-index.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './oci/errors.js';
 import { StorageConfigError, type StorageDriver } from './storage/driver.js';
@@ -117,6 +118,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   logger.info({ address, storage: storage.name }, 'wharf is serving');
   const gcSchedule = scheduleGc(storage, config.gc, logger);
+  // the admin index is built (or loaded from its snapshot) now, not at the first admin request
+  const adminIndex = adminIndexOf(storage);
+  adminIndex.start().catch((err: unknown) => logger.error({ err }, 'cannot build the admin index; the admin API retries at its next request'));
   return {
     server,
     logger,
@@ -129,6 +133,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
         }),
         gcSchedule?.stop(),
       ]);
+      await adminIndex.stop();
     },
   };
 }

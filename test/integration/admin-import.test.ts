@@ -104,7 +104,7 @@ forEachDriver((make) => {
       // as a push leaves it: the manifest is not linked as a blob, the v1 json files are not stored at all
       expectError(await http.get(`/v2/team/app/blobs/${body.digest}`), 404, 'BLOB_UNKNOWN');
       const stored = manifest.body.length + saved.config.bytes.length + saved.layers[0]!.bytes.length + saved.layers[1]!.bytes.length;
-      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 4, bytes: stored }, uploads: { count: 0, bytes: 0 } });
+      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 4, bytes: stored }, uploads: { count: 0, bytes: 0 }, repositories: 1, tags: 1, manifests: 1 });
       expect((await http.get('/admin/v1/repositories/team/app/tags')).body).toMatchObject({ tags: [{ tag: '1.0', digest: body.digest }] });
     });
 
@@ -133,7 +133,7 @@ forEachDriver((make) => {
 
     it('answers 400 BLOB_UPLOAD_INVALID for a corrupt gzip stream and 413 when it expands past admin.import.maxbytes', async () => {
       const registry = await make();
-      const http = supertest(createApp({ config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } }, storage: registry.driver, logger: pino({ level: 'silent' }) }));
+      const http = supertest(createApp({ config: { ...registry.config, admin: { ...registry.config.admin, import: { maxbytes: 64 * 1024 } } }, storage: registry.driver, logger: pino({ level: 'silent' }) }));
       const saved = await dockerSaveTarball([await layerTar(2000)]);
       const corrupt = gzipSync(saved.tarball);
       corrupt.fill(0xff, 20, 60);
@@ -384,7 +384,7 @@ forEachDriver((make) => {
     it('answers 413 SIZE_INVALID past admin.import.maxbytes and leaves nothing behind', async () => {
       const registry = await make();
       const limited = createApp({
-        config: { ...registry.config, admin: { import: { maxbytes: 64 * 1024 } } },
+        config: { ...registry.config, admin: { ...registry.config.admin, import: { maxbytes: 64 * 1024 } } },
         storage: registry.driver,
         logger: pino({ level: 'silent' }),
       });
