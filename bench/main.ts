@@ -96,10 +96,12 @@ interface Options {
   only: Group[];
   wharfNodeArgs: string;
   out: string;
+  scaleFull: boolean;
   scaleSizes: number[];
   scaleTags: number;
   scaleLarge: boolean;
   scaleRounds: number;
+  scaleSoak: number;
 }
 
 function positive(value: string): number {
@@ -132,6 +134,10 @@ const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
   s3: { rounds: 2, blobMib: 256, fanout: 16, fanoutMib: 32, listConnections: 4, listDuration: 6, tags: 100, repositories: 100 },
 };
 
+/** The scale bench's registries by default (a few minutes), and with `--scale-full` (the issue's sizes). */
+const SCALE_QUICK = { scaleSizes: [1000], scaleTags: 10_000 };
+const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
+
 function sizeDefault(key: keyof SizeOptions): string {
   return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
 }
@@ -158,9 +164,11 @@ function parseOptions(argv: string[]): Options {
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')}; default all but scale)`, groups, [...DEFAULT_GROUPS])
-    .option('--scale-sizes <list>', 'scale: repository counts of the wide registries (10 tags each)', sizeList, [1000, 10_000])
-    .option('--scale-tags <n>', 'scale: tags of the one-repository registry (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 100_000)
+    .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
+    .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
+    .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
     .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
+    .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
     .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
@@ -168,7 +176,8 @@ function parseOptions(argv: string[]): Options {
   const given = program.opts<Partial<Options>>();
   const defaults = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
   const sizes = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key as keyof SizeOptions] ?? value]));
-  return { ...given, ...sizes } as Options;
+  const scale = given.scaleFull || process.env.BENCH_SCALE === 'full' ? SCALE_FULL : SCALE_QUICK;
+  return { ...given, ...sizes, scaleSizes: given.scaleSizes ?? scale.scaleSizes, scaleTags: given.scaleTags ?? scale.scaleTags } as Options;
 }
 
 function log(message: string): void {
@@ -317,7 +326,7 @@ async function scaleMain(options: Options): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-scale-'));
   try {
     const tables = await runScale(
-      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution },
+      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution, soakCycles: options.scaleSoak },
       { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), log },
     );
     const header = [
