@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
  * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
- * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (s3rver); prints a
+ * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (Ceph RGW); prints a
  * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,11 +9,14 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { clientBench } from './client.js';
 import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
+import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { agent } from './http.js';
+import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
@@ -37,9 +40,12 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'scale'] as const;
-/** The groups a run without `--only` measures: the scale bench takes long and runs only when asked for. */
-const DEFAULT_GROUPS = GROUPS.filter((g) => g !== 'scale');
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'scale'] as const;
+/**
+ * The groups run when `--only` is not given: `client` (wharf vs skopeo), `build` (wharf build vs
+ * docker build) and `scale` (registries of thousands of repositories) run only when asked.
+ */
+const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -56,6 +62,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'push-monolithic', group: 'push', label: `${blob} blob push, monolithic (POST + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
   { key: 'push-streamed', group: 'push', label: `${blob} blob push, streamed (PATCH + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
   { key: 'push-chunked', group: 'push', label: `${blob} blob push, chunked`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'commit-chunked', group: 'push', label: `${blob} chunked push: the final PUT after the last PATCH`, unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'pull', group: 'pull', label: `${blob} blob pull`, unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
   { key: 'fanout', group: 'pull', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
   { key: 'get-tag', group: 'manifests', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
@@ -90,10 +97,12 @@ interface Options {
   repositories: number;
   dockerLayers: number;
   dockerLayerMib: number;
+  buildModelMib: number;
   docker: boolean;
   distribution: boolean;
   s3: boolean;
   only: Group[];
+  observability: boolean;
   wharfNodeArgs: string;
   out: string;
   scaleFull: boolean;
@@ -124,14 +133,13 @@ function groups(value: string): Group[] {
 type SizeOptions = Pick<Options, 'rounds' | 'blobMib' | 'fanout' | 'fanoutMib' | 'listConnections' | 'listDuration' | 'tags' | 'repositories'>;
 
 /**
- * The defaults of {@link SizeOptions} per storage. s3rver stores every object through one Node process
- * and reads every listed object's metadata file, so `--s3` moves fewer bytes and lists fewer tags and
- * repositories to stay within 10 minutes on 2 cores; its listing loads use fewer connections for longer,
- * as a `_catalog` of 100 repositories takes over 3 s at 16 connections on both servers there.
+ * The defaults of {@link SizeOptions} per storage. On S3 (Ceph RGW on the same 2 cores) blob bytes move
+ * at 60-120 MiB/s, so `--s3` runs 2 rounds to stay near 10 minutes; the sizes are the filesystem's
+ * (1 GiB blobs, 1,000 tags and repositories). On s3rver (where RGW is missing) pass smaller sizes.
  */
 const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
   filesystem: { rounds: 3, blobMib: 1024, fanout: 32, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
-  s3: { rounds: 2, blobMib: 256, fanout: 16, fanoutMib: 32, listConnections: 4, listDuration: 6, tags: 100, repositories: 100 },
+  s3: { rounds: 2, blobMib: 1024, fanout: 16, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
 };
 
 /** The scale bench's registries by default (a few minutes), and with `--scale-full` (the issue's sizes). */
@@ -146,7 +154,7 @@ function parseOptions(argv: string[]): Options {
   const program = new Command()
     .name('npm run bench --')
     .description('Wharf against CNCF Distribution (docker-registry), same workloads, alternating A B A B')
-    .option('--s3', 'both servers on S3 instead of the filesystem: s3rver in a process of its own, a bucket each', false)
+    .option('--s3', 'both servers on S3 instead of the filesystem: Ceph RGW started for the run (s3rver where RGW is missing), a bucket each', false)
     .option('--rounds <n>', `rounds of every workload on each server ${sizeDefault('rounds')}`, positive)
     .option('--blob-mib <n>', `size of the pushed and pulled blob, MiB ${sizeDefault('blobMib')}`, positive)
     .option('--chunk-mib <n>', 'PATCH size of the chunked push, MiB', positive, 8)
@@ -161,9 +169,11 @@ function parseOptions(argv: string[]): Options {
     .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
+    .option('--build-model-mib <n>', 'size of the model file of the build group (wharf build against docker build + push), MiB', positive, 500)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
-    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')}; default all but scale)`, groups, [...DEFAULT_GROUPS])
+    .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
+    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
     .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
     .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
     .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
@@ -246,8 +256,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
-          const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
-          results.add(`push-${mode}`, server.kind, mibps);
+          const pushed = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
+          results.add(`push-${mode}`, server.kind, pushed.mibps);
+          if (mode === 'chunked') results.add('commit-chunked', server.kind, pushed.commitS);
           if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
       });
@@ -363,7 +374,10 @@ async function main(): Promise<void> {
   const servers: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
+    stopping = true;
     log(`${signal}: stopping the servers`);
     void Promise.all(servers.map((s) => s.stop()))
       .then(() => storage?.stop())
@@ -372,13 +386,32 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  if (options.only.includes('client')) {
+    try {
+      const text = await clientBench(REPO_ROOT, work, options.rounds, log);
+      await mkdir(options.out, { recursive: true });
+      const file = join(options.out, `bench-client-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+      await writeFile(file, text);
+      process.stdout.write(text);
+      log(`written to ${file}`);
+    } finally {
+      if (options.only.length === 1) await rm(work, { recursive: true, force: true });
+    }
+    if (options.only.length === 1) return;
+  }
   try {
     storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     results.notes.push(...storage.notes);
-    const withDistribution = options.distribution && installed('docker-registry');
-    if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
+    const withDistribution = !options.observability && options.distribution && installed('docker-registry');
+    if (!options.observability && options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
+    const nodeArgs = options.wharfNodeArgs.split(' ').filter(Boolean);
+    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
     if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    if (options.observability) {
+      sink = await startSink();
+      const observed = await observabilityConfig(sink.url);
+      servers.push(await startWharf(REPO_ROOT, join(work, 'wharf-observed'), storage, nodeArgs, observed.yaml, 'distribution', observed.env));
+    }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -395,12 +428,19 @@ async function main(): Promise<void> {
         only.delete('docker');
       }
     } else only.delete('docker');
+    if (only.has('build')) {
+      only.delete('build');
+      if (await dockerAnswers()) {
+        const wharf = servers.find((s) => s.kind === 'wharf')!;
+        build = await buildBench({ registry: wharf.host, rounds: options.rounds, modelMib: options.buildModelMib, work: join(work, 'build'), repoRoot: REPO_ROOT, log });
+      } else results.notes.push('the Docker daemon does not answer (set DOCKER_HOST): wharf build against docker build skipped');
+    }
     for (let round = 1; round <= options.rounds; round++) {
       if (only.has('ceilings')) {
         log(`round ${round}: ceilings`);
         await measureCeilings(work, options, results);
       }
-      for (const group of GROUPS.filter((g) => g !== 'ceilings' && only.has(g))) {
+      for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && only.has(g))) {
         for (const p of prepared) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {
@@ -417,13 +457,14 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await Promise.all(servers.map((s) => s.stop()));
+    await sink?.stop();
     await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
   const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
   const header = [
-    `# Wharf vs CNCF Distribution on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
+    `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
@@ -432,8 +473,11 @@ async function main(): Promise<void> {
       `${storage!.description}; both servers log requests at info.`,
     '',
   ];
+  if (options.observability) results.notes.push(observabilityCost(results, sink?.received() ?? 0));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
-  const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
+  const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
+  const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
+  const text = [...header, markdownTable(results, metrics(options), names), ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
@@ -441,7 +485,10 @@ async function main(): Promise<void> {
   log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+/** Set by a SIGINT or SIGTERM: the signal's handler stops what the run started, then exits. */
+let stopping = false;
+
 main().catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  if (!stopping) process.exit(1);
 });

@@ -1,50 +1,15 @@
 /**
  * Blob reads and deletes (Distribution Spec v1.1 end-2 `GET/HEAD /v2/<name>/blobs/<digest>`,
- * end-10 `DELETE`), with single byte ranges (RFC 9110 section 14).
+ * end-10 `DELETE`), with byte ranges (RFC 9110 section 14): one range answers 206 with
+ * `Content-Range`, several answer 206 `multipart/byteranges` (see byte-ranges.ts).
  */
 import type { ServerResponse } from 'node:http';
-import { parseDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import type { Registry } from '../registry/registry.js';
+import { parseRanges, planMultipart, type ByteRange } from './byte-ranges.js';
 import { inRepository, repositoryOf, requireDeletes, type Handler } from './context.js';
 
 type BlobRoute = { area: 'blobs'; name: string; digest: string };
-
-/** An inclusive byte range `[start, end]` of a blob. */
-interface ByteRange {
-  start: number;
-  end: number;
-}
-
-/**
- * Parses a `Range: bytes=a-b | bytes=a- | bytes=-n` header for a blob of `size` bytes.
- * @returns the range; undefined when there is no header or it is not a single byte range (then the whole blob is sent)
- * @throws RegistryError RANGE_INVALID (416, `Content-Range: bytes *\/size`) when unsatisfiable
- */
-export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-    if (suffix === 0) start = size;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-    if (m[2] !== '' && Number(m[2]) < start) return undefined;
-  }
-  if (start >= size || start > end) {
-    throw new RegistryError('RANGE_INVALID', {
-      message: `range "${header.slice(0, 100)}" is outside the blob's ${size} bytes`,
-      detail: { size },
-      headers: { 'Content-Range': `bytes */${size}` },
-    });
-  }
-  return { start, end };
-}
 
 function blobHeaders(res: ServerResponse, digest: string): void {
   res.setHeader('Docker-Content-Digest', digest);
@@ -71,11 +36,17 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     res.setHeader('Location', redirect);
     res.setHeader('Content-Length', 0);
     res.statusCode = 307;
+    await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
     res.end();
     return;
   }
   blobHeaders(res, digest);
-  const range = parseRange(req.headers.range, info.size);
+  const ranges = parseRanges(req.headers.range, info.size);
+  if (ranges && ranges.length > 1) {
+    await sendParts(deps.registry, digest, ranges, info.size, res, req.method === 'HEAD');
+    return;
+  }
+  const range = ranges?.[0];
   if (range) {
     res.statusCode = 206;
     res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
@@ -87,14 +58,33 @@ export const getBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
     return;
   }
   await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
+  await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
 };
 
+/** Answers 206 `multipart/byteranges` with `ranges` of the blob, one part after the other (headers only for HEAD). */
+async function sendParts(registry: Registry, digest: Digest, ranges: ByteRange[], size: number, res: ServerResponse, headOnly: boolean): Promise<void> {
+  const plan = planMultipart(ranges, size);
+  res.statusCode = 206;
+  res.setHeader('Content-Type', plan.contentType);
+  res.setHeader('Content-Length', plan.contentLength);
+  if (headOnly) {
+    res.end();
+    return;
+  }
+  for (const [i, r] of ranges.entries()) {
+    res.write(plan.heads[i]);
+    await registry.blobs.send(digest, { offset: r.start, length: r.end - r.start + 1 }, res, { end: false });
+  }
+  res.end(plan.tail);
+}
+
 /** `DELETE` of a blob: removes the repository's link (202); 405 UNSUPPORTED when deletes are disabled. */
-export const deleteBlob: Handler<BlobRoute> = async (_req, res, route, deps) => {
+export const deleteBlob: Handler<BlobRoute> = async (req, res, route, deps) => {
   requireDeletes(deps, 'GET, HEAD');
   const name = repositoryOf(route);
   const { digest } = parseDigest(route.digest);
   await inRepository(deps, name, () => deps.registry.blobs.unlink(name, digest));
+  await deps.events?.record(req, res, 'delete', { kind: 'blob', repository: name, digest });
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('Content-Length', 0);
   res.statusCode = 202;

@@ -8,7 +8,7 @@
  * Metadata is read with a synchronous stat(2): `stat`, and the check of the read cache in front of
  * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
  * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
- * asynchronous one costs (the manifest GET profile, README "Performance"); the driver serves one
+ * asynchronous one costs (the manifest GET profile, docs/performance.md); the driver serves one
  * process on a local folder. Bytes (files, blobs, listings) are read asynchronously.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,7 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
+  type CommitOptions,
   type AppendOptions,
   type FileInfo,
   type ReadRange,
@@ -41,7 +42,7 @@ const PARENT_RETRIES = 5;
 /**
  * `readFile` through the callback API: for the small objects `getContent` reads (links, tags,
  * manifests) about twice as fast as `fs/promises` readFile, whose FileHandle costs several more
- * round trips to the thread pool per file (seen in the manifest GET profile, see README "Performance").
+ * round trips to the thread pool per file (seen in the manifest GET profile, see docs/performance.md).
  */
 const readSmallFile = promisify(readFile);
 
@@ -257,9 +258,10 @@ export class FilesystemDriver implements StorageDriver {
     return this.reader(path, { offset: 0, length: state.size });
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     checkPath(dest, this.name);
     if ((await this.appendedState(path)).size !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (options.verify) await options.verify(await this.appendedReader(path, state));
     if (state.size === 0) {
       await this.putContent(dest, Buffer.alloc(0));
       await this.delete(path);

@@ -14,6 +14,8 @@
  * /_gc/markers/<run-id>/touched/<alg>/<hex>                     a digest a push used while GC run <run-id> was active
  * /_gc/markers/<run-id>/candidates/<alg>/<hex>                  a digest GC run <run-id> may sweep
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
+ * /_notifications/<endpoint>/queue/<batch>                      events not yet delivered to a notification endpoint
+ * /_notifications/<endpoint>/lease, .../status                  the replica delivering to it; its last delivery
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
@@ -195,9 +197,14 @@ export function gcMarkers(): string {
   return `${GC}/markers`;
 }
 
-/** The folder of GC run `run`'s markers (touches and candidates), removed when the run ends. */
+/** The folder of GC run `run`'s markers (touches and candidates), removed when the next run starts. */
 export function gcRunMarkers(run: GcRunId): string {
   return `${GC}/markers/${run}`;
+}
+
+/** The folder of GC run `run`'s touch markers, removed when the run ends. */
+export function gcRunTouched(run: GcRunId): string {
+  return `${GC}/markers/${run}/touched`;
 }
 
 /** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */
@@ -312,4 +319,41 @@ export function isJournalEntry(value: string): boolean {
 export function indexJournalEntry(minute: number, entry: string): string {
   if (!isJournalEntry(entry)) throw new Error(`invalid journal entry "${entry.slice(0, 40)}"`);
   return `${indexJournalMinute(minute)}/${entry}`;
+}
+
+/** Root of the notification queues. */
+export const NOTIFICATIONS = '/_notifications';
+
+const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const BATCH_NAME = /^[0-9a-z][0-9a-z-]{0,127}$/;
+
+function endpointFolder(endpoint: string): string {
+  if (!ENDPOINT_NAME.test(endpoint) || endpoint.includes('..')) throw new Error(`invalid notification endpoint name "${endpoint.slice(0, 100)}"`);
+  return `${NOTIFICATIONS}/${endpoint}`;
+}
+
+/** True when `name` has the shape of a notification batch's object name. */
+export function isNotificationBatch(name: string): boolean {
+  return BATCH_NAME.test(name);
+}
+
+/** The folder of the batches of events waiting for endpoint `endpoint` (a configured endpoint's name). */
+export function notificationQueue(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/queue`;
+}
+
+/** One batch of events waiting for endpoint `endpoint`. */
+export function notificationBatch(endpoint: string, batch: string): string {
+  if (!isNotificationBatch(batch)) throw new Error(`invalid notification batch "${batch.slice(0, 100)}"`);
+  return `${notificationQueue(endpoint)}/${batch}`;
+}
+
+/** The lease of the process delivering to endpoint `endpoint`. */
+export function notificationLease(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/lease`;
+}
+
+/** The last delivery status of endpoint `endpoint`. */
+export function notificationStatus(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/status`;
 }

@@ -6,29 +6,24 @@
  * - Reads stream from GetObject, ranges as ranged GETs; writes of small objects are one PutObject
  *   (atomic); listings page through ListObjectsV2 with the `/` delimiter; deletes of a folder page
  *   through its keys and remove them with DeleteObjects, up to 1,000 a request.
- * - A chunked object (upload-session data, see StorageDriver.append) is a folder of immutable part
- *   objects `<path>/<offset, 16 digits>-<uuid>`, one per append, streamed as a multipart upload of
- *   `chunksize` parts (no whole chunk in memory). Its bytes are the chain of parts from offset 0, each
- *   starting where the previous ended. An append checks the chain's size first and, once its part is
- *   stored, lists the parts at its offset: when another append wrote one there meanwhile (another
- *   process), it deletes its own part and fails with InvalidOffsetError, so of concurrent appends at one
- *   offset at most one succeeds, across any number of processes (S3's strong read-after-write
- *   consistency). The chain stops before an offset held by two parts.
- * - Commit concatenates the parts into the blob with a multipart upload: parts of 5 MiB and more are
- *   copied on the store's side (UploadPartCopy); smaller ones are streamed through into `chunksize`
- *   parts. A store without UploadPartCopy (s3rver) answers NotImplemented once, and this driver then
- *   streams every part. One part alone is copied with CopyObject.
+ * - A chunked object (upload-session data, see StorageDriver.append) is one multipart upload per
+ *   session plus a record object per append (s3-chunked.ts): parts grow with the upload so that none
+ *   needs more than `maxParts` parts. Its commit completes the upload into `_objects/<uuid>` and makes
+ *   the destination a POINTER: an empty object whose metadata (`wharf-object`, `wharf-size`) names that
+ *   key and the size. So a commit never copies the bytes again, on AWS S3 (where CopyObject copies)
+ *   as on RGW. Reads, stat, redirects, moves and deletes follow pointers; the driver resolves each
+ *   pointer it met once (cached by key; a target gone since is resolved again).
+ * - Small sessions (all under one part) are committed as one object: CopyObject of one record, else
+ *   the records streamed into one multipart upload. Objects over 5 GiB that are moved are copied with
+ *   UploadPartCopy; a store without it (s3rver) answers NotImplemented once, and this driver then
+ *   streams those parts.
  * - Missing keys are PathNotFoundError; throttling, 5xx and network errors are retried by the SDK's
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
-import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -38,28 +33,26 @@ import {
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
   type _Object,
-  type CompletedPart,
   type ListObjectsV2CommandOutput,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   checkPath,
   InvalidOffsetError,
   PathNotFoundError,
-  StorageConfigError,
-  StorageUnavailableError,
   type AppendedState,
   type AppendOptions,
+  type CommitOptions,
   type FileInfo,
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
-import { planParts, S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART, type Piece, type PlannedPart } from './multipart-plan.js';
+import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
+import { ChunkedObjects, isChunkedObjectPart } from './s3-chunked.js';
+import { Concatenator } from './s3-concat.js';
+import { explainStartupError, translateS3Error } from './s3-errors.js';
 
 /** How {@link S3Driver} reaches its bucket. */
 export interface S3DriverOptions {
@@ -82,36 +75,28 @@ export interface S3DriverOptions {
   listPageSize?: number;
   /** attempts per request, the first included (SDK standard retries with backoff; default 5) */
   maxAttempts?: number;
+  /** the store's limit of parts per multipart upload (S3: 10,000, the default; tests lower it) */
+  maxParts?: number;
 }
 
-/** One part object of a chunked object: its name in the chunked object's folder, offset and size in bytes. */
-interface Part {
-  name: string;
-  offset: number;
+/** The metadata of a pointer object (see {@link S3Driver}): the key holding the bytes, and their size. */
+const POINTER_KEY = 'wharf-object';
+const POINTER_SIZE = 'wharf-size';
+/** The folder, under the root directory, of the objects that pointers name. */
+const OBJECTS = '_objects';
+/** How many pointers a driver remembers (about 200 bytes each). */
+const POINTERS_KEPT = 50_000;
+
+/** What HEAD tells of an object: its size and time, and for a pointer the key of the bytes. */
+interface Head {
   size: number;
-}
-
-const PART_NAME = /^(\d{16})-[0-9a-f-]{36}$/;
-/** Part uploads queued per streamed write: memory is at most (queue + 1) x chunk size per write. */
-const UPLOAD_QUEUE = 2;
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-function partName(offset: number): string {
-  return `${String(offset).padStart(16, '0')}-${randomUUID()}`;
+  modTime: Date;
+  target?: string;
 }
 
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/** Counts the bytes that pass through, unchanged. */
-class Counter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
 }
 
 /** Passes the first `left` bytes, then ends and releases the source; fails when the source ends before. */
@@ -147,26 +132,11 @@ class Limit extends Transform {
   }
 }
 
-/** What an SDK error carries. */
-interface SdkError {
-  name?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-}
-
-/** `SlowDown, HTTP 503`, `HTTP 503` (a HEAD has no error body to name the code), or a network error code. */
-function describeError(e: SdkError): string {
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.name && e.name !== 'Unknown' && e.name !== 'Error' ? e.name : e.code;
-  return [name, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') || 'unknown error';
-}
-
 /** A {@link StorageDriver} over one S3 bucket. */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly client: S3Client;
-  /** the same without SDK retries, for requests whose body is a stream (retried by {@link retrying}) */
+  /** the same without SDK retries, for requests whose body is a stream (retried by s3-concat.ts) */
   private readonly streamClient: S3Client;
   readonly #maxAttempts: number;
   readonly #bucket: string;
@@ -175,8 +145,10 @@ export class S3Driver implements StorageDriver {
   readonly #pageSize: number;
   readonly #redirectExpiry: number | undefined;
   readonly #endpoint: string | undefined;
-  /** whether the store copies parts on its side: unknown until the first UploadPartCopy */
-  #partCopy: boolean | undefined;
+  readonly #concat: Concatenator;
+  readonly #chunked: ChunkedObjects;
+  /** pointer keys met, with the key of their bytes (immutable once written; checked again when gone) */
+  readonly #pointers = new LRUCache<string, string>({ max: POINTERS_KEPT });
 
   constructor(options: S3DriverOptions) {
     this.#bucket = options.bucket;
@@ -202,6 +174,39 @@ export class S3Driver implements StorageDriver {
     };
     this.client = new S3Client(config);
     this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
+    this.#concat = new Concatenator({
+      bucket: this.#bucket,
+      client: this.client,
+      streamClient: this.streamClient,
+      maxAttempts: this.#maxAttempts,
+      partSize: this.#chunkSize,
+      get: (path, key, range) => this.get(path, key, range),
+      translate: (err, path) => this.translate(err, path),
+    });
+    this.#chunked = new ChunkedObjects(
+      {
+        name: this.name,
+        client: this.client,
+        streamClient: this.streamClient,
+        bucket: this.#bucket,
+        objectsPrefix: `${this.#prefix}${OBJECTS}/`,
+        folder: (path) => this.folder(path),
+        keys: (path, prefix) => this.keys(path, prefix),
+        deleteKeys: (path, objects) => this.deleteKeys(path, objects),
+        get: (path, key, range) => this.get(path, key, range),
+        send: (path, request) => this.send(path, request),
+        concatenate: (path, sources, dest) => this.writeSmall(path, sources, dest),
+        putPointer: (path, dest, target, size) => this.putPointer(dest, target, size),
+        exists: async (dest) => (await this.head(dest)) !== undefined,
+      },
+      this.#chunkSize,
+      options.maxParts ?? S3_MAX_PARTS,
+    );
+  }
+
+  /** The SDK clients this driver sends with (the retrying one and the one for streamed bodies), e.g. to count requests. */
+  clients(): S3Client[] {
+    return [this.client, this.streamClient];
   }
 
   private key(path: string): string {
@@ -214,24 +219,9 @@ export class S3Driver implements StorageDriver {
     return path === '/' ? this.#prefix : `${this.key(path)}/`;
   }
 
-  /** Maps an SDK error: a missing key to PathNotFoundError, an unavailable store to StorageUnavailableError. */
+  /** Maps an SDK error (see s3-errors.ts). */
   private translate(err: unknown, path: string): unknown {
-    const e = err as SdkError;
-    if (err instanceof PathNotFoundError || err instanceof InvalidOffsetError || err instanceof StorageUnavailableError) return err;
-    const status = e?.$metadata?.httpStatusCode;
-    if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (status === 404 && e?.name !== 'NoSuchBucket')) {
-      return new PathNotFoundError(path, this.name);
-    }
-    const network = e?.code !== undefined && NETWORK_ERRORS.has(e.code);
-    if ((status !== undefined && (status >= 500 || status === 429)) || network || e?.name === 'TimeoutError' || e?.name === 'SlowDown') {
-      const attempts = e.$metadata?.attempts ?? 1;
-      return new StorageUnavailableError(
-        this.name,
-        `the S3 store ${network ? 'cannot be reached' : 'is unavailable'} (${describeError(e)}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
-        { cause: err },
-      );
-    }
-    return err;
+    return translateS3Error(err, path, this.name);
   }
 
   private async send<T>(path: string, request: () => Promise<T>): Promise<T> {
@@ -255,11 +245,20 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  private async head(path: string): Promise<{ size: number; modTime: Date } | undefined> {
+  /** The objects under `prefix`, page by page. */
+  private async *keys(path: string, prefix: string): AsyncGenerator<_Object> {
+    for await (const page of this.pages(path, prefix)) yield* page.Contents ?? [];
+  }
+
+  private async head(path: string): Promise<Head | undefined> {
     if (path === '/') return undefined;
+    const key = this.key(path);
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }));
-      return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0) };
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const target = h.Metadata?.[POINTER_KEY];
+      if (target === undefined) return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0) };
+      this.#pointers.set(key, target);
+      return { size: Number(h.Metadata?.[POINTER_SIZE] ?? 0), modTime: h.LastModified ?? new Date(0), target };
     } catch (err) {
       const e = this.translate(err, path);
       if (e instanceof PathNotFoundError) return undefined;
@@ -269,7 +268,7 @@ export class S3Driver implements StorageDriver {
 
   async stat(path: string): Promise<FileInfo> {
     const object = await this.head(path);
-    if (object) return { path, ...object, isDir: false };
+    if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
     const page = await this.send(path, () =>
       this.client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.folder(path), MaxKeys: 1 })),
     );
@@ -279,8 +278,9 @@ export class S3Driver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    const out = await this.send(path, () => this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
-    return Buffer.from(await out.Body!.transformToByteArray());
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.get(path, this.key(path))) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
@@ -298,19 +298,35 @@ export class S3Driver implements StorageDriver {
     if (offset > object.size) throw new InvalidOffsetError(path, offset, this.name);
     const end = Math.min(object.size, length === undefined ? object.size : offset + length);
     if (end <= offset) return Readable.from([]);
-    return this.get(path, key, { start: offset, end: end - 1 });
+    return this.get(path, object.target ?? key, { start: offset, end: end - 1 });
   }
 
   /**
-   * GetObject's body stream, of bytes `[range.start, range.end]` when given; cut at the range's length,
-   * since some stores answer a range of `0-0` with the whole object.
+   * GetObject's body stream of `key` (of the object a pointer names, when `key` is one), of bytes
+   * `[range.start, range.end]` when given; cut at the range's length, since some stores answer a range
+   * of `0-0` with the whole object.
    */
   private async get(path: string, key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const out = await this.send(path, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: range && `bytes=${range.start}-${range.end}` })),
-    );
+    const read = (k: string) =>
+      this.send(path, () => this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: k, Range: range && `bytes=${range.start}-${range.end}` })));
+    const known = this.#pointers.get(key);
+    let out = await (known ? read(known).catch((err: unknown) => (err instanceof PathNotFoundError ? read(key) : Promise.reject(err))) : read(key));
+    const target = out.Metadata?.[POINTER_KEY];
+    if (target !== undefined) {
+      (out.Body as Readable).resume();
+      this.#pointers.set(key, target);
+      out = await read(target);
+    }
     const body = out.Body as Readable;
     return range ? body.pipe(new Limit(range.end - range.start + 1, body)) : body;
+  }
+
+  /** Makes `dest` a pointer to the object `target` of `size` bytes. */
+  private async putPointer(dest: string, target: string, size: number): Promise<void> {
+    const Key = this.key(dest);
+    const Metadata = { [POINTER_KEY]: target, [POINTER_SIZE]: String(size) };
+    await this.send(dest, () => this.client.send(new PutObjectCommand({ Bucket: this.#bucket, Key, Body: Buffer.alloc(0), Metadata })));
+    this.#pointers.set(Key, target);
   }
 
   async list(path: string): Promise<string[]> {
@@ -321,21 +337,42 @@ export class S3Driver implements StorageDriver {
       for (const o of page.Contents ?? []) names.add(o.Key!.slice(prefix.length));
     }
     names.delete('');
+    if (path === '/') names.delete(OBJECTS); // the driver's own: the bytes pointers name
     return [...names].sort(byteOrder);
   }
 
   async delete(path: string): Promise<void> {
-    if (path !== '/') await this.send(path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
+    if (path !== '/') {
+      const target = (await this.head(path))?.target;
+      await this.send(path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
+      if (target !== undefined) await this.deleteKeys(path, [{ Key: target }]);
+    }
     await this.deleteFolder(path);
   }
 
-  /** Deletes every object under folder `path`, one page (up to 1,000 keys) per DeleteObjects request. */
+  /**
+   * Deletes every object under folder `path`, one page (up to 1,000 keys) per DeleteObjects request,
+   * with the objects its pointers name (pointers are empty objects: each empty one is asked) and the
+   * multipart uploads of its chunked objects.
+   */
   private async deleteFolder(path: string): Promise<void> {
-    for await (const page of this.pages(path, this.folder(path))) await this.deleteKeys(path, page.Contents ?? []);
+    for await (const page of this.pages(path, this.folder(path))) {
+      const objects = page.Contents ?? [];
+      await this.#chunked.abandon(path, objects);
+      const targets: { Key: string }[] = [];
+      for (const o of objects) {
+        if ((o.Size ?? 0) > 0 || o.Key === this.#prefix || isChunkedObjectPart(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
+        const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: o.Key! })).catch(() => undefined);
+        const target = h?.Metadata?.[POINTER_KEY];
+        if (target !== undefined) targets.push({ Key: target });
+      }
+      await this.deleteKeys(path, [...objects, ...targets]);
+    }
   }
 
-  private async deleteKeys(path: string, objects: readonly _Object[]): Promise<void> {
+  private async deleteKeys(path: string, objects: readonly { Key?: string }[]): Promise<void> {
     if (objects.length === 0) return;
+    for (const o of objects) this.#pointers.delete(o.Key!);
     const out = await this.send(path, () =>
       this.client.send(
         new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: objects.map((o) => ({ Key: o.Key! })), Quiet: true } }),
@@ -351,7 +388,7 @@ export class S3Driver implements StorageDriver {
     if (object) {
       if (source === dest) return;
       await this.deleteFolder(dest); // a folder in the way
-      await this.copy(source, this.key(source), object.size, to);
+      await this.copy(source, this.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
       await this.send(source, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(source) })));
       return;
     }
@@ -374,219 +411,38 @@ export class S3Driver implements StorageDriver {
   /** Copies one object on the store's side (CopyObject up to 5 GiB, multipart beyond). */
   private async copy(path: string, from: string, size: number, to: string): Promise<void> {
     if (size <= S3_MAX_PART) {
-      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.copySource(from) })));
+      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.#concat.copySource(from) })));
     } else {
-      await this.concatenate(path, [{ key: from, size }], to);
+      await this.#concat.concatenate(path, [{ key: from, size }], to);
     }
   }
 
-  private copySource(key: string): string {
-    return encodeURI(`${this.#bucket}/${key}`);
-  }
 
-  // --- chunked objects ----------------------------------------------------------------------
-
-  /** The part objects in folder `path` that hold bytes, with their offsets; only those at `offset` when given. */
-  private async parts(path: string, offset?: number): Promise<Part[]> {
-    const prefix = this.folder(path);
-    const parts: Part[] = [];
-    for await (const page of this.pages(path, offset === undefined ? prefix : prefix + String(offset).padStart(16, '0'))) {
-      for (const o of page.Contents ?? []) {
-        const name = o.Key!.slice(prefix.length);
-        const m = PART_NAME.exec(name);
-        if (m && (o.Size ?? 0) > 0) parts.push({ name, offset: Number(m[1]), size: o.Size! });
-      }
-    }
-    return parts;
-  }
-
-  /** The chain of parts from offset 0, each starting where the previous ended; it stops before a gap or an offset two parts claim. */
-  private static chain(parts: readonly Part[]): Part[] {
-    const at = new Map<number, Part[]>();
-    for (const p of parts) at.set(p.offset, [...(at.get(p.offset) ?? []), p]);
-    const chain: Part[] = [];
-    for (let offset = 0; ; ) {
-      const here = at.get(offset);
-      if (here?.length !== 1) return chain;
-      chain.push(here[0]!);
-      offset += here[0]!.size;
-    }
-  }
-
-  private static state(chain: readonly Part[]): AppendedState {
-    return { size: chain.reduce((n, p) => n + p.size, 0), token: JSON.stringify(chain.map((p) => [p.name, p.size])) };
-  }
-
-  private static chainOf(state: AppendedState): Part[] {
-    if (state.size === 0) return [];
-    return (JSON.parse(state.token) as [string, number][]).map(([name, size]) => ({ name, size, offset: Number(name.slice(0, 16)) }));
-  }
+  // --- chunked objects (s3-chunked.ts) --------------------------------------------------------
 
   async appendedState(path: string): Promise<AppendedState> {
-    return S3Driver.state(S3Driver.chain(await this.parts(path)));
+    return this.#chunked.state(path);
   }
 
   async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
-    const { offset, signal } = options;
-    const key = `${this.folder(path)}${partName(offset)}`;
-    signal?.throwIfAborted();
-    if ((await this.appendedState(path)).size !== offset) throw new InvalidOffsetError(path, offset, this.name);
-
-    const counter = new Counter();
-    const stop = new AbortController();
-    let sourceError: unknown;
-    const onSourceError = (err: unknown): void => {
-      sourceError ??= err;
-      counter.destroy(err as Error);
-    };
-    const onAbort = (): void => {
-      stop.abort();
-      source.destroy(signal?.reason as Error); // also ends an append whose source sends nothing
-      counter.destroy(signal?.reason as Error);
-    };
-    source.on('error', onSourceError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    source.pipe(counter);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.#bucket, Key: key, Body: counter },
-      partSize: this.#chunkSize,
-      queueSize: UPLOAD_QUEUE,
-      leavePartsOnError: false,
-      abortController: stop,
-    });
-    try {
-      await upload.done();
-    } catch (err) {
-      source.unpipe(counter);
-      if (!signal?.aborted && sourceError === undefined) source.resume(); // let the caller answer; the rest of the body is dropped
-      await this.deleteKeys(path, [{ Key: key }]).catch(() => undefined);
-      if (signal?.aborted) throw signal.reason;
-      if (sourceError !== undefined) throw sourceError;
-      throw this.translate(err, path);
-    } finally {
-      source.off('error', onSourceError);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (counter.bytes === 0) {
-      await this.deleteKeys(path, [{ Key: key }]);
-      return 0;
-    }
-    // Another process may have appended at this offset meanwhile: then at most one of us may stay.
-    const rivals = (await this.parts(path, offset)).filter((p) => p.offset === offset && `${this.folder(path)}${p.name}` !== key);
-    if (rivals.length > 0) {
-      await this.deleteKeys(path, [{ Key: key }]);
-      throw new InvalidOffsetError(path, offset, this.name);
-    }
-    return counter.bytes;
+    return this.#chunked.append(path, source, options);
   }
 
   async appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    const folder = this.folder(path);
-    const pieces = S3Driver.chainOf(state).map((p) => ({ key: folder + p.name, start: 0, end: p.size - 1 }));
-    return Readable.from(this.stream(path, pieces));
+    return this.#chunked.reader(path, state);
   }
 
-  /** The bytes of `pieces`, in order, one ranged GET after the other. */
-  private async *stream(path: string, pieces: readonly Piece[]): AsyncGenerator<Buffer> {
-    for (const p of pieces) {
-      for await (const chunk of await this.get(path, p.key, p)) yield chunk as Buffer;
-    }
-  }
-
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
-    const to = this.key(dest);
-    if ((await this.appendedState(path)).token !== state.token) throw new InvalidOffsetError(path, state.size, this.name);
-    const folder = this.folder(path);
-    const chain = S3Driver.chainOf(state);
-    if (chain.length === 0) await this.putContent(dest, Buffer.alloc(0));
-    else if (chain.length === 1) await this.copy(path, folder + chain[0]!.name, chain[0]!.size, to);
-    else await this.concatenate(path, chain.map((p) => ({ key: folder + p.name, size: p.size })), to);
+  async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
+    this.key(dest);
+    await this.#chunked.commit(path, dest, state, options);
     await this.deleteFolder(path);
   }
 
-  /**
-   * Writes the concatenation of `sources` as object `to` with one multipart upload (see multipart-plan.ts):
-   * parts copied on the store's side where it can, else streamed through this process part by part.
-   */
-  private async concatenate(path: string, sources: readonly { key: string; size: number }[], to: string): Promise<void> {
-    const total = sources.reduce((n, s) => n + s.size, 0);
-    const partSize = Math.max(this.#chunkSize, Math.ceil(total / S3_MAX_PARTS));
-    for (;;) {
-      const canCopy = this.#partCopy !== false;
-      const plan = planParts(sources, { partSize, minPartSize: S3_MIN_PART, maxCopySize: S3_MAX_PART, canCopy });
-      try {
-        await this.multipart(path, plan, to);
-        return;
-      } catch (err) {
-        if (!canCopy || (err as SdkError).name !== 'NotImplemented') throw this.translate(err, path);
-        this.#partCopy = false; // the store has no UploadPartCopy: stream the parts from now on
-      }
-    }
-  }
-
-  private async multipart(path: string, plan: readonly PlannedPart[], to: string): Promise<void> {
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: to }));
-    const target = { Bucket: this.#bucket, Key: to, UploadId };
-    try {
-      const parts: CompletedPart[] = [];
-      for (const [i, part] of plan.entries()) {
-        const PartNumber = i + 1;
-        if ('copy' in part) {
-          const { copy } = part;
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ ...target, PartNumber, CopySource: this.copySource(copy.key), CopySourceRange: `bytes=${copy.start}-${copy.end}` }),
-          );
-          this.#partCopy = true;
-          parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
-        } else {
-          const out = await this.retrying(() => this.uploadStreamedPart(path, { ...target, PartNumber }, part.pieces, part.size));
-          parts.push({ PartNumber, ETag: out.ETag });
-        }
-      }
-      await this.client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
-    } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** UploadPart with a body streamed from `pieces`; a failed read of a piece aborts the request and is its error. */
-  private async uploadStreamedPart(
-    path: string,
-    target: { Bucket: string; Key: string; UploadId: string | undefined; PartNumber: number },
-    pieces: readonly Piece[],
-    size: number,
-  ): Promise<{ ETag?: string }> {
-    const Body = Readable.from(this.stream(path, pieces));
-    const abort = new AbortController();
-    let readError: unknown;
-    Body.once('error', (err) => {
-      readError = err;
-      abort.abort(err);
-    });
-    try {
-      return await this.streamClient.send(new UploadPartCommand({ ...target, Body, ContentLength: size }), { abortSignal: abort.signal });
-    } catch (err) {
-      throw readError ?? err;
-    } finally {
-      Body.destroy();
-    }
-  }
-
-  /**
-   * Runs `request` (which builds a fresh streamed body each time) up to the configured attempts while
-   * it fails with a retryable error, with exponential backoff: the SDK cannot replay a stream.
-   */
-  private async retrying<T>(request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request();
-      } catch (err) {
-        if (attempt >= this.#maxAttempts || !(this.translate(err, '/') instanceof StorageUnavailableError)) throw err;
-        await delay(Math.min(20_000, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
-      }
-    }
+  /** Writes the whole objects `sources` (small: under one part together) as object `dest`. */
+  private async writeSmall(path: string, sources: readonly { key: string; size: number }[], dest: string): Promise<void> {
+    if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
+    else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.key(dest));
+    else await this.#concat.concatenate(path, sources, this.key(dest));
   }
 
   // --- redirects and start-up ---------------------------------------------------------------
@@ -594,7 +450,9 @@ export class S3Driver implements StorageDriver {
   /** A presigned GET URL valid for the configured expiry, or undefined when redirects are off. */
   async redirectURL(path: string): Promise<string | undefined> {
     if (this.#redirectExpiry === undefined) return undefined;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { expiresIn: this.#redirectExpiry });
+    const key = this.key(path);
+    const Key = this.#pointers.get(key) ?? (await this.head(path))?.target ?? key;
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#bucket, Key }), { expiresIn: this.#redirectExpiry });
   }
 
   /**
@@ -605,31 +463,7 @@ export class S3Driver implements StorageDriver {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
     } catch (err) {
-      throw this.explain(err);
+      throw explainStartupError(err, this.#bucket, this.#endpoint);
     }
-  }
-
-  private explain(err: unknown): StorageConfigError {
-    const e = err as SdkError;
-    const status = e?.$metadata?.httpStatusCode;
-    const bucket = JSON.stringify(this.#bucket);
-    const where = this.#endpoint ? `at ${this.#endpoint}` : 'on AWS';
-    const cause = `${e?.name ?? 'Error'}${status ? `, HTTP ${status}` : ''}${e?.message && e.message !== 'UnknownError' ? `: ${e.message}` : ''}`;
-    if (e?.name === 'CredentialsProviderError') {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: no AWS credentials found (${cause}); set both keys, or provide credentials through the AWS environment variables, shared config files or an instance role`, { cause: err });
-    }
-    if (status === 404 || e?.name === 'NoSuchBucket') {
-      return new StorageConfigError('storage.s3.bucket', `storage.s3.bucket = ${bucket}: no such bucket ${where} (${cause}); create it or correct the name`, { cause: err });
-    }
-    if (status === 401 || status === 403) {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: the S3 store ${where} refused access to bucket ${bucket} (${cause}); check the credentials (or the AWS credential chain) and the bucket's policy`, { cause: err });
-    }
-    if (status === 301 || e?.name === 'PermanentRedirect') {
-      return new StorageConfigError('storage.s3.region', `storage.s3.region: bucket ${bucket} is in another region (${cause}); set the bucket's region`, { cause: err });
-    }
-    if (status === undefined) {
-      return new StorageConfigError('storage.s3.endpoint', `storage.s3.endpoint = ${JSON.stringify(this.#endpoint ?? '(AWS)')}: the S3 store cannot be reached (${e?.code ?? cause}); check the URL and that the store is running`, { cause: err });
-    }
-    return new StorageConfigError('storage.s3', `storage.s3: the bucket ${bucket} ${where} cannot be used (${cause})`, { cause: err });
   }
 }
