@@ -16,6 +16,8 @@
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * /_notifications/<endpoint>/queue/<batch>                      events not yet delivered to a notification endpoint
  * /_notifications/<endpoint>/lease, .../status                  the replica delivering to it; its last delivery
+ * /_index/snapshot, /_index/drafts/<id>                         the admin index as of a moment; snapshots being written
+ * /_index/journal/<minute>/<ms>-<writer>-<sequence>             the admin index's change events of one process
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
