@@ -180,16 +180,26 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /**
+   * Writes a temporary file beside `path` and renames it over `path`. A recursive delete of the folder
+   * between the two (a GC run ending removes its touch markers' folder while a push writes one) takes
+   * the temporary file with it: the write then starts again in a new folder, as a write that came
+   * after the delete.
+   */
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const target = this.full(path);
-    const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
-    try {
-      await this.inParent(target, () => fs.writeFile(temp, content));
-      await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      await this.prune(dirname(target));
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
+      try {
+        await this.inParent(target, () => fs.writeFile(temp, content));
+        await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
+        return;
+      } catch (err) {
+        await fs.rm(temp, { force: true });
+        if (errno(err) === 'ENOENT' && attempt < PARENT_RETRIES) continue;
+        await this.prune(dirname(target));
+        throw err;
+      }
     }
   }
 
