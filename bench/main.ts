@@ -20,6 +20,7 @@ import { agent } from './http.js';
 import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { runScale } from './scale/scale.js';
 import { formatNumber } from './stats.js';
 import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
 import {
@@ -40,10 +41,11 @@ import {
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy'] as const;
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy', 'scale'] as const;
 /**
  * The groups run when `--only` is not given: `client` (wharf vs skopeo), `build` (wharf build vs
- * docker build) and `proxy` (the pull-through cache vs a direct pull from its upstream) run only when asked.
+ * docker build), `proxy` (the pull-through cache vs a direct pull from its upstream) and `scale`
+ * (registries of thousands of repositories) run only when asked.
  */
 const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
 /** The groups that need the two servers under test (`client` and `proxy` start their own). */
@@ -108,12 +110,22 @@ interface Options {
   observability: boolean;
   wharfNodeArgs: string;
   out: string;
+  scaleFull: boolean;
+  scaleSizes: number[];
+  scaleTags: number;
+  scaleLarge: boolean;
+  scaleRounds: number;
+  scaleSoak: number;
 }
 
 function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+function sizeList(value: string): number[] {
+  return value.split(',').map((s) => positive(s.trim()));
 }
 
 function groups(value: string): Group[] {
@@ -134,6 +146,10 @@ const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
   filesystem: { rounds: 3, blobMib: 1024, fanout: 32, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
   s3: { rounds: 2, blobMib: 1024, fanout: 16, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
 };
+
+/** The scale bench's registries by default (a few minutes), and with `--scale-full` (the issue's sizes). */
+const SCALE_QUICK = { scaleSizes: [1000], scaleTags: 10_000 };
+const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
 
 function sizeDefault(key: keyof SizeOptions): string {
   return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
@@ -163,13 +179,20 @@ function parseOptions(argv: string[]): Options {
     .option('--no-distribution', 'measure Wharf alone')
     .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
+    .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
+    .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
+    .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
+    .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
+    .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
+    .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
   const given = program.opts<Partial<Options>>();
   const defaults = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
   const sizes = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key as keyof SizeOptions] ?? value]));
-  return { ...given, ...sizes } as Options;
+  const scale = given.scaleFull || process.env.BENCH_SCALE === 'full' ? SCALE_FULL : SCALE_QUICK;
+  return { ...given, ...sizes, scaleSizes: given.scaleSizes ?? scale.scaleSizes, scaleTags: given.scaleTags ?? scale.scaleTags } as Options;
 }
 
 function log(message: string): void {
@@ -305,8 +328,42 @@ async function measureCeilings(dir: string, options: Options, results: Results):
   results.addCeiling('loopback TCP', await loopbackMiBps(2 * bytes));
 }
 
+/** Runs the scale bench (its own registries and servers) and writes its tables. */
+async function scaleMain(options: Options): Promise<void> {
+  const started = Date.now();
+  await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });
+  const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-scale-'));
+  try {
+    const tables = await runScale(
+      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution, soakCycles: options.scaleSoak },
+      { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), log },
+    );
+    const header = [
+      `# Wharf vs CNCF Distribution at scale, filesystem storage, ${new Date().toISOString()}`,
+      '',
+      `${cpus().length} cores, Node ${process.version}; ${options.scaleRounds} rounds of each garbage collection, alternating Wharf and Distribution, ` +
+        'each a process of its own measured by GNU time (wall time, peak RSS); Wharf with `gc.grace: 0s`; Distribution ' +
+        "2.8.2's output to a file. Time in ms is one request's, or the median of 5-10 in a row (steady).",
+      '',
+    ];
+    const text = [...header, tables].join('\n');
+    await mkdir(options.out, { recursive: true });
+    const file = join(options.out, `bench-scale-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+    await writeFile(file, text);
+    process.stdout.write(text);
+    log(`written to ${file}; the scale run took ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
+  if (options.only.includes('scale')) {
+    await scaleMain(options);
+    options.only = options.only.filter((g) => g !== 'scale');
+    if (options.only.length === 0) return;
+  }
   const started = Date.now();
   // under the repository's .tmp/ (ignored by git), not /tmp, where other jobs' clean-ups may sweep wharf-* folders
   await mkdir(join(REPO_ROOT, '.tmp'), { recursive: true });

@@ -79,7 +79,13 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export function createApp(deps: AppDeps): App {
   const storage = deps.metrics ? new MeteredDriver(deps.storage, deps.metrics) : deps.storage;
-  const registry = new Registry(storage, { now: deps.now, gcGuard: deps.gc?.guard, gcGraceMs: deps.config.gc.grace, logger: deps.logger });
+  const registry = new Registry(storage, {
+    now: deps.now,
+    gcGuard: deps.gc?.guard,
+    gcGraceMs: deps.config.gc.grace,
+    logger: deps.logger,
+    adminIndex: { pollMs: deps.config.admin.index.poll, rebuildMs: deps.config.admin.index.rebuild },
+  });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);
   const upstreams = deps.config.proxy ? (deps.upstreams ?? buildUpstreams(deps.config.proxy)) : undefined;

@@ -27,6 +27,7 @@ program
   .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')
   .addHelpText('after', GC_HELP)
+  // loaded on use: `wharf gc` never loads the HTTP server's modules (express, multer, jsonwebtoken: memory and start-up time)
   .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
 
 registerClientCommands(program);

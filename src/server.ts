@@ -13,6 +13,7 @@ import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
+import { adminIndexOf } from './registry/admin-index/admin-index.js';
 import type { Config } from './config/schema.js';
 import { Drain } from './listener/drain.js';
 import { locationResponseClass } from './listener/location.js';
@@ -203,6 +204,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   notifier?.start();
   logger.info({ address, tls: tls !== undefined, debugAddress, storage: storage.name }, 'wharf is serving');
   const gcSchedule = scheduleGc(storage, config.gc, logger, metrics?.recordGcRun);
+  // the admin index is built (or loaded from its snapshot) now, not at the first admin request
+  const adminIndex = adminIndexOf(storage);
+  adminIndex.start().catch((err: unknown) => logger.error({ err }, 'cannot build the admin index; the admin API retries at its next request'));
   return {
     server,
     logger,
@@ -217,6 +221,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       const [inTime] = await Promise.all([drain.drain(config.http.draintimeout), gcSchedule?.stop()]);
       if (!inTime) logger.warn({ drainTimeoutMs: config.http.draintimeout }, 'http.draintimeout passed: the requests still in flight were cut');
       health.stop();
+      await adminIndex.stop(); // its journal written: the other processes on this storage see the last changes
       await notifier?.stop();
       await Promise.all((upstreams ?? []).map((u) => u.close()));
       if (debug) {

@@ -9,8 +9,12 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { duration } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import { gcOptionsFrom, type GcReport } from '../gc/collector.js';
-import { startRecordedRun } from '../gc/runs.js';
+import { startRecordedRun, type GcRunRecord } from '../gc/runs.js';
+import { adminIndexOf } from '../registry/admin-index/admin-index.js';
 import { createDriver } from '../storage/factory.js';
+
+/** The read cache of `wharf gc`'s filesystem driver, bytes. */
+const GC_READ_CACHE_BYTES = 256 * 1024;
 
 /** Options of {@link gc}. */
 export interface GcCommandOptions {
@@ -34,11 +38,20 @@ export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream =
     throw new ConfigError('storage.inmemory: `wharf gc` runs in its own process and cannot reach an in-memory registry; use POST /admin/v1/gc');
   }
   for (const w of configWarnings(config)) errors.write(`wharf gc: warning: config key "${w.key}" ${w.message}\n`);
-  const storage = await createDriver(config.storage);
+  // a run reads every object once: a read cache would only hold (and churn) memory
+  const storage = await createDriver(config.storage, { readCacheBytes: GC_READ_CACHE_BYTES });
   await storage.check?.();
   const graceMs = options.grace === undefined ? undefined : parseGrace(options.grace);
-  const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, graceMs }));
-  const record = await done;
+  // the run's deletes reach the admin indexes of the servers on the same storage through the journal
+  const journal = adminIndexOf(storage).journal;
+  journal.enable();
+  let record: GcRunRecord;
+  try {
+    const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, graceMs }));
+    record = await done;
+  } finally {
+    await journal.flush();
+  }
   if (!record.report) throw new Error(`garbage collection run ${record.id} failed: ${record.error ?? 'unknown error'}`);
   out.write(options.json ? `${JSON.stringify(record.report, null, 2)}\n` : formatReport(record.report));
 }

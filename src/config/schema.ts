@@ -45,6 +45,11 @@ const bytes = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0
   error: 'expected a positive whole number of bytes, e.g. 10737418240 for 10 GiB',
 });
 
+/** Default of `admin.index.poll`: 2 s. */
+export const DEFAULT_INDEX_POLL_MS = 2000;
+/** Default of `admin.index.rebuild`: a day. */
+export const DEFAULT_INDEX_REBUILD_MS = 24 * 3_600_000;
+
 /** Default of `admin.import.maxbytes`: 10 GiB. */
 export const DEFAULT_IMPORT_MAX_BYTES = 10 * 1024 ** 3;
 
@@ -170,8 +175,17 @@ export const configSchema = z
         import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
         /** without an `auth` section: let clients other than loopback ones call the admin API and DELETE manifests, tags and blobs */
         allowremote: bool.default(false),
+        /** the admin index (docs/admin-api.md "The index") */
+        index: z
+          .strictObject({
+            /** how often other processes' changes are read from the index's journal (ms): the bound on their staleness */
+            poll: timerDuration.refine((v) => v >= 100, 'must be at least 100ms').default(DEFAULT_INDEX_POLL_MS),
+            /** how often the whole registry is walked again, correcting changes made behind every process's back (ms) */
+            rebuild: timerDuration.refine((v) => v >= 60_000, 'must be at least 1m').default(DEFAULT_INDEX_REBUILD_MS),
+          })
+          .default({ poll: DEFAULT_INDEX_POLL_MS, rebuild: DEFAULT_INDEX_REBUILD_MS }),
       })
-      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false }),
+      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false, index: { poll: DEFAULT_INDEX_POLL_MS, rebuild: DEFAULT_INDEX_REBUILD_MS } }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
     /** the pull-through cache's upstreams (docs/proxy.md); absent: no pull-through */

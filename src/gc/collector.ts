@@ -1,25 +1,34 @@
 /**
- * The garbage collector: one run = take the lease, apply retention, scan and mark, persist the
- * sweep phase, sweep (re-checking every candidate's touch marker right before deleting it), purge
- * abandoned uploads and temporary files, release the lease. Safe while the registry serves pushes
- * and pulls; the protocol is described in protocol.ts and in docs/garbage-collection.md. A dry run takes no lease
- * and deletes nothing, and reports what a run would delete at that moment.
+ * The garbage collector: one run = take the lease, then (phase "mark") list the blob store, read the
+ * repositories one at a time (applying retention, marking what each keeps), and list the blob store
+ * again for the unneeded blobs; persist the candidates and the sweep phase; sweep (re-checking every
+ * candidate's touch marker right before deleting it); purge abandoned uploads and temporary files;
+ * release the lease. Safe while the registry serves pushes and pulls; the protocol is described in
+ * protocol.ts and in docs/garbage-collection.md. A dry run takes no lease and deletes nothing, and reports what a run would
+ * delete at that moment.
+ *
+ * Time and memory are linear in the registry's size: every repository is read once to mark (and its
+ * blob links listed once more when blobs were swept), the blob store listed twice, shard by shard;
+ * what stays in memory for the whole run is the mark set (a few bytes per blob, see mark.ts), the
+ * repository names and the candidates. Storage requests go through one limiter.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config, RetentionRule } from '../config/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import { watchedByCatalog } from '../registry/catalog.js';
-import { ReferrersIndex } from '../registry/referrers.js';
+import { walkRepositories } from '../registry/catalog.js';
+import { forEachLimit, limiter } from '../registry/limit.js';
+import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { scanInventory, type Inventory } from './inventory.js';
 import { GcLease, type LeaseOptions } from './lease.js';
-import { explainKept, type KeptByGrace } from './kept.js';
-import { mark, type MarkOptions, type MarkResult, type Marker } from './mark.js';
-import { isTouched, touchedDigests, writeCandidates } from './protocol.js';
+import { KeptTally, type KeptByGrace } from './kept.js';
+import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
+import { writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
-import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy, type TagDeletion } from './retention.js';
+import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
+import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
+import { repositoryEntry, Sweep } from './sweep.js';
 
 /** What one run does. */
 export interface GcOptions {
@@ -77,8 +86,25 @@ export interface GcReport {
   keptByGrace: KeptByGrace;
   /** manifests no tag reaches, kept because untagged manifests are not deleted there */
   untaggedKept: number;
-  /** per repository, only those the run changed */
+  /** repositories the run read */
+  repositoriesScanned: number;
+  /** blobs in the store when the run listed it */
+  blobsScanned: number;
+  /** per repository, only those the run changed (in a stored run record, the {@link REPORTED_REPOSITORIES} that freed most) */
   repositories: Record<string, RepositoryReport>;
+  /** in a stored run record: how many changed repositories `repositories` leaves out (absent when none) */
+  repositoriesOmitted?: number;
+}
+
+/** How many repositories a stored run record lists (those that freed most bytes, then deleted most manifests). */
+export const REPORTED_REPOSITORIES = 1000;
+
+/** `report` with at most {@link REPORTED_REPOSITORIES} repositories, for a run record; the report itself when it has fewer. */
+export function boundedReport(report: GcReport): GcReport {
+  const entries = Object.entries(report.repositories);
+  if (entries.length <= REPORTED_REPOSITORIES) return report;
+  entries.sort(([an, a], [bn, b]) => b.bytesFreed - a.bytesFreed || b.manifestsDeleted - a.manifestsDeleted || (an < bn ? -1 : 1));
+  return { ...report, repositories: Object.fromEntries(entries.slice(0, REPORTED_REPOSITORIES)), repositoriesOmitted: entries.length - REPORTED_REPOSITORIES };
 }
 
 /** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
@@ -92,6 +118,11 @@ export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; d
   };
 }
 
+/** How many storage requests a run keeps in flight. */
+const STORAGE_REQUESTS = 32;
+/** How many repositories a run reads at once. */
+const REPOSITORIES_IN_FLIGHT = 8;
+
 /**
  * One garbage collection run, in steps (tests interleave pushes between them); {@link complete}
  * runs them all.
@@ -100,21 +131,22 @@ export class GcRun {
   readonly #driver: StorageDriver;
   readonly #options: GcOptions;
   readonly #lease: GcLease | undefined;
-  readonly #now: () => number;
   readonly #startedAt: number;
   readonly #policy: RetentionPolicy;
   readonly #report: GcReport;
-  #inventory: Inventory | undefined;
-  #marker: Marker | undefined;
-  #candidates: MarkResult | undefined;
+  readonly #read = limiter(STORAGE_REQUESTS);
+  readonly #marks = new MarkSet();
+  #names: RepositoryName[] = [];
+  readonly #manifestCandidates: ManifestCandidate[] = [];
+  readonly #danglingLinks: RepositoryDigest[] = [];
+  readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
-    // the run's deletes reach the catalog cache of this process's Registry on the same driver, as its own deletes do
-    this.#driver = watchedByCatalog(driver);
+    // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do
+    this.#driver = watched(driver);
     this.#options = options;
     this.#lease = lease;
-    this.#now = options.now ?? Date.now;
-    this.#startedAt = this.#now();
+    this.#startedAt = (options.now ?? Date.now)();
     this.#policy = new RetentionPolicy(options.retention);
     this.#report = {
       runId,
@@ -134,6 +166,8 @@ export class GcRun {
       uploadBytesFreed: 0,
       temporariesRemoved: 0,
       temporaryBytesFreed: 0,
+      repositoriesScanned: 0,
+      blobsScanned: 0,
       keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
       untaggedKept: 0,
       repositories: {},
@@ -181,98 +215,92 @@ export class GcRun {
     return this.finish();
   }
 
-  /** Step 1 (phase "mark"): scan, apply retention, mark. Deletes only retention's tags. */
+  /**
+   * Step 1 (phase "mark"): lists the blob store, reads every repository (deleting retention's tags,
+   * marking what it keeps), then lists the blob store again for the stored blobs nothing needs.
+   */
   async mark(): Promise<void> {
-    const inventory = await scanInventory(this.#driver);
-    const ignored = new Map<RepositoryName, Set<Tag>>();
-    for (const repo of inventory.repositories) {
-      const pulls = this.#policy.needsPullTimes(repo.name) ? await readPullTimes(this.#driver, repo.name, [...repo.tags.keys()]) : undefined;
-      for (const deletion of this.#policy.plan(repo.name, repo.tags, this.#startedAt, pulls)) {
+    const cutoff = this.#startedAt - this.#options.graceMs;
+    await forEachBlobShard(this.#driver, this.#read, (digests) => {
+      for (const d of digests) this.#marks.stored(d);
+    });
+    this.#report.blobsScanned = this.#marks.size;
+    this.#names = await walkRepositories(this.#driver);
+    const references = (d: Digest) => this.#read(() => readReferences(this.#driver, d));
+    const times = (paths: readonly string[]) => modTimes(this.#driver, this.#read, paths);
+    const tally = new KeptTally(this.#options.graceMs);
+    await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
+      const repo = await scanRepository(this.#driver, this.#read, name);
+      const ignored = new Set<Tag>();
+      const pulls = this.#policy.needsPullTimes(name) ? await readPullTimes(this.#driver, name, [...repo.tags.keys()]) : undefined;
+      for (const deletion of this.#policy.plan(name, repo.tags, this.#startedAt, pulls)) {
         if (!this.#options.dryRun) {
           await this.#lease!.assertHeld();
           if (!(await deleteTagIfUnchanged(this.#driver, deletion))) continue;
         }
-        this.tagDeleted(deletion, ignored);
+        ignored.add(deletion.tag);
+        this.#report.tagsDeleted += 1;
+        repositoryEntry(this.#report, name).tagsDeleted += 1;
       }
-    }
-    const options: MarkOptions = {
-      cutoff: this.#startedAt - this.#options.graceMs,
-      deleteUntagged: (name) => this.#options.deleteUntagged || this.#policy.deletesUntagged(name),
-      ignoredTags: (name) => ignored.get(name) ?? new Set(),
-    };
-    const { marker, result } = mark(inventory, options);
-    Object.assign(this.#report, explainKept(inventory, options, result, this.#startedAt, this.#options.graceMs));
-    this.#inventory = inventory;
-    this.#marker = marker;
-    this.#candidates = result;
+      const deleteUntagged = this.#options.deleteUntagged || this.#policy.deletesUntagged(name);
+      const found = await markRepository(repo, this.#marks, { cutoff, deleteUntagged, ignoredTags: ignored, references, modTimes: times, tally });
+      this.#manifestCandidates.push(...found.manifests);
+      this.#danglingLinks.push(...found.danglingLinks);
+    });
+    this.#report.repositoriesScanned = this.#names.length;
+    // A blob stored after the first listing is not a candidate of this run.
+    await forEachBlobShard(this.#driver, this.#read, async (digests) => {
+      const unneeded = digests.filter((d) => this.#marks.isStored(d) && !this.#marks.isMarkedBeyondGrace(d));
+      await Promise.all(
+        unneeded.map((d) =>
+          this.#read(async () => {
+            const info = await statIfExists(this.#driver, layout.blobData(d));
+            if (!info || info.isDir) return;
+            const modTime = info.modTime.getTime();
+            if (this.#marks.isMarked(d) || modTime > cutoff) {
+              tally.blob(info.size, Math.max(modTime, this.#marks.linkedAt(d)));
+              return;
+            }
+            this.#blobCandidates.digests.push(d);
+            this.#blobCandidates.sizes.push(info.size);
+          }),
+        ),
+      );
+    });
+    Object.assign(this.#report, tally.report());
   }
 
   /**
-   * Step 2 (candidate markers, then phase "sweep", persisted first): deletes unreached manifests, then unneeded blobs with
-   * their links, then links to no blob. Each candidate's touch marker is checked right before it is
-   * deleted; a touched manifest is kept with everything it reaches.
+   * Step 2 (candidate markers, then phase "sweep", persisted first): deletes unreached manifests, then
+   * unneeded blobs, then the links to them and links to no blob. Each candidate's touch marker is
+   * checked right before it is deleted; a touched manifest is kept with everything it reaches.
    */
   async sweep(): Promise<void> {
-    const inventory = this.#inventory!;
-    const marker = this.#marker!;
-    const { manifestCandidates, blobCandidates, danglingLinks } = this.#candidates!;
     const lease = this.#lease;
     if (lease) {
       // Before the phase changes: a push that reads "sweep" finds every digest this run may delete,
       // and waits for the run to end only when it relies on one of them.
       await writeCandidates(this.#driver, lease.runId, [
-        ...manifestCandidates.map((c) => c.digest),
-        ...blobCandidates.map((b) => b.digest),
-        ...danglingLinks.map((l) => l.digest),
+        ...this.#manifestCandidates.map((c) => c.digest),
+        ...this.#blobCandidates.digests,
+        ...this.#danglingLinks.map((l) => l.digest),
       ]);
       await lease.setPhase('sweep');
-      const touched = await touchedDigests(this.#driver, lease.runId);
-      for (const c of manifestCandidates) {
-        if (!touched.has(c.digest) || marker.isKept(c.repository, c.digest)) continue;
-        marker.keep(c.repository, c.digest);
-        this.#report.keptTouched += 1;
-      }
     }
-    const referrers = new ReferrersIndex(this.#driver);
-    for (const c of manifestCandidates) {
-      if (marker.isKept(c.repository, c.digest)) continue;
-      if (await this.touched(c.digest)) {
-        marker.keep(c.repository, c.digest);
-        continue;
-      }
-      if (!this.#options.dryRun) {
-        await this.#driver.delete(layout.manifestRevision(c.repository, c.digest));
-        const subject = inventory.manifests.get(c.digest)?.subject;
-        if (subject) await referrers.remove(c.repository, subject, c.digest);
-      }
-      this.#report.manifestsDeleted += 1;
-      this.repo(c.repository).manifestsDeleted += 1;
-    }
-    for (const blob of blobCandidates) {
-      if (marker.marked.has(blob.digest) || (await this.touched(blob.digest))) continue;
-      if (!this.#options.dryRun) await this.#driver.delete(layout.blobData(blob.digest));
-      this.#report.blobsDeleted += 1;
-      this.#report.bytesFreed += blob.size;
-      for (const repo of inventory.repositories) {
-        if (!repo.links.has(blob.digest)) continue;
-        if (!this.#options.dryRun) await this.#driver.delete(layout.layerLink(repo.name, blob.digest));
-        this.linkDeleted(repo.name);
-        this.repo(repo.name).bytesFreed += blob.size;
-      }
-    }
-    for (const link of danglingLinks) {
-      if (await this.touched(link.digest)) continue;
-      if ((await statIfExists(this.#driver, layout.blobData(link.digest))) !== undefined) continue; // stored since the scan
-      if (!this.#options.dryRun) await this.#driver.delete(layout.layerLink(link.repository, link.digest));
-      this.linkDeleted(link.repository);
-    }
+    const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease });
+    await sweep.keepTouchedManifests(this.#manifestCandidates);
+    await sweep.manifests(this.#manifestCandidates);
+    await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
+    await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT);
+    await sweep.danglingLinks(this.#danglingLinks);
   }
 
   /** Step 3: purges abandoned uploads and temporary files; returns the report. */
   async finish(): Promise<GcReport> {
-    const purged = await purgeAbandoned(this.#driver, this.#now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun);
+    const now = this.#options.now ?? Date.now;
+    const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun);
     Object.assign(this.#report, purged);
-    const finished = this.#now();
+    const finished = now();
     this.#report.finishedAt = new Date(finished).toISOString();
     this.#report.durationMs = finished - this.#startedAt;
     return this.#report;
@@ -289,33 +317,6 @@ export class GcRun {
     // A push that read the lease just before it ended may still write a marker here; the next run
     // removes what is left (see start), so a failure to remove them all now is not the run's failure.
     await this.#driver.delete(layout.gcRunTouched(this.#lease.runId)).catch(() => undefined);
-  }
-
-  /**
-   * Right before a delete: checks that this run still holds its lease, and whether a push touched `digest`.
-   * @throws GcLeaseLostError
-   */
-  private async touched(digest: Digest): Promise<boolean> {
-    if (!this.#lease) return false;
-    await this.#lease.assertHeld();
-    if (!(await isTouched(this.#driver, this.#lease.runId, digest))) return false;
-    this.#report.keptTouched += 1;
-    return true;
-  }
-
-  private tagDeleted(deletion: TagDeletion, ignored: Map<RepositoryName, Set<Tag>>): void {
-    ignored.set(deletion.repository, (ignored.get(deletion.repository) ?? new Set()).add(deletion.tag));
-    this.#report.tagsDeleted += 1;
-    this.repo(deletion.repository).tagsDeleted += 1;
-  }
-
-  private linkDeleted(name: RepositoryName): void {
-    this.#report.linksDeleted += 1;
-    this.repo(name).linksDeleted += 1;
-  }
-
-  private repo(name: RepositoryName): RepositoryReport {
-    return (this.#report.repositories[name] ??= { tagsDeleted: 0, manifestsDeleted: 0, linksDeleted: 0, bytesFreed: 0 });
   }
 }
 

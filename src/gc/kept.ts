@@ -1,17 +1,14 @@
 /**
  * Why a run kept what it kept: a newcomer who deletes an image and runs `wharf gc` should not see
- * "0 bytes freed" without a reason. Two causes are counted, each by marking the same inventory once
- * more without it and comparing the candidates:
+ * "0 bytes freed" without a reason. Two causes are counted while the run marks (mark.ts), at no cost
+ * beyond a stat of what the grace period keeps:
  *
- * - the grace period: manifests and blobs modified within `gc.grace` (or reached only from such a
- *   manifest), with their bytes and the moment all of them are old enough to go;
+ * - the grace period: manifests and blobs modified within `gc.grace`, or needed only by such a
+ *   manifest or by a blob link made within it, with their bytes and the moment all of them are old
+ *   enough to go (the same counts a second marking without a grace period would give);
  * - untagged manifests kept because untagged manifests are not deleted there (`gc.deleteuntagged`,
  *   `--delete-untagged`, a retention rule's `deleteuntagged`), counted apart from the grace period.
  */
-import type { Digest } from '../oci/digest.js';
-import type { RepositoryName } from '../oci/reference.js';
-import type { Inventory } from './inventory.js';
-import { mark, type MarkOptions, type MarkResult } from './mark.js';
 
 /** What a run kept only because it was younger than the grace period. */
 export interface KeptByGrace {
@@ -30,39 +27,44 @@ export interface KeptReport {
   untaggedKept: number;
 }
 
-const key = (c: { repository: RepositoryName; digest: Digest }): string => `${c.repository}@${c.digest}`;
+/** The tally of one run's keeps (see the module comment). */
+export class KeptTally {
+  #manifests = 0;
+  #blobs = 0;
+  #bytes = 0;
+  /** ms since the epoch: the newest modification among what the grace period kept */
+  #newest = -Infinity;
+  #untagged = 0;
 
-/**
- * Compares the candidates of a run (`actual`, marked with `options`) with those of a run without a
- * grace period and of one that also deletes untagged manifests everywhere.
- * @param graceMs the run's grace period (ms), for {@link KeptByGrace.collectableBy}
- */
-export function explainKept(inventory: Inventory, options: MarkOptions, actual: MarkResult, startedAt: number, graceMs: number): KeptReport {
-  const graceless = graceMs > 0 ? mark(inventory, { ...options, cutoff: startedAt }).result : actual;
-  const everything = mark(inventory, { ...options, cutoff: startedAt, deleteUntagged: () => true }).result;
+  /** @param graceMs the run's grace period (ms); without one (0) nothing is counted as kept by it */
+  constructor(private readonly graceMs: number) {}
 
-  const actualManifests = new Set(actual.manifestCandidates.map(key));
-  const actualBlobs = new Set(actual.blobCandidates.map((b) => b.digest));
-  const graceManifests = graceless.manifestCandidates.filter((c) => !actualManifests.has(key(c)));
-  const graceBlobs = graceless.blobCandidates.filter((b) => !actualBlobs.has(b.digest));
-
-  let newest = -Infinity;
-  const repositories = new Map(inventory.repositories.map((r) => [r.name, r]));
-  for (const c of graceManifests) newest = Math.max(newest, repositories.get(c.repository)?.revisions.get(c.digest) ?? -Infinity);
-  if (graceBlobs.length > 0) {
-    const linked = new Map<Digest, number>();
-    for (const repo of inventory.repositories) for (const [d, t] of repo.links) linked.set(d, Math.max(t, linked.get(d) ?? -Infinity));
-    for (const b of graceBlobs) newest = Math.max(newest, b.modTime, linked.get(b.digest) ?? -Infinity);
+  /** A manifest revision modified at `modTime` (ms) kept only by the grace period. */
+  manifest(modTime: number): void {
+    this.#manifests += 1;
+    this.#newest = Math.max(this.#newest, modTime);
   }
 
-  const gracelessManifests = new Set(graceless.manifestCandidates.map(key));
-  return {
-    keptByGrace: {
-      manifests: graceManifests.length,
-      blobs: graceBlobs.length,
-      bytes: graceBlobs.reduce((sum, b) => sum + b.size, 0),
-      collectableBy: Number.isFinite(newest) ? new Date(newest + graceMs).toISOString() : null,
-    },
-    untaggedKept: everything.manifestCandidates.filter((c) => !gracelessManifests.has(key(c))).length,
-  };
+  /** A stored blob of `size` bytes kept only by the grace period, its newest use (its own or a link's modification) at `modTime` (ms). */
+  blob(size: number, modTime: number): void {
+    this.#blobs += 1;
+    this.#bytes += size;
+    this.#newest = Math.max(this.#newest, modTime);
+  }
+
+  /** `count` manifest revisions kept only because untagged manifests are not deleted in their repository. */
+  untagged(count: number): void {
+    this.#untagged += count;
+  }
+
+  /** The counts for the run's report. */
+  report(): KeptReport {
+    if (this.graceMs <= 0 || this.#manifests + this.#blobs === 0) {
+      return { keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null }, untaggedKept: this.#untagged };
+    }
+    return {
+      keptByGrace: { manifests: this.#manifests, blobs: this.#blobs, bytes: this.#bytes, collectableBy: new Date(this.#newest + this.graceMs).toISOString() },
+      untaggedKept: this.#untagged,
+    };
+  }
 }

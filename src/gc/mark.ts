@@ -1,7 +1,7 @@
 /**
- * Marking: which manifests each repository keeps and which blobs every kept manifest needs, and
- * from that the candidates a run may sweep. Pure over an {@link Inventory}; the sweep asks
- * {@link Marker.keep} again for manifests a push touched meanwhile.
+ * Marking, one repository at a time: which manifests a repository keeps, and which blobs its kept
+ * manifests need. The blobs go into one compact mark set for the whole registry ({@link MarkSet}); the
+ * manifests a repository does not keep are its candidates.
  *
  * A repository keeps (roots, then everything they reach):
  * - every tagged manifest (tags that retention is deleting in this run excepted);
@@ -9,12 +9,21 @@
  * - unless untagged manifests are deleted there, every other manifest that has no `subject`;
  * and from a kept manifest: an image index's child manifests, and the manifests whose `subject` it
  * is (its referrers). So a referrer follows its subject: kept while the subject is kept, deleted
- * with it. A kept manifest needs its own bytes and its config and layers.
+ * with it. A kept manifest needs its own bytes and its config and layers. A blob linked within the
+ * grace period is needed too (a push may be about to reference it).
+ *
+ * Marking runs in three passes over a repository so that what each cause keeps can be told apart
+ * (kept.ts): from the tags, then from the untagged manifests (where they are kept), then from the
+ * manifests younger than the grace period; a blob needed only by the last pass, or by a recent link,
+ * is marked as kept by the grace period.
  */
 import type { Digest } from '../oci/digest.js';
+import type { ManifestRefs } from '../oci/manifest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import type { StoredBlob } from '../registry/stored-blobs.js';
-import type { Inventory, RepositoryScan } from './inventory.js';
+import { DigestTable } from '../registry/digest-table.js';
+import * as layout from '../storage/layout.js';
+import type { KeptTally } from './kept.js';
+import type { RepositoryScan } from './scan.js';
 
 /** A digest in a repository: a manifest revision, or a blob link. */
 export interface RepositoryDigest {
@@ -22,100 +31,174 @@ export interface RepositoryDigest {
   digest: Digest;
 }
 
-/** What {@link mark} needs besides the inventory. */
+/** A manifest the sweep may delete, with the subject whose referrers list it. */
+export interface ManifestCandidate extends RepositoryDigest {
+  subject?: Digest;
+}
+
+/** What marking one repository needs besides its scan. */
 export interface MarkOptions {
   /** ms since the epoch: anything modified after it is younger than the grace period and kept */
   cutoff: number;
   /** true when untagged manifests of the repository are deleted */
-  deleteUntagged(repository: RepositoryName): boolean;
+  deleteUntagged: boolean;
   /** tags that count as deleted (those retention deletes in this run) */
-  ignoredTags(repository: RepositoryName): ReadonlySet<Tag>;
+  ignoredTags: ReadonlySet<Tag>;
+  /** the references of a manifest that is not a revision of the repository (an index's child kept elsewhere), or undefined */
+  references(digest: Digest): Promise<ManifestRefs | undefined>;
+  /** the modification times (ms since the epoch) of the objects at `paths`, undefined for one that is gone */
+  modTimes(paths: readonly string[]): Promise<(number | undefined)[]>;
+  /** where the manifests kept only by the grace period, and the untagged ones kept, are counted */
+  tally: KeptTally;
 }
 
-/** The mark's result: what is kept and what the sweep may delete. */
-export interface MarkResult {
-  /** manifest revisions no root reaches, all older than the cutoff */
-  manifestCandidates: RepositoryDigest[];
-  /** stored blobs no kept manifest needs, whose bytes and links are all older than the cutoff (a HEAD/GET refreshes a link: a use) */
-  blobCandidates: StoredBlob[];
-  /** blob links (older than the cutoff) whose blob is not stored */
-  danglingLinks: RepositoryDigest[];
+const STORED = 1;
+const MARKED = 2;
+/** needed by what only the grace period keeps (a young manifest, a young link) */
+const GRACE = 4;
+
+/**
+ * The blobs of the store (as listed before the repositories were read) and which of them a kept
+ * manifest or a recent link needs, telling what only the grace period needs apart: 9 bytes per blob
+ * plus its key in a {@link DigestTable}.
+ */
+export class MarkSet {
+  readonly #table = new DigestTable({ flags: Uint8Array, linkedAt: Float64Array });
+
+  /** Records `digest` as stored. */
+  stored(digest: Digest): void {
+    const id = this.#table.add(digest);
+    this.#table.columns.flags[id]! |= STORED;
+  }
+
+  /** True when `digest` was listed as stored. */
+  isStored(digest: Digest): boolean {
+    const id = this.#table.id(digest);
+    return id >= 0 && (this.#table.columns.flags[id]! & STORED) !== 0;
+  }
+
+  /** Marks `digest` as needed, by what only the grace period keeps when `grace` (a digest never stored is recorded as marked only). */
+  mark(digest: Digest, grace = false): void {
+    const id = this.#table.add(digest);
+    this.#table.columns.flags[id]! |= grace ? GRACE : MARKED;
+  }
+
+  /** Marks `digest` as needed by a link made at `linkedAt` (ms), within the grace period; the newest such time is kept. */
+  markLinked(digest: Digest, linkedAt: number): void {
+    const id = this.#table.add(digest);
+    const { flags, linkedAt: times } = this.#table.columns; // after add: adding may replace the columns
+    flags[id]! |= GRACE;
+    times[id] = Math.max(times[id]!, linkedAt);
+  }
+
+  /** True when `digest` is needed, for whatever reason. */
+  isMarked(digest: Digest): boolean {
+    const id = this.#table.id(digest);
+    return id >= 0 && (this.#table.columns.flags[id]! & (MARKED | GRACE)) !== 0;
+  }
+
+  /** True when `digest` is needed by more than the grace period (a tag, an untagged manifest kept, a touched manifest). */
+  isMarkedBeyondGrace(digest: Digest): boolean {
+    const id = this.#table.id(digest);
+    return id >= 0 && (this.#table.columns.flags[id]! & MARKED) !== 0;
+  }
+
+  /** The newest time (ms) a link within the grace period was made to `digest`, or -Infinity. */
+  linkedAt(digest: Digest): number {
+    const id = this.#table.id(digest);
+    return id >= 0 && this.#table.columns.linkedAt[id]! > 0 ? this.#table.columns.linkedAt[id]! : -Infinity;
+  }
+
+  /** How many digests the set holds. */
+  get size(): number {
+    return this.#table.size;
+  }
 }
 
-/** The mark state; {@link keep} extends it (the sweep re-keeps touched manifests). */
-export class Marker {
-  /** per repository, the kept manifest digests */
-  readonly kept = new Map<RepositoryName, Set<Digest>>();
-  /** every blob digest a kept manifest needs (its own bytes, config, layers) */
-  readonly marked = new Set<Digest>();
-  readonly #referrers = new Map<RepositoryName, Map<Digest, Digest[]>>();
+/** The manifests of a repository whose `subject` is each digest. */
+function referrersBySubject(repo: RepositoryScan): Map<Digest, Digest[]> {
+  const bySubject = new Map<Digest, Digest[]>();
+  for (const [d, refs] of repo.manifests) {
+    if (!refs.subject) continue;
+    const list = bySubject.get(refs.subject);
+    if (list) list.push(d);
+    else bySubject.set(refs.subject, [d]);
+  }
+  return bySubject;
+}
 
-  constructor(private readonly inventory: Inventory) {
-    for (const repo of inventory.repositories) {
-      const bySubject = new Map<Digest, Digest[]>();
-      for (const d of repo.revisions.keys()) {
-        const subject = inventory.manifests.get(d)?.subject;
-        if (subject) bySubject.set(subject, [...(bySubject.get(subject) ?? []), d]);
-      }
-      this.#referrers.set(repo.name, bySubject);
-      this.kept.set(repo.name, new Set());
+/**
+ * Keeps `roots` of `repo` and everything they reach (beyond `kept`, which grows), marking the blobs
+ * they need in `marks` (as needed only by the grace period when `grace`).
+ * @returns the kept manifests (revisions of the repository, and children reached elsewhere)
+ */
+export async function keep(
+  repo: RepositoryScan,
+  roots: Iterable<Digest>,
+  marks: MarkSet,
+  options: Pick<MarkOptions, 'references'>,
+  kept = new Set<Digest>(),
+  grace = false,
+): Promise<Set<Digest>> {
+  const referrers = referrersBySubject(repo);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    if (kept.has(d)) continue;
+    kept.add(d);
+    marks.mark(d, grace);
+    const refs = repo.manifests.get(d) ?? (repo.revisions.has(d) ? undefined : await options.references(d));
+    if (refs) {
+      for (const b of refs.blobs) marks.mark(b, grace);
+      stack.push(...refs.children);
     }
+    stack.push(...(referrers.get(d) ?? []));
   }
+  return kept;
+}
 
-  /** Keeps manifest `digest` of `repository` and everything it reaches: an index's children, its blobs, its referrers. */
-  keep(repository: RepositoryName, digest: Digest): void {
-    const kept = this.kept.get(repository) ?? new Set<Digest>();
-    this.kept.set(repository, kept);
-    const stack = [digest];
-    while (stack.length > 0) {
-      const d = stack.pop()!;
-      if (kept.has(d)) continue;
-      kept.add(d);
-      this.marked.add(d);
-      const refs = this.inventory.manifests.get(d);
-      if (refs) {
-        for (const b of refs.blobs) this.marked.add(b);
-        stack.push(...refs.children);
-      }
-      stack.push(...(this.#referrers.get(repository)?.get(d) ?? []));
+/**
+ * Marks what `repo` keeps and needs, counting into `options.tally` the untagged manifests kept and
+ * the manifests only the grace period keeps. Modification times are read only where they decide
+ * something: of the revisions no other root reaches (a young one is a root), and of the links whose
+ * blob is not already marked beyond the grace period and stored (a young link keeps its blob; an old
+ * one to a blob that is not stored is dangling). A repository's links are mostly to what its own kept
+ * manifests use: those cost no read.
+ * @returns the repository's manifest candidates (revisions no root reaches, all older than the cutoff),
+ *   and its dangling links (older than the cutoff, to blobs that are not stored)
+ */
+export async function markRepository(repo: RepositoryScan, marks: MarkSet, options: MarkOptions): Promise<{ manifests: ManifestCandidate[]; danglingLinks: RepositoryDigest[] }> {
+  const tagged: Digest[] = [];
+  for (const [t, link] of repo.tags) if (!options.ignoredTags.has(t)) tagged.push(link.digest);
+  const kept = await keep(repo, tagged, marks, options);
+  if (!options.deleteUntagged) {
+    const untagged = [...repo.revisions].filter((d) => !kept.has(d));
+    await keep(repo, untagged.filter((d) => !repo.manifests.get(d)?.subject), marks, options, kept);
+    options.tally.untagged(untagged.filter((d) => kept.has(d)).length);
+  }
+  const unreached = [...repo.revisions].filter((d) => !kept.has(d));
+  const revisionTimes = await options.modTimes(unreached.map((d) => layout.manifestRevision(repo.name, d)));
+  const young = unreached.filter((_, i) => (revisionTimes[i] ?? 0) > options.cutoff);
+  if (young.length > 0) await keep(repo, young, marks, options, kept, true);
+  const manifests: ManifestCandidate[] = [];
+  unreached.forEach((d, i) => {
+    const modTime = revisionTimes[i];
+    if (modTime === undefined) return; // deleted since the listing
+    if (kept.has(d)) {
+      options.tally.manifest(modTime);
+      return;
     }
-  }
-
-  /** True when manifest `digest` of `repository` is kept. */
-  isKept(repository: RepositoryName, digest: Digest): boolean {
-    return this.kept.get(repository)?.has(digest) ?? false;
-  }
-}
-
-/** Marks from every repository's roots and lists the sweep's candidates. */
-export function mark(inventory: Inventory, options: MarkOptions): { marker: Marker; result: MarkResult } {
-  const marker = new Marker(inventory);
-  for (const repo of inventory.repositories) {
-    for (const root of roots(repo, inventory, options)) marker.keep(repo.name, root);
-  }
-  const manifestCandidates = inventory.repositories.flatMap((repo) =>
-    [...repo.revisions.keys()].filter((d) => !marker.isKept(repo.name, d)).map((digest) => ({ repository: repo.name, digest })),
-  );
-  const newestLink = new Map<Digest, number>();
-  for (const repo of inventory.repositories) {
-    for (const [d, t] of repo.links) newestLink.set(d, Math.max(t, newestLink.get(d) ?? 0));
-  }
-  const blobCandidates = [...inventory.blobs.values()].filter(
-    (b) => !marker.marked.has(b.digest) && Math.max(b.modTime, newestLink.get(b.digest) ?? 0) <= options.cutoff,
-  );
-  const danglingLinks = inventory.repositories.flatMap((repo) =>
-    [...repo.links].filter(([d, t]) => !inventory.blobs.has(d) && t <= options.cutoff).map(([digest]) => ({ repository: repo.name, digest })),
-  );
-  return { marker, result: { manifestCandidates, blobCandidates, danglingLinks } };
-}
-
-function roots(repo: RepositoryScan, inventory: Inventory, options: MarkOptions): Digest[] {
-  const ignored = options.ignoredTags(repo.name);
-  const found = [...repo.tags].filter(([t]) => !ignored.has(t)).map(([, link]) => link.digest);
-  const deleteUntagged = options.deleteUntagged(repo.name);
-  for (const [d, modTime] of repo.revisions) {
-    if (modTime > options.cutoff) found.push(d);
-    else if (!deleteUntagged && !inventory.manifests.get(d)?.subject) found.push(d);
-  }
-  return found;
+    const subject = repo.manifests.get(d)?.subject;
+    manifests.push(subject ? { repository: repo.name, digest: d, subject } : { repository: repo.name, digest: d });
+  });
+  const pending = repo.links.filter((d) => !(marks.isMarkedBeyondGrace(d) && marks.isStored(d)));
+  const linkTimes = await options.modTimes(pending.map((d) => layout.layerLink(repo.name, d)));
+  const danglingLinks: RepositoryDigest[] = [];
+  pending.forEach((d, i) => {
+    const modTime = linkTimes[i];
+    if (modTime === undefined) return; // deleted since the listing
+    if (modTime > options.cutoff) marks.markLinked(d, modTime); // a recent link is a recent use: its blob stays
+    else if (!marks.isStored(d)) danglingLinks.push({ repository: repo.name, digest: d });
+  });
+  return { manifests, danglingLinks };
 }

@@ -15,8 +15,10 @@
  *    a state that includes the write).
  * 3. Otherwise, if a run is active at L2, the operation writes a touch marker
  *    `/_gc/markers/<runId>/touched/<alg>/<hex>` for every digest it relies on, and reads the lease
- *    again (L3). Still "mark" of that run: the sweep, which starts after L3, checks each candidate's
- *    marker right before deleting it and keeps it (and everything a kept manifest references).
+ *    again (L3). Still "mark" of that run: the touches were written before the run wrote "sweep", so
+ *    the sweep, which lists the run's touch markers when it begins (and again at most every 250 ms
+ *    while it deletes, checking each candidate against the listing right before deleting it), keeps
+ *    it (and everything a kept manifest references).
  *    Already "sweep": the run wrote a candidate marker `/_gc/markers/<runId>/candidates/<alg>/<hex>`
  *    for every digest it may delete before it wrote "sweep"; if none of the operation's digests is a
  *    candidate, the run deletes none of them. Otherwise the sweep may have passed a candidate before
@@ -92,11 +94,6 @@ export function isActive(lease: GcLeaseRecord | undefined, nowMs: number): boole
 /** Writes a touch marker of run `runId` for each of `digests` (idempotent). */
 export async function writeTouches(driver: StorageDriver, runId: layout.GcRunId, digests: Iterable<Digest>): Promise<void> {
   await Promise.all([...new Set(digests)].map((d) => driver.putContent(layout.gcTouch(runId, d), '')));
-}
-
-/** True when a push touched `digest` while run `runId` was active. */
-export async function isTouched(driver: StorageDriver, runId: layout.GcRunId, digest: Digest): Promise<boolean> {
-  return (await statIfExists(driver, layout.gcTouch(runId, digest))) !== undefined;
 }
 
 /** Writes run `runId`'s candidate markers: the digests its sweep may delete (a blob, a manifest, links to them). */

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { GcRun, type GcOptions, type GcReport } from './collector.js';
+import { boundedReport, GcRun, type GcOptions, type GcReport } from './collector.js';
 import { isActive, readLease } from './protocol.js';
 
 /** The state of a recorded run. */
@@ -103,16 +103,18 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
   }
   const done = (async (): Promise<GcRunRecord> => {
     let final: GcRunRecord;
+    let reported: GcReport | undefined;
     try {
       const report = await run.execute();
       final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, report };
+      reported = report;
       logger?.info({ gc: summary(report) }, 'garbage collection finished');
     } catch (err) {
       final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), error: (err as Error).message };
       logger?.error({ runId: run.id, err }, 'garbage collection failed');
     }
     try {
-      await records.put(final);
+      await records.put(reported ? { ...final, report: boundedReport(reported) } : final);
       await records.prune();
     } catch (err) {
       logger?.error({ runId: run.id, err }, 'cannot store the garbage collection record');

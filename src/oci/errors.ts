@@ -32,6 +32,8 @@ export const CODES = {
   GC_REQUEST_INVALID: { status: 400, message: 'invalid garbage collection request' },
   GC_RUN_UNKNOWN: { status: 404, message: 'garbage collection run unknown' },
   GC_RUNNING: { status: 409, message: 'a garbage collection is already running' },
+  // Wharf's admin API (lists: sort, filter, cursor)
+  QUERY_INVALID: { status: 400, message: 'invalid query parameter' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** One of the codes in {@link CODES}. */

@@ -7,7 +7,8 @@
  *   share one (single-flight);
  * - this process's writes of repository content add the repository to the cached list as soon as
  *   they succeeded, and its deletes under `repositories/` drop the list, so the next request waits
- *   for a new walk (a delete may have removed a repository); both arrive through {@link WatchedDriver};
+ *   for a new walk (a delete may have removed a repository); both arrive through the driver's change
+ *   feed (watched-driver.ts);
  * - other processes' changes (replicas on one bucket or folder, `wharf gc`) show after at most
  *   {@link CATALOG_MAX_AGE_MS} plus one walk: a request that finds the list older than that answers
  *   it and starts one walk in the background (stale-while-revalidate). A failed background walk is
@@ -19,7 +20,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from './limit.js';
 import { lexical } from './pagination.js';
-import { WatchedDriver, type RepositoryChanges } from './watched-driver.js';
+import { feedOf, repositoryChanges, type RepositoryChanges } from './watched-driver.js';
 
 /** How many folder listings one catalog walk keeps in flight. */
 const LIST_CONCURRENCY = 16;
@@ -80,26 +81,16 @@ const catalogs = new WeakMap<StorageDriver, Catalog>();
 /**
  * The catalog over `driver` that every Registry of this process built on the same driver instance
  * shares (the first caller's options apply); it is the driver instance's, since that is what one
- * process's writes go through.
+ * process's writes go through, and it hears them through the instance's change feed (watched-driver.ts).
  */
 export function catalogOf(driver: StorageDriver, options: CatalogOptions = {}): Catalog {
   let catalog = catalogs.get(driver);
   if (catalog === undefined) {
     catalog = new Catalog(driver, options);
     catalogs.set(driver, catalog);
+    feedOf(driver).subscribe(repositoryChanges(catalog));
   }
   return catalog;
-}
-
-/**
- * `driver` reporting its writes and deletes to the catalog a Registry of this process keeps over the
- * same driver instance, or `driver` itself when there is none (a `wharf gc` process). For code that
- * is handed the storage driver instead of the Registry's (garbage collection): its deletes must
- * reach the catalog as the Registry's own do.
- */
-export function watchedByCatalog(driver: StorageDriver): StorageDriver {
-  const catalog = catalogs.get(driver);
-  return catalog === undefined ? driver : new WatchedDriver(driver, catalog);
 }
 
 /** Lists repositories: a cached list (see the module's comment), and an exact existence check. */

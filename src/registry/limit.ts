@@ -1,6 +1,6 @@
 /**
  * Bounded concurrency for the many small storage requests of walks over the registry (catalog,
- * garbage collection, the admin API's inventory), on p-limit.
+ * garbage collection, the admin index), on p-limit.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -11,13 +11,26 @@ export function limiter(concurrency: number): LimitFunction {
 }
 
 /**
- * Runs `work` for every item, at most `limit` at a time; rejects with the first failure (after every
- * call has settled).
+ * Runs `work` for every item, at most `limit` at a time, by `limit` workers taking the next item in
+ * turn (no promise per item is made up front, so a list of a million items costs no more than ten).
+ * After a failure no further item is started; rejects with the first failure once the calls under
+ * way have settled.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  const run = pLimit(limit);
-  const results = await Promise.allSettled(items.map((item) => run(() => work(item))));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+export async function forEachLimit<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failed: { reason: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined) {
+      const next = iterator.next();
+      if (next.done) return;
+      try {
+        await work(next.value);
+      } catch (err) {
+        failed ??= { reason: err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
   if (failed) throw failed.reason;
 }
 

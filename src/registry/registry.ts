@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { StorageDriver } from '../storage/driver.js';
+import { adminIndexOf, type AdminIndex, type AdminIndexOptions } from './admin-index/admin-index.js';
 import { BlobStore } from './blobs.js';
 import { catalogOf, type Catalog } from './catalog.js';
 import { GcGuard, type GcGuardOptions } from './gc-guard.js';
@@ -11,7 +12,7 @@ import { ManifestStore } from './manifests.js';
 import { PullTimes } from './pull-times.js';
 import { ReferrersIndex } from './referrers.js';
 import { UploadSessions } from './uploads.js';
-import { WatchedDriver } from './watched-driver.js';
+import { watched } from './watched-driver.js';
 
 /** Options of {@link Registry}. */
 export interface RegistryOptions {
@@ -23,8 +24,10 @@ export interface RegistryOptions {
   gcGraceMs?: number;
   /** ms: how old the cached catalog may get before a request refreshes it (default CATALOG_MAX_AGE_MS, 5 s); its clock is `now` */
   catalogMaxAgeMs?: number;
-  /** where failures in the background (a catalog walk) are reported; default a pino logger on stdout */
+  /** where failures in the background (a catalog walk, the admin index) are reported; default a pino logger on stdout */
   logger?: Logger;
+  /** the admin index's timing (`admin.index`); its clock is `now` */
+  adminIndex?: Pick<AdminIndexOptions, 'pollMs' | 'rebuildMs' | 'snapshotMs'>;
 }
 
 /** The service layer the HTTP routes call. */
@@ -36,9 +39,11 @@ export class Registry {
   readonly catalog: Catalog;
   /** when tags were last pulled (retention's `unpulledfor`) */
   readonly pulls: PullTimes;
+  /** the admin index over the same storage (shared by every Registry of the process on the same driver instance), not started until used */
+  readonly index: AdminIndex;
   /**
    * The storage driver every part uses (the admin API's too): the one given, reporting this
-   * process's writes and deletes of repositories to {@link catalog}.
+   * process's writes and deletes to the caches and indexes over it ({@link catalog}, the admin index).
    */
   readonly driver: StorageDriver;
 
@@ -49,7 +54,8 @@ export class Registry {
   constructor(storage: StorageDriver, options: RegistryOptions = {}) {
     const now = options.now ?? (() => new Date());
     this.catalog = catalogOf(storage, { maxAgeMs: options.catalogMaxAgeMs, now: () => now().getTime(), logger: options.logger });
-    const driver = new WatchedDriver(storage, this.catalog);
+    this.index = adminIndexOf(storage, { ...options.adminIndex, now: () => now().getTime(), logger: options.logger });
+    const driver = watched(storage);
     this.driver = driver;
     this.blobs = new BlobStore(driver, new GcGuard(driver, options.gcGuard), { gcGraceMs: options.gcGraceMs });
     this.uploads = new UploadSessions(driver, this.blobs, now);

@@ -12,6 +12,7 @@ export type AdminRoute =
   | { area: 'tags'; name: string }
   | { area: 'tag'; name: string; tag: string }
   | { area: 'storage' }
+  | { area: 'index' }
   | { area: 'import' };
 
 /** The prefix every admin path starts with. */
@@ -31,6 +32,7 @@ export function parseAdminPath(path: string, method: string): AdminRoute | undef
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (p === '/repositories') return { area: 'repositories' };
   if (p === '/storage') return { area: 'storage' };
+  if (p === '/index') return { area: 'index' };
   if (p === '/import') return { area: 'import' };
   const tags = TAGS.exec(p);
   if (tags && (method === 'GET' || method === 'HEAD')) return { area: 'tags', name: tags[1]! };

@@ -1,23 +1,22 @@
 /**
  * The admin API under `/admin/v1` (docs/admin-api.md), except garbage collection (`/admin/v1/gc`,
- * its own router): repositories with their bytes, tags with their sizes, deleting repositories and
- * tags, storage totals, and importing a `docker save` or OCI layout tarball. JSON in and out; errors
- * are the spec's JSON through {@link RegistryError}. Thin: the work is in `registry/`.
+ * its own router): repositories with their bytes, tags with their sizes (admin-lists.ts, from the
+ * admin index), deleting repositories and tags, storage totals, the index's status, and importing a
+ * `docker save` or OCI layout tarball. JSON in and out; errors are the spec's JSON through
+ * {@link RegistryError}. Thin: the work is in `registry/`.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { RegistryError } from '../oci/errors.js';
 import { parseRepositoryName, parseTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import { ImageImport } from '../registry/image-import.js';
-import { Inventory } from '../registry/inventory.js';
-import { paginate } from '../registry/pagination.js';
 import type { Registry } from '../registry/registry.js';
 import { removeRepository } from '../registry/repository-removal.js';
-import { storageUsage } from '../registry/storage-usage.js';
-import { ADMIN_PREFIX, parseAdminPath, type AdminRoute } from './admin-path.js';
+import { adminReads } from './admin-lists.js';
+import { parseAdminPath, type AdminRoute } from './admin-path.js';
 import { decodePath } from './decode-path.js';
 import { ClientGoneError } from './errors.js';
-import { nameUnknown, pageSize, queryParam, repositoryOf, setNextLink, type RouteDeps } from './context.js';
+import { nameUnknown, repositoryOf, type RouteDeps } from './context.js';
 
 /** A handler of one admin endpoint: the admin API is served by express (multer parses imports). */
 type Handler<R> = (req: Request, res: Response, route: R, deps: RouteDeps) => Promise<void> | void;
@@ -28,31 +27,6 @@ type MethodTable<A extends AdminRoute['area']> = Partial<Record<string, Handler<
 export const REFERENCE_FIELD = 'reference';
 /** The multipart field that carries the tarball. */
 export const TARBALL_FIELD = 'tarball';
-
-function inventory(registry: Registry): Inventory {
-  return new Inventory(registry.driver, registry.blobs, registry.manifests, registry.catalog);
-}
-
-/** `GET /admin/v1/repositories`: summaries in lexical order, paginated as `_catalog` (`n`, `last`, `Link`). */
-const listRepositories: Handler<AdminRoute> = async (req, res, _route, deps) => {
-  const n = pageSize(req);
-  const page = paginate(await deps.registry.catalog.repositories(), n, queryParam(req, 'last'));
-  const repositories = await inventory(deps.registry).repositories(page.items as RepositoryName[]);
-  if (page.more && n !== undefined && n > 0) setNextLink(res, `${ADMIN_PREFIX}/repositories`, n, page.items.at(-1)!);
-  res.status(200).json({ repositories });
-};
-
-/** `GET /admin/v1/repositories/{name}/tags`: tag summaries in lexical order, paginated as `tags/list`; 404 NAME_UNKNOWN. */
-const listTags: Handler<{ area: 'tags'; name: string }> = async (req, res, route, deps) => {
-  const name = repositoryOf(route);
-  const n = pageSize(req);
-  const all = await deps.registry.manifests.tags(name);
-  if (all.length === 0 && !(await deps.registry.catalog.exists(name))) throw nameUnknown(name);
-  const page = paginate(all, n, queryParam(req, 'last'));
-  const tags = await inventory(deps.registry).tags(name, page.items);
-  if (page.more && n !== undefined && n > 0) setNextLink(res, `${ADMIN_PREFIX}/repositories/${name}/tags`, n, page.items.at(-1)!);
-  res.status(200).json({ name, tags });
-};
 
 /** `DELETE /admin/v1/repositories/{name}`: 202, no body; 404 NAME_UNKNOWN. */
 const deleteRepository: Handler<{ area: 'repository'; name: string }> = async (_req, res, route, deps) => {
@@ -74,11 +48,6 @@ const deleteTag: Handler<{ area: 'tag'; name: string; tag: string }> = async (_r
     throw err;
   }
   res.status(202).end();
-};
-
-/** `GET /admin/v1/storage`: blob and upload session totals. */
-const getStorage: Handler<AdminRoute> = async (_req, res, _route, deps) => {
-  res.status(200).json(await storageUsage(deps.registry.driver));
 };
 
 /** What the storage engine hands the route for the tarball part: the import, read and not yet pushed. */
@@ -226,12 +195,15 @@ function tagUnknown(name: RepositoryName, tag: Tag): RegistryError {
  * router, then the app's JSON 404); a known path with another method is 405 UNSUPPORTED with `Allow`.
  */
 export function adminRouter(deps: RouteDeps): Router {
+  const reads = adminReads(deps.registry);
+  const read = <A extends AdminRoute['area']>(area: keyof typeof reads): Handler<Extract<AdminRoute, { area: A }>> => (req, res, route) => reads[area](req, res, route as never, deps.registry);
   const tables: { [A in AdminRoute['area']]: MethodTable<A> } = {
-    repositories: { GET: listRepositories, HEAD: listRepositories },
-    repository: { DELETE: deleteRepository },
-    tags: { GET: listTags, HEAD: listTags },
+    repositories: { GET: read('repositories'), HEAD: read('repositories') },
+    repository: { GET: read('repository'), HEAD: read('repository'), DELETE: deleteRepository },
+    tags: { GET: read('tags'), HEAD: read('tags') },
     tag: { DELETE: deleteTag },
-    storage: { GET: getStorage, HEAD: getStorage },
+    storage: { GET: read('storage'), HEAD: read('storage') },
+    index: { GET: read('index'), HEAD: read('index') },
     import: { POST: importHandler(deps) },
   };
   const router = Router();

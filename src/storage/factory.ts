@@ -8,10 +8,11 @@ import { MemoryDriver } from './memory.js';
  * The driver for `storage.filesystem`, `storage.s3` or `storage.inmemory` (the schema guarantees exactly
  * one is set). The S3 driver is loaded only when configured: the AWS SDK adds about 26 MiB to the
  * resident memory of a process that does not use it.
+ * @param options.readCacheBytes the filesystem driver's read cache budget (default 16 MiB)
  * @throws StorageConfigError from the S3 driver's constructor
  */
-export async function createDriver(storage: Config['storage']): Promise<StorageDriver> {
-  if (storage.filesystem) return new FilesystemDriver(storage.filesystem.rootdirectory);
+export async function createDriver(storage: Config['storage'], options: { readCacheBytes?: number } = {}): Promise<StorageDriver> {
+  if (storage.filesystem) return new FilesystemDriver(storage.filesystem.rootdirectory, { cacheBytes: options.readCacheBytes });
   if (storage.s3) {
     const { S3Driver } = await import('./s3.js');
     const s3 = storage.s3;

@@ -17,10 +17,12 @@
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * /_notifications/<endpoint>/queue/<batch>                      events not yet delivered to a notification endpoint
  * /_notifications/<endpoint>/lease, .../status                  the replica delivering to it; its last delivery
+ * /_index/snapshot, /_index/drafts/<id>                         the admin index as of a moment; snapshots being written
+ * /_index/journal/<minute>/<ms>-<writer>-<sequence>             the admin index's change events of one process
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
-import type { Algorithm, Digest } from '../oci/digest.js';
+import { isDigest, type Algorithm, type Digest } from '../oci/digest.js';
 import { isRepositoryName, type RepositoryName, type Tag } from '../oci/reference.js';
 
 /** A validated upload session id (a lowercase UUID). */
@@ -238,6 +240,93 @@ export function gcRuns(): string {
 /** The record of GC run `run`. */
 export function gcRun(run: GcRunId): string {
   return `${GC}/runs/${run}`;
+}
+
+/** What a storage path is, for the admin index's change events (see {@link classifyPath}). */
+export type PathKind =
+  | { kind: 'tag'; repository: RepositoryName; tag: Tag }
+  | { kind: 'revision'; repository: RepositoryName; digest: Digest }
+  /** a blob link, a referrer entry, or a folder of the repository that holds neither tags nor revisions */
+  | { kind: 'repository-content'; repository: RepositoryName }
+  /** a folder of the repository that holds tags or revisions (or the repository's own folder, and everything under it) */
+  | { kind: 'repository'; repository: RepositoryName }
+  | { kind: 'blob'; digest: Digest }
+  /** a folder that holds blobs or repositories: anything may have changed */
+  | { kind: 'all' };
+
+const TAG_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * What `path` holds, as far as the admin index cares: a tag, a manifest revision, other repository
+ * content, a repository (or a folder of repositories: its name prefix), a blob, or a folder of
+ * blobs or repositories; undefined for anything else (uploads, the GC's and the index's own objects).
+ */
+export function classifyPath(path: string): PathKind | undefined {
+  if (path === '/' || path === REPOSITORIES || path === BLOBS || path.startsWith(`${BLOBS}/`)) {
+    const parts = path.split('/');
+    const digest = `${parts[2]}:${parts[4]}`;
+    if (parts.length === 5 && isDigest(digest)) return { kind: 'blob', digest };
+    return parts.length >= 5 ? undefined : { kind: 'all' };
+  }
+  if (!path.startsWith(`${REPOSITORIES}/`)) return undefined;
+  const components = path.slice(REPOSITORIES.length + 1).split('/');
+  const internal = components.findIndex((c) => c.startsWith('_'));
+  if (internal === -1) {
+    const name = components.join('/');
+    return isRepositoryName(name) ? { kind: 'repository', repository: name } : undefined;
+  }
+  const name = components.slice(0, internal).join('/');
+  if (!isRepositoryName(name)) return undefined;
+  const [area, sub, a, b] = components.slice(internal);
+  if (area === '_manifests') {
+    if (sub === 'tags' && a !== undefined && b === undefined && TAG_NAME.test(a)) return { kind: 'tag', repository: name, tag: a as Tag };
+    const digest = `${a}:${b}`;
+    if (sub === 'revisions' && isDigest(digest)) return { kind: 'revision', repository: name, digest };
+    return { kind: 'repository', repository: name };
+  }
+  return { kind: 'repository-content', repository: name };
+}
+
+/** Root of the admin index's objects: its snapshot and its journal of changes. */
+export const INDEX = '/_index';
+
+/** The admin index's snapshot: one object, replaced whole. */
+export function indexSnapshot(): string {
+  return `${INDEX}/snapshot`;
+}
+
+/** Where a snapshot is written before it replaces {@link indexSnapshot} (a chunked object, see StorageDriver.append). */
+export function indexSnapshotDraft(id: UploadId): string {
+  return `${INDEX}/drafts/${id}`;
+}
+
+/** The folder of snapshot drafts. */
+export function indexSnapshotDrafts(): string {
+  return `${INDEX}/drafts`;
+}
+
+/** The folder of the admin index's journal: one folder per minute. */
+export function indexJournal(): string {
+  return `${INDEX}/journal`;
+}
+
+/** The journal's folder of minute `minute` (ms since the epoch / 60000). */
+export function indexJournalMinute(minute: number): string {
+  if (!Number.isSafeInteger(minute) || minute < 0) throw new Error(`invalid journal minute ${minute}`);
+  return `${INDEX}/journal/${String(minute).padStart(10, '0')}`;
+}
+
+const JOURNAL_ENTRY = /^\d{13}-[0-9a-f]{8}-\d{1,15}$/;
+
+/** True when `value` has the shape of a journal entry's name (`<ms>-<writer>-<sequence>`). */
+export function isJournalEntry(value: string): boolean {
+  return JOURNAL_ENTRY.test(value);
+}
+
+/** A journal entry of minute `minute`, named `<ms>-<writer>-<sequence>` (see {@link isJournalEntry}). */
+export function indexJournalEntry(minute: number, entry: string): string {
+  if (!isJournalEntry(entry)) throw new Error(`invalid journal entry "${entry.slice(0, 40)}"`);
+  return `${indexJournalMinute(minute)}/${entry}`;
 }
 
 /** Root of the notification queues. */

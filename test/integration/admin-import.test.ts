@@ -104,7 +104,7 @@ forEachDriver((make) => {
       // as a push leaves it: the manifest is not linked as a blob, the v1 json files are not stored at all
       expectError(await http.get(`/v2/team/app/blobs/${body.digest}`), 404, 'BLOB_UNKNOWN');
       const stored = manifest.body.length + saved.config.bytes.length + saved.layers[0]!.bytes.length + saved.layers[1]!.bytes.length;
-      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 4, bytes: stored }, uploads: { count: 0, bytes: 0 } });
+      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 4, bytes: stored }, uploads: { count: 0, bytes: 0 }, repositories: 1, tags: 1, manifests: 1 });
       expect((await http.get('/admin/v1/repositories/team/app/tags')).body).toMatchObject({ tags: [{ tag: '1.0', digest: body.digest }] });
     });
 

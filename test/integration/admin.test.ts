@@ -32,6 +32,7 @@ interface TagSummary {
   tag: string;
   digest: string;
   mediaType: string;
+  platforms: { os: string; architecture: string; variant?: string }[];
   size: number;
   pushedAt: string;
 }
@@ -109,7 +110,7 @@ forEachDriver((make) => {
 
     it('answers an empty list for an empty registry and 400 for a bad n', async () => {
       const { http } = await make();
-      expect((await http.get('/admin/v1/repositories')).body).toEqual({ repositories: [] });
+      expect((await http.get('/admin/v1/repositories')).body).toEqual({ repositories: [], total: 0, next: null });
       expectError(await http.get('/admin/v1/repositories?n=many'), 400, 'PAGINATION_NUMBER_INVALID');
     });
   });
@@ -125,7 +126,14 @@ forEachDriver((make) => {
       expect(body.name).toBe('team/app');
       expect(body.tags.map((t) => t.tag)).toEqual(['1.0', 'multi']);
       const [plain, multi] = body.tags as [TagSummary, TagSummary];
-      expect(plain).toEqual({ tag: '1.0', digest: image.digest, mediaType: MEDIA.ociManifest, size: imageBytes(image), pushedAt: plain.pushedAt });
+      expect(plain).toEqual({
+        tag: '1.0',
+        digest: image.digest,
+        mediaType: MEDIA.ociManifest,
+        platforms: [{ os: 'linux', architecture: 'amd64' }],
+        size: imageBytes(image),
+        pushedAt: plain.pushedAt,
+      });
       expect(Number.isNaN(Date.parse(plain.pushedAt))).toBe(false);
       expect(multi).toMatchObject({ tag: 'multi', digest: index.digest, mediaType: MEDIA.ociIndex });
       expect(multi.size).toBe(index.body.length + children.reduce((a, c) => a + imageBytes(c), 0));
@@ -222,7 +230,7 @@ forEachDriver((make) => {
   describe('GET /admin/v1/storage', () => {
     it('counts blobs (manifests included) and upload sessions with their bytes', async () => {
       const { http } = await make();
-      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 0, bytes: 0 }, uploads: { count: 0, bytes: 0 } });
+      expect((await http.get('/admin/v1/storage')).body).toEqual({ blobs: { count: 0, bytes: 0 }, uploads: { count: 0, bytes: 0 }, repositories: 0, tags: 0, manifests: 0 });
       const image = buildImage({ layers: 2 });
       for (const b of [image.config, ...image.layers]) await pushBlob(http, 'team/app', b.bytes);
       await putManifest(http, 'team/app', '1.0', image.body).expect(201);
@@ -233,7 +241,7 @@ forEachDriver((make) => {
 
       const res = await http.get('/admin/v1/storage');
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ blobs: { count: 4, bytes: imageBytes(image) }, uploads: { count: 2, bytes: 10 } });
+      expect(res.body).toEqual({ blobs: { count: 4, bytes: imageBytes(image) }, uploads: { count: 2, bytes: 10 }, repositories: 2, tags: 1, manifests: 1 });
     });
   });
 
@@ -259,7 +267,7 @@ forEachDriver((make) => {
       }
       expectError(await http.get('/admin/v1/repositories/imp/b%zzase/tags'), 400, 'NAME_INVALID');
       expect((await http.delete('/admin/v1/repositories/imp/base/tags/%31')).status).toBe(202);
-      expect((await http.get('/admin/v1/repositories/imp/base/tags')).body).toEqual({ name: 'imp/base', tags: [] });
+      expect((await http.get('/admin/v1/repositories/imp/base/tags')).body).toEqual({ name: 'imp/base', tags: [], total: 0, next: null });
       expect((await http.delete('/admin/v1/repositories/imp%2Fbase')).status).toBe(202);
       expect((await http.get('/v2/_catalog')).body).toEqual({ repositories: [] });
     });

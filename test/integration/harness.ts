@@ -14,6 +14,7 @@ import { pino, type Logger } from 'pino';
 import supertest from 'supertest';
 import { afterEach, describe, expect } from 'vitest';
 import { createApp } from '../../src/app.js';
+import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
 import { validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
@@ -85,7 +86,17 @@ export function testConfig(driver: DriverName, root: string | undefined, options
   });
 }
 
+/** Every storage driver an app of this worker was built on: their admin indexes are stopped after each test. */
+const drivers = new Set<StorageDriver>();
+
+/** Stops the admin index of every driver used so far (its journal written), so nothing writes into a folder being removed. */
+export async function stopIndexes(): Promise<void> {
+  await Promise.all([...drivers].map((d) => adminIndexOf(d).stop()));
+  drivers.clear();
+}
+
 async function start(driverName: DriverName, driver: StorageDriver, config: Config, running: Set<Server>, logger: Logger): Promise<TestRegistry> {
+  drivers.add(driver);
   const app = createApp({ config, storage: driver, logger, gc: TEST_GC_TIMING });
   const server = createHttpServer(app, config.http);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -100,6 +111,7 @@ async function start(driverName: DriverName, driver: StorageDriver, config: Conf
     http: supertest(server),
     restart: async () => {
       await stop(server, running);
+      await adminIndexOf(driver).stop(); // as a graceful stop of `wharf serve` does: its journal written
       const next = driver instanceof FilesystemDriver ? new FilesystemDriver(driver.root) : driver;
       return start(driverName, next, config, running, logger);
     },
@@ -123,6 +135,7 @@ export function forEachDriver(body: (make: MakeRegistry, driverName: DriverName)
     const directories: string[] = [];
     afterEach(async () => {
       await Promise.all([...running].map((s) => stop(s, running)));
+      await stopIndexes();
       await Promise.all(directories.splice(0).map((d) => rm(d, { recursive: true, force: true })));
     });
     const make: MakeRegistry = async (options = {}) => {

@@ -42,8 +42,8 @@ describe('StatValidatedCache', () => {
     expect(cache.get(file, stats)).toBeUndefined();
   });
 
-  it('evicts the least recently used values beyond its budget', async () => {
-    const cache = new StatValidatedCache(10, later);
+  it('evicts the least recently used values beyond its budget (each path costs 512 bytes besides its value)', async () => {
+    const cache = new StatValidatedCache(1000, later); // one 518-byte entry fits, two (1,036) do not
     const a = join(root, 'a');
     const b = join(root, 'b');
     await writeFile(a, 'x');

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
+import { repositoryChanges, WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { driverContract } from './contract.js';
 
@@ -14,8 +14,8 @@ const ignored: RepositoryChanges = { contentWritten: () => undefined, contentRem
 driverContract('watched filesystem', async () => {
   const root = await mkdtemp(join(tmpdir(), 'wharf-storage-'));
   return {
-    driver: new WatchedDriver(new FilesystemDriver(root), ignored),
-    reopen: async () => new WatchedDriver(new FilesystemDriver(root), ignored),
+    driver: new WatchedDriver(new FilesystemDriver(root), repositoryChanges(ignored)),
+    reopen: async () => new WatchedDriver(new FilesystemDriver(root), repositoryChanges(ignored)),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 });

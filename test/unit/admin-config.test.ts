@@ -21,3 +21,27 @@ describe('admin.import.maxbytes', () => {
     }
   });
 });
+
+describe('admin.index', () => {
+  it('polls every 2 s and walks every day by default; both are overridden from the environment', () => {
+    expect(loadConfig(undefined, {}).admin.index).toEqual({ poll: 2000, rebuild: 86_400_000 });
+    expect(loadConfig(undefined, { WHARF_ADMIN_INDEX_POLL: '500ms', WHARF_ADMIN_INDEX_REBUILD: '6h' }).admin.index).toEqual({ poll: 500, rebuild: 6 * 3_600_000 });
+  });
+
+  it('refuses a poll under 100ms and a rebuild under 1m, naming the key and the limit', () => {
+    for (const [variable, value, key, limit] of [
+      ['WHARF_ADMIN_INDEX_POLL', '10ms', 'admin.index.poll', 'at least 100ms'],
+      ['WHARF_ADMIN_INDEX_REBUILD', '30s', 'admin.index.rebuild', 'at least 1m'],
+    ] as const) {
+      let message = '';
+      try {
+        loadConfig(undefined, { [variable]: value });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message).toContain(`config key "${key}" = "${value}"`);
+      expect(message).toContain(limit);
+    }
+  });
+});

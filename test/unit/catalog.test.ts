@@ -12,7 +12,7 @@ import type { RepositoryName } from '../../src/oci/reference.js';
 import { Catalog, CATALOG_MAX_AGE_MS, walkRepositories } from '../../src/registry/catalog.js';
 import { Registry } from '../../src/registry/registry.js';
 import { removeRepository } from '../../src/registry/repository-removal.js';
-import { WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
+import { repositoryChanges, WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 import { capturingLogger, eventually, sha256 } from '../integration/harness.js';
@@ -118,7 +118,7 @@ describe('WatchedDriver reports', () => {
 
   it('successful content writes, and deletes and moves under repositories/ (failed ones too); nothing else', async () => {
     const changes = recorder();
-    const driver = new WatchedDriver(new MemoryDriver(), changes);
+    const driver = new WatchedDriver(new MemoryDriver(), repositoryChanges(changes));
     const name = 'a/b' as RepositoryName;
     await driver.putContent(layout.manifestRevision(name, DIGEST), '{}');
     await driver.putContent(layout.referrer(name, DIGEST, DIGEST), '{}');
@@ -129,7 +129,7 @@ describe('WatchedDriver reports', () => {
     expect(changes.seen).toEqual(['written a/b', 'removed', 'removed', 'removed']);
 
     const failing = recorder();
-    const broken = new WatchedDriver(new FailingDriver(), failing);
+    const broken = new WatchedDriver(new FailingDriver(), repositoryChanges(failing));
     await expect(broken.putContent(layout.layerLink(name, DIGEST), DIGEST)).rejects.toThrow('disk gone');
     await expect(broken.delete(layout.layerLink(name, DIGEST))).rejects.toThrow('disk gone');
     expect(failing.seen).toEqual(['removed']);

@@ -1,0 +1,109 @@
+/**
+ * What a garbage collection run reads, one repository at a time so that memory stays bounded by the
+ * largest repository rather than the registry: a repository's tags, manifest revisions and blob links
+ * (with their modification times) and what each of its manifests references; and the blob store,
+ * shard by shard. Read only. Every storage request of a run goes through one limiter, however many
+ * repositories are read at once.
+ */
+import type { LimitFunction } from 'p-limit';
+import { ALGORITHMS, isDigest, type Algorithm, type Digest } from '../oci/digest.js';
+import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
+import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
+import type { TagLink } from '../registry/manifests.js';
+import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
+
+/** One repository as scanned (modification times are read later, only for what marking needs them: see mark.ts). */
+export interface RepositoryScan {
+  name: RepositoryName;
+  tags: Map<Tag, TagLink>;
+  /** manifest revisions */
+  revisions: Set<Digest>;
+  /** blob links */
+  links: Digest[];
+  /** the references of each revision's manifest; absent when its bytes are missing or not a manifest */
+  manifests: Map<Digest, ManifestRefs>;
+}
+
+/** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm. */
+async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string): Promise<Digest[]> {
+  const found: Digest[] = [];
+  for (const algorithm of ALGORITHMS) {
+    for (const hex of await read(() => driver.list(folder(algorithm)))) {
+      const d = `${algorithm}:${hex}`;
+      if (isDigest(d)) found.push(d);
+    }
+  }
+  return found;
+}
+
+/** The modification times (ms since the epoch) of the objects at `paths`, in order; undefined for one deleted meanwhile. */
+export function modTimes(driver: StorageDriver, read: LimitFunction, paths: readonly string[]): Promise<(number | undefined)[]> {
+  return Promise.all(paths.map((p) => read(async () => (await statIfExists(driver, p))?.modTime.getTime())));
+}
+
+/** The tag's link, or undefined when it was deleted since the listing or does not hold one. */
+async function readTag(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<TagLink | undefined> {
+  try {
+    const link = JSON.parse((await driver.getContent(layout.tag(name, tag))).toString('utf8')) as TagLink;
+    return isDigest(link.digest) ? link : undefined;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** The references of manifest `d`'s stored bytes, or undefined when they are missing or not a manifest. */
+export async function readReferences(driver: StorageDriver, d: Digest): Promise<ManifestRefs | undefined> {
+  try {
+    return manifestReferences(await driver.getContent(layout.blobData(d)));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Reads repository `name`: tags, revisions, links and its manifests' references. */
+export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<RepositoryScan> {
+  const tags = new Map<Tag, TagLink>();
+  const tagNames = (await read(() => driver.list(layout.tags(name)))).filter(isTag);
+  await Promise.all(
+    tagNames.map((tag) =>
+      read(async () => {
+        const link = await readTag(driver, name, tag);
+        if (link) tags.set(tag, link);
+      }),
+    ),
+  );
+  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a)));
+  const manifests = new Map<Digest, ManifestRefs>();
+  await Promise.all(
+    [...revisions].map((d) =>
+      read(async () => {
+        const refs = await readReferences(driver, d);
+        if (refs) manifests.set(d, refs);
+      }),
+    ),
+  );
+  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a));
+  return { name, tags, revisions, links, manifests };
+}
+
+/** The digests of repository `name`'s blob links, read now. */
+export function linkedDigests(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<Digest[]> {
+  return listDigests(driver, read, (a) => layout.layerLinksOf(name, a));
+}
+
+/**
+ * Calls `visit` with the digests of every blob in the store, one shard folder (`blobs/<alg>/<2 hex>`)
+ * at a time, so the store is never listed whole into memory.
+ */
+export async function forEachBlobShard(driver: StorageDriver, read: LimitFunction, visit: (digests: Digest[]) => Promise<void> | void): Promise<void> {
+  for (const algorithm of ALGORITHMS) {
+    const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
+    for (const shard of shards) {
+      const names = await read(() => driver.list(layout.blobShard(algorithm, shard)));
+      await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest));
+    }
+  }
+}

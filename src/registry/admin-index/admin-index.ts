@@ -1,0 +1,324 @@
+/**
+ * The admin index: what the admin API and the web page show of every repository (tags, manifests,
+ * unique/shared/total bytes, last push) and of the storage (blob totals), answered from memory
+ * instead of walking the registry per request.
+ *
+ * Where it lives, and how fresh it is:
+ * - Each process serves the index from its own memory (compact: about 40 bytes per blob and 100 per
+ *   repository), so a page of 100 repositories answers in milliseconds at any registry size.
+ * - Storage holds what processes share (so replicas on one bucket agree, and a restart is instant):
+ *   a snapshot (`_index/snapshot`, snapshot.ts) and a journal of changes (`_index/journal/`,
+ *   journal.ts). A process starts from the snapshot and replays the journal since; without a
+ *   snapshot (the first start, or one older than the journal's day) it walks the registry once and
+ *   writes one. Afterwards it writes a new snapshot at most every `snapshotMs` when it changed.
+ * - This process's own pushes, deletes and garbage collections reach its index at once through the
+ *   driver's change feed; a request waits for them to be applied (read-your-writes). Other processes'
+ *   changes arrive through the journal, within the poll interval (`pollMs`, 2 s by default) plus the
+ *   time to apply them. A walk every `rebuildMs` (a day by default) corrects anything changed behind
+ *   every process's back (a hand edit of the storage).
+ */
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import type { RepositoryName } from '../../oci/reference.js';
+import { CLOCK_SKEW_MS } from '../../gc/protocol.js';
+import { statIfExists, type StorageDriver } from '../../storage/driver.js';
+import * as layout from '../../storage/layout.js';
+import { walkRepositories } from '../catalog.js';
+import { forEachLimit, limiter } from '../limit.js';
+import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
+import { applyBatch, group } from './apply.js';
+import { eventOf, JournalReader, JournalWriter, pruneJournal, RETENTION_MS } from './journal.js';
+import { forEachStoredBlob, readRepository } from './scan.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { IndexState } from './state.js';
+
+/** Options of {@link AdminIndex}. */
+export interface AdminIndexOptions {
+  /** ms between two reads of the journal (other processes' changes); default 2 s */
+  pollMs?: number;
+  /** ms between two walks of the whole registry; default a day */
+  rebuildMs?: number;
+  /** ms: the least time between two snapshots a process writes; default 10 minutes */
+  snapshotMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** What `GET /admin/v1/index` answers. */
+export interface IndexStatus {
+  state: 'stopped' | 'building' | 'ready';
+  /** where the index came from at start: a snapshot, or a walk */
+  source: 'snapshot' | 'walk' | null;
+  /** ISO 8601: when the index was last built (walked, or the snapshot's time) */
+  builtAt: string | null;
+  /** ISO 8601: when the journal was last read */
+  syncedAt: string | null;
+  pollMs: number;
+  repositories: number;
+  blobs: number;
+}
+
+const STORAGE_REQUESTS = 32;
+
+/** The admin index over one storage driver (see the module comment). */
+export class AdminIndex implements StorageChanges {
+  readonly journal: JournalWriter;
+  readonly #driver: StorageDriver;
+  readonly #read = limiter(STORAGE_REQUESTS);
+  readonly #pollMs: number;
+  readonly #rebuildMs: number;
+  readonly #snapshotMs: number;
+  readonly #now: () => number;
+  #logger: Logger | undefined;
+  #state: IndexState | undefined;
+  #started: Promise<void> | undefined;
+  #source: IndexStatus['source'] = null;
+  #builtAt = 0;
+  #syncedAt = 0;
+  #reader: JournalReader | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #queue = new Set<string>();
+  #draining: Promise<void> = Promise.resolve();
+  /** events received while a walk runs: applied again to its result */
+  #replay: string[] | undefined;
+  #rebuilding: Promise<void> | undefined;
+  #snapshotGeneration = -1;
+  #stopped = false;
+  /** the snapshot write under way, awaited by stop */
+  #snapshotting: Promise<void> | undefined;
+  /** per repository, bumped by every change event (the tag rows' cache key) */
+  readonly #repositoryGenerations = new Map<string, number>();
+  #generation = 0;
+
+  constructor(driver: StorageDriver, options: AdminIndexOptions = {}) {
+    this.#driver = driver;
+    this.#pollMs = options.pollMs ?? 2000;
+    this.#rebuildMs = options.rebuildMs ?? 24 * 3_600_000;
+    this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    this.journal = new JournalWriter(driver, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index journal'));
+  }
+
+  /** Starts the index (once): from the snapshot, else a walk; then reads the journal every poll. Resolves when it is ready. */
+  start(): Promise<void> {
+    this.#stopped = false;
+    this.journal.enable();
+    this.#started ??= this.#start().catch((err: unknown) => {
+      this.#started = undefined; // the next request tries again
+      throw err;
+    });
+    return this.#started;
+  }
+
+  /** The index, started if needed, with every change this process made applied. */
+  async ready(): Promise<IndexState> {
+    await this.start();
+    await this.settled();
+    return this.#state!;
+  }
+
+  /** Resolves once the events received so far are applied. */
+  async settled(): Promise<void> {
+    while (this.#queue.size > 0 || this.#rebuilding) {
+      await this.#rebuilding;
+      await this.#drain();
+    }
+    await this.#draining;
+  }
+
+  /**
+   * Stops reading the journal, walking and writing snapshots (the work under way ends first) and
+   * records no more changes; writes what this process's journal holds. The index keeps answering as it is.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const started = this.#started;
+    this.#started = undefined; // a later start loads the storage again, as a new process would
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.journal.disable();
+    await started?.catch(() => undefined);
+    await this.#rebuilding?.catch(() => undefined);
+    await this.#snapshotting;
+    await this.journal.flush();
+  }
+
+  /** The repository's change count (moves whenever an event concerns it, or the index is rebuilt). */
+  generationOf(name: RepositoryName): string {
+    return `${this.#generation}.${this.#repositoryGenerations.get(name) ?? 0}`;
+  }
+
+  /** What the index is and how fresh. */
+  status(): IndexStatus {
+    return {
+      state: this.#state ? 'ready' : this.#started ? 'building' : 'stopped',
+      source: this.#source,
+      builtAt: this.#builtAt ? new Date(this.#builtAt).toISOString() : null,
+      syncedAt: this.#syncedAt ? new Date(this.#syncedAt).toISOString() : null,
+      pollMs: this.#pollMs,
+      repositories: this.#state?.repositoryCount ?? 0,
+      blobs: this.#state?.stored.count ?? 0,
+    };
+  }
+
+  written(path: string): void {
+    this.#receive(eventOf(path));
+  }
+
+  removed(path: string): void {
+    this.#receive(eventOf(path));
+  }
+
+  async #start(): Promise<void> {
+    const startedAt = this.#now();
+    this.#replay = []; // this process's changes while the snapshot loads (the journal replay skips them)
+    const snapshot = await readSnapshot(this.#driver).catch((err: unknown) => {
+      this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
+      return undefined;
+    });
+    if (snapshot && snapshot.header.asOf > startedAt - RETENTION_MS + 3_600_000) {
+      this.#state = snapshot.state;
+      this.#source = 'snapshot';
+      this.#builtAt = snapshot.header.asOf;
+      this.#reader = new JournalReader(this.#driver, snapshot.header.asOf - CLOCK_SKEW_MS, this.journal.id, this.#now);
+      this.#snapshotGeneration = snapshot.state.generation;
+      const replay = this.#replay;
+      this.#replay = undefined;
+      for (const e of replay) this.#queue.add(e);
+      await this.#poll().catch((err: unknown) => this.#log().warn({ err }, 'cannot read the admin index journal; a later poll retries'));
+    } else {
+      this.#reader = new JournalReader(this.#driver, startedAt - CLOCK_SKEW_MS, this.journal.id, this.#now);
+      this.#source = 'walk';
+      await this.#rebuild();
+    }
+    if (this.#stopped) return;
+    const every = (ms: number, work: () => Promise<void>) => {
+      const timer = setInterval(() => void work().catch((err: unknown) => this.#log().warn({ err }, 'admin index maintenance failed')), ms);
+      timer.unref();
+      this.#timers.push(timer);
+    };
+    every(this.#pollMs, () => this.#poll());
+    every(this.#rebuildMs, () => this.#rebuild());
+    every(Math.max(this.#pollMs, Math.min(this.#snapshotMs, 60_000)), () => this.#maybeSnapshot());
+  }
+
+  #receive(event: string | undefined): void {
+    if (event === undefined) return;
+    const name = event.split('\t')[1];
+    if (name !== undefined) this.#repositoryGenerations.set(name, (this.#repositoryGenerations.get(name) ?? 0) + 1);
+    if (!this.#started) return; // a start reads the storage as it is then
+    this.#queue.add(event);
+    void this.#drain();
+  }
+
+  /** Applies the queued events, one batch at a time. */
+  #drain(): Promise<void> {
+    this.#draining = this.#draining.then(async () => {
+      while (this.#queue.size > 0) {
+        const batch = [...this.#queue];
+        this.#queue = new Set();
+        this.#replay?.push(...batch);
+        const grouped = group(batch);
+        if (grouped.everything) {
+          void this.#rebuild();
+          continue;
+        }
+        if (!this.#state) continue; // the walk under way replays them
+        try {
+          await applyBatch(this.#driver, this.#read, this.#state, grouped);
+        } catch (err) {
+          this.#log().warn({ err }, 'cannot apply changes to the admin index; a later walk corrects it');
+        }
+      }
+    });
+    return this.#draining;
+  }
+
+  async #poll(): Promise<void> {
+    if (!this.#reader || this.#stopped) return;
+    const startedAt = this.#now();
+    const events = await this.#reader.poll();
+    for (const e of events) this.#receive(e);
+    await this.#drain();
+    this.#syncedAt = startedAt;
+  }
+
+  /** Walks the registry into a new state, then applies what changed meanwhile; one walk at a time. */
+  #rebuild(): Promise<void> {
+    if (this.#stopped && this.#state) return Promise.resolve();
+    this.#rebuilding ??= (async () => {
+      const startedAt = this.#now();
+      this.#replay ??= [];
+      try {
+        const state = new IndexState();
+        await forEachStoredBlob(this.#driver, this.#read, (d, size) => state.setBlob(d, size));
+        await forEachLimit(await walkRepositories(this.#driver), 8, async (name) => {
+          const facts = await readRepository(this.#driver, this.#read, name);
+          if (facts) state.setRepository(name, facts);
+        });
+        const replay = this.#replay;
+        this.#state = state;
+        this.#builtAt = startedAt;
+        this.#generation += 1;
+        for (const e of replay) this.#queue.add(e);
+      } finally {
+        this.#replay = undefined;
+        this.#rebuilding = undefined;
+      }
+      await this.#drain();
+      await this.#writeSnapshot(startedAt - CLOCK_SKEW_MS);
+    })();
+    return this.#rebuilding;
+  }
+
+  /** Writes a snapshot when the index changed and the stored one is older than `snapshotMs`; prunes the journal. */
+  async #maybeSnapshot(): Promise<void> {
+    if (!this.#state || this.#state.generation === this.#snapshotGeneration || !this.#syncedAt) return;
+    const stored = await statIfExists(this.#driver, layout.indexSnapshot());
+    if (stored && stored.modTime.getTime() > this.#now() - this.#snapshotMs) return;
+    await this.#writeSnapshot(this.#syncedAt - CLOCK_SKEW_MS);
+  }
+
+  async #writeSnapshot(asOf: number): Promise<void> {
+    if (this.#stopped || this.#snapshotting) return;
+    const state = this.#state!;
+    const generation = state.generation;
+    this.#snapshotting = (async () => {
+      try {
+        await writeSnapshot(this.#driver, state, asOf);
+        this.#snapshotGeneration = generation;
+        await pruneJournal(this.#driver, this.#now());
+      } catch (err) {
+        this.#log().warn({ err }, 'cannot write the admin index snapshot');
+      } finally {
+        this.#snapshotting = undefined;
+      }
+    })();
+    await this.#snapshotting;
+  }
+
+  #log(): Logger {
+    return (this.#logger ??= pino());
+  }
+}
+
+const indexes = new WeakMap<ChangeFeed, AdminIndex>();
+
+/**
+ * The admin index over driver instance `driver` (the one under its decorators), shared by every part
+ * of the process that uses it (the first caller's options apply); it hears the instance's writes through its change feed, and its
+ * journal writer records them for other processes from then on. Not started: see {@link AdminIndex.start}.
+ */
+export function adminIndexOf(driver: StorageDriver, options: AdminIndexOptions = {}): AdminIndex {
+  const feed = feedOf(driver);
+  let index = indexes.get(feed);
+  if (index === undefined) {
+    // its own reads and writes are background work, not requests: they bypass the request metrics' decorator
+    index = new AdminIndex(innermost(driver), options);
+    indexes.set(feed, index);
+    feed.subscribe(index);
+    feed.subscribe(index.journal);
+  }
+  return index;
+}

@@ -1,0 +1,273 @@
+/**
+ * The admin index's data, in memory and compact: every blob the store holds or a manifest references
+ * (its size and how many repositories reference it, in a {@link DigestTable}), and per repository its
+ * counts, its last push and the blobs it references (sorted ids). From these a repository's bytes are
+ * split into unique (referenced by no other repository) and shared, as the admin API reports them.
+ * Pure: what is stored is read elsewhere (scan.ts) and set here.
+ */
+import type { Digest } from '../../oci/digest.js';
+import type { RepositoryName } from '../../oci/reference.js';
+import { DigestTable } from '../digest-table.js';
+import { lexical } from '../pagination.js';
+
+/** Bytes of a repository, split by whether another repository references the same objects. */
+export interface RepositoryBytes {
+  /** bytes of the distinct objects referenced by this repository's manifests and by no other repository's */
+  unique: number;
+  /** bytes of the distinct objects referenced by this repository's manifests and by at least one other repository's */
+  shared: number;
+  /** unique + shared: what this repository references */
+  total: number;
+}
+
+/** A repository as the index holds it. */
+export interface RepositoryEntry {
+  name: RepositoryName;
+  tags: number;
+  /** manifest revisions (tagged or not, image indexes' children and referrers included) */
+  manifests: number;
+  /** the newest `pushedAt` of its tags, ms since the epoch; 0 when it has no tag */
+  lastPush: number;
+  /** ids of the blobs its manifests reference (the manifests themselves, configs, layers), sorted, distinct */
+  refs: Uint32Array;
+  /** its bytes as of {@link IndexState.blobGeneration} `bytesAt` */
+  bytes: RepositoryBytes;
+  bytesAt: number;
+}
+
+/** What a repository holds, as read from storage. */
+export interface RepositoryFacts {
+  tags: number;
+  manifests: number;
+  lastPush: number;
+  /** the digests its manifests reference (the manifests themselves, configs, layers) */
+  refs: Iterable<Digest>;
+}
+
+const STORED = 1;
+const EMPTY = new Uint32Array(0);
+
+/** The index's data (see the module comment). */
+export class IndexState {
+  readonly blobs = new DigestTable({ size: Float64Array, holders: Uint32Array, flags: Uint8Array });
+  readonly #repositories = new Map<RepositoryName, RepositoryEntry>();
+  /** every repository name, in lexical order; replaced (never changed in place) on a change */
+  #names: readonly RepositoryName[] = [];
+  #namesSorted = true;
+  #storedCount = 0;
+  #storedBytes = 0;
+  /** bumped whenever a blob's size or holder count changes: repositories' bytes computed before are stale */
+  blobGeneration = 0;
+  /** bumped on every change */
+  generation = 0;
+
+  /** The repository's entry, or undefined. */
+  repository(name: RepositoryName): RepositoryEntry | undefined {
+    return this.#repositories.get(name);
+  }
+
+  /** Every repository name in lexical order (do not change the array). */
+  names(): readonly RepositoryName[] {
+    if (!this.#namesSorted) {
+      this.#names = [...this.#repositories.keys()].sort(lexical);
+      this.#namesSorted = true;
+    }
+    return this.#names;
+  }
+
+  /** How many repositories. */
+  get repositoryCount(): number {
+    return this.#repositories.size;
+  }
+
+  /** Blobs stored, and their bytes. */
+  get stored(): { count: number; bytes: number } {
+    return { count: this.#storedCount, bytes: this.#storedBytes };
+  }
+
+  /** The stored size of `digest`, or undefined when the index does not know it as stored. */
+  sizeOf(digest: Digest): number | undefined {
+    const id = this.blobs.id(digest);
+    return id >= 0 && (this.blobs.columns.flags[id]! & STORED) !== 0 ? this.blobs.columns.size[id]! : undefined;
+  }
+
+  /** Records blob `digest` as stored with `size` bytes, or (size undefined) as not stored. */
+  setBlob(digest: Digest, size: number | undefined): void {
+    if (size === undefined) {
+      const id = this.blobs.id(digest);
+      if (id < 0) return;
+      const { flags, size: sizes, holders } = this.blobs.columns;
+      if (flags[id]! & STORED) {
+        this.#storedCount -= 1;
+        this.#storedBytes -= sizes[id]!;
+        flags[id] = 0;
+        sizes[id] = 0;
+        this.#changed(true);
+      }
+      if (holders[id] === 0) this.blobs.remove(digest);
+      return;
+    }
+    const id = this.blobs.add(digest);
+    const { flags, size: sizes } = this.blobs.columns;
+    if (flags[id]! & STORED && sizes[id] === size) return;
+    if (flags[id]! & STORED) this.#storedBytes -= sizes[id]!;
+    else this.#storedCount += 1;
+    flags[id] = STORED;
+    sizes[id] = size;
+    this.#storedBytes += size;
+    this.#changed(true);
+  }
+
+  /** Adds a blob read from a snapshot by its key (see DigestTable): stored with `size` bytes, or not stored. @returns its id */
+  restoreBlob(key: Uint32Array, size: number | undefined): number {
+    const id = this.blobs.addKey(key);
+    if (size !== undefined) {
+      this.blobs.columns.flags[id] = STORED;
+      this.blobs.columns.size[id] = size;
+      this.#storedCount += 1;
+      this.#storedBytes += size;
+    }
+    return id;
+  }
+
+  /** Adds a repository read from a snapshot, its references as sorted distinct blob ids. */
+  restoreRepository(name: RepositoryName, facts: { tags: number; manifests: number; lastPush: number; ids: Uint32Array }): void {
+    const entry = this.#entry(name);
+    entry.tags = facts.tags;
+    entry.manifests = facts.manifests;
+    entry.lastPush = facts.lastPush;
+    this.#setRefs(entry, facts.ids);
+  }
+
+  /** Sets repository `name`'s facts (adding it when absent). */
+  setRepository(name: RepositoryName, facts: RepositoryFacts): void {
+    const entry = this.#entry(name);
+    entry.tags = facts.tags;
+    entry.manifests = facts.manifests;
+    entry.lastPush = facts.lastPush;
+    this.#setRefs(entry, this.#ids(facts.refs));
+    this.#changed(false);
+  }
+
+  /** Updates part of repository `name`'s facts (adding it, empty, when absent). */
+  updateRepository(name: RepositoryName, update: { tags?: number; manifests?: number; lastPush?: number; addRefs?: Iterable<Digest> }): RepositoryEntry {
+    const entry = this.#entry(name);
+    if (update.tags !== undefined) entry.tags = update.tags;
+    if (update.manifests !== undefined) entry.manifests = update.manifests;
+    if (update.lastPush !== undefined) entry.lastPush = update.lastPush;
+    if (update.addRefs) this.#setRefs(entry, union(entry.refs, this.#ids(update.addRefs)));
+    this.#changed(false);
+    return entry;
+  }
+
+  /** Removes repository `name` (its references released). */
+  removeRepository(name: RepositoryName): void {
+    const entry = this.#repositories.get(name);
+    if (!entry) return;
+    this.#setRefs(entry, EMPTY);
+    this.#repositories.delete(name);
+    this.#namesSorted = false;
+    this.#changed(false);
+  }
+
+  /** The bytes of `entry`, computed again only when a blob changed since. */
+  bytes(entry: RepositoryEntry): RepositoryBytes {
+    if (entry.bytesAt === this.blobGeneration) return entry.bytes;
+    const { size, holders, flags } = this.blobs.columns;
+    let unique = 0;
+    let shared = 0;
+    for (const id of entry.refs) {
+      if ((flags[id]! & STORED) === 0) continue;
+      if (holders[id]! > 1) shared += size[id]!;
+      else unique += size[id]!;
+    }
+    entry.bytes = { unique, shared, total: unique + shared };
+    entry.bytesAt = this.blobGeneration;
+    return entry.bytes;
+  }
+
+  /** True when `entry` references `digest`. */
+  references(entry: RepositoryEntry, digest: Digest): boolean {
+    const id = this.blobs.id(digest);
+    return id >= 0 && binarySearch(entry.refs, id) >= 0;
+  }
+
+  #entry(name: RepositoryName): RepositoryEntry {
+    let entry = this.#repositories.get(name);
+    if (!entry) {
+      entry = { name, tags: 0, manifests: 0, lastPush: 0, refs: EMPTY, bytes: { unique: 0, shared: 0, total: 0 }, bytesAt: -1 };
+      this.#repositories.set(name, entry);
+      this.#namesSorted = false;
+    }
+    return entry;
+  }
+
+  /** The sorted distinct ids of `digests`, added to the blob table (not stored) when unknown. */
+  #ids(digests: Iterable<Digest>): Uint32Array {
+    const ids: number[] = [];
+    for (const d of digests) ids.push(this.blobs.add(d));
+    return Uint32Array.from(new Set(ids)).sort();
+  }
+
+  /** Replaces `entry`'s references, counting holders up and down; blobs neither stored nor referenced leave the table. */
+  #setRefs(entry: RepositoryEntry, next: Uint32Array): void {
+    const previous = entry.refs;
+    const { holders, flags } = this.blobs.columns;
+    let i = 0;
+    let j = 0;
+    const released: number[] = [];
+    while (i < previous.length || j < next.length) {
+      const a = i < previous.length ? previous[i]! : Infinity;
+      const b = j < next.length ? next[j]! : Infinity;
+      if (a === b) {
+        i += 1;
+        j += 1;
+      } else if (a < b) {
+        holders[a] = holders[a]! - 1;
+        if (holders[a] === 0 && (flags[a]! & STORED) === 0) released.push(a);
+        i += 1;
+      } else {
+        holders[b] = holders[b]! + 1;
+        j += 1;
+      }
+    }
+    entry.refs = next;
+    if (previous !== next) this.blobGeneration += 1;
+    for (const id of released) this.blobs.removeId(id);
+  }
+
+  #changed(blob: boolean): void {
+    this.generation += 1;
+    if (blob) this.blobGeneration += 1;
+  }
+}
+
+/** The sorted union of two sorted id arrays. */
+function union(a: Uint32Array, b: Uint32Array): Uint32Array {
+  if (b.length === 0) return a;
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? a[i]! : Infinity;
+    const y = j < b.length ? b[j]! : Infinity;
+    const v = Math.min(x, y);
+    if (x === v) i += 1;
+    if (y === v) j += 1;
+    out[n++] = v;
+  }
+  return n === a.length ? a : out.slice(0, n);
+}
+
+function binarySearch(sorted: Uint32Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else if (sorted[mid]! > value) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
