@@ -12,6 +12,8 @@ import { copyImage, DockerCredentials, layoutSource, parseImageReference, Regist
 import { startAuthRegistry, USERS } from './auth-harness.js';
 import { login } from '../../src/cli/login.js';
 import { push } from '../../src/cli/push.js';
+import { ls, tags } from '../../src/cli/ls.js';
+import { inspect } from '../../src/cli/inspect.js';
 import { writeImage, writeLayoutIndex } from '../support/layouts.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -115,5 +117,16 @@ describe('client authentication (token server)', () => {
     const host = new URL(reg.url).host;
     const src = await layout();
     expect(await failureOf(() => push(src, `${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: run wharf login ${host}`);
+  });
+
+  it('wharf ls, tags and inspect without a login fail with the login line, not an empty listing and exit 0', async () => {
+    const reg = await startAuthRegistry();
+    const host = new URL(reg.url).host;
+    const alice = client({ credentials: new StaticCredentials({ [host]: { username: 'alice', password: USERS.alice } }) });
+    await copyImage(layoutSource(await layout()), registrySink(alice, parseImageReference(`${host}/alice/app:1`)));
+    const login = `run wharf login ${host}`;
+    expect(await failureOf(() => ls(host, { quiet: true }))).toBe(`unauthorized: ${host} needs a login: ${login}`);
+    expect(await failureOf(() => tags(`${host}/alice/app`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
+    expect(await failureOf(() => inspect(`${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
   });
 });

@@ -68,6 +68,11 @@ export class Authenticator {
     return undefined;
   }
 
+  /** True when `registry` has asked this client to authenticate (answered a 401 with a challenge). */
+  challenged(registry: string): boolean {
+    return this.#schemes.has(registry);
+  }
+
   /** True when credentials are known for `registry` (to tell "log in" from "wrong password"). */
   async hasCredentials(registry: string): Promise<boolean> {
     return (await this.#credentialsOf(registry)) !== undefined;
