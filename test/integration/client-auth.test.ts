@@ -5,6 +5,8 @@
  * errors for a wrong password and for no credentials.
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,5 +130,22 @@ describe('client authentication (token server)', () => {
     expect(await failureOf(() => ls(host, { quiet: true }))).toBe(`unauthorized: ${host} needs a login: ${login}`);
     expect(await failureOf(() => tags(`${host}/alice/app`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
     expect(await failureOf(() => inspect(`${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
+  });
+
+  it('refuses to send credentials to a plain-http token realm on another host, before any request to it', async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://auth.example.invalid/token",service="reg"' }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const c = client({ credentials: new StaticCredentials({ [host]: { username: 'alice', password: USERS.alice } }) });
+    await expect(c.ping(host)).rejects.toMatchObject({
+      code: 'CREDENTIALS',
+      message: `${host}: the token realm http://auth.example.invalid/token is plain http on another host than the registry ${host}: refusing to send credentials there; serve the token endpoint over https`,
+    });
+    expect(asked).toEqual(['/v2/']);
   });
 });
