@@ -3,7 +3,7 @@
  * back to a layout (parallel ranged GETs), copy of an index with mounts and referrers, tags,
  * HEAD, delete, and the library's errors.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -135,4 +135,34 @@ describe('layout sink', () => {
     await writeLayoutIndex(src, [manifest]);
     await expect(copyImage(layoutSource(src), layoutSink('/proc/wharf-out', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 10_000);
+
+  it('into an existing layout, an aborted copy removes the blobs it added and keeps those that were there', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest, layers } = await writeImage(src, { layers: [1000, 2000, 3000] });
+    await writeLayoutIndex(src, [manifest]);
+    const out = join(await tempDir(), 'out');
+    const before = await writeImage(out);
+    await writeLayoutIndex(out, [before.manifest]);
+    await copyFile(join(src, 'blobs', 'sha256', layers[0]!.digest.slice(7)), join(out, 'blobs', 'sha256', layers[0]!.digest.slice(7)));
+    const present = (await readdir(join(out, 'blobs', 'sha256'))).sort();
+    const index = await readFile(join(out, 'index.json'), 'utf8');
+    await rm(join(src, 'blobs', 'sha256', layers[2]!.digest.slice(7)));
+    await expect(copyImage(layoutSource(src), layoutSink(out, 'x'), { jobs: 1 })).rejects.toThrow();
+    expect((await readdir(join(out, 'blobs', 'sha256'))).sort().join(' ')).toBe(present.join(' '));
+    expect(await readFile(join(out, 'index.json'), 'utf8')).toBe(index);
+  });
+
+  it('reuses a blob already in the layout only when its digest checks out, not its size alone', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest, layers } = await writeImage(src, { layers: [4096] });
+    await writeLayoutIndex(src, [manifest]);
+    const out = join(await tempDir(), 'out');
+    await writeLayoutIndex(out, []);
+    const existing = join(out, 'blobs', 'sha256', layers[0]!.digest.slice(7));
+    await mkdir(join(out, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(existing, Buffer.alloc(4096, 7));
+    const copied = await copyImage(layoutSource(src), layoutSink(out, 'x'));
+    expect(copied.blobs).toMatchObject({ uploaded: 2, exists: 0 });
+    expect(sha256(await readFile(existing))).toBe(layers[0]!.digest);
+  });
 });
