@@ -6,7 +6,8 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { copy } from '../../src/cli/copy.js';
 import { copyImage, layoutSink, layoutSource, listReferrers, listTags, listRepositories, parseImageReference, RegistryClient, registrySink, registrySource, ClientError, fetchBlob } from '../../src/client/index.js';
 import { forEachDriver } from './harness.js';
 import { sha256, writeImage, writeIndexLayout, writeLayoutIndex } from '../support/layouts.js';
@@ -113,6 +114,25 @@ forEachDriver((make) => {
     await c.deleteManifest({ ...ref, tag: undefined, digest: manifest.digest as never });
     expect(await c.headManifest(ref)).toBeUndefined();
     await expect(stat(join(src, 'index.json'))).resolves.toBeTruthy();
+  });
+
+  it('wharf copy within one registry says how many blobs were mounted and already there, not only "0 blobs transferred"', async () => {
+    const reg = await make();
+    const host = new URL(reg.url).host;
+    const src = join(await tempDir(), 'src');
+    const { manifest } = await writeImage(src);
+    await writeLayoutIndex(src, [manifest]);
+    await copyImage(layoutSource(src), registrySink(client(), parseImageReference(`${host}/team/one:1`)));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      await copy(`${host}/team/one:1`, `${host}/team/two:1`, {});
+      await copy(`${host}/team/one:1`, `${host}/team/two:2`, {});
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 0 already there, 2 mounted in /);
+    expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 2 already there, 0 mounted in /);
   });
 });
 
