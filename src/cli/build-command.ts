@@ -1,12 +1,13 @@
 /** Registers `wharf build` on the `wharf` program; its modules (the registry client, the Dockerfile parser) load only when it runs. */
 import type { Command } from 'commander';
 import type { BuildCommandOptions } from './build.js';
+import { connectionOptions } from './client-commands.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Adds the `build` command (docs/build.md) to `program`. */
 export function registerBuildCommand(program: Command): void {
-  program
+  const cmd = program
     .command('build')
     .description('build an image from a Dockerfile without a daemon (reproducible: same inputs, same digests) and push it')
     .argument('<context>', 'the build context folder')
@@ -20,8 +21,8 @@ export function registerBuildCommand(program: Command): void {
     .option('--split-threshold <size>', 'files above this size get a layer of their own', '64MiB')
     .option('--verify', 'build twice (the second time without the cache) and fail if the digests differ')
     .option('--cache-dir <dir>', 'the build cache (default: $WHARF_CACHE_DIR/build or ~/.cache/wharf/build)')
-    .option('--no-cache', 'hash every layer again (the cache is still written)')
-    .option('--insecure', 'reach the -t registries over plain HTTP (loopback ones always are)')
+    .option('--no-cache', 'hash every layer again (the cache is still written)');
+  connectionOptions(cmd, 'the -t registries')
     .option('--jobs <n>', 'blobs transferred at once', '4')
     .option('-q, --quiet', 'print only the digest')
     .option('--json', 'print the result (digests of the index, images, configs and layers) as JSON')

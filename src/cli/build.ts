@@ -3,9 +3,7 @@
  * outputs) and the registry client. Failures are one line (the Dockerfile's file and line when
  * there is one) and exit status 1; Ctrl-C aborts and leaves nothing partial at the outputs.
  */
-import { DockerCredentials } from '../client/auth/credentials.js';
 import { parseReference } from '../client/image/locations.js';
-import { RegistryClient } from '../client/registry-client.js';
 import { formatReference, type ImageReference } from '../oci/image-reference.js';
 import { formatPlatform, parsePlatform, type Platform } from '../oci/platform.js';
 import { build, DEFAULT_SPLIT_THRESHOLD, type BuildOptions } from '../build/build.js';
@@ -16,7 +14,7 @@ import { defaultCacheDir } from '../build/layer-cache.js';
 import { parseOutputs, writeOutputs } from '../build/output.js';
 import { BuildProgress } from './build-progress.js';
 import { describeError } from './client-errors.js';
-import { CommandFailure, describeFailure, interruptible } from './client-common.js';
+import { commandClient, CommandFailure, describeFailure, interruptible } from './client-common.js';
 import { formatBytes } from './progress.js';
 
 /** The options of `wharf build`, as commander gives them. */
@@ -35,6 +33,8 @@ export interface BuildCommandOptions {
   cacheDir?: string;
   cache?: boolean;
   insecure?: boolean;
+  /** a PEM file of extra trusted CAs (`--ca-file`) */
+  caFile?: string;
   jobs?: string;
 }
 
@@ -64,7 +64,7 @@ export async function buildCommand(context: string, o: BuildCommandOptions): Pro
   }
   const platforms: Platform[] = o.platform ? o.platform.split(',').map((p) => parsePlatform(p.trim())) : [];
   const progress = new BuildProgress(o.quiet === true || o.json === true);
-  const client = new RegistryClient({ credentials: new DockerCredentials(), insecure: o.insecure ? tags.map((t) => t.registry) : [] });
+  const client = commandClient(o, tags.map((t) => t.registry));
   await interruptible(async (signal) => {
     try {
       const options: BuildOptions = {

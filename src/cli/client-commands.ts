@@ -21,11 +21,17 @@ const rm = lazy(async () => (await import('./rm.js')).rm);
 const blobGet = lazy(async () => (await import('./blob.js')).blobGet);
 const blobPut = lazy(async () => (await import('./blob.js')).blobPut);
 
+/**
+ * Adds how `cmd` reaches its registries: `--insecure` (plain HTTP for `whose`) and `--ca-file`;
+ * shared by the client commands and `wharf build`.
+ */
+export function connectionOptions(cmd: Command, whose = "this command's registries"): Command {
+  return cmd.option('--insecure', `reach ${whose} over plain HTTP (loopback ones always are)`).option('--ca-file <file>', 'trust the CAs of this PEM file too (default $SSL_CERT_FILE)');
+}
+
 /** Adds the options every client command takes. */
 function common(cmd: Command, transfers = false): Command {
-  cmd
-    .option('--insecure', "reach this command's registries over plain HTTP (loopback ones always are)")
-    .option('--ca-file <file>', 'trust the CAs of this PEM file too (default $SSL_CERT_FILE)')
+  connectionOptions(cmd)
     .option('--json', 'print one machine-readable result')
     .option('-q, --quiet', 'print nothing but errors');
   if (transfers) {

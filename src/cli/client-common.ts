@@ -71,6 +71,20 @@ export async function describeFailure(err: unknown, client: RegistryClient | und
 }
 
 /**
+ * The registry client of a command (client commands and `wharf build`): Docker's credentials,
+ * `--insecure` for `registries`, `--ca-file`, `--chunk-size`.
+ * @throws CommandFailure (a bad --chunk-size) | ClientError TLS_FAILED (an unreadable --ca-file)
+ */
+export function commandClient(options: Pick<ClientOptions, 'insecure' | 'caFile' | 'chunkSize'>, registries: readonly string[]): RegistryClient {
+  return new RegistryClient({
+    credentials: new DockerCredentials(),
+    insecure: options.insecure ? registries : [],
+    caFile: options.caFile,
+    ...(options.chunkSize ? { chunkSize: positive(options.chunkSize, '--chunk-size') * 1024 * 1024 } : {}),
+  });
+}
+
+/**
  * Runs a client command: builds the client for `registries` (insecure ones when `--insecure`),
  * aborts on SIGINT/SIGTERM, closes the client, and turns any failure into a {@link CommandFailure}.
  */
@@ -80,12 +94,7 @@ export async function runClientCommand(options: ClientOptions, registries: strin
   await interruptible(async (signal) => {
     let client: RegistryClient | undefined;
     try {
-      client = new RegistryClient({
-        credentials: new DockerCredentials(),
-        insecure: options.insecure ? registries : [],
-        caFile: options.caFile,
-        ...(options.chunkSize ? { chunkSize: positive(options.chunkSize, '--chunk-size') * 1024 * 1024 } : {}),
-      });
+      client = commandClient(options, registries);
       await body({ client, reporter, signal, context });
     } catch (err) {
       reporter.stop();

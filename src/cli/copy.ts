@@ -9,7 +9,7 @@ import { listTags } from '../client/listings.js';
 import { formatReference } from '../oci/image-reference.js';
 import { parsePlatform } from '../oci/platform.js';
 import { CommandFailure, elapsed, location, positive, registriesOf, runClientCommand, type ClientOptions } from './client-common.js';
-import { formatBytes } from './progress.js';
+import { formatBlobCounts } from './progress.js';
 
 /** Options of `wharf copy`. */
 export interface CopyCommandOptions extends ClientOptions {
@@ -46,12 +46,12 @@ export async function copy(source: string, dest: string, options: CopyCommandOpt
         results.push({ tag: t, result: await copyOne({ kind: 'registry', ref: { ...from.ref, tag: t as never, digest: undefined } }, { kind: 'registry', ref: { ...to.ref, tag: t as never, digest: undefined } }) });
       }
     } else results.push({ result: await copyOne(from, to) });
-    const bytes = results.reduce((n, r) => n + r.result.blobs.bytes, 0);
-    const blobs = results.reduce((n, r) => n + r.result.blobs.uploaded, 0);
+    const blobs = { uploaded: 0, exists: 0, mounted: 0, bytes: 0 };
+    for (const { result } of results) for (const k of Object.keys(blobs) as (keyof typeof blobs)[]) blobs[k] += result.blobs[k];
     const referrers = results.reduce((n, r) => n + r.result.referrers, 0);
     const name = (l: ImageLocation) => (l.kind === 'registry' ? formatReference(l.ref) : `${l.kind}:${l.path}`);
     reporter.done(
-      `copied ${name(from)} to ${name(to)}${results.length > 1 ? ` (${results.length} tags)` : `@${results[0]?.result.digest ?? ''}`}: ${blobs} blobs (${formatBytes(bytes)}) transferred${referrers ? `, ${referrers} referrers` : ''} in ${elapsed(start)}`,
+      `copied ${name(from)} to ${name(to)}${results.length > 1 ? ` (${results.length} tags)` : `@${results[0]?.result.digest ?? ''}`}: ${formatBlobCounts(blobs, 'transferred')}${referrers ? `, ${referrers} referrers` : ''} in ${elapsed(start)}`,
       { source: name(from), destination: name(to), images: results.map((r) => ({ tag: r.tag, digest: r.result.digest, mediaType: r.result.mediaType, blobs: r.result.blobs, referrers: r.result.referrers })) },
     );
   });

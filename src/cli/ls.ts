@@ -13,6 +13,10 @@ export async function ls(registry: string, options: ClientOptions): Promise<void
   }
   await runClientCommand(options, [host], async ({ client, reporter, signal }) => {
     const repositories = await listRepositories(client, host, { signal });
+    // a registry with authentication shows an anonymous caller an empty (filtered) catalog: that is a refusal
+    if (repositories.length === 0 && client.auth.challenged(host) && !(await client.auth.hasCredentials(host))) {
+      throw new CommandFailure(`unauthorized: ${host} needs a login: run wharf login ${host}`);
+    }
     reporter.print(repositories.map((r) => `${r}\n`).join(''), { registry: host, repositories });
   });
 }

@@ -12,6 +12,11 @@ export interface OutputOptions {
   quiet?: boolean;
 }
 
+/** How a copy's blobs arrived, for a summary line: `3 blobs uploaded (1.2 MiB), 1 already there, 2 mounted` (`verb` names the moved ones). */
+export function formatBlobCounts(b: { uploaded: number; exists: number; mounted: number; bytes: number }, verb: string): string {
+  return `${b.uploaded} blobs ${verb} (${formatBytes(b.bytes)}), ${b.exists} already there, ${b.mounted} mounted`;
+}
+
 /** Human sizes: `12.3 MiB`. */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

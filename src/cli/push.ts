@@ -5,7 +5,7 @@ import { registrySink } from '../client/image/registry.js';
 import { formatReference } from '../oci/image-reference.js';
 import { parsePlatform } from '../oci/platform.js';
 import { CommandFailure, elapsed, location, positive, registriesOf, runClientCommand, type ClientOptions } from './client-common.js';
-import { formatBytes } from './progress.js';
+import { formatBlobCounts } from './progress.js';
 
 /** Options of `wharf push`. */
 export interface PushOptions extends ClientOptions {
@@ -30,7 +30,7 @@ export async function push(source: string, target: string, options: PushOptions)
       });
       const b = result.blobs;
       reporter.done(
-        `pushed ${formatReference(to.ref)}@${result.digest}: ${b.uploaded} blobs uploaded (${formatBytes(b.bytes)}), ${b.exists} already there, ${b.mounted} mounted in ${elapsed(start)}`,
+        `pushed ${formatReference(to.ref)}@${result.digest}: ${formatBlobCounts(b, 'uploaded')} in ${elapsed(start)}`,
         { reference: formatReference(to.ref), digest: result.digest, mediaType: result.mediaType, size: result.size, blobs: b },
       );
     } finally {

@@ -87,7 +87,12 @@ export class Transport {
   /** `https` for `tls` hosts; `http` for loopback names and insecure hosts; else `https`. */
   scheme(host: string): 'http' | 'https' {
     if (this.#tls.has(host.toLowerCase())) return 'https';
-    return isLoopback(host) || this.#insecure.has(host.toLowerCase()) ? 'http' : 'https';
+    return this.allowsPlainHttp(host) ? 'http' : 'https';
+  }
+
+  /** True when `host` (`host[:port]`) may be reached over plain HTTP: a loopback name or an `insecure` host. */
+  allowsPlainHttp(host: string): boolean {
+    return isLoopback(host) || this.#insecure.has(host.toLowerCase());
   }
 
   /** The base URL of a registry host: `<scheme>://<host>`. */

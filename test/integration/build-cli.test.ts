@@ -2,11 +2,17 @@
  * The `wharf build` command's shell (src/cli/build.ts): --verify, --json, --push=false with file
  * outputs, sizes, and the one-line errors of bad options.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
+import { Command } from 'commander';
+import { pino } from 'pino';
 import { buildCommand, describeBuildError, parseSize } from '../../src/cli/build.js';
+import { registerBuildCommand } from '../../src/cli/build-command.js';
+import { validate } from '../../src/config/load.js';
+import { startServer } from '../../src/server.js';
+import { issue, makeCa } from '../support/tls.js';
 import { writeFiles } from '../support/build-fixtures.js';
 import { startAuthRegistry } from './auth-harness.js';
 
@@ -68,4 +74,32 @@ it('reads sizes with units', () => {
   expect(parseSize('1GiB', 'x')).toBe(1024 ** 3);
   expect(parseSize('500M', 'x')).toBe(500 * 1024 * 1024);
   expect(parseSize('1234', 'x')).toBe(1234);
+});
+
+it('--ca-file trusts a private CA for the -t registries, as the client commands do (registered on the command too)', async () => {
+  const work = await context();
+  // a name that is not loopback, so that the client speaks TLS to it
+  const address = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal)?.address ?? '0.0.0.0';
+  await mkdir(join(work, 'ca'));
+  const ca = makeCa('Wharf build test CA', join(work, 'ca'));
+  const cert = issue(ca, 'server', [address]);
+  const server = await startServer(validate({ log: { level: 'silent' }, http: { addr: `${address}:0`, tls: { certificate: cert.cert, key: cert.key } }, storage: { inmemory: {} } }), pino({ level: 'silent' }));
+  try {
+    const tag = `${address}:${server.address.split(':').pop()}/team/app:1`;
+    const run = (o: Parameters<typeof buildCommand>[1]) => buildCommand(join(work, 'ctx'), { cacheDir: join(work, 'cache'), quiet: true, tag: [tag], ...o }).then(() => 'passed', describeBuildError);
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const saved = process.env.SSL_CERT_FILE;
+    delete process.env.SSL_CERT_FILE;
+    try {
+      expect(await run({})).toMatch(/TLS failed .*: pass --ca-file FILE for a private CA/);
+      expect(await run({ caFile: ca.cert })).toBe('passed');
+    } finally {
+      if (saved !== undefined) process.env.SSL_CERT_FILE = saved;
+    }
+  } finally {
+    await server.stop();
+  }
+  const program = new Command();
+  registerBuildCommand(program);
+  expect(program.commands[0]!.options.map((o) => o.long)).toEqual(expect.arrayContaining(['--ca-file', '--insecure']));
 });

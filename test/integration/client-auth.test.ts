@@ -5,6 +5,8 @@
  * errors for a wrong password and for no credentials.
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +14,8 @@ import { copyImage, DockerCredentials, layoutSource, parseImageReference, Regist
 import { startAuthRegistry, USERS } from './auth-harness.js';
 import { login } from '../../src/cli/login.js';
 import { push } from '../../src/cli/push.js';
+import { ls, tags } from '../../src/cli/ls.js';
+import { inspect } from '../../src/cli/inspect.js';
 import { writeImage, writeLayoutIndex } from '../support/layouts.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -115,5 +119,33 @@ describe('client authentication (token server)', () => {
     const host = new URL(reg.url).host;
     const src = await layout();
     expect(await failureOf(() => push(src, `${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: run wharf login ${host}`);
+  });
+
+  it('wharf ls, tags and inspect without a login fail with the login line, not an empty listing and exit 0', async () => {
+    const reg = await startAuthRegistry();
+    const host = new URL(reg.url).host;
+    const alice = client({ credentials: new StaticCredentials({ [host]: { username: 'alice', password: USERS.alice } }) });
+    await copyImage(layoutSource(await layout()), registrySink(alice, parseImageReference(`${host}/alice/app:1`)));
+    const login = `run wharf login ${host}`;
+    expect(await failureOf(() => ls(host, { quiet: true }))).toBe(`unauthorized: ${host} needs a login: ${login}`);
+    expect(await failureOf(() => tags(`${host}/alice/app`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
+    expect(await failureOf(() => inspect(`${host}/alice/app:1`, { quiet: true }))).toBe(`unauthorized: ${host} needs a login for alice/app: ${login}`);
+  });
+
+  it('refuses to send credentials to a plain-http token realm on another host, before any request to it', async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://auth.example.invalid/token",service="reg"' }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const c = client({ credentials: new StaticCredentials({ [host]: { username: 'alice', password: USERS.alice } }) });
+    await expect(c.ping(host)).rejects.toMatchObject({
+      code: 'CREDENTIALS',
+      message: `${host}: the token realm http://auth.example.invalid/token is plain http on another host than the registry ${host}: refusing to send credentials there; serve the token endpoint over https`,
+    });
+    expect(asked).toEqual(['/v2/']);
   });
 });

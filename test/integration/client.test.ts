@@ -3,10 +3,11 @@
  * back to a layout (parallel ranged GETs), copy of an index with mounts and referrers, tags,
  * HEAD, delete, and the library's errors.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { copy } from '../../src/cli/copy.js';
 import { copyImage, layoutSink, layoutSource, listReferrers, listTags, listRepositories, parseImageReference, RegistryClient, registrySink, registrySource, ClientError, fetchBlob } from '../../src/client/index.js';
 import { forEachDriver } from './harness.js';
 import { sha256, writeImage, writeIndexLayout, writeLayoutIndex } from '../support/layouts.js';
@@ -114,6 +115,25 @@ forEachDriver((make) => {
     expect(await c.headManifest(ref)).toBeUndefined();
     await expect(stat(join(src, 'index.json'))).resolves.toBeTruthy();
   });
+
+  it('wharf copy within one registry says how many blobs were mounted and already there, not only "0 blobs transferred"', async () => {
+    const reg = await make();
+    const host = new URL(reg.url).host;
+    const src = join(await tempDir(), 'src');
+    const { manifest } = await writeImage(src);
+    await writeLayoutIndex(src, [manifest]);
+    await copyImage(layoutSource(src), registrySink(client(), parseImageReference(`${host}/team/one:1`)));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      await copy(`${host}/team/one:1`, `${host}/team/two:1`, {});
+      await copy(`${host}/team/one:1`, `${host}/team/two:2`, {});
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 0 already there, 2 mounted in /);
+    expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 2 already there, 0 mounted in /);
+  });
 });
 
 describe('layout sink', () => {
@@ -135,4 +155,34 @@ describe('layout sink', () => {
     await writeLayoutIndex(src, [manifest]);
     await expect(copyImage(layoutSource(src), layoutSink('/proc/wharf-out', 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 10_000);
+
+  it('into an existing layout, an aborted copy removes the blobs it added and keeps those that were there', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest, layers } = await writeImage(src, { layers: [1000, 2000, 3000] });
+    await writeLayoutIndex(src, [manifest]);
+    const out = join(await tempDir(), 'out');
+    const before = await writeImage(out);
+    await writeLayoutIndex(out, [before.manifest]);
+    await copyFile(join(src, 'blobs', 'sha256', layers[0]!.digest.slice(7)), join(out, 'blobs', 'sha256', layers[0]!.digest.slice(7)));
+    const present = (await readdir(join(out, 'blobs', 'sha256'))).sort();
+    const index = await readFile(join(out, 'index.json'), 'utf8');
+    await rm(join(src, 'blobs', 'sha256', layers[2]!.digest.slice(7)));
+    await expect(copyImage(layoutSource(src), layoutSink(out, 'x'), { jobs: 1 })).rejects.toThrow();
+    expect((await readdir(join(out, 'blobs', 'sha256'))).sort().join(' ')).toBe(present.join(' '));
+    expect(await readFile(join(out, 'index.json'), 'utf8')).toBe(index);
+  });
+
+  it('reuses a blob already in the layout only when its digest checks out, not its size alone', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest, layers } = await writeImage(src, { layers: [4096] });
+    await writeLayoutIndex(src, [manifest]);
+    const out = join(await tempDir(), 'out');
+    await writeLayoutIndex(out, []);
+    const existing = join(out, 'blobs', 'sha256', layers[0]!.digest.slice(7));
+    await mkdir(join(out, 'blobs', 'sha256'), { recursive: true });
+    await writeFile(existing, Buffer.alloc(4096, 7));
+    const copied = await copyImage(layoutSource(src), layoutSink(out, 'x'));
+    expect(copied.blobs).toMatchObject({ uploaded: 2, exists: 0 });
+    expect(sha256(await readFile(existing))).toBe(layers[0]!.digest);
+  });
 });

@@ -7,11 +7,13 @@
  * Basic credentials (GET) or an identity token (POST, grant_type=refresh_token), anonymous without
  * credentials. Tokens are cached per registry and scope set until they expire.
  */
+import { registryHost } from '../../oci/image-reference.js';
 import { readBody } from '../http-body.js';
 import { ClientError } from '../errors.js';
 import type { Transport } from '../transport.js';
 import { challengeScopes, mergeScopes, parseChallenges, type Challenge } from './challenge.js';
 import type { CredentialStore, Credentials } from './credentials.js';
+import { realmRefusal } from './realm.js';
 import { TokenCache } from './token-cache.js';
 
 /** What a registry asked for: Basic, or Bearer at a realm for a service. */
@@ -68,6 +70,11 @@ export class Authenticator {
     return undefined;
   }
 
+  /** True when `registry` has asked this client to authenticate (answered a 401 with a challenge). */
+  challenged(registry: string): boolean {
+    return this.#schemes.has(registry);
+  }
+
   /** True when credentials are known for `registry` (to tell "log in" from "wrong password"). */
   async hasCredentials(registry: string): Promise<boolean> {
     return (await this.#credentialsOf(registry)) !== undefined;
@@ -88,6 +95,8 @@ export class Authenticator {
     if (creds?.registryToken) return { token: creds.registryToken };
     const realm = new URL(challenge.params.realm!);
     const service = challenge.params.service;
+    const refusal = creds ? realmRefusal(registryHost(registry), realm, (host) => this.transport.allowsPlainHttp(host)) : undefined;
+    if (refusal) throw new ClientError('CREDENTIALS', `${registry}: ${refusal}`);
     let res;
     if (creds?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'wharf', refresh_token: creds.identityToken });

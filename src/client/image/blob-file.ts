@@ -5,7 +5,8 @@
  * under a temporary name and renamed into place only after its digest and size check out.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { open as openFile, rename, rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +33,7 @@ export interface BlobFileOptions {
 export async function writeBlobFile(path: string, desc: Descriptor, open: BlobOpener, o: BlobFileOptions = {}): Promise<void> {
   const temp = `${path}.${randomBytes(6).toString('hex')}.partial`;
   const what = `blob ${desc.digest}`;
+  let out: WriteStream | undefined;
   try {
     const parts = o.parts ?? 4;
     if (desc.size >= (o.parallelThreshold ?? 64 * 1024 * 1024) && parts > 1) {
@@ -62,12 +64,27 @@ export async function writeBlobFile(path: string, desc: Descriptor, open: BlobOp
           }
         },
       });
-      await pipeline(await open(0, desc.size, o.signal), check, createWriteStream(temp), { signal: o.signal });
+      out = createWriteStream(temp);
+      await pipeline(await open(0, desc.size, o.signal), check, out, { signal: o.signal });
     }
     await rename(temp, path);
   } catch (err) {
+    // a pipeline fails on the first error, maybe before its file stream has opened (and created) the file
+    if (out && !out.closed) await once(out, 'close').catch(() => undefined);
     await rm(temp, { force: true });
     throw err;
+  }
+}
+
+/** True when the file at `path` holds blob `desc` (its size, then its digest, hashed as it streams). Never throws. */
+export async function fileHoldsBlob(path: string, desc: Descriptor): Promise<boolean> {
+  try {
+    const verifier = new Verifier(desc.digest, desc.size, `blob ${desc.digest}`);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) verifier.update(chunk as Buffer);
+    verifier.finish();
+    return true;
+  } catch {
+    return false;
   }
 }
 

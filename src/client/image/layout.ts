@@ -2,8 +2,11 @@
  * OCI image layouts (image-spec "Image Layout": `oci-layout`, `index.json`, `blobs/<alg>/<hex>`)
  * as a source and a sink. The sink writes a new layout into `<dir>.partial-<random>` and renames
  * it into place at commit (nothing partial at the destination); into an existing layout it adds
- * blobs (content-addressed, each renamed into place once verified) and replaces `index.json`
- * atomically at commit, with the image's entry under its `org.opencontainers.image.ref.name`.
+ * blobs (content-addressed, each renamed into place once verified; one already there is reused
+ * only when its digest checks out) and replaces `index.json` atomically at commit, with the image's
+ * entry under its `org.opencontainers.image.ref.name`; an abort removes the blobs this copy added
+ * (not those that were there), so the layout is as it was. Two copies into one layout at once are
+ * not supported (neither is it by skopeo or crane: the later `index.json` wins).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -16,7 +19,7 @@ import { OCI_INDEX, REF_NAME_ANNOTATION } from '../../oci/media-types.js';
 import type { BlobOpener, UploadResult } from '../blob-upload.js';
 import { ClientError } from '../errors.js';
 import type { FetchedManifest } from '../registry-client.js';
-import { writeBlobFile, type BlobFileOptions } from './blob-file.js';
+import { fileHoldsBlob, writeBlobFile, type BlobFileOptions } from './blob-file.js';
 import type { ImageSink, ImageSource, PutBlobOptions } from './types.js';
 
 /** The path of blob `digest` inside a layout. */
@@ -106,6 +109,7 @@ export function layoutSink(dir: string, tag: string | undefined, options: Layout
   let target: string | undefined; // where blobs go: dir itself, or a temporary sibling
   let root: Descriptor | undefined;
   let preparing: Promise<string> | undefined;
+  const added: string[] = []; // blobs this copy created in an existing layout, removed on abort
   const prepare = (): Promise<string> =>
     (preparing ??= (async () => {
       const existing = await stat(dir).catch(() => undefined);
@@ -126,20 +130,24 @@ export function layoutSink(dir: string, tag: string | undefined, options: Layout
   const putBytes = async (digest: Digest, bytes: Buffer): Promise<void> => {
     const path = blobPath(await prepare(), digest);
     await mkdir(join(path, '..'), { recursive: true });
+    const fresh = !(await stat(path).catch(() => undefined));
     const temp = `${path}.${randomBytes(4).toString('hex')}.partial`;
     await writeFile(temp, bytes);
     await rename(temp, path);
+    if (fresh) added.push(path);
   };
   return {
     name: `oci:${dir}${tag ? `:${tag}` : ''}`,
     async putBlob(desc: Descriptor, open: BlobOpener, o: PutBlobOptions): Promise<UploadResult> {
       const path = blobPath(await prepare(), desc.digest);
-      if ((await stat(path).catch(() => undefined))?.size === desc.size) {
+      const found = await stat(path).catch(() => undefined);
+      if (found?.size === desc.size && (await fileHoldsBlob(path, desc))) {
         o.onProgress?.(desc.size);
         return 'exists';
       }
       await mkdir(join(path, '..'), { recursive: true });
       await writeBlobFile(path, desc, open, { ...options, signal: o.signal, onProgress: o.onProgress });
+      if (!found) added.push(path);
       return 'uploaded';
     },
     async putManifest(m: FetchedManifest, o: { root?: boolean }): Promise<void> {
@@ -160,6 +168,7 @@ export function layoutSink(dir: string, tag: string | undefined, options: Layout
     },
     async abort(): Promise<void> {
       if (target && target !== dir) await rm(target, { recursive: true, force: true });
+      else await Promise.all(added.splice(0).map((path) => rm(path, { force: true }).catch(() => undefined)));
     },
   };
 }
