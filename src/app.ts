@@ -17,11 +17,13 @@ import { accessLog } from './routes/access-log.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
 import { adminGcRouter } from './routes/admin-gc.js';
+import { adminRetentionRouter } from './routes/admin-retention.js';
 import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { toOriginForm } from './routes/context.js';
 import { isV2Request, v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
+import { uiRouter } from './ui/serve.js';
 
 /** What {@link createApp} needs. */
 export interface AppDeps {
@@ -34,6 +36,8 @@ export interface AppDeps {
   auth?: Auth;
   /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
+  /** the built web page (src/ui/serve.ts); default: `dist/ui/` beside the built server */
+  uiDir?: string;
 }
 
 /**
@@ -52,7 +56,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * Builds the registry (Distribution Spec v1.1 under `/v2/`, served without a framework; the admin API
  * under `/admin/v1` and, with `auth`, the token endpoint `/auth/token` and the guard of `/admin`, served
- * by express). Every request gets the access log and `Docker-Distribution-API-Version: registry/2.0`.
+ * by express; the web page under `/ui/`, `/` redirecting there). Every request gets the access log and `Docker-Distribution-API-Version: registry/2.0`.
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
 export function createApp(deps: AppDeps): App {
@@ -74,6 +78,8 @@ export function createApp(deps: AppDeps): App {
   app.use('/admin', adminGuard(auth));
   app.use(ADMIN_PREFIX, adminRouter({ config: deps.config, registry, logger: deps.logger }));
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage: deps.storage, logger: deps.logger, lease: deps.gc?.lease }));
+  app.use(ADMIN_PREFIX, adminRetentionRouter(deps.config));
+  app.use(uiRouter({ dir: deps.uiDir, auth }));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);
