@@ -134,6 +134,25 @@ describe('the web page in chromium', () => {
     ]);
     expect(await page.locator('table', { has: page.locator('caption', { hasText: /layers?,/ }) }).locator('tbody tr').count()).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: join(SCREENSHOTS, 'image.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'image-top.png') });
+    await page.context().close();
+  });
+
+  it('fits a phone without sideways scrolling, and the keyboard alone sorts and opens a repository', async () => {
+    const page = await signedIn('ada');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByText('3 repositories').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= innerWidth')).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'repositories-phone.png'), fullPage: true });
+    await page.getByLabel('Filter repositories').focus();
+    await page.keyboard.press('Tab'); // the Name column's sort button
+    expect(await page.evaluate('document.activeElement?.textContent')).toMatch(/^Name/);
+    await page.keyboard.press('Enter');
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Name' }).waitFor();
+    for (let i = 0; i < 7; i++) await page.keyboard.press('Tab'); // the other six sort buttons, then the first repository
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('ui/solo');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'ui/solo' }).waitFor();
     await page.context().close();
   });
 

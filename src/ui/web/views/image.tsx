@@ -5,6 +5,7 @@
  * (signatures, SBOMs, attestations) with their artifact types and annotations, and copyable pull
  * commands with the digest.
  */
+import type { ComponentChildren } from 'preact';
 import type { Api } from '../api.js';
 import { Bytes, CopyCommand, ErrorBox, KeyValues, useAsync } from '../common.js';
 import { formatPlatform, formatTime, pullCommands, shortDigest } from '../format.js';
@@ -48,14 +49,17 @@ function Lines({ values }: { values: string[] | undefined }) {
   );
 }
 
-/** The children of an image index with their platforms. */
-function Platforms({ name, manifests }: { name: string; manifests: Descriptor[] }) {
+/**
+ * A table of descriptors: digest, media type and size, with a first column `label` gives (an index's
+ * platforms) and links to each one's image view when `name` is given.
+ */
+function Descriptors({ caption, descriptors, name, label }: { caption: ComponentChildren; descriptors: Descriptor[]; name?: string; label?: [string, (d: Descriptor) => string] }) {
   return (
     <table class="list">
-      <caption>Platforms</caption>
+      <caption>{caption}</caption>
       <thead>
         <tr>
-          <th scope="col">Platform</th>
+          {label && <th scope="col">{label[0]}</th>}
           <th scope="col">Digest</th>
           <th scope="col">Media type</th>
           <th scope="col" class="num">
@@ -64,20 +68,19 @@ function Platforms({ name, manifests }: { name: string; manifests: Descriptor[] 
         </tr>
       </thead>
       <tbody>
-        {manifests.map((m) => (
-          <tr key={m.digest}>
-            <th scope="row">{m.platform ? formatPlatform(m.platform) : artifactTypeOf(m) || '-'}</th>
-            <td>
-              <a href={href({ view: 'image', name, reference: m.digest })}>
-                <code title={m.digest}>{shortDigest(m.digest)}</code>
-              </a>
-            </td>
-            <td class="mt">{m.mediaType}</td>
-            <td class="num">
-              <Bytes value={m.size} />
-            </td>
-          </tr>
-        ))}
+        {descriptors.map((d, i) => {
+          const digest = <code title={d.digest}>{shortDigest(d.digest)}</code>;
+          return (
+            <tr key={`${i}-${d.digest}`}>
+              {label && <th scope="row">{label[1](d)}</th>}
+              <td>{name ? <a href={href({ view: 'image', name, reference: d.digest })}>{digest}</a> : digest}</td>
+              <td class="mt">{d.mediaType}</td>
+              <td class="num">
+                <Bytes value={d.size} />
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
@@ -89,6 +92,7 @@ function Config({ api, name, descriptor }: { api: Api; name: string; descriptor:
     if (descriptor.size > MAX_CONFIG_BYTES) return undefined;
     return api.json<ImageConfig>(`/v2/${name}/blobs/${descriptor.digest}`);
   }, [name, descriptor.digest]);
+  if (config.error instanceof TypeError) return <p role="alert">The config could not be read on this origin (does the storage redirect blob downloads, storage.s3.redirect?).</p>;
   if (config.error) return <ErrorBox error={config.error} />;
   if (config.loading) return <p>Loading the config…</p>;
   const c = config.data;
@@ -152,36 +156,13 @@ function Config({ api, name, descriptor }: { api: Api; name: string; descriptor:
 
 /** The layers of an image manifest. */
 function Layers({ layers }: { layers: Descriptor[] }) {
-  const total = layers.reduce((s, l) => s + l.size, 0);
-  return (
-    <table class="list">
-      <caption>
-        {layers.length} {layers.length === 1 ? "layer" : "layers"}, <Bytes value={total} />
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Digest</th>
-          <th scope="col">Media type</th>
-          <th scope="col" class="num">
-            Size
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {layers.map((l, i) => (
-          <tr key={`${i}-${l.digest}`}>
-            <td>
-              <code title={l.digest}>{shortDigest(l.digest)}</code>
-            </td>
-            <td class="mt">{l.mediaType}</td>
-            <td class="num">
-              <Bytes value={l.size} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+  const total = layers.reduce((sum, l) => sum + l.size, 0);
+  const caption = (
+    <>
+      {layers.length} {layers.length === 1 ? 'layer' : 'layers'}, <Bytes value={total} />
+    </>
   );
+  return <Descriptors caption={caption} descriptors={layers} />;
 }
 
 /** The referrers of a manifest (`GET /v2/<name>/referrers/<digest>`). */
@@ -263,7 +244,7 @@ export function ImageView({ api, name, reference }: { api: Api; name: string; re
           {pullCommands(location.host, name, s.digest, location.protocol === 'https:').map((c) => (
             <CopyCommand key={c.tool} label={c.tool} command={c.command} />
           ))}
-          {kind === 'index' && <Platforms name={name} manifests={s.manifest.manifests ?? []} />}
+          {kind === 'index' && <Descriptors caption="Platforms" descriptors={s.manifest.manifests ?? []} name={name} label={['Platform', (m) => (m.platform ? formatPlatform(m.platform) : artifactTypeOf(m) || '-')]} />}
           {kind === 'image' && s.manifest.config && <Config api={api} name={name} descriptor={s.manifest.config} />}
           {s.manifest.layers && <Layers layers={s.manifest.layers} />}
           <Referrers api={api} name={name} digest={s.digest} />

@@ -110,17 +110,21 @@ export function nextLast(link: string | null): string | undefined {
   return m?.[1] ? decodeURIComponent(m[1]) : undefined;
 }
 
-/** Another account's list: the catalog's names it may pull, a page at a time. */
-function CatalogRepositories({ api }: { api: Api }) {
+/**
+ * A list of names from the registry API, a page of {@link PAGE_SIZE} at a time (`n`, `last`, the
+ * `Link` header), filtered within the page: the catalog for an account that is not an admin
+ * (`/v2/_catalog`, `repositories`), a repository's tags (`/v2/<name>/tags/list`, `tags`).
+ */
+export function RegistryNames({ api, path, field, link }: { api: Api; path: string; field: 'repositories' | 'tags'; link: (name: string) => string }) {
   const [q, setQ] = useState('');
-  const pages = useCursors([]);
+  const pages = useCursors([path]);
   const list = useAsync(async () => {
     const params = new URLSearchParams({ n: String(PAGE_SIZE) });
     if (pages.cursor) params.set('last', pages.cursor);
-    const res = await api.fetch(`/v2/_catalog?${params}`);
-    const body = (await res.json()) as { repositories: string[] };
-    return { names: body.repositories, next: nextLast(res.headers.get('Link')) };
-  }, [pages.cursor]);
+    const res = await api.fetch(`${path}?${params}`);
+    const body = (await res.json()) as Record<string, string[] | null>;
+    return { names: body[field] ?? [], next: nextLast(res.headers.get('Link')) };
+  }, [path, pages.cursor]);
   const names = list.data?.names.filter((n) => n.includes(q)) ?? [];
   return (
     <>
@@ -129,7 +133,7 @@ function CatalogRepositories({ api }: { api: Api }) {
       <ul class="names" aria-busy={list.loading}>
         {names.map((n) => (
           <li key={n}>
-            <a href={href({ view: 'repository', name: n })}>{n}</a>
+            <a href={link(n)}>{n}</a>
           </li>
         ))}
       </ul>
@@ -143,7 +147,7 @@ export function RepositoriesView({ api }: { api: Api }) {
   return (
     <section aria-labelledby="view-title">
       <h1 id="view-title">Repositories</h1>
-      {api.session.admin ? <AdminRepositories api={api} /> : <CatalogRepositories api={api} />}
+      {api.session.admin ? <AdminRepositories api={api} /> : <RegistryNames api={api} path="/v2/_catalog" field="repositories" link={(name) => href({ view: 'repository', name })} />}
     </section>
   );
 }

@@ -9,7 +9,7 @@ import type { Api } from '../api.js';
 import { Bytes, Confirm, ErrorBox, KeyValues, Pager, SortHeader, useAsync, useCursors } from '../common.js';
 import { formatPlatform, formatTime, shortDigest } from '../format.js';
 import { href } from '../route.js';
-import { Filter, nextLast, PAGE_SIZE, type RepositorySummary } from './repositories.js';
+import { Filter, PAGE_SIZE, RegistryNames, type RepositorySummary } from './repositories.js';
 
 /** A row of `GET /admin/v1/repositories/<name>/tags` (docs/admin-api.md). */
 export interface TagSummary {
@@ -115,34 +115,6 @@ function AdminTags({ api, name, onChange }: { api: Api; name: string; onChange: 
   );
 }
 
-/** Another account's tags: names only, a page at a time. */
-function RegistryTags({ api, name }: { api: Api; name: string }) {
-  const [q, setQ] = useState('');
-  const pages = useCursors([name]);
-  const list = useAsync(async () => {
-    const params = new URLSearchParams({ n: String(PAGE_SIZE) });
-    if (pages.cursor) params.set('last', pages.cursor);
-    const res = await api.fetch(`/v2/${name}/tags/list?${params}`);
-    const body = (await res.json()) as { tags: string[] | null };
-    return { tags: body.tags ?? [], next: nextLast(res.headers.get('Link')) };
-  }, [name, pages.cursor]);
-  const tags = list.data?.tags.filter((t) => t.includes(q)) ?? [];
-  return (
-    <>
-      <Filter label="Filter this page" onChange={setQ} />
-      {list.error && <ErrorBox error={list.error} />}
-      <ul class="names" aria-busy={list.loading}>
-        {tags.map((t) => (
-          <li key={t}>
-            <a href={href({ view: 'image', name, reference: t })}>{t}</a>
-          </li>
-        ))}
-      </ul>
-      {list.data && <Pager page={pages.page} pageSize={PAGE_SIZE} shown={list.data.tags.length} hasNext={list.data.next !== undefined} onPrev={pages.prev} onNext={() => list.data?.next && pages.next(list.data.next)} />}
-    </>
-  );
-}
-
 /** The admin's figures of the repository and its delete button. */
 function Summary({ api, name }: { api: Api; name: string }) {
   const [confirming, setConfirming] = useState(false);
@@ -206,7 +178,7 @@ export function RepositoryView({ api, name }: { api: Api; name: string }) {
           <AdminTags api={api} name={name} onChange={() => setVersion((v) => v + 1)} />
         </>
       ) : (
-        <RegistryTags api={api} name={name} />
+        <RegistryNames api={api} path={`/v2/${name}/tags/list`} field="tags" link={(reference) => href({ view: 'image', name, reference })} />
       )}
     </section>
   );
