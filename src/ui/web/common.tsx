@@ -153,9 +153,9 @@ export function CopyCommand({ label, command }: { label: string; command: string
 }
 
 /** A two-column table of names and values; values that are lists show one per line. */
-export function KeyValues({ rows, caption }: { rows: [string, ComponentChildren][]; caption?: string }) {
+export function KeyValues({ rows, caption, class: extra }: { rows: [string, ComponentChildren][]; caption?: string; class?: string }) {
   return (
-    <table class="kv">
+    <table class={extra ? `kv ${extra}` : 'kv'}>
       {caption && <caption>{caption}</caption>}
       <tbody>
         {rows.map(([k, v]) => (

@@ -113,22 +113,7 @@ function Config({ api, name, descriptor }: { api: Api; name: string; descriptor:
           ['Exposed ports', Object.keys(c.config?.ExposedPorts ?? {}).join(', ') || '-'],
         ]}
       />
-      <table class="list labels">
-        <caption>Labels</caption>
-        <tbody>
-          {labels.length === 0 && (
-            <tr>
-              <td>none</td>
-            </tr>
-          )}
-          {labels.map(([k, v]) => (
-            <tr key={k}>
-              <th scope="row">{k}</th>
-              <td>{v}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <KeyValues caption="Labels" class="labels" rows={labels.length === 0 ? [['none', '']] : labels} />
       <table class="list">
         <caption>History</caption>
         <thead>
