@@ -2,19 +2,19 @@
  * A load generator for `HEAD` requests: autocannon's HTTP parser waits for a body after a HEAD
  * answer with a Content-Length, so HEAD gets this small driver instead: `connections` keep-alive
  * TCP connections, each sending one request, reading the answer's head (a HEAD answer has no body),
- * and sending the next, for `durationS` seconds.
+ * and sending the next, until `amount` requests were answered.
  */
 import { createConnection, type Socket } from 'node:net';
 import { percentile } from './stats.js';
-import type { LoadResult } from './workloads.js';
+import type { LoadResult, LoadSize } from './workloads.js';
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 
 /**
- * Drives `HEAD url` for `durationS` seconds over `connections` connections.
+ * Drives `HEAD url` over `connections` connections until `amount` requests were answered.
  * @throws Error when an answer is not 2xx or a connection fails
  */
-export async function headLoad(url: string, options: { connections: number; durationS: number; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function headLoad(url: string, options: LoadSize & { connections: number; headers?: Record<string, string> }): Promise<LoadResult> {
   const target = new URL(url);
   const extra = Object.entries(options.headers ?? {})
     .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -22,18 +22,19 @@ export async function headLoad(url: string, options: { connections: number; dura
   const request = Buffer.from(`HEAD ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n${extra}\r\n`);
   const latencies: number[] = [];
   const start = process.hrtime.bigint();
-  const end = start + BigInt(options.durationS) * 1_000_000_000n;
+  let sent = 0;
   const drive = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const socket: Socket = createConnection(Number(target.port), target.hostname);
       let pending: Buffer = Buffer.alloc(0);
       let sentAt = 0n;
       const next = () => {
-        if (process.hrtime.bigint() >= end) {
+        if (sent >= options.amount) {
           socket.end();
           resolve();
           return;
         }
+        sent += 1;
         sentAt = process.hrtime.bigint();
         socket.write(request);
       };
@@ -55,7 +56,7 @@ export async function headLoad(url: string, options: { connections: number; dura
         }
       });
     });
-  await Promise.all(Array.from({ length: options.connections }, drive));
+  await Promise.all(Array.from({ length: Math.min(options.connections, options.amount) }, drive));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return { rps: latencies.length / seconds, p99: percentile(latencies, 99) ?? 0 };
 }

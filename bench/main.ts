@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
  * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
- * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (s3rver); prints a
+ * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (Ceph RGW); prints a
  * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,11 +9,15 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { clientBench } from './client.js';
 import { diskWriteMiBps, loopbackMiBps, sha256MiBps } from './ceilings.js';
 import { blobDigest } from './data.js';
+import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
+import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
+import { observabilityConfig, observabilityCost, startSink } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
@@ -25,21 +29,27 @@ import {
   listingSize,
   load,
   MANIFEST_ACCEPT,
+  measuredLoad,
   OCI_MANIFEST,
   probe,
   pullBlob,
   pushBlob,
   pushSmallImage,
   type PushMode,
-  type LoadResult,
   type SmallImage,
 } from './workloads.js';
 
 const MiB = 1024 * 1024;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'scale'] as const;
-/** The groups a run without `--only` measures: the scale bench takes long and runs only when asked for. */
-const DEFAULT_GROUPS = GROUPS.filter((g) => g !== 'scale');
+const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy', 'scale'] as const;
+/**
+ * The groups run when `--only` is not given: `client` (wharf vs skopeo), `build` (wharf build vs
+ * docker build), `proxy` (the pull-through cache vs a direct pull from its upstream) and `scale`
+ * (registries of thousands of repositories) run only when asked.
+ */
+const DEFAULT_GROUPS: Group[] = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker'];
+/** The groups that need the two servers under test (`client` and `proxy` start their own). */
+const PER_SERVER: readonly Group[] = ['push', 'pull', 'manifests', 'listings', 'docker', 'build'];
 type Group = (typeof GROUPS)[number];
 
 /** A metric of the table and the workload group that measures it. */
@@ -56,6 +66,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'push-monolithic', group: 'push', label: `${blob} blob push, monolithic (POST + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
   { key: 'push-streamed', group: 'push', label: `${blob} blob push, streamed (PATCH + PUT)`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
   { key: 'push-chunked', group: 'push', label: `${blob} blob push, chunked`, unit: 'MiB/s', target: { ratioAtLeast: 1.2 } },
+  { key: 'commit-chunked', group: 'push', label: `${blob} chunked push: the final PUT after the last PATCH`, unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'pull', group: 'pull', label: `${blob} blob pull`, unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
   { key: 'fanout', group: 'pull', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
   { key: 'get-tag', group: 'manifests', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
@@ -71,6 +82,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'docker-pull', group: 'docker', label: 'docker pull', unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'rss-push', group: 'push', label: 'peak RSS during the blob pushes', unit: 'MiB', target: { atMost: 150 } },
   { key: 'rss-manifests', group: 'manifests', label: 'peak RSS during the manifest load', unit: 'MiB', target: { atMost: 150 } },
+  ...proxyMetrics(),
   ];
 }
 
@@ -90,16 +102,20 @@ interface Options {
   repositories: number;
   dockerLayers: number;
   dockerLayerMib: number;
+  buildModelMib: number;
   docker: boolean;
   distribution: boolean;
   s3: boolean;
   only: Group[];
+  observability: boolean;
   wharfNodeArgs: string;
   out: string;
+  scaleFull: boolean;
   scaleSizes: number[];
   scaleTags: number;
   scaleLarge: boolean;
   scaleRounds: number;
+  scaleSoak: number;
 }
 
 function positive(value: string): number {
@@ -122,15 +138,18 @@ function groups(value: string): Group[] {
 type SizeOptions = Pick<Options, 'rounds' | 'blobMib' | 'fanout' | 'fanoutMib' | 'listConnections' | 'listDuration' | 'tags' | 'repositories'>;
 
 /**
- * The defaults of {@link SizeOptions} per storage. s3rver stores every object through one Node process
- * and reads every listed object's metadata file, so `--s3` moves fewer bytes and lists fewer tags and
- * repositories to stay within 10 minutes on 2 cores; its listing loads use fewer connections for longer,
- * as a `_catalog` of 100 repositories takes over 3 s at 16 connections on both servers there.
+ * The defaults of {@link SizeOptions} per storage. On S3 (Ceph RGW on the same 2 cores) blob bytes move
+ * at 60-120 MiB/s, so `--s3` runs 2 rounds to stay near 10 minutes; the sizes are the filesystem's
+ * (1 GiB blobs, 1,000 tags and repositories). On s3rver (where RGW is missing) pass smaller sizes.
  */
 const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
   filesystem: { rounds: 3, blobMib: 1024, fanout: 32, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
-  s3: { rounds: 2, blobMib: 256, fanout: 16, fanoutMib: 32, listConnections: 4, listDuration: 6, tags: 100, repositories: 100 },
+  s3: { rounds: 2, blobMib: 1024, fanout: 16, fanoutMib: 64, listConnections: 16, listDuration: 3, tags: 1000, repositories: 1000 },
 };
+
+/** The scale bench's registries by default (a few minutes), and with `--scale-full` (the issue's sizes). */
+const SCALE_QUICK = { scaleSizes: [1000], scaleTags: 10_000 };
+const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
 
 function sizeDefault(key: keyof SizeOptions): string {
   return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
@@ -140,27 +159,31 @@ function parseOptions(argv: string[]): Options {
   const program = new Command()
     .name('npm run bench --')
     .description('Wharf against CNCF Distribution (docker-registry), same workloads, alternating A B A B')
-    .option('--s3', 'both servers on S3 instead of the filesystem: s3rver in a process of its own, a bucket each', false)
+    .option('--s3', 'both servers on S3 instead of the filesystem: Ceph RGW started for the run (s3rver where RGW is missing), a bucket each', false)
     .option('--rounds <n>', `rounds of every workload on each server ${sizeDefault('rounds')}`, positive)
     .option('--blob-mib <n>', `size of the pushed and pulled blob, MiB ${sizeDefault('blobMib')}`, positive)
     .option('--chunk-mib <n>', 'PATCH size of the chunked push, MiB', positive, 8)
     .option('--fanout <n>', `concurrent pulls of one blob ${sizeDefault('fanout')}`, positive)
     .option('--fanout-mib <n>', `size of the blob pulled concurrently, MiB ${sizeDefault('fanoutMib')}`, positive)
     .option('--connections <n>', 'connections of the manifest GET/HEAD load', positive, 64)
-    .option('--duration <s>', 'seconds of each manifest GET/HEAD load', positive, 10)
+    .option('--duration <s>', 'seconds each manifest GET/HEAD load aims at (its request count is set from a warm-up\'s rate)', positive, 10)
     .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
     .option('--list-connections <n>', `connections of the tags/list and _catalog load ${sizeDefault('listConnections')}`, positive)
-    .option('--list-duration <s>', `seconds of the manifest PUT, tags/list and _catalog loads ${sizeDefault('listDuration')}`, positive)
+    .option('--list-duration <s>', `seconds the manifest PUT, tags/list and _catalog loads aim at ${sizeDefault('listDuration')}`, positive)
     .option('--tags <n>', `tags in the listed repository ${sizeDefault('tags')}`, positive)
     .option('--repositories <n>', `repositories in the catalog ${sizeDefault('repositories')}`, positive)
     .option('--docker-layers <n>', 'layers of the docker push/pull image', positive, 5)
     .option('--docker-layer-mib <n>', 'size of each layer, MiB', positive, 50)
+    .option('--build-model-mib <n>', 'size of the model file of the build group (wharf build against docker build + push), MiB', positive, 500)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
-    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')}; default all but scale)`, groups, [...DEFAULT_GROUPS])
-    .option('--scale-sizes <list>', 'scale: repository counts of the wide registries (10 tags each)', sizeList, [1000, 10_000])
-    .option('--scale-tags <n>', 'scale: tags of the one-repository registry (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 100_000)
+    .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
+    .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
+    .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
+    .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
+    .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
     .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
+    .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
     .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
@@ -168,7 +191,8 @@ function parseOptions(argv: string[]): Options {
   const given = program.opts<Partial<Options>>();
   const defaults = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
   const sizes = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key as keyof SizeOptions] ?? value]));
-  return { ...given, ...sizes } as Options;
+  const scale = given.scaleFull || process.env.BENCH_SCALE === 'full' ? SCALE_FULL : SCALE_QUICK;
+  return { ...given, ...sizes, scaleSizes: given.scaleSizes ?? scale.scaleSizes, scaleTags: given.scaleTags ?? scale.scaleTags } as Options;
 }
 
 function log(message: string): void {
@@ -217,15 +241,6 @@ function digestOf(seed: string, size: number): string {
   return digest;
 }
 
-/** Seconds of unmeasured load before each measured one: Wharf's JIT compiles the request path, Distribution's GC paces itself. */
-const WARM_UP_S = 1;
-
-/** Runs `run` for {@link WARM_UP_S} seconds, discarding the result, then for `durationS` seconds, returning that result. */
-async function warmedUp(run: (durationS: number) => Promise<LoadResult>, durationS: number): Promise<LoadResult> {
-  await run(WARM_UP_S);
-  return run(durationS);
-}
-
 /** Runs one round of group `group` on one server, recording into `results`. */
 async function runGroup(group: Group, p: Prepared, round: number, options: Options, results: Results): Promise<void> {
   const { server } = p;
@@ -237,8 +252,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
-          const mibps = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
-          results.add(`push-${mode}`, server.kind, mibps);
+          const pushed = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
+          results.add(`push-${mode}`, server.kind, pushed.mibps);
+          if (mode === 'chunked') results.add('commit-chunked', server.kind, pushed.commitS);
           if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
       });
@@ -260,8 +276,8 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
     await probe(byTag, 'GET', accept);
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
-      const get = await warmedUp((durationS) => load(byTag, { connections: options.connections, durationS, headers: accept }), options.duration);
-      const head = await warmedUp((durationS) => headLoad(byDigest, { connections: options.connections, durationS, headers: accept }), options.duration);
+      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
+      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
       return { get, head };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
@@ -269,26 +285,28 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('get-tag-p99', server.kind, result.get.p99);
     results.add('head-digest', server.kind, result.head.rps);
     results.add('head-digest-p99', server.kind, result.head.p99);
-    const put = await warmedUp(
-      (durationS) =>
+    const put = await measuredLoad(
+      (size) =>
         load(`${base}/v2/${image.repository}/manifests/put`, {
+          ...size,
           connections: options.putConnections,
-          durationS,
           method: 'PUT',
           headers: { 'Content-Type': OCI_MANIFEST },
           body: image.manifest,
         }),
+      options.putConnections,
       options.listDuration,
     );
     results.add('put-tag', server.kind, put.rps);
     return;
   }
   if (group === 'listings') {
-    const tags = await warmedUp((durationS) => load(`${base}/v2/bench/tags/tags/list`, { connections: options.listConnections, durationS }), options.listDuration);
+    const tags = await measuredLoad((size) => load(`${base}/v2/bench/tags/tags/list`, { ...size, connections: options.listConnections }), options.listConnections, options.listDuration);
     results.add('tags-list', server.kind, tags.rps);
     results.add('tags-list-p99', server.kind, tags.p99);
-    const catalog = await warmedUp(
-      (durationS) => load(`${base}/v2/_catalog?n=${options.repositories}`, { connections: options.listConnections, durationS }),
+    const catalog = await measuredLoad(
+      (size) => load(`${base}/v2/_catalog?n=${options.repositories}`, { ...size, connections: options.listConnections }),
+      options.listConnections,
       options.listDuration,
     );
     results.add('catalog', server.kind, catalog.rps);
@@ -317,7 +335,7 @@ async function scaleMain(options: Options): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-scale-'));
   try {
     const tables = await runScale(
-      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution },
+      { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution, soakCycles: options.scaleSoak },
       { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), log },
     );
     const header = [
@@ -352,24 +370,56 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(REPO_ROOT, '.tmp', 'bench-'));
   const results = new Results();
   const servers: ServerUnderTest[] = [];
+  /** servers of workloads with a set-up of their own (the proxy's upstream and cache), stopped with the others */
+  const others: ServerUnderTest[] = [];
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
+  let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
+    stopping = true;
     log(`${signal}: stopping the servers`);
-    void Promise.all(servers.map((s) => s.stop()))
+    void Promise.all([...servers, ...others].map((s) => s.stop()))
       .then(() => storage?.stop())
       .then(() => rm(work, { recursive: true, force: true }))
       .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  if (options.only.includes('client')) {
+    try {
+      const text = await clientBench(REPO_ROOT, work, options.rounds, log);
+      await mkdir(options.out, { recursive: true });
+      const file = join(options.out, `bench-client-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+      await writeFile(file, text);
+      process.stdout.write(text);
+      log(`written to ${file}`);
+    } finally {
+      if (options.only.length === 1) await rm(work, { recursive: true, force: true });
+    }
+    if (options.only.length === 1) return;
+  }
   try {
     storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     results.notes.push(...storage.notes);
-    const withDistribution = options.distribution && installed('docker-registry');
-    if (options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
-    servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, options.wharfNodeArgs.split(' ').filter(Boolean)));
-    if (withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    const withDistribution = !options.observability && options.distribution && installed('docker-registry');
+    if (!options.observability && options.distribution && !withDistribution) results.notes.push('docker-registry is not installed: Wharf measured alone (apt-get install docker-registry)');
+    const nodeArgs = options.wharfNodeArgs.split(' ').filter(Boolean);
+    const perServer = options.observability || options.only.some((g) => PER_SERVER.includes(g));
+    if (perServer) servers.push(await startWharf(REPO_ROOT, join(work, 'wharf'), storage, nodeArgs));
+    if (perServer && withDistribution) servers.push(await startDistribution(join(work, 'distribution'), storage));
+    if (options.observability) {
+      sink = await startSink();
+      const observed = await observabilityConfig(sink.url);
+      servers.push(await startWharf(REPO_ROOT, join(work, 'wharf-observed'), storage, nodeArgs, observed.yaml, 'distribution', observed.env));
+    }
+    let proxy: ProxyBench | undefined;
+    if (options.only.includes('proxy')) {
+      if (!installed('docker-registry')) throw new Error('the proxy workload needs CNCF Distribution as its upstream: apt-get install docker-registry');
+      log('proxy: starting the upstream (Distribution), pushing its images, starting the caching Wharf');
+      proxy = await startProxyBench(REPO_ROOT, work, storage, nodeArgs);
+      others.push(proxy.upstream, proxy.cache);
+    }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
     const fanoutDigest = digestOf(fanoutSeed, options.fanoutMib * MiB);
@@ -386,12 +436,26 @@ async function main(): Promise<void> {
         only.delete('docker');
       }
     } else only.delete('docker');
+    if (only.has('build')) {
+      only.delete('build');
+      if (await dockerAnswers()) {
+        const wharf = servers.find((s) => s.kind === 'wharf')!;
+        build = await buildBench({ registry: wharf.host, rounds: options.rounds, modelMib: options.buildModelMib, work: join(work, 'build'), repoRoot: REPO_ROOT, log });
+      } else results.notes.push('the Docker daemon does not answer (set DOCKER_HOST): wharf build against docker build skipped');
+    }
     for (let round = 1; round <= options.rounds; round++) {
       if (only.has('ceilings')) {
         log(`round ${round}: ceilings`);
         await measureCeilings(work, options, results);
       }
-      for (const group of GROUPS.filter((g) => g !== 'ceilings' && only.has(g))) {
+      if (proxy) {
+        log(`round ${round}: proxy (direct from the upstream, cold and warm through Wharf)`);
+        await proxyRound(proxy, results, round).catch((err: unknown) => {
+          results.notes.push(`round ${round}, proxy failed: ${(err as Error).message}`);
+          for (const m of proxyMetrics()) results.expectRow(m.key);
+        });
+      }
+      for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && g !== 'proxy' && only.has(g))) {
         for (const p of prepared) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {
@@ -407,14 +471,16 @@ async function main(): Promise<void> {
     }
   } finally {
     agent.destroy();
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...servers, ...others].map((s) => s.stop()));
+    await sink?.stop();
     await storage?.stop();
     if (dockerImage) await removeImage();
     await rm(work, { recursive: true, force: true });
   }
   const kind: StorageKind = options.s3 ? 's3' : 'filesystem';
-  const header = [
-    `# Wharf vs CNCF Distribution on ${kind === 's3' ? 'S3 (s3rver)' : 'filesystem storage'}, ${new Date().toISOString()}`,
+  const proxyOnly = options.only.every((g) => g === 'proxy');
+  const header = proxyOnly ? proxyHeader(options.rounds, cpus().length, storage!.description) : [
+    `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
     `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
@@ -423,8 +489,11 @@ async function main(): Promise<void> {
       `${storage!.description}; both servers log requests at info.`,
     '',
   ];
+  if (options.observability) results.notes.push(observabilityCost(results, sink?.received() ?? 0));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
-  const text = [...header, markdownTable(results, metrics(options)), ...notes, ''].join('\n');
+  const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
+  const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
+  const text = [...header, markdownTable(results, metrics(options), names), ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
@@ -432,7 +501,10 @@ async function main(): Promise<void> {
   log(`written to ${file}; the run took ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+/** Set by a SIGINT or SIGTERM: the signal's handler stops what the run started, then exits. */
+let stopping = false;
+
 main().catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  if (!stopping) process.exit(1);
 });

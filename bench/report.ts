@@ -53,10 +53,13 @@ function targetText(target: Target | undefined, unit: string): string {
   return 'ratioAtLeast' in target ? `≥ ${target.ratioAtLeast}x` : `≤ ${target.ratioAtMost}x`;
 }
 
-/** The Markdown table of `results` over `metrics` (rows without samples are left out), then the ceilings row. */
-export function markdownTable(results: Results, metrics: readonly Metric[]): string {
+/**
+ * The Markdown table of `results` over `metrics` (rows without samples are left out), then the ceilings row.
+ * @param names the two columns' servers (default Wharf and Distribution)
+ */
+export function markdownTable(results: Results, metrics: readonly Metric[], names: [string, string] = ['Wharf', 'Distribution']): string {
   const lines = [
-    '| metric | unit | Wharf median (min..max) | Distribution median (min..max) | Wharf/Distribution | target | holds |',
+    `| metric | unit | ${names[0]} median (min..max) | ${names[1]} median (min..max) | ${names[0]}/${names[1]} | target | holds |`,
     '|---|---|---|---|---|---|---|',
   ];
   for (const metric of metrics) {

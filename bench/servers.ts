@@ -73,7 +73,7 @@ function running(kind: ServerKind, port: number, child: ChildProcess, storage: S
  * Polls `GET url/v2/` until it answers (any status) or `deadlineMs` passes.
  * @throws Error when the process exits first or the deadline passes, with the end of its log
  */
-async function waitReady(child: ChildProcess, url: string, logFile: string, deadlineMs = 20_000): Promise<void> {
+async function waitReady(child: ChildProcess, url: string, logFile: string, deadlineMs = 90_000): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     if (child.exitCode !== null) break;
@@ -140,13 +140,23 @@ async function prepare(
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
  * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
- * @param extra top-level configuration keys appended to the file (YAML, e.g. a `gc:` section)
+ * @param extra top-level configuration keys (YAML lines) after the shared ones (the proxy bench's `proxy:`)
+ * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)
+ * @param env environment overrides (`WHARF_*` keys)
  */
-export async function startWharf(repoRoot: string, dir: string, storage: StorageUnderTest, nodeArgs: string[] = [], extra = ''): Promise<ServerUnderTest> {
-  const { port, space, config, logFile } = await prepare('wharf', dir, storage, extra);
-  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], space.env, logFile);
+export async function startWharf(
+  repoRoot: string,
+  dir: string,
+  storage: StorageUnderTest,
+  nodeArgs: string[] = [],
+  extra = '',
+  slot: ServerKind = 'wharf',
+  env: Record<string, string> = {},
+): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare(slot, dir, storage, extra);
+  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], { ...space.env, ...env }, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
-  return running('wharf', port, child, space);
+  return running(slot, port, child, space);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The storage the servers under test use, a space of its own for each: a folder on the filesystem, or
- * a bucket on one s3rver (`--s3`; s3rver runs in a process of its own, test/support/s3rver-server.mjs).
+ * a bucket on one Ceph RGW (`--s3`; started by test/support/s3.ts, s3rver only where RGW is missing).
  * For each server: the driver lines of its `storage:` configuration, the environment it needs, and how
  * the bench deletes a blob or a repository behind the server's back between rounds.
  */
@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Driver } from '../src/storage/s3.js';
-import { startS3rver } from '../test/support/s3rver.js';
+import { startS3 } from '../test/support/s3.js';
 import type { ServerKind } from './servers.js';
 
 /** Which storage the run uses. */
@@ -39,7 +39,7 @@ export interface StorageUnderTest {
    * @throws Error when the store refuses (e.g. the bucket cannot be created)
    */
   space(kind: ServerKind, dir: string): Promise<ServerStorage>;
-  /** Stops what the storage started (s3rver) and removes its files; safe to call twice. */
+  /** Stops what the storage started (RGW or s3rver) and removes its files; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -69,8 +69,9 @@ export function filesystemStorage(): StorageUnderTest {
 /**
  * The `storage:` driver lines of Distribution 2.8 on an S3-compatible store at `endpoint` (plain HTTP):
  * its s3 driver addresses the bucket path-style whenever `regionendpoint` is set; `multipartcopythresholdsize`
- * at its maximum (5 GiB) makes every move of an upload into the blob store one CopyObject, as s3rver has no
- * UploadPartCopy; redirects are off so Distribution serves blob bytes itself, as Wharf does by default.
+ * at its maximum (5 GiB) makes every move of an upload into the blob store one CopyObject (by reference on
+ * RGW, its fastest commit there; s3rver has no UploadPartCopy at all); redirects are off so Distribution
+ * serves blob bytes itself, as Wharf does by default.
  */
 export function distributionS3Driver(endpoint: string, bucket: string, accessKey: string, secretKey: string): string {
   return (
@@ -86,12 +87,13 @@ export function wharfS3Driver(endpoint: string, bucket: string, accessKey: strin
 }
 
 /**
- * S3 storage on one s3rver started now, its objects in a folder of `parent`: Wharf in bucket
- * `wharf-bench`, Distribution in bucket `distribution-bench`, both at the bucket's root.
- * @throws Error when s3rver does not start
+ * S3 storage on one store started now (Ceph RGW, see test/support/s3.ts), its files in a folder of
+ * `parent`: Wharf in bucket `wharf-bench`, Distribution in bucket `distribution-bench`, both at the
+ * bucket's root.
+ * @throws Error when the store does not start
  */
 export async function s3Storage(parent: string): Promise<StorageUnderTest> {
-  const s3 = await startS3rver('wharf-bench', parent);
+  const s3 = await startS3({ bucket: 'wharf-bench', parent, sizeGiB: 60 });
   // the bench's own access to the buckets (creating Distribution's, deleting behind the servers' backs): Wharf's S3 driver
   const drivers: S3Driver[] = [];
   const driverAt = (bucket: string, rootDirectory: string): S3Driver => {
@@ -109,22 +111,26 @@ export async function s3Storage(parent: string): Promise<StorageUnderTest> {
     return driver;
   };
   // Distribution's AWS SDK for Go refuses to start when AWS_CA_BUNDLE is set ("unable to load custom CA
-  // bundle, HTTPClient's transport unsupported type"); s3rver is plain HTTP and needs no CA.
+  // bundle, HTTPClient's transport unsupported type"); the store is plain HTTP and needs no CA.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'AWS_CA_BUNDLE'));
   let stopped = false;
+  const rgw = s3.kind === 'rgw';
   return {
     kind: 's3',
-    description: 'S3 storage on s3rver 3.7.1 (a bucket for each server, in a process of its own), blob bytes served by the registries (no redirects)',
-    notes: [
-      "peak RSS is the registry's process alone: s3rver's own memory is not counted",
-      's3rver 3.7.1 lacks ListMultipartUploads and ListParts, with which Distribution resumes an upload at every PATCH and PUT: ' +
-        'test/support/s3rver-server.mjs adds them. It also lacks UploadPartCopy: at the final PUT of a chunked push (one part object ' +
-        "per PATCH) Wharf streams the parts back through its own process into the blob (on S3 the store copies them); Wharf's " +
-        'other pushes and all of Distribution\'s move the upload into the blob with one CopyObject (for Distribution ' +
-        'multipartcopythresholdsize is raised to 5 GiB)',
-      "s3rver reads each listed object's metadata file: a tags/list reads 1 file per tag on Wharf (a tag is an object) and none on " +
-        'Distribution (a tag is a folder, listed as a common prefix); on S3 both are one page of keys',
-    ],
+    description: rgw
+      ? 'S3 storage on Ceph RGW 16.2 (one node on this machine: a monitor, an OSD on a sparse file, radosgw; a bucket for each server), blob bytes served by the registries (no redirects)'
+      : 'S3 storage on s3rver 3.7.1, a fake (Ceph RGW is not installed; a bucket for each server), blob bytes served by the registries (no redirects)',
+    notes: rgw
+      ? [
+          "peak RSS is the registry's process alone: RGW's daemons (about 225-415 MiB) are not counted",
+          "RGW shares the machine's 2 cores with both registries and the load generator: S3 figures are bound by RGW's own CPU",
+          "Distribution commits an upload with one CopyObject (multipartcopythresholdsize 5 GiB: by reference on RGW, its fastest); " +
+            'Wharf completes the session\'s multipart upload and points the blob at it (no copy)',
+        ]
+      : [
+          "peak RSS is the registry's process alone: s3rver's own memory is not counted",
+          "s3rver is a fake (no UploadPartCopy, no signature check, listings read a metadata file per key): install RGW for figures that mean something",
+        ],
     async space(kind) {
       const bucket = kind === 'wharf' ? s3.bucket : 'distribution-bench';
       const store = driverAt(bucket, kind === 'distribution' ? DISTRIBUTION_DATA : '');

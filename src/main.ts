@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
 import { Command } from 'commander';
-import { ConfigError } from './config/load.js';
+import { registerBuildCommand } from './cli/build-command.js';
+import { registerClientCommands } from './cli/client-commands.js';
+import { GC_HELP } from './cli/gc-help.js';
+import { version } from './cli/version.js';
 
 const program = new Command()
   .name('wharf')
-  .description('Wharf, a self-hosted OCI container registry')
+  .description('Wharf, a self-hosted OCI container registry, and its client')
+  .version(version(), '-V, --version', 'print the version of wharf')
   .showHelpAfterError();
 
 program
@@ -16,17 +20,35 @@ program
 
 program
   .command('gc')
-  .description('delete what no tag reaches (after retention rules), purge abandoned uploads; safe while the server runs')
+  .description('garbage collection: apply retention rules, delete the blobs of deleted images, purge abandoned uploads; safe while the server runs')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
   .option('--dry-run', 'report what would be deleted, delete nothing')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
+  .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')
+  .addHelpText('after', GC_HELP)
   // loaded on use: `wharf gc` never loads the HTTP server's modules (express, multer, jsonwebtoken: memory and start-up time)
-  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
+  .action(async (opts: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; grace?: string; json?: boolean }) => (await import('./cli/gc.js')).gc(opts));
+
+registerClientCommands(program);
+registerBuildCommand(program);
+
+program
+  .command('cache')
+  .description("a running Wharf's pull-through cache")
+  .command('warm')
+  .description('fetch images into the pull-through cache ahead of time (POST /admin/v1/cache/warm)')
+  .argument('<references...>', 'images, e.g. python:3.12-slim ghcr.io/org/tool:1 dockerhub/library/node:22')
+  .option('--registry <host>', 'the Wharf to warm, host[:port]', 'localhost:5000')
+  .option('--platform <os/arch>', 'only this platform of an image index (repeatable; default all)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--insecure', 'plain HTTP although the registry is not on loopback')
+  .action(async (references: string[], opts: { registry: string; platform: string[]; insecure?: boolean }) => {
+    process.exitCode = await (await import('./cli/cache.js')).cacheWarm(references, opts);
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`wharf: invalid configuration:\n${err.message}\n`);
+  if ((err as Error)?.name === 'ConfigError') {
+    process.stderr.write(`wharf: invalid configuration:\n${(err as Error).message}\n`);
   } else {
     process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}\n`);
   }

@@ -1,9 +1,11 @@
 /**
  * Running the registry as a process: the logger, the storage driver and the app from a
- * configuration, an HTTP server on `http.addr`, and a graceful stop.
+ * configuration, an HTTP or HTTPS listener on `http.addr` (`http.tls`), the debug listener
+ * (`http.debug.addr`: metrics and health), and a graceful stop (`http.draintimeout`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -13,10 +15,17 @@ import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
 import { adminIndexOf } from './registry/admin-index/admin-index.js';
 import type { Config } from './config/schema.js';
+import { Drain } from './listener/drain.js';
+import { locationResponseClass } from './listener/location.js';
+import { tlsServerOptions, watchCredentials, type TlsConfig } from './listener/tls.js';
+import { createDebugServer } from './observability/debug-server.js';
+import { Health, probeWritable } from './observability/health.js';
+import { Metrics } from './observability/metrics.js';
+import { Notifier } from './observability/notifications/notifier.js';
 import { RegistryError } from './oci/errors.js';
 import { StorageConfigError, type StorageDriver } from './storage/driver.js';
 import { createDriver } from './storage/factory.js';
-import * as layout from './storage/layout.js';
+import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
 
 /** A running registry server. */
 export interface RunningServer {
@@ -24,8 +33,20 @@ export interface RunningServer {
   logger: Logger;
   /** the address it listens on, `host:port` */
   address: string;
-  /** Stops accepting connections and waits for requests (and a scheduled GC run) under way to finish. */
-  stop(): Promise<void>;
+  /** the debug listener's address (`http.debug.addr`), when configured */
+  debugAddress: string | undefined;
+  health: Health;
+  /** the metrics, when `http.debug.prometheus.enabled` */
+  metrics: Metrics | undefined;
+  /** the notifications, when `notifications.endpoints` has any */
+  notifier: Notifier | undefined;
+  /**
+   * Drains and stops: `/readyz` answers 503, no new connection is accepted, requests in flight (and
+   * the requests their connections send right after) finish within `http.draintimeout`, then the
+   * rest is cut; a scheduled GC run under way finishes.
+   * @returns true when every request finished in time
+   */
+  stop(): Promise<boolean>;
 }
 
 /** Splits `host:port` (or `:port`, or `[v6]:port`) into host and port. */
@@ -35,6 +56,13 @@ function splitAddr(addr: string): { host: string; port: number } {
   return { host: host || '0.0.0.0', port: Number(addr.slice(colon + 1)) };
 }
 
+/**
+ * The largest request head (request line and headers) in bytes, 431 beyond: Node's default of 16 KiB
+ * is too small for the `Range` header of a zstd:chunked partial pull, up to 1024 ranges
+ * (containers/storage) of two offsets each, about 20 KiB for a layer of a few hundred MB.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /** Node's own client-error codes and the status each is answered with. */
 const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
@@ -43,17 +71,34 @@ const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
 };
 
 /**
- * The HTTP server for an app: no limit on a whole request's duration (a large push may take long),
+ * The HTTP server for an app (HTTPS with `http.tls.certificate`; absolute Location URLs with
+ * `http.host` or `http.relativeurls: false`): no limit on a whole request's duration (a large push may take long),
  * but a connection idle for `http.idletimeout` is closed, so a stalled client cannot hold a
- * connection or an upload session forever; and the errors Node's HTTP parser answers by itself
- * (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
+ * connection or an upload session forever (a body that only trickles is cut by the app, see
+ * src/routes/body-rate.ts); headers must be in within `http.headertimeout` (408); and the errors Node's
+ * HTTP parser answers by itself (malformed requests, oversized headers, header timeouts) get the spec's JSON too.
  */
-export function createHttpServer(app: RequestListener, http: Config['http']): Server {
-  const server = createServer(app);
+export function createHttpServer(app: RequestListener, http: Config['http'], logger: Logger = pino({ level: 'silent' })): Server {
+  const ServerResponse = locationResponseClass(http);
+  const options = {
+    ...(ServerResponse ? { ServerResponse } : {}),
+    // Node checks the header timeout every connectionsCheckingInterval (30 s by default): check often enough for a short one
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(http.headertimeout / 2))),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
+  const tls = tlsOf(http);
+  let server: Server;
+  if (tls) {
+    const https = createHttpsServer({ ...options, ...tlsServerOptions(tls) }, app);
+    watchCredentials(https, tls, logger);
+    server = https;
+  } else {
+    server = createServer(options, app);
+  }
   // an Expect other than 100-continue: Node would answer 417 itself, without the spec's JSON; the app answers it
   server.on('checkExpectation', app);
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  server.headersTimeout = http.headertimeout;
   server.keepAliveTimeout = 65_000;
   server.timeout = http.idletimeout;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -77,7 +122,6 @@ export function createHttpServer(app: RequestListener, http: Config['http']): Se
  * @throws ConfigError naming the storage key and the cause
  */
 async function probeStorage(storage: StorageDriver, config: Config): Promise<void> {
-  const path = layout.startupProbe(randomUUID());
   try {
     await storage.check?.();
   } catch (err) {
@@ -85,8 +129,7 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
     throw err;
   }
   try {
-    await storage.putContent(path, 'probe');
-    await storage.delete(path);
+    await probeWritable(storage, randomUUID());
   } catch (err) {
     const where = config.storage.filesystem ? `storage.filesystem.rootdirectory = ${JSON.stringify(config.storage.filesystem.rootdirectory)}` : `storage.${storage.name}`;
     const fix = config.storage.s3 ? 'check that the credentials may write to the bucket' : 'point it at a writable directory';
@@ -94,20 +137,30 @@ async function probeStorage(storage: StorageDriver, config: Config): Promise<voi
   }
 }
 
+/** Logs the one start-up warning of a registry without an `auth` section: who can do what. */
+function warnOpenRegistry(config: Config, logger: Logger): void {
+  const who = `anyone who reaches ${config.http.addr} can`;
+  const what = config.admin.allowremote
+    ? `${who} push, pull, delete and call the admin API (admin.allowremote: true)`
+    : `${who} push and pull (the admin API and deletes answer only this machine; admin.allowremote: true opens them)`;
+  logger.warn({ key: 'auth' }, `no auth section: the registry is open: ${what}; configure auth for real use`);
+}
+
+/** The `http.tls` section when it names a certificate (then the listener serves HTTPS). */
+function tlsOf(http: Config['http']): TlsConfig | undefined {
+  return http.tls?.certificate !== undefined ? (http.tls as TlsConfig) : undefined;
+}
+
 /**
- * Starts serving `config`.
- * @throws ConfigError when the storage cannot be written or the address cannot be bound (it names the key)
+ * Listens on `addr`.
+ * @returns the bound address, `host:port`
+ * @throws ConfigError naming `key` when the address cannot be bound
  */
-export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
-  for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
-  const storage = await createDriver(config.storage);
-  await probeStorage(storage, config);
-  const app = createApp({ config, storage, logger });
-  const server = createHttpServer(app, config.http);
-  const { host, port } = splitAddr(config.http.addr);
+async function listen(server: Server, addr: string, key: string): Promise<string> {
+  const { host, port } = splitAddr(addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`http.addr = ${JSON.stringify(config.http.addr)}: cannot listen (${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ': the port is in use; choose another' : ''})`)),
+      reject(new ConfigError(`${key} = ${JSON.stringify(addr)}: cannot listen (${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ': the port is in use; choose another' : ''})`)),
     );
     server.listen(port, host, () => {
       server.removeAllListeners('error');
@@ -115,9 +168,42 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     });
   });
   const bound = server.address() as AddressInfo;
-  const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
-  logger.info({ address, storage: storage.name }, 'wharf is serving');
-  const gcSchedule = scheduleGc(storage, config.gc, logger);
+  return `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+}
+
+/**
+ * Starts serving `config`.
+ * @throws ConfigError when the storage cannot be written, the TLS files cannot be used or an address cannot be bound (it names the key)
+ */
+export async function startServer(config: Config, logger: Logger = pino({ level: config.log.level })): Promise<RunningServer> {
+  for (const w of configWarnings(config)) logger.warn({ key: w.key }, `config key "${w.key}" ${w.message}`);
+  if (!config.auth) warnOpenRegistry(config, logger);
+  const storage = await createDriver(config.storage);
+  await probeStorage(storage, config);
+  const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
+  const health = new Health(storage, config.health, { logger, tokenAuth: config.auth?.token !== undefined });
+  const notifier = config.notifications.endpoints.length > 0 ? new Notifier({ config, storage, logger, metrics, listenAddress: config.http.addr }) : undefined;
+  const upstreams = config.proxy ? buildUpstreams(config.proxy) : undefined;
+  if (upstreams) await checkUpstreams(upstreams, logger);
+  const app = createApp({ config, storage, logger, health, metrics, notifier, upstreams });
+  const tls = tlsOf(config.http);
+  const server = createHttpServer(app, config.http, logger);
+  const drain = new Drain(server, tls !== undefined);
+  const address = await listen(server, config.http.addr, 'http.addr');
+  const debug = config.http.debug ? createDebugServer({ debug: config.http.debug, health, metrics, logger }) : undefined;
+  let debugAddress: string | undefined;
+  if (debug && config.http.debug) {
+    try {
+      debugAddress = await listen(debug, config.http.debug.addr, 'http.debug.addr');
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
+  health.start();
+  notifier?.start();
+  logger.info({ address, tls: tls !== undefined, debugAddress, storage: storage.name }, 'wharf is serving');
+  const gcSchedule = scheduleGc(storage, config.gc, logger, metrics?.recordGcRun);
   // the admin index is built (or loaded from its snapshot) now, not at the first admin request
   const adminIndex = adminIndexOf(storage);
   adminIndex.start().catch((err: unknown) => logger.error({ err }, 'cannot build the admin index; the admin API retries at its next request'));
@@ -125,15 +211,25 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     server,
     logger,
     address,
+    debugAddress,
+    health,
+    metrics,
+    notifier,
     stop: async () => {
-      await Promise.all([
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-        gcSchedule?.stop(),
-      ]);
-      await adminIndex.stop();
+      health.beginShutdown();
+      logger.info({ drainTimeoutMs: config.http.draintimeout }, 'draining: no new connections; requests in flight may finish');
+      const [inTime] = await Promise.all([drain.drain(config.http.draintimeout), gcSchedule?.stop()]);
+      if (!inTime) logger.warn({ drainTimeoutMs: config.http.draintimeout }, 'http.draintimeout passed: the requests still in flight were cut');
+      health.stop();
+      await adminIndex.stop(); // its journal written: the other processes on this storage see the last changes
+      await notifier?.stop();
+      await Promise.all((upstreams ?? []).map((u) => u.close()));
+      if (debug) {
+        const closed = new Promise<void>((resolve) => debug.close(() => resolve()));
+        debug.closeAllConnections();
+        await closed;
+      }
+      return inTime;
     },
   };
 }

@@ -26,6 +26,9 @@ export const WIDE_METRICS: Metric[] = [
   { key: 'rss-idle', label: 'server RSS at idle after start', unit: 'MiB' },
   { key: 'rss-after', label: 'server RSS at idle after the admin calls and a GC', unit: 'MiB' },
   { key: 'rss-growth', label: 'server RSS growth (after minus idle)', unit: 'MiB', target: { atMost: 30 } },
+  { key: 'soak-first', label: 'soak: server RSS after its first cycle of mixed traffic', unit: 'MiB' },
+  { key: 'soak-last', label: 'soak: server RSS after its last cycle', unit: 'MiB' },
+  { key: 'soak-growth', label: 'soak: growth from the first cycle to the last', unit: 'MiB', target: { atMost: 30 } },
 ];
 
 /** The rows of the tall registry (one repository of many tags). */

@@ -14,6 +14,7 @@ import { filesystemStorage } from '../storage.js';
 import { TALL_NAME, type RepositoryContent } from './content.js';
 import { distributionWriter, wharfWriter, type LayoutWriter } from './layouts.js';
 import { catalogNames, runMeasured, settledRss, steady, timed, verifyPulls } from './measure.js';
+import { soak } from './soak.js';
 
 /** A registry to measure. */
 export interface ScaleRegistry {
@@ -27,6 +28,8 @@ export interface ScaleRegistry {
   repositories: number;
   /** run Distribution too (it needs about three times Wharf's files) */
   distribution: boolean;
+  /** cycles of the soak on Wharf after the measurements (0: none) */
+  soakCycles: number;
 }
 
 /** How the registries are measured. */
@@ -242,6 +245,19 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
       results.add(`${key}-rss`, kind, measured.peakMiB);
       if (round === 1) results.notes.push(`${kind} ${key}: ${await gcCounts(kind, files.stdout)}`);
       if (real) write(registry, [kind === 'wharf' ? writers.wharf : writers.distribution], 'garbage');
+    }
+  }
+  // last: the soak's pushes and garbage collections change the registry the rows above compare
+  if (registry.soakCycles > 0) {
+    try {
+      const wharf = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
+      servers.push(wharf);
+      await indexReady(wharf.url);
+      await soak(wharf, registry.soakCycles, results, run.log);
+    } catch (err) {
+      failed('the soak')(err);
+    } finally {
+      await Promise.all(servers.splice(0).map((s) => s.stop()));
     }
   }
   await rm(dir, { recursive: true, force: true });

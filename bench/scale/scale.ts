@@ -19,6 +19,8 @@ export interface ScaleOptions {
   /** also the wide registry of 100,000 repositories (Wharf alone: Distribution's layout needs more inodes than this disk has) */
   large: boolean;
   distribution: boolean;
+  /** cycles of the soak, run on the smallest wide registry */
+  soakCycles: number;
 }
 
 /** Repository `i` of a wide registry of `n`, for the pull checks: the first, the middle and the last few. */
@@ -27,8 +29,9 @@ function sample(n: number): RepositoryContent[] {
   return [...picks].map((i) => wideRepository(i));
 }
 
-function wide(n: number, distribution: boolean): ScaleRegistry {
+function wide(n: number, distribution: boolean, soakCycles = 0): ScaleRegistry {
   return {
+    soakCycles,
     label: `wide-${n}`,
     kind: 'wide',
     content: function* () {
@@ -54,6 +57,7 @@ function tall(tags: number, distribution: boolean): ScaleRegistry {
     sample: [{ ...first!, tags: [first!.tags[0]!, last!.tags.at(-1)!] }],
     repositories: 1,
     distribution,
+    soakCycles: 0,
   };
 }
 
@@ -65,7 +69,8 @@ export async function runScale(options: ScaleOptions, run: ScaleRun): Promise<st
   const withDistribution = options.distribution && installed('docker-registry');
   const sections: string[] = [];
   const wideResults = new Map<number, Results>();
-  const registries: ScaleRegistry[] = options.sizes.map((n) => wide(n, withDistribution));
+  const smallest = Math.min(...options.sizes);
+  const registries: ScaleRegistry[] = options.sizes.map((n) => wide(n, withDistribution, n === smallest ? options.soakCycles : 0));
   if (options.large) registries.push(wide(100_000, false));
   if (options.tallTags > 0) registries.push(tall(options.tallTags, withDistribution));
   for (const registry of registries) {

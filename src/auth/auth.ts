@@ -40,16 +40,18 @@ export interface AccessRequest {
 export interface Grant {
   /** the account; undefined for anonymous */
   readonly account: string | undefined;
-  /** True when the request's credential covers `action` on repository `name` (a token's access claim, else the rules). */
+  /**
+   * True when the request's own credential covers `action` on repository `name`: a token's `access`
+   * claim (never more, whatever the account's rules would give), else (Basic or anonymous) the rules.
+   * The sources of a mount, with or without `from`, are the repositories this allows `pull` on.
+   */
   allows(name: string, action: string): boolean;
-  /** True when the account may pull repository `name`: the candidates of a mount without `from`. */
-  readable(name: string): boolean;
   /** True when the catalog shows repository `name` to this request. */
   listable(name: string): boolean;
 }
 
 /** The grant of a request when authentication is off: everything. */
-export const OPEN_GRANT: Grant = { account: undefined, allows: () => true, readable: () => true, listable: () => true };
+export const OPEN_GRANT: Grant = { account: undefined, allows: () => true, listable: () => true };
 
 /** A parsed `Authorization` header; `malformed` for Basic credentials that cannot be read (refused with 401, never anonymous). */
 type Credential = { scheme: 'basic'; name: string; password: string } | { scheme: 'bearer'; token: string } | { scheme: 'malformed'; reason: string };
@@ -222,12 +224,11 @@ export class Auth {
       throw unauthorized(challenge('insufficient_scope'), 'the token does not hold the access this request needs', missing);
     }
     const { account, access, builtIn } = token;
-    const byRules = (name: string) => this.policy.actions(account, name).has('pull');
     return {
       account,
       allows: (name, action) => holds(access, 'repository', name, action),
-      readable: (name) => (builtIn ? byRules(name) : holds(access, 'repository', name, 'pull')),
-      listable: (name) => (builtIn ? byRules(name) : true),
+      // the catalog (which the token holds registry:catalog:* for) shows what the account may pull
+      listable: (name) => (builtIn ? this.policy.actions(account, name).has('pull') : true),
     };
   }
 
@@ -235,7 +236,7 @@ export class Auth {
   private ruleGrant(account: string | undefined, required: ResourceActions[]): Grant {
     const missing = missingAccess(this.policy.grant(account, required), required);
     if (missing.length > 0) throw denied(account, missing);
-    const pull = (name: string) => this.policy.actions(account, name).has('pull');
-    return { account, allows: (name, action) => this.policy.actions(account, name).has(action), readable: pull, listable: pull };
+    const allows = (name: string, action: string) => this.policy.actions(account, name).has(action);
+    return { account, allows, listable: (name) => allows(name, 'pull') };
   }
 }

@@ -22,17 +22,17 @@ export function grantOf(res: ServerResponse): Grant {
 /**
  * Guards everything it is mounted on (the admin API under `/admin`): with authentication on, no
  * or bad credentials -> 401 with a challenge for `registry:admin:*`; an account without the
- * `admin` flag -> 403 DENIED; an admin -> next. Without authentication (`auth` undefined) it passes.
+ * `admin` flag -> 403 DENIED; an admin -> next. Without authentication (`auth` undefined) `local`
+ * decides (loopback clients only unless `admin.allowremote`, see src/routes/local-only.ts).
  */
-export function adminGuard(auth: Auth | undefined): RequestHandler {
+export function adminGuard(auth: Auth | undefined, local: (req: Request) => void): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    if (auth) {
-      try {
-        setGrant(res, await auth.authorize(req, { required: [ADMIN] }));
-      } catch (err) {
-        req.resume();
-        throw err;
-      }
+    try {
+      if (auth) setGrant(res, await auth.authorize(req, { required: [ADMIN] }));
+      else local(req);
+    } catch (err) {
+      req.resume();
+      throw err;
     }
     next();
   };

@@ -1,10 +1,12 @@
 /**
- * `wharf gc [--config FILE] [--dry-run] [--delete-untagged] [--json]`: runs retention and garbage
- * collection once against the configured storage, the same collector as the server's, and prints
- * the report. Safe while `wharf serve` runs on the same storage (the GC lease and the pushes' guard
- * coordinate through storage); exits 1 when another run holds the lease.
+ * `wharf gc [--config FILE] [--dry-run] [--delete-untagged] [--grace DURATION] [--json]`: runs
+ * retention and garbage collection once against the configured storage, the same collector as the
+ * server's, and prints the report, including what it kept only because of the grace period (and when
+ * that can go) and the untagged manifests it kept. Safe while `wharf serve` runs on the same storage
+ * (the GC lease and the pushes' guard coordinate through storage); exits 1 when another run holds the lease.
  */
 import { ConfigError, loadConfig } from '../config/load.js';
+import { duration } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
 import { gcOptionsFrom, type GcReport } from '../gc/collector.js';
 import { startRecordedRun, type GcRunRecord } from '../gc/runs.js';
@@ -19,6 +21,8 @@ export interface GcCommandOptions {
   config?: string;
   dryRun?: boolean;
   deleteUntagged?: boolean;
+  /** the grace period of this run instead of `gc.grace`, as a duration (`0s`, `10m`) */
+  grace?: string;
   /** print the report as JSON instead of text */
   json?: boolean;
 }
@@ -37,12 +41,13 @@ export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream =
   // a run reads every object once: a read cache would only hold (and churn) memory
   const storage = await createDriver(config.storage, { readCacheBytes: GC_READ_CACHE_BYTES });
   await storage.check?.();
+  const graceMs = options.grace === undefined ? undefined : parseGrace(options.grace);
   // the run's deletes reach the admin indexes of the servers on the same storage through the journal
   const journal = adminIndexOf(storage).journal;
   journal.enable();
   let record: GcRunRecord;
   try {
-    const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged }));
+    const { done } = await startRecordedRun(storage, gcOptionsFrom(config.gc, { dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, graceMs }));
     record = await done;
   } finally {
     await journal.flush();
@@ -51,7 +56,17 @@ export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream =
   out.write(options.json ? `${JSON.stringify(record.report, null, 2)}\n` : formatReport(record.report));
 }
 
-/** The report as text: totals, then one line per repository. */
+/**
+ * `--grace` as milliseconds, with the configuration's duration syntax.
+ * @throws ConfigError naming the option, the value and the syntax
+ */
+function parseGrace(value: string): number {
+  const parsed = duration.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`--grace ${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? 'invalid'} (e.g. --grace 0s, --grace 10m)`);
+  return parsed.data;
+}
+
+/** The report as text: totals, what the grace period and untagged manifests kept, then one line per repository. */
 export function formatReport(r: GcReport): string {
   const verb = r.dryRun ? 'would delete' : 'deleted';
   const lines = [
@@ -60,6 +75,14 @@ export function formatReport(r: GcReport): string {
     `  purged ${r.uploadsPurged} abandoned upload sessions (${r.uploadBytesFreed} bytes), ${r.temporariesRemoved} temporary files (${r.temporaryBytesFreed} bytes)`,
     `  kept ${r.keptTouched} candidates that pushes used meanwhile; grace ${r.graceMs / 1000}s; took ${r.durationMs} ms`,
   ];
+  const g = r.keptByGrace;
+  if (g.manifests + g.blobs > 0) {
+    lines.push(
+      `  kept ${g.manifests} manifests and ${g.blobs} blobs (${g.bytes} bytes) only because they are younger than the grace period (${r.graceMs / 1000}s): ` +
+        `collectable from ${g.collectableBy}, or now with --grace 0s`,
+    );
+  }
+  if (r.untaggedKept > 0) lines.push(`  kept ${r.untaggedKept} untagged manifests (no tag reaches them): --delete-untagged deletes them`);
   for (const [name, repo] of Object.entries(r.repositories).sort(([a], [b]) => (a < b ? -1 : 1))) {
     lines.push(`  ${name}: ${repo.tagsDeleted} tags, ${repo.manifestsDeleted} manifests, ${repo.linksDeleted} links, ${repo.bytesFreed} bytes`);
   }

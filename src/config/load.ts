@@ -7,7 +7,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { adaptDistributionConfig, DistributionConfigError, rememberWarnings } from './distribution.js';
 import { configSchema, STORAGE_DRIVERS, type Config } from './schema.js';
+import type { ConfigWarning } from './warnings.js';
 
 /** The embedded default configuration file, shipped with the package (found from `src/` and from `dist/src/`). */
 export const DEFAULT_CONFIG_FILE = findDefault(dirname(fileURLToPath(import.meta.url)));
@@ -55,8 +57,19 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
 
 /** Validates a configuration tree (already merged); `origin(path)` says where a key came from. */
 export function validate(raw: unknown, origin: (path: string) => string = () => ''): Config {
+  raw = structuredClone(raw);
+  let warnings: ConfigWarning[] = [];
+  try {
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) warnings = adaptDistributionConfig(raw as Tree);
+  } catch (err) {
+    if (err instanceof DistributionConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   const parsed = configSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    rememberWarnings(parsed.data, warnings);
+    return parsed.data;
+  }
   throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i, raw, origin)).join('\n'));
 }
 
@@ -93,7 +106,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, origin: (path: str
     return issue.keys
       .map((k) => {
         const key = [...issue.path, k].join('.');
-        return `config key "${key}" (${origin(key)}) is not a known key: remove it or check its spelling against README.md's configuration reference`;
+        return `config key "${key}" (${origin(key)}) is not a known key: remove it or check its spelling against docs/configuration.md`;
       })
       .join('\n');
   }

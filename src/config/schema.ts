@@ -8,6 +8,8 @@ import picomatch from 'picomatch';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { authSchema } from './auth-schema.js';
+import { healthSchema, notificationsSchema, productionHttpKeys } from './production-schema.js';
+import { proxySchema } from './proxy-schema.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -95,6 +97,8 @@ const retentionRule = z.strictObject({
   keeptags: regex.optional(),
   /** delete tags pushed longer ago than this */
   olderthan: duration.optional(),
+  /** delete tags not pulled for this long (pulls are recorded at most once an hour per tag: a pull-through cache's eviction) */
+  unpulledfor: duration.optional(),
   /** delete the repository's untagged manifests, as gc.deleteuntagged does for every repository */
   deleteuntagged: bool.optional(),
 });
@@ -123,6 +127,8 @@ const s3Schema = z
       .default(''),
     /** bytes per part of multipart writes */
     chunksize: bytes.pipe(z.number().int().min(5 * MiB, 'S3 parts are at least 5 MiB (5242880)').max(5 * 1024 * MiB, 'S3 parts are at most 5 GiB')).default(10 * MiB),
+    /** the store's limit of parts per multipart upload: part sizes grow so that no upload needs more (AWS: 10,000; some stores: 1,000) */
+    maxparts: count.pipe(z.number().min(10, 'at least 10').max(10_000, 'S3 allows at most 10,000 parts')).default(10_000),
     /** blob GETs answer 307 to a presigned URL */
     redirect: bool.default(false),
     /** how long a presigned URL stays valid (ms after parsing; at most 7 days) */
@@ -146,8 +152,13 @@ export const configSchema = z
         addr: hostPort.default('0.0.0.0:5000'),
         /** a connection on which nothing arrives or leaves for this long is closed (a stalled upload) */
         idletimeout: timerDuration.default(60_000),
+        /** a request whose headers are not all in within this long is answered 408 and closed */
+        headertimeout: timerDuration.refine((v) => v > 0, 'must be longer than 0s').default(60_000),
+        /** a request body that arrives slower than this (bytes per second) for longer than idletimeout is cut; 0: never */
+        minbodyrate: count.default(1024),
+        ...productionHttpKeys,
       })
-      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000 }),
+      .default({ addr: '0.0.0.0:5000', idletimeout: 60_000, headertimeout: 60_000, minbodyrate: 1024, draintimeout: 30_000 }),
     storage: z
       .strictObject({
         filesystem: z.strictObject({ rootdirectory: z.string({ error: 'expected a directory path' }).min(1, 'must not be empty') }).optional(),
@@ -162,6 +173,8 @@ export const configSchema = z
       .strictObject({
         /** `POST /admin/v1/import`: the largest tarball accepted, in bytes (413 beyond) */
         import: z.strictObject({ maxbytes: bytes.default(DEFAULT_IMPORT_MAX_BYTES) }).default({ maxbytes: DEFAULT_IMPORT_MAX_BYTES }),
+        /** without an `auth` section: let clients other than loopback ones call the admin API and DELETE manifests, tags and blobs */
+        allowremote: bool.default(false),
         /** the admin index (docs/admin-api.md "The index") */
         index: z
           .strictObject({
@@ -172,11 +185,18 @@ export const configSchema = z
           })
           .default({ poll: DEFAULT_INDEX_POLL_MS, rebuild: DEFAULT_INDEX_REBUILD_MS }),
       })
-      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, index: { poll: DEFAULT_INDEX_POLL_MS, rebuild: DEFAULT_INDEX_REBUILD_MS } }),
+      .default({ import: { maxbytes: DEFAULT_IMPORT_MAX_BYTES }, allowremote: false, index: { poll: DEFAULT_INDEX_POLL_MS, rebuild: DEFAULT_INDEX_REBUILD_MS } }),
     /** token or Basic authentication, users and access rules; absent: no authentication */
     auth: authSchema.optional(),
+    /** the pull-through cache's upstreams (docs/proxy.md); absent: no pull-through */
+    proxy: proxySchema.optional(),
 
-    /** garbage collection and retention (README "Garbage collection") */
+    /** the readiness probe (docs/production.md) */
+    health: healthSchema.default({ storagedriver: { enabled: true, interval: 10_000, threshold: 1 }, file: [] }),
+    /** webhooks (docs/production.md) */
+    notifications: notificationsSchema.default({ events: { includereferences: false }, endpoints: [] }),
+
+    /** garbage collection and retention (docs/garbage-collection.md) */
     gc: z
       .strictObject({
         /** nothing younger than this is swept (ms); 0 is allowed */

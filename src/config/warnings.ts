@@ -3,6 +3,7 @@
  * log one warning per setting at start-up, naming the key and what it will do. They are not refused
  * (a CI cache may want exactly that).
  */
+import { distributionWarnings } from './distribution.js';
 import type { Config } from './schema.js';
 
 /** One warning: the key (`gc.retention.0.keeplast`) and what the setting does. */
@@ -11,9 +12,12 @@ export interface ConfigWarning {
   message: string;
 }
 
-/** The risky settings of `config`'s `gc` section: a zero `keeplast`, `olderthan`, `uploadpurge.age` or `grace`. */
+/**
+ * The risky settings of `config`'s `gc` section (a zero `keeplast`, `olderthan`, `uploadpurge.age` or
+ * `grace`), after the CNCF Distribution keys Wharf ignores (see distribution.ts).
+ */
 export function configWarnings(config: Config): ConfigWarning[] {
-  const found: ConfigWarning[] = [];
+  const found: ConfigWarning[] = [...distributionWarnings(config)];
   const { gc } = config;
   if (gc.grace === 0) {
     found.push({

@@ -4,7 +4,7 @@
  * again for the unneeded blobs; persist the candidates and the sweep phase; sweep (re-checking every
  * candidate's touch marker right before deleting it); purge abandoned uploads and temporary files;
  * release the lease. Safe while the registry serves pushes and pulls; the protocol is described in
- * protocol.ts and in docs. A dry run takes no lease and deletes nothing, and reports what a run would
+ * protocol.ts and in docs/garbage-collection.md. A dry run takes no lease and deletes nothing, and reports what a run would
  * delete at that moment.
  *
  * Time and memory are linear in the registry's size: every repository is read once to mark (and its
@@ -22,10 +22,11 @@ import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { GcLease, type LeaseOptions } from './lease.js';
+import { KeptTally, type KeptByGrace } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
 import { writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
-import { deleteTagIfUnchanged, RetentionPolicy } from './retention.js';
+import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
 import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
 
@@ -81,6 +82,10 @@ export interface GcReport {
   uploadBytesFreed: number;
   temporariesRemoved: number;
   temporaryBytesFreed: number;
+  /** what was kept only because it is younger than the grace period, and when it can go */
+  keptByGrace: KeptByGrace;
+  /** manifests no tag reaches, kept because untagged manifests are not deleted there */
+  untaggedKept: number;
   /** repositories the run read */
   repositoriesScanned: number;
   /** blobs in the store when the run listed it */
@@ -102,12 +107,12 @@ export function boundedReport(report: GcReport): GcReport {
   return { ...report, repositories: Object.fromEntries(entries.slice(0, REPORTED_REPOSITORIES)), repositoriesOmitted: entries.length - REPORTED_REPOSITORIES };
 }
 
-/** The run options from the configuration's `gc` section, with a request's overrides. */
-export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean } = {}): GcOptions {
+/** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
+export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean; graceMs?: number } = {}): GcOptions {
   return {
     dryRun: overrides.dryRun ?? false,
     deleteUntagged: overrides.deleteUntagged === true || gc.deleteuntagged,
-    graceMs: gc.grace,
+    graceMs: overrides.graceMs ?? gc.grace,
     uploadPurgeAgeMs: gc.uploadpurge.age,
     retention: gc.retention,
   };
@@ -163,6 +168,8 @@ export class GcRun {
       temporaryBytesFreed: 0,
       repositoriesScanned: 0,
       blobsScanned: 0,
+      keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
+      untaggedKept: 0,
       repositories: {},
     };
   }
@@ -221,10 +228,12 @@ export class GcRun {
     this.#names = await walkRepositories(this.#driver);
     const references = (d: Digest) => this.#read(() => readReferences(this.#driver, d));
     const times = (paths: readonly string[]) => modTimes(this.#driver, this.#read, paths);
+    const tally = new KeptTally(this.#options.graceMs);
     await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
       const repo = await scanRepository(this.#driver, this.#read, name);
       const ignored = new Set<Tag>();
-      for (const deletion of this.#policy.plan(name, repo.tags, this.#startedAt)) {
+      const pulls = this.#policy.needsPullTimes(name) ? await readPullTimes(this.#driver, name, [...repo.tags.keys()]) : undefined;
+      for (const deletion of this.#policy.plan(name, repo.tags, this.#startedAt, pulls)) {
         if (!this.#options.dryRun) {
           await this.#lease!.assertHeld();
           if (!(await deleteTagIfUnchanged(this.#driver, deletion))) continue;
@@ -234,25 +243,31 @@ export class GcRun {
         repositoryEntry(this.#report, name).tagsDeleted += 1;
       }
       const deleteUntagged = this.#options.deleteUntagged || this.#policy.deletesUntagged(name);
-      const found = await markRepository(repo, this.#marks, { cutoff, deleteUntagged, ignoredTags: ignored, references, modTimes: times });
+      const found = await markRepository(repo, this.#marks, { cutoff, deleteUntagged, ignoredTags: ignored, references, modTimes: times, tally });
       this.#manifestCandidates.push(...found.manifests);
       this.#danglingLinks.push(...found.danglingLinks);
     });
     this.#report.repositoriesScanned = this.#names.length;
     // A blob stored after the first listing is not a candidate of this run.
     await forEachBlobShard(this.#driver, this.#read, async (digests) => {
-      const unneeded = digests.filter((d) => this.#marks.isStored(d) && !this.#marks.isMarked(d));
+      const unneeded = digests.filter((d) => this.#marks.isStored(d) && !this.#marks.isMarkedBeyondGrace(d));
       await Promise.all(
         unneeded.map((d) =>
           this.#read(async () => {
             const info = await statIfExists(this.#driver, layout.blobData(d));
-            if (!info || info.isDir || info.modTime.getTime() > cutoff) return;
+            if (!info || info.isDir) return;
+            const modTime = info.modTime.getTime();
+            if (this.#marks.isMarked(d) || modTime > cutoff) {
+              tally.blob(info.size, Math.max(modTime, this.#marks.linkedAt(d)));
+              return;
+            }
             this.#blobCandidates.digests.push(d);
             this.#blobCandidates.sizes.push(info.size);
           }),
         ),
       );
     });
+    Object.assign(this.#report, tally.report());
   }
 
   /**
@@ -291,13 +306,17 @@ export class GcRun {
     return this.#report;
   }
 
-  /** Ends the run's lease (phase "done") and removes its markers; nothing for a dry run. */
+  /**
+   * Ends the run's lease (phase "done") and removes its touch markers; nothing for a dry run. Its
+   * candidate markers stay until the next run starts: a push that finds something it relies on gone
+   * reads them to tell a collection's delete from a client's (GcGuard.removedByGc).
+   */
   async release(): Promise<void> {
     if (!this.#lease) return;
     await this.#lease.release();
     // A push that read the lease just before it ended may still write a marker here; the next run
     // removes what is left (see start), so a failure to remove them all now is not the run's failure.
-    await this.#driver.delete(layout.gcRunMarkers(this.#lease.runId)).catch(() => undefined);
+    await this.#driver.delete(layout.gcRunTouched(this.#lease.runId)).catch(() => undefined);
   }
 }
 

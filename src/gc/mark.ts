@@ -11,12 +11,18 @@
  * is (its referrers). So a referrer follows its subject: kept while the subject is kept, deleted
  * with it. A kept manifest needs its own bytes and its config and layers. A blob linked within the
  * grace period is needed too (a push may be about to reference it).
+ *
+ * Marking runs in three passes over a repository so that what each cause keeps can be told apart
+ * (kept.ts): from the tags, then from the untagged manifests (where they are kept), then from the
+ * manifests younger than the grace period; a blob needed only by the last pass, or by a recent link,
+ * is marked as kept by the grace period.
  */
 import type { Digest } from '../oci/digest.js';
 import type { ManifestRefs } from '../oci/manifest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import { DigestTable } from '../registry/digest-table.js';
 import * as layout from '../storage/layout.js';
+import type { KeptTally } from './kept.js';
 import type { RepositoryScan } from './scan.js';
 
 /** A digest in a repository: a manifest revision, or a blob link. */
@@ -42,17 +48,22 @@ export interface MarkOptions {
   references(digest: Digest): Promise<ManifestRefs | undefined>;
   /** the modification times (ms since the epoch) of the objects at `paths`, undefined for one that is gone */
   modTimes(paths: readonly string[]): Promise<(number | undefined)[]>;
+  /** where the manifests kept only by the grace period, and the untagged ones kept, are counted */
+  tally: KeptTally;
 }
 
 const STORED = 1;
 const MARKED = 2;
+/** needed by what only the grace period keeps (a young manifest, a young link) */
+const GRACE = 4;
 
 /**
  * The blobs of the store (as listed before the repositories were read) and which of them a kept
- * manifest or a recent link needs: one byte per blob plus its key in a {@link DigestTable}.
+ * manifest or a recent link needs, telling what only the grace period needs apart: 9 bytes per blob
+ * plus its key in a {@link DigestTable}.
  */
 export class MarkSet {
-  readonly #table = new DigestTable({ flags: Uint8Array });
+  readonly #table = new DigestTable({ flags: Uint8Array, linkedAt: Float64Array });
 
   /** Records `digest` as stored. */
   stored(digest: Digest): void {
@@ -66,16 +77,36 @@ export class MarkSet {
     return id >= 0 && (this.#table.columns.flags[id]! & STORED) !== 0;
   }
 
-  /** Marks `digest` as needed (a digest never stored is recorded as marked only). */
-  mark(digest: Digest): void {
+  /** Marks `digest` as needed, by what only the grace period keeps when `grace` (a digest never stored is recorded as marked only). */
+  mark(digest: Digest, grace = false): void {
     const id = this.#table.add(digest);
-    this.#table.columns.flags[id]! |= MARKED;
+    this.#table.columns.flags[id]! |= grace ? GRACE : MARKED;
   }
 
-  /** True when `digest` is needed. */
+  /** Marks `digest` as needed by a link made at `linkedAt` (ms), within the grace period; the newest such time is kept. */
+  markLinked(digest: Digest, linkedAt: number): void {
+    const id = this.#table.add(digest);
+    const { flags, linkedAt: times } = this.#table.columns; // after add: adding may replace the columns
+    flags[id]! |= GRACE;
+    times[id] = Math.max(times[id]!, linkedAt);
+  }
+
+  /** True when `digest` is needed, for whatever reason. */
   isMarked(digest: Digest): boolean {
     const id = this.#table.id(digest);
+    return id >= 0 && (this.#table.columns.flags[id]! & (MARKED | GRACE)) !== 0;
+  }
+
+  /** True when `digest` is needed by more than the grace period (a tag, an untagged manifest kept, a touched manifest). */
+  isMarkedBeyondGrace(digest: Digest): boolean {
+    const id = this.#table.id(digest);
     return id >= 0 && (this.#table.columns.flags[id]! & MARKED) !== 0;
+  }
+
+  /** The newest time (ms) a link within the grace period was made to `digest`, or -Infinity. */
+  linkedAt(digest: Digest): number {
+    const id = this.#table.id(digest);
+    return id >= 0 && this.#table.columns.linkedAt[id]! > 0 ? this.#table.columns.linkedAt[id]! : -Infinity;
   }
 
   /** How many digests the set holds. */
@@ -97,20 +128,28 @@ function referrersBySubject(repo: RepositoryScan): Map<Digest, Digest[]> {
 }
 
 /**
- * Keeps `roots` of `repo` and everything they reach, marking the blobs they need in `marks`.
+ * Keeps `roots` of `repo` and everything they reach (beyond `kept`, which grows), marking the blobs
+ * they need in `marks` (as needed only by the grace period when `grace`).
  * @returns the kept manifests (revisions of the repository, and children reached elsewhere)
  */
-export async function keep(repo: RepositoryScan, roots: Iterable<Digest>, marks: MarkSet, options: Pick<MarkOptions, 'references'>, kept = new Set<Digest>()): Promise<Set<Digest>> {
+export async function keep(
+  repo: RepositoryScan,
+  roots: Iterable<Digest>,
+  marks: MarkSet,
+  options: Pick<MarkOptions, 'references'>,
+  kept = new Set<Digest>(),
+  grace = false,
+): Promise<Set<Digest>> {
   const referrers = referrersBySubject(repo);
   const stack = [...roots];
   while (stack.length > 0) {
     const d = stack.pop()!;
     if (kept.has(d)) continue;
     kept.add(d);
-    marks.mark(d);
+    marks.mark(d, grace);
     const refs = repo.manifests.get(d) ?? (repo.revisions.has(d) ? undefined : await options.references(d));
     if (refs) {
-      for (const b of refs.blobs) marks.mark(b);
+      for (const b of refs.blobs) marks.mark(b, grace);
       stack.push(...refs.children);
     }
     stack.push(...(referrers.get(d) ?? []));
@@ -119,35 +158,46 @@ export async function keep(repo: RepositoryScan, roots: Iterable<Digest>, marks:
 }
 
 /**
- * Marks what `repo` keeps and needs. Modification times are read only where they decide something:
- * of the revisions no other root reaches (a young one is a root), and of the links whose blob is not
- * already marked and stored (a young link keeps its blob; an old one to a blob that is not stored
- * is dangling). A repository's links are mostly to what its own kept manifests use: those cost no read.
+ * Marks what `repo` keeps and needs, counting into `options.tally` the untagged manifests kept and
+ * the manifests only the grace period keeps. Modification times are read only where they decide
+ * something: of the revisions no other root reaches (a young one is a root), and of the links whose
+ * blob is not already marked beyond the grace period and stored (a young link keeps its blob; an old
+ * one to a blob that is not stored is dangling). A repository's links are mostly to what its own kept
+ * manifests use: those cost no read.
  * @returns the repository's manifest candidates (revisions no root reaches, all older than the cutoff),
  *   and its dangling links (older than the cutoff, to blobs that are not stored)
  */
 export async function markRepository(repo: RepositoryScan, marks: MarkSet, options: MarkOptions): Promise<{ manifests: ManifestCandidate[]; danglingLinks: RepositoryDigest[] }> {
-  const roots: Digest[] = [];
-  for (const [t, link] of repo.tags) if (!options.ignoredTags.has(t)) roots.push(link.digest);
-  if (!options.deleteUntagged) for (const d of repo.revisions) if (!repo.manifests.get(d)?.subject) roots.push(d);
-  const kept = await keep(repo, roots, marks, options);
+  const tagged: Digest[] = [];
+  for (const [t, link] of repo.tags) if (!options.ignoredTags.has(t)) tagged.push(link.digest);
+  const kept = await keep(repo, tagged, marks, options);
+  if (!options.deleteUntagged) {
+    const untagged = [...repo.revisions].filter((d) => !kept.has(d));
+    await keep(repo, untagged.filter((d) => !repo.manifests.get(d)?.subject), marks, options, kept);
+    options.tally.untagged(untagged.filter((d) => kept.has(d)).length);
+  }
   const unreached = [...repo.revisions].filter((d) => !kept.has(d));
   const revisionTimes = await options.modTimes(unreached.map((d) => layout.manifestRevision(repo.name, d)));
   const young = unreached.filter((_, i) => (revisionTimes[i] ?? 0) > options.cutoff);
-  if (young.length > 0) await keep(repo, young, marks, options, kept);
+  if (young.length > 0) await keep(repo, young, marks, options, kept, true);
   const manifests: ManifestCandidate[] = [];
   unreached.forEach((d, i) => {
-    if (kept.has(d) || revisionTimes[i] === undefined) return; // kept, or deleted since the listing
+    const modTime = revisionTimes[i];
+    if (modTime === undefined) return; // deleted since the listing
+    if (kept.has(d)) {
+      options.tally.manifest(modTime);
+      return;
+    }
     const subject = repo.manifests.get(d)?.subject;
     manifests.push(subject ? { repository: repo.name, digest: d, subject } : { repository: repo.name, digest: d });
   });
-  const pending = repo.links.filter((d) => !(marks.isMarked(d) && marks.isStored(d)));
+  const pending = repo.links.filter((d) => !(marks.isMarkedBeyondGrace(d) && marks.isStored(d)));
   const linkTimes = await options.modTimes(pending.map((d) => layout.layerLink(repo.name, d)));
   const danglingLinks: RepositoryDigest[] = [];
   pending.forEach((d, i) => {
     const modTime = linkTimes[i];
     if (modTime === undefined) return; // deleted since the listing
-    if (modTime > options.cutoff) marks.mark(d); // a recent link is a recent use: its blob stays
+    if (modTime > options.cutoff) marks.markLinked(d, modTime); // a recent link is a recent use: its blob stays
     else if (!marks.isStored(d)) danglingLinks.push({ repository: repo.name, digest: d });
   });
   return { manifests, danglingLinks };

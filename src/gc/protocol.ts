@@ -3,7 +3,7 @@
  * and the guard that pushes and pulls go through (`src/registry/gc-guard.ts`). Nothing here lives
  * in process memory: several Wharf processes (and `wharf gc`) may share one storage.
  *
- * The protocol, in short (README "Garbage collection" says it in plain words):
+ * The protocol, in short (docs/garbage-collection.md says it in plain words):
  *
  * 1. A run writes the lease `/_gc/lease` = {runId, owner, phase: "mark", expiresAt} (see lease.ts for
  *    how one run at a time is ensured without compare-and-swap), marks, writes its candidate markers,

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { gcOptionsFrom } from './collector.js';
 import { GcBusyError } from './lease.js';
-import { startRecordedRun } from './runs.js';
+import { startRecordedRun, type GcRunRecord } from './runs.js';
 
 /** A running schedule. */
 export interface GcSchedule {
@@ -16,8 +16,11 @@ export interface GcSchedule {
   stop(): Promise<void>;
 }
 
-/** Starts scheduled runs every `gc.interval`; undefined when the interval is not configured. */
-export function scheduleGc(driver: StorageDriver, gc: Config['gc'], logger: Logger): GcSchedule | undefined {
+/**
+ * Starts scheduled runs every `gc.interval`; undefined when the interval is not configured.
+ * @param onRun told of each run once it ended (metrics)
+ */
+export function scheduleGc(driver: StorageDriver, gc: Config['gc'], logger: Logger, onRun?: (record: GcRunRecord) => void): GcSchedule | undefined {
   if (gc.interval === undefined) return undefined;
   let running: Promise<unknown> | undefined;
   const tick = (): void => {
@@ -25,7 +28,8 @@ export function scheduleGc(driver: StorageDriver, gc: Config['gc'], logger: Logg
     running = (async () => {
       try {
         const { done } = await startRecordedRun(driver, gcOptionsFrom(gc), logger);
-        await done;
+        const record = await done;
+        onRun?.(record);
       } catch (err) {
         if (err instanceof GcBusyError) logger.info({ reason: err.message }, 'scheduled garbage collection skipped');
         else logger.error({ err }, 'scheduled garbage collection could not start');

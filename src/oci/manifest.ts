@@ -45,6 +45,20 @@ export interface ParsedManifest {
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /**
+ * The most descriptors one manifest may hold: an image manifest's config and layers, or an index's
+ * manifests. Each distinct one costs a check of the repository at push time; real images hold a few
+ * dozen layers (overlay file systems stack at most about 125), large indexes a few hundred manifests.
+ */
+export const MAX_MANIFEST_DESCRIPTORS = 10_000;
+
+/** @throws RegistryError MANIFEST_INVALID when `count` descriptors exceed {@link MAX_MANIFEST_DESCRIPTORS} */
+function checkDescriptorCount(count: number, what: string): void {
+  if (count <= MAX_MANIFEST_DESCRIPTORS) return;
+  const message = `the manifest holds ${count} descriptors (${what}); a manifest may hold at most ${MAX_MANIFEST_DESCRIPTORS}: split the content over several manifests`;
+  throw new RegistryError('MANIFEST_INVALID', { message, detail: { reason: message, descriptors: count, limit: MAX_MANIFEST_DESCRIPTORS } });
+}
+
+/**
  * Parses a manifest body pushed with `contentType`.
  * The media type is the Content-Type, else the body's `mediaType`; when both are present they must agree.
  * @param contentType the request's Content-Type without parameters, or undefined
@@ -83,12 +97,14 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
 
   if (kind === 'index') {
     if (!Array.isArray(json.manifests)) throw invalid('an image index needs a "manifests" array');
+    checkDescriptorCount(json.manifests.length, 'manifests');
     const manifests = json.manifests.map((m, i) => descriptor(m, `manifests[${i}]`));
     return { kind, mediaType, blobs: [], manifests, subject, artifactType, annotations };
   }
 
   const config = descriptor(json.config, 'config');
   if (json.layers !== undefined && !Array.isArray(json.layers)) throw invalid('"layers" must be an array');
+  checkDescriptorCount(1 + ((json.layers as unknown[] | undefined)?.length ?? 0), 'the config and layers');
   const layers = ((json.layers as unknown[] | undefined) ?? []).map((l, i) => descriptor(l, `layers[${i}]`));
   if (layers.length === 0 && mediaType !== OCI_MANIFEST) throw invalid('an image manifest needs at least one layer');
   const blobs = [config, ...layers.filter((l) => !isForeign(l))];

@@ -30,3 +30,22 @@ export const MANIFEST_KINDS: Readonly<Record<string, ManifestKind>> = {
   [OCI_INDEX]: 'index',
   [DOCKER_MANIFEST_LIST]: 'index',
 };
+
+/** OCI image config (image-spec "Image Configuration"). */
+export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+/** Docker image config (Image Manifest V2 Schema 2). */
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+/** OCI gzip-compressed layer. */
+export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+/** OCI uncompressed layer. */
+export const OCI_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+/** Docker's uncompressed layer (`MediaTypeUncompressedLayer` in Distribution). */
+export const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+/** Docker's gzip-compressed layer. */
+export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+/** The empty JSON descriptor's media type (image-spec 1.1 "Guidance for an Empty Descriptor"). */
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+/** The annotation OCI layouts name an image's tag with (image-spec "Pre-Defined Annotation Keys"). */
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+/** Every manifest media type a client accepts, for `Accept` headers. */
+export const MANIFEST_MEDIA_TYPES: readonly string[] = [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST];

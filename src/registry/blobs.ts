@@ -11,7 +11,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import { canSendDirect } from '../storage/file-range-stream.js';
 import * as layout from '../storage/layout.js';
-import { GcGuard, gcRemovedDetail } from './gc-guard.js';
+import { GcGuard, removedDetail } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -72,7 +72,13 @@ export class BlobStore {
       // a run swept the blob and its link before the link was re-written: drop the link again
       ...(refreshed ? { undo: () => this.driver.delete(layout.layerLink(name, digest)) } : {}),
     });
-    if (!kept) throw new RegistryError('BLOB_UNKNOWN', { message: 'a garbage collection removed the blob: upload it again', detail: gcRemovedDetail(digest, 'upload the blob') });
+    if (!kept) {
+      const byGc = await this.gcGuard.removedByGc([digest]);
+      throw new RegistryError('BLOB_UNKNOWN', {
+        message: `${byGc ? 'a garbage collection removed' : 'a client deleted'} the blob: upload it again`,
+        detail: removedDetail(digest, byGc, 'upload the blob'),
+      });
+    }
     return info;
   }
 
@@ -110,15 +116,15 @@ export class BlobStore {
   }
 
   /**
-   * Writes the blob's bytes (or `range` of them) to `dest` and ends it, through the driver's direct
-   * send where it has one (reused buffers on the filesystem), else by piping (check access with
-   * {@link stat} first).
+   * Writes the blob's bytes (or `range` of them) to `dest` and ends it (unless `options.end` is false:
+   * one part of a multipart answer), through the driver's direct send where it has one (reused buffers
+   * on the filesystem), else by piping (check access with {@link stat} first).
    * @throws PathNotFoundError when the blob is not stored; the stream's or `dest`'s error when either fails
    */
-  async send(digest: Digest, range: ReadRange | undefined, dest: Writable): Promise<void> {
+  async send(digest: Digest, range: ReadRange | undefined, dest: Writable, options: { end?: boolean } = {}): Promise<void> {
     const stream = await this.open(digest, range);
-    if (canSendDirect(stream)) await stream.sendTo(dest);
-    else await pipeline(stream, dest);
+    if (canSendDirect(stream)) await stream.sendTo(dest, options);
+    else await pipeline(stream, dest, { end: options.end ?? true });
   }
 
   /** A URL the client may fetch the blob's bytes from itself (a presigned storage URL), or undefined (check access with {@link stat} first). */
@@ -139,6 +145,25 @@ export class BlobStore {
   async unlink(name: RepositoryName, digest: Digest): Promise<void> {
     await this.stat(name, digest);
     await this.driver.delete(layout.layerLink(name, digest));
+  }
+
+  /**
+   * Links blob `digest`, whose bytes are stored for other repositories, into repository `name`
+   * without a source repository: for a pull-through cache whose upstream just confirmed that the
+   * repository has the blob. Under the garbage collection protocol, as a mount.
+   * @returns the blob, or undefined when its bytes are not stored (or a collection removed them meanwhile)
+   */
+  async adopt(name: RepositoryName, digest: Digest): Promise<BlobInfo | undefined> {
+    const watch = await this.gcGuard.begin();
+    const size = await this.statStored(digest);
+    if (size === undefined) return undefined;
+    await this.link(name, digest);
+    const kept = await watch.settle({
+      digests: [digest],
+      intact: () => this.servable(name, digest),
+      undo: () => this.driver.delete(layout.layerLink(name, digest)),
+    });
+    return kept ? { digest, size } : undefined;
   }
 
   /**

@@ -131,6 +131,12 @@ export class Catalog implements RepositoryChanges {
     return list;
   }
 
+  /** True when the cached list names repository `name` (exact for this process's writes, bounded-stale for others': see above). */
+  async listed(name: RepositoryName): Promise<boolean> {
+    const list = await this.repositories();
+    return withName(list, name) === list;
+  }
+
   /** True when repository `name` holds a manifest or a blob link, read from the storage now (never from the cache). */
   async exists(name: RepositoryName): Promise<boolean> {
     return holdsContent(await this.driver.list(layout.repository(name)));

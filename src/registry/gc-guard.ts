@@ -9,6 +9,7 @@ import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { anyCandidate, isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
 import type { StorageDriver } from '../storage/driver.js';
+import * as layout from '../storage/layout.js';
 
 /** What an operation relies on, for {@link GcWatch.settle}. */
 export interface GuardedUse {
@@ -21,11 +22,13 @@ export interface GuardedUse {
 }
 
 /**
- * The `detail` of the error an operation answers when a garbage collection removed what it relied on
- * (src/gc/protocol.ts, step 4): the digest, `removedByGc: true`, and `reason`, saying so and what to retry.
+ * The `detail` of the error an operation answers when what it relied on vanished while it ran
+ * (src/gc/protocol.ts, step 4): the digest, `removedByGc` (true only when a garbage collection removed
+ * it, see {@link GcGuard.removedByGc}; false when a client deleted it), and `reason`, saying so and what to retry.
  */
-export function gcRemovedDetail(digest: Digest, retry: string): { digest: Digest; removedByGc: true; reason: string } {
-  return { digest, removedByGc: true, reason: `a garbage collection that ran meanwhile removed ${digest}: ${retry}` };
+export function removedDetail(digest: Digest, byGc: boolean, retry: string): { digest: Digest; removedByGc: boolean; reason: string } {
+  const cause = byGc ? `a garbage collection that ran meanwhile removed ${digest}` : `${digest} was deleted meanwhile (not by a garbage collection)`;
+  return { digest, removedByGc: byGc, reason: `${cause}: ${retry}` };
 }
 
 /** True when `err` is a registry error answered because a garbage collection removed what the operation relied on ({@link gcRemovedDetail}). */
@@ -63,6 +66,20 @@ export class GcGuard {
   ) {
     this.#pollMs = options.pollMs ?? 50;
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * True when one of `digests` is a candidate of a garbage collection run whose markers are still
+   * stored (the active run's, or the last finished run's: a run keeps its candidate markers until the
+   * next run starts), i.e. a collection may have removed it; false when none is, so what vanished was
+   * deleted by a client (a blob or manifest `DELETE`, a repository delete). Call it after
+   * {@link GcWatch.settle} answered false.
+   */
+  async removedByGc(digests: readonly Digest[]): Promise<boolean> {
+    for (const runId of (await this.driver.list(layout.gcMarkers())).filter(layout.isGcRunId)) {
+      if (await anyCandidate(this.driver, runId, digests)) return true;
+    }
+    return false;
   }
 
   /** Reads the lease before an operation starts; call {@link GcWatch.settle} after it. */

@@ -11,7 +11,8 @@ import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
-import { gcRemovedDetail } from './gc-guard.js';
+import { removedDetail } from './gc-guard.js';
+import { mapInBatches } from './limit.js';
 import { ManifestCache } from './manifest-cache.js';
 import type { ReferrersIndex } from './referrers.js';
 
@@ -40,6 +41,8 @@ interface RevisionLink {
 export interface TagLink {
   digest: Digest;
   pushedAt: string;
+  /** a pull-through cache's tag: when the upstream last confirmed that the tag names `digest` (ISO 8601) */
+  checkedAt?: string;
 }
 
 /** Stores, reads and deletes manifests and tags. */
@@ -68,10 +71,15 @@ export class ManifestStore {
         detail: { expected: reference.digest.digest, actual: digest },
       });
     }
+    // each distinct digest is checked once (a manifest may repeat a descriptor thousands of times)
+    const blobs = distinct(parsed.blobs);
+    const children = distinct(parsed.manifests);
     const watch = await this.blobs.gcGuard.begin();
-    await Promise.all([
-      ...parsed.blobs.map((d) => this.requireBlob(name, d)),
-      ...parsed.manifests.map((d) => this.requireManifest(name, d)),
+    // the tag's target before this PUT, put back if the PUT has to be undone
+    const [previous] = await Promise.all([
+      'tag' in reference ? this.readTag(name, reference.tag) : undefined,
+      mapInBatches(blobs, CHECK_BATCH, (d) => this.requireBlob(name, d)),
+      mapInBatches(children, CHECK_BATCH, (d) => this.requireManifest(name, d)),
     ]);
     if ((await this.blobs.statStored(digest)) === undefined) await this.driver.putContent(layout.blobData(digest), body);
     const link: RevisionLink = { mediaType: parsed.mediaType };
@@ -82,9 +90,10 @@ export class ManifestStore {
       if (parsed.annotations) descriptor.annotations = parsed.annotations;
       await this.referrers.add(name, parsed.subject.digest, descriptor);
     }
+    let written: TagLink | undefined;
     if ('tag' in reference) {
-      const tag: TagLink = { digest, pushedAt: this.now().toISOString() };
-      await this.driver.putContent(layout.tag(name, reference.tag), JSON.stringify(tag));
+      written = { digest, pushedAt: this.now().toISOString() };
+      await this.driver.putContent(layout.tag(name, reference.tag), JSON.stringify(written));
       // A DELETE of this digest may have run between the revision write and the tag write, missing the
       // new tag: write the revision again, so a tag that was pushed successfully never dangles. (A
       // delete that removes the revision after this check lists the tags after it too, and removes this tag.)
@@ -92,21 +101,51 @@ export class ManifestStore {
     }
     const missing: Digest[] = [];
     const kept = await watch.settle({
-      digests: [digest, ...parsed.blobs.map((d) => d.digest), ...parsed.manifests.map((d) => d.digest)],
+      digests: [digest, ...blobs.map((d) => d.digest), ...children.map((d) => d.digest)],
       intact: async () => {
-        missing.push(...(await this.missingAfterGc(name, digest, parsed.blobs, parsed.manifests)));
+        missing.push(...(await this.missingAfterGc(name, digest, blobs, children)));
         return missing.length === 0;
       },
-      undo: () => this.undoPut(name, reference, digest, parsed.subject?.digest),
+      undo: () => this.undoPut(name, reference, digest, parsed.subject?.digest, { written, previous }),
     });
     if (!kept) {
+      const byGc = await this.blobs.gcGuard.removedByGc(missing);
+      const cause = byGc ? 'a garbage collection removed' : `a client deleted (from repository ${name})`;
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-        message: `a garbage collection removed ${missing.join(', ')} while the manifest was pushed: push the missing content again, then the manifest`,
-        detail: { ...gcRemovedDetail(missing[0]!, 'push the missing content again, then the manifest'), missing },
+        message: `${cause} ${missing.join(', ')} while the manifest was pushed: push the missing content again, then the manifest`,
+        detail: { ...removedDetail(missing[0]!, byGc, 'push the missing content again, then the manifest'), missing },
       });
     }
     this.cache.set(digest, body);
     return parsed.subject ? { digest, subject: parsed.subject.digest } : { digest };
+  }
+
+  /**
+   * Stores a manifest as a pull-through cache received it from its upstream: the exact bytes under
+   * their digest, and a revision in repository `name` with the upstream's media type. Unlike
+   * {@link put}, what it references need not be here (an index's children and an image's layers
+   * arrive when they are pulled). Runs under the garbage collection protocol: when a concurrent run
+   * removed the bytes meanwhile, they are written again.
+   * @param digest the digest of `body`, verified by the caller
+   */
+  async keep(name: RepositoryName, digest: Digest, body: Buffer, mediaType: string): Promise<void> {
+    const link: RevisionLink = { mediaType };
+    for (let attempt = 0; ; attempt++) {
+      const watch = await this.blobs.gcGuard.begin();
+      if ((await this.blobs.statStored(digest)) === undefined) await this.driver.putContent(layout.blobData(digest), body);
+      await this.driver.putContent(layout.manifestRevision(name, digest), JSON.stringify(link));
+      const kept = await watch.settle({
+        digests: [digest],
+        intact: async () => (await this.exists(name, digest)) && (await this.blobs.statStored(digest)) !== undefined,
+      });
+      if (kept || attempt > 0) break;
+    }
+    this.cache.set(digest, body);
+  }
+
+  /** Writes tag `tag` of repository `name` as `link` (a pull-through cache's tag: see {@link keep}). */
+  async writeTag(name: RepositoryName, tag: Tag, link: TagLink): Promise<void> {
+    await this.driver.putContent(layout.tag(name, tag), JSON.stringify(link));
   }
 
   /**
@@ -157,6 +196,7 @@ export class ManifestStore {
     if ('tag' in reference) {
       await this.resolveTag(name, reference.tag);
       await this.driver.delete(layout.tag(name, reference.tag));
+      await this.driver.delete(layout.tagPull(name, reference.tag));
       return;
     }
     const manifest = await this.get(name, reference);
@@ -192,19 +232,47 @@ export class ManifestStore {
 
   /** What a just-pushed manifest relies on and is gone: its own bytes or revision, a blob, a child manifest. */
   private async missingAfterGc(name: RepositoryName, digest: Digest, blobs: Descriptor[], children: Descriptor[]): Promise<Digest[]> {
-    const present = await Promise.all([
-      (async () => (await this.exists(name, digest)) && (await this.blobs.statStored(digest)) !== undefined)(),
-      ...blobs.map((d) => this.blobs.servable(name, d.digest)),
-      ...children.map(async (d) => (await this.exists(name, d.digest)) && (await this.blobs.statStored(d.digest)) !== undefined),
-    ]);
+    const stored = async (d: Digest) => (await this.exists(name, d)) && (await this.blobs.statStored(d)) !== undefined;
+    const present = [
+      await stored(digest),
+      ...(await mapInBatches(blobs, CHECK_BATCH, (d) => this.blobs.servable(name, d.digest))),
+      ...(await mapInBatches(children, CHECK_BATCH, (d) => stored(d.digest))),
+    ];
     return [digest, ...blobs.map((d) => d.digest), ...children.map((d) => d.digest)].filter((_, i) => !present[i]);
   }
 
-  /** Removes what a manifest push wrote (its tag, if it still points at `digest`; the revision; the referrer entry). */
-  private async undoPut(name: RepositoryName, reference: ManifestReference, digest: Digest, subject: Digest | undefined): Promise<void> {
-    if ('tag' in reference) {
-      const current = await this.resolveTag(name, reference.tag).catch(() => undefined);
-      if (current?.digest === digest) await this.driver.delete(layout.tag(name, reference.tag));
+  /** The tag's link, or undefined when there is no such tag. */
+  private async readTag(name: RepositoryName, tag: Tag): Promise<TagLink | undefined> {
+    try {
+      return await this.resolveTag(name, tag);
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes what a manifest push wrote: its revision and referrer entry, and its tag write. The tag is
+   * touched only while it still holds what this push wrote (`tag.written`: a later push of the tag wins);
+   * it is then put back to `tag.previous`, the manifest it pointed at before, when that manifest is still
+   * in the repository, else deleted. So an undone push never leaves a good image untagged for the next
+   * collection to delete.
+   */
+  private async undoPut(
+    name: RepositoryName,
+    reference: ManifestReference,
+    digest: Digest,
+    subject: Digest | undefined,
+    tag: { written: TagLink | undefined; previous: TagLink | undefined },
+  ): Promise<void> {
+    if ('tag' in reference && tag.written) {
+      const current = await this.readTag(name, reference.tag);
+      if (current?.digest === tag.written.digest && current.pushedAt === tag.written.pushedAt) {
+        const { previous } = tag;
+        const restorable = previous !== undefined && previous.digest !== digest && (await this.exists(name, previous.digest)) && (await this.blobs.statStored(previous.digest)) !== undefined;
+        if (restorable) await this.driver.putContent(layout.tag(name, reference.tag), JSON.stringify(previous));
+        else await this.driver.delete(layout.tag(name, reference.tag));
+      }
     }
     await this.driver.delete(layout.manifestRevision(name, digest));
     if (subject) await this.referrers.remove(name, subject, digest);
@@ -232,6 +300,15 @@ export class ManifestStore {
       });
     }
   }
+}
+
+/** How many of a manifest's references are checked at once, between turns of the event loop (see mapInBatches). */
+const CHECK_BATCH = 32;
+
+/** The descriptors with distinct digests, the first of each kept. */
+function distinct(descriptors: readonly Descriptor[]): Descriptor[] {
+  const seen = new Set<Digest>();
+  return descriptors.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
 }
 
 function subjectOf(body: Buffer): Digest | undefined {

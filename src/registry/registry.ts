@@ -9,6 +9,7 @@ import { BlobStore } from './blobs.js';
 import { catalogOf, type Catalog } from './catalog.js';
 import { GcGuard, type GcGuardOptions } from './gc-guard.js';
 import { ManifestStore } from './manifests.js';
+import { PullTimes } from './pull-times.js';
 import { ReferrersIndex } from './referrers.js';
 import { UploadSessions } from './uploads.js';
 import { watched } from './watched-driver.js';
@@ -36,6 +37,8 @@ export class Registry {
   readonly referrers: ReferrersIndex;
   readonly manifests: ManifestStore;
   readonly catalog: Catalog;
+  /** when tags were last pulled (retention's `unpulledfor`) */
+  readonly pulls: PullTimes;
   /** the admin index over the same storage (shared by every Registry of the process on the same driver instance), not started until used */
   readonly index: AdminIndex;
   /**
@@ -58,5 +61,6 @@ export class Registry {
     this.uploads = new UploadSessions(driver, this.blobs, now);
     this.referrers = new ReferrersIndex(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.referrers, now);
+    this.pulls = new PullTimes(driver, () => now().getTime(), options.logger);
   }
 }

@@ -11,11 +11,11 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver } from '../storage/driver.js';
+import { AppendedUnreadableError, InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver } from '../storage/driver.js';
 import { KeyedQueue } from '../storage/keyed-queue.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';
-import { gcRemovedDetail } from './gc-guard.js';
+import { removedDetail } from './gc-guard.js';
 
 /** The state of an upload session. */
 export interface UploadStatus {
@@ -122,15 +122,24 @@ export class UploadSessions {
       const data = layout.uploadData(status.id);
       const state = await this.driver.appendedState(data);
       const actual = await this.digestOf(status.id, state, digest.algorithm);
-      if (actual !== digest.digest) {
-        await this.remove(status.id);
-        throw new RegistryError('DIGEST_INVALID', {
-          message: `the uploaded content's digest is ${actual}, not ${digest.digest}; the upload was discarded`,
-          detail: { expected: digest.digest, actual },
-        });
-      }
+      if (actual !== undefined && actual !== digest.digest) await this.refuse(status.id, digest.digest, actual);
       const watch = await this.blobs.gcGuard.begin();
-      if ((await this.blobs.statStored(digest.digest)) === undefined) {
+      if (actual === undefined) {
+        // the driver cannot read the bytes back before the commit: it hands them to `verify` first
+        let wrong: Digest | undefined;
+        const verify = async (bytes: Readable): Promise<void> => {
+          const hash = newHasher(digest.algorithm);
+          for await (const chunk of bytes) hash.update(chunk as Buffer);
+          const got = digestOf(digest.algorithm, hash);
+          if (got !== digest.digest) throw new RegistryError('DIGEST_INVALID', { detail: { expected: digest.digest, actual: (wrong = got) } });
+        };
+        try {
+          await this.driver.commitAppended(data, layout.blobData(digest.digest), state, { verify });
+        } catch (err) {
+          if (wrong !== undefined) await this.refuse(status.id, digest.digest, wrong);
+          throw err;
+        }
+      } else if ((await this.blobs.statStored(digest.digest)) === undefined) {
         await this.driver.commitAppended(data, layout.blobData(digest.digest), state);
       }
       await this.blobs.link(name, digest.digest);
@@ -141,13 +150,25 @@ export class UploadSessions {
         undo: () => this.driver.delete(layout.layerLink(name, digest.digest)),
       });
       if (!kept) {
+        const byGc = await this.blobs.gcGuard.removedByGc([digest.digest]);
         throw new RegistryError('BLOB_UPLOAD_INVALID', {
-          message: `a garbage collection removed blob ${digest.digest} while this upload was committed: upload it again`,
-          detail: gcRemovedDetail(digest.digest, 'upload the blob again (a new upload session)'),
+          message: `${byGc ? 'a garbage collection removed' : 'a client deleted'} blob ${digest.digest} while this upload was committed: upload it again`,
+          detail: removedDetail(digest.digest, byGc, 'upload the blob again (a new upload session)'),
         });
       }
       return { digest: digest.digest, size: state.size };
     });
+  }
+
+  /**
+   * The sha256 of the bytes session `id` holds, from the hash this process kept while they were
+   * appended (Node's `Hash.copy`, so the session's own hash goes on), without reading them back and
+   * without ending the session: a pull-through cache checks a blob before its commit. Undefined when
+   * no running hash covers exactly `size` bytes (the commit then re-hashes from storage).
+   */
+  runningDigest(id: string, size: number): Digest | undefined {
+    const running = this.#hashes.get(id);
+    return running && running.offset === size ? digestOf('sha256', running.hash.copy()) : undefined;
   }
 
   /**
@@ -210,14 +231,33 @@ export class UploadSessions {
     return { ...status, offset: status.offset + written };
   }
 
-  /** The digest of the bytes `state` names: the running hash when it covers exactly them, else re-hashed from storage. */
-  private async digestOf(id: layout.UploadId, state: AppendedState, algorithm: ParsedDigest['algorithm']): Promise<Digest> {
+  /**
+   * The digest of the bytes `state` names: the running hash when it covers exactly them, else re-hashed
+   * from storage; undefined when the driver cannot read them before the commit (it verifies them then).
+   */
+  private async digestOf(id: layout.UploadId, state: AppendedState, algorithm: ParsedDigest['algorithm']): Promise<Digest | undefined> {
     const running = this.#hashes.get(id);
     this.#hashes.delete(id); // a finished Hash cannot be read twice: a retried commit re-hashes from storage
     if (algorithm === 'sha256' && running && running.offset === state.size) return digestOf('sha256', running.hash);
+    let bytes: Readable;
+    try {
+      bytes = await this.driver.appendedReader(layout.uploadData(id), state);
+    } catch (err) {
+      if (err instanceof AppendedUnreadableError) return undefined;
+      throw err;
+    }
     const hash = newHasher(algorithm);
-    for await (const chunk of await this.driver.appendedReader(layout.uploadData(id), state)) hash.update(chunk as Buffer);
+    for await (const chunk of bytes) hash.update(chunk as Buffer);
     return digestOf(algorithm, hash);
+  }
+
+  /** Cancels session `id`, whose bytes hash to `actual`, not `expected`. @throws RegistryError DIGEST_INVALID, always */
+  private async refuse(id: layout.UploadId, expected: Digest, actual: Digest): Promise<never> {
+    await this.remove(id);
+    throw new RegistryError('DIGEST_INVALID', {
+      message: `the uploaded content's digest is ${actual}, not ${expected}; the upload was discarded`,
+      detail: { expected, actual },
+    });
   }
 
   private keepHash(id: string, running: RunningHash): void {

@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RepositoryName } from '../oci/reference.js';
-import type { AppendedState, AppendOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** What {@link WatchedDriver} reports to: storage paths written, and paths deleted or moved away (objects or folders). */
@@ -63,9 +63,20 @@ export class ChangeFeed implements StorageChanges {
 
 const feeds = new WeakMap<StorageDriver, ChangeFeed>();
 
-/** The change feed of driver instance `driver` (of the driver a {@link WatchedDriver} wraps, for a watched one). */
+/** The driver under every decorator of `driver` that exposes the driver it wraps as `inner` (`driver` itself when none). */
+export function innermost(driver: StorageDriver): StorageDriver {
+  let inner = driver;
+  while ('inner' in inner && inner.inner) inner = inner.inner as StorageDriver;
+  return inner;
+}
+
+/**
+ * The change feed of the driver instance under `driver`: decorators that expose the driver they wrap
+ * as `inner` (a {@link WatchedDriver}, the metrics' MeteredDriver) share the feed of the one they wrap,
+ * so that a change made through any of them reaches every listener of the process.
+ */
 export function feedOf(driver: StorageDriver): ChangeFeed {
-  const inner = driver instanceof WatchedDriver ? driver.inner : driver;
+  const inner = innermost(driver);
   let feed = feeds.get(inner);
   if (feed === undefined) {
     feed = new ChangeFeed();
@@ -127,9 +138,9 @@ export class WatchedDriver implements StorageDriver {
     return this.inner.appendedReader(path, state);
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
     try {
-      await this.inner.commitAppended(path, dest, state);
+      await this.inner.commitAppended(path, dest, state, options);
       this.written(dest);
     } finally {
       this.removed(path);

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { gcOptionsFrom } from '../gc/collector.js';
 import { GcBusyError } from '../gc/lease.js';
-import { GcRunRecords, startRecordedRun } from '../gc/runs.js';
+import { GcRunRecords, startRecordedRun, type GcRunRecord } from '../gc/runs.js';
 import { RegistryError } from '../oci/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { bodyParserError, type BodyKind } from './body-errors.js';
@@ -25,6 +25,8 @@ export interface AdminGcDeps {
   logger: Logger;
   /** lease timing for runs started here (tests shorten it) */
   lease?: { ttlMs?: number; settleMs?: number };
+  /** told of each run started here once it ended (metrics) */
+  onRun?: (record: GcRunRecord) => void;
 }
 
 const startBody = z.strictObject({ dryRun: z.boolean().optional(), deleteUntagged: z.boolean().optional() });
@@ -83,7 +85,8 @@ export function adminGcRouter(deps: AdminGcDeps): Router {
     const body = startOptions(req.body);
     const options = { ...gcOptionsFrom(deps.config.gc, body), ...(deps.lease ? { lease: deps.lease } : {}) };
     try {
-      const { id } = await startRecordedRun(deps.storage, options, deps.logger);
+      const { id, done } = await startRecordedRun(deps.storage, options, deps.logger);
+      if (deps.onRun) void done.then(deps.onRun);
       res.status(202).setHeader('Location', `/admin/v1/gc/${id}`).json({ id });
     } catch (err) {
       if (!(err instanceof GcBusyError)) throw err;

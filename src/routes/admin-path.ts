@@ -1,5 +1,5 @@
 /**
- * The `/admin/v1/` URL grammar (Wharf's admin API, README "Admin API") in one function, except the
+ * The `/admin/v1/` URL grammar (Wharf's admin API, docs/admin-api.md) in one function, except the
  * `gc` endpoints, which have their own router. Repository names contain `/`, so the `/tags` keyword is
  * found from the END of the path, as `v2-path.ts` does: `/repositories/a/tags/tags` is the tag list of
  * repository `a/tags`. Names and tags are validated by the handlers through `oci/`.

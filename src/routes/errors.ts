@@ -50,6 +50,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: unknow
   const body = JSON.stringify(e.toJSON());
   res.statusCode = e.status;
   for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  // An oversized body (413) is not read to its end: the connection closes once the answer is out, and
+  // Node stops reading it then (a keep-alive connection would first drain the whole body).
+  if (e.status === 413 && !req.complete) res.setHeader('Connection', 'close');
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);

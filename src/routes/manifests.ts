@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { MAX_MANIFEST_BYTES } from '../oci/manifest.js';
-import { parseTag } from '../oci/reference.js';
+import { parseTag, type Tag } from '../oci/reference.js';
 import type { ManifestReference } from '../registry/manifests.js';
 import { inRepository, mediaTypeOf, repositoryOf, requireDeletes, type Handler } from './context.js';
 
@@ -20,7 +20,18 @@ export function parseReference(reference: string): ManifestReference {
   return reference.includes(':') ? { digest: parseDigest(reference) } : { tag: parseTag(reference) };
 }
 
-function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
+/** The `mediaType` field of a manifest's JSON (the manifest parsed when it was stored: this cannot throw on it). */
+function bodyMediaType(body: Buffer): string | undefined {
+  return (JSON.parse(body.toString('utf8')) as { mediaType?: string }).mediaType;
+}
+
+/** The tag of a reference, or undefined for a digest. */
+export function tagOf(reference: ManifestReference): Tag | undefined {
+  return 'tag' in reference ? reference.tag : undefined;
+}
+
+/** The headers of a manifest answer: its media type, digest (also as ETag) and size in bytes. */
+export function manifestHeaders(res: ServerResponse, digest: string, mediaType: string, size: number): void {
   res.setHeader('Content-Type', mediaType);
   res.setHeader('Docker-Content-Digest', digest);
   res.setHeader('ETag', `"${digest}"`);
@@ -56,12 +67,34 @@ async function readManifestBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-/** `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404 MANIFEST_UNKNOWN. */
+/**
+ * A reference to read by: as {@link parseReference}, but a malformed tag or digest names no manifest,
+ * so it is 404 MANIFEST_UNKNOWN (Distribution Spec v1.1 end-3 lists only 200 and 404 for `GET`/`HEAD`;
+ * CNCF Distribution answers so, and the OCI conformance suite asks it for `.INVALID_MANIFEST_NAME`).
+ * @throws RegistryError MANIFEST_UNKNOWN
+ */
+export function readReference(reference: string): ManifestReference {
+  try {
+    return parseReference(reference);
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    throw new RegistryError('MANIFEST_UNKNOWN', { message: `${err.message}: no manifest has this reference`, detail: { reference: reference.slice(0, 200) } });
+  }
+}
+
+/**
+ * `GET` and `HEAD` of a manifest by tag or digest: 200 with the stored bytes and media type; 404
+ * MANIFEST_UNKNOWN (also for a malformed reference). Either by tag counts as a pull of the tag for
+ * retention's `unpulledfor` (containerd resolves a tag with HEAD, then pulls by digest).
+ */
 export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   const name = repositoryOf(route);
-  const reference = parseReference(route.reference);
-  const manifest = await inRepository(deps, name, () => deps.registry.manifests.get(name, reference));
+  let reference: ManifestReference | undefined;
+  const manifest = await inRepository(deps, name, async () => deps.registry.manifests.get(name, (reference = readReference(route.reference))));
+  const tag = reference && tagOf(reference);
+  if (tag !== undefined) await deps.registry.pulls.record(name, tag);
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
+  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag, body: manifest.body });
   if (req.method === 'HEAD') res.end();
   else res.end(manifest.body);
 };
@@ -72,6 +105,7 @@ export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps)
   const reference = parseReference(route.reference);
   const body = await readManifestBody(req);
   const pushed = await deps.registry.manifests.put(name, reference, body, mediaTypeOf(req));
+  await deps.events?.record(req, res, 'push', { kind: 'manifest', repository: name, digest: pushed.digest, mediaType: mediaTypeOf(req) ?? bodyMediaType(body), size: body.length, tag: tagOf(reference), body });
   res.setHeader('Location', `/v2/${name}/manifests/${pushed.digest}`);
   res.setHeader('Docker-Content-Digest', pushed.digest);
   if (pushed.subject) res.setHeader('OCI-Subject', pushed.subject);
@@ -81,11 +115,12 @@ export const putManifest: Handler<ManifestRoute> = async (req, res, route, deps)
 };
 
 /** `DELETE` of a manifest (by digest: with its tags) or of a tag: 202; 405 UNSUPPORTED when deletes are disabled. */
-export const deleteManifest: Handler<ManifestRoute> = async (_req, res, route, deps) => {
+export const deleteManifest: Handler<ManifestRoute> = async (req, res, route, deps) => {
   requireDeletes(deps, 'GET, HEAD, PUT');
   const name = repositoryOf(route);
   const reference = parseReference(route.reference);
   await inRepository(deps, name, () => deps.registry.manifests.delete(name, reference));
+  await deps.events?.record(req, res, 'delete', 'digest' in reference ? { kind: 'manifest', repository: name, digest: reference.digest.digest } : { kind: 'manifest', repository: name, tag: reference.tag });
   res.setHeader('Content-Length', 0);
   res.statusCode = 202;
   res.end();

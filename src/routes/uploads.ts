@@ -80,15 +80,15 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
   if (mount !== undefined) {
     const digest = parseDigest(mount).digest;
     const fromParam = queryParam(req, 'from');
-    // only repositories the request may pull from: a blob linked elsewhere is never mounted (nor revealed)
+    // only repositories the request's own credential grants pull on (a token's access claim, not the
+    // account's rules): a blob linked elsewhere is never mounted (nor revealed)
     const grant = grantOf(res);
-    const sources =
-      fromParam === undefined
-        ? (await deps.registry.catalog.repositories()).filter((r) => grant.readable(r))
-        : [parseRepositoryName(fromParam)].filter((r) => grant.allows(r, 'pull'));
+    const candidates = fromParam === undefined ? await deps.registry.catalog.repositories() : [parseRepositoryName(fromParam)];
+    const sources = candidates.filter((r) => grant.allows(r, 'pull'));
     const mounted = await deps.registry.blobs.mount(name, digest, sources);
     if (mounted) {
       req.resume();
+      await deps.events?.record(req, res, 'mount', { kind: 'blob', repository: name, digest, size: mounted.size, fromRepository: fromParam });
       created(res, name, mounted);
       return;
     }
@@ -104,6 +104,7 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
       await deps.registry.uploads.cancel(name, status.id).catch(() => undefined);
       throw err;
     }
+    await deps.events?.record(req, res, 'push', { kind: 'blob', repository: name, digest: blob.digest, size: blob.size });
     created(res, name, blob);
     return;
   }
@@ -140,6 +141,7 @@ export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) 
   const range = body ? parseContentRange(req) : undefined;
   if (!body) req.resume();
   const blob = await deps.registry.uploads.commit(name, id, digest, body, range, requestSignal(req));
+  await deps.events?.record(req, res, 'push', { kind: 'blob', repository: name, digest: blob.digest, size: blob.size });
   created(res, name, blob);
 };
 

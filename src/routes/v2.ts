@@ -3,7 +3,7 @@
  * then dispatches through a method table per area, so an unsupported method is 405 UNSUPPORTED with
  * `Allow` (as Distribution's MethodHandler) and no router is built per request. No web framework sits
  * in this path: express's router and its request/response decoration cost about four fifths of a
- * manifest GET's CPU (README "Performance"); express serves only the admin API and the token endpoint.
+ * manifest GET's CPU (docs/performance.md); express serves only the admin API and the token endpoint.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
@@ -14,8 +14,10 @@ import { pathOf, type Handler, type RouteDeps } from './context.js';
 import { decodePath } from './decode-path.js';
 import { sendError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
+import { requireLocalWithoutAuth } from './local-only.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.js';
+import { serveProxied } from './proxy.js';
 import { parseV2Path, type V2Route } from './v2-path.js';
 
 type MethodTable<A extends V2Route['area']> = Partial<Record<string, Handler<Extract<V2Route, { area: A }>>>>;
@@ -70,6 +72,15 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: RouteDe
     req.resume();
     throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
   }
+  if (req.method === 'DELETE' && (route.area === 'manifests' || route.area === 'blobs')) {
+    try {
+      requireLocalWithoutAuth(req, deps.config, 'deleting from the registry');
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
+  }
   await authorizeRoute(deps.auth, route, req, res);
+  if (deps.proxy && (await serveProxied(req, res, route, deps))) return;
   await handler(req, res, route, deps);
 }

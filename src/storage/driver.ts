@@ -61,14 +61,20 @@ export interface StorageDriver {
    * @throws InvalidOffsetError when `offset` is not the current size, or another append took that offset
    */
   append(path: string, source: Readable, options: AppendOptions): Promise<number>;
-  /** A stream of exactly the bytes that `state` (from {@link appendedState}) names, in order. */
+  /**
+   * A stream of exactly the bytes that `state` (from {@link appendedState}) names, in order.
+   * @throws AppendedUnreadableError when the driver sent some of them into a store-side upload that cannot
+   *   be read before the commit (S3: parts of a multipart upload); verify them at the commit instead
+   */
   appendedReader(path: string, state: AppendedState): Promise<Readable>;
   /**
    * Makes the bytes that `state` names the object `dest` (atomic: readers of `dest` see all of it or
-   * what was there before; a copy on the store's side where it can), then deletes the chunked object.
+   * what was there before; no copy of the bytes where the driver can avoid it), then deletes the chunked
+   * object. With `options.verify`, the driver first streams those bytes to it and makes nothing visible
+   * when it throws (its error is thrown); when `dest` exists already, a verified commit may keep it.
    * @throws InvalidOffsetError when the chunked object no longer holds those bytes
    */
-  commitAppended(path: string, dest: string, state: AppendedState): Promise<void>;
+  commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void>;
   /** Moves an object (or a directory of objects) to `dest`, replacing what is there; atomic for one object. */
   move(source: string, dest: string): Promise<void>;
   /** Names (not paths) of the direct children of a directory, in lexical order; [] when it does not exist. */
@@ -99,6 +105,12 @@ export interface AppendOptions {
   /** bytes: the chunked object's size that this append continues from */
   offset: number;
   signal?: AbortSignal;
+}
+
+/** How {@link StorageDriver.commitAppended} commits. */
+export interface CommitOptions {
+  /** reads the committed bytes (e.g. hashes them) before they become visible; throws to refuse them */
+  verify?: (bytes: Readable) => Promise<void>;
 }
 
 /**
@@ -144,6 +156,17 @@ export class InvalidOffsetError extends Error {
     readonly driver: string,
   ) {
     super(`${driver}: invalid offset ${offset} for ${path}`);
+  }
+}
+
+/** The bytes of a chunked object cannot be read before its commit (see {@link StorageDriver.appendedReader}). */
+export class AppendedUnreadableError extends Error {
+  override readonly name = 'AppendedUnreadableError';
+  constructor(
+    readonly path: string,
+    readonly driver: string,
+  ) {
+    super(`${driver}: the bytes appended to ${path} are in an unfinished multipart upload and can be read only after the commit`);
   }
 }
 

@@ -25,6 +25,7 @@ export async function createDriver(storage: Config['storage'], options: { readCa
       secretKey: s3.secretkey,
       rootDirectory: s3.rootdirectory,
       chunkSize: s3.chunksize,
+      maxParts: s3.maxparts,
       redirectExpiry: s3.redirect ? Math.round(s3.redirectexpiry / 1000) : undefined,
     });
   }

@@ -1,7 +1,7 @@
 /**
  * A byte range of an open file as a Readable, with a faster way to send it: {@link FileRangeStream.sendTo}
  * writes the range to a Writable through two reused read buffers instead of a fresh 1 MiB buffer per
- * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see README "Performance").
+ * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see docs/performance.md).
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
@@ -34,12 +34,13 @@ function sendChunkSize(active: number): number {
 /** A stream that can write its bytes to a destination itself (see {@link FileRangeStream.sendTo}). */
 export interface DirectSend {
   /**
-   * Writes every byte of the stream to `dest`, then ends `dest`. Call it instead of reading or piping
-   * the stream, never after. Rejects on a read error, a short file, or `dest` closing or failing before
-   * the last byte, and then destroys `dest` (without an error: the rejection carries it, so no 'error'
-   * event goes unheard); the stream and its file handle are closed in every case.
+   * Writes every byte of the stream to `dest`, then ends `dest` (unless `options.end` is false: a part
+   * of a multipart answer). Call it instead of reading or piping the stream, never after. Rejects on a
+   * read error, a short file, or `dest` closing or failing before the last byte, and then destroys
+   * `dest` (without an error: the rejection carries it, so no 'error' event goes unheard); the stream
+   * and its file handle are closed in every case.
    */
-  sendTo(dest: Writable): Promise<void>;
+  sendTo(dest: Writable, options?: { end?: boolean }): Promise<void>;
 }
 
 /** Whether `stream` offers {@link DirectSend}. */
@@ -100,16 +101,16 @@ export class FileRangeStream extends Readable implements DirectSend {
    * in flight (back-pressure) and no byte the socket still holds is overwritten. The buffers are 4 MiB
    * while few sends run, smaller when many do ({@link SEND_BUDGET}).
    */
-  async sendTo(dest: Writable): Promise<void> {
+  async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
     activeSends += 1;
     try {
-      await this.#send(dest, sendChunkSize(activeSends));
+      await this.#send(dest, sendChunkSize(activeSends), options.end ?? true);
     } finally {
       activeSends -= 1;
     }
   }
 
-  async #send(dest: Writable, chunk: number): Promise<void> {
+  async #send(dest: Writable, chunk: number, end: boolean): Promise<void> {
     let onGone: (err: Error) => void = () => undefined;
     const gone = new Promise<never>((_resolve, reject) => {
       onGone = reject;
@@ -135,11 +136,13 @@ export class FileRangeStream extends Readable implements DirectSend {
         released[slot] = written;
       }
       await Promise.race([Promise.all(released), gone]);
-      dest.removeListener('close', onClose);
-      const ended = new Promise<void>((resolve, reject) => {
-        dest.end((err?: Error | null) => (err ? reject(err) : resolve()));
-      });
-      await Promise.race([ended, gone]);
+      if (end) {
+        dest.removeListener('close', onClose);
+        const ended = new Promise<void>((resolve, reject) => {
+          dest.end((err?: Error | null) => (err ? reject(err) : resolve()));
+        });
+        await Promise.race([ended, gone]);
+      }
     } catch (err) {
       dest.destroy();
       throw err;

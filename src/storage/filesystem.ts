@@ -8,7 +8,7 @@
  * Metadata is read with a synchronous stat(2): `stat`, and the check of the read cache in front of
  * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
  * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
- * asynchronous one costs (the manifest GET profile, README "Performance"); the driver serves one
+ * asynchronous one costs (the manifest GET profile, docs/performance.md); the driver serves one
  * process on a local folder. Bytes (files, blobs, listings) are read asynchronously.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,7 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
+  type CommitOptions,
   type AppendOptions,
   type FileInfo,
   type ReadRange,
@@ -41,7 +42,7 @@ const PARENT_RETRIES = 5;
 /**
  * `readFile` through the callback API: for the small objects `getContent` reads (links, tags,
  * manifests) about twice as fast as `fs/promises` readFile, whose FileHandle costs several more
- * round trips to the thread pool per file (seen in the manifest GET profile, see README "Performance").
+ * round trips to the thread pool per file (seen in the manifest GET profile, see docs/performance.md).
  */
 const readSmallFile = promisify(readFile);
 
@@ -179,16 +180,26 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /**
+   * Writes a temporary file beside `path` and renames it over `path`. A recursive delete of the folder
+   * between the two (a GC run ending removes its touch markers' folder while a push writes one) takes
+   * the temporary file with it: the write then starts again in a new folder, as a write that came
+   * after the delete.
+   */
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const target = this.full(path);
-    const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
-    try {
-      await this.inParent(target, () => fs.writeFile(temp, content));
-      await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      await this.prune(dirname(target));
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
+      try {
+        await this.inParent(target, () => fs.writeFile(temp, content));
+        await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
+        return;
+      } catch (err) {
+        await fs.rm(temp, { force: true });
+        if (errno(err) === 'ENOENT' && attempt < PARENT_RETRIES) continue;
+        await this.prune(dirname(target));
+        throw err;
+      }
     }
   }
 
@@ -257,9 +268,10 @@ export class FilesystemDriver implements StorageDriver {
     return this.reader(path, { offset: 0, length: state.size });
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     checkPath(dest, this.name);
     if ((await this.appendedState(path)).size !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (options.verify) await options.verify(await this.appendedReader(path, state));
     if (state.size === 0) {
       await this.putContent(dest, Buffer.alloc(0));
       await this.delete(path);

@@ -7,13 +7,18 @@
  * /blobs/<alg>/<hex[0:2]>/<hex>                                  every blob's and manifest's bytes, immutable
  * /repositories/<name>/_layers/<alg>/<hex>                      link: the repository may serve this blob
  * /repositories/<name>/_manifests/revisions/<alg>/<hex>         link: this manifest is in the repository (JSON: media type)
- * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at)
+ * /repositories/<name>/_manifests/tags/<tag>                    the tag (JSON: digest, pushed at; a cached tag: when last checked upstream)
+ * /repositories/<name>/_manifests/pulls/<tag>                   when the tag was last pulled (ISO 8601; written at most hourly)
  * /repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>/<hex>  descriptor of a manifest whose subject is <subject>
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
  * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
  * /_gc/markers/<run-id>/touched/<alg>/<hex>                     a digest a push used while GC run <run-id> was active
  * /_gc/markers/<run-id>/candidates/<alg>/<hex>                  a digest GC run <run-id> may sweep
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
+ * /_notifications/<endpoint>/queue/<batch>                      events not yet delivered to a notification endpoint
+ * /_notifications/<endpoint>/lease, .../status                  the replica delivering to it; its last delivery
+ * /_index/snapshot, /_index/drafts/<id>                         the admin index as of a moment; snapshots being written
+ * /_index/journal/<minute>/<ms>-<writer>-<sequence>             the admin index's change events of one process
  * ```
  * Repository path components start with `[a-z0-9]`, so `_layers` and its siblings never collide with a name.
  */
@@ -83,6 +88,11 @@ export function tags(name: RepositoryName): string {
 /** One tag of a repository. */
 export function tag(name: RepositoryName, t: Tag): string {
   return `${REPOSITORIES}/${name}/_manifests/tags/${t}`;
+}
+
+/** When tag `t` of repository `name` was last pulled: a small object holding an ISO 8601 time (see registry/pull-times.ts). */
+export function tagPull(name: RepositoryName, t: Tag): string {
+  return `${REPOSITORIES}/${name}/_manifests/pulls/${t}`;
 }
 
 /** The folder of the referrers of `subject` in a repository. */
@@ -195,9 +205,14 @@ export function gcMarkers(): string {
   return `${GC}/markers`;
 }
 
-/** The folder of GC run `run`'s markers (touches and candidates), removed when the run ends. */
+/** The folder of GC run `run`'s markers (touches and candidates), removed when the next run starts. */
 export function gcRunMarkers(run: GcRunId): string {
   return `${GC}/markers/${run}`;
+}
+
+/** The folder of GC run `run`'s touch markers, removed when the run ends. */
+export function gcRunTouched(run: GcRunId): string {
+  return `${GC}/markers/${run}/touched`;
 }
 
 /** The folder of GC run `run`'s touch markers of `algorithm`; it holds one marker per digest, named by its hex. */
@@ -312,4 +327,41 @@ export function isJournalEntry(value: string): boolean {
 export function indexJournalEntry(minute: number, entry: string): string {
   if (!isJournalEntry(entry)) throw new Error(`invalid journal entry "${entry.slice(0, 40)}"`);
   return `${indexJournalMinute(minute)}/${entry}`;
+}
+
+/** Root of the notification queues. */
+export const NOTIFICATIONS = '/_notifications';
+
+const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const BATCH_NAME = /^[0-9a-z][0-9a-z-]{0,127}$/;
+
+function endpointFolder(endpoint: string): string {
+  if (!ENDPOINT_NAME.test(endpoint) || endpoint.includes('..')) throw new Error(`invalid notification endpoint name "${endpoint.slice(0, 100)}"`);
+  return `${NOTIFICATIONS}/${endpoint}`;
+}
+
+/** True when `name` has the shape of a notification batch's object name. */
+export function isNotificationBatch(name: string): boolean {
+  return BATCH_NAME.test(name);
+}
+
+/** The folder of the batches of events waiting for endpoint `endpoint` (a configured endpoint's name). */
+export function notificationQueue(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/queue`;
+}
+
+/** One batch of events waiting for endpoint `endpoint`. */
+export function notificationBatch(endpoint: string, batch: string): string {
+  if (!isNotificationBatch(batch)) throw new Error(`invalid notification batch "${batch.slice(0, 100)}"`);
+  return `${notificationQueue(endpoint)}/${batch}`;
+}
+
+/** The lease of the process delivering to endpoint `endpoint`. */
+export function notificationLease(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/lease`;
+}
+
+/** The last delivery status of endpoint `endpoint`. */
+export function notificationStatus(endpoint: string): string {
+  return `${endpointFolder(endpoint)}/status`;
 }

@@ -8,12 +8,16 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type AppendedState,
+  type CommitOptions,
   type AppendOptions,
   type FileInfo,
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
 import { KeyedQueue } from './keyed-queue.js';
+
+/** Bytes per chunk of a reader's stream. */
+const READ_CHUNK = 64 * 1024;
 
 interface MemoryObject {
   chunks: Buffer[];
@@ -64,7 +68,10 @@ export class MemoryDriver implements StorageDriver {
     if (range.offset > o.size) throw new InvalidOffsetError(path, range.offset, this.name);
     const all = Buffer.concat(o.chunks);
     const end = range.length === undefined ? all.length : Math.min(all.length, range.offset + range.length);
-    return Readable.from(end > range.offset ? [all.subarray(range.offset, end)] : []);
+    // in chunks, as a file or an object streams, so back-pressure holds (a cut download stops early)
+    const chunks: Buffer[] = [];
+    for (let at = range.offset; at < end; at += READ_CHUNK) chunks.push(all.subarray(at, Math.min(end, at + READ_CHUNK)));
+    return Readable.from(chunks);
   }
 
   async appendedState(path: string): Promise<AppendedState> {
@@ -111,10 +118,11 @@ export class MemoryDriver implements StorageDriver {
     return this.reader(path, { offset: 0, length: state.size });
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
+  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
     checkPath(path, this.name);
     checkPath(dest, this.name);
     if ((this.#objects.get(path)?.size ?? 0) !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
+    if (options.verify) await options.verify(await this.appendedReader(path, state));
     if (state.size === 0) {
       await this.putContent(dest, Buffer.alloc(0));
       await this.delete(path);

@@ -68,3 +68,20 @@ export function planParts(sources: readonly { key: string; size: number }[], lim
   if (filling) plan.push(filling);
   return plan;
 }
+
+/**
+ * The size in bytes of the multipart part that starts at byte `start` of an upload whose length is not
+ * known in advance (a streamed or chunked push), so that no upload up to S3's 5 TiB object limit needs
+ * more than `maxParts` parts: `chunkSize` while that is enough, then `start / R` with
+ * `R = maxParts / 16` (the parts grow geometrically with the bytes already stored), within S3's
+ * 5 MiB-5 GiB bounds. A writer may end a part early (at the end of a `PATCH`) once it holds half its
+ * part size, which at most doubles the count: with `maxParts` 10,000 and 10 MiB chunks, parts stay
+ * 10 MiB up to 6.1 GiB, are 32 MiB at 20 GiB and 160 MiB at 100 GiB; 5 TiB needs at most ~9,600 parts.
+ * After distribution/distribution#4572, whose fixed `chunksize` stops every upload at 10,000 parts.
+ * @param start bytes of the upload before this part
+ * @param chunkSize the configured part size, bytes (at least 5 MiB)
+ */
+export function partSizeAt(start: number, chunkSize: number, maxParts: number = S3_MAX_PARTS): number {
+  const rate = Math.max(1, Math.floor(maxParts / 16));
+  return Math.min(S3_MAX_PART, Math.max(S3_MIN_PART, chunkSize, Math.ceil(start / rate)));
+}

@@ -6,358 +6,200 @@
  * - Reads stream from GetObject, ranges as ranged GETs; writes of small objects are one PutObject
  *   (atomic); listings page through ListObjectsV2 with the `/` delimiter; deletes of a folder page
  *   through its keys and remove them with DeleteObjects, up to 1,000 a request.
- * - A chunked object (upload-session data, see StorageDriver.append) is a folder of immutable part
- *   objects `<path>/<offset, 16 digits>-<uuid>`, one per append, streamed as a multipart upload of
- *   `chunksize` parts (no whole chunk in memory). Its bytes are the chain of parts from offset 0, each
- *   starting where the previous ended. An append checks the chain's size first and, once its part is
- *   stored, lists the parts at its offset: when another append wrote one there meanwhile (another
- *   process), it deletes its own part and fails with InvalidOffsetError, so of concurrent appends at one
- *   offset at most one succeeds, across any number of processes (S3's strong read-after-write
- *   consistency). The chain stops before an offset held by two parts.
- * - Commit concatenates the parts into the blob with a multipart upload: parts of 5 MiB and more are
- *   copied on the store's side (UploadPartCopy); smaller ones are streamed through into `chunksize`
- *   parts. A store without UploadPartCopy (s3rver) answers NotImplemented once, and this driver then
- *   streams every part. One part alone is copied with CopyObject.
+ * - A chunked object (upload-session data, see StorageDriver.append) is one multipart upload per
+ *   session plus a record object per append (s3-chunked.ts): parts grow with the upload so that none
+ *   needs more than `maxParts` parts. Its commit completes the upload into `_objects/<uuid>` and makes
+ *   the destination a POINTER: an empty object whose metadata (`wharf-object`, `wharf-size`) names that
+ *   key and the size. So a commit never copies the bytes again, on AWS S3 (where CopyObject copies)
+ *   as on RGW. Reads, stat, redirects, moves and deletes follow pointers; the driver resolves each
+ *   pointer it met once (cached by key; a target gone since is resolved again).
+ * - Small sessions (all under one part) are committed as one object: CopyObject of one record, else
+ *   the records streamed into one multipart upload. Objects over 5 GiB that are moved are copied with
+ *   UploadPartCopy; a store without it (s3rver) answers NotImplemented once, and this driver then
+ *   streams those parts.
  * - Missing keys are PathNotFoundError; throttling, 5xx and network errors are retried by the SDK's
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
-import { randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  paginateListObjectsV2,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  type _Object,
-  type CompletedPart,
-  type ListObjectsV2CommandOutput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
-  checkPath,
   InvalidOffsetError,
   PathNotFoundError,
-  StorageConfigError,
-  StorageUnavailableError,
   type AppendedState,
   type AppendOptions,
+  type CommitOptions,
   type FileInfo,
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
-import { planParts, S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART, type Piece, type PlannedPart } from './multipart-plan.js';
+import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
+import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
+import { ChunkedObjects } from './s3-chunked.js';
+import { Concatenator } from './s3-concat.js';
+import { explainStartupError } from './s3-errors.js';
+import { purgeOrphans } from './s3-orphans.js';
+import { Pointers, type ByteRange } from './s3-pointers.js';
+import { isChunkedObjectPart } from './s3-records.js';
 
-/** How {@link S3Driver} reaches its bucket. */
-export interface S3DriverOptions {
-  bucket: string;
-  region: string;
-  /** an S3-compatible endpoint URL; AWS's endpoint for `region` when absent */
-  endpoint?: string;
-  /** address the bucket as `endpoint/bucket` (MinIO, s3rver) instead of `bucket.endpoint` */
-  forcePathStyle: boolean;
-  /** static credentials; the AWS default chain (environment, shared files, instance role) when absent */
-  accessKey?: string;
-  secretKey?: string;
-  /** a key prefix for every object, e.g. `registry` (no leading or trailing `/` needed) */
-  rootDirectory: string;
-  /** bytes per part of multipart writes, at least 5 MiB */
-  chunkSize: number;
-  /** seconds a presigned blob URL stays valid; undefined: no redirects */
-  redirectExpiry?: number;
-  /** keys per ListObjectsV2 page, 1-1000 (default 1000; tests force small pages) */
-  listPageSize?: number;
-  /** attempts per request, the first included (SDK standard retries with backoff; default 5) */
-  maxAttempts?: number;
-}
-
-/** One part object of a chunked object: its name in the chunked object's folder, offset and size in bytes. */
-interface Part {
-  name: string;
-  offset: number;
-  size: number;
-}
-
-const PART_NAME = /^(\d{16})-[0-9a-f-]{36}$/;
-/** Part uploads queued per streamed write: memory is at most (queue + 1) x chunk size per write. */
-const UPLOAD_QUEUE = 2;
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-function partName(offset: number): string {
-  return `${String(offset).padStart(16, '0')}-${randomUUID()}`;
-}
+export type { S3DriverOptions } from './s3-bucket.js';
 
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Counts the bytes that pass through, unchanged. */
-class Counter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-}
-
-/** Passes the first `left` bytes, then ends and releases the source; fails when the source ends before. */
-class Limit extends Transform {
-  constructor(
-    private left: number,
-    private readonly source: Readable,
-  ) {
-    super();
-    source.once('error', (err) => this.destroy(err));
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.left <= 0) return cb();
-    const part = chunk.length > this.left ? chunk.subarray(0, this.left) : chunk;
-    this.left -= part.length;
-    this.push(part);
-    if (this.left === 0) {
-      this.push(null);
-      this.source.unpipe(this);
-      this.source.destroy();
-    }
-    cb();
-  }
-
-  override _flush(cb: TransformCallback): void {
-    cb(this.left > 0 ? new Error(`the S3 store ended a ranged GET ${this.left} bytes short`) : null);
-  }
-
-  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    this.source.destroy();
-    cb(err);
-  }
-}
-
-/** What an SDK error carries. */
-interface SdkError {
-  name?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-}
-
-/** `SlowDown, HTTP 503`, `HTTP 503` (a HEAD has no error body to name the code), or a network error code. */
-function describeError(e: SdkError): string {
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.name && e.name !== 'Unknown' && e.name !== 'Error' ? e.name : e.code;
-  return [name, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') || 'unknown error';
-}
-
 /** A {@link StorageDriver} over one S3 bucket. */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';
   readonly client: S3Client;
-  /** the same without SDK retries, for requests whose body is a stream (retried by {@link retrying}) */
-  private readonly streamClient: S3Client;
-  readonly #maxAttempts: number;
-  readonly #bucket: string;
-  readonly #prefix: string;
-  readonly #chunkSize: number;
-  readonly #pageSize: number;
+  readonly #s3: S3Bucket;
+  readonly #pointers: Pointers;
   readonly #redirectExpiry: number | undefined;
   readonly #endpoint: string | undefined;
-  /** whether the store copies parts on its side: unknown until the first UploadPartCopy */
-  #partCopy: boolean | undefined;
+  readonly #concat: Concatenator;
+  readonly #chunked: ChunkedObjects;
 
   constructor(options: S3DriverOptions) {
-    this.#bucket = options.bucket;
-    const root = options.rootDirectory.replace(/^\/+|\/+$/g, '');
-    this.#prefix = root ? `${root}/` : '';
-    this.#chunkSize = Math.max(options.chunkSize, S3_MIN_PART);
-    this.#pageSize = options.listPageSize ?? 1000;
+    const s3 = (this.#s3 = new S3Bucket(this.name, options));
+    this.client = s3.client;
+    this.#pointers = new Pointers(s3);
+    s3.onDelete = (key) => this.#pointers.forget(key);
     this.#redirectExpiry = options.redirectExpiry;
     this.#endpoint = options.endpoint;
-    this.#maxAttempts = options.maxAttempts ?? 5;
-    const config: S3ClientConfig = {
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle,
-      credentials:
-        options.accessKey && options.secretKey ? { accessKeyId: options.accessKey, secretAccessKey: options.secretKey } : undefined,
-      maxAttempts: this.#maxAttempts,
-      retryMode: 'standard',
-      // S3-compatible stores do not all accept the streamed checksum trailers newer SDKs send by default
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5_000, httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } },
-    };
-    this.client = new S3Client(config);
-    this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
-  }
-
-  private key(path: string): string {
-    checkPath(path, this.name);
-    return path === '/' ? this.#prefix : this.#prefix + path.slice(1);
-  }
-
-  /** The key prefix of the objects inside folder `path`. */
-  private folder(path: string): string {
-    return path === '/' ? this.#prefix : `${this.key(path)}/`;
-  }
-
-  /** Maps an SDK error: a missing key to PathNotFoundError, an unavailable store to StorageUnavailableError. */
-  private translate(err: unknown, path: string): unknown {
-    const e = err as SdkError;
-    if (err instanceof PathNotFoundError || err instanceof InvalidOffsetError || err instanceof StorageUnavailableError) return err;
-    const status = e?.$metadata?.httpStatusCode;
-    if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || (status === 404 && e?.name !== 'NoSuchBucket')) {
-      return new PathNotFoundError(path, this.name);
-    }
-    const network = e?.code !== undefined && NETWORK_ERRORS.has(e.code);
-    if ((status !== undefined && (status >= 500 || status === 429)) || network || e?.name === 'TimeoutError' || e?.name === 'SlowDown') {
-      const attempts = e.$metadata?.attempts ?? 1;
-      return new StorageUnavailableError(
-        this.name,
-        `the S3 store ${network ? 'cannot be reached' : 'is unavailable'} (${describeError(e)}) after ${attempts} attempt${attempts === 1 ? '' : 's'}`,
-        { cause: err },
-      );
-    }
-    return err;
-  }
-
-  private async send<T>(path: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw this.translate(err, path);
-    }
-  }
-
-  /** The pages of keys under `prefix`; with `delimiter`, sub-folders come as common prefixes. */
-  private async *pages(path: string, prefix: string, delimiter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
-    const pages = paginateListObjectsV2(
-      { client: this.client, pageSize: this.#pageSize },
-      { Bucket: this.#bucket, Prefix: prefix, Delimiter: delimiter },
+    const chunkSize = Math.max(options.chunkSize, S3_MIN_PART);
+    const get = (path: string, key: string, range?: ByteRange): Promise<Readable> => this.#pointers.get(path, key, range);
+    this.#concat = new Concatenator({
+      bucket: s3.bucket,
+      client: s3.client,
+      streamClient: s3.streamClient,
+      maxAttempts: s3.maxAttempts,
+      partSize: chunkSize,
+      get,
+      translate: (err, path) => s3.translate(err, path),
+    });
+    this.#chunked = new ChunkedObjects(
+      {
+        name: this.name,
+        client: s3.client,
+        streamClient: s3.streamClient,
+        bucket: s3.bucket,
+        objectsPrefix: `${s3.prefix}${OBJECTS}/`,
+        folder: (path) => s3.folder(path),
+        keys: (path, prefix) => s3.keys(path, prefix),
+        deleteKeys: (path, objects) => s3.deleteKeys(path, objects),
+        get,
+        send: (path, request) => s3.send(path, request),
+        concatenate: (path, sources, dest) => this.writeSmall(path, sources, dest),
+        putPointer: (_path, dest, target, size) => this.#pointers.put(dest, target, size),
+        exists: async (dest) => (await this.#pointers.head(dest)) !== undefined,
+      },
+      chunkSize,
+      options.maxParts ?? S3_MAX_PARTS,
     );
-    try {
-      for await (const page of pages) yield page;
-    } catch (err) {
-      throw this.translate(err, path);
-    }
   }
 
-  private async head(path: string): Promise<{ size: number; modTime: Date } | undefined> {
-    if (path === '/') return undefined;
-    try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }));
-      return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0) };
-    } catch (err) {
-      const e = this.translate(err, path);
-      if (e instanceof PathNotFoundError) return undefined;
-      throw e;
-    }
+  /** The SDK clients this driver sends with (the retrying one and the one for streamed bodies), e.g. to count requests. */
+  clients(): S3Client[] {
+    return [this.#s3.client, this.#s3.streamClient];
   }
 
   async stat(path: string): Promise<FileInfo> {
-    const object = await this.head(path);
-    if (object) return { path, ...object, isDir: false };
-    const page = await this.send(path, () =>
-      this.client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.folder(path), MaxKeys: 1 })),
-    );
+    const object = await this.#pointers.head(path);
+    if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
+    const s3 = this.#s3;
+    const page = await s3.send(path, () => s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: s3.folder(path), MaxKeys: 1 })));
     const first = page.Contents?.[0];
     if (!first) throw new PathNotFoundError(path, this.name);
     return { path, size: 0, modTime: first.LastModified ?? new Date(0), isDir: true };
   }
 
   async getContent(path: string): Promise<Buffer> {
-    const out = await this.send(path, () => this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
-    return Buffer.from(await out.Body!.transformToByteArray());
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.#pointers.get(path, this.#s3.key(path))) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const Body = Buffer.from(content);
-    await this.send(path, () => this.client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body })));
+    const s3 = this.#s3;
+    await s3.send(path, () => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.key(path), Body })));
   }
 
   async reader(path: string, range: ReadRange = { offset: 0 }): Promise<Readable> {
-    const key = this.key(path);
+    const key = this.#s3.key(path);
     const { offset, length } = range;
-    if (offset === 0 && length === undefined) return this.get(path, key);
+    if (offset === 0 && length === undefined) return this.#pointers.get(path, key);
     // A range: the size first, since stores differ on ranges that reach past the end.
-    const object = await this.head(path);
+    const object = await this.#pointers.head(path);
     if (!object) throw new PathNotFoundError(path, this.name);
     if (offset > object.size) throw new InvalidOffsetError(path, offset, this.name);
     const end = Math.min(object.size, length === undefined ? object.size : offset + length);
     if (end <= offset) return Readable.from([]);
-    return this.get(path, key, { start: offset, end: end - 1 });
-  }
-
-  /**
-   * GetObject's body stream, of bytes `[range.start, range.end]` when given; cut at the range's length,
-   * since some stores answer a range of `0-0` with the whole object.
-   */
-  private async get(path: string, key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const out = await this.send(path, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: range && `bytes=${range.start}-${range.end}` })),
-    );
-    const body = out.Body as Readable;
-    return range ? body.pipe(new Limit(range.end - range.start + 1, body)) : body;
+    return this.#pointers.read(path, object.target ?? key, { start: offset, end: end - 1 }, object.size);
   }
 
   async list(path: string): Promise<string[]> {
-    const prefix = this.folder(path);
+    const prefix = this.#s3.folder(path);
     const names = new Set<string>();
-    for await (const page of this.pages(path, prefix, '/')) {
+    for await (const page of this.#s3.pages(path, prefix, '/')) {
       for (const p of page.CommonPrefixes ?? []) names.add(p.Prefix!.slice(prefix.length, -1));
       for (const o of page.Contents ?? []) names.add(o.Key!.slice(prefix.length));
     }
     names.delete('');
+    if (path === '/') names.delete(OBJECTS); // the driver's own: the bytes pointers name
     return [...names].sort(byteOrder);
   }
 
   async delete(path: string): Promise<void> {
-    if (path !== '/') await this.send(path, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(path) })));
+    if (path !== '/') {
+      const target = (await this.#pointers.head(path))?.target;
+      await this.deleteObject(path);
+      if (target !== undefined) await this.#s3.deleteKeys(path, [{ Key: target }]);
+    }
     await this.deleteFolder(path);
   }
 
-  /** Deletes every object under folder `path`, one page (up to 1,000 keys) per DeleteObjects request. */
-  private async deleteFolder(path: string): Promise<void> {
-    for await (const page of this.pages(path, this.folder(path))) await this.deleteKeys(path, page.Contents ?? []);
+  private async deleteObject(path: string): Promise<void> {
+    const s3 = this.#s3;
+    await s3.send(path, () => s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: s3.key(path) })));
+    this.#pointers.forget(s3.key(path));
   }
 
-  private async deleteKeys(path: string, objects: readonly _Object[]): Promise<void> {
-    if (objects.length === 0) return;
-    const out = await this.send(path, () =>
-      this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: objects.map((o) => ({ Key: o.Key! })), Quiet: true } }),
-      ),
-    );
-    const failed = out.Errors ?? [];
-    if (failed.length > 0) throw new Error(`${this.name}: ${failed.length} objects under ${path} were not deleted: ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
+  /**
+   * Deletes every object under folder `path`, one page (up to 1,000 keys) per DeleteObjects request,
+   * with the objects its pointers name (pointers are empty objects: each empty one is asked) and the
+   * multipart uploads of its chunked objects.
+   */
+  private async deleteFolder(path: string): Promise<void> {
+    const s3 = this.#s3;
+    for await (const page of s3.pages(path, s3.folder(path))) {
+      const objects = page.Contents ?? [];
+      await this.#chunked.abandon(path, objects);
+      const targets: { Key: string }[] = [];
+      for (const o of objects) {
+        if ((o.Size ?? 0) > 0 || o.Key === s3.prefix || isChunkedObjectPart(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
+        const target = await this.#pointers.targetOf(o.Key!);
+        if (target !== undefined) targets.push({ Key: target });
+      }
+      await s3.deleteKeys(path, [...objects, ...targets]);
+    }
   }
 
   async move(source: string, dest: string): Promise<void> {
-    const object = await this.head(source);
-    const to = this.key(dest);
+    const s3 = this.#s3;
+    const object = await this.#pointers.head(source);
+    const to = s3.key(dest);
     if (object) {
       if (source === dest) return;
       await this.deleteFolder(dest); // a folder in the way
-      await this.copy(source, this.key(source), object.size, to);
-      await this.send(source, () => this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(source) })));
+      await this.copy(source, s3.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
+      await this.deleteObject(source);
       return;
     }
-    const from = this.folder(source);
+    const from = s3.folder(source);
     let found = false;
-    for await (const page of this.pages(source, from)) {
+    for await (const page of s3.pages(source, from)) {
       const objects = page.Contents ?? [];
       if (!found) {
         if (objects.length === 0) break;
@@ -366,227 +208,54 @@ export class S3Driver implements StorageDriver {
         await this.delete(dest); // whatever is there, an object or a folder
       }
       for (const o of objects) await this.copy(source, o.Key!, o.Size ?? 0, `${to}/${o.Key!.slice(from.length)}`);
-      await this.deleteKeys(source, objects);
+      await s3.deleteKeys(source, objects);
     }
     if (!found) throw new PathNotFoundError(source, this.name);
   }
 
   /** Copies one object on the store's side (CopyObject up to 5 GiB, multipart beyond). */
   private async copy(path: string, from: string, size: number, to: string): Promise<void> {
+    const s3 = this.#s3;
     if (size <= S3_MAX_PART) {
-      await this.send(path, () => this.client.send(new CopyObjectCommand({ Bucket: this.#bucket, Key: to, CopySource: this.copySource(from) })));
+      await s3.send(path, () => s3.client.send(new CopyObjectCommand({ Bucket: s3.bucket, Key: to, CopySource: this.#concat.copySource(from) })));
     } else {
-      await this.concatenate(path, [{ key: from, size }], to);
+      await this.#concat.concatenate(path, [{ key: from, size }], to);
     }
   }
 
-  private copySource(key: string): string {
-    return encodeURI(`${this.#bucket}/${key}`);
-  }
-
-  // --- chunked objects ----------------------------------------------------------------------
-
-  /** The part objects in folder `path` that hold bytes, with their offsets; only those at `offset` when given. */
-  private async parts(path: string, offset?: number): Promise<Part[]> {
-    const prefix = this.folder(path);
-    const parts: Part[] = [];
-    for await (const page of this.pages(path, offset === undefined ? prefix : prefix + String(offset).padStart(16, '0'))) {
-      for (const o of page.Contents ?? []) {
-        const name = o.Key!.slice(prefix.length);
-        const m = PART_NAME.exec(name);
-        if (m && (o.Size ?? 0) > 0) parts.push({ name, offset: Number(m[1]), size: o.Size! });
-      }
-    }
-    return parts;
-  }
-
-  /** The chain of parts from offset 0, each starting where the previous ended; it stops before a gap or an offset two parts claim. */
-  private static chain(parts: readonly Part[]): Part[] {
-    const at = new Map<number, Part[]>();
-    for (const p of parts) at.set(p.offset, [...(at.get(p.offset) ?? []), p]);
-    const chain: Part[] = [];
-    for (let offset = 0; ; ) {
-      const here = at.get(offset);
-      if (here?.length !== 1) return chain;
-      chain.push(here[0]!);
-      offset += here[0]!.size;
-    }
-  }
-
-  private static state(chain: readonly Part[]): AppendedState {
-    return { size: chain.reduce((n, p) => n + p.size, 0), token: JSON.stringify(chain.map((p) => [p.name, p.size])) };
-  }
-
-  private static chainOf(state: AppendedState): Part[] {
-    if (state.size === 0) return [];
-    return (JSON.parse(state.token) as [string, number][]).map(([name, size]) => ({ name, size, offset: Number(name.slice(0, 16)) }));
-  }
+  // --- chunked objects (s3-chunked.ts) --------------------------------------------------------
 
   async appendedState(path: string): Promise<AppendedState> {
-    return S3Driver.state(S3Driver.chain(await this.parts(path)));
+    return this.#chunked.state(path);
   }
 
   async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
-    const { offset, signal } = options;
-    const key = `${this.folder(path)}${partName(offset)}`;
-    signal?.throwIfAborted();
-    if ((await this.appendedState(path)).size !== offset) throw new InvalidOffsetError(path, offset, this.name);
-
-    const counter = new Counter();
-    const stop = new AbortController();
-    let sourceError: unknown;
-    const onSourceError = (err: unknown): void => {
-      sourceError ??= err;
-      counter.destroy(err as Error);
-    };
-    const onAbort = (): void => {
-      stop.abort();
-      source.destroy(signal?.reason as Error); // also ends an append whose source sends nothing
-      counter.destroy(signal?.reason as Error);
-    };
-    source.on('error', onSourceError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    source.pipe(counter);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.#bucket, Key: key, Body: counter },
-      partSize: this.#chunkSize,
-      queueSize: UPLOAD_QUEUE,
-      leavePartsOnError: false,
-      abortController: stop,
-    });
-    try {
-      await upload.done();
-    } catch (err) {
-      source.unpipe(counter);
-      if (!signal?.aborted && sourceError === undefined) source.resume(); // let the caller answer; the rest of the body is dropped
-      await this.deleteKeys(path, [{ Key: key }]).catch(() => undefined);
-      if (signal?.aborted) throw signal.reason;
-      if (sourceError !== undefined) throw sourceError;
-      throw this.translate(err, path);
-    } finally {
-      source.off('error', onSourceError);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    if (counter.bytes === 0) {
-      await this.deleteKeys(path, [{ Key: key }]);
-      return 0;
-    }
-    // Another process may have appended at this offset meanwhile: then at most one of us may stay.
-    const rivals = (await this.parts(path, offset)).filter((p) => p.offset === offset && `${this.folder(path)}${p.name}` !== key);
-    if (rivals.length > 0) {
-      await this.deleteKeys(path, [{ Key: key }]);
-      throw new InvalidOffsetError(path, offset, this.name);
-    }
-    return counter.bytes;
+    return this.#chunked.append(path, source, options);
   }
 
   async appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    const folder = this.folder(path);
-    const pieces = S3Driver.chainOf(state).map((p) => ({ key: folder + p.name, start: 0, end: p.size - 1 }));
-    return Readable.from(this.stream(path, pieces));
+    return this.#chunked.reader(path, state);
   }
 
-  /** The bytes of `pieces`, in order, one ranged GET after the other. */
-  private async *stream(path: string, pieces: readonly Piece[]): AsyncGenerator<Buffer> {
-    for (const p of pieces) {
-      for await (const chunk of await this.get(path, p.key, p)) yield chunk as Buffer;
-    }
-  }
-
-  async commitAppended(path: string, dest: string, state: AppendedState): Promise<void> {
-    const to = this.key(dest);
-    if ((await this.appendedState(path)).token !== state.token) throw new InvalidOffsetError(path, state.size, this.name);
-    const folder = this.folder(path);
-    const chain = S3Driver.chainOf(state);
-    if (chain.length === 0) await this.putContent(dest, Buffer.alloc(0));
-    else if (chain.length === 1) await this.copy(path, folder + chain[0]!.name, chain[0]!.size, to);
-    else await this.concatenate(path, chain.map((p) => ({ key: folder + p.name, size: p.size })), to);
+  async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
+    this.#s3.key(dest);
+    await this.#chunked.commit(path, dest, state, options);
     await this.deleteFolder(path);
   }
 
-  /**
-   * Writes the concatenation of `sources` as object `to` with one multipart upload (see multipart-plan.ts):
-   * parts copied on the store's side where it can, else streamed through this process part by part.
-   */
-  private async concatenate(path: string, sources: readonly { key: string; size: number }[], to: string): Promise<void> {
-    const total = sources.reduce((n, s) => n + s.size, 0);
-    const partSize = Math.max(this.#chunkSize, Math.ceil(total / S3_MAX_PARTS));
-    for (;;) {
-      const canCopy = this.#partCopy !== false;
-      const plan = planParts(sources, { partSize, minPartSize: S3_MIN_PART, maxCopySize: S3_MAX_PART, canCopy });
-      try {
-        await this.multipart(path, plan, to);
-        return;
-      } catch (err) {
-        if (!canCopy || (err as SdkError).name !== 'NotImplemented') throw this.translate(err, path);
-        this.#partCopy = false; // the store has no UploadPartCopy: stream the parts from now on
-      }
-    }
-  }
-
-  private async multipart(path: string, plan: readonly PlannedPart[], to: string): Promise<void> {
-    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: to }));
-    const target = { Bucket: this.#bucket, Key: to, UploadId };
-    try {
-      const parts: CompletedPart[] = [];
-      for (const [i, part] of plan.entries()) {
-        const PartNumber = i + 1;
-        if ('copy' in part) {
-          const { copy } = part;
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ ...target, PartNumber, CopySource: this.copySource(copy.key), CopySourceRange: `bytes=${copy.start}-${copy.end}` }),
-          );
-          this.#partCopy = true;
-          parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag });
-        } else {
-          const out = await this.retrying(() => this.uploadStreamedPart(path, { ...target, PartNumber }, part.pieces, part.size));
-          parts.push({ PartNumber, ETag: out.ETag });
-        }
-      }
-      await this.client.send(new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: parts } }));
-    } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** UploadPart with a body streamed from `pieces`; a failed read of a piece aborts the request and is its error. */
-  private async uploadStreamedPart(
-    path: string,
-    target: { Bucket: string; Key: string; UploadId: string | undefined; PartNumber: number },
-    pieces: readonly Piece[],
-    size: number,
-  ): Promise<{ ETag?: string }> {
-    const Body = Readable.from(this.stream(path, pieces));
-    const abort = new AbortController();
-    let readError: unknown;
-    Body.once('error', (err) => {
-      readError = err;
-      abort.abort(err);
-    });
-    try {
-      return await this.streamClient.send(new UploadPartCommand({ ...target, Body, ContentLength: size }), { abortSignal: abort.signal });
-    } catch (err) {
-      throw readError ?? err;
-    } finally {
-      Body.destroy();
-    }
+  /** Writes the whole objects `sources` (small: under one part together) as object `dest`. */
+  private async writeSmall(path: string, sources: readonly { key: string; size: number }[], dest: string): Promise<void> {
+    if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
+    else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.#s3.key(dest));
+    else await this.#concat.concatenate(path, sources, this.#s3.key(dest));
   }
 
   /**
-   * Runs `request` (which builds a fresh streamed body each time) up to the configured attempts while
-   * it fails with a retryable error, with exponential backoff: the SDK cannot replay a stream.
+   * Deletes the `_objects/` objects no pointer names and the multipart uploads no session names, older
+   * than `olderThan` (interrupted commits; see s3-orphans.ts).
    */
-  private async retrying<T>(request: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request();
-      } catch (err) {
-        if (attempt >= this.#maxAttempts || !(this.translate(err, '/') instanceof StorageUnavailableError)) throw err;
-        await delay(Math.min(20_000, 100 * 2 ** attempt * (0.5 + Math.random() / 2)));
-      }
-    }
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+    return purgeOrphans(this.#s3, this.#pointers, olderThan, options.dryRun);
   }
 
   // --- redirects and start-up ---------------------------------------------------------------
@@ -594,7 +263,8 @@ export class S3Driver implements StorageDriver {
   /** A presigned GET URL valid for the configured expiry, or undefined when redirects are off. */
   async redirectURL(path: string): Promise<string | undefined> {
     if (this.#redirectExpiry === undefined) return undefined;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { expiresIn: this.#redirectExpiry });
+    const Key = await this.#pointers.bytesKey(path);
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.#s3.bucket, Key }), { expiresIn: this.#redirectExpiry });
   }
 
   /**
@@ -603,33 +273,9 @@ export class S3Driver implements StorageDriver {
    */
   async check(): Promise<void> {
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
+      await this.client.send(new HeadBucketCommand({ Bucket: this.#s3.bucket }));
     } catch (err) {
-      throw this.explain(err);
+      throw explainStartupError(err, this.#s3.bucket, this.#endpoint);
     }
-  }
-
-  private explain(err: unknown): StorageConfigError {
-    const e = err as SdkError;
-    const status = e?.$metadata?.httpStatusCode;
-    const bucket = JSON.stringify(this.#bucket);
-    const where = this.#endpoint ? `at ${this.#endpoint}` : 'on AWS';
-    const cause = `${e?.name ?? 'Error'}${status ? `, HTTP ${status}` : ''}${e?.message && e.message !== 'UnknownError' ? `: ${e.message}` : ''}`;
-    if (e?.name === 'CredentialsProviderError') {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: no AWS credentials found (${cause}); set both keys, or provide credentials through the AWS environment variables, shared config files or an instance role`, { cause: err });
-    }
-    if (status === 404 || e?.name === 'NoSuchBucket') {
-      return new StorageConfigError('storage.s3.bucket', `storage.s3.bucket = ${bucket}: no such bucket ${where} (${cause}); create it or correct the name`, { cause: err });
-    }
-    if (status === 401 || status === 403) {
-      return new StorageConfigError('storage.s3.accesskey', `storage.s3.accesskey/secretkey: the S3 store ${where} refused access to bucket ${bucket} (${cause}); check the credentials (or the AWS credential chain) and the bucket's policy`, { cause: err });
-    }
-    if (status === 301 || e?.name === 'PermanentRedirect') {
-      return new StorageConfigError('storage.s3.region', `storage.s3.region: bucket ${bucket} is in another region (${cause}); set the bucket's region`, { cause: err });
-    }
-    if (status === undefined) {
-      return new StorageConfigError('storage.s3.endpoint', `storage.s3.endpoint = ${JSON.stringify(this.#endpoint ?? '(AWS)')}: the S3 store cannot be reached (${e?.code ?? cause}); check the URL and that the store is running`, { cause: err });
-    }
-    return new StorageConfigError('storage.s3', `storage.s3: the bucket ${bucket} ${where} cannot be used (${cause})`, { cause: err });
   }
 }

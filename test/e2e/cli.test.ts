@@ -2,10 +2,10 @@
  * The `wharf` command itself: a bad configuration stops `wharf serve` with exit status 1 and a
  * message naming the key, the value and what is allowed; `--config FILE` is honoured.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { removeDir, run, tempDir, WHARF_MAIN } from './helpers.js';
+import { REPO_ROOT, removeDir, run, tempDir, WHARF_MAIN } from './helpers.js';
 
 function wharf(args: string[], env: NodeJS.ProcessEnv = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
@@ -58,5 +58,25 @@ describe('wharf serve with a bad configuration', () => {
       blocker.close();
       await removeDir(dir);
     }
+  });
+});
+
+describe('wharf --version and wharf gc --help', () => {
+  it('--version prints the version of the package', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await wharf(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('gc --help says what a run deletes by default, what it keeps, and offers --grace', async () => {
+    const r = await wharf(['gc', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--grace <duration>');
+    expect(r.stdout).toContain('blobs no remaining manifest uses');
+    expect(r.stdout).toContain('manifests no tag reaches');
+    expect(r.stdout).toContain('--delete-untagged (gc.deleteuntagged: true) deletes those too');
+    expect(r.stdout).toContain('within the grace period (gc.grace, 1h) is deleted');
+    expect(r.stdout).not.toContain('delete what no tag reaches');
   });
 });

@@ -220,8 +220,13 @@ export const TOOLS = {
   docker: { name: 'docker', debianPackage: 'docker.io' },
   dockerd: { name: 'dockerd', debianPackage: 'docker.io' },
   skopeo: { name: 'skopeo', debianPackage: 'skopeo' },
+  podman: { name: 'podman', debianPackage: 'podman' },
   busybox: { name: '/bin/busybox', debianPackage: 'busybox-static' },
   tar: { name: 'tar', debianPackage: 'tar' },
+  curl: { name: 'curl', debianPackage: 'curl' },
+  containerd: { name: 'containerd', debianPackage: 'containerd' },
+  ctr: { name: 'ctr', debianPackage: 'containerd' },
+  distribution: { name: 'docker-registry', debianPackage: 'docker-registry' },
 } satisfies Record<string, Tool>;
 
 /**
@@ -299,6 +304,10 @@ export interface StartWharfOptions {
   storageEnv?: Record<string, string>;
   /** How long to wait for `/v2/` to answer 200 (default 30 s). */
   readyTimeoutMs?: number;
+  /** What to poll instead of `GET <url>/v2/` (e.g. the debug listener's `/livez` of a TLS server): answers 200 when ready. */
+  readyUrl?: string;
+  /** The address to listen on (default 127.0.0.1; `[::1]` for the IPv6 loopback). */
+  listenHost?: string;
 }
 
 /** A running `wharf serve` process. */
@@ -396,7 +405,7 @@ async function serverCommand(
       ...withoutWharfVariables(process.env),
       WHARF_LOG_LEVEL: 'warn',
       ...opts.env,
-      WHARF_HTTP_ADDR: `127.0.0.1:${port}`,
+      WHARF_HTTP_ADDR: `${opts.listenHost ?? '127.0.0.1'}:${port}`,
       ...(opts.storageEnv ?? { WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: root }),
     },
   };
@@ -444,9 +453,10 @@ export async function startWharf(opts: StartWharfOptions = {}): Promise<WharfSer
       });
     });
     try {
+      const readyUrl = opts.readyUrl ?? `${url}/v2/`;
       await waitFor(
-        `${name} to answer GET ${url}/v2/ with 200 (401 with authentication on)`,
-        async () => [200, 401].includes((await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2_000) })).status),
+        `${name} to answer GET ${readyUrl} with 200 (401 with authentication on)`,
+        async () => [200, 401].includes((await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) })).status),
         {
           timeoutMs: opts.readyTimeoutMs ?? 30_000,
           intervalMs: 50,

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CATALOG_MAX_AGE_MS } from '../../src/registry/catalog.js';
-import { startS3rver, wharfS3Env, type RunningS3 } from '../support/s3rver.js';
+import { startS3, wharfS3Env, type RunningS3 } from '../support/s3.js';
 import { once, startWharf, waitFor, type WharfServer } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -65,7 +65,7 @@ describe('two wharf processes on one S3 bucket', () => {
   const servers: WharfServer[] = [];
 
   const replicas = once(async () => {
-    s3 = await startS3rver();
+    s3 = await startS3();
     const env = { storageEnv: wharfS3Env(s3, 'replicas') };
     const a = await startWharf(env);
     servers.push(a);

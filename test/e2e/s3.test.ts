@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startS3rver, wharfS3Env, type RunningS3 } from '../support/s3rver.js';
+import { startS3, wharfS3Env, type RunningS3 } from '../support/s3.js';
 import { dockerClient, dockerHost } from './docker-env.js';
 import { BASE_IMAGE, once, removeDir, requireTools, run, startWharf, tempDir, TOOLS, type RunOptions, type RunResult, type WharfServer } from './helpers.js';
 import { layoutRef, OCI_MANIFEST, readBlob, sha256, writeMultiPlatformLayout } from './oci-layout.js';
@@ -24,7 +24,7 @@ describe('docker and skopeo against Wharf on S3', () => {
     await requireTools(TOOLS.docker, TOOLS.skopeo, TOOLS.tar);
     dockerHost();
     work = await tempDir('wharf-e2e-s3-');
-    s3 = await startS3rver();
+    s3 = await startS3();
     const plain = await startWharf({ storageEnv: wharfS3Env(s3, 'images') });
     servers.push(plain);
     const redirecting = await startWharf({ storageEnv: wharfS3Env(s3, 'images', { WHARF_STORAGE_S3_REDIRECT: 'true', WHARF_STORAGE_S3_REDIRECTEXPIRY: '10m' }) });

@@ -1,5 +1,5 @@
 /**
- * The admin API's read and delete endpoints (README "Admin API"): repositories with their unique and
+ * The admin API's read and delete endpoints (docs/admin-api.md): repositories with their unique and
  * shared bytes, tags with their sizes, deleting repositories and tags, storage totals, and the
  * errors (unknown repository 404, bad input 400, unknown path 404, wrong method 405).
  */

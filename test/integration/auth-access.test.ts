@@ -74,8 +74,26 @@ describe('a blob linked only in a repository the account cannot read', () => {
     // a token without pull on the source: upload session, not 401
     const noSource = await withToken(reg, 'bob', ['repository:bob/other:pull,push']);
     expect((await noSource.post(`/v2/bob/other/blobs/uploads/?mount=${inTeam.digest}&from=team/base`)).status).toBe(202);
-    const anywhere = await noSource.post(`/v2/bob/other/blobs/uploads/?mount=${shared.digest}`);
-    expect(anywhere.status).toBe(201);
+    // without from, the candidates are what the token grants pull on (bob/lib here), not all the account's rules allow
+    const withLib = await withToken(reg, 'bob', ['repository:bob/other:pull,push', 'repository:bob/lib:pull']);
+    const anywhere = await withLib.post(`/v2/bob/other/blobs/uploads/?mount=${shared.digest}`);
+    expect(anywhere.status, anywhere.text).toBe(201);
+  });
+
+  // Outside testing: a token scoped only to bob/scoped could mount without `from` a layer only team/secret
+  // links (bob may pull team/* by the rules, but this token grants nothing there) and then read its bytes.
+  it('a mount without from takes the blob only from repositories the token itself grants pull on', async () => {
+    const reg = await startAuthRegistry();
+    const alice = await withToken(reg, 'alice', ['repository:team/secret:pull,push']);
+    const secret = await pushBlob(alice, 'team/secret', Buffer.from('team-secret-layer'));
+    const scoped = await withToken(reg, 'bob', ['repository:bob/scoped:pull,push']);
+    const mount = await scoped.post(`/v2/bob/scoped/blobs/uploads/?mount=${secret.digest}`);
+    expect(mount.status, mount.text).toBe(202);
+    expect(mount.headers.location).toMatch(/^\/v2\/bob\/scoped\/blobs\/uploads\//);
+    expectError(await scoped.get(`/v2/bob/scoped/blobs/${secret.digest}`), 404, 'NAME_UNKNOWN');
+    // Basic credentials carry no scope: the account's rules decide (bob may pull team/*)
+    const basicMount = await as(reg, basic('bob', USERS.bob)).post(`/v2/bob/scoped/blobs/uploads/?mount=${secret.digest}`);
+    expect(basicMount.status, basicMount.text).toBe(201);
   });
 });
 

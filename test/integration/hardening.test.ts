@@ -63,7 +63,7 @@ forEachDriver((make) => {
 
   it('protocol errors that Node answers itself are the spec JSON too', async () => {
     const { url } = await make();
-    const huge = await rawExchange(url, `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const huge = await rawExchange(url, `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`);
     expect(huge).toMatch(/^HTTP\/1\.1 431 /);
     expect(huge).toContain('Content-Type: application/json');
     expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4)).errors[0].code).toBe('UNSUPPORTED');

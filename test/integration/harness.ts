@@ -44,6 +44,10 @@ export interface RegistryOptions {
   idleTimeout?: string;
   /** the `gc` configuration section, as in YAML (default none) */
   gc?: Record<string, unknown>;
+  /** more keys of the `http` section, as in YAML (e.g. `{minbodyrate: 1000}`) */
+  http?: Record<string, unknown>;
+  /** the `admin` configuration section, as in YAML (default none) */
+  admin?: Record<string, unknown>;
 }
 
 /** Garbage collection timing of test apps: a short lease settle and guard poll (one process, so no race needs the default waits). */
@@ -75,9 +79,10 @@ export function testConfig(driver: DriverName, root: string | undefined, options
   const storage = driver === 'filesystem' ? { filesystem: { rootdirectory: root } } : { inmemory: {} };
   return validate({
     log: { level: 'silent' },
-    http: { addr: '127.0.0.1:0', ...(options.idleTimeout ? { idletimeout: options.idleTimeout } : {}) },
+    http: { addr: '127.0.0.1:0', ...(options.idleTimeout ? { idletimeout: options.idleTimeout } : {}), ...options.http },
     storage: { ...storage, delete: { enabled: options.deleteEnabled ?? true } },
     ...(options.gc ? { gc: options.gc } : {}),
+    ...(options.admin ? { admin: options.admin } : {}),
   });
 }
 

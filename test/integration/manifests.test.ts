@@ -3,6 +3,7 @@
  * byte-for-byte storage, media types, validation and the documented errors.
  */
 import { expect, it } from 'vitest';
+import { MAX_MANIFEST_DESCRIPTORS } from '../../src/oci/manifest.js';
 import {
   buildImage,
   buildIndex,
@@ -418,12 +419,24 @@ forEachDriver((make) => {
     ['starts with a dash', '-x'],
     ['has a plus', 'a+b'],
     ['is 129 characters', 'a'.repeat(129)],
-  ])('a tag that %s: 400 TAG_INVALID', async (_what, tag) => {
+  ])('a tag that %s: PUT and DELETE 400 TAG_INVALID; GET and HEAD 404 MANIFEST_UNKNOWN (end-3, as Distribution)', async (_what, tag) => {
     const { http } = await make();
     const image = await pushImage(http, 'tags', 'ok');
     expectError(await putManifest(http, 'tags', tag, image.body), 400, 'TAG_INVALID');
-    expectError(await http.get(`/v2/tags/manifests/${tag}`), 400, 'TAG_INVALID');
     expectError(await http.delete(`/v2/tags/manifests/${tag}`), 400, 'TAG_INVALID');
+    expectError(await http.get(`/v2/tags/manifests/${tag}`), 404, 'MANIFEST_UNKNOWN');
+    const head = await http.head(`/v2/tags/manifests/${tag}`);
+    expect(head.status).toBe(404);
+    expect(head.headers['content-type']).toBe('application/json');
+  });
+
+  // the OCI conformance suite's "GET nonexistent manifest should return 404" asks for `.INVALID_MANIFEST_NAME`
+  it('GET and HEAD by the conformance suite\'s malformed reference: 404 MANIFEST_UNKNOWN, also in an unknown repository', async () => {
+    const { http } = await make();
+    await pushImage(http, 'conf/app', 'v1');
+    expectError(await http.get('/v2/conf/app/manifests/.INVALID_MANIFEST_NAME'), 404, 'MANIFEST_UNKNOWN');
+    expect((await http.head('/v2/conf/app/manifests/.INVALID_MANIFEST_NAME')).status).toBe(404);
+    expectError(await http.get('/v2/conf/nope/manifests/.INVALID_MANIFEST_NAME'), 404, 'NAME_UNKNOWN');
   });
 
   it('a 128-character tag with every allowed character class works', async () => {
@@ -434,11 +447,25 @@ forEachDriver((make) => {
     await expectManifest(http, 'longtag', tag, image.body, MEDIA.ociManifest);
   });
 
-  it('a reference with a colon is a digest: a malformed one is 400 DIGEST_INVALID', async () => {
+  it('a reference with a colon is a digest: a malformed one is 400 DIGEST_INVALID on PUT and DELETE, 404 MANIFEST_UNKNOWN on GET and HEAD', async () => {
     const { http } = await make();
-    await pushImage(http, 'ref', 'v1');
-    expectError(await http.get('/v2/ref/manifests/sha256:abc'), 400, 'DIGEST_INVALID');
-    expectError(await http.get(`/v2/ref/manifests/md5:${'a'.repeat(32)}`), 400, 'DIGEST_INVALID');
+    const image = await pushImage(http, 'ref', 'v1');
+    for (const reference of ['sha256:abc', `md5:${'a'.repeat(32)}`]) {
+      expectError(await putManifest(http, 'ref', reference, image.body), 400, 'DIGEST_INVALID');
+      expectError(await http.delete(`/v2/ref/manifests/${reference}`), 400, 'DIGEST_INVALID');
+      expectError(await http.get(`/v2/ref/manifests/${reference}`), 404, 'MANIFEST_UNKNOWN');
+      expect((await http.head(`/v2/ref/manifests/${reference}`)).status).toBe(404);
+    }
+  });
+
+  it(`a manifest of more than ${MAX_MANIFEST_DESCRIPTORS} descriptors: 400 MANIFEST_INVALID naming the limit, nothing stored`, async () => {
+    const { http } = await make();
+    const image = await pushImage(http, 'huge', 'v1', { layers: 1 });
+    const layer = JSON.parse(image.body.toString()).layers[0];
+    const body = Buffer.from(JSON.stringify({ ...JSON.parse(image.body.toString()), layers: Array.from({ length: MAX_MANIFEST_DESCRIPTORS }, () => layer) }));
+    const message = expectError(await putManifest(http, 'huge', 'v2', body), 400, 'MANIFEST_INVALID');
+    expect(message).toContain(`at most ${MAX_MANIFEST_DESCRIPTORS}`);
+    expectError(await http.get('/v2/huge/manifests/v2'), 404, 'MANIFEST_UNKNOWN');
   });
 
   it('PATCH and POST on a manifest: 405 UNSUPPORTED with Allow, as JSON', async () => {

@@ -25,7 +25,7 @@ forEachDriver((make) => {
     expect(catalog).toMatch(/^HTTP\/1\.1 200 /);
   });
 
-  // README: "Every error is the spec's JSON ... including the ones Node's HTTP parser answers itself".
+  // docs/registry-api.md: "Every error is the spec's JSON ... including the ones Node's HTTP parser answers itself".
   // An `Expect` other than 100-continue is answered by Node (no 'checkExpectation' listener): 417 with
   // an empty chunked body, no Docker-Distribution-API-Version, and no access log line.
   it('an unsupported Expect gets the spec\'s JSON error and an access log line', async () => {
@@ -38,7 +38,7 @@ forEachDriver((make) => {
     await eventually(async () => lines.some((l) => l.msg === 'request'), 'an access log line');
   });
 
-  // README "Logs": "Headers, query strings and bodies are never logged, so credentials and tokens
+  // docs/configuration.md "Logs": "Headers, query strings and bodies are never logged, so credentials and tokens
   // cannot leak into logs". An absolute-form target with userinfo is logged verbatim as req.path.
   it('never logs userinfo of an absolute-form request target', async () => {
     const { logger, lines } = capturingLogger();
@@ -50,7 +50,7 @@ forEachDriver((make) => {
     expect(JSON.stringify(lines)).not.toContain('USERINFOSECRET');
   });
 
-  // README "Logs": `request aborted` at warn when the client closed the connection first. A client
+  // docs/configuration.md "Logs": `request aborted` at warn when the client closed the connection first. A client
   // that cancels a blob download (Ctrl-C on docker pull) is logged as `unhandled error` at level error
   // with a stack trace ("the destination closed before the whole range was written").
   it('a client that cancels a blob download is no server error in the log', async () => {

@@ -1,18 +1,22 @@
 /**
- * The StorageDriver contract run against the S3 driver on s3rver (started by this file, in its own process, on a free port).
+ * The StorageDriver contract run against the S3 driver on Ceph RGW (s3rver where RGW is missing outside CI;
+ * see test/support/s3.ts), started by this file on free ports and stopped by pid.
  * Each test gets its own root directory (key prefix) in one bucket; listings page 50 keys at a time, so
- * every listing with more than 50 keys (the 1,500 children, the recursive deletes) spans several ListObjectsV2 pages.
+ * every listing with more than 50 keys (the long listing's 160 children, the recursive deletes) spans several ListObjectsV2 pages.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { S3Driver } from '../../src/storage/s3.js';
-import { startS3rver, type RunningS3 } from '../support/s3rver.js';
+import { startS3, type RunningS3 } from '../support/s3.js';
 import { driverContract } from './contract.js';
+
+// RGW shares 2 cores with everything else here: S3 round trips swing with the machine's load
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 let s3: RunningS3;
 beforeAll(async () => {
-  s3 = await startS3rver();
-});
+  s3 = await startS3();
+}, 180_000); // Ceph RGW starts in about 6 s, longer on a busy machine
 afterAll(async () => {
   await s3?.stop();
 });
@@ -40,7 +44,8 @@ driverContract('s3', async () => {
     reopen: async () => s3Driver(s3, root),
     cleanup: () => driver.delete('/'),
     appendsExclusiveAcrossInstances: true,
-    storeWritesInPlace: true,
+    storeWritesInPlace: s3.kind === 's3rver',
     raceRounds: 15, // about 15 requests a round on S3: 50 rounds would take 20 s
+    listPageSize: 50, // the long listing writes 160 children (four pages), not 1,500
   };
 });

@@ -43,7 +43,7 @@ describe('StatValidatedCache', () => {
   });
 
   it('evicts the least recently used values beyond its budget (each path costs 512 bytes besides its value)', async () => {
-    const cache = new StatValidatedCache(1040, later); // one 518-byte entry fits, two do not
+    const cache = new StatValidatedCache(1000, later); // one 518-byte entry fits, two (1,036) do not
     const a = join(root, 'a');
     const b = join(root, 'b');
     await writeFile(a, 'x');

@@ -20,7 +20,7 @@ export const S3RVER_KEY = 'S3RVER';
  * from test/support/ in the tests and compiled, from dist/test/support/, in the bench, which has no copy
  * of the server script.
  */
-function repositoryRoot(): string {
+export function repositoryRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
@@ -32,16 +32,18 @@ function repositoryRoot(): string {
 
 const SERVER_SCRIPT = join(repositoryRoot(), 'test/support/s3rver-server.mjs');
 
-/** A running s3rver process. */
+/** A running S3 store for tests: s3rver (a fake) or Ceph RGW (real, see rgw.ts). */
 export interface RunningS3 {
+  /** which store runs */
+  kind: 's3rver' | 'rgw';
   /** `http://127.0.0.1:<port>` */
   endpoint: string;
   bucket: string;
   accessKey: string;
   secretKey: string;
-  /** the process id, e.g. to measure it apart */
+  /** the process id (RGW: the radosgw daemon's), e.g. to measure it apart */
   pid: number;
-  /** Stops the process and removes its directory. */
+  /** Stops the process (RGW: its daemons) and removes its directory. */
   stop(): Promise<void>;
 }
 
@@ -75,7 +77,7 @@ export async function startS3rver(bucket = 'wharf-test', parent = tmpdir()): Pro
       setTimeout(() => reject(new Error(`s3rver did not start within 30 s: ${stderr}`)), 30_000).unref();
     });
     const { port } = JSON.parse(await firstLine) as { port: number };
-    return { endpoint: `http://127.0.0.1:${port}`, bucket, accessKey: S3RVER_KEY, secretKey: S3RVER_KEY, pid: child.pid!, stop };
+    return { endpoint: `http://127.0.0.1:${port}`, bucket, accessKey: S3RVER_KEY, secretKey: S3RVER_KEY, pid: child.pid!, stop, kind: 's3rver' };
   } catch (err) {
     child.kill('SIGKILL');
     await stop();

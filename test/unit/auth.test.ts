@@ -236,7 +236,7 @@ describe('the auth configuration', () => {
 });
 
 describe('config/examples/token-auth.yaml', () => {
-  it('loads, with the rules in the shape the README shows', async () => {
+  it('loads, with the rules in the shape docs/authentication.md shows', async () => {
     const { loadConfig } = await import('../../src/config/load.js');
     const c = loadConfig(join(import.meta.dirname, '../../config/examples/token-auth.yaml'), {});
     expect(c.auth?.token).toMatchObject({ service: 'wharf', issuer: 'wharf', expiration: 300 });

@@ -8,9 +8,11 @@ describe('loadConfig', () => {
     expect(loadConfig(undefined, {})).toEqual({
       version: 0.1,
       log: { level: 'info' },
-      http: { addr: '0.0.0.0:5000', idletimeout: 60_000 },
+      http: { addr: '0.0.0.0:5000', idletimeout: 60_000, headertimeout: 60_000, minbodyrate: 1024, draintimeout: 30_000 },
       storage: { filesystem: { rootdirectory: './data' }, delete: { enabled: true } },
-      admin: { import: { maxbytes: 10 * 1024 ** 3 }, index: { poll: 2000, rebuild: 86_400_000 } },
+      admin: { import: { maxbytes: 10 * 1024 ** 3 }, allowremote: false, index: { poll: 2000, rebuild: 86_400_000 } },
+      health: { storagedriver: { enabled: true, interval: 10_000, threshold: 1 }, file: [] },
+      notifications: { events: { includereferences: false }, endpoints: [] },
       gc: { grace: 3_600_000, deleteuntagged: false, uploadpurge: { age: 86_400_000 }, retention: [] },
     });
   });

@@ -227,6 +227,81 @@ describe('GC guard: a manifest PUT racing a collection', () => {
   });
 });
 
+describe('GC guard: an undone manifest PUT to an existing tag', () => {
+  // Outside testing: the undo deleted the tag, so the next collection deleted the image it had pointed at.
+  it('puts the tag back to the manifest it pointed at, which the next collection keeps', async () => {
+    const { driver, registry, pushBlob, manifestOf, stored } = setup();
+    const good = manifestOf(await pushBlob(A), await pushBlob(A));
+    const { digest: goodDigest } = await registry.manifests.put(A, { tag: 'v1' as Tag }, good, OCI_MANIFEST);
+    const before = await registry.manifests.resolveTag(A, 'v1' as Tag);
+    const next = manifestOf(await pushBlob(A), await pushBlob(A)); // its blobs are orphans until the PUT lands: candidates
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v1' as Tag }, next, OCI_MANIFEST);
+    await pause.reached;
+    const report = await (await GcRun.start(driver, gcOptions())).complete();
+    expect(report.blobsDeleted).toBe(3); // the new manifest's bytes, config and layer
+    pause.release();
+    const err = await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    expect((err.detail as { removedByGc?: boolean }).removedByGc).toBe(true);
+    expect(await registry.manifests.resolveTag(A, 'v1' as Tag)).toEqual(before);
+    const again = await (await GcRun.start(driver, gcOptions())).complete();
+    expect(again).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0 });
+    expect(await stored(goodDigest)).toBe(true);
+    expect((await registry.manifests.get(A, { tag: 'v1' as Tag })).digest).toBe(goodDigest);
+  });
+
+  it('leaves the tag alone when another PUT moved it meanwhile', async () => {
+    const { driver, registry, pushBlob, manifestOf } = setup();
+    await registry.manifests.put(A, { tag: 'v1' as Tag }, manifestOf(await pushBlob(A), await pushBlob(A)), OCI_MANIFEST);
+    const next = manifestOf(await pushBlob(A), await pushBlob(A));
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v1' as Tag }, next, OCI_MANIFEST);
+    await pause.reached;
+    await (await GcRun.start(driver, gcOptions())).complete();
+    const third = manifestOf(await pushBlob(A), await pushBlob(A));
+    // the held PUT writes its tag now; a third PUT of the same tag after it wins and must not be undone
+    const pauseAgain = driver.pauseAt('getContent', layout.gcLease(), 1);
+    pause.release();
+    await pauseAgain.reached;
+    const { digest: thirdDigest } = await registry.manifests.put(A, { tag: 'v1' as Tag }, third, OCI_MANIFEST);
+    pauseAgain.release();
+    await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    expect((await registry.manifests.resolveTag(A, 'v1' as Tag)).digest).toBe(thirdDigest);
+  });
+
+  it('deletes a tag that did not exist before the PUT', async () => {
+    const { driver, registry, pushBlob, manifestOf } = setup();
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'new' as Tag));
+    const put = registry.manifests.put(A, { tag: 'new' as Tag }, manifestOf(await pushBlob(A), await pushBlob(A)), OCI_MANIFEST);
+    await pause.reached;
+    await (await GcRun.start(driver, gcOptions())).complete();
+    pause.release();
+    await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    expect(await statIfExists(driver, layout.tag(A, 'new' as Tag))).toBeUndefined();
+  });
+
+  it('removedByGc is false when a client, not the collection, deleted what the manifest references', async () => {
+    const { driver, registry, pushBlob, manifestOf } = setup();
+    const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+    await registry.manifests.put(A, { tag: 'keep' as Tag }, manifestOf(config, layer), OCI_MANIFEST); // tagged: the run keeps both blobs
+    const other = manifestOf(config, layer);
+    const otherBody = Buffer.concat([other.subarray(0, -1), Buffer.from(',"annotations":{"x":"y"}}')]);
+    const pause = driver.pauseAt('putContent', layout.tag(A, 'v2' as Tag));
+    const put = registry.manifests.put(A, { tag: 'v2' as Tag }, otherBody, OCI_MANIFEST);
+    await pause.reached;
+    const run = await GcRun.start(driver, gcOptions());
+    await run.mark(); // active while the PUT settles, so the PUT checks what it relies on
+    await registry.blobs.unlink(A, layer); // DELETE /v2/team/a/blobs/<layer> by a client
+    pause.release();
+    const err = await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+    await run.sweep();
+    await run.finish();
+    await run.release();
+    expect(err.detail).toMatchObject({ digest: layer, removedByGc: false });
+    expect(err.message).not.toMatch(/garbage collection/);
+  });
+});
+
 describe('GC guard: blob HEAD, mount and upload commit racing a collection', () => {
   it('a HEAD during mark protects the blob; the PUT that skipped the upload succeeds', async () => {
     const { driver, registry, pushBlob, manifestOf, stored } = setup();

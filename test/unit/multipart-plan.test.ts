@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planParts, S3_MIN_PART, type PlannedPart } from '../../src/storage/multipart-plan.js';
+import { partSizeAt, planParts, S3_MAX_PART, S3_MIN_PART, type PlannedPart } from '../../src/storage/multipart-plan.js';
 
 const MiB = 1024 * 1024;
 const limits = { partSize: 10 * MiB, minPartSize: S3_MIN_PART, maxCopySize: 64 * MiB, canCopy: true };
@@ -66,5 +66,42 @@ describe('planParts', () => {
   it('plans nothing for no bytes', () => {
     expect(planParts([], limits)).toEqual([]);
     expect(planParts([{ key: 'empty', size: 0 }], limits)).toEqual([]);
+  });
+});
+
+describe('partSizeAt', () => {
+  const GiB = 1024 * MiB;
+  const TiB = 1024 * GiB;
+  /** Parts needed for `total` bytes when each part is `fraction` of its planned size (at least 5 MiB, the last excepted). */
+  function partsFor(total: number, chunkSize: number, maxParts: number, fraction: number): { parts: number; largest: number } {
+    let parts = 0;
+    let largest = 0;
+    for (let at = 0; at < total; parts++) {
+      const size = Math.max(S3_MIN_PART, Math.ceil(partSizeAt(at, chunkSize, maxParts) * fraction));
+      largest = Math.max(largest, size);
+      at += size;
+    }
+    return { parts, largest };
+  }
+
+  it('keeps the configured size while it is enough, then grows with the bytes stored, within 5 MiB-5 GiB', () => {
+    expect(partSizeAt(0, 10 * MiB)).toBe(10 * MiB);
+    expect(partSizeAt(6 * GiB, 10 * MiB)).toBe(10 * MiB);
+    expect(partSizeAt(20 * GiB, 10 * MiB)).toBe(Math.ceil((20 * GiB) / 625));
+    expect(partSizeAt(0, 1)).toBe(S3_MIN_PART);
+    expect(partSizeAt(5 * TiB, 10 * MiB, 10)).toBe(S3_MAX_PART);
+  });
+
+  it('needs at most 10,000 parts up to 5 TiB, also when every part ends at half its size (small PATCHes)', () => {
+    for (const fraction of [1, 0.5]) {
+      expect(partsFor(5 * TiB, 10 * MiB, 10_000, fraction).parts).toBeLessThanOrEqual(10_000);
+      expect(partsFor(5 * TiB, 5 * MiB, 10_000, fraction).parts).toBeLessThanOrEqual(10_000);
+    }
+    // 100 GiB (distribution#4572) in 10 MiB-and-growing parts, none over 170 MiB
+    expect(partsFor(100 * GiB, 10 * MiB, 10_000, 1).largest).toBeLessThan(170 * MiB);
+  });
+
+  it('with the limit lowered to 100, a 2 GiB upload still fits, whatever the PATCH sizes', () => {
+    for (const fraction of [1, 0.5]) expect(partsFor(2 * GiB, 5 * MiB, 100, fraction).parts).toBeLessThanOrEqual(100);
   });
 });

@@ -25,7 +25,7 @@ import { statIfExists, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import { walkRepositories } from '../catalog.js';
 import { forEachLimit, limiter } from '../limit.js';
-import { feedOf, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
+import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
 import { eventOf, JournalReader, JournalWriter, pruneJournal, RETENTION_MS } from './journal.js';
 import { forEachStoredBlob, readRepository } from './scan.js';
@@ -306,15 +306,16 @@ export class AdminIndex implements StorageChanges {
 const indexes = new WeakMap<ChangeFeed, AdminIndex>();
 
 /**
- * The admin index over driver instance `driver`, shared by every part of the process that uses it
- * (the first caller's options apply); it hears the instance's writes through its change feed, and its
+ * The admin index over driver instance `driver` (the one under its decorators), shared by every part
+ * of the process that uses it (the first caller's options apply); it hears the instance's writes through its change feed, and its
  * journal writer records them for other processes from then on. Not started: see {@link AdminIndex.start}.
  */
 export function adminIndexOf(driver: StorageDriver, options: AdminIndexOptions = {}): AdminIndex {
   const feed = feedOf(driver);
   let index = indexes.get(feed);
   if (index === undefined) {
-    index = new AdminIndex(driver, options);
+    // its own reads and writes are background work, not requests: they bypass the request metrics' decorator
+    index = new AdminIndex(innermost(driver), options);
     indexes.set(feed, index);
     feed.subscribe(index);
     feed.subscribe(index.journal);

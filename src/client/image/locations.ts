@@ -1,0 +1,84 @@
+/**
+ * Where an image is, as the commands take it (skopeo's transports): `docker://REF` or a plain
+ * reference for a registry; `oci:PATH[:NAME]` an OCI layout folder; `oci-archive:PATH[:NAME]` and
+ * `docker-archive:PATH[:NAME]` tarballs; and, where a file is expected (push's SOURCE), a plain path
+ * whose kind is told from what is there (a folder is a layout; a file is read as either tarball).
+ */
+import { stat } from 'node:fs/promises';
+import { parseImageReference, type ImageReference } from '../../oci/image-reference.js';
+import { ClientError } from '../errors.js';
+import type { RegistryClient } from '../registry-client.js';
+import { layoutSink, layoutSource, type LayoutSinkOptions } from './layout.js';
+import { registrySink, registrySource } from './registry.js';
+import type { ImageSink, ImageSource } from './types.js';
+
+/** A parsed image location. */
+export type ImageLocation =
+  | { kind: 'registry'; ref: ImageReference }
+  | { kind: 'oci' | 'oci-archive' | 'docker-archive' | 'path'; path: string; name?: string };
+
+const TRANSPORT = /^(oci|oci-archive|docker-archive):(.+)$/;
+
+/**
+ * Parses a location. Without a transport prefix, `files` decides: a path (push's SOURCE) or a reference.
+ * @throws ClientError INVALID_REFERENCE
+ */
+export function parseLocation(value: string, files = false): ImageLocation {
+  const transport = TRANSPORT.exec(value);
+  if (transport) {
+    const [, kind, rest] = transport as unknown as [string, 'oci' | 'oci-archive' | 'docker-archive', string];
+    const colon = rest.lastIndexOf(':');
+    return colon > 0 && !rest.slice(colon).includes('/') ? { kind, path: rest.slice(0, colon), name: rest.slice(colon + 1) } : { kind, path: rest };
+  }
+  if (files) return { kind: 'path', path: value };
+  if (/^\.{1,2}(?:\/|$)|^\//.test(value)) {
+    throw new ClientError('INVALID_REFERENCE', `"${value}" is a path, not an image reference`, {
+      hint: `write oci:${value}, oci-archive:${value} or docker-archive:${value}`,
+    });
+  }
+  return { kind: 'registry', ref: parseReference(value.replace(/^docker:\/\//, '')) };
+}
+
+/** Parses an image reference for the client. @throws ClientError INVALID_REFERENCE */
+export function parseReference(value: string, options: { defaultTag?: string | null } = {}): ImageReference {
+  try {
+    return parseImageReference(value, options);
+  } catch (err) {
+    throw new ClientError('INVALID_REFERENCE', `invalid image reference "${value}": ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The source at `location`. @throws ClientError NOT_FOUND when a path does not exist */
+export async function openSource(client: RegistryClient, location: ImageLocation): Promise<ImageSource> {
+  switch (location.kind) {
+    case 'registry':
+      return registrySource(client, location.ref);
+    case 'oci':
+      return layoutSource(location.path, location.name);
+    case 'oci-archive':
+    case 'docker-archive':
+      return (await import('./archive.js')).archiveSource(location.path, location.name);
+    case 'path': {
+      const found = await stat(location.path).catch(() => undefined);
+      if (!found) throw new ClientError('NOT_FOUND', `${location.path}: no such file or folder`);
+      return found.isDirectory() ? layoutSource(location.path, location.name) : (await import('./archive.js')).archiveSource(location.path, location.name);
+    }
+  }
+}
+
+/**
+ * The sink at `location` (the tarball modules are loaded only for tarballs).
+ * @param name the image's name inside a file destination (ref.name; a docker-archive's RepoTags entry)
+ */
+export async function openSink(client: RegistryClient, location: ImageLocation, name: string | undefined, options: LayoutSinkOptions = {}): Promise<ImageSink> {
+  switch (location.kind) {
+    case 'registry':
+      return registrySink(client, location.ref);
+    case 'oci':
+    case 'path':
+      return layoutSink(location.path, location.name ?? name, options);
+    case 'oci-archive':
+    case 'docker-archive':
+      return (await import('./archive-sink.js')).archiveSink(location.path, location.kind, location.name ?? name, options);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * HTTP metrics of every request, as docker/go-metrics' InstrumentHandler records them for CNCF
+ * Distribution: requests by code and method, duration, request and response sizes, requests in
+ * flight; labelled with Distribution's handler name (`manifest`, `blob`, `blob_upload`, ...) and the
+ * route template (`/v2/{name}/manifests/{reference}`), never with a repository name, so the number of
+ * series stays bounded whatever names clients use. Also counts blob bytes served and authentication
+ * failures.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathOf } from '../routes/context.js';
+import { parseV2Path, type V2Route } from '../routes/v2-path.js';
+import type { Metrics } from './metrics.js';
+
+/** A request's labels: Distribution's handler name and the route template. */
+export interface RouteLabels {
+  handler: string;
+  route: string;
+}
+
+const V2_ROUTES: Record<V2Route['area'] | 'session', RouteLabels> = {
+  base: { handler: 'base', route: '/v2/' },
+  catalog: { handler: 'catalog', route: '/v2/_catalog' },
+  tags: { handler: 'tags', route: '/v2/{name}/tags/list' },
+  manifests: { handler: 'manifest', route: '/v2/{name}/manifests/{reference}' },
+  blobs: { handler: 'blob', route: '/v2/{name}/blobs/{digest}' },
+  uploads: { handler: 'blob_upload', route: '/v2/{name}/blobs/uploads/' },
+  session: { handler: 'blob_upload_chunk', route: '/v2/{name}/blobs/uploads/{uuid}' },
+  referrers: { handler: 'referrers', route: '/v2/{name}/referrers/{digest}' },
+};
+const OTHER: Record<string, RouteLabels> = {
+  '/livez': { handler: 'health', route: '/livez' },
+  '/readyz': { handler: 'health', route: '/readyz' },
+  '/auth/token': { handler: 'token', route: '/auth/token' },
+};
+const ADMIN: RouteLabels = { handler: 'admin', route: '/admin/v1/*' };
+const UNKNOWN: RouteLabels = { handler: 'other', route: 'other' };
+
+/** The labels of a request path (without query): a route template from a bounded set. */
+export function routeLabels(path: string): RouteLabels {
+  if (path.startsWith('/v2')) {
+    const route = parseV2Path(path);
+    if (!route) return UNKNOWN;
+    return V2_ROUTES[route.area === 'uploads' && route.session !== undefined ? 'session' : route.area];
+  }
+  if (path.startsWith('/admin/')) return ADMIN;
+  return OTHER[path] ?? UNKNOWN;
+}
+
+/** Bytes: a header's numeric value, or undefined when absent or not a number. */
+function headerBytes(value: string | number | string[] | undefined): number | undefined {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return value === undefined || !Number.isFinite(n) ? undefined : n;
+}
+
+/**
+ * Wraps a request listener so that each request is counted and timed; sizes are the declared
+ * Content-Length, or the bytes the connection carried when there is none (a chunked upload, an
+ * aborted download).
+ */
+export function instrumentHttp(metrics: Metrics, listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const start = performance.now();
+    const labels = routeLabels(pathOf(req));
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    const inFlight = metrics.httpInFlight.labels(labels.handler, labels.route);
+    inFlight.inc();
+    res.once('close', () => {
+      inFlight.dec();
+      const method = req.method ?? 'GET';
+      const code = String(res.statusCode);
+      metrics.httpRequests.labels(labels.handler, labels.route, method, code).inc();
+      metrics.httpDuration.labels(labels.handler, labels.route, method).observe((performance.now() - start) / 1000);
+      const requestBytes = headerBytes(req.headers['content-length']) ?? Math.max(0, socket.bytesRead - readBefore);
+      metrics.httpRequestSize.labels(labels.handler, labels.route).observe(requestBytes);
+      const declared = method === 'HEAD' ? 0 : res.writableFinished ? headerBytes(res.getHeader('content-length')) : undefined;
+      const responseBytes = declared ?? Math.max(0, socket.bytesWritten - writtenBefore);
+      metrics.httpResponseSize.labels(labels.handler, labels.route).observe(responseBytes);
+      if (labels.handler === 'blob' && method === 'GET' && (res.statusCode === 200 || res.statusCode === 206)) metrics.blobBytesServed.inc(responseBytes);
+      if (res.statusCode === 401 && req.headers.authorization !== undefined) metrics.authFailures.labels('credentials').inc();
+      else if (res.statusCode === 403) metrics.authFailures.labels('denied').inc();
+    });
+    listener(req, res);
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Delivery of one endpoint's queue: one process at a time delivers it (a lease in the storage,
+ * `/_notifications/<endpoint>/lease`, taken over when its holder stops renewing), strictly in queue
+ * order, as CNCF Distribution's httpSink sends them (`POST` of the envelope, `Content-Type:
+ * application/vnd.docker.distribution.events.v2+json`, the endpoint's headers): one event per envelope
+ * while events trickle in, up to {@link MAX_ENVELOPE_EVENTS} of those written together when they come
+ * in bursts (the envelope is a list, and Distribution's documentation says it may hold several), signed
+ * as Standard Webhooks specifies (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+ * HMAC-SHA256 of "id.timestamp.body">`), and retried until the endpoint answers 2xx or 3xx: at once up
+ * to `threshold` consecutive failures, then after `backoff`, doubling up to 5 minutes. An event leaves
+ * the queue only once acknowledged (at least once; a crash between the answer and the queue update
+ * sends it again).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Logger } from 'pino';
+import type { EndpointConfig } from '../../config/production-schema.js';
+import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import * as layout from '../../storage/layout.js';
+import type { Metrics } from '../metrics.js';
+import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
+import type { NotificationQueue } from './queue.js';
+
+/** The most events one envelope carries. */
+export const MAX_ENVELOPE_EVENTS = 64;
+/** The longest back-off between two attempts (ms). */
+export const MAX_BACKOFF_MS = 5 * 60_000;
+/** How long a delivery lease lives without renewal (ms). */
+const LEASE_TTL_MS = 15_000;
+/** How long a taker waits before reading back the lease it wrote (ms). */
+const LEASE_SETTLE_MS = 200;
+/** How often the holder looks for batches other processes wrote (ms). */
+const POLL_MS = 1_000;
+
+/** The last delivery state of an endpoint, as stored and as the admin API lists it. */
+export interface DeliveryStatus {
+  /** ISO 8601 and the answer (HTTP status, or null with `error` when no answer came) */
+  lastAttempt: { at: string; status: number | null; error?: string } | null;
+  /** ISO 8601 of the last acknowledged delivery */
+  lastSuccess: string | null;
+  consecutiveFailures: number;
+}
+
+/** The delay before the next attempt after `failures` consecutive failures (ms). */
+export function backoffDelay(failures: number, threshold: number, backoffMs: number): number {
+  if (failures < threshold) return 0;
+  const doublings = Math.floor(failures / threshold) - 1;
+  return Math.min(backoffMs * 2 ** Math.min(doublings, 30), Math.max(backoffMs, MAX_BACKOFF_MS));
+}
+
+/** The Standard Webhooks signing key of a secret: the base64 after an optional `whsec_` prefix. */
+export function signingKey(secret: string): Buffer {
+  return Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+}
+
+/** The Standard Webhooks headers of a delivery. */
+export function signatureHeaders(key: Buffer, id: string, timestampSeconds: number, body: string): Record<string, string> {
+  const signature = createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
+}
+
+/** What a delivery needs. */
+export interface DeliveryDeps {
+  storage: StorageDriver;
+  queue: NotificationQueue;
+  logger: Logger;
+  metrics: Metrics | undefined;
+  /** the signing key; undefined: deliveries are not signed */
+  key: Buffer | undefined;
+}
+
+/** Delivers one endpoint's queue while it holds the endpoint's lease. */
+export class EndpointDelivery {
+  private readonly owner = randomUUID();
+  private stopped = false;
+  private held = false;
+  /** ms since the epoch: when the lease this process wrote last expires */
+  private leaseUntil = 0;
+  private wakeUp: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private status: DeliveryStatus = { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0 };
+  private statusWritten = 0;
+
+  constructor(
+    private readonly endpoint: EndpointConfig,
+    private readonly deps: DeliveryDeps,
+  ) {}
+
+  /** Starts the delivery loop. */
+  start(): void {
+    this.running ??= this.run().catch((err: unknown) => this.deps.logger.error({ err, endpoint: this.endpoint.name }, 'notification delivery stopped on an error'));
+  }
+
+  /** Looks at the queue now (new events were written). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops delivering (an attempt under way is abandoned: its event stays queued) and releases the lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake();
+    await this.running;
+    if (this.held) await this.release();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!(await this.holdLease())) {
+          await this.sleep(LEASE_TTL_MS / 3);
+          continue;
+        }
+        const batches = await this.deps.queue.batches(this.endpoint.name);
+        this.deps.metrics?.notificationPending.labels(this.endpoint.name).set(batches.reduce((n, b) => n + b.count, 0));
+        if (batches.length === 0) await this.sleep(POLL_MS);
+        for (const batch of batches) if (!this.stopped && this.held) await this.deliverBatch(batch.name);
+      } catch (err) {
+        this.deps.logger.error({ err, endpoint: this.endpoint.name }, 'cannot read the notification queue');
+        await this.sleep(POLL_MS);
+      }
+    }
+  }
+
+  private async deliverBatch(batch: string): Promise<void> {
+    const events = await this.deps.queue.read(this.endpoint.name, batch);
+    let name = batch;
+    let checkpointed = 0;
+    for (let i = 0; i < events.length; i += MAX_ENVELOPE_EVENTS) {
+      const envelope = events.slice(i, i + MAX_ENVELOPE_EVENTS);
+      let failures = 0;
+      while (!(await this.holdLease()) || !(await this.post(envelope))) {
+        failures += 1;
+        if (this.stopped || !this.held) return;
+        const delay = backoffDelay(failures, this.endpoint.threshold, this.endpoint.backoff);
+        if (delay > 0 && i > checkpointed) {
+          // keep what was acknowledged out of the queue while waiting: a restart then resends none of it
+          name = (await this.deps.queue.replace(this.endpoint.name, name, events.slice(i))) ?? name;
+          checkpointed = i;
+        }
+        await this.sleep(delay === 0 ? 10 : delay);
+        if (this.stopped || !this.held) return;
+      }
+      this.deps.metrics?.notificationPending.labels(this.endpoint.name).dec(envelope.length);
+    }
+    await this.deps.queue.replace(this.endpoint.name, name, []);
+  }
+
+  /** One attempt; true when the endpoint acknowledged it (2xx, 3xx). The webhook id stays the same on retries. */
+  private async post(events: RegistryEvent[]): Promise<boolean> {
+    const body = JSON.stringify({ events }, null, 3);
+    const id = events.length === 1 ? events[0]!.id : `${events[0]!.id}.${events.length}`;
+    const headers: [string, string][] = [['Content-Type', EVENTS_MEDIA_TYPE]];
+    for (const [name, values] of Object.entries(this.endpoint.headers)) for (const v of values) headers.push([name, v]);
+    if (this.deps.key) headers.push(...Object.entries(signatureHeaders(this.deps.key, id, Math.floor(Date.now() / 1000), body)));
+    const at = new Date().toISOString();
+    const name = this.endpoint.name;
+    try {
+      const res = await fetch(this.endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.endpoint.timeout)]) });
+      await res.body?.cancel();
+      const ok = res.status >= 200 && res.status < 400;
+      this.deps.metrics?.notificationStatus.labels(`${res.status} ${STATUS_CODES[res.status] ?? ''}`.trim(), name).inc();
+      this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc(events.length);
+      await this.report({ at, status: res.status }, ok);
+      if (!ok) this.deps.logger.warn({ endpoint: name, status: res.status, webhookId: id }, 'notification endpoint refused the events; retrying');
+      return ok;
+    } catch (err) {
+      if (this.stopped) return false;
+      this.deps.metrics?.notificationEvents.labels('Errors', name).inc(events.length);
+      const message = (err as Error).name === 'TimeoutError' ? `no answer within ${this.endpoint.timeout} ms` : String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+      await this.report({ at, status: null, error: message }, false);
+      this.deps.logger.warn({ endpoint: name, error: message, webhookId: id }, 'cannot reach the notification endpoint; retrying');
+      return false;
+    }
+  }
+
+  /** Keeps the status; stores it on a change between success and failure, else at most once a second. */
+  private async report(attempt: NonNullable<DeliveryStatus['lastAttempt']>, ok: boolean): Promise<void> {
+    const changed = ok !== (this.status.consecutiveFailures === 0);
+    this.status = { lastAttempt: attempt, lastSuccess: ok ? attempt.at : this.status.lastSuccess, consecutiveFailures: ok ? 0 : this.status.consecutiveFailures + 1 };
+    if (!changed && Date.now() - this.statusWritten < 1000) return;
+    this.statusWritten = Date.now();
+    await this.deps.storage.putContent(layout.notificationStatus(this.endpoint.name), JSON.stringify(this.status)).catch((err: unknown) => this.deps.logger.warn({ err }, 'cannot store the notification status'));
+  }
+
+  /** True when this process holds the endpoint's lease (taking it when free, renewing it when due). */
+  private async holdLease(): Promise<boolean> {
+    if (this.held && this.leaseUntil - Date.now() > (LEASE_TTL_MS * 2) / 3) return true;
+    const path = layout.notificationLease(this.endpoint.name);
+    const current = await readLease(this.deps.storage, path);
+    if (current && current.owner !== this.owner && current.expiresAt > Date.now()) {
+      this.held = false;
+      return false;
+    }
+    const until = Date.now() + LEASE_TTL_MS;
+    await this.deps.storage.putContent(path, JSON.stringify({ owner: this.owner, expiresAt: until }));
+    if (current?.owner !== this.owner) await new Promise((r) => setTimeout(r, LEASE_SETTLE_MS));
+    this.held = (await readLease(this.deps.storage, path))?.owner === this.owner;
+    if (this.held) this.leaseUntil = until;
+    if (this.held && current?.owner !== this.owner) this.deps.logger.info({ endpoint: this.endpoint.name }, 'delivering notifications');
+    return this.held;
+  }
+
+  private async release(): Promise<void> {
+    const path = layout.notificationLease(this.endpoint.name);
+    if ((await readLease(this.deps.storage, path).catch(() => undefined))?.owner === this.owner) await this.deps.storage.delete(path).catch(() => undefined);
+    this.held = false;
+  }
+}
+
+/** The lease record of an endpoint, or undefined when there is none (or it is unreadable). */
+export async function readLease(storage: StorageDriver, path: string): Promise<{ owner: string; expiresAt: number } | undefined> {
+  try {
+    const lease = JSON.parse((await storage.getContent(path)).toString('utf8')) as { owner?: unknown; expiresAt?: unknown };
+    return typeof lease.owner === 'string' && typeof lease.expiresAt === 'number' ? { owner: lease.owner, expiresAt: lease.expiresAt } : undefined;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** The stored delivery status of an endpoint (all empty when it never delivered). */
+export async function readStatus(storage: StorageDriver, endpoint: string): Promise<DeliveryStatus> {
+  try {
+    return JSON.parse((await storage.getContent(layout.notificationStatus(endpoint))).toString('utf8')) as DeliveryStatus;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0 };
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Notifications (`notifications.endpoints`, CNCF Distribution's configuration): the routes record
+ * events here; each is queued durably in the storage for every enabled endpoint whose `ignore` rules
+ * let it through, before the request is answered; a delivery per endpoint sends the queue (see
+ * delivery.ts). The admin API lists the endpoints with their queue and last delivery.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError } from '../../config/load.js';
+import type { EndpointConfig } from '../../config/production-schema.js';
+import type { Config } from '../../config/schema.js';
+import type { StorageDriver } from '../../storage/driver.js';
+import * as layout from '../../storage/layout.js';
+import type { Metrics } from '../metrics.js';
+import { EndpointDelivery, readLease, readStatus, signingKey, type DeliveryStatus } from './delivery.js';
+import { EventFactory, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
+import { NotificationQueue } from './queue.js';
+
+/** What {@link Notifier} needs. */
+export interface NotifierDeps {
+  config: Config;
+  storage: StorageDriver;
+  logger: Logger;
+  metrics?: Metrics;
+  /** `host:port` this process listens on (the events' `source.addr` port) */
+  listenAddress: string;
+}
+
+/** An endpoint as the admin API lists it. */
+export interface EndpointReport extends DeliveryStatus {
+  name: string;
+  /** the URL without user info, query or fragment */
+  url: string;
+  disabled: boolean;
+  signed: boolean;
+  /** events queued and not yet acknowledged */
+  pending: number;
+  /** true while some process holds the endpoint's delivery lease */
+  delivering: boolean;
+}
+
+/** The Standard Webhooks key of an endpoint (`secret` or `secretfile`), or undefined when neither is set. */
+function keyOf(endpoint: EndpointConfig, index: number): Buffer | undefined {
+  let secret = endpoint.secret;
+  if (endpoint.secretfile !== undefined) {
+    try {
+      secret = readFileSync(endpoint.secretfile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`notifications.endpoints.${index}.secretfile = ${JSON.stringify(endpoint.secretfile)}: cannot read it (${(err as Error).message})`);
+    }
+  }
+  if (secret === undefined) return undefined;
+  const key = signingKey(secret);
+  if (key.length < 16 || !/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(secret)) {
+    throw new ConfigError(`notifications.endpoints.${index}.secret${endpoint.secretfile ? 'file' : ''}: expected base64 of at least 16 bytes, optionally after "whsec_" (Standard Webhooks), e.g. whsec_$(openssl rand -base64 32)`);
+  }
+  return key;
+}
+
+/** The recorder of events and the deliveries of every enabled endpoint. */
+export class Notifier implements EventRecorder {
+  private readonly queue: NotificationQueue;
+  private readonly factory: EventFactory;
+  private readonly enabled: EndpointConfig[];
+  private readonly deliveries = new Map<string, EndpointDelivery>();
+  private readonly keys = new Map<string, Buffer | undefined>();
+
+  /** @throws ConfigError for an unreadable `secretfile` or a secret that is not base64 of 16 bytes or more */
+  constructor(private readonly deps: NotifierDeps) {
+    this.queue = new NotificationQueue(deps.storage);
+    this.factory = new EventFactory(deps.config, deps.listenAddress);
+    const endpoints = deps.config.notifications.endpoints;
+    this.enabled = endpoints.filter((e) => !e.disabled);
+    endpoints.forEach((e, i) => this.keys.set(e.name, keyOf(e, i)));
+    for (const e of this.enabled) {
+      if (!this.keys.get(e.name)) deps.logger.warn({ endpoint: e.name }, `notifications.endpoints "${e.name}" has no secret: its deliveries are not signed; set secret (or secretfile) so the receiver can verify them`);
+      this.deliveries.set(e.name, new EndpointDelivery(e, { storage: deps.storage, queue: this.queue, logger: deps.logger, metrics: deps.metrics, key: this.keys.get(e.name) }));
+    }
+    this.queue.onWritten = (names) => {
+      for (const name of names) this.deliveries.get(name)?.wake();
+    };
+  }
+
+  /** Starts delivering. */
+  start(): void {
+    for (const d of this.deliveries.values()) d.start();
+  }
+
+  /** Waits for the queue writes under way, then stops delivering and releases the leases. */
+  async stop(): Promise<void> {
+    await this.queue.flushed();
+    await Promise.all([...this.deliveries.values()].map((d) => d.stop()));
+  }
+
+  /**
+   * Queues the event for every endpoint that wants it; resolves once it is stored. A pull's event that
+   * cannot be stored is logged and the pull goes on; a push's, mount's or delete's fails the request
+   * (the client retries it, and the retry records the event).
+   * @throws the storage's error, except for pulls
+   */
+  async record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> {
+    const event = this.factory.create(req, res, action, target);
+    const endpoints = this.enabled.filter((e) => !ignoredBy(e, event)).map((e) => e.name);
+    for (const name of endpoints) {
+      this.deps.metrics?.notificationEvents.labels('Events', name).inc();
+      this.deps.metrics?.notificationPending.labels(name).inc();
+    }
+    try {
+      await this.queue.enqueue(event, endpoints);
+    } catch (err) {
+      if (action !== 'pull') throw err;
+      req.log?.error({ err, reqId: req.id }, 'cannot queue the pull event');
+    }
+  }
+
+  /** Every configured endpoint with its queue and last delivery, as stored (so any process sharing the storage answers the same). */
+  async report(): Promise<EndpointReport[]> {
+    return Promise.all(
+      this.deps.config.notifications.endpoints.map(async (e) => {
+        const [batches, status, lease] = await Promise.all([this.queue.batches(e.name), readStatus(this.deps.storage, e.name), readLease(this.deps.storage, layout.notificationLease(e.name))]);
+        const url = new URL(e.url);
+        return {
+          name: e.name,
+          url: `${url.protocol}//${url.host}${url.pathname}`,
+          disabled: e.disabled,
+          signed: this.keys.get(e.name) !== undefined,
+          pending: batches.reduce((n, b) => n + b.count, 0),
+          delivering: lease !== undefined && lease.expiresAt > Date.now(),
+          ...status,
+        };
+      }),
+    );
+  }
+}

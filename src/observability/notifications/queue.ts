@@ -1,0 +1,126 @@
+/**
+ * The durable notification queue: one folder per endpoint in the storage
+ * (`/_notifications/<endpoint>/queue/`, see layout.ts), holding batches of events as JSON lines,
+ * named `<ms since the epoch>-<writer id>-<sequence>-<event count>` so that listing them gives them
+ * in the order they were written and their number without reading them. Unlike CNCF Distribution's
+ * in-memory queue, nothing is lost when a process stops or crashes, and any process sharing the
+ * storage can deliver them.
+ *
+ * Writes are group commits: events recorded while a write is under way go into the next one, so
+ * under load one storage write carries many events; a caller's promise resolves once the write that
+ * holds its event is done.
+ */
+import { randomBytes } from 'node:crypto';
+import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import * as layout from '../../storage/layout.js';
+import type { RegistryEvent } from './events.js';
+
+/** Events to write, each with the endpoints it is for. */
+interface PendingWrite {
+  lines: Map<string, string[]>;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A batch as listed: its object name and how many events it holds. */
+export interface BatchRef {
+  name: string;
+  count: number;
+}
+
+/** The queues of every endpoint, over one storage. */
+export class NotificationQueue {
+  private readonly writer = randomBytes(4).toString('hex');
+  private sequence = 0;
+  private collecting: PendingWrite | undefined;
+  /** the write under way (never rejects) */
+  private inflight: Promise<void> | undefined;
+  /** called after each successful write with the endpoints it wrote to */
+  onWritten: (endpoints: string[]) => void = () => undefined;
+
+  constructor(private readonly storage: StorageDriver) {}
+
+  /**
+   * Queues `event` for `endpoints`.
+   * @returns a promise that resolves once the event is in the storage (rejects with the storage's error)
+   */
+  enqueue(event: RegistryEvent, endpoints: readonly string[]): Promise<void> {
+    if (endpoints.length === 0) return Promise.resolve();
+    const pending = (this.collecting ??= newPendingWrite());
+    const line = JSON.stringify(event);
+    for (const endpoint of endpoints) {
+      const lines = pending.lines.get(endpoint);
+      if (lines) lines.push(line);
+      else pending.lines.set(endpoint, [line]);
+    }
+    if (!this.inflight) this.writeNext();
+    return pending.done;
+  }
+
+  /** Resolves once every event queued so far is written (or failed to be). */
+  async flushed(): Promise<void> {
+    while (this.inflight) await this.inflight;
+  }
+
+  private writeNext(): void {
+    const pending = this.collecting;
+    if (!pending) return;
+    this.collecting = undefined;
+    const name = `${String(Date.now()).padStart(15, '0')}-${this.writer}-${String(this.sequence++).padStart(10, '0')}`;
+    const writes = [...pending.lines].map(([endpoint, lines]) =>
+      this.storage.putContent(layout.notificationBatch(endpoint, `${name}-${lines.length}`), `${lines.join('\n')}\n`),
+    );
+    this.inflight = Promise.all(writes).then(
+      () => {
+        pending.resolve();
+        this.onWritten([...pending.lines.keys()]);
+      },
+      (err: unknown) => pending.reject(err),
+    ).finally(() => {
+      this.inflight = undefined;
+      this.writeNext();
+    });
+  }
+
+  /** The batches waiting for `endpoint`, oldest first. */
+  async batches(endpoint: string): Promise<BatchRef[]> {
+    const names = (await this.storage.list(layout.notificationQueue(endpoint))).filter(layout.isNotificationBatch);
+    return names.sort().map((name) => ({ name, count: Number(name.slice(name.lastIndexOf('-') + 1)) || 0 }));
+  }
+
+  /** The events of a batch, in order; [] when another process already removed it. */
+  async read(endpoint: string, batch: string): Promise<RegistryEvent[]> {
+    let text: string;
+    try {
+      text = (await this.storage.getContent(layout.notificationBatch(endpoint, batch))).toString('utf8');
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    return text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as RegistryEvent);
+  }
+
+  /** Replaces a batch by the events of it still to deliver (same place in the order); removes it when none are left. */
+  async replace(endpoint: string, batch: string, remaining: readonly RegistryEvent[]): Promise<string | undefined> {
+    const prefix = batch.slice(0, batch.lastIndexOf('-'));
+    const next = remaining.length > 0 ? `${prefix}-${remaining.length}` : undefined;
+    if (next && next !== batch) await this.storage.putContent(layout.notificationBatch(endpoint, next), `${remaining.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    if (next !== batch) await this.storage.delete(layout.notificationBatch(endpoint, batch));
+    return next;
+  }
+}
+
+function newPendingWrite(): PendingWrite {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  done.catch(() => undefined); // a failed write is reported to the callers that await it
+  return { lines: new Map(), done, resolve, reject };
+}

@@ -1,0 +1,62 @@
+/**
+ * The pull-through cache (config `proxy`, docs/proxy.md): upstream registries cached beside the
+ * team's own repositories in one instance. The routes ask {@link PullThroughCache.router} whether a
+ * request is an upstream's; reads of an upstream's repository go through
+ * {@link PullThroughCache.manifests} and {@link PullThroughCache.blobs}, which fetch with the
+ * registry client (`src/client/`) and store into an ordinary repository `<prefix>/<name>`, so
+ * garbage collection, retention (`unpulledfor`) and the admin API treat cached content as any other.
+ */
+import type { Logger } from 'pino';
+import type { ProxyConfig } from '../config/proxy-schema.js';
+import type { Registry } from '../registry/registry.js';
+import { BlobProxy } from './blobs.js';
+import { ManifestProxy } from './manifests.js';
+import { Router } from './routing.js';
+import { ProxyStats } from './stats.js';
+import type { Upstream } from './upstream.js';
+
+/** Options of {@link PullThroughCache}. */
+export interface PullThroughCacheOptions {
+  /** the clock, ms since the epoch */
+  now?: () => number;
+  logger?: Logger;
+  /** bytes of each blob fill kept in memory for its clients (tests shrink it) */
+  fillWindowBytes?: number;
+}
+
+/** The cache of one registry. */
+export class PullThroughCache {
+  readonly router: Router;
+  readonly manifests: ManifestProxy;
+  readonly blobs: BlobProxy;
+  /** hits, misses, revalidations, stale answers and upstream errors, per upstream */
+  readonly stats = new ProxyStats();
+
+  constructor(
+    readonly registry: Registry,
+    readonly upstreams: readonly Upstream[],
+    config: ProxyConfig,
+    options: PullThroughCacheOptions = {},
+  ) {
+    // the catalog's cached list answers for the team's repositories (no storage request on their reads);
+    // a name it lacks is looked up in storage, so a push through another process counts at once
+    this.router = new Router(upstreams, async (name) => (await registry.catalog.listed(name)) || registry.catalog.exists(name));
+    this.manifests = new ManifestProxy(registry, this.stats, { negativeTtlMs: config.negativettl, now: options.now, logger: options.logger });
+    this.blobs = new BlobProxy(registry, this.stats, { fillTimeoutMs: config.filltimeout, windowBytes: options.fillWindowBytes, logger: options.logger });
+  }
+
+  /** What `GET /admin/v1/cache` reports: each upstream's settings and counters. */
+  describe(): { upstreams: Record<string, unknown>[] } {
+    return {
+      upstreams: this.upstreams.map((u) => ({
+        name: u.name,
+        url: u.url,
+        prefix: u.prefix,
+        default: u.isDefault,
+        namespaces: u.namespaces,
+        tagttlSeconds: u.tagTtlMs / 1000,
+        counts: this.stats.of(u.name),
+      })),
+    };
+  }
+}

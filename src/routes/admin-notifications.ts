@@ -1,0 +1,23 @@
+/**
+ * `GET /admin/v1/notifications` (JSON): every configured notification endpoint with its queue and
+ * last delivery, `{"endpoints":[{name, url, disabled, signed, pending, delivering, lastAttempt:
+ * {at, status, error} | null, lastSuccess, consecutiveFailures}]}`, read from the storage, so every
+ * replica answers the same. `url` is shown without user info, query or fragment (they may hold a
+ * credential). Who may call it is decided by the auth layer in front of it.
+ */
+import { Router } from 'express';
+import type { EndpointReport } from '../observability/notifications/notifier.js';
+import { RegistryError } from '../oci/errors.js';
+
+/** The router of `/admin/v1/notifications`. */
+export function adminNotificationsRouter(notifier: { report(): Promise<EndpointReport[]> } | undefined): Router {
+  const router = Router();
+  router.get('/notifications', async (_req, res) => {
+    res.status(200).json({ endpoints: notifier ? await notifier.report() : [] });
+  });
+  router.all('/notifications', (req) => {
+    req.resume();
+    throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: 'GET' } });
+  });
+  return router;
+}
