@@ -28,11 +28,13 @@ import { adminCacheRouter } from './routes/admin-cache.js';
 import { adminNotificationsRouter } from './routes/admin-notifications.js';
 import { PullThroughCache } from './proxy/cache.js';
 import { buildUpstreams, type Upstream } from './proxy/upstream.js';
+import { adminRetentionRouter } from './routes/admin-retention.js';
 import { errorMiddleware, notFound, sendError } from './routes/errors.js';
 import { tokenRouter } from './routes/token.js';
 import { pathOf, toOriginForm } from './routes/context.js';
 import { isV2Request, v2Handler } from './routes/v2.js';
 import type { StorageDriver } from './storage/driver.js';
+import { uiRouter } from './ui/serve.js';
 
 /** What {@link createApp} needs. */
 export interface AppDeps {
@@ -45,6 +47,8 @@ export interface AppDeps {
   auth?: Auth;
   /** garbage collection timing: the lease of runs started through the admin API, the pushes' guard (tests shorten them) */
   gc?: { lease?: LeaseOptions; guard?: GcGuardOptions };
+  /** the built web page (src/ui/serve.ts); default: `dist/ui/` beside the built server */
+  uiDir?: string;
   /** the pull-through cache's upstreams (`wharf serve` checks them first); default: built from `config.proxy` */
   upstreams?: Upstream[];
   /** pull-through cache tuning for tests: bytes of each blob fill kept in memory */
@@ -73,7 +77,7 @@ export type App = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * Builds the registry (Distribution Spec v1.1 under `/v2/`, served without a framework; the admin API
  * under `/admin/v1` and, with `auth`, the token endpoint `/auth/token` and the guard of `/admin`, served
- * by express), and `/livez` and `/readyz` (unauthenticated, outside the access log). Every other request
+ * by express; the web page under `/ui/`, `/` redirecting there), and `/livez` and `/readyz` (unauthenticated, outside the access log). Every other request
  * gets the access log, `Docker-Distribution-API-Version: registry/2.0` and the `http.headers`.
  * @throws ConfigError when the `auth` section's files (htpasswd, keys) cannot be used
  */
@@ -109,6 +113,8 @@ export function createApp(deps: AppDeps): App {
   app.use(ADMIN_PREFIX, adminGcRouter({ config: deps.config, storage, logger: deps.logger, lease: deps.gc?.lease, onRun: deps.metrics?.recordGcRun }));
   app.use(ADMIN_PREFIX, adminNotificationsRouter(deps.notifier));
   app.use(ADMIN_PREFIX, adminCacheRouter(proxy));
+  app.use(ADMIN_PREFIX, adminRetentionRouter(deps.config));
+  app.use(uiRouter({ dir: deps.uiDir, auth }));
   app.use(notFound);
   app.use(errorMiddleware);
   const log = accessLog(deps.logger);

@@ -33,7 +33,7 @@ forEachDriver((make) => {
   });
 
   it.each([
-    ['GET', '/'],
+    ['POST', '/'], // GET / redirects to the web page (test/integration/ui.test.ts)
     ['GET', '/favicon.ico'],
     ['GET', '/v1/_ping'],
     ['GET', '/v2/name-only'],

@@ -1,0 +1,217 @@
+/**
+ * The web page in a real browser: Debian's headless `chromium` driven by Playwright
+ * (`playwright-core`) against a real `wharf serve` filled by docker and skopeo (ui-registry.ts).
+ * Each view shows what the APIs hold; deleting a tag and running garbage collection from the page
+ * frees the bytes the page said it would; an account that is not an admin sees no admin actions and
+ * is refused them; hostile labels and annotations are shown as text. Screenshots of each view are
+ * written to `test-results/ui/` (the CI artifacts).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, requireTools, which, type Tool, TOOLS } from './helpers.js';
+import { ACCOUNTS, HOSTILE, SIGNATURE_TYPE, startUiRegistry, type UiRegistry } from './ui-registry.js';
+
+const CHROMIUM: Tool = { name: 'chromium', debianPackage: 'chromium' };
+const HTPASSWD: Tool = { name: 'htpasswd', debianPackage: 'apache2-utils' };
+
+/** Where the screenshots go (CI keeps the folder as an artifact). */
+export const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'ui');
+
+let reg: UiRegistry;
+let browser: Browser;
+
+beforeAll(async () => {
+  await requireTools(CHROMIUM, HTPASSWD, TOOLS.docker, TOOLS.skopeo, TOOLS.tar);
+  await mkdir(SCREENSHOTS, { recursive: true });
+  reg = await startUiRegistry();
+  browser = await chromium.launch({ executablePath: await which('chromium'), args: ['--no-sandbox'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await reg?.dispose();
+});
+
+/** A fresh page signed in as `account` (its own browser context: nothing shared between accounts). */
+async function signedIn(account: keyof typeof ACCOUNTS): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${reg.wharf.url}/`);
+  expect(page.url()).toBe(`${reg.wharf.url}/ui/`);
+  await page.getByLabel('Account').fill(account);
+  await page.getByLabel('Password').fill(ACCOUNTS[account]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.who .account', { hasText: account }).waitFor();
+  expect(errors).toEqual([]);
+  return page;
+}
+
+/** The admin API's answer, for comparing with what the page shows. */
+async function admin<T>(path: string): Promise<T> {
+  const res = await fetch(`${reg.wharf.url}${path}`, { headers: { Authorization: reg.basic('ada') } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+/** The exact bytes behind a size the page shows (its tooltip, `N bytes`). */
+async function bytesOf(page: Page, selector: string): Promise<number> {
+  const title = await page.locator(selector).first().getAttribute('title');
+  expect(title).toMatch(/^\d+ bytes$/);
+  return Number(title!.split(' ')[0]);
+}
+
+interface Summary {
+  name: string;
+  tags: number;
+  bytes: { unique: number; shared: number; total: number };
+}
+
+describe('the web page in chromium', () => {
+  it('shows the repositories with the admin index figures, sorted on request', async () => {
+    const page = await signedIn('ada');
+    const { repositories } = await admin<{ repositories: Summary[] }>('/admin/v1/repositories');
+    expect(repositories.map((r) => r.name)).toEqual(['ui/app', 'ui/multi', 'ui/solo']);
+    await page.getByText('3 repositories').waitFor();
+    for (const r of repositories) {
+      const row = page.locator('tbody tr', { has: page.getByRole('link', { name: r.name, exact: true }) });
+      const cells = row.locator('td');
+      expect(await cells.nth(0).textContent()).toBe(String(r.tags));
+      expect(await cells.nth(4).locator('span').getAttribute('title')).toBe(`${r.bytes.total} bytes`);
+    }
+    await page.getByRole('button', { name: /^Total/ }).click();
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Total' }).waitFor();
+    const largest = [...repositories].sort((a, b) => b.bytes.total - a.bytes.total || (a.name < b.name ? -1 : 1))[0]!;
+    await expect.poll(() => page.locator('tbody tr th a').first().textContent()).toBe(largest.name);
+    await page.getByLabel('Filter repositories').fill('multi');
+    await page.getByText('1 repositories matching “multi”').waitFor();
+    await page.getByLabel('Filter repositories').fill('');
+    await page.getByText('3 repositories').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'repositories.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('shows a repository’s tags with platforms, and an index with its platforms', async () => {
+    const page = await signedIn('ada');
+    await page.getByRole('link', { name: 'ui/multi', exact: true }).click();
+    const row = page.locator('tbody tr', { hasText: '2.0' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('linux/amd64, linux/arm64/v8');
+    expect(await row.locator('code').getAttribute('title')).toBe(reg.indexDigest);
+    await page.screenshot({ path: join(SCREENSHOTS, 'repository.png'), fullPage: true });
+    await row.getByRole('link', { name: '2.0' }).click();
+    await page.getByText('image index').waitFor();
+    const platforms = page.locator('table', { has: page.locator('caption', { hasText: 'Platforms' }) });
+    expect(await platforms.locator('tbody th').allTextContents()).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'image-index.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('shows an image’s config, layers, history, referrers and pull commands, hostile label and annotation as text', async () => {
+    const page = await signedIn('ada');
+    await page.goto(`${reg.wharf.url}/ui/#/i/${encodeURIComponent('ui/app')}/1.0`);
+    await page.getByText('Referrers (1)').waitFor();
+    await page.getByText('MODE=production', { exact: true }).waitFor();
+    const config = page.locator('table.kv', { has: page.locator('caption', { hasText: 'Config' }) });
+    expect(await config.textContent()).toContain('/srv');
+    expect(await config.textContent()).toContain('cat /srv/data.txt');
+    const label = page.locator('table.labels tr', { hasText: 'org.example.evil' }).locator('td');
+    expect(await label.textContent()).toBe(HOSTILE);
+    const referrer = page.locator('table', { has: page.locator('caption', { hasText: 'Referrers' }) }).locator('tbody tr');
+    expect(await referrer.textContent()).toContain(SIGNATURE_TYPE);
+    expect(await referrer.locator('td').first().textContent()).toBe('signature');
+    expect(await referrer.locator('ul li').textContent()).toBe(`org.example.signed-by: ${HOSTILE}`);
+    expect(await page.locator('main script, main img').count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+    const commands = await page.locator('.copy input').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
+    expect(commands).toEqual([
+      `docker pull ${reg.wharf.host}/ui/app@${reg.appDigest}`,
+      `wharf pull --insecure ${reg.wharf.host}/ui/app@${reg.appDigest} ./app`,
+      `skopeo copy --src-tls-verify=false docker://${reg.wharf.host}/ui/app@${reg.appDigest} oci-archive:app.tar`,
+    ]);
+    expect(await page.locator('table', { has: page.locator('caption', { hasText: /layers?,/ }) }).locator('tbody tr').count()).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(SCREENSHOTS, 'image.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'image-top.png') });
+    await page.context().close();
+  });
+
+  it('fits a phone without sideways scrolling, and the keyboard alone sorts and opens a repository', async () => {
+    const page = await signedIn('ada');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByText('3 repositories').waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth <= innerWidth')).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'repositories-phone.png'), fullPage: true });
+    await page.getByLabel('Filter repositories').focus();
+    await page.keyboard.press('Tab'); // the Name column's sort button
+    expect(await page.evaluate('document.activeElement?.textContent')).toMatch(/^Name/);
+    await page.keyboard.press('Enter');
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Name' }).waitFor();
+    for (let i = 0; i < 7; i++) await page.keyboard.press('Tab'); // the other six sort buttons, then the first repository
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('ui/solo');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'ui/solo' }).waitFor();
+    await page.context().close();
+  });
+
+  it('deleting a tag and running GC from the page frees the bytes the page said it would', async () => {
+    const page = await signedIn('ada');
+    await page.goto(`${reg.wharf.url}/ui/#/r/${encodeURIComponent('ui/solo')}`);
+    await page.getByText('Unique bytes').waitFor();
+    const unique = await bytesOf(page, 'table.kv tr:has-text("Unique bytes") span');
+    expect(unique).toBeGreaterThan(256 * 1024);
+    await page.getByRole('button', { name: 'Delete tag old' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Delete tag' }).click();
+    await page.getByText('0 tags').waitFor();
+
+    await page.getByRole('link', { name: 'Storage and cleanup' }).click();
+    await page.getByText('Blob bytes').waitFor();
+    const before = await bytesOf(page, 'table.kv tr:has-text("Blob bytes") span');
+    await page.getByLabel('Also delete untagged manifests').check();
+    await page.getByRole('button', { name: /^Dry run/ }).click();
+    await page.locator('.run[data-state="succeeded"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('.run .outcome').textContent()).toMatch(/^would free /);
+    const wouldFree = await bytesOf(page, '.run .outcome span[title]');
+    expect(wouldFree).toBe(unique);
+    await page.screenshot({ path: join(SCREENSHOTS, 'storage-dry-run.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Run garbage collection' }).click();
+    await page.locator('dialog').getByRole('button', { name: 'Run' }).click();
+    await page.locator('.run[data-state="succeeded"]:has-text("freed")').waitFor({ timeout: 60_000 });
+    expect(await bytesOf(page, '.run .outcome span[title]')).toBe(wouldFree);
+    await expect.poll(() => bytesOf(page, 'table.kv tr:has-text("Blob bytes") span')).toBe(before - wouldFree);
+    const storage = await admin<{ blobs: { bytes: number } }>('/admin/v1/storage');
+    expect(storage.blobs.bytes).toBe(before - wouldFree);
+    expect(await page.locator('ol.history li').count()).toBe(2);
+    await page.screenshot({ path: join(SCREENSHOTS, 'storage.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('an account that is not an admin sees no admin action and the server refuses them', async () => {
+    const page = await signedIn('bob');
+    expect(await page.locator('.who').textContent()).not.toContain('admin');
+    expect(await page.getByRole('link', { name: 'Storage and cleanup' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'ui/app', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'ui/app', exact: true }).click();
+    await page.getByRole('link', { name: '1.0' }).waitFor();
+    expect(await page.getByRole('button', { name: /delete/i }).count()).toBe(0);
+    await page.getByRole('link', { name: '1.0' }).click();
+    await page.getByText('Referrers (1)').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'non-admin-image.png'), fullPage: true });
+    await page.goto(`${reg.wharf.url}/ui/#/storage`);
+    await page.getByText('Storage and cleanup is for administrators.').waitFor();
+    const refused = await page.evaluate(async (auth) => {
+      const statuses = [];
+      for (const [method, path] of [['POST', '/admin/v1/gc'], ['DELETE', '/admin/v1/repositories/ui/app/tags/1.0'], ['DELETE', '/admin/v1/repositories/ui/app'], ['GET', '/admin/v1/storage']]) {
+        statuses.push((await fetch(path!, { method, headers: { Authorization: auth } })).status);
+      }
+      return statuses;
+    }, reg.basic('bob'));
+    expect(refused).toEqual([403, 403, 403, 403]);
+    const tags = await fetch(`${reg.wharf.url}/v2/ui/app/tags/list`, { headers: { Authorization: reg.basic('ada') } });
+    expect(((await tags.json()) as { tags: string[] }).tags).toEqual(['1.0']);
+    await page.context().close();
+  });
+});
