@@ -7,26 +7,18 @@
  */
 import type { Readable } from 'node:stream';
 import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import { DriverDecorator } from '../storage/driver-decorator.js';
 import type { Metrics } from './metrics.js';
 
 /** `inner`, timed. */
-export class MeteredDriver implements StorageDriver {
-  readonly name: string;
-  readonly purgeTemporaries?: StorageDriver['purgeTemporaries'];
-  readonly redirectURL?: StorageDriver['redirectURL'];
-  readonly check?: StorageDriver['check'];
-
+export class MeteredDriver extends DriverDecorator {
   constructor(
-    readonly inner: StorageDriver,
+    inner: StorageDriver,
     private readonly metrics: Metrics,
   ) {
-    this.name = inner.name;
-    if (inner.purgeTemporaries) this.purgeTemporaries = inner.purgeTemporaries.bind(inner);
-    if (inner.redirectURL) {
-      const redirect = inner.redirectURL.bind(inner);
-      this.redirectURL = (path) => this.timed('RedirectURL', () => redirect(path));
-    }
-    if (inner.check) this.check = inner.check.bind(inner);
+    super(inner);
+    const redirect = this.redirectURL;
+    if (redirect) this.redirectURL = (path) => this.timed('RedirectURL', () => redirect(path));
   }
 
   private async timed<T>(action: string, work: () => Promise<T>): Promise<T> {
@@ -38,49 +30,49 @@ export class MeteredDriver implements StorageDriver {
     }
   }
 
-  stat(path: string): Promise<FileInfo> {
+  override stat(path: string): Promise<FileInfo> {
     return this.timed('Stat', () => this.inner.stat(path));
   }
 
-  getContent(path: string): Promise<Buffer> {
+  override getContent(path: string): Promise<Buffer> {
     return this.timed('GetContent', () => this.inner.getContent(path));
   }
 
-  putContent(path: string, content: Buffer | string): Promise<void> {
+  override putContent(path: string, content: Buffer | string): Promise<void> {
     return this.timed('PutContent', () => this.inner.putContent(path, content));
   }
 
-  reader(path: string, range?: ReadRange): Promise<Readable> {
+  override reader(path: string, range?: ReadRange): Promise<Readable> {
     return this.timed('Reader', () => this.inner.reader(path, range));
   }
 
-  appendedState(path: string): Promise<AppendedState> {
+  override appendedState(path: string): Promise<AppendedState> {
     return this.timed('AppendedState', () => this.inner.appendedState(path));
   }
 
-  async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
+  override async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
     const appended = await this.timed('Append', () => this.inner.append(path, source, options));
     this.metrics.uploadBytes.inc(appended);
     return appended;
   }
 
-  appendedReader(path: string, state: AppendedState): Promise<Readable> {
+  override appendedReader(path: string, state: AppendedState): Promise<Readable> {
     return this.timed('AppendedReader', () => this.inner.appendedReader(path, state));
   }
 
-  commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
+  override commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
     return this.timed('CommitAppended', () => this.inner.commitAppended(path, dest, state, options));
   }
 
-  move(source: string, dest: string): Promise<void> {
+  override move(source: string, dest: string): Promise<void> {
     return this.timed('Move', () => this.inner.move(source, dest));
   }
 
-  list(path: string): Promise<string[]> {
+  override list(path: string): Promise<string[]> {
     return this.timed('List', () => this.inner.list(path));
   }
 
-  delete(path: string): Promise<void> {
+  override delete(path: string): Promise<void> {
     return this.timed('Delete', () => this.inner.delete(path));
   }
 }

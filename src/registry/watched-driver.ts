@@ -12,8 +12,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { RepositoryName } from '../oci/reference.js';
-import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { DriverDecorator } from '../storage/driver-decorator.js';
 
 /** What {@link WatchedDriver} reports to: storage paths written, and paths deleted or moved away (objects or folders). */
 export interface StorageChanges {
@@ -91,54 +92,26 @@ export function watched(driver: StorageDriver): StorageDriver {
 }
 
 /** `inner`, reporting the changes of its writes, deletes and moves to `changes`. */
-export class WatchedDriver implements StorageDriver {
-  readonly name: string;
-  readonly purgeTemporaries?: StorageDriver['purgeTemporaries'];
-  readonly redirectURL?: StorageDriver['redirectURL'];
-  readonly check?: StorageDriver['check'];
-
+export class WatchedDriver extends DriverDecorator {
   constructor(
-    readonly inner: StorageDriver,
+    inner: StorageDriver,
     private readonly changes: StorageChanges,
   ) {
-    this.name = inner.name;
-    if (inner.purgeTemporaries) this.purgeTemporaries = inner.purgeTemporaries.bind(inner);
-    if (inner.redirectURL) this.redirectURL = inner.redirectURL.bind(inner);
-    if (inner.check) this.check = inner.check.bind(inner);
+    super(inner);
   }
 
-  stat(path: string): Promise<FileInfo> {
-    return this.inner.stat(path);
-  }
-
-  getContent(path: string): Promise<Buffer> {
-    return this.inner.getContent(path);
-  }
-
-  async putContent(path: string, content: Buffer | string): Promise<void> {
+  override async putContent(path: string, content: Buffer | string): Promise<void> {
     await this.inner.putContent(path, content);
     this.written(path);
   }
 
-  reader(path: string, range?: ReadRange): Promise<Readable> {
-    return this.inner.reader(path, range);
-  }
-
-  appendedState(path: string): Promise<AppendedState> {
-    return this.inner.appendedState(path);
-  }
-
-  async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
+  override async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
     const appended = await this.inner.append(path, source, options);
     this.written(path);
     return appended;
   }
 
-  appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    return this.inner.appendedReader(path, state);
-  }
-
-  async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
+  override async commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
     try {
       await this.inner.commitAppended(path, dest, state, options);
       this.written(dest);
@@ -148,7 +121,7 @@ export class WatchedDriver implements StorageDriver {
   }
 
   /** A move under `repositories/` counts as a removal at both ends: it may take a repository away, or replace one's folder. */
-  async move(source: string, dest: string): Promise<void> {
+  override async move(source: string, dest: string): Promise<void> {
     try {
       await this.inner.move(source, dest);
     } finally {
@@ -157,11 +130,7 @@ export class WatchedDriver implements StorageDriver {
     }
   }
 
-  list(path: string): Promise<string[]> {
-    return this.inner.list(path);
-  }
-
-  async delete(path: string): Promise<void> {
+  override async delete(path: string): Promise<void> {
     try {
       await this.inner.delete(path);
     } finally {
