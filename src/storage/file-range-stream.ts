@@ -5,6 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
+import { sendDoubleBuffered } from './double-buffered-send.js';
 
 /** Read buffer size in bytes of the Readable. */
 const READ_CHUNK = 1024 * 1024;
@@ -111,44 +112,9 @@ export class FileRangeStream extends Readable implements DirectSend {
   }
 
   async #send(dest: Writable, chunk: number, end: boolean): Promise<void> {
-    let onGone: (err: Error) => void = () => undefined;
-    const gone = new Promise<never>((_resolve, reject) => {
-      onGone = reject;
-    });
-    gone.catch(() => undefined);
-    // Node's code for a stream closed early: the client went away (a cancelled pull), no server fault
-    const onClose = (): void => onGone(Object.assign(new Error('the destination closed before the whole range was written'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    const onError = (err: Error): void => onGone(err);
-    dest.once('close', onClose);
-    dest.once('error', onError);
-    // allocated when first needed, no larger than what is left: a small blob takes one small buffer
-    const pool: Array<Buffer | undefined> = [undefined, undefined];
-    const released: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
     try {
-      for (let slot = 0; this.#remaining > 0; slot ^= 1) {
-        await Promise.race([released[slot], gone]);
-        const buffer = (pool[slot] ??= Buffer.allocUnsafeSlow(Math.min(chunk, this.#remaining)));
-        const bytes = await Promise.race([this.#readInto(buffer), gone]);
-        const written = new Promise<void>((resolve, reject) => {
-          dest.write(buffer.subarray(0, bytes), (err) => (err ? reject(err) : resolve()));
-        });
-        written.catch(() => undefined);
-        released[slot] = written;
-      }
-      await Promise.race([Promise.all(released), gone]);
-      if (end) {
-        dest.removeListener('close', onClose);
-        const ended = new Promise<void>((resolve, reject) => {
-          dest.end((err?: Error | null) => (err ? reject(err) : resolve()));
-        });
-        await Promise.race([ended, gone]);
-      }
-    } catch (err) {
-      dest.destroy();
-      throw err;
+      await sendDoubleBuffered(dest, { remaining: () => this.#remaining, fillInto: (buffer) => this.#readInto(buffer) }, { bufferBytes: chunk, end, what: 'range' });
     } finally {
-      dest.removeListener('close', onClose);
-      dest.removeListener('error', onError);
       this.destroy();
     }
   }

@@ -18,6 +18,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
+import { sendDoubleBuffered } from './double-buffered-send.js';
 import { StorageUnavailableError } from './driver.js';
 import type { DirectSend } from './file-range-stream.js';
 
@@ -154,43 +155,16 @@ class Body extends Readable implements DirectSend {
    */
   async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
     this.#sending = true;
-    let onGone: (err: Error) => void = () => undefined;
-    const gone = new Promise<never>((_resolve, reject) => {
-      onGone = reject;
-    });
-    gone.catch(() => undefined);
-    const onClose = (): void => onGone(Object.assign(new Error('the destination closed before the whole body was written'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    const onError = (err: Error): void => onGone(err);
-    dest.once('close', onClose);
-    dest.once('error', onError);
-    const write = (bytes: Buffer): Promise<void> => {
-      const written = new Promise<void>((resolve, reject) => dest.write(bytes, (err) => (err ? reject(err) : resolve())));
-      written.catch(() => undefined);
-      return written;
-    };
-    try {
-      // what was read before this call (the stream's buffer), then the socket's reads
+    // what was read before this call (the stream's buffer) goes first, then the socket's reads
+    const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => {
       const early: Promise<void>[] = [];
       for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(write(chunk));
-      const pool: Array<Buffer | undefined> = [undefined, undefined];
-      const released: Array<Promise<void>> = [Promise.all(early).then(() => undefined), Promise.resolve()];
-      for (let slot = 0; this.left > 0 || this.#spilled > 0; slot ^= 1) {
-        await Promise.race([released[slot], gone]);
-        const buffer = (pool[slot] ??= Buffer.allocUnsafeSlow(Math.min(READ_BYTES, this.left + this.#spilled)));
-        const bytes = await Promise.race([this.#next(buffer), gone]);
-        released[slot] = write(buffer.subarray(0, bytes));
-      }
-      await Promise.race([Promise.all(released), gone]);
-      if (options.end ?? true) {
-        dest.removeListener('close', onClose);
-        await Promise.race([new Promise<void>((resolve, reject) => dest.end((err?: Error | null) => (err ? reject(err) : resolve()))), gone]);
-      }
-    } catch (err) {
-      dest.destroy();
-      throw err;
+      return Promise.all(early).then(() => undefined);
+    };
+    const source = { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) };
+    try {
+      await sendDoubleBuffered(dest, source, { bufferBytes: READ_BYTES, end: options.end ?? true, what: 'body', prelude });
     } finally {
-      dest.removeListener('close', onClose);
-      dest.removeListener('error', onError);
       this.destroy();
     }
   }

@@ -1,0 +1,72 @@
+/**
+ * Double-buffered sends of a blob's bytes to a Writable (a response socket), shared by the
+ * filesystem's FileRangeStream and the S3 driver's large GETs ({@link DirectSend}): while `dest`
+ * writes one buffer, the next is filled into the other; a buffer is filled again only after `dest`
+ * called back for its previous write, so at most two buffers are in flight (back-pressure) and no
+ * byte the socket still holds is overwritten. Buffers are allocated when first needed, no larger
+ * than what is left, so a small blob takes one small buffer.
+ */
+import type { Writable } from 'node:stream';
+
+/** Where the bytes come from. */
+export interface BufferFiller {
+  /** bytes still to send */
+  remaining(): number;
+  /** fills `buffer` from its start with up to `buffer.length` bytes; resolves to the bytes filled */
+  fillInto(buffer: Buffer): Promise<number>;
+}
+
+/** Options of {@link sendDoubleBuffered}. */
+export interface DoubleBufferedOptions {
+  /** bytes of each of the two buffers at most */
+  bufferBytes: number;
+  /** end `dest` after the last byte */
+  end: boolean;
+  /** what is being sent, for the error when `dest` closes early ("body", "range") */
+  what: string;
+  /** writes before the first buffer (bytes already read); their completion gates the first buffer's reuse */
+  prelude?: (write: (bytes: Buffer) => Promise<void>) => Promise<void>;
+}
+
+/**
+ * Sends every byte of `source` to `dest`.
+ * @throws the error of `dest`, or `ERR_STREAM_PREMATURE_CLOSE` (Node's code for a stream closed
+ * early: the client went away, no server fault) when `dest` closes first; `dest` is destroyed then
+ */
+export async function sendDoubleBuffered(dest: Writable, source: BufferFiller, options: DoubleBufferedOptions): Promise<void> {
+  let onGone: (err: Error) => void = () => undefined;
+  const gone = new Promise<never>((_resolve, reject) => {
+    onGone = reject;
+  });
+  gone.catch(() => undefined);
+  const onClose = (): void => onGone(Object.assign(new Error(`the destination closed before the whole ${options.what} was written`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  const onError = (err: Error): void => onGone(err);
+  dest.once('close', onClose);
+  dest.once('error', onError);
+  const write = (bytes: Buffer): Promise<void> => {
+    const written = new Promise<void>((resolve, reject) => dest.write(bytes, (err) => (err ? reject(err) : resolve())));
+    written.catch(() => undefined);
+    return written;
+  };
+  try {
+    const pool: Array<Buffer | undefined> = [undefined, undefined];
+    const released: Array<Promise<void>> = [options.prelude ? options.prelude(write) : Promise.resolve(), Promise.resolve()];
+    for (let slot = 0; source.remaining() > 0; slot ^= 1) {
+      await Promise.race([released[slot], gone]);
+      const buffer = (pool[slot] ??= Buffer.allocUnsafeSlow(Math.min(options.bufferBytes, source.remaining())));
+      const bytes = await Promise.race([source.fillInto(buffer), gone]);
+      released[slot] = write(buffer.subarray(0, bytes));
+    }
+    await Promise.race([Promise.all(released), gone]);
+    if (options.end) {
+      dest.removeListener('close', onClose);
+      await Promise.race([new Promise<void>((resolve, reject) => dest.end((err?: Error | null) => (err ? reject(err) : resolve()))), gone]);
+    }
+  } catch (err) {
+    dest.destroy();
+    throw err;
+  } finally {
+    dest.removeListener('close', onClose);
+    dest.removeListener('error', onError);
+  }
+}
