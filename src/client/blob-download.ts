@@ -12,8 +12,8 @@ import type { CallOptions, Repo, RegistryClient } from './registry-client.js';
 import { isRetryable, retryDelay } from './retry.js';
 import { Verifier } from './streams.js';
 
-/** Bytes a {@link rangeStream} buffers before it pauses its response (a 64 KiB read at a time comes in). */
-const RANGE_BUFFER = 1024 * 1024;
+/** Bytes a {@link rangeStream} buffers before it pauses its response (four of the 64 KiB reads that come in). */
+const RANGE_BUFFER = 256 * 1024;
 
 /**
  * The bytes `[offset, offset + length)` of blob `desc` in `repo`, as one stream that resumes cuts
