@@ -9,7 +9,7 @@ import { listTags } from '../client/listings.js';
 import { formatReference } from '../oci/image-reference.js';
 import { parsePlatform } from '../oci/platform.js';
 import { CommandFailure, elapsed, location, positive, registriesOf, runClientCommand, type ClientOptions } from './client-common.js';
-import { formatBlobCounts } from './progress.js';
+import { formatBlobCounts, platformWarning } from './progress.js';
 
 /** Options of `wharf copy`. */
 export interface CopyCommandOptions extends ClientOptions {
@@ -41,18 +41,20 @@ export async function copy(source: string, dest: string, options: CopyCommandOpt
       }
     };
     const results: { tag?: string; result: CopyResult }[] = [];
+    const name = (l: ImageLocation) => (l.kind === 'registry' ? formatReference(l.ref) : `${l.kind}:${l.path}`);
     if (options.allTags && from.kind === 'registry' && to.kind === 'registry') {
       for (const t of await listTags(client, from.ref, { signal })) {
         results.push({ tag: t, result: await copyOne({ kind: 'registry', ref: { ...from.ref, tag: t as never, digest: undefined } }, { kind: 'registry', ref: { ...to.ref, tag: t as never, digest: undefined } }) });
       }
     } else results.push({ result: await copyOne(from, to) });
+    const warnings = options.platform ? results.flatMap(({ tag, result }) => platformWarning(tag && from.kind === 'registry' ? formatReference({ ...from.ref, tag: tag as never, digest: undefined }) : name(from), result) ?? []) : [];
+    for (const w of warnings) reporter.warn(w);
     const blobs = { uploaded: 0, exists: 0, mounted: 0, bytes: 0 };
     for (const { result } of results) for (const k of Object.keys(blobs) as (keyof typeof blobs)[]) blobs[k] += result.blobs[k];
     const referrers = results.reduce((n, r) => n + r.result.referrers, 0);
-    const name = (l: ImageLocation) => (l.kind === 'registry' ? formatReference(l.ref) : `${l.kind}:${l.path}`);
     reporter.done(
       `copied ${name(from)} to ${name(to)}${results.length > 1 ? ` (${results.length} tags)` : `@${results[0]?.result.digest ?? ''}`}: ${formatBlobCounts(blobs, 'transferred')}${referrers ? `, ${referrers} referrers` : ''} in ${elapsed(start)}`,
-      { source: name(from), destination: name(to), images: results.map((r) => ({ tag: r.tag, digest: r.result.digest, mediaType: r.result.mediaType, blobs: r.result.blobs, referrers: r.result.referrers })) },
+      { source: name(from), destination: name(to), images: results.map((r) => ({ tag: r.tag, digest: r.result.digest, mediaType: r.result.mediaType, blobs: r.result.blobs, referrers: r.result.referrers })), ...(warnings.length ? { warnings } : {}) },
     );
   });
 }

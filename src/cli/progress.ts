@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type cliProgressTypes from 'cli-progress';
-import type { TransferEvent } from '../client/image/copy.js';
+import type { CopyResult, TransferEvent } from '../client/image/copy.js';
 
 /** How a command reports. */
 export interface OutputOptions {
@@ -15,6 +15,15 @@ export interface OutputOptions {
 /** How a copy's blobs arrived, for a summary line: `3 blobs uploaded (1.2 MiB), 1 already there, 2 mounted` (`verb` names the moved ones). */
 export function formatBlobCounts(b: { uploaded: number; exists: number; mounted: number; bytes: number }, verb: string): string {
   return `${b.uploaded} blobs ${verb} (${formatBytes(b.bytes)}), ${b.exists} already there, ${b.mounted} mounted`;
+}
+
+/**
+ * The warning for `--platform` asked of a single image of another platform, copied as it is (as
+ * crane and regctl do; docker pull refuses), or undefined.
+ */
+export function platformWarning(name: string, result: Pick<CopyResult, 'platformMismatch'>): string | undefined {
+  const m = result.platformMismatch;
+  return m && `${name} is a single-platform image for ${m.actual}, not an index: --platform ${m.wanted} matched nothing and the image was copied as it is`;
 }
 
 /** Human sizes: `12.3 MiB`. */
@@ -79,6 +88,11 @@ export class Reporter {
     this.#bars?.stop();
     if (this.options.json) this.out.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (!this.options.quiet) this.err.write(`${summary}\n`);
+  }
+
+  /** Prints a warning line on stderr (`wharf: warning: ...`) unless `--quiet`. */
+  warn(text: string): void {
+    if (!this.options.quiet) this.err.write(`wharf: warning: ${text}\n`);
   }
 
   /** Prints a command's primary output (a digest, a list) unless `--json` replaces it. */

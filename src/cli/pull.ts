@@ -10,7 +10,7 @@ import { registrySource } from '../client/image/registry.js';
 import { formatReference } from '../oci/image-reference.js';
 import { parsePlatform, type Platform } from '../oci/platform.js';
 import { CommandFailure, elapsed, location, positive, registriesOf, runClientCommand, type ClientOptions } from './client-common.js';
-import { formatBytes } from './progress.js';
+import { formatBytes, platformWarning } from './progress.js';
 
 /** Options of `wharf pull`. */
 export interface PullOptions extends ClientOptions {
@@ -36,6 +36,8 @@ export async function pull(source: string, dest: string, options: PullOptions): 
       jobs: options.jobs ? positive(options.jobs, '--jobs') : undefined,
       onTransfer: reporter.onTransfer,
     });
+    const warning = options.platform ? platformWarning(formatReference(from.ref), result) : undefined;
+    if (warning) reporter.warn(warning);
     reporter.done(`pulled ${formatReference(from.ref)}@${result.digest} to ${to.kind}:${'path' in to ? to.path : ''} (${result.blobs.uploaded} blobs, ${formatBytes(result.blobs.bytes)}) in ${elapsed(start)}`, {
       reference: formatReference(from.ref),
       digest: result.digest,
@@ -43,6 +45,7 @@ export async function pull(source: string, dest: string, options: PullOptions): 
       destination: dest,
       format: to.kind,
       blobs: result.blobs,
+      ...(warning ? { warnings: [warning] } : {}),
     });
   });
 }

@@ -41,7 +41,10 @@ export interface RegistryClientOptions extends TransportOptions {
   tokens?: TokenCache;
   /** bytes per PATCH of a chunked upload (default 64 MiB) */
   chunkSize?: number;
-  /** blobs up to this size (bytes) are uploaded in one PUT (default 32 MiB) */
+  /**
+   * blobs up to this size (bytes) are uploaded in one PUT (default `chunkSize`: a blob that fits in
+   * one PATCH goes with one request less)
+   */
   monolithicMax?: number;
   /** blobs from this size (bytes) are downloaded with parallel ranged GETs (default 64 MiB) */
   parallelThreshold?: number;
@@ -90,7 +93,7 @@ export class RegistryClient {
     this.auth = new Authenticator(this.transport, options.credentials, options.tokens ?? new TokenCache());
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.chunkSize = options.chunkSize ?? 64 * 1024 * 1024;
-    this.monolithicMax = options.monolithicMax ?? 32 * 1024 * 1024;
+    this.monolithicMax = options.monolithicMax ?? this.chunkSize;
     this.parallelThreshold = options.parallelThreshold ?? 64 * 1024 * 1024;
     this.parallelParts = options.parallelParts ?? 4;
   }

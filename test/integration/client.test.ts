@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { copy } from '../../src/cli/copy.js';
+import { pull } from '../../src/cli/pull.js';
 import { copyImage, layoutSink, layoutSource, listReferrers, listTags, listRepositories, parseImageReference, RegistryClient, registrySink, registrySource, ClientError, fetchBlob } from '../../src/client/index.js';
 import { forEachDriver } from './harness.js';
 import { sha256, writeImage, writeIndexLayout, writeLayoutIndex } from '../support/layouts.js';
@@ -133,6 +134,34 @@ forEachDriver((make) => {
     }
     expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 0 already there, 2 mounted in /);
     expect(written.join('')).toMatch(/: 0 blobs transferred \(0 B\), 2 already there, 0 mounted in /);
+  });
+
+  it('pull --platform of a single-platform image of another platform pulls it as it is and warns (crane and regctl pull it; docker refuses)', async () => {
+    const reg = await make();
+    const host = new URL(reg.url).host;
+    const src = join(await tempDir(), 'src');
+    const { manifest } = await writeImage(src, { platform: { os: 'linux', architecture: 'amd64' } });
+    await writeLayoutIndex(src, [manifest]);
+    const c = client();
+    const ref = parseImageReference(`${host}/team/single:1`);
+    await copyImage(layoutSource(src), registrySink(c, ref));
+
+    const other = await copyImage(registrySource(c, ref), layoutSink(join(await tempDir(), 'arm'), '1'), { platform: { os: 'linux', architecture: 'arm64' } });
+    expect(other.digest).toBe(manifest.digest);
+    expect(other.platformMismatch).toEqual({ wanted: 'linux/arm64', actual: 'linux/amd64' });
+    const same = await copyImage(registrySource(c, ref), layoutSink(join(await tempDir(), 'amd'), '1'), { platform: { os: 'linux', architecture: 'amd64' } });
+    expect(same.platformMismatch).toBeUndefined();
+
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      await pull(`${host}/team/single:1`, join(await tempDir(), 'out'), { platform: 'linux/arm64' });
+      await pull(`${host}/team/single:1`, join(await tempDir(), 'quiet'), { platform: 'linux/arm64', quiet: true });
+    } finally {
+      spy.mockRestore();
+    }
+    const warnings = written.join('').split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toEqual([`wharf: warning: ${host}/team/single:1 is a single-platform image for linux/amd64, not an index: --platform linux/arm64 matched nothing and the image was copied as it is`]);
   });
 });
 

@@ -6,15 +6,21 @@
  * manifest copied (signatures, SBOMs), recursively. Nothing is committed at the sink unless all of
  * it succeeded; on failure the sink is aborted.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Digest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
+import { DOCKER_CONFIG, OCI_CONFIG } from '../../oci/media-types.js';
 import { parseManifest, type Descriptor, type ParsedManifest } from '../../oci/manifest.js';
 import { formatPlatform, platformMatches, type Platform } from '../../oci/platform.js';
 import type { UploadResult } from '../blob-upload.js';
 import { ClientError } from '../errors.js';
+import { readBody } from '../http-body.js';
 import type { FetchedManifest } from '../registry-client.js';
 import type { ImageSink, ImageSource } from './types.js';
+
+/** Image configs larger than this (bytes) are not read for their platform. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** A blob's progress, for progress bars. */
 export interface TransferEvent {
@@ -51,6 +57,12 @@ export interface CopyResult {
   blobs: { uploaded: number; exists: number; mounted: number; bytes: number };
   manifests: number;
   referrers: number;
+  /**
+   * Set when `platform` was asked of a single image (not an index) whose config names another
+   * platform: the image was copied as it is (as crane and regctl do; docker pull refuses), and the
+   * command says so.
+   */
+  platformMismatch?: { wanted: string; actual: string };
 }
 
 /**
@@ -60,6 +72,8 @@ export interface CopyResult {
 export async function copyImage(source: ImageSource, sink: ImageSink, options: CopyOptions = {}): Promise<CopyResult> {
   const failed = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  // every request and retry wait in flight listens to it (jobs x a few): no leak warning past 10
+  setMaxListeners(0, signal);
   const limit = pLimit(options.jobs ?? 4);
   const blobs = new Map<Digest, Promise<UploadResult>>();
   const manifests = new Map<Digest, Promise<void>>();
@@ -108,7 +122,11 @@ export async function copyImage(source: ImageSource, sink: ImageSink, options: C
 
   try {
     let root = await source.root(signal);
-    if (options.platform) root = await pickPlatform(source, root, options.platform, signal);
+    if (options.platform) {
+      const picked = await pickPlatform(source, root, options.platform, signal);
+      if (picked === root) result.platformMismatch = await platformMismatch(source, root, options.platform, signal);
+      root = picked;
+    }
     Object.assign(result, { digest: root.digest, mediaType: root.mediaType, size: root.bytes.length });
     await copyManifest(root, true);
     await sink.commit();
@@ -131,6 +149,24 @@ export async function pickPlatform(source: ImageSource, root: FetchedManifest, p
     throw new ClientError('NOT_FOUND', `${source.name} has no image for platform ${formatPlatform(platform)} (it has: ${have.join(', ') || 'none'})`);
   }
   return source.manifest(child, signal);
+}
+
+/**
+ * The platform a single image's config names (`os`, `architecture`, `variant`), when it is not
+ * `wanted`; undefined when it matches or the config names none (an artifact).
+ */
+async function platformMismatch(source: ImageSource, image: FetchedManifest, wanted: Platform, signal?: AbortSignal): Promise<CopyResult['platformMismatch']> {
+  const config = parse(image, source.name).blobs[0];
+  if (!config || (config.mediaType !== OCI_CONFIG && config.mediaType !== DOCKER_CONFIG) || config.size > MAX_CONFIG_BYTES) return undefined;
+  const bytes = await readBody(await source.opener(config)(0, config.size, signal), MAX_CONFIG_BYTES);
+  let actual: Record<string, unknown>;
+  try {
+    actual = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (formatPlatform(actual) === 'unknown' || platformMatches(actual, wanted)) return undefined;
+  return { wanted: formatPlatform(wanted), actual: formatPlatform(actual) };
 }
 
 /** Parses a manifest for its references. @throws ClientError INVALID_IMAGE */
