@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import type { ProxyConfig } from '../config/proxy-schema.js';
 import type { Registry } from '../registry/registry.js';
 import { BlobProxy } from './blobs.js';
-import { UpstreamHealthTracker, type UpstreamHealth } from './health.js';
+import { UpstreamHealthTracker } from './health.js';
+import type { UpstreamReport } from './report.js';
 import { ManifestProxy } from './manifests.js';
 import { Router } from './routing.js';
 import { ProxyStats, type ProxyEvent } from './stats.js';
@@ -78,21 +79,6 @@ export class PullThroughCache {
 
 /** ms after which an upstream's health, learnt from traffic, is checked again by a ping when reported. */
 export const HEALTH_MAX_AGE_MS = 30_000;
-
-/** One upstream in `GET /admin/v1/cache`. */
-export interface UpstreamReport {
-  name: string;
-  url: string;
-  prefix: string;
-  default: boolean;
-  namespaces: readonly string[];
-  tagttlSeconds: number;
-  /** the counters since the process started */
-  counts: Record<ProxyEvent, number>;
-  /** requests answered from the cache (hits, revalidated and stale answers) over all requests counted (those plus misses and collapsed ones); null before any */
-  hitRatio: number | null;
-  health: UpstreamHealth;
-}
 
 /** The share of requests the cache answered without fetching from the upstream (see {@link UpstreamReport.hitRatio}). */
 export function hitRatio(counts: Record<ProxyEvent, number>): number | null {

@@ -7,18 +7,9 @@
  * check, done on demand: an idle cache sends nothing). Per process, since it started.
  */
 import { ClientError, RegistryClientError } from '../client/index.js';
+import type { UpstreamHealth } from './report.js';
 import type { ProxyEvent, ProxyStats } from './stats.js';
 import type { Upstream } from './upstream.js';
-
-/** The health of one upstream. */
-export interface UpstreamHealth {
-  /** true when its last answer is newer than its last failure, false when not; null before either */
-  reachable: boolean | null;
-  /** ISO 8601 of its last answer, null before any */
-  lastContact: string | null;
-  /** its last failure (ISO 8601 and why), null before any */
-  lastError: { at: string; message: string } | null;
-}
 
 /** Events that mean the upstream answered. */
 const ANSWERED: ReadonlySet<ProxyEvent> = new Set(['miss', 'revalidated', 'bytesFetched']);

@@ -20,6 +20,9 @@ import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
 import type { NotificationQueue } from './queue.js';
+import type { DeliveryAttempt, DeliveryStatus } from './report.js';
+
+export type { DeliveryAttempt, DeliveryStatus } from './report.js';
 
 /** The most events one envelope carries. */
 export const MAX_ENVELOPE_EVENTS = 64;
@@ -31,25 +34,6 @@ const LEASE_TTL_MS = 15_000;
 const LEASE_SETTLE_MS = 200;
 /** How often the holder looks for batches other processes wrote (ms). */
 const POLL_MS = 1_000;
-
-/** One delivery attempt: ISO 8601 and the answer (HTTP status, or null with `error` when no answer came). */
-export interface DeliveryAttempt {
-  at: string;
-  status: number | null;
-  error?: string;
-}
-
-/** The last delivery state of an endpoint, as stored and as the admin API lists it. */
-export interface DeliveryStatus {
-  lastAttempt: DeliveryAttempt | null;
-  /** ISO 8601 of the last acknowledged delivery */
-  lastSuccess: string | null;
-  consecutiveFailures: number;
-  /** the last attempt that failed, kept after deliveries succeed again */
-  lastFailure: DeliveryAttempt | null;
-  /** events the endpoint acknowledged since its status was first stored */
-  delivered: number;
-}
 
 /** The status of an endpoint that never delivered. */
 function emptyStatus(): DeliveryStatus {
