@@ -5,8 +5,7 @@
  * "no upstreams configured" without a proxy section, failures with their cause, and upstream data
  * (names, URLs, error messages) as text, never as elements.
  */
-import { render } from 'preact';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GcProgress } from '../../src/gc/report.js';
 import type { EndpointReport } from '../../src/observability/notifications/report.js';
 import type { UpstreamReport } from '../../src/proxy/report.js';
@@ -14,21 +13,10 @@ import { ApiError } from '../../src/ui/web/api.js';
 import { CacheView } from '../../src/ui/web/views/cache.js';
 import { NotificationsView } from '../../src/ui/web/views/notifications.js';
 import { Progress } from '../../src/ui/web/views/storage.js';
-import { FixedApi } from './fixed-api.js';
+import { FixedApi, mount } from './dom.js';
 
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 
-let root: HTMLElement;
-function mount(node: preact.VNode): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  render(node, root);
-  return root;
-}
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
 
 /** Waits until `text` appears in `el`. */
 async function shows(el: HTMLElement, text: string): Promise<void> {
@@ -123,8 +111,6 @@ describe('the progress of a running garbage collection', () => {
   it('sweeping: blobs checked of the candidates, deleted, bytes freed so far (would be, in a dry run)', () => {
     const sweep = { ...base, phase: 'sweep' as const, repositoriesVisited: 10, blobCandidates: 9, blobsChecked: 5, blobsDeleted: 4, bytesFreed: 3 * 1024 * 1024, tagsDeleted: 1, manifestsDeleted: 2 };
     expect(mount(<Progress progress={sweep} dryRun={false} />).textContent).toBe('Sweeping5 of 9 unneeded blobs checked, 4 deleted, 3.00 MiB freed so far; 1 tags, 2 manifests deleted.');
-    render(null, root);
-    root.remove();
     expect(mount(<Progress progress={sweep} dryRun />).textContent).toBe('Sweeping5 of 9 unneeded blobs checked, 4 would be deleted, 3.00 MiB would be freed; 1 tags, 2 manifests would be deleted.');
   });
 });

@@ -5,27 +5,15 @@
  * headers and pages become the admin API's `sort`, `order` and `cursor`; deleting a tag asks first;
  * an account that is not an admin gets no delete buttons and lists from `/v2/`.
  */
-import { render } from 'preact';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ImageView } from '../../src/ui/web/views/image.js';
 import { RepositoriesView } from '../../src/ui/web/views/repositories.js';
 import { RepositoryView } from '../../src/ui/web/views/repository.js';
-import { FixedApi } from './fixed-api.js';
+import { FixedApi, mount } from './dom.js';
 
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 
-let root: HTMLElement;
-function mount(node: preact.VNode): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  render(node, root);
-  return root;
-}
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
 
 const manifest = {
   schemaVersion: 2,

@@ -7,7 +7,7 @@
 import type { UpstreamReport } from '../../../proxy/report.js';
 import type { Api } from '../api.js';
 import { ApiError } from '../api.js';
-import { Bytes, ErrorBox, KeyValues, useAsync } from '../common.js';
+import { Bytes, ErrorBox, KeyValues, Refresh, useAsync } from '../common.js';
 import { formatDuration, formatPercent, formatTime } from '../format.js';
 
 /** Reachable, unreachable or not known yet, in words (a mark for the eye, never colour alone). */
@@ -77,11 +77,7 @@ export function CacheView({ api }: { api: Api }) {
   return (
     <section aria-labelledby="view-title">
       <h1 id="view-title">Pull-through cache</h1>
-      <div class="actions">
-        <button type="button" onClick={cache.reload} disabled={cache.loading}>
-          Refresh
-        </button>
-      </div>
+      <Refresh data={cache} />
       {cache.error && <ErrorBox error={cache.error} />}
       {cache.data?.upstreams.length === 0 && <p class="empty">No upstreams configured: this registry caches no other registry (add a proxy section to its configuration, docs/proxy.md).</p>}
       {cache.data?.upstreams.map((u) => <Upstream key={u.name} u={u} />)}

@@ -5,7 +5,7 @@
  */
 import type { DeliveryAttempt, EndpointReport } from '../../../observability/notifications/report.js';
 import type { Api } from '../api.js';
-import { ErrorBox, KeyValues, useAsync } from '../common.js';
+import { ErrorBox, KeyValues, Refresh, useAsync } from '../common.js';
 import { formatTime } from '../format.js';
 
 /** An attempt as text: when, and the answer or why none came. */
@@ -60,11 +60,7 @@ export function NotificationsView({ api }: { api: Api }) {
   return (
     <section aria-labelledby="view-title">
       <h1 id="view-title">Notifications</h1>
-      <div class="actions">
-        <button type="button" onClick={list.reload} disabled={list.loading}>
-          Refresh
-        </button>
-      </div>
+      <Refresh data={list} />
       {list.error && <ErrorBox error={list.error} />}
       {list.data?.endpoints.length === 0 && <p class="empty">No notification endpoints configured (add notifications.endpoints to the configuration, docs/production.md).</p>}
       {list.data?.endpoints.map((e) => <Endpoint key={e.name} e={e} />)}

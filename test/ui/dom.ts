@@ -1,4 +1,6 @@
-/** A fake of the page's API client for the views' DOM tests: fixed answers, every request recorded. */
+/** What the views' DOM tests share: a fake of the page's API client (fixed answers, every request recorded), and mounting a view. */
+import { render, type VNode } from 'preact';
+import { afterEach } from 'vitest';
 import { Api, type FetchOptions, type Session } from '../../src/ui/web/api.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -27,3 +29,21 @@ export class FixedApi extends Api {
   }
 }
 
+
+/** The element the last {@link mount} rendered into; emptied and removed after each test. */
+let root: HTMLElement | undefined;
+
+/** Renders `node` into a fresh element of the document (removed after the test). */
+export function mount(node: VNode): HTMLElement {
+  root = document.createElement('div');
+  document.body.append(root);
+  render(node, root);
+  return root;
+}
+
+afterEach(() => {
+  if (!root) return;
+  render(null, root);
+  root.remove();
+  root = undefined;
+});
