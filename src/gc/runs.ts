@@ -94,23 +94,25 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
   const done = (async (): Promise<GcRunRecord> => {
     let final: GcRunRecord;
     let reported: GcReport | undefined;
-    // progress writes one at a time, all done before the final record is written
-    let writing = Promise.resolve();
+    // one progress write at a time (a tick while one is under way is skipped), done before the final record is written
+    let writing: Promise<void> | undefined;
     const progress = setInterval(() => {
-      writing = writing.then(() => records.put({ ...base, progress: run.progress() })).catch((err: unknown) => logger?.warn({ runId: run.id, err }, 'cannot store the garbage collection progress'));
+      writing ??= records
+        .put({ ...base, progress: run.progress() })
+        .catch((err: unknown) => logger?.warn({ runId: run.id, err }, 'cannot store the garbage collection progress'))
+        .finally(() => (writing = undefined));
     }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
     try {
       const report = await run.execute();
-      final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, report };
+      final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, progress: null, report };
       reported = report;
       logger?.info({ gc: summary(report) }, 'garbage collection finished');
     } catch (err) {
-      final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), error: (err as Error).message };
+      final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), progress: null, error: (err as Error).message };
       logger?.error({ runId: run.id, err }, 'garbage collection failed');
     }
     clearInterval(progress);
     await writing;
-    final.progress = null;
     try {
       await records.put(reported ? { ...final, report: boundedReport(reported) } : final);
       await records.prune();
