@@ -22,13 +22,16 @@ import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { GcLease, type LeaseOptions } from './lease.js';
-import { KeptTally, type KeptByGrace } from './kept.js';
+import { KeptTally } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
 import { writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
+import type { GcPhase, GcProgress, GcReport } from './report.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
 import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
+
+export type { GcReport, RepositoryReport } from './report.js';
 
 /** What one run does. */
 export interface GcOptions {
@@ -43,57 +46,10 @@ export interface GcOptions {
   retention: readonly RetentionRule[];
   /** lease timing (tests shorten it) */
   lease?: LeaseOptions;
+  /** how often a recorded run (runs.ts) stores its progress, ms (default 1000; tests shorten it) */
+  progressIntervalMs?: number;
   /** the clock, ms since the epoch */
   now?: () => number;
-}
-
-/** What a run did to one repository. */
-export interface RepositoryReport {
-  tagsDeleted: number;
-  manifestsDeleted: number;
-  /** blob links removed (of swept blobs, or pointing at no stored blob) */
-  linksDeleted: number;
-  /** bytes of the swept blobs this repository linked (a blob several repositories linked counts in each) */
-  bytesFreed: number;
-}
-
-/** The report of a run: counts, bytes and times; in a dry run, what a run would have deleted. */
-export interface GcReport {
-  runId: string;
-  dryRun: boolean;
-  deleteUntagged: boolean;
-  /** ISO 8601 */
-  startedAt: string;
-  /** ISO 8601 */
-  finishedAt: string;
-  durationMs: number;
-  graceMs: number;
-  /** tags deleted by retention rules */
-  tagsDeleted: number;
-  manifestsDeleted: number;
-  /** blobs swept from the shared store (layers, configs and manifests' bytes) */
-  blobsDeleted: number;
-  /** bytes of the swept blobs */
-  bytesFreed: number;
-  linksDeleted: number;
-  /** candidates kept because a push used them during the run */
-  keptTouched: number;
-  uploadsPurged: number;
-  uploadBytesFreed: number;
-  temporariesRemoved: number;
-  temporaryBytesFreed: number;
-  /** what was kept only because it is younger than the grace period, and when it can go */
-  keptByGrace: KeptByGrace;
-  /** manifests no tag reaches, kept because untagged manifests are not deleted there */
-  untaggedKept: number;
-  /** repositories the run read */
-  repositoriesScanned: number;
-  /** blobs in the store when the run listed it */
-  blobsScanned: number;
-  /** per repository, only those the run changed (in a stored run record, the {@link REPORTED_REPOSITORIES} that freed most) */
-  repositories: Record<string, RepositoryReport>;
-  /** in a stored run record: how many changed repositories `repositories` leaves out (absent when none) */
-  repositoriesOmitted?: number;
 }
 
 /** How many repositories a stored run record lists (those that freed most bytes, then deleted most manifests). */
@@ -140,6 +96,10 @@ export class GcRun {
   readonly #manifestCandidates: ManifestCandidate[] = [];
   readonly #danglingLinks: RepositoryDigest[] = [];
   readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
+  #phase: GcPhase = 'mark';
+  #repositoriesVisited = 0;
+  #manifestsVisited = 0;
+  #sweep: Sweep | undefined;
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
     // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do
@@ -199,6 +159,25 @@ export class GcRun {
     return this.#report.runId as layout.GcRunId;
   }
 
+  /** How far the run got, now (cheap: counters only). */
+  progress(): GcProgress {
+    const r = this.#report;
+    return {
+      phase: this.#phase,
+      at: new Date((this.#options.now ?? Date.now)()).toISOString(),
+      blobsStored: this.#marks.size,
+      repositories: this.#names.length,
+      repositoriesVisited: this.#repositoriesVisited,
+      manifestsVisited: this.#manifestsVisited,
+      tagsDeleted: r.tagsDeleted,
+      manifestsDeleted: r.manifestsDeleted,
+      blobCandidates: this.#blobCandidates.digests.length,
+      blobsChecked: this.#sweep?.blobsChecked ?? 0,
+      blobsDeleted: r.blobsDeleted,
+      bytesFreed: r.bytesFreed,
+    };
+  }
+
   /** Runs every step and releases the lease, also on failure. */
   async complete(): Promise<GcReport> {
     try {
@@ -231,6 +210,7 @@ export class GcRun {
     const tally = new KeptTally(this.#options.graceMs);
     await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
       const repo = await scanRepository(this.#driver, this.#read, name);
+      this.#manifestsVisited += repo.manifests.size;
       const ignored = new Set<Tag>();
       const pulls = this.#policy.needsPullTimes(name) ? await readPullTimes(this.#driver, name, [...repo.tags.keys()]) : undefined;
       for (const deletion of this.#policy.plan(name, repo.tags, this.#startedAt, pulls)) {
@@ -246,6 +226,7 @@ export class GcRun {
       const found = await markRepository(repo, this.#marks, { cutoff, deleteUntagged, ignoredTags: ignored, references, modTimes: times, tally });
       this.#manifestCandidates.push(...found.manifests);
       this.#danglingLinks.push(...found.danglingLinks);
+      this.#repositoriesVisited += 1;
     });
     this.#report.repositoriesScanned = this.#names.length;
     // A blob stored after the first listing is not a candidate of this run.
@@ -288,6 +269,8 @@ export class GcRun {
       await lease.setPhase('sweep');
     }
     const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease });
+    this.#sweep = sweep;
+    this.#phase = 'sweep';
     await sweep.keepTouchedManifests(this.#manifestCandidates);
     await sweep.manifests(this.#manifestCandidates);
     await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
@@ -298,6 +281,7 @@ export class GcRun {
   /** Step 3: purges abandoned uploads and temporary files; returns the report. */
   async finish(): Promise<GcReport> {
     const now = this.#options.now ?? Date.now;
+    this.#phase = 'purge';
     const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun);
     Object.assign(this.#report, purged);
     const finished = now();

@@ -7,26 +7,11 @@
 import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import { boundedReport, GcRun, type GcOptions, type GcReport } from './collector.js';
+import { boundedReport, GcRun, type GcOptions } from './collector.js';
 import { isActive, readLease } from './protocol.js';
+import type { GcReport, GcRunRecord } from './report.js';
 
-/** The state of a recorded run. */
-export type GcRunState = 'running' | 'succeeded' | 'failed';
-
-/** A run record, as the admin API answers it. */
-export interface GcRunRecord {
-  id: string;
-  state: GcRunState;
-  dryRun: boolean;
-  deleteUntagged: boolean;
-  /** ISO 8601 */
-  startedAt: string;
-  /** ISO 8601; null while running */
-  finishedAt: string | null;
-  report: GcReport | null;
-  /** why it failed; null otherwise */
-  error: string | null;
-}
+export type { GcRunRecord, GcRunState } from './report.js';
 
 /** How many run records are kept; older ones are removed when a run starts. */
 export const KEEP_RECORDS = 50;
@@ -76,9 +61,13 @@ export class GcRunRecords {
   }
 }
 
+/** How often a running run's record is rewritten with its progress, ms. */
+const PROGRESS_INTERVAL_MS = 1000;
+
 /**
  * Starts a run whose steps continue in the background, recording it; returns once the lease is
- * taken (so a busy collector is reported to the caller) and the "running" record is stored.
+ * taken (so a busy collector is reported to the caller) and the "running" record is stored. While it
+ * runs, its record is rewritten with its progress every `options.progressIntervalMs` (1 s).
  * @returns the run id, and a promise of the final record (it never rejects)
  * @throws GcBusyError when another run holds the lease
  */
@@ -92,6 +81,7 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
     deleteUntagged: options.deleteUntagged,
     startedAt: new Date((options.now ?? Date.now)()).toISOString(),
     finishedAt: null,
+    progress: run.progress(),
     report: null,
     error: null,
   };
@@ -104,15 +94,25 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
   const done = (async (): Promise<GcRunRecord> => {
     let final: GcRunRecord;
     let reported: GcReport | undefined;
+    // one progress write at a time (a tick while one is under way is skipped), done before the final record is written
+    let writing: Promise<void> | undefined;
+    const progress = setInterval(() => {
+      writing ??= records
+        .put({ ...base, progress: run.progress() })
+        .catch((err: unknown) => logger?.warn({ runId: run.id, err }, 'cannot store the garbage collection progress'))
+        .finally(() => (writing = undefined));
+    }, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS);
     try {
       const report = await run.execute();
-      final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, report };
+      final = { ...base, state: 'succeeded', finishedAt: report.finishedAt, progress: null, report };
       reported = report;
       logger?.info({ gc: summary(report) }, 'garbage collection finished');
     } catch (err) {
-      final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), error: (err as Error).message };
+      final = { ...base, state: 'failed', finishedAt: new Date().toISOString(), progress: null, error: (err as Error).message };
       logger?.error({ runId: run.id, err }, 'garbage collection failed');
     }
+    clearInterval(progress);
+    await writing;
     try {
       await records.put(reported ? { ...final, report: boundedReport(reported) } : final);
       await records.prune();

@@ -14,7 +14,7 @@ import { forEachLimit } from '../registry/limit.js';
 import { ReferrersIndex } from '../registry/referrers.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
-import type { GcReport, RepositoryReport } from './collector.js';
+import type { GcReport, RepositoryReport } from './report.js';
 import type { GcLease } from './lease.js';
 import { keep, type ManifestCandidate, type MarkSet, type RepositoryDigest } from './mark.js';
 import { touchedDigests } from './protocol.js';
@@ -40,6 +40,8 @@ export class Sweep {
   readonly #referrers: ReferrersIndex;
   #listing: Promise<Set<Digest>> | undefined;
   #touchedAt = -Infinity;
+  /** blob candidates checked so far (deleted or kept), for the run's progress */
+  blobsChecked = 0;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -85,8 +87,12 @@ export class Sweep {
   async blobs(digests: readonly Digest[], sizes: readonly number[]): Promise<void> {
     await forEachLimit(digests.keys(), DELETES_IN_FLIGHT, async (i) => {
       const d = digests[i]!;
-      if (this.marks.isMarked(d) || (await this.#touched(d))) return;
+      if (this.marks.isMarked(d) || (await this.#touched(d))) {
+        this.blobsChecked += 1;
+        return;
+      }
       if (!this.options.dryRun) await this.driver.delete(layout.blobData(d));
+      this.blobsChecked += 1;
       const id = this.#swept.add(d); // before reading `columns`: adding may grow (replace) them
       this.#swept.columns.size[id] = sizes[i]!;
       this.report.blobsDeleted += 1;

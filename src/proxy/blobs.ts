@@ -120,7 +120,7 @@ export class BlobProxy {
       (err: unknown) => {
         this.#fills.delete(key);
         if (fill.size === undefined && !fill.fetching) return; // the upstream refused it: answered as an error, counted there
-        this.stats.count(upstream.name, 'fillFailed');
+        this.stats.count(upstream.name, 'fillFailed', 1, (err as Error).message);
         this.options.logger?.warn({ upstream: upstream.name, repository: remote, digest: digest.digest, err: (err as Error).message }, 'blob from upstream not cached');
       },
     );
@@ -157,7 +157,7 @@ export class BlobProxy {
 
   private failed(target: UpstreamTarget, digest: ParsedDigest, err: unknown): RegistryError {
     const error = upstreamFailure(target, err, digest.digest, 'BLOB_UNKNOWN');
-    if (error.status !== 404) this.stats.count(target.upstream.name, 'upstreamError');
+    if (error.status !== 404) this.stats.count(target.upstream.name, 'upstreamError', 1, error.message);
     return error;
   }
 }

@@ -10,9 +10,11 @@ import type { Logger } from 'pino';
 import type { ProxyConfig } from '../config/proxy-schema.js';
 import type { Registry } from '../registry/registry.js';
 import { BlobProxy } from './blobs.js';
+import { UpstreamHealthTracker } from './health.js';
+import type { UpstreamReport } from './report.js';
 import { ManifestProxy } from './manifests.js';
 import { Router } from './routing.js';
-import { ProxyStats } from './stats.js';
+import { ProxyStats, type ProxyEvent } from './stats.js';
 import type { Upstream } from './upstream.js';
 
 /** Options of {@link PullThroughCache}. */
@@ -31,6 +33,8 @@ export class PullThroughCache {
   readonly blobs: BlobProxy;
   /** hits, misses, revalidations, stale answers and upstream errors, per upstream */
   readonly stats = new ProxyStats();
+  /** when each upstream last answered or failed */
+  readonly health: UpstreamHealthTracker;
 
   constructor(
     readonly registry: Registry,
@@ -40,23 +44,45 @@ export class PullThroughCache {
   ) {
     // the catalog's cached list answers for the team's repositories (no storage request on their reads);
     // a name it lacks is looked up in storage, so a push through another process counts at once
+    this.health = new UpstreamHealthTracker(this.stats, options.now);
     this.router = new Router(upstreams, async (name) => (await registry.catalog.listed(name)) || registry.catalog.exists(name));
     this.manifests = new ManifestProxy(registry, this.stats, { negativeTtlMs: config.negativettl, now: options.now, logger: options.logger });
     this.blobs = new BlobProxy(registry, this.stats, { fillTimeoutMs: config.filltimeout, windowBytes: options.fillWindowBytes, logger: options.logger });
   }
 
-  /** What `GET /admin/v1/cache` reports: each upstream's settings and counters. */
-  describe(): { upstreams: Record<string, unknown>[] } {
+  /** What `GET /admin/v1/cache` reports: each upstream's settings, counters, hit ratio and health (as known now). */
+  describe(): { upstreams: UpstreamReport[] } {
     return {
-      upstreams: this.upstreams.map((u) => ({
-        name: u.name,
-        url: u.url,
-        prefix: u.prefix,
-        default: u.isDefault,
-        namespaces: u.namespaces,
-        tagttlSeconds: u.tagTtlMs / 1000,
-        counts: this.stats.of(u.name),
-      })),
+      upstreams: this.upstreams.map((u) => {
+        const counts = this.stats.of(u.name);
+        return {
+          name: u.name,
+          url: u.url,
+          prefix: u.prefix,
+          default: u.isDefault,
+          namespaces: u.namespaces,
+          tagttlSeconds: u.tagTtlMs / 1000,
+          counts,
+          hitRatio: hitRatio(counts),
+          health: this.health.of(u.name),
+        };
+      }),
     };
   }
+
+  /** {@link describe}, after pinging the upstreams nothing was heard from for {@link HEALTH_MAX_AGE_MS}. */
+  async report(): Promise<{ upstreams: UpstreamReport[] }> {
+    await this.health.probeStale(this.upstreams, HEALTH_MAX_AGE_MS);
+    return this.describe();
+  }
+}
+
+/** ms after which an upstream's health, learnt from traffic, is checked again by a ping when reported. */
+export const HEALTH_MAX_AGE_MS = 30_000;
+
+/** The share of requests the cache answered without fetching from the upstream (see {@link UpstreamReport.hitRatio}). */
+export function hitRatio(counts: Record<ProxyEvent, number>): number | null {
+  const cached = counts.hit + counts.revalidated + counts.stale;
+  const total = cached + counts.miss + counts.collapsed;
+  return total === 0 ? null : cached / total;
 }

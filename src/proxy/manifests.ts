@@ -68,7 +68,7 @@ export class ManifestProxy {
    */
   async get(target: UpstreamTarget, reference: ManifestReference): Promise<ProxiedManifest> {
     const answer = 'digest' in reference ? await this.byDigest(target, reference.digest.digest) : await this.byTag(target, reference.tag);
-    this.stats.count(target.upstream.name, answer.outcome);
+    this.stats.count(target.upstream.name, answer.outcome, 1, answer.staleBecause);
     return answer;
   }
 
@@ -161,7 +161,7 @@ export class ManifestProxy {
   private failed(target: UpstreamTarget, what: string, err: unknown): RegistryError {
     const error = err instanceof RegistryError ? err : upstreamFailure(target, err, what, 'MANIFEST_UNKNOWN');
     if (error.status === 404) this.#notFound.set(`${target.upstream.name}/${target.remote}:${what}`, error);
-    else this.stats.count(target.upstream.name, 'upstreamError');
+    else this.stats.count(target.upstream.name, 'upstreamError', 1, error.message);
     return error;
   }
 

@@ -20,23 +20,26 @@ export type ProxyEvent = 'hit' | 'miss' | 'revalidated' | 'stale' | 'collapsed' 
 /** Every event, in report order. */
 export const PROXY_EVENTS: readonly ProxyEvent[] = ['hit', 'miss', 'revalidated', 'stale', 'collapsed', 'upstreamError', 'fillFailed', 'bytesFetched'];
 
-/** A listener of {@link ProxyStats}: called once per event with the upstream's name and the amount (1, or bytes). */
-export type ProxyEventListener = (upstream: string, event: ProxyEvent, amount: number) => void;
+/**
+ * A listener of {@link ProxyStats}: called once per event with the upstream's name, the amount (1, or
+ * bytes) and, for `upstreamError`, `fillFailed` and `stale`, why (the error's message) when known.
+ */
+export type ProxyEventListener = (upstream: string, event: ProxyEvent, amount: number, why?: string) => void;
 
 /** Counters of the cache since the process started. */
 export class ProxyStats {
   readonly #counts = new Map<string, Record<ProxyEvent, number>>();
   readonly #listeners = new Set<ProxyEventListener>();
 
-  /** Counts `amount` of `event` for upstream `upstream` and tells the listeners. */
-  count(upstream: string, event: ProxyEvent, amount = 1): void {
+  /** Counts `amount` of `event` for upstream `upstream` and tells the listeners (`why`: a failure's message). */
+  count(upstream: string, event: ProxyEvent, amount = 1, why?: string): void {
     let counts = this.#counts.get(upstream);
     if (!counts) {
       counts = Object.fromEntries(PROXY_EVENTS.map((e) => [e, 0])) as Record<ProxyEvent, number>;
       this.#counts.set(upstream, counts);
     }
     counts[event] += amount;
-    for (const listener of this.#listeners) listener(upstream, event, amount);
+    for (const listener of this.#listeners) listener(upstream, event, amount, why);
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * The pull-through cache's endpoints of the admin API (JSON), mounted at `/admin/v1` (docs/proxy.md):
- * - `GET /cache`: `{upstreams: [{name, url, prefix, default, namespaces, tagttlSeconds, counts}]}`,
- *   the counters since the server started (hits, misses, revalidations, stale answers, upstream errors);
+ * - `GET /cache`: `{upstreams: [{name, url, prefix, default, namespaces, tagttlSeconds, counts, hitRatio,
+ *   health: {reachable, lastContact, lastError}}]}`, the counters since the server started (hits, misses,
+ *   revalidations, stale answers, upstream errors), the share of requests answered from the cache, and
+ *   each upstream's health (an upstream nothing was heard from for 30 s is pinged first, src/proxy/health.ts);
  * - `POST /cache/warm` with `{"references": ["python:3.12-slim", "ghcr.io/org/tool:1"], "platforms": ["linux/amd64"]}`:
  *   fetches the images into the cache and answers when they are there, 200 `{results: [{reference,
  *   upstream, repository, digest, manifests, blobs, fetched, bytes, error?}]}` (a reference that failed
@@ -34,8 +36,8 @@ export function adminCacheRouter(proxy: PullThroughCache | undefined): Router {
     if (!proxy) throw new RegistryError('UNSUPPORTED', { status: 404, message: 'this registry has no pull-through cache: add a proxy section to its configuration (docs/proxy.md)' });
     return proxy;
   };
-  router.get('/cache', (_req, res) => {
-    res.status(200).json(required().describe());
+  router.get('/cache', async (_req, res) => {
+    res.status(200).json(await required().report());
   });
   router.post(
     '/cache/warm',

@@ -1,7 +1,8 @@
 /**
  * `GET /admin/v1/notifications` (JSON): every configured notification endpoint with its queue and
  * last delivery, `{"endpoints":[{name, url, disabled, signed, pending, delivering, lastAttempt:
- * {at, status, error} | null, lastSuccess, consecutiveFailures}]}`, read from the storage, so every
+ * {at, status, error} | null, lastSuccess, consecutiveFailures, lastFailure: {at, status, error} | null,
+ * delivered}]}` (`delivered`: events acknowledged), read from the storage, so every
  * replica answers the same. `url` is shown without user info, query or fragment (they may hold a
  * credential). Who may call it is decided by the auth layer in front of it.
  */

@@ -11,8 +11,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { dockerClient } from './docker-env.js';
-import { BASE_IMAGE, run, startWharf, tempDir, type WharfServer } from './helpers.js';
+import { BASE_IMAGE, REPO_ROOT, run, startWharf, tempDir, type Tool, type WharfServer } from './helpers.js';
 import { makeTar, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, putBlob, sha256, writeMultiPlatformLayout } from './oci-layout.js';
+
+/** Where the web page's browser tests write their screenshots (CI keeps the folder as an artifact). */
+export const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'ui');
+
+/** Debian's headless browser, which Playwright drives. */
+export const CHROMIUM: Tool = { name: 'chromium', debianPackage: 'chromium' };
 
 /** Text that would run as script if any view rendered registry data as HTML. */
 export const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';

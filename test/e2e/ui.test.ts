@@ -10,14 +10,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, requireTools, which, type Tool, TOOLS } from './helpers.js';
-import { ACCOUNTS, HOSTILE, SIGNATURE_TYPE, startUiRegistry, type UiRegistry } from './ui-registry.js';
+import { requireTools, which, type Tool, TOOLS } from './helpers.js';
+import { ACCOUNTS, CHROMIUM, HOSTILE, SCREENSHOTS, SIGNATURE_TYPE, startUiRegistry, type UiRegistry } from './ui-registry.js';
 
-const CHROMIUM: Tool = { name: 'chromium', debianPackage: 'chromium' };
 const HTPASSWD: Tool = { name: 'htpasswd', debianPackage: 'apache2-utils' };
-
-/** Where the screenshots go (CI keeps the folder as an artifact). */
-export const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'ui');
 
 let reg: UiRegistry;
 let browser: Browser;
@@ -189,10 +185,21 @@ describe('the web page in chromium', () => {
     await page.context().close();
   });
 
+  it('a registry without a proxy section or notification endpoints says so in those views', async () => {
+    const page = await signedIn('ada');
+    await page.getByRole('link', { name: 'Pull-through cache' }).click();
+    await page.getByText('No upstreams configured').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByText('No notification endpoints configured').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'cache-none.png') });
+    await page.context().close();
+  });
+
   it('an account that is not an admin sees no admin action and the server refuses them', async () => {
     const page = await signedIn('bob');
     expect(await page.locator('.who').textContent()).not.toContain('admin');
-    expect(await page.getByRole('link', { name: 'Storage and cleanup' }).count()).toBe(0);
+    for (const view of ['Storage and cleanup', 'Pull-through cache', 'Notifications']) expect(await page.getByRole('link', { name: view }).count()).toBe(0);
     await page.getByRole('link', { name: 'ui/app', exact: true }).waitFor();
     await page.getByRole('link', { name: 'ui/app', exact: true }).click();
     await page.getByRole('link', { name: '1.0' }).waitFor();

@@ -111,8 +111,10 @@ describe('notifications', () => {
     await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 0, 'queue empty', 5000);
     const listed = await http.get('/admin/v1/notifications');
     expect(listed.body).toEqual({
-      endpoints: [expect.objectContaining({ name: 'ci', url: r.url, signed: true, pending: 0, delivering: true, consecutiveFailures: 0, lastAttempt: expect.objectContaining({ status: 202 }) })],
+      endpoints: [expect.objectContaining({ name: 'ci', url: r.url, signed: true, pending: 0, delivering: true, consecutiveFailures: 0, lastAttempt: expect.objectContaining({ status: 202 }), lastFailure: null })],
     });
+    // every acknowledged event is counted, the last ones stored within a second
+    await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { delivered: number }[] }).endpoints[0]!.delivered === r.events().length, 'delivered counted', 5000);
   });
 
   it('leaves out the events that ignore.actions and ignoredmediatypes name', async () => {
@@ -152,6 +154,10 @@ describe('notifications', () => {
     for (const repo of ['a/one', 'b/two']) expect(unique(got.filter((g) => g.startsWith(repo)))).toEqual(pushed.filter((p) => p.startsWith(repo)));
     expect(r.deliveries.every((d) => d.verified)).toBe(true);
     await eventually(async () => ((await again.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 0, 'queue empty', 5000);
+    await eventually(async () => ((await again.get('/admin/v1/notifications')).body as { endpoints: { delivered: number }[] }).endpoints[0]!.delivered === pushed.length, 'delivered counted', 5000);
+    const recovered = ((await again.get('/admin/v1/notifications')).body as { endpoints: Record<string, unknown>[] }).endpoints[0];
+    // the failure before the restart stays on record after deliveries succeed again
+    expect(recovered).toMatchObject({ consecutiveFailures: 0, lastFailure: { status: null, error: expect.stringContaining('ECONNREFUSED') } });
   });
 });
 

@@ -5,50 +5,15 @@
  * headers and pages become the admin API's `sort`, `order` and `cursor`; deleting a tag asks first;
  * an account that is not an admin gets no delete buttons and lists from `/v2/`.
  */
-import { render } from 'preact';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Api, type FetchOptions, type Session } from '../../src/ui/web/api.js';
+import { describe, expect, it, vi } from 'vitest';
 import { ImageView } from '../../src/ui/web/views/image.js';
 import { RepositoriesView } from '../../src/ui/web/views/repositories.js';
 import { RepositoryView } from '../../src/ui/web/views/repository.js';
+import { FixedApi, mount } from './dom.js';
 
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 
-/** An {@link Api} answering from `routes` (path without query -> body), recording each request. */
-class FixedApi extends Api {
-  readonly calls: { path: string; method: string }[] = [];
-  constructor(
-    private readonly routes: Record<string, unknown>,
-    session: Partial<Session> = {},
-  ) {
-    super();
-    this.session = { auth: 'none', service: null, account: null, admin: true, ...session };
-  }
-  override async fetch(path: string, opts: FetchOptions = {}): Promise<Response> {
-    this.calls.push({ path, method: opts.method ?? 'GET' });
-    if (opts.method === 'DELETE') return new Response(null, { status: 202 });
-    const body = this.routes[path.split('?')[0]!];
-    if (body === undefined) return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"no"}]}', { status: 404 });
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    return new Response(text, { status: 200, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Docker-Content-Digest': D('a') } });
-  }
-  override async json<T>(path: string): Promise<T> {
-    return (await (await this.fetch(path)).json()) as T;
-  }
-}
-
-let root: HTMLElement;
-function mount(node: preact.VNode): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  render(node, root);
-  return root;
-}
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
 
 const manifest = {
   schemaVersion: 2,

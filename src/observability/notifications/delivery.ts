@@ -20,6 +20,9 @@ import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
 import type { NotificationQueue } from './queue.js';
+import type { DeliveryAttempt, DeliveryStatus } from './report.js';
+
+export type { DeliveryAttempt, DeliveryStatus } from './report.js';
 
 /** The most events one envelope carries. */
 export const MAX_ENVELOPE_EVENTS = 64;
@@ -32,13 +35,9 @@ const LEASE_SETTLE_MS = 200;
 /** How often the holder looks for batches other processes wrote (ms). */
 const POLL_MS = 1_000;
 
-/** The last delivery state of an endpoint, as stored and as the admin API lists it. */
-export interface DeliveryStatus {
-  /** ISO 8601 and the answer (HTTP status, or null with `error` when no answer came) */
-  lastAttempt: { at: string; status: number | null; error?: string } | null;
-  /** ISO 8601 of the last acknowledged delivery */
-  lastSuccess: string | null;
-  consecutiveFailures: number;
+/** The status of an endpoint that never delivered. */
+function emptyStatus(): DeliveryStatus {
+  return { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0, lastFailure: null, delivered: 0 };
 }
 
 /** The delay before the next attempt after `failures` consecutive failures (ms). */
@@ -79,8 +78,11 @@ export class EndpointDelivery {
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
-  private status: DeliveryStatus = { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0 };
+  /** read from storage at the first attempt (another process or an earlier run may have stored it) */
+  private status: DeliveryStatus | undefined;
   private statusWritten = 0;
+  /** the write of a status kept but not yet stored (at most a second later) */
+  private statusFlush: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly endpoint: EndpointConfig,
@@ -103,6 +105,7 @@ export class EndpointDelivery {
     this.abort.abort();
     this.wake();
     await this.running;
+    if (this.statusFlush) await this.writeStatus();
     if (this.held) await this.release();
   }
 
@@ -174,24 +177,41 @@ export class EndpointDelivery {
       const ok = res.status >= 200 && res.status < 400;
       this.deps.metrics?.notificationStatus.labels(`${res.status} ${STATUS_CODES[res.status] ?? ''}`.trim(), name).inc();
       this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc(events.length);
-      await this.report({ at, status: res.status }, ok);
+      await this.report({ at, status: res.status }, ok, events.length);
       if (!ok) this.deps.logger.warn({ endpoint: name, status: res.status, webhookId: id }, 'notification endpoint refused the events; retrying');
       return ok;
     } catch (err) {
       if (this.stopped) return false;
       this.deps.metrics?.notificationEvents.labels('Errors', name).inc(events.length);
       const message = (err as Error).name === 'TimeoutError' ? `no answer within ${this.endpoint.timeout} ms` : String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
-      await this.report({ at, status: null, error: message }, false);
+      await this.report({ at, status: null, error: message }, false, events.length);
       this.deps.logger.warn({ endpoint: name, error: message, webhookId: id }, 'cannot reach the notification endpoint; retrying');
       return false;
     }
   }
 
-  /** Keeps the status; stores it on a change between success and failure, else at most once a second. */
-  private async report(attempt: NonNullable<DeliveryStatus['lastAttempt']>, ok: boolean): Promise<void> {
-    const changed = ok !== (this.status.consecutiveFailures === 0);
-    this.status = { lastAttempt: attempt, lastSuccess: ok ? attempt.at : this.status.lastSuccess, consecutiveFailures: ok ? 0 : this.status.consecutiveFailures + 1 };
-    if (!changed && Date.now() - this.statusWritten < 1000) return;
+  /**
+   * Keeps the status after an attempt to deliver `events` events; stores it at once on a change
+   * between success and failure, else at most once a second (the last one always, a second later at most).
+   */
+  private async report(attempt: DeliveryAttempt, ok: boolean, events: number): Promise<void> {
+    const before = (this.status ??= await readStatus(this.deps.storage, this.endpoint.name).catch(emptyStatus));
+    const changed = ok !== (before.consecutiveFailures === 0);
+    this.status = {
+      lastAttempt: attempt,
+      lastSuccess: ok ? attempt.at : before.lastSuccess,
+      consecutiveFailures: ok ? 0 : before.consecutiveFailures + 1,
+      lastFailure: ok ? before.lastFailure : attempt,
+      delivered: before.delivered + (ok ? events : 0),
+    };
+    const wait = 1000 - (Date.now() - this.statusWritten);
+    if (changed || wait <= 0) await this.writeStatus();
+    else this.statusFlush ??= setTimeout(() => void this.writeStatus(), wait).unref();
+  }
+
+  private async writeStatus(): Promise<void> {
+    clearTimeout(this.statusFlush);
+    this.statusFlush = undefined;
     this.statusWritten = Date.now();
     await this.deps.storage.putContent(layout.notificationStatus(this.endpoint.name), JSON.stringify(this.status)).catch((err: unknown) => this.deps.logger.warn({ err }, 'cannot store the notification status'));
   }
@@ -235,9 +255,9 @@ export async function readLease(storage: StorageDriver, path: string): Promise<{
 /** The stored delivery status of an endpoint (all empty when it never delivered). */
 export async function readStatus(storage: StorageDriver, endpoint: string): Promise<DeliveryStatus> {
   try {
-    return JSON.parse((await storage.getContent(layout.notificationStatus(endpoint))).toString('utf8')) as DeliveryStatus;
+    return { ...emptyStatus(), ...(JSON.parse((await storage.getContent(layout.notificationStatus(endpoint))).toString('utf8')) as Partial<DeliveryStatus>) };
   } catch (err) {
-    if (isNotFound(err) || err instanceof SyntaxError) return { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0 };
+    if (isNotFound(err) || err instanceof SyntaxError) return emptyStatus();
     throw err;
   }
 }

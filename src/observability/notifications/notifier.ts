@@ -13,9 +13,12 @@ import type { Config } from '../../config/schema.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
-import { EndpointDelivery, readLease, readStatus, signingKey, type DeliveryStatus } from './delivery.js';
+import { EndpointDelivery, readLease, readStatus, signingKey } from './delivery.js';
 import { EventFactory, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
 import { NotificationQueue } from './queue.js';
+import type { EndpointReport } from './report.js';
+
+export type { EndpointReport } from './report.js';
 
 /** What {@link Notifier} needs. */
 export interface NotifierDeps {
@@ -27,18 +30,6 @@ export interface NotifierDeps {
   listenAddress: string;
 }
 
-/** An endpoint as the admin API lists it. */
-export interface EndpointReport extends DeliveryStatus {
-  name: string;
-  /** the URL without user info, query or fragment */
-  url: string;
-  disabled: boolean;
-  signed: boolean;
-  /** events queued and not yet acknowledged */
-  pending: number;
-  /** true while some process holds the endpoint's delivery lease */
-  delivering: boolean;
-}
 
 /** The Standard Webhooks key of an endpoint (`secret` or `secretfile`), or undefined when neither is set. */
 function keyOf(endpoint: EndpointConfig, index: number): Buffer | undefined {

@@ -1,13 +1,16 @@
 /**
  * The page: its session (signed in or the login form), the navigation, and the view of the URL
- * fragment (route.ts). Views for admins only (storage and cleanup) are not offered to other
+ * fragment (route.ts). Views for admins only (storage and cleanup, the pull-through cache,
+ * notifications) are not offered to other
  * accounts, and the server refuses their requests anyway (403 DENIED).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { Api, type Session } from './api.js';
 import { ErrorBox } from './common.js';
 import { href, parseRoute, type Route } from './route.js';
+import { CacheView } from './views/cache.js';
 import { ImageView } from './views/image.js';
+import { NotificationsView } from './views/notifications.js';
 import { RepositoriesView } from './views/repositories.js';
 import { RepositoryView } from './views/repository.js';
 import { StorageView } from './views/storage.js';
@@ -58,8 +61,19 @@ function View({ api, route }: { api: Api; route: Route }) {
       return <ImageView key={`${route.name}@${route.reference}`} api={api} name={route.name} reference={route.reference} />;
     case 'storage':
       return api.session.admin ? <StorageView api={api} /> : <p role="alert">Storage and cleanup is for administrators.</p>;
+    case 'cache':
+      return api.session.admin ? <CacheView api={api} /> : <p role="alert">The pull-through cache is for administrators.</p>;
+    case 'notifications':
+      return api.session.admin ? <NotificationsView api={api} /> : <p role="alert">Notifications are for administrators.</p>;
   }
 }
+
+/** The views for admins only, with their link text. */
+const ADMIN_VIEWS = [
+  ['storage', 'Storage and cleanup'],
+  ['cache', 'Pull-through cache'],
+  ['notifications', 'Notifications'],
+] as const;
 
 /** The whole page. */
 export function App({ api }: { api: Api }) {
@@ -87,11 +101,12 @@ export function App({ api }: { api: Api }) {
             <a href={href({ view: 'repositories' })} aria-current={route.view === 'repositories' ? 'page' : undefined}>
               Repositories
             </a>
-            {session.admin && (
-              <a href={href({ view: 'storage' })} aria-current={route.view === 'storage' ? 'page' : undefined}>
-                Storage and cleanup
-              </a>
-            )}
+            {session.admin &&
+              ADMIN_VIEWS.map(([view, label]) => (
+                <a key={view} href={href({ view })} aria-current={route.view === view ? 'page' : undefined}>
+                  {label}
+                </a>
+              ))}
           </nav>
         )}
         {session?.account && (

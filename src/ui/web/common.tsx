@@ -168,3 +168,14 @@ export function KeyValues({ rows, caption, class: extra }: { rows: [string, Comp
     </table>
   );
 }
+
+/** A button that loads `data` again (disabled while it loads). */
+export function Refresh({ data }: { data: Async<unknown> }) {
+  return (
+    <div class="actions">
+      <button type="button" onClick={data.reload} disabled={data.loading}>
+        Refresh
+      </button>
+    </div>
+  );
+}

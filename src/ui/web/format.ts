@@ -63,3 +63,8 @@ export function pullCommands(host: string, name: string, digest: string, secure:
     { tool: 'skopeo', command: `skopeo copy ${secure ? '' : '--src-tls-verify=false '}docker://${ref} oci-archive:${base}.tar` },
   ];
 }
+
+/** A ratio (0..1) as a percentage with one decimal: `87.5 %`. */
+export function formatPercent(ratio: number): string {
+  return `${(Math.round(ratio * 1000) / 10).toFixed(1)} %`;
+}

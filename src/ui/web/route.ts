@@ -1,11 +1,12 @@
 /**
  * The page's views as URL fragments, so each view has a link, the back button works and nothing
  * but `/ui/` is served: `#/` repositories, `#/r/<name>` a repository, `#/i/<name>/<reference>` an
- * image (the reference a tag or digest), `#/storage` storage and cleanup. Parts are percent-encoded.
+ * image (the reference a tag or digest), `#/storage` storage and cleanup, `#/cache` the pull-through
+ * cache, `#/notifications` the notification endpoints. Parts are percent-encoded.
  */
 
 /** A view and what it shows. */
-export type Route = { view: 'repositories' } | { view: 'repository'; name: string } | { view: 'image'; name: string; reference: string } | { view: 'storage' };
+export type Route = { view: 'repositories' } | { view: 'repository'; name: string } | { view: 'image'; name: string; reference: string } | { view: 'storage' } | { view: 'cache' } | { view: 'notifications' };
 
 /** The route of a fragment (`location.hash`); the repositories for anything unknown. */
 export function parseRoute(hash: string): Route {
@@ -23,7 +24,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'r' && name) return { view: 'repository', name };
   const reference = decoded(2);
   if (parts[0] === 'i' && name && reference) return { view: 'image', name, reference };
-  if (parts[0] === 'storage') return { view: 'storage' };
+  if (parts[0] === 'storage' || parts[0] === 'cache' || parts[0] === 'notifications') return { view: parts[0] };
   return { view: 'repositories' };
 }
 
@@ -37,6 +38,8 @@ export function href(route: Route): string {
     case 'image':
       return `#/i/${encodeURIComponent(route.name)}/${encodeURIComponent(route.reference)}`;
     case 'storage':
-      return '#/storage';
+    case 'cache':
+    case 'notifications':
+      return `#/${route.view}`;
   }
 }

@@ -2,10 +2,12 @@
  * The storage and cleanup view (admins only): storage totals (`/admin/v1/storage`), the admin
  * index's state, the garbage collection settings and retention rules in force
  * (`/admin/v1/retention`), a dry run ("what would be freed") and a real run started from the page
- * (`POST /admin/v1/gc`) and followed until it ends (`GET /admin/v1/gc/<id>` each second), and the
+ * (`POST /admin/v1/gc`) and followed until it ends (`GET /admin/v1/gc/<id>` each second, with its
+ * phase and counts so far), and the
  * history of runs with their reports (`GET /admin/v1/gc`).
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { GcProgress, GcReport, GcRunRecord as GcRun } from '../../../gc/report.js';
 import type { Api } from '../api.js';
 import { Bytes, Confirm, ErrorBox, KeyValues, useAsync } from '../common.js';
 import { formatDuration, formatTime } from '../format.js';
@@ -28,34 +30,6 @@ interface Retention {
   intervalMs: number | null;
 }
 
-/** A garbage collection report (docs/admin-api.md, "The report"). */
-export interface GcReport {
-  tagsDeleted: number;
-  manifestsDeleted: number;
-  blobsDeleted: number;
-  bytesFreed: number;
-  linksDeleted: number;
-  uploadsPurged: number;
-  uploadBytesFreed: number;
-  repositoriesScanned: number;
-  blobsScanned: number;
-  durationMs: number;
-  repositories: Record<string, { tagsDeleted: number; manifestsDeleted: number; linksDeleted: number; bytesFreed: number }>;
-  repositoriesOmitted?: number;
-}
-
-/** A run record (`GET /admin/v1/gc/<id>`). */
-export interface GcRun {
-  id: string;
-  state: 'running' | 'succeeded' | 'failed';
-  dryRun: boolean;
-  deleteUntagged: boolean;
-  startedAt: string;
-  finishedAt: string | null;
-  report: GcReport | null;
-  error: string | null;
-}
-
 /** What a run did or would do, in words: "would free" for a dry run. */
 function Outcome({ run }: { run: GcRun }) {
   if (run.state === 'running') return <span>running…</span>;
@@ -67,6 +41,32 @@ function Outcome({ run }: { run: GcRun }) {
       <Bytes value={r.bytesFreed} /> in {r.blobsDeleted} blobs; {r.tagsDeleted} tags, {r.manifestsDeleted} manifests
       {r.uploadsPurged > 0 ? `, ${r.uploadsPurged} upload sessions` : ''}
     </span>
+  );
+}
+
+/** How far a running run got: its phase, a progress bar where the total is known, and the counts so far. */
+export function Progress({ progress: p, dryRun }: { progress: GcProgress; dryRun: boolean }) {
+  const deleted = dryRun ? 'would be deleted' : 'deleted';
+  const [label, value, max, text] =
+    p.phase === 'mark'
+      ? ['Marking', p.repositoriesVisited, p.repositories, `${p.repositoriesVisited} of ${p.repositories} repositories read, ${p.manifestsVisited} manifests; ${p.blobsStored} blobs stored`]
+      : p.phase === 'sweep'
+        ? ['Sweeping', p.blobsChecked, p.blobCandidates, `${p.blobsChecked} of ${p.blobCandidates} unneeded blobs checked, ${p.blobsDeleted} ${deleted}`]
+        : ['Purging abandoned uploads', 1, 1, `${p.blobsDeleted} blobs ${deleted}`];
+  return (
+    <p class="progress" data-phase={p.phase}>
+      <strong>{label}</strong>
+      {max > 0 && <progress value={value} max={max} aria-label={`${label}: ${value} of ${max}`} />}
+      <span class="counts">
+        {text}
+        {p.phase !== 'mark' && (
+          <>
+            , <Bytes value={p.bytesFreed} /> {dryRun ? 'would be freed' : 'freed so far'}
+          </>
+        )}
+        {p.tagsDeleted + p.manifestsDeleted > 0 ? `; ${p.tagsDeleted} tags, ${p.manifestsDeleted} manifests ${deleted}` : ''}.
+      </span>
+    </p>
   );
 }
 
@@ -158,6 +158,7 @@ function Collector({ api, onDone }: { api: Api; onDone: () => void }) {
               <Outcome run={run} />
             </span>
           </p>
+          {run.state === 'running' && run.progress && <Progress progress={run.progress} dryRun={run.dryRun} />}
           {run.report && <ReportRepositories report={run.report} />}
         </div>
       )}

@@ -1,0 +1,102 @@
+/**
+ * The shapes of garbage collection's reports, progress and run records, as the admin API answers
+ * them (`GET /admin/v1/gc`, docs/admin-api.md) and the web page reads them (src/ui/web/views/storage.tsx
+ * imports these types): types only, no code, nothing from Node, so the page's bundle can share them.
+ */
+import type { KeptByGrace } from './kept.js';
+
+/** What a run did to one repository. */
+export interface RepositoryReport {
+  tagsDeleted: number;
+  manifestsDeleted: number;
+  /** blob links removed (of swept blobs, or pointing at no stored blob) */
+  linksDeleted: number;
+  /** bytes of the swept blobs this repository linked (a blob several repositories linked counts in each) */
+  bytesFreed: number;
+}
+
+/** The report of a run: counts, bytes and times; in a dry run, what a run would have deleted. */
+export interface GcReport {
+  runId: string;
+  dryRun: boolean;
+  deleteUntagged: boolean;
+  /** ISO 8601 */
+  startedAt: string;
+  /** ISO 8601 */
+  finishedAt: string;
+  durationMs: number;
+  graceMs: number;
+  /** tags deleted by retention rules */
+  tagsDeleted: number;
+  manifestsDeleted: number;
+  /** blobs swept from the shared store (layers, configs and manifests' bytes) */
+  blobsDeleted: number;
+  /** bytes of the swept blobs */
+  bytesFreed: number;
+  linksDeleted: number;
+  /** candidates kept because a push used them during the run */
+  keptTouched: number;
+  uploadsPurged: number;
+  uploadBytesFreed: number;
+  temporariesRemoved: number;
+  temporaryBytesFreed: number;
+  /** what was kept only because it is younger than the grace period, and when it can go */
+  keptByGrace: KeptByGrace;
+  /** manifests no tag reaches, kept because untagged manifests are not deleted there */
+  untaggedKept: number;
+  /** repositories the run read */
+  repositoriesScanned: number;
+  /** blobs in the store when the run listed it */
+  blobsScanned: number;
+  /** per repository, only those the run changed (in a stored run record, the `REPORTED_REPOSITORIES` (collector.ts) that freed most) */
+  repositories: Record<string, RepositoryReport>;
+  /** in a stored run record: how many changed repositories `repositories` leaves out (absent when none) */
+  repositoriesOmitted?: number;
+}
+
+/** The phase a run is in: reading repositories and marking, deleting, purging uploads. */
+export type GcPhase = 'mark' | 'sweep' | 'purge';
+
+/** How far a running run got (a snapshot, stored in its record about once a second). */
+export interface GcProgress {
+  phase: GcPhase;
+  /** ISO 8601 of the snapshot */
+  at: string;
+  /** blobs in the store when the run listed it (0 until listed) */
+  blobsStored: number;
+  /** repositories to read (0 until listed) */
+  repositories: number;
+  /** repositories read so far (phase mark) */
+  repositoriesVisited: number;
+  /** manifests those repositories hold */
+  manifestsVisited: number;
+  tagsDeleted: number;
+  manifestsDeleted: number;
+  /** blobs nothing needed, that the sweep checks once more before deleting them */
+  blobCandidates: number;
+  /** candidates checked so far (phase sweep) */
+  blobsChecked: number;
+  blobsDeleted: number;
+  /** bytes of the blobs deleted so far */
+  bytesFreed: number;
+}
+
+/** The state of a recorded run. */
+export type GcRunState = 'running' | 'succeeded' | 'failed';
+
+/** A run record, as the admin API answers it. */
+export interface GcRunRecord {
+  id: string;
+  state: GcRunState;
+  dryRun: boolean;
+  deleteUntagged: boolean;
+  /** ISO 8601 */
+  startedAt: string;
+  /** ISO 8601; null while running */
+  finishedAt: string | null;
+  /** while running, how far it got (null in records of older versions); null once it ended */
+  progress: GcProgress | null;
+  report: GcReport | null;
+  /** why it failed; null otherwise */
+  error: string | null;
+}
