@@ -19,6 +19,7 @@ import { isNotFound, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
+import { WebhookPoster } from './poster.js';
 import type { NotificationQueue } from './queue.js';
 
 /** The most events one envelope carries. */
@@ -81,11 +82,14 @@ export class EndpointDelivery {
   private readonly abort = new AbortController();
   private status: DeliveryStatus = { lastAttempt: null, lastSuccess: null, consecutiveFailures: 0 };
   private statusWritten = 0;
+  private readonly poster: WebhookPoster;
 
   constructor(
     private readonly endpoint: EndpointConfig,
     private readonly deps: DeliveryDeps,
-  ) {}
+  ) {
+    this.poster = new WebhookPoster(endpoint.url);
+  }
 
   /** Starts the delivery loop. */
   start(): void {
@@ -103,6 +107,7 @@ export class EndpointDelivery {
     this.abort.abort();
     this.wake();
     await this.running;
+    this.poster.close();
     if (this.held) await this.release();
   }
 
@@ -168,19 +173,19 @@ export class EndpointDelivery {
     if (this.deps.key) headers.push(...Object.entries(signatureHeaders(this.deps.key, id, Math.floor(Date.now() / 1000), body)));
     const at = new Date().toISOString();
     const name = this.endpoint.name;
+    const timeout = AbortSignal.timeout(this.endpoint.timeout);
     try {
-      const res = await fetch(this.endpoint.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.endpoint.timeout)]) });
-      await res.body?.cancel();
-      const ok = res.status >= 200 && res.status < 400;
-      this.deps.metrics?.notificationStatus.labels(`${res.status} ${STATUS_CODES[res.status] ?? ''}`.trim(), name).inc();
+      const status = await this.poster.post(headers, body, AbortSignal.any([this.abort.signal, timeout]));
+      const ok = status >= 200 && status < 400;
+      this.deps.metrics?.notificationStatus.labels(`${status} ${STATUS_CODES[status] ?? ''}`.trim(), name).inc();
       this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc(events.length);
-      await this.report({ at, status: res.status }, ok);
-      if (!ok) this.deps.logger.warn({ endpoint: name, status: res.status, webhookId: id }, 'notification endpoint refused the events; retrying');
+      await this.report({ at, status }, ok);
+      if (!ok) this.deps.logger.warn({ endpoint: name, status, webhookId: id }, 'notification endpoint refused the events; retrying');
       return ok;
     } catch (err) {
       if (this.stopped) return false;
       this.deps.metrics?.notificationEvents.labels('Errors', name).inc(events.length);
-      const message = (err as Error).name === 'TimeoutError' ? `no answer within ${this.endpoint.timeout} ms` : String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+      const message = timeout.aborted ? `no answer within ${this.endpoint.timeout} ms` : (err as Error).message;
       await this.report({ at, status: null, error: message }, false);
       this.deps.logger.warn({ endpoint: name, error: message, webhookId: id }, 'cannot reach the notification endpoint; retrying');
       return false;
