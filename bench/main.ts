@@ -19,7 +19,7 @@ import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench
 import { agent } from './http.js';
 import { observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
-import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { cpuSeconds, installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
 import { formatNumber } from './stats.js';
 import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
@@ -40,6 +40,7 @@ import {
 } from './workloads.js';
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy', 'scale'] as const;
 /**
@@ -256,8 +257,11 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
+          const cpuBefore = await cpuSeconds(server.pid);
           const pushed = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
+          const cpuAfter = await cpuSeconds(server.pid);
           results.add(`push-${mode}`, server.kind, pushed.mibps);
+          if (cpuBefore !== undefined && cpuAfter !== undefined) results.add(`cpu-push-${mode}`, server.kind, ((cpuAfter - cpuBefore) * GiB) / size);
           if (mode === 'chunked') results.add('commit-chunked', server.kind, pushed.commitS);
           if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
@@ -280,8 +284,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
     await probe(byTag, 'GET', accept);
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
-      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
-      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
+      const cpu = (): Promise<number | undefined> => cpuSeconds(server.pid);
+      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
+      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
       return { get, head };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
@@ -289,6 +294,8 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('get-tag-p99', server.kind, result.get.p99);
     results.add('head-digest', server.kind, result.head.rps);
     results.add('head-digest-p99', server.kind, result.head.p99);
+    if (result.get.cpuUsPerRequest !== undefined) results.add('cpu-get-tag', server.kind, result.get.cpuUsPerRequest);
+    if (result.head.cpuUsPerRequest !== undefined) results.add('cpu-head-digest', server.kind, result.head.cpuUsPerRequest);
     const put = await measuredLoad(
       (size) =>
         load(`${base}/v2/${image.repository}/manifests/put`, {

@@ -64,13 +64,16 @@ export async function observabilityConfig(sinkUrl: string): Promise<{ yaml: stri
   };
 }
 
-/** The figures whose cost the issue bounds (throughputs: more is better), with their labels. */
-const COSTED: ReadonlyArray<{ key: string; label: string }> = [
-  { key: 'get-tag', label: 'manifest GET by tag' },
-  { key: 'head-digest', label: 'manifest HEAD by digest' },
-  { key: 'push-monolithic', label: 'blob push, monolithic' },
-  { key: 'push-streamed', label: 'blob push, streamed' },
-  { key: 'push-chunked', label: 'blob push, chunked' },
+/**
+ * The figures whose cost the issue bounds (throughputs: more is better), with their labels, and the
+ * server's CPU for the same work (`cpu`: µs per request, or s per GiB pushed; less is better).
+ */
+const COSTED: ReadonlyArray<{ key: string; label: string; cpu: string; cpuUnit: string }> = [
+  { key: 'get-tag', label: 'manifest GET by tag', cpu: 'cpu-get-tag', cpuUnit: 'µs/request' },
+  { key: 'head-digest', label: 'manifest HEAD by digest', cpu: 'cpu-head-digest', cpuUnit: 'µs/request' },
+  { key: 'push-monolithic', label: 'blob push, monolithic', cpu: 'cpu-push-monolithic', cpuUnit: 's/GiB' },
+  { key: 'push-streamed', label: 'blob push, streamed', cpu: 'cpu-push-streamed', cpuUnit: 's/GiB' },
+  { key: 'push-chunked', label: 'blob push, chunked', cpu: 'cpu-push-chunked', cpuUnit: 's/GiB' },
 ];
 /** The most a figure may lose to metrics and notifications (issue 16): 5 %. */
 const MAX_COST = 0.05;
@@ -84,6 +87,12 @@ export function pairedCosts(plain: readonly number[], observed: readonly number[
   return plain.map((p, i) => 1 - observed[i]! / p);
 }
 
+/** The extra CPU of each round, observed/plain - 1, paired as {@link pairedCosts}. */
+export function pairedCpuCosts(plain: readonly number[], observed: readonly number[]): number[] | undefined {
+  if (plain.length !== observed.length || plain.length === 0) return undefined;
+  return plain.map((p, i) => observed[i]! / p - 1);
+}
+
 function percent(value: number): string {
   return `${formatNumber(value * 100)} %`;
 }
@@ -95,14 +104,15 @@ function costCell(summary: Summary | undefined): string {
 
 /**
  * The cost table: per figure, the medians of both columns, the cost of their medians, the per-round
- * cost (median and range) and whether that median is under 5 %; rows without samples are left out.
+ * cost (median and range) and whether that median is under 5 %, then the server's CPU for the same
+ * work (medians) and its extra per round; rows without samples are left out.
  */
 export function observabilityTable(results: Results): string {
   const lines = [
-    '| figure | Wharf median | with metrics and notifications median | cost of the medians | cost per round, median (min..max) | target | holds |',
-    '|---|---|---|---|---|---|---|',
+    '| figure | Wharf median | with metrics and notifications median | cost of the medians | cost per round, median (min..max) | target | holds | server CPU, Wharf → with them (medians) | extra CPU per round, median (min..max) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const { key, label } of COSTED) {
+  for (const { key, label, cpu, cpuUnit } of COSTED) {
     const entry = results.samples.get(key);
     if (!entry || (entry.wharf.length === 0 && entry.distribution.length === 0)) continue;
     const plain = summarize(entry.wharf);
@@ -110,7 +120,14 @@ export function observabilityTable(results: Results): string {
     const ofMedians = plain && observed ? percent(1 - observed.median / plain.median) : 'n/a';
     const paired = summarize(pairedCosts(entry.wharf, entry.distribution) ?? []);
     const holds = paired ? (paired.median < MAX_COST ? 'yes' : '**no**') : '';
-    lines.push(`| ${label} | ${plain ? formatNumber(plain.median) : 'n/a'} | ${observed ? formatNumber(observed.median) : 'n/a'} | ${ofMedians} | ${costCell(paired)} | < 5 % | ${holds} |`);
+    const cpuEntry = results.samples.get(cpu);
+    const cpuPlain = summarize(cpuEntry?.wharf ?? []);
+    const cpuObserved = summarize(cpuEntry?.distribution ?? []);
+    const cpuCell = cpuPlain && cpuObserved ? `${formatNumber(cpuPlain.median)} → ${formatNumber(cpuObserved.median)} ${cpuUnit}` : 'n/a';
+    const cpuExtra = summarize(pairedCpuCosts(cpuEntry?.wharf ?? [], cpuEntry?.distribution ?? []) ?? []);
+    lines.push(
+      `| ${label} | ${plain ? formatNumber(plain.median) : 'n/a'} | ${observed ? formatNumber(observed.median) : 'n/a'} | ${ofMedians} | ${costCell(paired)} | < 5 % | ${holds} | ${cpuCell} | ${costCell(cpuExtra)} |`,
+    );
   }
   return lines.join('\n');
 }
