@@ -31,8 +31,8 @@ export class Metrics {
   readonly httpResponseSize = new HistogramFamily('registry_http_response_size_bytes', 'The HTTP response sizes in bytes.', ['handler', 'route'], SIZE_BUCKETS, this.registry);
   readonly httpInFlight = new GaugeFamily('registry_http_in_flight_requests', 'The in-flight HTTP requests', ['handler', 'route'], this.registry);
   readonly storageAction = new HistogramFamily('registry_storage_action_seconds', 'The number of seconds that the storage action takes', ['driver', 'action'], DURATION_BUCKETS, this.registry);
-  readonly notificationEvents = this.counter('registry_notifications_events_total', 'The number of total events', ['type', 'endpoint']);
-  readonly notificationPending = this.gauge('registry_notifications_pending_total', 'The gauge of pending events in queue', ['endpoint']);
+  readonly notificationEvents = new CounterFamily('registry_notifications_events_total', 'The number of total events', ['type', 'endpoint'], this.registry);
+  readonly notificationPending = new GaugeFamily('registry_notifications_pending_total', 'The gauge of pending events in queue', ['endpoint'], this.registry);
   readonly notificationStatus = this.counter('registry_notifications_status_total', 'The number of status code', ['code', 'endpoint']);
 
   // Wharf's own

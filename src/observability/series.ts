@@ -94,14 +94,19 @@ export class CounterFamily extends Family<CounterSeries> {
 export class GaugeSeries {
   value = 0;
 
-  /** Adds 1. */
-  inc(): void {
-    this.value += 1;
+  /** Adds `amount` (default 1). */
+  inc(amount = 1): void {
+    this.value += amount;
   }
 
-  /** Takes 1 away. */
-  dec(): void {
-    this.value -= 1;
+  /** Takes `amount` (default 1) away. */
+  dec(amount = 1): void {
+    this.value -= amount;
+  }
+
+  /** Sets the value. */
+  set(value: number): void {
+    this.value = value;
   }
 }
 

@@ -141,11 +141,12 @@ export class EndpointDelivery {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
@@ -161,7 +162,7 @@ export class EndpointDelivery {
           continue;
         }
         const batches = await this.deps.queue.batches(this.endpoint.name);
-        this.deps.metrics?.notificationPending.labels(this.endpoint.name).set(batches.reduce((n, b) => n + b.count, 0));
+        this.deps.metrics?.notificationPending.series(this.endpoint.name).set(batches.reduce((n, b) => n + b.count, 0));
         if (batches.length === 0) await this.sleep(POLL_MS);
         for (const group of envelopeGroups(batches)) {
           if (this.stopped || !this.held) break;
@@ -216,7 +217,7 @@ export class EndpointDelivery {
       await this.sleep(delay === 0 ? 10 : delay);
       if (this.stopped || !this.held) return false;
     }
-    this.deps.metrics?.notificationPending.labels(this.endpoint.name).dec(envelope.length);
+    this.deps.metrics?.notificationPending.series(this.endpoint.name).dec(envelope.length);
     return true;
   }
 
@@ -234,13 +235,13 @@ export class EndpointDelivery {
       const status = await this.poster.post(headers, body, AbortSignal.any([this.abort.signal, timeout]));
       const ok = status >= 200 && status < 400;
       this.deps.metrics?.notificationStatus.labels(`${status} ${STATUS_CODES[status] ?? ''}`.trim(), name).inc();
-      this.deps.metrics?.notificationEvents.labels(ok ? 'Successes' : 'Failures', name).inc(events.length);
+      this.deps.metrics?.notificationEvents.series(ok ? 'Successes' : 'Failures', name).inc(events.length);
       await this.report({ at, status }, ok);
       if (!ok) this.deps.logger.warn({ endpoint: name, status, webhookId: id }, 'notification endpoint refused the events; retrying');
       return ok;
     } catch (err) {
       if (this.stopped) return false;
-      this.deps.metrics?.notificationEvents.labels('Errors', name).inc(events.length);
+      this.deps.metrics?.notificationEvents.series('Errors', name).inc(events.length);
       const message = timeout.aborted ? `no answer within ${this.endpoint.timeout} ms` : (err as Error).message;
       await this.report({ at, status: null, error: message }, false);
       this.deps.logger.warn({ endpoint: name, error: message, webhookId: id }, 'cannot reach the notification endpoint; retrying');
