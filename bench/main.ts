@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Wharf against CNCF Distribution on this machine, the same workloads on both,
- * alternating Wharf and Distribution (A B A B) for several rounds, with the machine's ceilings
+ * alternating Wharf and Distribution (A B, B A, ...) for several rounds, with the machine's ceilings
  * measured in the same run; both on filesystem storage, or with `--s3` both on S3 (Ceph RGW); prints a
  * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
@@ -17,9 +17,9 @@ import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
-import { observabilityConfig, observabilityCost, startSink } from './observability.js';
+import { observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
-import { installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
+import { cpuSeconds, installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
 import { formatNumber } from './stats.js';
 import { filesystemStorage, s3Storage, type StorageKind, type StorageUnderTest } from './storage.js';
@@ -40,6 +40,7 @@ import {
 } from './workloads.js';
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GROUPS = ['ceilings', 'push', 'pull', 'manifests', 'listings', 'docker', 'client', 'build', 'proxy', 'scale'] as const;
 /**
@@ -151,6 +152,9 @@ const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
 const SCALE_QUICK = { scaleSizes: [1000], scaleTags: 10_000 };
 const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
 
+/** `--observability`'s rounds by default: a cost of a few per cent needs more samples than a ratio of 1.2x. */
+const OBSERVABILITY_ROUNDS = 7;
+
 function sizeDefault(key: keyof SizeOptions): string {
   return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
 }
@@ -177,7 +181,7 @@ function parseOptions(argv: string[]): Options {
     .option('--build-model-mib <n>', 'size of the model file of the build group (wharf build against docker build + push), MiB', positive, 500)
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
-    .option('--observability', 'Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost', false)
+    .option('--observability', `Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost (${OBSERVABILITY_ROUNDS} rounds unless --rounds)`, false)
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
     .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
     .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
@@ -191,6 +195,7 @@ function parseOptions(argv: string[]): Options {
   const given = program.opts<Partial<Options>>();
   const defaults = SIZE_DEFAULTS[given.s3 ? 's3' : 'filesystem'];
   const sizes = Object.fromEntries(Object.entries(defaults).map(([key, value]) => [key, given[key as keyof SizeOptions] ?? value]));
+  if (given.observability && given.rounds === undefined) sizes.rounds = OBSERVABILITY_ROUNDS;
   const scale = given.scaleFull || process.env.BENCH_SCALE === 'full' ? SCALE_FULL : SCALE_QUICK;
   return { ...given, ...sizes, scaleSizes: given.scaleSizes ?? scale.scaleSizes, scaleTags: given.scaleTags ?? scale.scaleTags } as Options;
 }
@@ -252,8 +257,11 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
+          const cpuBefore = await cpuSeconds(server.pid);
           const pushed = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
+          const cpuAfter = await cpuSeconds(server.pid);
           results.add(`push-${mode}`, server.kind, pushed.mibps);
+          if (cpuBefore !== undefined && cpuAfter !== undefined) results.add(`cpu-push-${mode}`, server.kind, ((cpuAfter - cpuBefore) * GiB) / size);
           if (mode === 'chunked') results.add('commit-chunked', server.kind, pushed.commitS);
           if (i < modes.length - 1 || !options.only.includes('pull')) await server.removeBlob(digests[i]!);
         }
@@ -276,8 +284,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const byDigest = `${base}/v2/${image.repository}/manifests/${image.digest}`;
     await probe(byTag, 'GET', accept);
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
-      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
-      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration);
+      const cpu = (): Promise<number | undefined> => cpuSeconds(server.pid);
+      const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
+      const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
       return { get, head };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
@@ -285,6 +294,8 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('get-tag-p99', server.kind, result.get.p99);
     results.add('head-digest', server.kind, result.head.rps);
     results.add('head-digest-p99', server.kind, result.head.p99);
+    if (result.get.cpuUsPerRequest !== undefined) results.add('cpu-get-tag', server.kind, result.get.cpuUsPerRequest);
+    if (result.head.cpuUsPerRequest !== undefined) results.add('cpu-head-digest', server.kind, result.head.cpuUsPerRequest);
     const put = await measuredLoad(
       (size) =>
         load(`${base}/v2/${image.repository}/manifests/put`, {
@@ -375,6 +386,7 @@ async function main(): Promise<void> {
   let storage: StorageUnderTest | undefined;
   let dockerImage = false;
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
+  let sinkStats: SinkStats | undefined;
   let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -455,8 +467,10 @@ async function main(): Promise<void> {
           for (const m of proxyMetrics()) results.expectRow(m.key);
         });
       }
+      // the servers take turns at going first (A B, B A, ...): the one after inherits the machine the first left (dirty pages, warm caches)
+      const order = round % 2 === 1 ? prepared : [...prepared].reverse();
       for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && g !== 'proxy' && only.has(g))) {
-        for (const p of prepared) {
+        for (const p of order) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {
             await runGroup(group, p, round, options, results);
@@ -472,6 +486,7 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     await Promise.all([...servers, ...others].map((s) => s.stop()));
+    sinkStats = await sink?.stats().catch(() => undefined);
     await sink?.stop();
     await storage?.stop();
     if (dockerImage) await removeImage();
@@ -482,18 +497,19 @@ async function main(): Promise<void> {
   const header = proxyOnly ? proxyHeader(options.rounds, cpus().length, storage!.description) : [
     `# Wharf vs ${options.observability ? 'Wharf with metrics and notifications' : 'CNCF Distribution'} on ${kind === 's3' ? 'S3' : 'filesystem storage'}, ${new Date().toISOString()}`,
     '',
-    `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and Distribution; ` +
+    `${cpus().length} cores, Node ${process.version}; ${options.rounds} rounds, alternating Wharf and ${options.observability ? 'the observed Wharf' : 'Distribution'}, each going first every other round; ` +
       `blob ${formatNumber(options.blobMib)} MiB (chunks ${options.chunkMib} MiB), ${options.fanout} concurrent pulls of ${options.fanoutMib} MiB, ` +
       `manifest GET/HEAD ${options.connections} connections x ${options.duration} s, PUT ${options.putConnections} connections, ` +
       `listings ${options.listConnections} connections x ${options.listDuration} s, docker ${options.dockerLayers} x ${options.dockerLayerMib} MiB layers. ` +
       `${storage!.description}; both servers log requests at info.`,
     '',
   ];
-  if (options.observability) results.notes.push(observabilityCost(results, sink?.received() ?? 0));
+  if (options.observability) results.notes.push(sinkNote(sinkStats));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
   const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
   const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
-  const text = [...header, markdownTable(results, metrics(options), names), ...buildSection, ...notes, ''].join('\n');
+  const costSection = options.observability ? ['', 'The cost of metrics and notifications (1 - observed/plain; per round: the two samples of the same round):', '', observabilityTable(results)] : [];
+  const text = [...header, markdownTable(results, metrics(options), names), ...costSection, ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);

@@ -170,6 +170,21 @@ export async function startDistribution(dir: string, storage: StorageUnderTest):
   return running('distribution', port, child, space);
 }
 
+/**
+ * The CPU time process `pid` has used so far, user + system, in seconds (/proc/<pid>/stat, clock
+ * ticks of 10 ms), or undefined when it is gone. Unlike a throughput, the CPU a piece of work costs
+ * hardly changes when other processes compete for the cores.
+ */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // the fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : undefined;
+}
+
+/** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
 /** The resident set size of process `pid` in bytes (VmRSS), or undefined when it is gone. */
 export async function residentBytes(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);

@@ -226,10 +226,15 @@ const WARM_UP_PER_CONNECTION = 4;
  * measured load is sized to last about `durationS` seconds at that rate (at least 8 requests a
  * connection). On a busy machine the load takes longer but still measures.
  * @param run one load of the given size
+ * @param cpu the server's CPU seconds so far (servers.ts cpuSeconds): given, the result has the server's CPU per measured request, µs
  */
-export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>, connections: number, durationS: number): Promise<LoadResult> {
+export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>, connections: number, durationS: number, cpu?: () => Promise<number | undefined>): Promise<LoadResult & { cpuUsPerRequest?: number }> {
   const warm = await run({ amount: connections * WARM_UP_PER_CONNECTION });
-  return run({ amount: Math.max(connections * 8, Math.round(warm.rps * durationS)) });
+  const amount = Math.max(connections * 8, Math.round(warm.rps * durationS));
+  const before = await cpu?.();
+  const result = await run({ amount });
+  const after = await cpu?.();
+  return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1e6) / amount };
 }
 
 /** Sends one request to check it works before a load test. @throws Error unless 2xx */

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathOf } from '../routes/context.js';
 import { parseV2Path, type V2Route } from '../routes/v2-path.js';
 import type { Metrics } from './metrics.js';
+import type { GaugeSeries, HistogramSeries } from './series.js';
 
 /** A request's labels: Distribution's handler name and the route template. */
 export interface RouteLabels {
@@ -35,6 +36,13 @@ const OTHER: Record<string, RouteLabels> = {
 const ADMIN: RouteLabels = { handler: 'admin', route: '/admin/v1/*' };
 const UNKNOWN: RouteLabels = { handler: 'other', route: 'other' };
 
+/** The series of one route's labels that every request of it observes. */
+interface RouteSeries {
+  inFlight: GaugeSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+}
+
 /** The labels of a request path (without query): a route template from a bounded set. */
 export function routeLabels(path: string): RouteLabels {
   if (path.startsWith('/v2')) {
@@ -58,25 +66,37 @@ function headerBytes(value: string | number | string[] | undefined): number | un
  * aborted download).
  */
 export function instrumentHttp(metrics: Metrics, listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  // the series of each route, resolved once (the routes are a bounded set of constants)
+  const routes = new Map<RouteLabels, RouteSeries>();
+  const seriesOf = (labels: RouteLabels): RouteSeries => {
+    let known = routes.get(labels);
+    if (!known) {
+      known = {
+        inFlight: metrics.httpInFlight.series(labels.handler, labels.route),
+        requestSize: metrics.httpRequestSize.series(labels.handler, labels.route),
+        responseSize: metrics.httpResponseSize.series(labels.handler, labels.route),
+      };
+      routes.set(labels, known);
+    }
+    return known;
+  };
   return (req, res) => {
     const start = performance.now();
     const labels = routeLabels(pathOf(req));
+    const series = seriesOf(labels);
     const socket = req.socket;
     const readBefore = socket.bytesRead;
     const writtenBefore = socket.bytesWritten;
-    const inFlight = metrics.httpInFlight.labels(labels.handler, labels.route);
-    inFlight.inc();
+    series.inFlight.inc();
     res.once('close', () => {
-      inFlight.dec();
+      series.inFlight.dec();
       const method = req.method ?? 'GET';
-      const code = String(res.statusCode);
-      metrics.httpRequests.labels(labels.handler, labels.route, method, code).inc();
-      metrics.httpDuration.labels(labels.handler, labels.route, method).observe((performance.now() - start) / 1000);
-      const requestBytes = headerBytes(req.headers['content-length']) ?? Math.max(0, socket.bytesRead - readBefore);
-      metrics.httpRequestSize.labels(labels.handler, labels.route).observe(requestBytes);
+      metrics.httpRequests.series(labels.handler, labels.route, method, String(res.statusCode)).inc();
+      metrics.httpDuration.series(labels.handler, labels.route, method).observe((performance.now() - start) / 1000);
+      series.requestSize.observe(headerBytes(req.headers['content-length']) ?? Math.max(0, socket.bytesRead - readBefore));
       const declared = method === 'HEAD' ? 0 : res.writableFinished ? headerBytes(res.getHeader('content-length')) : undefined;
       const responseBytes = declared ?? Math.max(0, socket.bytesWritten - writtenBefore);
-      metrics.httpResponseSize.labels(labels.handler, labels.route).observe(responseBytes);
+      series.responseSize.observe(responseBytes);
       if (labels.handler === 'blob' && method === 'GET' && (res.statusCode === 200 || res.statusCode === 206)) metrics.blobBytesServed.inc(responseBytes);
       if (res.statusCode === 401 && req.headers.authorization !== undefined) metrics.authFailures.labels('credentials').inc();
       else if (res.statusCode === 403) metrics.authFailures.labels('denied').inc();

@@ -9,9 +9,13 @@ import type { Readable } from 'node:stream';
 import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
 import { DriverDecorator } from '../storage/driver-decorator.js';
 import type { Metrics } from './metrics.js';
+import type { HistogramSeries } from './series.js';
 
 /** `inner`, timed. */
 export class MeteredDriver extends DriverDecorator {
+  /** the series of each action, resolved once */
+  private readonly series = new Map<string, HistogramSeries>();
+
   constructor(
     inner: StorageDriver,
     private readonly metrics: Metrics,
@@ -22,11 +26,16 @@ export class MeteredDriver extends DriverDecorator {
   }
 
   private async timed<T>(action: string, work: () => Promise<T>): Promise<T> {
-    const end = this.metrics.storageAction.startTimer({ driver: this.name, action });
+    let series = this.series.get(action);
+    if (!series) {
+      series = this.metrics.storageAction.series(this.name, action);
+      this.series.set(action, series);
+    }
+    const start = performance.now();
     try {
       return await work();
     } finally {
-      end();
+      series.observe((performance.now() - start) / 1000);
     }
   }
 

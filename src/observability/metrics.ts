@@ -7,7 +7,8 @@
  *
  * Adding a metric is one line in {@link Metrics}: `readonly name = this.counter('wharf_x_total', 'help', ['label'])`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
 
 /** docker/go-metrics' default duration buckets (seconds). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
@@ -22,15 +23,16 @@ export class Metrics {
   /** the registry `/metrics` renders */
   readonly registry = new Registry();
 
-  // Distribution's names (registry_http_*: docker/go-metrics NewDefaultHttpMetrics; handler = Distribution's route name)
-  readonly httpRequests = this.counter('registry_http_requests_total', 'Total number of HTTP requests made.', ['handler', 'route', 'method', 'code']);
-  readonly httpDuration = this.histogram('registry_http_request_duration_seconds', 'The HTTP request latencies in seconds.', ['handler', 'route', 'method'], DURATION_BUCKETS);
-  readonly httpRequestSize = this.histogram('registry_http_request_size_bytes', 'The HTTP request sizes in bytes.', ['handler', 'route'], SIZE_BUCKETS);
-  readonly httpResponseSize = this.histogram('registry_http_response_size_bytes', 'The HTTP response sizes in bytes.', ['handler', 'route'], SIZE_BUCKETS);
-  readonly httpInFlight = this.gauge('registry_http_in_flight_requests', 'The in-flight HTTP requests', ['handler', 'route']);
-  readonly storageAction = this.histogram('registry_storage_action_seconds', 'The number of seconds that the storage action takes', ['driver', 'action'], DURATION_BUCKETS);
-  readonly notificationEvents = this.counter('registry_notifications_events_total', 'The number of total events', ['type', 'endpoint']);
-  readonly notificationPending = this.gauge('registry_notifications_pending_total', 'The gauge of pending events in queue', ['endpoint']);
+  // Distribution's names (registry_http_*: docker/go-metrics NewDefaultHttpMetrics; handler = Distribution's route name).
+  // Observed on every request and storage action: families whose series are resolved once (series.ts).
+  readonly httpRequests = new CounterFamily('registry_http_requests_total', 'Total number of HTTP requests made.', ['handler', 'route', 'method', 'code'], this.registry);
+  readonly httpDuration = new HistogramFamily('registry_http_request_duration_seconds', 'The HTTP request latencies in seconds.', ['handler', 'route', 'method'], DURATION_BUCKETS, this.registry);
+  readonly httpRequestSize = new HistogramFamily('registry_http_request_size_bytes', 'The HTTP request sizes in bytes.', ['handler', 'route'], SIZE_BUCKETS, this.registry);
+  readonly httpResponseSize = new HistogramFamily('registry_http_response_size_bytes', 'The HTTP response sizes in bytes.', ['handler', 'route'], SIZE_BUCKETS, this.registry);
+  readonly httpInFlight = new GaugeFamily('registry_http_in_flight_requests', 'The in-flight HTTP requests', ['handler', 'route'], this.registry);
+  readonly storageAction = new HistogramFamily('registry_storage_action_seconds', 'The number of seconds that the storage action takes', ['driver', 'action'], DURATION_BUCKETS, this.registry);
+  readonly notificationEvents = new CounterFamily('registry_notifications_events_total', 'The number of total events', ['type', 'endpoint'], this.registry);
+  readonly notificationPending = new GaugeFamily('registry_notifications_pending_total', 'The gauge of pending events in queue', ['endpoint'], this.registry);
   readonly notificationStatus = this.counter('registry_notifications_status_total', 'The number of status code', ['code', 'endpoint']);
 
   // Wharf's own
@@ -92,9 +94,5 @@ export class Metrics {
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
-  }
-
-  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 }

@@ -31,14 +31,23 @@ export function toRegistryError(err: unknown): RegistryError | undefined {
 }
 
 /**
+ * True for Node's `ERR_STREAM_DESTROYED` of a write to `res` once it was destroyed: the client went
+ * away (its socket closed before the response's own 'close' event ran), as ECONNRESET or EPIPE are.
+ */
+function writeToClosedResponse(res: ServerResponse, err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === 'ERR_STREAM_DESTROYED' && (res.destroyed || res.socket?.destroyed !== false);
+}
+
+/**
  * Answers `err` with the spec's JSON and the code's status (headers of the error included, no body for
  * HEAD); cuts the connection when the client went away or a response was already under way. Unknown
  * errors are logged with the request id.
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-  const e = toRegistryError(err);
+  const e = writeToClosedResponse(res, err) ? undefined : toRegistryError(err);
   if (!e) {
-    req.log?.info({ reqId: req.id }, 'client closed the connection');
+    // not a fault of the server: the access log line says `request aborted` (warn) already
+    req.log?.debug({ reqId: req.id }, 'client closed the connection');
     res.destroy();
     return;
   }

@@ -133,7 +133,7 @@ it.each([
 });
 
 it('a client that hangs up before its bytes reach storage is logged as gone, not as a server error', async () => {
-  const { logger, lines } = capturingLogger();
+  const { logger, lines } = capturingLogger('debug');
   let clientGone!: () => void;
   const hungUp = new Promise<void>((resolve) => (clientGone = resolve));
   class SlowSessionDriver extends MemoryDriver {

@@ -179,10 +179,10 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-/** A pino logger (level `info`) that keeps every line in `lines` instead of writing it out. */
-export function capturingLogger(): { logger: Logger; lines: LogLine[] } {
+/** A pino logger (level `info`, or `debug` where a test looks for a debug line) that keeps every line in `lines` instead of writing it out. */
+export function capturingLogger(level: 'info' | 'debug' = 'info'): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
   return { logger, lines };
 }
 

@@ -531,7 +531,7 @@ forEachDriver((make, driverName) => {
   });
 
   it('an aborted monolithic POST leaves no blob, no link and no session, and is no server error', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('debug');
     const reg = await make({ logger });
     const bytes = randomBlob(64 * 1024);
     const digest = sha256(bytes);
@@ -555,7 +555,7 @@ forEachDriver((make, driverName) => {
   });
 
   it('an aborted PATCH leaves no blob; the session keeps what arrived and can be resumed', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('debug');
     const reg = await make({ logger });
     const { http } = reg;
     const bytes = randomBlob(20_000);

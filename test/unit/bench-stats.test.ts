@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { targetHolds } from '../../bench/report.js';
+import { observabilityTable, pairedCosts } from '../../bench/observability.js';
+import { Results, targetHolds } from '../../bench/report.js';
 import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
 
 describe('bench statistics', () => {
@@ -37,5 +38,27 @@ describe('bench statistics', () => {
     expect(targetHolds({ ratioAtMost: 1 }, 3, 0.9)).toBe(true);
     expect(targetHolds({ atMost: 10 }, 12, 0.5)).toBe(false);
     expect(targetHolds({ ratioAtLeast: 2 }, 100, undefined)).toBeUndefined();
+  });
+});
+
+describe('the cost of metrics and notifications (bench --observability)', () => {
+  it('reads the cost per round from the samples of the same round, and judges the median against 5 %', () => {
+    expect(pairedCosts([100, 200], [90, 200])).toEqual([0.09999999999999998, 0]);
+    expect(pairedCosts([100, 200], [90])).toBeUndefined();
+    const results = new Results();
+    for (const [plain, observed] of [[1000, 990], [500, 480], [1000, 1010]]) {
+      results.add('get-tag', 'wharf', plain!);
+      results.add('get-tag', 'distribution', observed!);
+    }
+    results.add('push-chunked', 'wharf', 100);
+    results.add('push-chunked', 'distribution', 80);
+    for (const [plain, observed] of [[100, 102], [120, 120], [100, 110]]) {
+      results.add('cpu-get-tag', 'wharf', plain!);
+      results.add('cpu-get-tag', 'distribution', observed!);
+    }
+    const table = observabilityTable(results);
+    expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % | 1 % (-1 %..4 %) | < 5 % | yes | 100 → 110 µs/request | 2 % (0 %..10 %) |');
+    expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % | 20 % (20 %..20 %) | < 5 % | **no** | n/a | n/a |');
+    expect(table).not.toContain('HEAD');
   });
 });

@@ -94,8 +94,8 @@ export class Notifier implements EventRecorder {
     const event = this.factory.create(req, res, action, target);
     const endpoints = this.enabled.filter((e) => !ignoredBy(e, event)).map((e) => e.name);
     for (const name of endpoints) {
-      this.deps.metrics?.notificationEvents.labels('Events', name).inc();
-      this.deps.metrics?.notificationPending.labels(name).inc();
+      this.deps.metrics?.notificationEvents.series('Events', name).inc();
+      this.deps.metrics?.notificationPending.series(name).inc();
     }
     try {
       await this.queue.enqueue(event, endpoints);

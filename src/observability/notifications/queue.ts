@@ -8,12 +8,17 @@
  *
  * Writes are group commits: events recorded while a write is under way go into the next one, so
  * under load one storage write carries many events; a caller's promise resolves once the write that
- * holds its event is done.
+ * holds its event is done. The batches this process wrote are also kept in memory (up to
+ * {@link CACHE_CHARS}) until read, so that its own delivery does not read them back from the storage:
+ * a batch's content never changes under its name.
  */
 import { randomBytes } from 'node:crypto';
 import { isNotFound, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { RegistryEvent } from './events.js';
+
+/** The most characters of written batches kept in memory for the delivery (beyond: read from the storage). */
+const CACHE_CHARS = 8 * 1024 * 1024;
 
 /** Events to write, each with the endpoints it is for. */
 interface PendingWrite {
@@ -36,6 +41,9 @@ export class NotificationQueue {
   private collecting: PendingWrite | undefined;
   /** the write under way (never rejects) */
   private inflight: Promise<void> | undefined;
+  /** batches written by this process and not read yet, by `<endpoint>\0<batch>`: their lines */
+  private readonly written = new Map<string, string[]>();
+  private writtenChars = 0;
   /** called after each successful write with the endpoints it wrote to */
   onWritten: (endpoints: string[]) => void = () => undefined;
 
@@ -68,9 +76,14 @@ export class NotificationQueue {
     if (!pending) return;
     this.collecting = undefined;
     const name = `${String(Date.now()).padStart(15, '0')}-${this.writer}-${String(this.sequence++).padStart(10, '0')}`;
-    const writes = [...pending.lines].map(([endpoint, lines]) =>
-      this.storage.putContent(layout.notificationBatch(endpoint, `${name}-${lines.length}`), `${lines.join('\n')}\n`),
-    );
+    const writes = [...pending.lines].map(async ([endpoint, lines]) => {
+      const text = `${lines.join('\n')}\n`;
+      const batch = `${name}-${lines.length}`;
+      await this.storage.putContent(layout.notificationBatch(endpoint, batch), text);
+      if (this.writtenChars + text.length > CACHE_CHARS) return;
+      this.written.set(`${endpoint}\0${batch}`, lines);
+      this.writtenChars += text.length;
+    });
     this.inflight = Promise.all(writes).then(
       () => {
         pending.resolve();
@@ -89,8 +102,18 @@ export class NotificationQueue {
     return names.sort().map((name) => ({ name, count: Number(name.slice(name.lastIndexOf('-') + 1)) || 0 }));
   }
 
-  /** The events of a batch, in order; [] when another process already removed it. */
+  /**
+   * The events of a batch, in order; [] when another process already removed it (one this process
+   * wrote comes from memory, and is then sent again: at least once).
+   */
   async read(endpoint: string, batch: string): Promise<RegistryEvent[]> {
+    const key = `${endpoint}\0${batch}`;
+    const cached = this.written.get(key);
+    if (cached) {
+      this.written.delete(key);
+      this.writtenChars -= cached.reduce((n, l) => n + l.length + 1, 0);
+      return cached.map((l) => JSON.parse(l) as RegistryEvent);
+    }
     let text: string;
     try {
       text = (await this.storage.getContent(layout.notificationBatch(endpoint, batch))).toString('utf8');

@@ -1,0 +1,54 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { WebhookPoster } from '../../src/observability/notifications/poster.js';
+
+const closers: Array<() => void> = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
+
+/** A receiver that records each request's head, body and socket, and answers `status` (never, for 0). */
+async function receiver(status: number): Promise<{ url: string; seen: Array<{ req: IncomingMessage; body: string; socket: Socket }> }> {
+  const seen: Array<{ req: IncomingMessage; body: string; socket: Socket }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      seen.push({ req, body, socket: req.socket });
+      if (status > 0) res.writeHead(status).end('ignored');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, seen };
+}
+
+it('posts the body with every header (a repeated name included) and answers the status, over one kept-alive connection', async () => {
+  const r = await receiver(202);
+  const poster = new WebhookPoster(r.url);
+  closers.push(() => poster.close());
+  const headers = [['Content-Type', 'application/json'], ['X-Team', 'a'], ['X-Team', 'b']] as const;
+  expect(await poster.post(headers, '{"events":["é"]}', new AbortController().signal)).toBe(202);
+  expect(await poster.post(headers, '{}', new AbortController().signal)).toBe(202);
+  expect(r.seen.map((s) => s.body)).toEqual(['{"events":["é"]}', '{}']);
+  expect(r.seen[0]!.req.method).toBe('POST');
+  expect(r.seen[0]!.req.url).toBe('/hook');
+  expect(r.seen[0]!.req.headers['content-length']).toBe(String(Buffer.byteLength('{"events":["é"]}')));
+  expect(r.seen[0]!.req.headers['x-team']).toBe('a, b');
+  expect(r.seen[1]!.socket).toBe(r.seen[0]!.socket);
+});
+
+it('gives up when the signal aborts (an endpoint that never answers), and reports a refused connection', async () => {
+  const r = await receiver(0);
+  const poster = new WebhookPoster(r.url);
+  closers.push(() => poster.close());
+  await expect(poster.post([], 'x', AbortSignal.timeout(200))).rejects.toMatchObject({ name: 'AbortError' });
+  const refused = new WebhookPoster('http://127.0.0.1:1/hook');
+  await expect(refused.post([], 'x', new AbortController().signal)).rejects.toThrow(/ECONNREFUSED/);
+  refused.close();
+});
