@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { envelopeGroups, MAX_ENVELOPE_EVENTS } from '../../src/observability/notifications/delivery.js';
+import { envelopeGroups, MAX_ENVELOPE_EVENTS } from '../../src/observability/notifications/envelopes.js';
 
 it('groups consecutive batches into envelopes of at most MAX_ENVELOPE_EVENTS events, in queue order; a larger batch alone', () => {
   const b = (name: string, count: number) => ({ name, count });

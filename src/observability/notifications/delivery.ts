@@ -20,13 +20,12 @@ import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
 import { WebhookPoster } from './poster.js';
+import { envelopeGroups, MAX_ENVELOPE_EVENTS } from './envelopes.js';
 import type { BatchRef, NotificationQueue } from './queue.js';
 import type { DeliveryAttempt, DeliveryStatus } from './report.js';
 
 export type { DeliveryAttempt, DeliveryStatus } from './report.js';
 
-/** The most events one envelope carries. */
-export const MAX_ENVELOPE_EVENTS = 64;
 /** The longest back-off between two attempts (ms). */
 export const MAX_BACKOFF_MS = 5 * 60_000;
 /** How long a delivery lease lives without renewal (ms). */
@@ -42,27 +41,6 @@ const POLL_MS = 1_000;
  * notifications on the manifest GET figure of the bench.
  */
 const LINGER_MS = 25;
-
-/**
- * The batches in order, grouped so that each group goes out as one envelope: consecutive batches
- * of at most {@link MAX_ENVELOPE_EVENTS} events together; a larger batch alone (it is sent in parts).
- */
-export function envelopeGroups(batches: readonly BatchRef[]): BatchRef[][] {
-  const groups: BatchRef[][] = [];
-  let current: BatchRef[] = [];
-  let events = 0;
-  for (const batch of batches) {
-    if (current.length > 0 && events + batch.count > MAX_ENVELOPE_EVENTS) {
-      groups.push(current);
-      current = [];
-      events = 0;
-    }
-    current.push(batch);
-    events += batch.count;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
-}
 
 /** The status of an endpoint that never delivered. */
 function emptyStatus(): DeliveryStatus {
