@@ -115,9 +115,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.#pointers.get(path, this.#s3.key(path))) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return this.#pointers.content(path);
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
