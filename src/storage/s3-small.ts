@@ -1,5 +1,5 @@
 /**
- * HEAD and GET of small objects on S3 without the AWS SDK: one SigV4-signed request over a keep-alive
+ * HEAD, GET and PUT of small objects on S3 without the AWS SDK: one SigV4-signed request over a keep-alive
  * node:http agent. Under a manifest or listing load on Ceph RGW the SDK's per-request work (middleware
  * stack, endpoint resolution, schema (de)serialisation, signing) took 46% of Wharf's CPU samples, and
  * the sockets it wrote to another 18%, on a 2-core machine whose cores the store shares. A registry's
@@ -50,7 +50,7 @@ function encodeKey(key: string): string {
     .join('/');
 }
 
-/** HEAD/GET of small objects of one bucket, signed with SigV4. */
+/** HEAD, GET and PUT of small objects of one bucket, signed with SigV4. */
 export class SmallClient {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
   readonly #host: string;
@@ -105,15 +105,18 @@ export class SmallClient {
   }
 
   /**
-   * HEAD or GET of object `key`.
+   * HEAD or GET of object `key`, or PUT of `body` as object `key` (no metadata, no checksum: a whole
+   * small object, as PutObject writes it; a PUT sent again through the SDK writes the same bytes).
    * @throws SmallFallback for anything but a `200` (body up to 1 MiB) or a `404`
    */
-  send(method: 'HEAD' | 'GET', key: string): Promise<SmallAnswer> {
+  send(method: 'HEAD' | 'GET' | 'PUT', key: string, body?: Buffer): Promise<SmallAnswer> {
     const path = this.#pathPrefix + encodeKey(key);
     const { hostname, port } = this.options.endpoint;
+    const headers: Record<string, string | number> = this.#sign(method, path);
+    if (body) headers['content-length'] = body.length;
     return new Promise((resolve, reject) => {
       const fallback = (why: string, cause?: unknown): void => reject(new SmallFallback(why, { cause }));
-      const req = request({ agent: this.#agent, hostname, port: port || 80, method, path, headers: this.#sign(method, path), timeout: TIMEOUT_MS }, (res) => {
+      const req = request({ agent: this.#agent, hostname, port: port || 80, method, path, headers, timeout: TIMEOUT_MS }, (res) => {
         const status = res.statusCode;
         if (status === 404) {
           res.resume();
@@ -139,7 +142,7 @@ export class SmallClient {
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
       req.on('error', (err) => fallback(err.message, err));
-      req.end();
+      req.end(body);
     });
   }
 }
