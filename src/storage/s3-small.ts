@@ -73,6 +73,9 @@ export class SmallClient {
     return new SmallClient({ ...options, endpoint: url, accessKey, secretKey });
   }
 
+  /** Called with the method and key of every request sent here (the request counts of bench/s3-requests.ts). */
+  onRequest: ((method: string, key: string) => void) | undefined;
+
   /** Closes the kept-alive sockets. */
   destroy(): void {
     this.#agent.destroy();
@@ -110,6 +113,7 @@ export class SmallClient {
    * @throws SmallFallback for anything but a `200` (body up to 1 MiB) or a `404`
    */
   send(method: 'HEAD' | 'GET' | 'PUT', key: string, body?: Buffer): Promise<SmallAnswer> {
+    this.onRequest?.(method, key);
     const path = this.#pathPrefix + encodeKey(key);
     const { hostname, port } = this.options.endpoint;
     const headers: Record<string, string | number> = this.#sign(method, path);

@@ -108,6 +108,11 @@ export class S3Driver implements StorageDriver {
     return [this.#s3.client, this.#s3.streamClient];
   }
 
+  /** Calls `listener` with the method and key of every small request sent without the SDK (s3-small.ts). */
+  observeSmallRequests(listener: (method: string, key: string) => void): void {
+    if (this.#s3.small) this.#s3.small.onRequest = listener;
+  }
+
   async stat(path: string): Promise<FileInfo> {
     const object = await this.#pointers.head(path);
     if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
