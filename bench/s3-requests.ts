@@ -43,6 +43,11 @@ async function main(): Promise<void> {
       { step: 'initialize' },
     );
   }
+  driver.observeSmallRequests((method, key) => {
+    const name = `${method} (without the SDK)`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    if (process.env.S3_REQUESTS_TRACE === name) process.stderr.write(`${name} ${JSON.stringify(key)}\n`);
+  });
   const server = createHttpServer(createApp({ config, storage: driver, logger: pino({ level: 'silent' }) }), config.http);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

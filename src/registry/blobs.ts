@@ -85,8 +85,8 @@ export class BlobStore {
   /** {@link stat}, with the modification time of the repository's link (ms since the epoch). */
   private async lookup(name: RepositoryName, digest: Digest): Promise<{ info: BlobInfo; linkedAt: number }> {
     try {
-      const link = await this.driver.stat(layout.layerLink(name, digest));
-      const { size } = await this.driver.stat(layout.blobData(digest));
+      // both at once (two HEADs on S3): the link and the bytes must both be there, in either order
+      const [link, { size }] = await Promise.all([this.driver.stat(layout.layerLink(name, digest)), this.driver.stat(layout.blobData(digest))]);
       return { info: { digest, size }, linkedAt: link.modTime.getTime() };
     } catch (err) {
       if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest } });

@@ -19,6 +19,12 @@ export interface GuardedUse {
   intact(): Promise<boolean>;
   /** removes what the operation wrote, called when {@link intact} said false */
   undo?(): Promise<void>;
+  /**
+   * The operation's last step, run alongside the lease read to save a round trip: a check that writes
+   * only when it finds something missing. Resolves true when it wrote: the lease is then read again
+   * after that write, as the protocol requires of every write.
+   */
+  pending?: Promise<boolean>;
 }
 
 /**
@@ -89,7 +95,8 @@ export class GcGuard {
   }
 
   private async settle(before: GcLeaseRecord | undefined, use: GuardedUse): Promise<boolean> {
-    const after = await readLease(this.driver);
+    const [early, wrote] = await Promise.all([readLease(this.driver), use.pending ?? false]);
+    const after = wrote ? await readLease(this.driver) : early;
     const beforeActive = isActive(before, this.#now());
     if (!beforeActive && !isActive(after, this.#now()) && before?.runId === after?.runId) return true;
     if (after && isActive(after, this.#now())) {

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { checkPath } from './driver.js';
 import { translateS3Error } from './s3-errors.js';
+import { SmallClient } from './s3-small.js';
 
 /** How an S3 driver reaches its bucket. */
 export interface S3DriverOptions {
@@ -53,6 +54,8 @@ export class S3Bucket {
   /** the same without SDK retries, for requests whose body is a stream (retried by their callers) */
   readonly streamClient: S3Client;
   readonly maxAttempts: number;
+  /** HEAD/GET of small objects without the SDK (s3-small.ts), when the endpoint is plain HTTP with static credentials */
+  readonly small: SmallClient | undefined;
   readonly #pageSize: number;
   /** called with every key deleted (the pointer cache forgets them) */
   onDelete: (key: string) => void = () => undefined;
@@ -79,6 +82,7 @@ export class S3Bucket {
     };
     this.client = new S3Client(config);
     this.streamClient = new S3Client({ ...config, maxAttempts: 1 });
+    this.small = SmallClient.for(options);
   }
 
   /** The key of storage path `path`. @throws InvalidPathError */

@@ -15,6 +15,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PathNotFoundError } from './driver.js';
 import type { S3Bucket } from './s3-bucket.js';
 import { largeGet, LargeGetFallback } from './s3-large-get.js';
+import { SmallFallback } from './s3-small.js';
 
 /** The metadata of a pointer object: the key holding the bytes, and their size. */
 const POINTER_KEY = 'wharf-object';
@@ -43,6 +44,16 @@ interface Pointer {
 export interface ByteRange {
   start: number;
   end: number;
+}
+
+/** Size, time and user metadata (`x-amz-meta-*`) from the headers of a `200` answer. */
+function smallHead(headers: Record<string, string | string[] | undefined>): { size: number; modTime: Date; metadata: Record<string, string> } {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice('x-amz-meta-'.length)] = value;
+  }
+  const modified = headers['last-modified'];
+  return { size: Number(headers['content-length'] ?? 0), modTime: typeof modified === 'string' ? new Date(modified) : new Date(0), metadata };
 }
 
 /** Passes the first `left` bytes, then ends and releases the source; fails when the source ends before. */
@@ -94,18 +105,49 @@ export class Pointers {
   async head(path: string): Promise<Head | undefined> {
     if (path === '/') return undefined;
     const key = this.s3.key(path);
+    const h = await this.headObject(path, key);
+    if (!h) return undefined;
+    const target = h.metadata[POINTER_KEY];
+    if (target === undefined) return { size: h.size, modTime: h.modTime };
+    const size = Number(h.metadata[POINTER_SIZE] ?? 0);
+    this.#known.set(key, { target, size });
+    return { size, modTime: h.modTime, target };
+  }
+
+  /** HEAD of object `key`: without the SDK where it can (s3-small.ts), else through it; undefined when absent. */
+  private async headObject(path: string, key: string): Promise<{ size: number; modTime: Date; metadata: Record<string, string> } | undefined> {
+    const small = await this.s3.small?.send('HEAD', key).catch((err: unknown) => {
+      if (err instanceof SmallFallback) return undefined;
+      throw err;
+    });
+    if (small) return small.found ? smallHead(small.headers) : undefined;
     try {
       const h = await this.s3.client.send(new HeadObjectCommand({ Bucket: this.s3.bucket, Key: key }));
-      const target = h.Metadata?.[POINTER_KEY];
-      if (target === undefined) return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0) };
-      const size = Number(h.Metadata?.[POINTER_SIZE] ?? 0);
-      this.#known.set(key, { target, size });
-      return { size, modTime: h.LastModified ?? new Date(0), target };
+      return { size: h.ContentLength ?? 0, modTime: h.LastModified ?? new Date(0), metadata: h.Metadata ?? {} };
     } catch (err) {
       const e = this.s3.translate(err, path);
       if (e instanceof PathNotFoundError) return undefined;
       throw e;
     }
+  }
+
+  /**
+   * The bytes of small object `path` (read whole: links, tags, manifests), following a pointer.
+   * @throws PathNotFoundError
+   */
+  async content(path: string): Promise<Buffer> {
+    const key = this.s3.key(path);
+    if (!this.#known.has(key) && this.s3.small) {
+      const small = await this.s3.small.send('GET', key).catch((err: unknown) => {
+        if (err instanceof SmallFallback) return undefined;
+        throw err;
+      });
+      if (small && !small.found) throw new PathNotFoundError(path, this.s3.name);
+      if (small && smallHead(small.headers).metadata[POINTER_KEY] === undefined) return small.body;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.get(path, key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   }
 
   /** The pointer target of object `key` when it is an empty object with pointer metadata (HEAD), else undefined. */

@@ -41,8 +41,12 @@ import { explainStartupError } from './s3-errors.js';
 import { purgeOrphans } from './s3-orphans.js';
 import { Pointers, type ByteRange } from './s3-pointers.js';
 import { isChunkedObjectPart } from './s3-records.js';
+import { SmallFallback } from './s3-small.js';
 
 export type { S3DriverOptions } from './s3-bucket.js';
+
+/** Bytes of content that {@link S3Driver.putContent} writes without the SDK at most (links, tags, manifests). */
+const SMALL_PUT_BYTES = 1024 * 1024;
 
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
@@ -104,6 +108,11 @@ export class S3Driver implements StorageDriver {
     return [this.#s3.client, this.#s3.streamClient];
   }
 
+  /** Calls `listener` with the method and key of every small request sent without the SDK (s3-small.ts). */
+  observeSmallRequests(listener: (method: string, key: string) => void): void {
+    if (this.#s3.small) this.#s3.small.onRequest = listener;
+  }
+
   async stat(path: string): Promise<FileInfo> {
     const object = await this.#pointers.head(path);
     if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
@@ -115,14 +124,19 @@ export class S3Driver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.#pointers.get(path, this.#s3.key(path))) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return this.#pointers.content(path);
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
     const Body = Buffer.from(content);
     const s3 = this.#s3;
+    if (s3.small && Body.length <= SMALL_PUT_BYTES) {
+      const sent = await s3.small.send('PUT', s3.key(path), Body).catch((err: unknown) => {
+        if (err instanceof SmallFallback) return undefined;
+        throw err;
+      });
+      if (sent) return;
+    }
     await s3.send(path, () => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.key(path), Body })));
   }
 

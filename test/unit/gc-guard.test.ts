@@ -14,6 +14,7 @@ import { readLease } from '../../src/gc/protocol.js';
 import { digestBytes, parseDigest, type Digest } from '../../src/oci/digest.js';
 import { RegistryError } from '../../src/oci/errors.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
+import { GcGuard } from '../../src/registry/gc-guard.js';
 import { ImageImport } from '../../src/registry/image-import.js';
 import { Registry } from '../../src/registry/registry.js';
 import { statIfExists, type AppendedState, type AppendOptions, type FileInfo, type ReadRange, type StorageDriver } from '../../src/storage/driver.js';
@@ -462,5 +463,33 @@ describe('GC lease', () => {
     await driver.putContent(layout.gcLease(), JSON.stringify({ ...current, owner: 'someone-else', runId: randomUUID() }));
     await expect(run.sweep()).rejects.toBeInstanceOf(GcLeaseLostError);
     expect(await stored(blob)).toBe(true);
+  });
+});
+
+describe('GC guard: a last check run alongside the lease read (GuardedUse.pending)', () => {
+  /** A memory driver that logs its reads of the lease. */
+  class LeaseLog extends MemoryDriver {
+    readonly events: string[] = [];
+    override async getContent(path: string): Promise<Buffer> {
+      if (path === layout.gcLease()) this.events.push('lease');
+      return super.getContent(path);
+    }
+  }
+
+  it('reads the lease once when the check wrote nothing, and again after the check wrote', async () => {
+    const driver = new LeaseLog();
+    const guard = new GcGuard(driver);
+    const quiet = await guard.begin();
+    expect(await quiet.settle({ digests: [], intact: async () => true, pending: Promise.resolve(false) })).toBe(true);
+    expect(driver.events).toEqual(['lease', 'lease']);
+    driver.events.length = 0;
+    const wrote = await guard.begin();
+    const pending = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      driver.events.push('write');
+      return true;
+    })();
+    expect(await wrote.settle({ digests: [], intact: async () => true, pending })).toBe(true);
+    expect(driver.events).toEqual(['lease', 'lease', 'write', 'lease']);
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * HEAD, GET and PUT of small objects on S3 without the AWS SDK: one SigV4-signed request over a keep-alive
+ * node:http agent. Under a manifest or listing load on Ceph RGW the SDK's per-request work (middleware
+ * stack, endpoint resolution, schema (de)serialisation, signing) took 46% of Wharf's CPU samples, and
+ * the sockets it wrote to another 18%, on a 2-core machine whose cores the store shares. A registry's
+ * small requests (links, tags, pointers, the GC lease) are most of its requests.
+ *
+ * Scope, as for s3-large-get.ts: plain `http:` endpoints with static credentials only; an answer of
+ * `200` (with its body) or `404` is taken here; anything else (403, 5xx, a network error, a slow
+ * answer) rejects with {@link SmallFallback}, and the driver sends the same request through the SDK,
+ * which retries and names the error. Signing follows AWS Signature Version 4 ("Authenticating
+ * Requests: Using the Authorization Header"), the payload unsigned (`UNSIGNED-PAYLOAD`), as the SDK's
+ * S3 requests over plain HTTP do not sign payloads of GET/HEAD either.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { Agent, request } from 'node:http';
+
+/** Milliseconds a small request may take before the SDK is asked instead. */
+const TIMEOUT_MS = 10_000;
+/** Bytes of a body read here at most (larger answers are the SDK's). */
+const MAX_BODY = 1024 * 1024;
+
+/** The request could not be answered here: send it through the SDK. */
+export class SmallFallback extends Error {
+  override readonly name = 'SmallFallback';
+}
+
+/** What a small request answered: absent (404), or the object's headers and (for GET) bytes. */
+export type SmallAnswer = { found: false } | { found: true; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+/** How the client reaches the bucket. */
+export interface SmallClientOptions {
+  endpoint: URL;
+  bucket: string;
+  region: string;
+  forcePathStyle: boolean;
+  accessKey: string;
+  secretKey: string;
+}
+
+function hmac(key: Buffer | string, data: string): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+/** S3's encoding of a key in a path: RFC 3986 unreserved characters and `/` kept. */
+function encodeKey(key: string): string {
+  return key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+/** HEAD, GET and PUT of small objects of one bucket, signed with SigV4. */
+export class SmallClient {
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  readonly #host: string;
+  readonly #pathPrefix: string;
+  /** the signing key of the current day (`yyyymmdd`) */
+  #signingKey: { day: string; key: Buffer } | undefined;
+
+  constructor(private readonly options: SmallClientOptions) {
+    const { endpoint, bucket, forcePathStyle } = options;
+    this.#host = forcePathStyle ? endpoint.host : `${bucket}.${endpoint.host}`;
+    this.#pathPrefix = forcePathStyle ? `/${encodeKey(bucket)}/` : '/';
+  }
+
+  /** A client when the store can be reached this way (`http:` endpoint, static credentials), else undefined. */
+  static for(options: Omit<SmallClientOptions, 'endpoint' | 'accessKey' | 'secretKey'> & { endpoint?: string; accessKey?: string; secretKey?: string }): SmallClient | undefined {
+    const { endpoint, accessKey, secretKey } = options;
+    if (!endpoint || !accessKey || !secretKey) return undefined;
+    const url = new URL(endpoint);
+    if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '')) return undefined;
+    return new SmallClient({ ...options, endpoint: url, accessKey, secretKey });
+  }
+
+  /** Called with the method and key of every request sent here (the request counts of bench/s3-requests.ts). */
+  onRequest: ((method: string, key: string) => void) | undefined;
+
+  /** Closes the kept-alive sockets. */
+  destroy(): void {
+    this.#agent.destroy();
+  }
+
+  #key(day: string): Buffer {
+    if (this.#signingKey?.day !== day) {
+      const { secretKey, region } = this.options;
+      const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, day), region), 's3'), 'aws4_request');
+      this.#signingKey = { day, key };
+    }
+    return this.#signingKey.key;
+  }
+
+  /** The headers of a signed `method` request of `path` (already encoded). */
+  #sign(method: string, path: string): Record<string, string> {
+    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const day = amzDate.slice(0, 8);
+    const payload = 'UNSIGNED-PAYLOAD';
+    const canonical = `${method}\n${path}\n\nhost:${this.#host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n\nhost;x-amz-content-sha256;x-amz-date\n${payload}`;
+    const scope = `${day}/${this.options.region}/s3/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const signature = createHmac('sha256', this.#key(day)).update(toSign).digest('hex');
+    return {
+      host: this.#host,
+      'x-amz-content-sha256': payload,
+      'x-amz-date': amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${this.options.accessKey}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${signature}`,
+    };
+  }
+
+  /**
+   * HEAD or GET of object `key`, or PUT of `body` as object `key` (no metadata, no checksum: a whole
+   * small object, as PutObject writes it; a PUT sent again through the SDK writes the same bytes).
+   * @throws SmallFallback for anything but a `200` (body up to 1 MiB) or a `404`
+   */
+  send(method: 'HEAD' | 'GET' | 'PUT', key: string, body?: Buffer): Promise<SmallAnswer> {
+    this.onRequest?.(method, key);
+    const path = this.#pathPrefix + encodeKey(key);
+    const { hostname, port } = this.options.endpoint;
+    const headers: Record<string, string | number> = this.#sign(method, path);
+    if (body) headers['content-length'] = body.length;
+    return new Promise((resolve, reject) => {
+      const fallback = (why: string, cause?: unknown): void => reject(new SmallFallback(why, { cause }));
+      const req = request({ agent: this.#agent, hostname, port: port || 80, method, path, headers, timeout: TIMEOUT_MS }, (res) => {
+        const status = res.statusCode;
+        if (status === 404) {
+          res.resume();
+          resolve({ found: false });
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          fallback(`status ${status}`);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > MAX_BODY) {
+            req.destroy();
+            fallback('a body over 1 MiB');
+          } else chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ found: true, headers: res.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+        res.on('error', (err) => fallback(err.message, err));
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
+      req.on('error', (err) => fallback(err.message, err));
+      req.end(body);
+    });
+  }
+}
