@@ -8,11 +8,11 @@
  * Scope, as for s3-large-get.ts: plain `http:` endpoints with static credentials only; an answer of
  * `200` (with its body) or `404` is taken here; anything else (403, 5xx, a network error, a slow
  * answer) rejects with {@link SmallFallback}, and the driver sends the same request through the SDK,
- * which retries and names the error. Signing follows AWS Signature Version 4 ("Authenticating
+ * which retries and names the error. Signing (by the `aws4` library) follows AWS Signature Version 4 ("Authenticating
  * Requests: Using the Authorization Header"), the payload unsigned (`UNSIGNED-PAYLOAD`), as the SDK's
  * S3 requests over plain HTTP do not sign payloads of GET/HEAD either.
  */
-import { createHash, createHmac } from 'node:crypto';
+import aws4 from 'aws4';
 import { Agent, request } from 'node:http';
 
 /** Milliseconds a small request may take before the SDK is asked instead. */
@@ -38,10 +38,6 @@ export interface SmallClientOptions {
   secretKey: string;
 }
 
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac('sha256', key).update(data).digest();
-}
-
 /** S3's encoding of a key in a path: RFC 3986 unreserved characters and `/` kept. */
 function encodeKey(key: string): string {
   return key
@@ -55,8 +51,6 @@ export class SmallClient {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
   readonly #host: string;
   readonly #pathPrefix: string;
-  /** the signing key of the current day (`yyyymmdd`) */
-  #signingKey: { day: string; key: Buffer } | undefined;
 
   constructor(private readonly options: SmallClientOptions) {
     const { endpoint, bucket, forcePathStyle } = options;
@@ -81,30 +75,14 @@ export class SmallClient {
     this.#agent.destroy();
   }
 
-  #key(day: string): Buffer {
-    if (this.#signingKey?.day !== day) {
-      const { secretKey, region } = this.options;
-      const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, day), region), 's3'), 'aws4_request');
-      this.#signingKey = { day, key };
-    }
-    return this.#signingKey.key;
-  }
-
-  /** The headers of a signed `method` request of `path` (already encoded). */
+  /** The headers of a signed `method` request of `path` (already encoded), signed by aws4 (SigV4, payload unsigned). */
   #sign(method: string, path: string): Record<string, string> {
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-    const day = amzDate.slice(0, 8);
-    const payload = 'UNSIGNED-PAYLOAD';
-    const canonical = `${method}\n${path}\n\nhost:${this.#host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n\nhost;x-amz-content-sha256;x-amz-date\n${payload}`;
-    const scope = `${day}/${this.options.region}/s3/aws4_request`;
-    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const signature = createHmac('sha256', this.#key(day)).update(toSign).digest('hex');
-    return {
-      host: this.#host,
-      'x-amz-content-sha256': payload,
-      'x-amz-date': amzDate,
-      authorization: `AWS4-HMAC-SHA256 Credential=${this.options.accessKey}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${signature}`,
-    };
+    const { accessKey, secretKey, region } = this.options;
+    const signed = aws4.sign(
+      { method, host: this.#host, path, service: 's3', region, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      { accessKeyId: accessKey, secretAccessKey: secretKey },
+    );
+    return signed.headers as Record<string, string>;
   }
 
   /**
