@@ -216,10 +216,25 @@ export class BlobFill {
   async #run(ready: Deferred): Promise<void> {
     const { upstream, remote, cache, digest, registry } = this.#spec;
     const signal = AbortSignal.timeout(this.#spec.timeoutMs);
-    const first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal });
+    // the upload session is created while the upstream answers: its first bytes then flow at once
+    const creating = registry.uploads.create(cache);
+    creating.catch(() => undefined);
+    let first: Awaited<ReturnType<Upstream['client']['blobResponse']>>;
+    try {
+      first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal });
+    } catch (err) {
+      await creating.then((s) => registry.uploads.cancel(cache, s.id)).catch(() => undefined);
+      throw err;
+    }
     this.size = first.size;
     ready.resolve();
-    const session = await registry.uploads.create(cache);
+    let session: Awaited<typeof creating>;
+    try {
+      session = await creating;
+    } catch (err) {
+      first.body.destroy();
+      throw err;
+    }
     try {
       await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }), undefined, signal);
       if (this.size !== undefined && this.#received !== this.size) throw new Error(`the upstream sent ${this.#received} of ${this.size} bytes`);
