@@ -17,7 +17,8 @@
  *   cut or wrong upstream body ends every stream with an error instead);
  * - a body cut halfway is resumed with ranged GETs (the client's `rangeStream`), within its retries.
  */
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { rangeStream } from '../client/index.js';
 import type { ParsedDigest } from '../oci/digest.js';
@@ -31,7 +32,7 @@ export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Bytes read ahead from the upstream while storage writes are under way (the upstream and the disk work at once). */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
-/** The most a client's stream gathers from the window into one chunk (fewer, larger socket writes). */
+/** The most a client's send gathers from the window into one vectored write (fewer, larger socket writes). */
 const YIELD_BYTES = 1024 * 1024;
 
 /** What a fill fetches and where it stores it. */
@@ -99,43 +100,66 @@ export class BlobFill {
   }
 
   /**
-   * The bytes `[offset, end)` of the blob (to its end by default) as they arrive; call after
-   * {@link ready}. The stream fails (its consumer sees an error, never a clean end) when the fill does.
+   * Writes the bytes `[offset, end)` of the blob (to its end by default) to `dest` as they arrive, then
+   * ends it; call after {@link ready}. Bytes in the window are written from memory as slices of the
+   * upstream's chunks (corked into one vectored write: no copy), with `dest`'s back-pressure; a client
+   * behind the window waits for the commit and gets the rest as a stored blob is sent (the storage's
+   * direct send: reused buffers on the filesystem).
+   * @throws the fill's error, or `ERR_STREAM_PREMATURE_CLOSE` when `dest` closes first; `dest` is then
+   *   destroyed (its client sees a cut body, never a clean end)
    */
-  stream(offset = 0, end?: number): Readable {
-    return Readable.from(this.#bytes(offset, end));
-  }
-
-  async *#bytes(offset: number, end: number | undefined): AsyncGenerator<Buffer> {
+  async sendTo(dest: Writable, offset = 0, end?: number): Promise<void> {
+    let onGone: (err: Error) => void = () => undefined;
+    const gone = new Promise<never>((_resolve, reject) => {
+      onGone = reject;
+    });
+    gone.catch(() => undefined);
+    const onClose = (): void => onGone(Object.assign(new Error('the client closed the connection before the whole blob was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    dest.once('close', onClose);
+    dest.once('error', onGone);
     let position = offset;
-    for (;;) {
-      const stop = end ?? this.size ?? Infinity;
-      if (position >= stop || (this.#state === 'committed' && position >= this.#received)) return;
-      if (this.#state === 'failed') throw this.#error;
-      const first = this.#starts[0] ?? this.#received;
-      if (position < first || (this.#state === 'committed' && this.#chunks.length === 0)) {
-        // behind the window, or the window is gone: the rest comes from storage once committed
-        await this.done;
-        yield* (await this.#spec.registry.blobs.open(this.#spec.digest.digest, { offset: position, length: stop - position })) as AsyncIterable<Buffer>;
-        return;
-      }
-      // hold the last byte back until the digest verified (with a known size; without one the stream's end is the signal)
-      const whole = this.#verified || this.#state === 'committed' || this.size === undefined;
-      const limit = Math.min(stop, whole ? this.#received : Math.min(this.#received, this.size! - 1));
-      if (position < limit) {
-        // what has arrived, in one piece of up to 1 MiB: one socket write instead of one per upstream chunk
-        const pieces: Buffer[] = [];
-        let bytes = 0;
-        while (position < limit && bytes < YIELD_BYTES) {
+    try {
+      for (;;) {
+        const stop = end ?? this.size ?? Infinity;
+        if (position >= stop || (this.#state === 'committed' && position >= this.#received)) break;
+        if (this.#state === 'failed') throw this.#error;
+        const first = this.#starts[0] ?? this.#received;
+        if (position < first || (this.#state === 'committed' && this.#chunks.length === 0)) {
+          // behind the window, or the window is gone: the rest is sent from storage once committed
+          await Promise.race([this.done, gone]);
+          const last = end ?? this.size!;
+          dest.removeListener('close', onClose);
+          dest.removeListener('error', onGone);
+          await this.#spec.registry.blobs.send(this.#spec.digest.digest, { offset: position, length: last - position }, dest);
+          return;
+        }
+        // hold the last byte back until the digest verified (with a known size; without one the stream's end is the signal)
+        const whole = this.#verified || this.#state === 'committed' || this.size === undefined;
+        const limit = Math.min(stop, whole ? this.#received : Math.min(this.#received, this.size! - 1));
+        if (position >= limit) {
+          await Promise.race([this.#tick.promise, gone]);
+          continue;
+        }
+        // what has arrived, up to 1 MiB, in one vectored write instead of one write per upstream chunk
+        let room = true;
+        dest.cork();
+        for (let bytes = 0; position < limit && bytes < YIELD_BYTES; ) {
           const piece = this.#slice(position, Math.min(limit, position + YIELD_BYTES - bytes));
-          pieces.push(piece);
+          room = dest.write(piece);
           position += piece.length;
           bytes += piece.length;
         }
-        yield pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
-        continue;
+        dest.uncork();
+        if (!room) await Promise.race([once(dest, 'drain'), gone]);
       }
-      await this.#tick.promise;
+      dest.removeListener('close', onClose);
+      await Promise.race([new Promise<void>((resolve, reject) => dest.end((err?: Error | null) => (err ? reject(err) : resolve()))), gone]);
+    } catch (err) {
+      dest.destroy();
+      throw err;
+    } finally {
+      dest.removeListener('close', onClose);
+      dest.removeListener('error', onGone);
     }
   }
 
@@ -192,10 +216,25 @@ export class BlobFill {
   async #run(ready: Deferred): Promise<void> {
     const { upstream, remote, cache, digest, registry } = this.#spec;
     const signal = AbortSignal.timeout(this.#spec.timeoutMs);
-    const first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal });
+    // the upload session is created while the upstream answers: its first bytes then flow at once
+    const creating = registry.uploads.create(cache);
+    creating.catch(() => undefined);
+    let first: Awaited<ReturnType<Upstream['client']['blobResponse']>>;
+    try {
+      first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal });
+    } catch (err) {
+      await creating.then((s) => registry.uploads.cancel(cache, s.id)).catch(() => undefined);
+      throw err;
+    }
     this.size = first.size;
     ready.resolve();
-    const session = await registry.uploads.create(cache);
+    let session: Awaited<typeof creating>;
+    try {
+      session = await creating;
+    } catch (err) {
+      first.body.destroy();
+      throw err;
+    }
     try {
       await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }), undefined, signal);
       if (this.size !== undefined && this.#received !== this.size) throw new Error(`the upstream sent ${this.#received} of ${this.size} bytes`);

@@ -124,7 +124,7 @@ async function serveBlob(req: IncomingMessage, res: ServerResponse, digest: Pars
     res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${fill.size}`);
     res.setHeader('Content-Length', range.end - range.start + 1);
   } else if (fill.size !== undefined) res.setHeader('Content-Length', fill.size);
-  await pipeline(fill.stream(range?.start ?? 0, range ? range.end + 1 : undefined), res);
+  await fill.sendTo(res, range?.start ?? 0, range ? range.end + 1 : undefined);
 }
 
 /** The blob as the cache repository holds it (with the push/GC guard of a HEAD), or undefined. */
