@@ -21,6 +21,7 @@ import { forEachLimit, limiter } from '../registry/limit.js';
 import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { readOnce } from '../storage/read-once.js';
 import { GcLease, type LeaseOptions } from './lease.js';
 import { KeptTally, type KeptByGrace } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
@@ -142,8 +143,9 @@ export class GcRun {
   readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
-    // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do
-    this.#driver = watched(driver);
+    // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do;
+    // it reads each object once: nothing it reads stays in the read cache
+    this.#driver = readOnce(watched(driver));
     this.#options = options;
     this.#lease = lease;
     this.#startedAt = (options.now ?? Date.now)();

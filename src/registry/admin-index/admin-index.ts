@@ -23,6 +23,7 @@ import type { RepositoryName } from '../../oci/reference.js';
 import { CLOCK_SKEW_MS } from '../../gc/protocol.js';
 import { statIfExists, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
+import { readOnce } from '../../storage/read-once.js';
 import { walkRepositories } from '../catalog.js';
 import { forEachLimit, limiter } from '../limit.js';
 import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
@@ -252,9 +253,10 @@ export class AdminIndex implements StorageChanges {
       this.#replay ??= [];
       try {
         const state = new IndexState();
-        await forEachStoredBlob(this.#driver, this.#read, (d, size) => state.setBlob(d, size));
-        await forEachLimit(await walkRepositories(this.#driver), 8, async (name) => {
-          const facts = await readRepository(this.#driver, this.#read, name);
+        const walk = readOnce(this.#driver); // nothing the walk reads stays in the read cache
+        await forEachStoredBlob(walk, this.#read, (d, size) => state.setBlob(d, size));
+        await forEachLimit(await walkRepositories(walk), 8, async (name) => {
+          const facts = await readRepository(walk, this.#read, name);
           if (facts) state.setRepository(name, facts);
         });
         const replay = this.#replay;
