@@ -3,7 +3,9 @@
  * Distribution's storage, both servers started and checked with pulls, the admin API, the catalog and
  * tag listing measured (Wharf's index build, first and steady answers, memory before and after), then
  * garbage collection as a process of its own on each, alternating Wharf and Distribution, with the
- * garbage written back after every deleting run so each round collects the same data.
+ * garbage written back after every deleting run so each round collects the same data. Each GC row
+ * (dry run, deleting untagged) records a round only as a pair: Wharf's run and Distribution's, one
+ * right after the other on the same data; a round where either failed is left out for both.
  */
 import { join } from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -225,6 +227,8 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
     results.notes.push("Distribution's `--delete-untagged` is not run on the tall registry: it looks up every tag for every manifest (10^10 reads at 100,000 tags)");
   }
   for (let round = 1; round <= run.rounds; round++) {
+    /** Wharf's run of this round, kept until Distribution's run of the same kind ends: only pairs are recorded */
+    const pending = new Map<string, { seconds: number; peakMiB: number }>();
     for (const { kind, real } of gcRuns) {
       const key = real ? 'gc-real' : 'gc-dry';
       const files = { stdout: join(dir, `${kind}-gc.out`), stderr: join(dir, `${kind}-gc.err`), time: join(dir, `${kind}-gc.time`) };
@@ -238,13 +242,26 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
       const measured = await runMeasured(kind === 'wharf' ? process.execPath : 'docker-registry', kind === 'wharf' ? [...run.wharfNodeArgs, ...args] : args, files);
       if (measured.code !== 0) {
         const stderr = (await readFile(files.stderr, 'utf8')).trim().split('\n').slice(-3).join(' / ');
-        results.notes.push(`round ${round}: ${kind} ${key} exited ${measured.code}: ${stderr.slice(0, 500)}`);
+        results.notes.push(`round ${round}: ${kind} ${key} exited ${measured.code}: ${stderr.slice(0, 500)}; the round's pair is not recorded`);
+        if (real) write(registry, [kind === 'wharf' ? writers.wharf : writers.distribution], 'garbage');
         continue;
       }
-      results.add(key, kind, measured.seconds);
-      results.add(`${key}-rss`, kind, measured.peakMiB);
-      if (round === 1) results.notes.push(`${kind} ${key}: ${await gcCounts(kind, files.stdout)}`);
       if (real) write(registry, [kind === 'wharf' ? writers.wharf : writers.distribution], 'garbage');
+      if (round === 1) results.notes.push(`${kind} ${key}: ${await gcCounts(kind, files.stdout)}`);
+      const paired = gcRuns.some((r) => r.kind === 'distribution' && r.real === real);
+      if (kind === 'wharf' && paired) {
+        pending.set(key, measured);
+        continue;
+      }
+      const wharfRun = kind === 'distribution' ? pending.get(key) : measured;
+      if (!wharfRun) continue; // Wharf's run of this round failed: Distribution's is not recorded alone
+      results.add(key, 'wharf', wharfRun.seconds);
+      results.add(`${key}-rss`, 'wharf', wharfRun.peakMiB);
+      if (kind === 'distribution') {
+        results.add(key, kind, measured.seconds);
+        results.add(`${key}-rss`, kind, measured.peakMiB);
+        results.notes.push(`round ${round} ${key}: Wharf ${wharfRun.seconds.toFixed(1)} s, Distribution ${measured.seconds.toFixed(1)} s (${(wharfRun.seconds / measured.seconds).toFixed(2)}x), one after the other on the same data`);
+      }
     }
   }
   // last: the soak's pushes and garbage collections change the registry the rows above compare

@@ -21,17 +21,16 @@ import { forEachLimit, limiter } from '../registry/limit.js';
 import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { readOnce } from '../storage/read-once.js';
 import { GcLease, type LeaseOptions } from './lease.js';
 import { KeptTally } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
 import { writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
-import type { GcPhase, GcProgress, GcReport } from './report.js';
+import { emptyReport, type GcPhase, type GcProgress, type GcReport } from './report.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
 import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
-
-export type { GcReport, RepositoryReport } from './report.js';
 
 /** What one run does. */
 export interface GcOptions {
@@ -52,16 +51,7 @@ export interface GcOptions {
   now?: () => number;
 }
 
-/** How many repositories a stored run record lists (those that freed most bytes, then deleted most manifests). */
-export const REPORTED_REPOSITORIES = 1000;
-
-/** `report` with at most {@link REPORTED_REPOSITORIES} repositories, for a run record; the report itself when it has fewer. */
-export function boundedReport(report: GcReport): GcReport {
-  const entries = Object.entries(report.repositories);
-  if (entries.length <= REPORTED_REPOSITORIES) return report;
-  entries.sort(([an, a], [bn, b]) => b.bytesFreed - a.bytesFreed || b.manifestsDeleted - a.manifestsDeleted || (an < bn ? -1 : 1));
-  return { ...report, repositories: Object.fromEntries(entries.slice(0, REPORTED_REPOSITORIES)), repositoriesOmitted: entries.length - REPORTED_REPOSITORIES };
-}
+export { boundedReport, REPORTED_REPOSITORIES, type GcReport, type RepositoryReport } from './report.js';
 
 /** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
 export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean; graceMs?: number } = {}): GcOptions {
@@ -102,36 +92,14 @@ export class GcRun {
   #sweep: Sweep | undefined;
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
-    // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do
-    this.#driver = watched(driver);
+    // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do;
+    // it reads each object once: nothing it reads stays in the read cache
+    this.#driver = readOnce(watched(driver));
     this.#options = options;
     this.#lease = lease;
     this.#startedAt = (options.now ?? Date.now)();
     this.#policy = new RetentionPolicy(options.retention);
-    this.#report = {
-      runId,
-      dryRun: options.dryRun,
-      deleteUntagged: options.deleteUntagged,
-      startedAt: new Date(this.#startedAt).toISOString(),
-      finishedAt: '',
-      durationMs: 0,
-      graceMs: options.graceMs,
-      tagsDeleted: 0,
-      manifestsDeleted: 0,
-      blobsDeleted: 0,
-      bytesFreed: 0,
-      linksDeleted: 0,
-      keptTouched: 0,
-      uploadsPurged: 0,
-      uploadBytesFreed: 0,
-      temporariesRemoved: 0,
-      temporaryBytesFreed: 0,
-      repositoriesScanned: 0,
-      blobsScanned: 0,
-      keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
-      untaggedKept: 0,
-      repositories: {},
-    };
+    this.#report = emptyReport(runId, options, this.#startedAt);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The shapes of garbage collection's reports, progress and run records, as the admin API answers
  * them (`GET /admin/v1/gc`, docs/admin-api.md) and the web page reads them (src/ui/web/views/storage.tsx
- * imports these types): types only, no code, nothing from Node, so the page's bundle can share them.
+ * imports these types), and the small pure functions that build and bound a report: nothing from
+ * Node, so the page's bundle can share the types.
  */
 import type { KeptByGrace } from './kept.js';
 
@@ -48,7 +49,7 @@ export interface GcReport {
   repositoriesScanned: number;
   /** blobs in the store when the run listed it */
   blobsScanned: number;
-  /** per repository, only those the run changed (in a stored run record, the `REPORTED_REPOSITORIES` (collector.ts) that freed most) */
+  /** per repository, only those the run changed (in a stored run record, the {@link REPORTED_REPOSITORIES} that freed most) */
   repositories: Record<string, RepositoryReport>;
   /** in a stored run record: how many changed repositories `repositories` leaves out (absent when none) */
   repositoriesOmitted?: number;
@@ -99,4 +100,43 @@ export interface GcRunRecord {
   report: GcReport | null;
   /** why it failed; null otherwise */
   error: string | null;
+}
+
+/** How many repositories a stored run record lists (those that freed most bytes, then deleted most manifests). */
+export const REPORTED_REPOSITORIES = 1000;
+
+/** `report` with at most {@link REPORTED_REPOSITORIES} repositories, for a run record; the report itself when it has fewer. */
+export function boundedReport(report: GcReport): GcReport {
+  const entries = Object.entries(report.repositories);
+  if (entries.length <= REPORTED_REPOSITORIES) return report;
+  entries.sort(([an, a], [bn, b]) => b.bytesFreed - a.bytesFreed || b.manifestsDeleted - a.manifestsDeleted || (an < bn ? -1 : 1));
+  return { ...report, repositories: Object.fromEntries(entries.slice(0, REPORTED_REPOSITORIES)), repositoriesOmitted: entries.length - REPORTED_REPOSITORIES };
+}
+
+/** The report of run `runId` before it did anything. */
+export function emptyReport(runId: string, options: { dryRun: boolean; deleteUntagged: boolean; graceMs: number }, startedAt: number): GcReport {
+  return {
+    runId,
+    dryRun: options.dryRun,
+    deleteUntagged: options.deleteUntagged,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+    graceMs: options.graceMs,
+    tagsDeleted: 0,
+    manifestsDeleted: 0,
+    blobsDeleted: 0,
+    bytesFreed: 0,
+    linksDeleted: 0,
+    keptTouched: 0,
+    uploadsPurged: 0,
+    uploadBytesFreed: 0,
+    temporariesRemoved: 0,
+    temporaryBytesFreed: 0,
+    repositoriesScanned: 0,
+    blobsScanned: 0,
+    keptByGrace: { manifests: 0, blobs: 0, bytes: 0, collectableBy: null },
+    untaggedKept: 0,
+    repositories: {},
+  };
 }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { boundedReport, GcRun, type GcOptions } from './collector.js';
+import { giveMemoryBack } from './give-back.js';
 import { isActive, readLease } from './protocol.js';
 import type { GcReport, GcRunRecord } from './report.js';
 
@@ -120,6 +121,7 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
       logger?.error({ runId: run.id, err }, 'cannot store the garbage collection record');
     }
     await run.release().catch((err: unknown) => logger?.error({ runId: run.id, err }, 'cannot release the garbage collection lease'));
+    setImmediate(giveMemoryBack); // once the run's own frames are gone
     return final;
   })();
   return { id: run.id, done };

@@ -6,7 +6,7 @@
  * `wharf_upload_bytes_total`. A reader is timed until its stream is open, not while it flows.
  */
 import type { Readable } from 'node:stream';
-import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from '../storage/driver.js';
 import { DriverDecorator } from '../storage/driver-decorator.js';
 import type { Metrics } from './metrics.js';
 import type { HistogramSeries } from './series.js';
@@ -43,8 +43,8 @@ export class MeteredDriver extends DriverDecorator {
     return this.timed('Stat', () => this.inner.stat(path));
   }
 
-  override getContent(path: string): Promise<Buffer> {
-    return this.timed('GetContent', () => this.inner.getContent(path));
+  override getContent(path: string, options?: ReadOptions): Promise<Buffer> {
+    return this.timed('GetContent', () => this.inner.getContent(path, options));
   }
 
   override putContent(path: string, content: Buffer | string): Promise<void> {
@@ -77,8 +77,8 @@ export class MeteredDriver extends DriverDecorator {
     return this.timed('Move', () => this.inner.move(source, dest));
   }
 
-  override list(path: string): Promise<string[]> {
-    return this.timed('List', () => this.inner.list(path));
+  override list(path: string, options?: ReadOptions): Promise<string[]> {
+    return this.timed('List', () => this.inner.list(path, options));
   }
 
   override delete(path: string): Promise<void> {

@@ -21,6 +21,20 @@ export type Columns<C extends Record<string, ColumnType>> = { [K in keyof C]: In
 const EMPTY = -1;
 const MIN_CAPACITY = 1024;
 
+/**
+ * A table's contents as plain arrays, to write out whole and read back (the admin index's snapshot):
+ * ids below `high` (those in `free` not in use), 4 key words per id (see {@link DigestTable.key}), a
+ * column value per id.
+ */
+export interface TableImage<C extends Record<string, ColumnType>> {
+  high: number;
+  free: Uint32Array;
+  /** `high` x 4 words */
+  keys: Uint32Array;
+  /** each `high` long */
+  columns: Columns<C>;
+}
+
 /** The 4 words (128 bits) a digest is kept as: the first 32 hex characters after the colon. */
 function words(digest: string, into: Uint32Array): void {
   const hex = digest.indexOf(':') + 1;
@@ -136,6 +150,52 @@ export class DigestTable<C extends Record<string, ColumnType> = Record<string, n
     this.#free.push(id);
     this.#size -= 1;
     return id;
+  }
+
+  /** A copy of the table's contents (see {@link TableImage}): later changes to the table do not reach it. */
+  image(): TableImage<C> {
+    const columns = Object.fromEntries(Object.entries(this.#columns).map(([name, column]) => [name, column.slice(0, this.#high)])) as Columns<C>;
+    return { high: this.#high, free: Uint32Array.from(this.#free), keys: this.#keys.slice(0, this.#high * 4), columns };
+  }
+
+  /**
+   * Empties the table and makes room for the ids below `high` of an image being read back: returns
+   * the arrays to fill in place (views of the table's own: 4 key words per id, a value per id per
+   * column). Call {@link restoreFinish} once they are filled; until then the table finds nothing.
+   */
+  restoreStart(high: number): { keys: Uint32Array; columns: Columns<C> } {
+    let capacity = MIN_CAPACITY;
+    while (capacity < high) capacity *= 2;
+    this.#capacity = capacity;
+    this.#keys = new Uint32Array(capacity * 4);
+    this.#columns = Object.fromEntries(Object.entries(this.#columnTypes).map(([name, Type]) => [name, new Type(capacity)])) as Columns<C>;
+    this.#slots = new Int32Array(MIN_CAPACITY * 2).fill(EMPTY);
+    this.#mask = this.#slots.length - 1;
+    this.#high = high;
+    this.#free = [];
+    this.#size = 0;
+    const columns = Object.fromEntries(Object.entries(this.#columns).map(([name, column]) => [name, column.subarray(0, high)])) as Columns<C>;
+    return { keys: this.#keys.subarray(0, high * 4), columns };
+  }
+
+  /**
+   * Ends a {@link restoreStart}: the ids in `free` are not in use, every other id below `high` is, and
+   * each is made findable by its key.
+   * @throws RangeError when a free id is not below `high`
+   */
+  restoreFinish(free: Uint32Array): void {
+    const unused = new Uint8Array(this.#high);
+    for (const id of free) {
+      if (id >= this.#high) throw new RangeError(`free id ${id} is not below ${this.#high}`);
+      unused[id] = 1;
+    }
+    this.#free = Array.from(free);
+    this.#size = this.#high - free.length;
+    let slots = MIN_CAPACITY * 2;
+    while (slots < this.#size * 2) slots *= 2;
+    this.#slots = new Int32Array(slots).fill(EMPTY);
+    this.#mask = slots - 1;
+    for (let id = 0; id < this.#high; id++) if (!unused[id]) this.#insertSlot(id);
   }
 
   /** Calls `visit` with every id in use. */

@@ -7,7 +7,7 @@
  * `inner` is public: {@link innermost} and the change feed find the driver under the stack through it.
  */
 import type { Readable } from 'node:stream';
-import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadRange, StorageDriver } from './driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from './driver.js';
 
 /** `inner`, forwarded call for call; subclasses override what they decorate. */
 export abstract class DriverDecorator implements StorageDriver {
@@ -27,8 +27,8 @@ export abstract class DriverDecorator implements StorageDriver {
     return this.inner.stat(path);
   }
 
-  getContent(path: string): Promise<Buffer> {
-    return this.inner.getContent(path);
+  getContent(path: string, options?: ReadOptions): Promise<Buffer> {
+    return this.inner.getContent(path, options);
   }
 
   putContent(path: string, content: Buffer | string): Promise<void> {
@@ -59,8 +59,8 @@ export abstract class DriverDecorator implements StorageDriver {
     return this.inner.move(source, dest);
   }
 
-  list(path: string): Promise<string[]> {
-    return this.inner.list(path);
+  list(path: string, options?: ReadOptions): Promise<string[]> {
+    return this.inner.list(path, options);
   }
 
   delete(path: string): Promise<void> {

@@ -25,13 +25,23 @@ export interface ReadRange {
  * {@link PathNotFoundError} when the object it needs is absent, {@link InvalidPathError} for a malformed
  * path, and passes any other I/O error through.
  */
+/** Options of {@link StorageDriver.getContent} and {@link StorageDriver.list}. */
+export interface ReadOptions {
+  /**
+   * false for a walk that reads each object once (garbage collection, the admin index's walk): the
+   * driver keeps nothing it reads in a read cache (it may answer from one), so the walk neither grows
+   * the process nor pushes out what requests read again
+   */
+  cache?: boolean;
+}
+
 export interface StorageDriver {
   /** The driver's name, as in the config (`filesystem`, `inmemory`, `s3`). */
   readonly name: string;
   /** Size and time of an object, or that a directory (a prefix of objects) exists. */
   stat(path: string): Promise<FileInfo>;
   /** The whole content of a small object (links, manifests, session info). */
-  getContent(path: string): Promise<Buffer>;
+  getContent(path: string, options?: ReadOptions): Promise<Buffer>;
   /** Writes a small object atomically: readers see the old content or the new, never a part. */
   putContent(path: string, content: Buffer | string): Promise<void>;
   /**
@@ -78,7 +88,7 @@ export interface StorageDriver {
   /** Moves an object (or a directory of objects) to `dest`, replacing what is there; atomic for one object. */
   move(source: string, dest: string): Promise<void>;
   /** Names (not paths) of the direct children of a directory, in lexical order; [] when it does not exist. */
-  list(path: string): Promise<string[]>;
+  list(path: string, options?: ReadOptions): Promise<string[]>;
   /** Deletes an object or a directory recursively; no error when absent. */
   delete(path: string): Promise<void>;
   /**

@@ -29,6 +29,7 @@ import {
   type CommitOptions,
   type AppendOptions,
   type FileInfo,
+  type ReadOptions,
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
@@ -163,8 +164,8 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  /** Small files (links, tags, leases) come from {@link StatValidatedCache} after one stat(2) while unchanged. */
-  async getContent(path: string): Promise<Buffer> {
+  /** Small files (links, tags, leases) come from {@link StatValidatedCache} after one stat(2) while unchanged; with `cache: false` what is read is not kept. */
+  async getContent(path: string, options: ReadOptions = {}): Promise<Buffer> {
     const full = this.full(path);
     try {
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
@@ -173,7 +174,7 @@ export class FilesystemDriver implements StorageDriver {
       const cached = this.#cache.get<Buffer>(full, stats);
       if (cached) return cached;
       const content = await readSmallFile(full);
-      this.#cache.set(full, stats, content);
+      if (options.cache !== false) this.#cache.set(full, stats, content);
       return content;
     } catch (err) {
       throw this.notFound(err, path);
@@ -311,8 +312,8 @@ export class FilesystemDriver implements StorageDriver {
     await this.prune(dirname(from));
   }
 
-  /** A folder's names come from {@link StatValidatedCache} after one stat(2) while the folder is unchanged. */
-  async list(path: string): Promise<string[]> {
+  /** A folder's names come from {@link StatValidatedCache} after one stat(2) while the folder is unchanged; with `cache: false` what is read is not kept. */
+  async list(path: string, options: ReadOptions = {}): Promise<string[]> {
     const full = this.full(path);
     try {
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
@@ -320,7 +321,7 @@ export class FilesystemDriver implements StorageDriver {
       const cached = this.#cache.get<readonly string[]>(full, stats);
       if (cached) return cached.slice();
       const names = (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
-      this.#cache.set(full, stats, names.slice());
+      if (options.cache !== false) this.#cache.set(full, stats, names.slice());
       return names;
     } catch (err) {
       const e = this.notFound(err, path);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isNotFound } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
+import { readOnce } from '../../src/storage/read-once.js';
+import { watched } from '../../src/registry/watched-driver.js';
 import { RACY_MARGIN_MS, StatValidatedCache } from '../../src/storage/stat-validated-cache.js';
 
 const HOUR_AGO = new Date(Date.now() - 3600_000);
@@ -98,5 +100,17 @@ describe('the filesystem driver with its read cache, and a second process on the
       const err = await reader.getContent(path).catch((e: unknown) => e);
       expect(isNotFound(err)).toBe(true);
     }
+  });
+
+  it('keeps nothing a walk reads with cache: false (through the decorators of a garbage collection run), and still serves what it had', async () => {
+    const driver = new FilesystemDriver(root, { now: later });
+    await driver.putContent('/repositories/a/_manifests/tags/t', 'link');
+    const walk = readOnce(watched(driver));
+    const once = await walk.getContent('/repositories/a/_manifests/tags/t');
+    expect(once.toString()).toBe('link');
+    const first = await driver.getContent('/repositories/a/_manifests/tags/t');
+    expect(first).not.toBe(once); // the walk kept nothing: this read went to the file
+    expect(await driver.getContent('/repositories/a/_manifests/tags/t')).toBe(first); // a request's read is kept
+    expect(await walk.getContent('/repositories/a/_manifests/tags/t')).toBe(first); // and a walk is served from it
   });
 });

@@ -16,7 +16,7 @@ const clients = Number(process.env.STRESS_CLIENTS ?? 6);
 it(`${clients} clients push for ${seconds}s while garbage collection runs in a loop (grace 0); every successful push pulls whole`, async () => {
   const root = await mkdtemp(join(tmpdir(), 'wharf-stress-'));
   try {
-    const result = await runGcStress({ storage: new FilesystemDriver(root), collectorStorage: new FilesystemDriver(root), clients, durationMs: seconds * 1000 });
+    const result = await runGcStress({ storage: new FilesystemDriver(root), collectorStorage: new FilesystemDriver(root), clients, size: { durationMs: seconds * 1000 } });
     process.stdout.write(`\nGC stress (${clients} clients, ${seconds}s, filesystem): ${JSON.stringify(result, null, 2)}\n`);
     expect(result.gcRuns).toBeGreaterThan(1);
     expect(result.pushesSucceeded).toBeGreaterThan(0);

@@ -3,7 +3,8 @@
  * that skip an upload because HEAD says the blob exists, pushes that mount from another repository,
  * plain uploads), delete some of their older tags, while a second storage view (as another process
  * would have) runs garbage collection in a loop with a grace period of 0 and untagged manifests
- * deleted. A push that a run breaks must fail cleanly (a spec error the client retries on); every
+ * deleted (images of two shared layers, consecutive pushes of a client sharing one, so pushes skip
+ * uploads by HEAD and mount across repositories). A push that a run breaks must fail cleanly (a spec error the client retries on); every
  * image whose push succeeded must pull completely, every digest verifying: just before its client
  * deletes its tag, and at the end (also after one more collection once the clients stopped). Used at small size by `npm test` and at length by
  * `npm run stress:gc`.
@@ -27,8 +28,12 @@ export interface StressOptions {
   collectorStorage: StorageDriver;
   /** concurrent pushing clients */
   clients: number;
-  /** how long the clients push, in ms */
-  durationMs: number;
+  /**
+   * How much the clients push: `{ pushes: n }` images each, push k of a client starting only once
+   * the collector has finished k runs, so runs interleave with the pushes however fast the machine
+   * is (the collector runs until the clients are done); or `{ durationMs }` of pushing (a soak).
+   */
+  size: { pushes: number } | { durationMs: number };
 }
 
 /** What a stress run survived. */
@@ -104,7 +109,29 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
   };
   const shared = Array.from({ length: SHARED_LAYERS }, () => blobOf(randomBytes(1024 + Math.floor(Math.random() * 16 * 1024))));
   const alive = new Map<string, Pushed>();
-  const deadline = Date.now() + options.durationMs;
+  const deadline = 'durationMs' in options.size ? Date.now() + options.size.durationMs : Infinity;
+  const pushes = 'pushes' in options.size ? options.size.pushes : Infinity;
+  let clientsDone = 0;
+  /** set when a client or the collector failed: the others stop */
+  let failed = false;
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+  /** clients waiting in runsDone */
+  let waiting = 0;
+  /** resolves once the collector has finished `runs` runs (at once in a timed run) */
+  const runsDone = async (runs: number): Promise<void> => {
+    waiting += 1;
+    while (result.gcRuns < runs && 'pushes' in options.size && !failed) await tick();
+    waiting -= 1;
+  };
+  /**
+   * In a counted run, the collector runs again only once a push ended (stored or failed cleanly)
+   * since its last run, or every client waits for it: runs stay interleaved with the pushes without
+   * starving them (a run every few ms sweeps every push's fresh layers before its manifest comes).
+   */
+  const pushesEnded = () => result.pushesSucceeded + result.pushesFailedCleanly;
+  const pushesMoved = async (since: number): Promise<void> => {
+    while ('pushes' in options.size && !failed && pushesEnded() === since && waiting < options.clients - clientsDone) await tick();
+  };
 
   const pushBlob = async (repo: string, blob: Blob): Promise<void> => {
     const head = await fetch(`${base}/v2/${repo}/blobs/${blob.digest}`, { method: 'HEAD' });
@@ -140,8 +167,9 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
     throw new Error(`PUT blob ${repo}@${blob.digest}: ${put.status} ${code}`);
   };
 
-  const pushImage = async (repo: string, tag: string): Promise<Pushed> => {
-    const picks = [...shared].sort(() => Math.random() - 0.5).slice(0, 2);
+  /** Push `n` of client `id`: two shared layers, one of them in the client's push before, and a unique one. */
+  const pushImage = async (repo: string, tag: string, id: number, n: number): Promise<Pushed> => {
+    const picks = [shared[(n + 5 * id) % SHARED_LAYERS]!, shared[(n + 1 + 5 * id) % SHARED_LAYERS]!];
     const unique = blobOf(randomBytes(512 + Math.floor(Math.random() * 4096)));
     const config = blobOf(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') })));
     const layers = [...picks, unique];
@@ -187,9 +215,10 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
 
   const client = async (id: number): Promise<void> => {
     const mine: Pushed[] = [];
-    for (let n = 0; Date.now() < deadline; n++) {
+    for (let n = 0; n < pushes && Date.now() < deadline && !failed; n++) {
+      await runsDone(n);
       const repo = REPOS[(id + n) % REPOS.length]!;
-      const pushed = await pushImage(repo, `c${id}-${n}`);
+      const pushed = await pushImage(repo, `c${id}-${n}`, id, n);
       result.pushesSucceeded += 1;
       alive.set(`${repo}:${pushed.tag}`, pushed);
       mine.push(pushed);
@@ -211,18 +240,29 @@ export async function runGcStress(options: StressOptions): Promise<StressResult>
     result.blobsCollected += report.blobsDeleted;
   };
   const collector = async (): Promise<void> => {
-    while (Date.now() < deadline) {
+    while (clientsDone < options.clients && Date.now() < deadline && !failed) {
+      const since = pushesEnded();
       try {
         account(await collectGarbage(options.collectorStorage, gcOptions));
       } catch (err) {
         if (!(err instanceof GcBusyError)) throw err;
       }
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 100)); // runs at varying points of the pushes
+      await pushesMoved(since);
     }
   };
 
   try {
-    await Promise.all([collector(), ...Array.from({ length: options.clients }, (_, i) => client(i))]);
+    const stopOthers = (err: unknown) => {
+      failed = true;
+      throw err;
+    };
+    const clients = Array.from({ length: options.clients }, (_, i) =>
+      client(i)
+        .catch(stopOthers)
+        .finally(() => (clientsDone += 1)),
+    );
+    await Promise.all([collector().catch(stopOthers), ...clients]);
     await verifyAll();
     account(await collectGarbage(options.collectorStorage, gcOptions));
     await verifyAll();

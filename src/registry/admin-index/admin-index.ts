@@ -1,36 +1,29 @@
 /**
  * The admin index: what the admin API and the web page show of every repository (tags, manifests,
- * unique/shared/total bytes, last push) and of the storage (blob totals), answered from memory
- * instead of walking the registry per request.
+ * unique/shared/total bytes, last push) and of the storage (blob totals), answered from this
+ * process's memory (state.ts, compact) instead of walking the registry per request.
  *
- * Where it lives, and how fresh it is:
- * - Each process serves the index from its own memory (compact: about 40 bytes per blob and 100 per
- *   repository), so a page of 100 repositories answers in milliseconds at any registry size.
- * - Storage holds what processes share (so replicas on one bucket agree, and a restart is instant):
- *   a snapshot (`_index/snapshot`, snapshot.ts) and a journal of changes (`_index/journal/`,
- *   journal.ts). A process starts from the snapshot and replays the journal since; without a
- *   snapshot (the first start, or one older than the journal's day) it walks the registry once and
- *   writes one. Afterwards it writes a new snapshot at most every `snapshotMs` when it changed.
- * - This process's own pushes, deletes and garbage collections reach its index at once through the
- *   driver's change feed; a request waits for them to be applied (read-your-writes). Other processes'
- *   changes arrive through the journal, within the poll interval (`pollMs`, 2 s by default) plus the
- *   time to apply them. A walk every `rebuildMs` (a day by default) corrects anything changed behind
- *   every process's back (a hand edit of the storage).
+ * Shared through storage (docs/admin-api.md#the-index): a process starts from the snapshot
+ * (snapshot.ts) and replays the journal of changes since (journal.ts); without a snapshot (the first
+ * start, or one older than the journal's day) it walks the registry once (scan.ts) and writes one,
+ * then a new one at most every `snapshotMs` when it changed. This process's own changes arrive at
+ * once through the driver's change feed, and a request waits for them (read-your-writes); other
+ * processes' through the journal, within `pollMs` plus the time to apply them. A walk every
+ * `rebuildMs` corrects what changed behind every process's back.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { RepositoryName } from '../../oci/reference.js';
 import { CLOCK_SKEW_MS } from '../../gc/protocol.js';
-import { statIfExists, type StorageDriver } from '../../storage/driver.js';
-import * as layout from '../../storage/layout.js';
-import { walkRepositories } from '../catalog.js';
-import { forEachLimit, limiter } from '../limit.js';
+import type { StorageDriver } from '../../storage/driver.js';
+import { limiter } from '../limit.js';
 import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
-import { eventOf, JournalReader, JournalWriter, pruneJournal, RETENTION_MS } from './journal.js';
-import { forEachStoredBlob, readRepository } from './scan.js';
-import { readSnapshot, writeSnapshot } from './snapshot.js';
-import { IndexState } from './state.js';
+import { eventOf, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
+import { walkRegistry } from './scan.js';
+import { SnapshotCadence } from './snapshot-cadence.js';
+import { readSnapshot } from './snapshot.js';
+import type { IndexState } from './state.js';
 
 /** Options of {@link AdminIndex}. */
 export interface AdminIndexOptions {
@@ -68,6 +61,7 @@ export class AdminIndex implements StorageChanges {
   readonly #pollMs: number;
   readonly #rebuildMs: number;
   readonly #snapshotMs: number;
+  readonly #snapshots: SnapshotCadence;
   readonly #now: () => number;
   #logger: Logger | undefined;
   #state: IndexState | undefined;
@@ -82,10 +76,7 @@ export class AdminIndex implements StorageChanges {
   /** events received while a walk runs: applied again to its result */
   #replay: string[] | undefined;
   #rebuilding: Promise<void> | undefined;
-  #snapshotGeneration = -1;
   #stopped = false;
-  /** the snapshot write under way, awaited by stop */
-  #snapshotting: Promise<void> | undefined;
   /** per repository, bumped by every change event (the tag rows' cache key) */
   readonly #repositoryGenerations = new Map<string, number>();
   #generation = 0;
@@ -94,9 +85,10 @@ export class AdminIndex implements StorageChanges {
     this.#driver = driver;
     this.#pollMs = options.pollMs ?? 2000;
     this.#rebuildMs = options.rebuildMs ?? 24 * 3_600_000;
-    this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
+    this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
+    this.#snapshots = new SnapshotCadence(driver, this.#snapshotMs, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index snapshot'));
     this.journal = new JournalWriter(driver, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index journal'));
   }
 
@@ -140,7 +132,7 @@ export class AdminIndex implements StorageChanges {
     this.journal.disable();
     await started?.catch(() => undefined);
     await this.#rebuilding?.catch(() => undefined);
-    await this.#snapshotting;
+    await this.#snapshots.settled();
     await this.journal.flush();
   }
 
@@ -182,7 +174,7 @@ export class AdminIndex implements StorageChanges {
       this.#source = 'snapshot';
       this.#builtAt = snapshot.header.asOf;
       this.#reader = new JournalReader(this.#driver, snapshot.header.asOf - CLOCK_SKEW_MS, this.journal.id, this.#now);
-      this.#snapshotGeneration = snapshot.state.generation;
+      this.#snapshots.loaded(snapshot.state.generation);
       const replay = this.#replay;
       this.#replay = undefined;
       for (const e of replay) this.#queue.add(e);
@@ -251,12 +243,7 @@ export class AdminIndex implements StorageChanges {
       const startedAt = this.#now();
       this.#replay ??= [];
       try {
-        const state = new IndexState();
-        await forEachStoredBlob(this.#driver, this.#read, (d, size) => state.setBlob(d, size));
-        await forEachLimit(await walkRepositories(this.#driver), 8, async (name) => {
-          const facts = await readRepository(this.#driver, this.#read, name);
-          if (facts) state.setRepository(name, facts);
-        });
+        const state = await walkRegistry(this.#driver, this.#read);
         const replay = this.#replay;
         this.#state = state;
         this.#builtAt = startedAt;
@@ -267,35 +254,14 @@ export class AdminIndex implements StorageChanges {
         this.#rebuilding = undefined;
       }
       await this.#drain();
-      await this.#writeSnapshot(startedAt - CLOCK_SKEW_MS);
+      if (!this.#stopped) await this.#snapshots.write(this.#state!, startedAt - CLOCK_SKEW_MS);
     })();
     return this.#rebuilding;
   }
 
-  /** Writes a snapshot when the index changed and the stored one is older than `snapshotMs`; prunes the journal. */
+  /** Writes a snapshot when the index changed and the stored one is older than `snapshotMs` (not once stopped). */
   async #maybeSnapshot(): Promise<void> {
-    if (!this.#state || this.#state.generation === this.#snapshotGeneration || !this.#syncedAt) return;
-    const stored = await statIfExists(this.#driver, layout.indexSnapshot());
-    if (stored && stored.modTime.getTime() > this.#now() - this.#snapshotMs) return;
-    await this.#writeSnapshot(this.#syncedAt - CLOCK_SKEW_MS);
-  }
-
-  async #writeSnapshot(asOf: number): Promise<void> {
-    if (this.#stopped || this.#snapshotting) return;
-    const state = this.#state!;
-    const generation = state.generation;
-    this.#snapshotting = (async () => {
-      try {
-        await writeSnapshot(this.#driver, state, asOf);
-        this.#snapshotGeneration = generation;
-        await pruneJournal(this.#driver, this.#now());
-      } catch (err) {
-        this.#log().warn({ err }, 'cannot write the admin index snapshot');
-      } finally {
-        this.#snapshotting = undefined;
-      }
-    })();
-    await this.#snapshotting;
+    if (this.#state && this.#syncedAt && !this.#stopped) await this.#snapshots.maybe(this.#state, this.#syncedAt - CLOCK_SKEW_MS);
   }
 
   #log(): Logger {

@@ -1,7 +1,7 @@
 /**
  * Reading what the admin index holds from storage: a repository's tags (how many, the newest push),
  * its manifest revisions and what they reference, whether it exists, and the stored blobs with their
- * sizes. Every storage request goes through the limiter it is given.
+ * sizes; the whole index by a walk of the registry. Every storage request goes through the limiter it is given.
  */
 import type { LimitFunction } from 'p-limit';
 import { ALGORITHMS, isDigest, type Digest } from '../../oci/digest.js';
@@ -10,7 +10,10 @@ import { isTag, type RepositoryName, type Tag } from '../../oci/reference.js';
 import { isNotFound, statIfExists, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { TagLink } from '../manifests.js';
-import type { RepositoryFacts } from './state.js';
+import { readOnce } from '../../storage/read-once.js';
+import { walkRepositories } from '../catalog.js';
+import { forEachLimit } from '../limit.js';
+import { IndexState, type RepositoryFacts } from './state.js';
 
 /** The push time of tag `tag` of `name` (ms since the epoch; 0 when unreadable), or undefined when the tag does not exist. */
 export async function readTagPush(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<number | undefined> {
@@ -94,4 +97,19 @@ export async function forEachStoredBlob(driver: StorageDriver, read: LimitFuncti
       );
     }
   }
+}
+
+/**
+ * The whole index read from storage: every stored blob, then every repository (8 at a time). It
+ * reads each object once: nothing it reads stays in the driver's read cache.
+ */
+export async function walkRegistry(driver: StorageDriver, read: LimitFunction): Promise<IndexState> {
+  const walk = readOnce(driver);
+  const state = new IndexState();
+  await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size));
+  await forEachLimit(await walkRepositories(walk), 8, async (name) => {
+    const facts = await readRepository(walk, read, name);
+    if (facts) state.setRepository(name, facts);
+  });
+  return state;
 }

@@ -1,17 +1,29 @@
 /**
  * The admin index's snapshot in storage (`_index/snapshot`): the whole index as of a moment, so a
  * process that starts (or restarts) answers the admin API at once, then replays the journal from that
- * moment, instead of walking the registry first. Written as a stream (never whole in memory) into a
- * draft that then replaces the snapshot atomically; read as a stream. Newline-delimited JSON:
+ * moment, instead of walking the registry first. Written as a stream into a draft that then replaces
+ * the snapshot atomically; read as a stream, straight into the index's arrays (10,000 repositories,
+ * 240,000 blobs: 9 MB, read in well under a second), never whole in memory.
+ *
+ * One JSON line, then binary sections in the machine's byte order (named in the header; a snapshot of
+ * another order is not read):
  *
  * ```
- * {"format":"wharf-admin-index","version":1,"asOf":<ms>,"blobs":<count>,"repositories":<count>}
- * {"b":"<base64: per blob 16 bytes of key (see DigestTable) + 8 bytes size, float64 LE, -1 when not stored>"}   (4,096 blobs a line)
- * {"n":"<name>","t":<tags>,"m":<manifests>,"p":<last push, ms>,"r":"<base64: uint32 LE ordinals of its blobs, in the order above>"}
+ * {"format":"wharf-admin-index","version":2,"endian":"LE","asOf":<ms>,"high":<ids>,"free":<count>,"blobs":<count>,"repositories":<count>}
+ * keys     high x 4 uint32     per blob id, the first 128 bits of its digest (see DigestTable)
+ * size     high x float64      bytes stored
+ * holders  high x uint32       how many repositories reference it
+ * flags    high x uint8        1: stored
+ * free     free x uint32       the ids below high not in use
+ * then batches of repositories, in name order: uint32 byte length (of what follows), uint32
+ *   repositories, uint32 ids, the repositories' blob ids (uint32, each repository's sorted, in the
+ *   batch's order), then per repository: uint16 name length, name (UTF-8), uint32 tags, uint32
+ *   manifests, float64 last push (ms), uint32 how many of the ids are its
+ * a batch of length 0 ends the snapshot (a snapshot cut short is not read)
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { endianness } from 'node:os';
 import { Readable } from 'node:stream';
 import { isRepositoryName, type RepositoryName } from '../../oci/reference.js';
 import { isNotFound, type StorageDriver } from '../../storage/driver.js';
@@ -19,63 +31,162 @@ import * as layout from '../../storage/layout.js';
 import { IndexState } from './state.js';
 
 const FORMAT = 'wharf-admin-index';
-const VERSION = 1;
-const BLOBS_PER_LINE = 4096;
-const BLOB_BYTES = 24;
+const VERSION = 2;
+const HEADER_MAX = 4096;
+/** about how many bytes of blob ids a batch of repositories holds (then the next batch starts) */
+const BATCH_BYTES = 256 * 1024;
 
 /** A snapshot's header. */
 export interface SnapshotHeader {
   format: string;
   version: number;
+  endian: 'LE' | 'BE';
   /** ms since the epoch: the index holds every change made before this */
   asOf: number;
+  /** blob ids are below this */
+  high: number;
+  /** how many ids below `high` are not in use */
+  free: number;
   blobs: number;
   repositories: number;
 }
 
-/** The lines of the snapshot of `state` as of `asOf`. */
-function* lines(state: IndexState, asOf: number): Generator<string> {
-  const ordinals = new Uint32Array(state.blobs.idBound);
-  const ids: number[] = [];
-  state.blobs.forEachId((id) => {
-    ordinals[id] = ids.length;
-    ids.push(id);
-  });
-  const header: SnapshotHeader = { format: FORMAT, version: VERSION, asOf, blobs: ids.length, repositories: state.repositoryCount };
-  yield `${JSON.stringify(header)}\n`;
-  const { size, flags } = state.blobs.columns;
-  for (let start = 0; start < ids.length; start += BLOBS_PER_LINE) {
-    const part = ids.slice(start, start + BLOBS_PER_LINE);
-    const bytes = Buffer.alloc(part.length * BLOB_BYTES);
-    part.forEach((id, i) => {
-      const key = state.blobs.key(id);
-      for (let w = 0; w < 4; w++) bytes.writeUInt32LE(key[w]!, i * BLOB_BYTES + 4 * w);
-      bytes.writeDoubleLE(flags[id] ? size[id]! : -1, i * BLOB_BYTES + 16);
+/** The bytes of a typed array, as a view. */
+function bytesOf(array: Uint32Array | Float64Array | Uint8Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** The snapshot's pieces, from an image of the state taken at once (so changes meanwhile cannot tear it). */
+function* pieces(state: IndexState, asOf: number): Generator<Buffer> {
+  const blobs = state.blobs.image();
+  const repositories = state.repositoriesImage();
+  const header: SnapshotHeader = {
+    format: FORMAT,
+    version: VERSION,
+    endian: endianness(),
+    asOf,
+    high: blobs.high,
+    free: blobs.free.length,
+    blobs: blobs.high - blobs.free.length,
+    repositories: repositories.length,
+  };
+  yield Buffer.from(`${JSON.stringify(header)}\n`, 'utf8');
+  const { size, holders, flags } = blobs.columns;
+  for (const array of [blobs.keys, size, holders, flags, blobs.free]) yield bytesOf(array);
+  for (let start = 0; start < repositories.length; ) {
+    let end = start;
+    let ids = 0;
+    while (end < repositories.length && (end === start || ids * 4 < BATCH_BYTES)) ids += repositories[end++]!.refs.length;
+    const records = repositories.slice(start, end).map((r) => {
+      const name = Buffer.from(r.name, 'utf8');
+      const record = Buffer.alloc(2 + name.length + 20);
+      record.writeUInt16LE(name.length, 0);
+      name.copy(record, 2);
+      record.writeUInt32LE(r.tags, 2 + name.length);
+      record.writeUInt32LE(r.manifests, 6 + name.length);
+      record.writeDoubleLE(r.lastPush, 10 + name.length);
+      record.writeUInt32LE(r.refs.length, 18 + name.length);
+      return record;
     });
-    yield `${JSON.stringify({ b: bytes.toString('base64') })}\n`;
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(8 + ids * 4 + records.reduce((sum, r) => sum + r.length, 0), 0);
+    head.writeUInt32LE(end - start, 4);
+    head.writeUInt32LE(ids, 8);
+    yield Buffer.concat([head, ...repositories.slice(start, end).map((r) => bytesOf(r.refs)), ...records]);
+    start = end;
   }
-  for (const name of state.names()) {
-    const entry = state.repository(name)!;
-    const refs = Buffer.alloc(entry.refs.length * 4);
-    entry.refs.forEach((id, i) => refs.writeUInt32LE(ordinals[id]!, i * 4));
-    yield `${JSON.stringify({ n: name, t: entry.tags, m: entry.manifests, p: entry.lastPush, r: refs.toString('base64') })}\n`;
-  }
+  yield Buffer.alloc(4); // the end
 }
 
 /** Writes the snapshot of `state` as of `asOf` (a stream into a draft, then one atomic replace). */
 export async function writeSnapshot(driver: StorageDriver, state: IndexState, asOf: number): Promise<void> {
   const draft = layout.indexSnapshotDraft(randomUUID() as layout.UploadId);
   try {
-    await driver.append(draft, Readable.from(lines(state, asOf), { objectMode: false }), { offset: 0 });
+    await driver.append(draft, Readable.from(pieces(state, asOf), { objectMode: false }), { offset: 0 });
     await driver.commitAppended(draft, layout.indexSnapshot(), await driver.appendedState(draft));
   } finally {
     await driver.delete(draft).catch(() => undefined);
   }
 }
 
+/** Reads a stream in pieces of exact lengths. */
+class ExactReader {
+  readonly #chunks: AsyncIterator<Buffer>;
+  #rest: Buffer = Buffer.alloc(0);
+
+  constructor(stream: Readable) {
+    this.#chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async #more(): Promise<boolean> {
+    const next = await this.#chunks.next();
+    if (next.done) return false;
+    this.#rest = this.#rest.length === 0 ? next.value : Buffer.concat([this.#rest, next.value]);
+    return true;
+  }
+
+  /** The bytes up to the first newline (without it), or undefined when there is none in the first `max` bytes. */
+  async line(max: number): Promise<string | undefined> {
+    for (;;) {
+      const end = this.#rest.indexOf(10);
+      if (end >= 0) {
+        const line = this.#rest.subarray(0, end).toString('utf8');
+        this.#rest = this.#rest.subarray(end + 1);
+        return line;
+      }
+      if (this.#rest.length > max || !(await this.#more())) return undefined;
+    }
+  }
+
+  /** Fills `into` with the next bytes. @returns false when the stream ended first */
+  async fill(into: Uint8Array): Promise<boolean> {
+    let filled = 0;
+    while (filled < into.length) {
+      if (this.#rest.length === 0 && !(await this.#more())) return false;
+      const n = Math.min(this.#rest.length, into.length - filled);
+      into.set(this.#rest.subarray(0, n), filled);
+      this.#rest = this.#rest.subarray(n);
+      filled += n;
+    }
+    return true;
+  }
+}
+
+/**
+ * Reads one batch of repositories into `state`: their blob ids stay views of the batch's own array
+ * (no copy, no allocation per repository).
+ * @param batch the batch after its length, at a byte offset that is a multiple of 4
+ * @returns false when the batch is malformed
+ */
+function readBatch(batch: Buffer, state: IndexState, high: number): boolean {
+  if (batch.length < 8) return false;
+  const count = batch.readUInt32LE(0);
+  const idCount = batch.readUInt32LE(4);
+  if (8 + idCount * 4 > batch.length) return false;
+  const ids = new Uint32Array(batch.buffer, batch.byteOffset + 8, idCount);
+  let o = 8 + idCount * 4;
+  let next = 0;
+  for (let i = 0; i < count; i++) {
+    if (o + 2 > batch.length) return false;
+    const nameLength = batch.readUInt16LE(o);
+    if (o + 2 + nameLength + 20 > batch.length) return false;
+    const name = batch.toString('utf8', o + 2, o + 2 + nameLength);
+    o += 2 + nameLength;
+    const refs = batch.readUInt32LE(o + 16);
+    if (next + refs > idCount || !isRepositoryName(name)) return false;
+    const own = ids.subarray(next, next + refs);
+    next += refs;
+    if (refs > 0 && own[refs - 1]! >= high) return false;
+    state.restoreRepository(name as RepositoryName, { tags: batch.readUInt32LE(o), manifests: batch.readUInt32LE(o + 4), lastPush: batch.readDoubleLE(o + 8), ids: own });
+    o += 20;
+  }
+  return o === batch.length && next === idCount;
+}
+
 /**
  * Reads the snapshot into a new state.
- * @returns the state and its header, or undefined when there is no snapshot or it is not one this version reads
+ * @returns the state and its header, or undefined when there is no snapshot, it is cut short or
+ *   malformed, or it is not one this version (and byte order) reads
  */
 export async function readSnapshot(driver: StorageDriver): Promise<{ state: IndexState; header: SnapshotHeader } | undefined> {
   let stream: Readable;
@@ -85,38 +196,38 @@ export async function readSnapshot(driver: StorageDriver): Promise<{ state: Inde
     if (isNotFound(err)) return undefined;
     throw err;
   }
-  const state = new IndexState();
-  let header: SnapshotHeader | undefined;
-  const ids: number[] = [];
-  const key = new Uint32Array(4);
-  const input = createInterface({ input: stream, crlfDelay: Infinity });
   try {
-    for await (const line of input) {
-      if (line === '') continue;
-      const record = JSON.parse(line) as Record<string, unknown>;
-      if (header === undefined) {
-        header = record as unknown as SnapshotHeader;
-        if (header.format !== FORMAT || header.version !== VERSION) return undefined;
-      } else if (typeof record.b === 'string') {
-        const bytes = Buffer.from(record.b, 'base64');
-        for (let o = 0; o + BLOB_BYTES <= bytes.length; o += BLOB_BYTES) {
-          for (let w = 0; w < 4; w++) key[w] = bytes.readUInt32LE(o + 4 * w);
-          const size = bytes.readDoubleLE(o + 16);
-          ids.push(state.restoreBlob(key, size < 0 ? undefined : size));
-        }
-      } else if (typeof record.n === 'string' && isRepositoryName(record.n)) {
-        const refs = Buffer.from(String(record.r ?? ''), 'base64');
-        const own = new Uint32Array(refs.length / 4);
-        for (let i = 0; i < own.length; i++) own[i] = ids[refs.readUInt32LE(i * 4)] ?? 0;
-        state.restoreRepository(record.n as RepositoryName, { tags: Number(record.t), manifests: Number(record.m), lastPush: Number(record.p), ids: own.sort() });
-      }
+    const input = new ExactReader(stream);
+    const line = await input.line(HEADER_MAX);
+    if (line === undefined) return undefined;
+    let header: SnapshotHeader;
+    try {
+      header = JSON.parse(line) as SnapshotHeader;
+    } catch {
+      return undefined;
     }
+    if (header.format !== FORMAT || header.version !== VERSION || header.endian !== endianness()) return undefined;
+    const { high } = header;
+    if (!Number.isSafeInteger(high) || high < 0 || !Number.isSafeInteger(header.free) || header.free < 0 || header.free > high) return undefined;
+    const state = new IndexState();
+    const { keys, columns } = state.blobs.restoreStart(high);
+    const free = new Uint32Array(header.free);
+    for (const array of [keys, columns.size, columns.holders, columns.flags, free]) if (!(await input.fill(bytesOf(array)))) return undefined;
+    state.blobs.restoreFinish(free);
+    state.recountStored();
+    const length = Buffer.alloc(4);
+    for (;;) {
+      if (!(await input.fill(length))) return undefined;
+      const bytes = length.readUInt32LE(0);
+      if (bytes === 0) break;
+      const batch = Buffer.alloc(bytes);
+      if (!(await input.fill(batch)) || !readBatch(batch, state, high)) return undefined;
+    }
+    return { state, header };
   } catch (err) {
-    if (err instanceof SyntaxError) return undefined; // a snapshot cut short: walk instead
+    if (err instanceof RangeError) return undefined; // a malformed snapshot: walk instead
     throw err;
   } finally {
-    input.close();
     stream.destroy();
   }
-  return header ? { state, header } : undefined;
 }

@@ -118,25 +118,43 @@ export class IndexState {
     this.#changed(true);
   }
 
-  /** Adds a blob read from a snapshot by its key (see DigestTable): stored with `size` bytes, or not stored. @returns its id */
-  restoreBlob(key: Uint32Array, size: number | undefined): number {
-    const id = this.blobs.addKey(key);
-    if (size !== undefined) {
-      this.blobs.columns.flags[id] = STORED;
-      this.blobs.columns.size[id] = size;
-      this.#storedCount += 1;
-      this.#storedBytes += size;
+  /**
+   * Counts the stored blobs and their bytes again from the blob table, after its contents were
+   * restored whole (a snapshot read back into {@link blobs}).
+   */
+  recountStored(): void {
+    const { size, flags } = this.blobs.columns;
+    let count = 0;
+    let bytes = 0;
+    // an id not in use has no flags: a blob leaves the table only once it is not stored (setBlob, #setRefs)
+    for (let id = 0; id < this.blobs.idBound; id++) {
+      if ((flags[id]! & STORED) === 0) continue;
+      count += 1;
+      bytes += size[id]!;
     }
-    return id;
+    this.#storedCount = count;
+    this.#storedBytes = bytes;
+    this.#changed(true);
   }
 
-  /** Adds a repository read from a snapshot, its references as sorted distinct blob ids. */
+  /**
+   * Adds a repository read from a snapshot, its references as sorted distinct blob ids, whose holder
+   * counts the restored blob table already includes (so they are not counted again).
+   */
   restoreRepository(name: RepositoryName, facts: { tags: number; manifests: number; lastPush: number; ids: Uint32Array }): void {
     const entry = this.#entry(name);
     entry.tags = facts.tags;
     entry.manifests = facts.manifests;
     entry.lastPush = facts.lastPush;
-    this.#setRefs(entry, facts.ids);
+    entry.refs = facts.ids;
+  }
+
+  /** Every repository as a snapshot writes it: copies of its facts, in name order, taken at once with {@link DigestTable.image}. */
+  repositoriesImage(): { name: RepositoryName; tags: number; manifests: number; lastPush: number; refs: Uint32Array }[] {
+    return this.names().map((name) => {
+      const { tags, manifests, lastPush, refs } = this.#repositories.get(name)!;
+      return { name, tags, manifests, lastPush, refs };
+    });
   }
 
   /** Sets repository `name`'s facts (adding it when absent). */
