@@ -24,6 +24,7 @@ import { rangeStream } from '../client/index.js';
 import type { ParsedDigest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { Registry } from '../registry/registry.js';
+import { DestinationWatch } from '../storage/destination-watch.js';
 import type { Upstream } from './upstream.js';
 
 /** Bytes of the most recent part of a blob kept in memory per fill (16 MiB; at most `maxconnections` fills per upstream run at once). */
@@ -109,16 +110,10 @@ export class BlobFill {
    *   destroyed (its client sees a cut body, never a clean end)
    */
   async sendTo(dest: Writable, offset = 0, end?: number): Promise<void> {
-    let onGone: (err: Error) => void = () => undefined;
-    const gone = new Promise<never>((_resolve, reject) => {
-      onGone = reject;
-    });
-    gone.catch(() => undefined);
-    const onClose = (): void => onGone(Object.assign(new Error('the client closed the connection before the whole blob was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    dest.once('close', onClose);
-    dest.once('error', onGone);
+    const watch = new DestinationWatch(dest, 'the client closed the connection before the whole blob was sent');
+    const { gone } = watch;
     let position = offset;
-    try {
+    await watch.run(async () => {
       for (;;) {
         const stop = end ?? this.size ?? Infinity;
         if (position >= stop || (this.#state === 'committed' && position >= this.#received)) break;
@@ -128,8 +123,7 @@ export class BlobFill {
           // behind the window, or the window is gone: the rest is sent from storage once committed
           await Promise.race([this.done, gone]);
           const last = end ?? this.size!;
-          dest.removeListener('close', onClose);
-          dest.removeListener('error', onGone);
+          watch.release();
           await this.#spec.registry.blobs.send(this.#spec.digest.digest, { offset: position, length: last - position }, dest);
           return;
         }
@@ -152,15 +146,8 @@ export class BlobFill {
         dest.uncork();
         if (!room) await Promise.race([once(dest, 'drain'), gone]);
       }
-      dest.removeListener('close', onClose);
-      await Promise.race([new Promise<void>((resolve, reject) => dest.end((err?: Error | null) => (err ? reject(err) : resolve()))), gone]);
-    } catch (err) {
-      dest.destroy();
-      throw err;
-    } finally {
-      dest.removeListener('close', onClose);
-      dest.removeListener('error', onGone);
-    }
+      await watch.end();
+    });
   }
 
   /** The window's bytes from `position` (inside the window), at most up to `limit`, without copying. */

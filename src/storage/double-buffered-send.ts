@@ -7,6 +7,7 @@
  * than what is left, so a small blob takes one small buffer.
  */
 import type { Writable } from 'node:stream';
+import { DestinationWatch } from './destination-watch.js';
 
 /** Where the bytes come from. */
 export interface BufferFiller {
@@ -34,21 +35,14 @@ export interface DoubleBufferedOptions {
  * early: the client went away, no server fault) when `dest` closes first; `dest` is destroyed then
  */
 export async function sendDoubleBuffered(dest: Writable, source: BufferFiller, options: DoubleBufferedOptions): Promise<void> {
-  let onGone: (err: Error) => void = () => undefined;
-  const gone = new Promise<never>((_resolve, reject) => {
-    onGone = reject;
-  });
-  gone.catch(() => undefined);
-  const onClose = (): void => onGone(Object.assign(new Error(`the destination closed before the whole ${options.what} was written`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-  const onError = (err: Error): void => onGone(err);
-  dest.once('close', onClose);
-  dest.once('error', onError);
+  const watch = new DestinationWatch(dest, `the destination closed before the whole ${options.what} was written`);
+  const { gone } = watch;
   const write = (bytes: Buffer): Promise<void> => {
     const written = new Promise<void>((resolve, reject) => dest.write(bytes, (err) => (err ? reject(err) : resolve())));
     written.catch(() => undefined);
     return written;
   };
-  try {
+  await watch.run(async () => {
     const pool: Array<Buffer | undefined> = [undefined, undefined];
     const released: Array<Promise<void>> = [options.prelude ? options.prelude(write) : Promise.resolve(), Promise.resolve()];
     for (let slot = 0; source.remaining() > 0; slot ^= 1) {
@@ -58,15 +52,6 @@ export async function sendDoubleBuffered(dest: Writable, source: BufferFiller, o
       released[slot] = write(buffer.subarray(0, bytes));
     }
     await Promise.race([Promise.all(released), gone]);
-    if (options.end) {
-      dest.removeListener('close', onClose);
-      await Promise.race([new Promise<void>((resolve, reject) => dest.end((err?: Error | null) => (err ? reject(err) : resolve()))), gone]);
-    }
-  } catch (err) {
-    dest.destroy();
-    throw err;
-  } finally {
-    dest.removeListener('close', onClose);
-    dest.removeListener('error', onError);
-  }
+    if (options.end) await watch.end();
+  });
 }
