@@ -4,11 +4,11 @@
  * with bash from the repository's root, against a real `wharf serve` (`localhost:5000` becomes its
  * address, `/tmp/` a temporary folder), so the README cannot drift from what works.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dockerEnv } from './docker-env.js';
-import { REPO_ROOT, removeDir, requireTools, run, startWharf, tempDir, TOOLS, type WharfServer } from './helpers.js';
+import { REPO_ROOT, removeDir, requireTools, run, startWharf, tempDir, TOOLS, WHARF_MAIN, type WharfServer } from './helpers.js';
 
 /** The lines of the command block after the README's marker `<!-- tested by test/e2e/readme.test.ts: <what> -->`. */
 async function readmeBlock(what: string): Promise<string[]> {
@@ -79,6 +79,9 @@ describe('the README', () => {
   it('first push and pull with wharf: examples/hello pushed, tagged, pulled to a layout and inspected', async () => {
     const lines = await readmeBlock('the first push and pull with wharf');
     expect(lines.some((l) => l.startsWith('npx wharf push'))).toBe(true);
+    // npx makes the bin executable only when it first links the checkout into its cache; a later
+    // rebuild must keep it executable itself, or `npx wharf` fails with "Permission denied".
+    expect((await stat(WHARF_MAIN)).mode & 0o111).toBe(0o111);
     const env = { ...process.env, DOCKER_CONFIG: join(await scratch(), 'wharf-docker-config') };
     const outputs = await runLines(lines, env);
     const index = JSON.parse(await readFile(join(REPO_ROOT, 'examples/hello/index.json'), 'utf8')) as { manifests: { digest: string }[] };
