@@ -12,14 +12,11 @@
  *   (uncompressed; docker and containerd pull it and detect the compression themselves) or
  *   `...tar.gzip` when a layer is already gzip-compressed.
  *
- * A tarball's entries come in any order (`docker save` writes `manifest.json` last), so every entry
- * that may be a blob streams into an upload session of its own as it passes (never held in memory,
- * never written whole anywhere else), and is remembered by its path and the digest computed on the
- * way; only the small metadata files (`manifest.json`, `index.json`, `oci-layout`) are read into
- * memory, up to {@link MAX_METADATA_BYTES}. At the end, for each manifest (an index's children
- * first), the sessions of its config and layers are committed as blobs of the repository, as a push
- * commits them, and the manifest is pushed, the tag last. The sessions nothing needs (manifests' own
- * bytes, entries no manifest names) are then cancelled.
+ * The tarball is read whole first by {@link TarballContents} (entries come in any order: every
+ * possible blob streams into an upload session as it passes, metadata is kept in memory). Then, for
+ * each manifest (an index's children first), the sessions of its config and layers are committed
+ * as blobs of the repository, as a push commits them, and the manifest is pushed, the tag last. The
+ * sessions nothing needs (manifests' own bytes, entries no manifest names) are then cancelled.
  *
  * The import never removes a blob link or a manifest: another push or import into the repository
  * may rely on the same digests at the same time, and only garbage collection can tell. When it fails,
@@ -29,11 +26,8 @@
  * an image index the child manifests it pushed, with no tag: what an interrupted `docker push`
  * leaves, invisible to pulls by tag and collected by garbage collection.
  */
-import { posix } from 'node:path';
-import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import * as tar from 'tar-stream';
-import { digestBytes, digestOf, newHasher, parseDigest, type Algorithm, type Digest } from '../oci/digest.js';
+import type { Readable } from 'node:stream';
+import { digestBytes, parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from '../oci/media-types.js';
@@ -42,13 +36,7 @@ import { isNotFound } from '../storage/driver.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
 import { isRemovedByGc } from './gc-guard.js';
-
-/** Largest metadata file (`manifest.json`, `index.json`, `oci-layout`) read into memory, in bytes. */
-export const MAX_METADATA_BYTES = 4 * 1024 * 1024;
-/** Most tarball entries streamed into upload sessions by one import. */
-export const MAX_BLOB_ENTRIES = 10_000;
-/** How many symbolic or hard links are followed from one path. */
-const MAX_LINK_HOPS = 16;
+import { ociBlobPath, TarballContents, type StoredEntry } from './image-tarball.js';
 
 /** Docker's image config media type (Image Manifest V2 Schema 2). */
 const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
@@ -63,14 +51,6 @@ const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
 /** The annotation OCI layouts name an image's tag with. */
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
-const METADATA = new Set(['manifest.json', 'index.json', 'oci-layout']);
-/** Entries of the old `docker save` format that no manifest needs: the v1 image JSON, its VERSION, and `repositories`. */
-const IGNORED = /^(?:[^/]+\/(?:json|VERSION)|repositories)$/;
-const OCI_BLOB = /^blobs\/(sha256|sha512)\/([a-f0-9]+)$/;
-
-/** One entry of a tar stream: its header, and its bytes as an async iterable. */
-type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
-
 /** The tarball formats {@link ImageImport} reads. */
 export type ImportFormat = 'oci-layout' | 'docker-save';
 
@@ -84,43 +64,11 @@ export interface ImportedImage {
   format: ImportFormat;
 }
 
-/** A tarball entry held in an upload session of the import. */
-interface StoredEntry {
-  digest: Digest;
-  size: number;
-  /** the entry's first bytes start a gzip stream */
-  gzip: boolean;
-}
-
 /** The old `docker save` format's `manifest.json`: one object per image. */
 interface DockerSaveImage {
   Config?: unknown;
   RepoTags?: unknown;
   Layers?: unknown;
-}
-
-/** Hashes and counts the bytes that pass, and keeps the first two, unchanged. */
-class DigestingStream extends Transform {
-  readonly #hash;
-  #size = 0;
-  #head = Buffer.alloc(0);
-
-  constructor(readonly algorithm: Algorithm) {
-    super();
-    this.#hash = newHasher(algorithm);
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#hash.update(chunk);
-    this.#size += chunk.length;
-    if (this.#head.length < 2) this.#head = Buffer.concat([this.#head, chunk.subarray(0, 2)]);
-    cb(null, chunk);
-  }
-
-  /** The digest, byte count and compression of everything that passed; call once, after the end. */
-  result(): StoredEntry {
-    return { digest: digestOf(this.algorithm, this.#hash), size: this.#size, gzip: this.#head[0] === 0x1f && this.#head[1] === 0x8b };
-  }
 }
 
 /**
@@ -129,18 +77,11 @@ class DigestingStream extends Transform {
  * end, and {@link ImageImport.abandon} cancels them for a read whose request failed afterwards.
  */
 export class ImageImport {
-  readonly #entries = new Map<string, StoredEntry>();
-  readonly #links = new Map<string, string>();
-  readonly #metadata = new Map<string, Buffer>();
-  /** the upload session holding each digest's bytes, until it is committed or cancelled */
-  readonly #sessions = new Map<Digest, string>();
+  readonly #tarball: TarballContents;
   /** digests this import committed as blobs of the repository */
   readonly #committed = new Set<Digest>();
   /** manifests this import pushed */
   readonly #pushed = new Set<Digest>();
-
-  /** set when a gzip-compressed tarball expanded past `maxBytes` */
-  #expandedTooLarge: RegistryError | undefined;
 
   /**
    * @param name the repository the image goes to
@@ -150,24 +91,19 @@ export class ImageImport {
   constructor(
     private readonly registry: Registry,
     readonly name: RepositoryName,
-    private readonly maxBytes: number,
+    maxBytes: number,
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.#tarball = new TarballContents(registry.uploads, name, maxBytes, signal);
+  }
 
   /**
    * Reads the whole tarball (an uncompressed tar stream), holding blob entries in upload sessions and
    * keeping metadata; on failure its upload sessions are cancelled.
-   * @throws RegistryError BLOB_UPLOAD_INVALID (not a tar, too many files, metadata too large) |
-   *   DIGEST_INVALID (a `blobs/<alg>/<hex>` entry does not hash to its name) | the signal's reason
+   * @throws RegistryError as {@link TarballContents.read}
    */
   async read(tarball: Readable): Promise<void> {
-    try {
-      await this.readEntries(tarball);
-    } catch (err) {
-      tarball.resume();
-      await this.abandon();
-      throw err;
-    }
+    await this.#tarball.read(tarball);
   }
 
   /**
@@ -191,100 +127,7 @@ export class ImageImport {
    * removed: another request may rely on them (see the module's documentation). Never throws.
    */
   async abandon(): Promise<void> {
-    for (const id of this.#sessions.values()) await this.registry.uploads.cancel(this.name, id).catch(() => undefined);
-    this.#sessions.clear();
-  }
-
-  private async readEntries(tarball: Readable): Promise<void> {
-    const extract = tar.extract();
-    let malformed: Error | undefined; // the tar parser's own complaint, as opposed to a storage failure
-    extract.on('error', (err: Error) => (malformed ??= err));
-    const input = await this.gunzipped(tarball);
-    input.on('error', (err) => extract.destroy(err));
-    input.pipe(extract);
-    let blobEntries = 0;
-    try {
-      for await (const entry of extract) {
-        this.signal?.throwIfAborted();
-        const path = normalize(entry.header.name);
-        const type = entry.header.type ?? 'file';
-        if (type === 'symlink' || type === 'link') {
-          const target = entry.header.linkname ?? '';
-          this.#links.set(path, normalize(type === 'symlink' ? posix.join(posix.dirname(path), target) : target));
-          await drain(entry);
-        } else if ((type !== 'file' && type !== 'contiguous-file') || IGNORED.test(path)) {
-          await drain(entry);
-        } else if (METADATA.has(path)) {
-          this.#metadata.set(path, await readSmall(entry, path));
-        } else {
-          if (++blobEntries > MAX_BLOB_ENTRIES) throw invalidTarball(`the tarball holds more than ${MAX_BLOB_ENTRIES} files`);
-          this.#entries.set(path, await this.store(path, entry));
-        }
-      }
-    } catch (err) {
-      this.signal?.throwIfAborted();
-      if (this.#expandedTooLarge) throw this.#expandedTooLarge;
-      if (malformed && !(err instanceof RegistryError)) throw invalidTarball(`cannot read the tarball: ${malformed.message}`, err);
-      throw err;
-    }
-    this.signal?.throwIfAborted();
-  }
-
-  /**
-   * The tar stream: `tarball` itself, or its decompressed bytes when it starts with gzip's magic
-   * bytes (`docker save | gzip`, which `docker load` reads too), cut off past `maxBytes` so that a
-   * small compressed upload cannot expand without bound.
-   */
-  private async gunzipped(tarball: Readable): Promise<Readable> {
-    const { head, stream } = await peek(tarball, 2);
-    if (head[0] !== 0x1f || head[1] !== 0x8b) return stream;
-    const gunzip = createGunzip();
-    stream.on('error', (err) => gunzip.destroy(err));
-    let expanded = 0;
-    const limit = this.maxBytes;
-    const counted = new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        expanded += chunk.length;
-        if (expanded <= limit) return cb(null, chunk);
-        this.#expandedTooLarge = new RegistryError('SIZE_INVALID', {
-          status: 413,
-          message: `the decompressed tarball is larger than ${limit} bytes (admin.import.maxbytes)`,
-          detail: { limit },
-        });
-        cb(this.#expandedTooLarge);
-      },
-    });
-    gunzip.on('error', (err) => counted.destroy(err));
-    return stream.pipe(gunzip).pipe(counted);
-  }
-
-  /**
-   * Streams one entry into an upload session of its own, which is kept (not committed) when it is
-   * the first to hold these bytes, and cancelled otherwise.
-   */
-  private async store(path: string, entry: TarEntry): Promise<StoredEntry> {
-    const oci = OCI_BLOB.exec(path);
-    const digesting = new DigestingStream((oci?.[1] as Algorithm | undefined) ?? 'sha256');
-    const { uploads } = this.registry;
-    const session = await uploads.create(this.name);
-    let kept = false;
-    try {
-      await uploads.append(this.name, session.id, pipeline(Readable.from(entry), digesting, () => undefined), undefined, this.signal);
-      const stored = digesting.result();
-      if (oci && stored.digest !== `${oci[1]}:${oci[2]}`) {
-        throw new RegistryError('DIGEST_INVALID', {
-          message: `the tarball's ${path} hashes to ${stored.digest}, not to its name`,
-          detail: { path, actual: stored.digest },
-        });
-      }
-      if (!this.#sessions.has(stored.digest)) {
-        this.#sessions.set(stored.digest, session.id);
-        kept = true;
-      }
-      return stored;
-    } finally {
-      if (!kept) await uploads.cancel(this.name, session.id).catch(() => undefined);
-    }
+    await this.#tarball.abandon();
   }
 
   /**
@@ -292,12 +135,12 @@ export class ImageImport {
    * tarball does not hold is left to the manifest push, which finds it in the repository or refuses it.
    */
   private async commit(digest: Digest): Promise<void> {
-    const session = this.#sessions.get(digest);
+    const session = this.#tarball.session(digest);
     if (session === undefined || this.#committed.has(digest)) return;
     await this.registry.uploads.commit(this.name, session, parseDigest(digest)).catch((err: unknown) => {
       throw isCode(err, 'BLOB_UPLOAD_UNKNOWN') || isRemovedByGc(err) ? this.vanished(digest, isRemovedByGc(err)) : err;
     });
-    this.#sessions.delete(digest);
+    this.#tarball.take(digest);
     this.#committed.add(digest);
   }
 
@@ -306,7 +149,7 @@ export class ImageImport {
     if (entry.size > MAX_MANIFEST_BYTES) {
       throw new RegistryError('MANIFEST_INVALID', { message: `${what} is larger than ${MAX_MANIFEST_BYTES} bytes`, detail: { digest: entry.digest } });
     }
-    const session = this.#sessions.get(entry.digest);
+    const session = this.#tarball.session(entry.digest);
     try {
       const stream = session === undefined ? await this.registry.blobs.open(entry.digest) : await this.registry.uploads.reader(this.name, session);
       const chunks: Buffer[] = [];
@@ -341,13 +184,13 @@ export class ImageImport {
   }
 
   private async push(tag: Tag): Promise<ImportedImage> {
-    const index = this.#metadata.get('index.json');
+    const index = this.#tarball.metadata.get('index.json');
     if (index) return this.pushOciLayout(index, tag);
-    const manifest = this.#metadata.get('manifest.json');
+    const manifest = this.#tarball.metadata.get('manifest.json');
     if (manifest) return this.pushDockerSave(manifest, tag);
     throw new RegistryError('MANIFEST_INVALID', {
       message: 'the tarball holds neither index.json (an OCI image layout) nor manifest.json (docker save): upload the output of docker save or of an OCI layout',
-      detail: { files: [...this.#entries.keys()].slice(0, 20) },
+      detail: { files: [...this.#tarball.entries.keys()].slice(0, 20) },
     });
   }
 
@@ -365,7 +208,7 @@ export class ImageImport {
 
   /** Pushes the manifest `descriptor` names (an index's children first), by digest or under `tag`. */
   private async pushManifest(descriptor: Descriptor, tag?: Tag): Promise<Digest> {
-    const entry = this.#entries.get(ociBlobPath(descriptor.digest));
+    const entry = this.#tarball.entries.get(ociBlobPath(descriptor.digest));
     if (!entry) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
         message: `the tarball does not hold manifest ${descriptor.digest}${descriptor.platform ? ` (platform ${JSON.stringify(descriptor.platform)})` : ''}: save a single-platform image, e.g. docker save --platform`,
@@ -376,7 +219,7 @@ export class ImageImport {
     const parsed = parseManifest(body, descriptor.mediaType);
     for (const child of parsed.manifests) await this.pushManifest(child);
     const config = parsed.kind === 'image' ? parsed.blobs[0] : undefined;
-    const configEntry = config && IMAGE_CONFIGS.has(config.mediaType) ? this.#entries.get(ociBlobPath(config.digest)) : undefined;
+    const configEntry = config && IMAGE_CONFIGS.has(config.mediaType) ? this.#tarball.entries.get(ociBlobPath(config.digest)) : undefined;
     if (configEntry) await this.requireJsonObject(configEntry, `the config ${config!.digest} of manifest ${descriptor.digest}`);
     for (const blob of parsed.blobs) await this.commit(blob.digest);
     return this.put(tag ? { tag } : { digest: parseDigest(entry.digest) }, entry.digest, body, parsed.mediaType);
@@ -395,8 +238,8 @@ export class ImageImport {
     if (typeof image.Config !== 'string' || !Array.isArray(image.Layers) || !image.Layers.every((l) => typeof l === 'string')) {
       throw new RegistryError('MANIFEST_INVALID', { message: 'manifest.json needs "Config" (a path) and "Layers" (an array of paths)', detail: { file: 'manifest.json' } });
     }
-    const config = this.resolve(image.Config);
-    const layers = (image.Layers as string[]).map((l) => this.resolve(l));
+    const config = this.#tarball.resolve(image.Config);
+    const layers = (image.Layers as string[]).map((l) => this.#tarball.resolve(l));
     await this.requireJsonObject(config, `the config ${image.Config.slice(0, 200)} that manifest.json names`);
     const manifest = {
       schemaVersion: 2,
@@ -408,22 +251,6 @@ export class ImageImport {
     const body = Buffer.from(JSON.stringify(manifest, null, 3));
     const digest = await this.put({ tag }, digestBytes(body), body, DOCKER_MANIFEST);
     return { repository: this.name, tag, digest, mediaType: DOCKER_MANIFEST, format: 'docker-save' };
-  }
-
-  /** The stored entry at archive path `path`, following links. @throws RegistryError MANIFEST_BLOB_UNKNOWN */
-  private resolve(path: string): StoredEntry {
-    let current = normalize(path);
-    for (let hops = 0; hops <= MAX_LINK_HOPS; hops++) {
-      const entry = this.#entries.get(current);
-      if (entry) return entry;
-      const target = this.#links.get(current);
-      if (target === undefined) break;
-      current = target;
-    }
-    throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-      message: `manifest.json names ${path.slice(0, 200)}, which the tarball does not hold`,
-      detail: { path: path.slice(0, 200) },
-    });
   }
 
   /**
@@ -454,52 +281,6 @@ export class ImageImport {
   }
 }
 
-/**
- * Reads the first `n` bytes of `source` (fewer when it is shorter).
- * @returns those bytes, and a stream of all the bytes (the first ones included) that pulls the rest from `source` on demand
- */
-async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < n && !ended) {
-    const next = await chunks.next();
-    if (next.done) ended = true;
-    else {
-      first.push(next.value);
-      length += next.value.length;
-    }
-  }
-  const head = Buffer.concat(first);
-  async function* all(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (let next = ended ? undefined : await chunks.next(); next && !next.done; next = await chunks.next()) yield next.value;
-  }
-  return { head, stream: Readable.from(all(), { objectMode: false }) };
-}
-
-/** A tar path without a leading `./` or `/` and without a trailing `/`. */
-function normalize(path: string): string {
-  return posix.normalize(path).replace(/^(?:\.\/|\/)+/, '').replace(/\/+$/, '');
-}
-
-/** The path of blob `d` inside an OCI image layout. */
-function ociBlobPath(d: Digest): string {
-  return `blobs/${d.replace(':', '/')}`;
-}
-
-async function drain(entry: TarEntry): Promise<void> {
-  for await (const chunk of entry) void chunk;
-}
-
-async function readSmall(entry: TarEntry, path: string): Promise<Buffer> {
-  if ((entry.header.size ?? 0) > MAX_METADATA_BYTES) throw invalidTarball(`${path} is larger than ${MAX_METADATA_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 function parseJson(bytes: Buffer, file: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'));
@@ -523,6 +304,3 @@ function isCode(err: unknown, code: string): err is RegistryError {
   return err instanceof RegistryError && err.code === code;
 }
 
-function invalidTarball(message: string, cause?: unknown): RegistryError {
-  return new RegistryError('BLOB_UPLOAD_INVALID', { message, detail: { reason: message }, cause });
-}
