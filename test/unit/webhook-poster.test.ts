@@ -52,3 +52,31 @@ it('gives up when the signal aborts (an endpoint that never answers), and report
   await expect(refused.post([], 'x', new AbortController().signal)).rejects.toThrow(/ECONNREFUSED/);
   refused.close();
 });
+
+it('takes the status as the answer, as Distribution does: a 200 whose body never ends or is huge is an acknowledgement, not a timeout', async () => {
+  // a receiver that answers 200 at once, then streams a body it never finishes (or a huge one)
+  let huge = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      if (!huge) return void res.write('working on it...');
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const poster = new WebhookPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  closers.push(() => poster.close());
+  expect(await poster.post([], '{"events":[]}', AbortSignal.timeout(1000))).toBe(200);
+  huge = true;
+  expect(await poster.post([], '{"events":[]}', AbortSignal.timeout(1000))).toBe(200);
+});

@@ -4,15 +4,24 @@
  * http.Client per endpoint). Not `fetch`: undici's fetch with its web streams cost about 6 ms of CPU
  * per delivery on the bench machine (profiled under a manifest GET load, where every GET is a pull
  * event), more than the request it reports on. Redirects are not followed (a 3xx is an answer).
+ * The status is the answer, as for Distribution's httpSink (Go's `Post` returns at the response's
+ * head): the body is drained but not waited for, and dropped with its connection past
+ * {@link MAX_DRAINED_BYTES}, so a receiver that streams a long or endless body after its 200 has
+ * still acknowledged the events (before, the delivery timed out and resent them forever).
  */
-import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+/** The most bytes of an answer's body read (and dropped) to keep its connection; beyond, the connection is closed. */
+const MAX_DRAINED_BYTES = 64 * 1024;
 
 /** Posts to one endpoint URL. */
 export class WebhookPoster {
   private readonly url: URL;
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
+  /** the previous answer while its body is still coming: dropped when the next POST starts */
+  private draining: IncomingMessage | undefined;
 
   /** @param url the endpoint's URL (`http:` or `https:`) */
   constructor(url: string) {
@@ -23,8 +32,9 @@ export class WebhookPoster {
   }
 
   /**
-   * POSTs `body` with `headers` (a name may come more than once); the answer's body is read and dropped.
-   * @returns the answer's HTTP status
+   * POSTs `body` with `headers` (a name may come more than once); the answer's body is read and
+   * dropped after the promise resolved (the connection is closed when it runs long).
+   * @returns the answer's HTTP status, once its head arrived
    * @throws the connection's error (ECONNREFUSED, ...), or an AbortError when `signal` aborts first
    */
   post(headers: ReadonlyArray<readonly [string, string]>, body: string, signal: AbortSignal): Promise<number> {
@@ -33,13 +43,22 @@ export class WebhookPoster {
       const known = merged[name];
       merged[name] = known === undefined ? value : [...(Array.isArray(known) ? known : [String(known)]), value];
     }
+    this.draining?.destroy();
     return new Promise((resolve, reject) => {
       const req = this.send(this.url, { method: 'POST', headers: merged, agent: this.agent, signal }, (res) => {
-        res.once('error', reject);
-        res.once('end', () => resolve(res.statusCode ?? 0));
-        res.resume();
+        resolve(res.statusCode ?? 0);
+        this.draining = res;
+        res.once('close', () => {
+          if (this.draining === res) this.draining = undefined;
+        });
+        let drained = 0;
+        res.on('error', () => undefined); // the answer is already taken; a body cut short only costs the connection
+        res.on('data', (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > MAX_DRAINED_BYTES) res.destroy();
+        });
       });
-      req.once('error', reject);
+      req.on('error', reject);
       req.end(body);
     });
   }
