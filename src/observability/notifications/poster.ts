@@ -50,7 +50,7 @@ export class WebhookPoster {
     for (let hop = 0; ; hop++) {
       const { status, location } = await this.postOnce(url, sent, body, signal);
       if ((status !== 307 && status !== 308) || location === undefined || hop === MAX_REDIRECTS) return status;
-      const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+      const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
       if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) return status;
       if (next.origin !== url.origin) sent = sent.filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase()));
       url = next;
