@@ -1,6 +1,6 @@
 /**
  * Retries with exponential backoff and full jitter (AWS's "Exponential Backoff And Jitter"),
- * honouring a registry's `Retry-After` (RFC 9110 section 10.2.3) up to a ceiling.
+ * honouring a registry's `Retry-After` (RFC 9110 section 10.2.3) up to a ceiling: past it, no retry.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientError, RegistryClientError } from './errors.js';
@@ -26,12 +26,22 @@ export function isRetryable(err: unknown): boolean {
   return false;
 }
 
-/** The delay before retry number `attempt` (0-based): `Retry-After` when given, else jittered exponential. */
+/** The delay before retry number `attempt` (0-based): `Retry-After` when given (a longer one than `maxDelayMs` is not retried), else jittered exponential. */
 export function retryDelay(policy: RetryPolicy, attempt: number, err: unknown): number {
   const after = err instanceof RegistryClientError ? err.retryAfter : undefined;
   if (after !== undefined) return Math.min(after * 1000, policy.maxDelayMs);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/**
+ * True when the registry asked for a longer wait (`Retry-After`) than the policy's ceiling: retrying
+ * sooner than it allows only spends its rate limit (a pull-through cache's retries wait at most 1 s,
+ * Docker Hub's 429 asks for minutes), so the error goes to the caller at once.
+ */
+function waitsLonger(policy: RetryPolicy, err: unknown): boolean {
+  const after = err instanceof RegistryClientError ? err.retryAfter : undefined;
+  return after !== undefined && after * 1000 > policy.maxDelayMs;
 }
 
 /**
@@ -44,7 +54,7 @@ export async function withRetries<T>(policy: RetryPolicy, fn: (attempt: number) 
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= policy.retries || !isRetryable(err) || signal?.aborted) throw err;
+      if (attempt >= policy.retries || !isRetryable(err) || signal?.aborted || waitsLonger(policy, err)) throw err;
       try {
         await sleep(retryDelay(policy, attempt, err), undefined, { signal });
       } catch {

@@ -45,9 +45,12 @@ const hostPort = z
   .regex(/^(?:\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/, 'expected "host:port", e.g. 127.0.0.1:5001 or :5001');
 
 /** HTTP header values in Distribution's form (`Name: [value, ...]`); a single string is taken as a list of one. */
+/** An HTTP header value (RFC 9110 field-value: no line break or other control character but tab), refused here rather than by Node.js at every response or delivery. */
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'expected an HTTP header value: no line break or control character');
+
 const headerMap = z.record(
   z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name'),
-  z.union([z.string().transform((v) => [v]), z.array(z.string())], { error: 'expected a list of header values, e.g. [nosniff]' }),
+  z.union([headerValue.transform((v) => [v]), z.array(headerValue)], { error: 'expected a list of header values, e.g. [nosniff]' }),
 );
 
 /** `http.tls.minimumtls` values and the Node.js names of the versions. */

@@ -79,7 +79,7 @@ const upstream = z
     tagttl: duration.default(DEFAULT_TAG_TTL_MS),
     /** requests in flight to this upstream at most (blob fills included); more wait */
     maxconnections: positive.default(16),
-    /** how long a manifest, HEAD or token request to the upstream may take before it counts as failed (ms) */
+    /** how long a manifest, HEAD or token request to the upstream may take before it counts as failed, and a blob GET may wait for its answer to begin (ms) */
     timeout: duration.refine((v) => v >= 100, 'must be at least 100ms').default(30_000),
   })
   .refine((u) => (u.username === undefined) === (u.password === undefined), {

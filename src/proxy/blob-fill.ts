@@ -207,11 +207,14 @@ export class BlobFill {
     const creating = registry.uploads.create(cache);
     creating.catch(() => undefined);
     let first: Awaited<ReturnType<Upstream['client']['blobResponse']>>;
+    const answer = upstream.answerDeadline(signal);
     try {
-      first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal });
+      first = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { signal: answer.signal });
     } catch (err) {
       await creating.then((s) => registry.uploads.cancel(cache, s.id)).catch(() => undefined);
       throw err;
+    } finally {
+      answer.answered();
     }
     this.size = first.size;
     ready.resolve();

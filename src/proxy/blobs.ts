@@ -68,9 +68,13 @@ export class BlobProxy {
     if (range) {
       const { upstream, remote } = target;
       const length = range.end === undefined ? undefined : range.end - range.start + 1;
-      const answer = await upstream.client.blobResponse(upstream.repo(remote), digest.digest, { offset: range.start, length }).catch((err: unknown) => {
-        throw this.failed(target, digest, err);
-      });
+      const deadline = upstream.answerDeadline();
+      const answer = await upstream.client
+        .blobResponse(upstream.repo(remote), digest.digest, { offset: range.start, length, signal: deadline.signal })
+        .catch((err: unknown) => {
+          throw this.failed(target, digest, err);
+        })
+        .finally(deadline.answered);
       this.stats.count(target.upstream.name, 'miss');
       return { kind: 'passthrough', ...answer };
     }

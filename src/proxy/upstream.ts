@@ -74,6 +74,17 @@ export class Upstream {
   }
 
   /**
+   * A signal for a request whose body may stream for long (a blob): it fires when `signal` does, or
+   * when the upstream's answer (its status and headers) has not come within this upstream's `timeout`;
+   * call `answered` once it came. Without it a hung upstream held a blob GET for `filltimeout`.
+   */
+  answerDeadline(signal?: AbortSignal): { signal: AbortSignal; answered: () => void } {
+    const waiting = new AbortController();
+    const timer = setTimeout(() => waiting.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs);
+    return { signal: signal ? AbortSignal.any([signal, waiting.signal]) : waiting.signal, answered: () => clearTimeout(timer) };
+  }
+
+  /**
    * Checks that the upstream answers `GET /v2/` with the configured credentials.
    * @throws ConfigError when it refuses them (`proxy.upstreams[i].username`)
    * @returns undefined when it answered, else why it could not be reached (start-up goes on: the cache serves what it holds)

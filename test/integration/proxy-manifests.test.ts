@@ -108,6 +108,8 @@ describe('pull-through manifests', () => {
     const limited = await cache.http.get('/v2/library/alpine/manifests/4');
     expectError(limited, 429, 'TOOMANYREQUESTS');
     expect(limited.headers['retry-after']).toBe('7');
+    // asked to wait 7 s, the cache does not ask again sooner (its retries wait at most 1 s): one GET
+    expect(upstream.count('GET', /\/manifests\/4$/)).toBe(1);
     upstream.status = undefined;
     await upstream.stop();
     expectError(await cache.http.get('/v2/library/alpine/manifests/5'), 502, 'UNAVAILABLE');

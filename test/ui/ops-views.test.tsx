@@ -6,13 +6,14 @@
  * (names, URLs, error messages) as text, never as elements.
  */
 import { describe, expect, it } from 'vitest';
-import type { GcProgress } from '../../src/gc/report.js';
+import type { GcProgress, GcRunRecord } from '../../src/gc/report.js';
+import type { FetchOptions } from '../../src/ui/web/api.js';
 import type { EndpointReport } from '../../src/observability/notifications/report.js';
 import type { UpstreamReport } from '../../src/proxy/report.js';
 import { ApiError } from '../../src/ui/web/api.js';
 import { CacheView } from '../../src/ui/web/views/cache.js';
 import { NotificationsView } from '../../src/ui/web/views/notifications.js';
-import { Progress } from '../../src/ui/web/views/storage.js';
+import { Progress, StorageView } from '../../src/ui/web/views/storage.js';
 import { FixedApi, mount } from './dom.js';
 
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
@@ -112,5 +113,27 @@ describe('the progress of a running garbage collection', () => {
     const sweep = { ...base, phase: 'sweep' as const, repositoriesVisited: 10, blobCandidates: 9, blobsChecked: 5, blobsDeleted: 4, bytesFreed: 3 * 1024 * 1024, tagsDeleted: 1, manifestsDeleted: 2 };
     expect(mount(<Progress progress={sweep} dryRun={false} />).textContent).toBe('Sweeping5 of 9 unneeded blobs checked, 4 deleted, 3.00 MiB freed so far; 1 tags, 2 manifests deleted.');
     expect(mount(<Progress progress={sweep} dryRun />).textContent).toBe('Sweeping5 of 9 unneeded blobs checked, 4 would be deleted, 3.00 MiB would be freed; 1 tags, 2 manifests would be deleted.');
+  });
+});
+
+describe('following a run from the storage view', () => {
+  it('keeps following a running run after one poll failed (a network blip), until it ends', async () => {
+    const running: GcRunRecord = { id: 'r1', state: 'running', dryRun: true, deleteUntagged: false, startedAt: new Date().toISOString(), finishedAt: null, progress: null, report: null, error: null };
+    const routes: Record<string, unknown> = { '/admin/v1/storage': new ApiError(500, 'UNKNOWN', 'not in this test'), '/admin/v1/retention': new ApiError(500, 'UNKNOWN', 'not in this test'), '/admin/v1/gc': { runs: [] }, '/admin/v1/gc/r1': running };
+    class StartingApi extends FixedApi {
+      override async fetch(path: string, opts: FetchOptions = {}): Promise<Response> {
+        if (opts.method === 'POST') return new Response('{"id":"r1"}', { status: 202 });
+        return super.fetch(path, opts);
+      }
+    }
+    const el = mount(<StorageView api={new StartingApi(routes)} />);
+    await shows(el, 'Dry run: what would be freed');
+    routes['/admin/v1/gc/r1'] = running;
+    ([...el.querySelectorAll('button')].find((b) => b.textContent!.startsWith('Dry run')) as HTMLButtonElement).click();
+    await shows(el, 'r1: running');
+    routes['/admin/v1/gc/r1'] = new TypeError('Failed to fetch'); // the next poll fails
+    await expect.poll(() => el.querySelector('.run [role="alert"], [role="alert"]') !== null && el.textContent!.includes('Failed to fetch'), { timeout: 3000 }).toBe(true);
+    routes['/admin/v1/gc/r1'] = { ...running, state: 'succeeded', finishedAt: new Date().toISOString(), report: null };
+    await expect.poll(() => el.textContent, { timeout: 4000 }).toContain('r1: succeeded');
   });
 });

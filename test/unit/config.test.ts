@@ -51,6 +51,15 @@ describe('loadConfig', () => {
     expect(configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '0.0.0.0:70000' }))).toMatch(/port must be 0-65535/);
   });
 
+  it('refuses a header value with a line break or control character at start-up (http.headers, notification endpoint headers), not at every response or delivery', () => {
+    const endpoint = { name: 'ci', url: 'http://127.0.0.1:9/hook' };
+    const withHeaders = (headers: Record<string, unknown>, where: 'http' | 'endpoint') =>
+      configFile(JSON.stringify({ storage: { inmemory: {} }, ...(where === 'http' ? { http: { addr: '127.0.0.1:0', headers } } : { notifications: { endpoints: [{ ...endpoint, headers }] } }) }));
+    expect(configErrorOf(() => loadConfig(withHeaders({ 'X-Team': ['a\r\nInjected: yes'] }, 'endpoint'), {}))).toMatch(/notifications\.endpoints\.0\.headers\.X-Team.*header value/);
+    expect(configErrorOf(() => loadConfig(withHeaders({ 'X-Frame-Options': 'DENY\nX-Other: 1' }, 'http'), {}))).toMatch(/http\.headers\.X-Frame-Options.*header value/);
+    expect(loadConfig(withHeaders({ Authorization: ['Bearer abc/+=', 'tab\tand é'] }, 'endpoint'), {}).notifications.endpoints[0]!.headers).toEqual({ Authorization: ['Bearer abc/+=', 'tab\tand é'] });
+  });
+
   it('reports an empty override as an empty string, and one problem per bad value', () => {
     const message = configErrorOf(() => loadConfig(undefined, { WHARF_HTTP_ADDR: '' }));
     expect(message).toMatch(/"http\.addr" = "" \(from environment variable WHARF_HTTP_ADDR\)/);

@@ -52,3 +52,78 @@ it('gives up when the signal aborts (an endpoint that never answers), and report
   await expect(refused.post([], 'x', new AbortController().signal)).rejects.toThrow(/ECONNREFUSED/);
   refused.close();
 });
+
+it('takes the status as the answer, as Distribution does: a 200 whose body never ends or is huge is an acknowledgement, not a timeout', async () => {
+  // a receiver that answers 200 at once, then streams a body it never finishes (or a huge one)
+  let huge = false;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      if (!huge) return void res.write('working on it...');
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const poster = new WebhookPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  closers.push(() => poster.close());
+  expect(await poster.post([], '{"events":[]}', AbortSignal.timeout(1000))).toBe(200);
+  huge = true;
+  expect(await poster.post([], '{"events":[]}', AbortSignal.timeout(1000))).toBe(200);
+});
+
+it('follows a 307 or 308 with the same POST (an http endpoint moved to https answers so): the events reach where the endpoint says', async () => {
+  const target = await receiver(202);
+  let hops = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    hops += 1;
+    res.writeHead(hops === 1 ? 308 : 307, { Location: hops === 1 ? '/moved' : target.url }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const poster = new WebhookPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  closers.push(() => poster.close());
+  const headers = [['Content-Type', 'application/json'], ['Authorization', 'Bearer for-the-first-host'], ['X-Team', 'a']] as const;
+  expect(await poster.post(headers, '{"events":[1]}', AbortSignal.timeout(2000))).toBe(202);
+  expect(hops).toBe(2);
+  expect(target.seen.map((s) => s.body)).toEqual(['{"events":[1]}']);
+  expect(target.seen[0]!.req.method).toBe('POST');
+  expect(target.seen[0]!.req.headers['x-team']).toBe('a');
+  expect(target.seen[0]!.req.headers.authorization).toBeUndefined(); // another origin (port)
+});
+
+it('answers the 3xx itself when it is not a 307/308, or when the redirects go on past 5', async () => {
+  let count = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    count += 1;
+    res.writeHead(req.url === '/loop' ? 307 : 301, { Location: '/loop' }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const poster = new WebhookPoster(`${base}/hook`);
+  closers.push(() => poster.close());
+  expect(await poster.post([], '{}', AbortSignal.timeout(2000))).toBe(301);
+  const looping = new WebhookPoster(`${base}/loop`);
+  closers.push(() => looping.close());
+  count = 0;
+  expect(await looping.post([], '{}', AbortSignal.timeout(2000))).toBe(307);
+  expect(count).toBe(6);
+});

@@ -6,7 +6,8 @@
  * while events trickle in, up to {@link MAX_ENVELOPE_EVENTS} of consecutive batches when they come in
  * bursts (the envelope is a list, and Distribution's documentation says it may hold several), signed
  * as Standard Webhooks specifies (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
- * HMAC-SHA256 of "id.timestamp.body">`), and retried until the endpoint answers 2xx or 3xx: at once up
+ * HMAC-SHA256 of "id.timestamp.body">`), and retried until the endpoint answers 2xx (307/308 followed,
+ * as Go's client under Distribution does; another 3xx is a failure, not the events' delivery): at once up
  * to `threshold` consecutive failures, then after `backoff`, doubling up to 5 minutes. An event leaves
  * the queue only once acknowledged (at least once; a crash between the answer and the queue update
  * sends it again).
@@ -202,7 +203,7 @@ export class EndpointDelivery {
     return true;
   }
 
-  /** One attempt; true when the endpoint acknowledged it (2xx, 3xx). The webhook id stays the same on retries. */
+  /** One attempt; true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
   private async post(events: RegistryEvent[]): Promise<boolean> {
     const body = JSON.stringify({ events }, null, 3);
     const id = events.length === 1 ? events[0]!.id : `${events[0]!.id}.${events.length}`;
@@ -214,7 +215,7 @@ export class EndpointDelivery {
     const timeout = AbortSignal.timeout(this.endpoint.timeout);
     try {
       const status = await this.poster.post(headers, body, AbortSignal.any([this.abort.signal, timeout]));
-      const ok = status >= 200 && status < 400;
+      const ok = status >= 200 && status < 300; // a 307/308 was followed; any other 3xx did not deliver the events
       this.deps.metrics?.notificationStatus.labels(`${status} ${STATUS_CODES[status] ?? ''}`.trim(), name).inc();
       this.deps.metrics?.notificationEvents.series(ok ? 'Successes' : 'Failures', name).inc(events.length);
       await this.report({ at, status }, ok, events.length);

@@ -108,20 +108,26 @@ function Collector({ api, onDone }: { api: Api; onDone: () => void }) {
   const [run, setRun] = useState<GcRun | undefined>();
   const [error, setError] = useState<Error | undefined>();
   const [now, setNow] = useState(Date.now());
+  // bumped after a failed poll, so that one failure (a network blip) does not stop following the run
+  const [failedPolls, setFailedPolls] = useState(0);
   useEffect(() => {
     if (run?.state !== 'running') return;
     const t = setTimeout(() => {
       setNow(Date.now());
       api.json<GcRun>(`/admin/v1/gc/${run.id}`).then(
         (r) => {
+          setError(undefined);
           setRun(r);
           if (r.state !== 'running') onDone();
         },
-        (e: unknown) => setError(e as Error),
+        (e: unknown) => {
+          setError(e as Error);
+          setFailedPolls((n) => n + 1);
+        },
       );
     }, 1000);
     return () => clearTimeout(t);
-  }, [run]);
+  }, [run, failedPolls]);
   const start = async (dryRun: boolean) => {
     setConfirming(false);
     setError(undefined);
