@@ -3,8 +3,8 @@
  * last delivery, `{"endpoints":[{name, url, disabled, signed, pending, delivering, lastAttempt:
  * {at, status, error} | null, lastSuccess, consecutiveFailures, lastFailure: {at, status, error} | null,
  * delivered}]}` (`delivered`: events acknowledged), read from the storage, so every
- * replica answers the same. `url` is shown without user info, query or fragment (they may hold a
- * credential). Who may call it is decided by the auth layer in front of it.
+ * replica answers the same. `url` is shown as its origin with `/…` for any path (user info, path,
+ * query and fragment may hold a credential: Slack's webhook URLs carry it in the path). Who may call it is decided by the auth layer in front of it.
  */
 import { Router } from 'express';
 import type { EndpointReport } from '../observability/notifications/notifier.js';

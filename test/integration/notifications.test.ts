@@ -111,7 +111,7 @@ describe('notifications', () => {
     await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 0, 'queue empty', 5000);
     const listed = await http.get('/admin/v1/notifications');
     expect(listed.body).toEqual({
-      endpoints: [expect.objectContaining({ name: 'ci', url: r.url, signed: true, pending: 0, delivering: true, consecutiveFailures: 0, lastAttempt: expect.objectContaining({ status: 202 }), lastFailure: null })],
+      endpoints: [expect.objectContaining({ name: 'ci', url: `${new URL(r.url).origin}/…`, signed: true, pending: 0, delivering: true, consecutiveFailures: 0, lastAttempt: expect.objectContaining({ status: 202 }), lastFailure: null })],
     });
     // every acknowledged event is counted, the last ones stored within a second
     await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { delivered: number }[] }).endpoints[0]!.delivered === r.events().length, 'delivered counted', 5000);

@@ -42,7 +42,7 @@ describe('the pull-through cache view', () => {
     const down = upstream({ reachable: false, lastContact: '2026-12-07T10:00:00.000Z', lastError: { at: '2026-12-07T10:05:00.000Z', message: HOSTILE } });
     const el = mount(<CacheView api={new FixedApi({ '/admin/v1/cache': { upstreams: [down] } })} />);
     await shows(el, 'hub');
-    expect(el.querySelector('h2 .state')!.textContent).toBe('✗ unreachable');
+    expect(el.querySelector('h2 .state')!.textContent).toBe('✗ failing');
     expect(el.querySelector('.ratio')!.textContent).toBe('75.0 %');
     expect(el.textContent).toContain('2026-12-07 10:00:00 UTC');
     expect(el.querySelector('.last-error')!.textContent).toBe(`2026-12-07 10:05:00 UTC: ${HOSTILE}`);
@@ -67,7 +67,7 @@ describe('the pull-through cache view', () => {
 
 const endpoint = (e: Partial<EndpointReport>): EndpointReport => ({
   name: 'ci',
-  url: 'http://127.0.0.1:9000/hook',
+  url: 'http://127.0.0.1:9000/…',
   disabled: false,
   signed: true,
   pending: 0,

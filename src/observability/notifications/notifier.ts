@@ -110,10 +110,9 @@ export class Notifier implements EventRecorder {
     return Promise.all(
       this.deps.config.notifications.endpoints.map(async (e) => {
         const [batches, status, lease] = await Promise.all([this.queue.batches(e.name), readStatus(this.deps.storage, e.name), readLease(this.deps.storage, layout.notificationLease(e.name))]);
-        const url = new URL(e.url);
         return {
           name: e.name,
-          url: `${url.protocol}//${url.host}${url.pathname}`,
+          url: shownUrl(e.url),
           disabled: e.disabled,
           signed: this.keys.get(e.name) !== undefined,
           pending: batches.reduce((n, b) => n + b.count, 0),
@@ -123,4 +122,14 @@ export class Notifier implements EventRecorder {
       }),
     );
   }
+}
+
+/**
+ * How an endpoint's URL is shown (admin API, web page): its origin only, with `/…` for any path,
+ * since user info, query, and the path too (Slack's and Discord's webhook URLs carry their secret
+ * in it) may hold a credential.
+ */
+export function shownUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  return `${url.origin}${url.pathname === '/' ? '/' : '/…'}`;
 }

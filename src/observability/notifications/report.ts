@@ -26,7 +26,7 @@ export interface DeliveryStatus {
 /** An endpoint as the admin API lists it. */
 export interface EndpointReport extends DeliveryStatus {
   name: string;
-  /** the URL without user info, query or fragment */
+  /** the URL's origin, with `/…` for any path (user info, path, query and fragment may hold a credential) */
   url: string;
   disabled: boolean;
   signed: boolean;

@@ -10,9 +10,9 @@ import { ApiError } from '../api.js';
 import { Bytes, ErrorBox, KeyValues, Refresh, useAsync } from '../common.js';
 import { formatDuration, formatPercent, formatTime } from '../format.js';
 
-/** Reachable, unreachable or not known yet, in words (a mark for the eye, never colour alone). */
+/** Answering, failing (its last request failed: unreachable, or an error answer such as a 429 or wrong bytes) or not known yet, in words (a mark for the eye, never colour alone). */
 export function Health({ reachable }: { reachable: boolean | null }) {
-  const [state, text] = reachable === null ? ['unknown', '? not known yet'] : reachable ? ['ok', '✓ reachable'] : ['bad', '✗ unreachable'];
+  const [state, text] = reachable === null ? ['unknown', '? not known yet'] : reachable ? ['ok', '✓ reachable'] : ['bad', '✗ failing'];
   return (
     <strong class={`state ${state}`} data-state={state}>
       {text}
