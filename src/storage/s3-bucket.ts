@@ -124,16 +124,21 @@ export class S3Bucket {
     } while (token);
   }
 
-  async #page(path: string, prefix: string, delimiter: string | undefined, token: string | undefined): Promise<ListingPage> {
+  /** The first object under `prefix` (one ListObjectsV2 request of one key), or undefined when there is none. */
+  async firstObject(path: string, prefix: string): Promise<{ LastModified?: Date } | undefined> {
+    return (await this.#page(path, prefix, undefined, undefined, 1)).Contents?.[0];
+  }
+
+  async #page(path: string, prefix: string, delimiter: string | undefined, token: string | undefined, maxKeys = this.#pageSize): Promise<ListingPage> {
     if (this.small) {
-      const page = await this.small.listPage(prefix, this.#pageSize, delimiter, token).catch((err: unknown) => {
+      const page = await this.small.listPage(prefix, maxKeys, delimiter, token).catch((err: unknown) => {
         if (err instanceof SmallFallback) return undefined;
         throw err;
       });
       if (page) return page;
     }
     const out = await this.send(path, () =>
-      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, MaxKeys: this.#pageSize, ContinuationToken: token })),
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, MaxKeys: maxKeys, ContinuationToken: token })),
     );
     return { Contents: out.Contents, CommonPrefixes: out.CommonPrefixes, NextContinuationToken: out.IsTruncated ? out.NextContinuationToken : undefined };
   }

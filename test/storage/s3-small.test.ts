@@ -2,7 +2,7 @@
  * Small reads on S3 without the AWS SDK (s3-small.ts), on Ceph RGW (which checks every signature;
  * s3rver where RGW is missing outside CI): stat and getContent of links and tags are one signed request
  * each, no SDK request; keys that need encoding are signed right; a missing key is PathNotFoundError;
- * anything else (a refused signature, a body over 1 MiB) goes through the SDK, which names the error.
+ * listings (and the folder check of a stat) too; anything else (a refused signature, a body over 1 MiB) goes through the SDK, which names the error.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -56,9 +56,14 @@ describe('small reads on S3', () => {
     const { driver, sdk } = counted('small-b');
     await expect(driver.getContent('/nothing/here')).rejects.toBeInstanceOf(PathNotFoundError);
     expect(sdk).toEqual([]);
-    // stat of a missing object asks whether it is a folder (one listing)
+    // stat of a missing object asks whether it is a folder: one listing of one key, without the SDK too
+    const small: string[] = [];
+    driver.observeSmallRequests((method) => small.push(method));
     await expect(driver.stat('/nothing/here')).rejects.toBeInstanceOf(PathNotFoundError);
-    expect(sdk).toEqual(['ListObjectsV2Command']);
+    expect(small).toEqual(['HEAD', 'LIST']);
+    await driver.putContent('/nothing/here/below', 'x');
+    expect((await driver.stat('/nothing/here')).isDir).toBe(true);
+    expect(sdk).toEqual([]);
   });
 
   it('a refused signature goes through the SDK, whose error is not taken for a missing key', async () => {
