@@ -1,6 +1,6 @@
 /**
- * HEAD, GET and PUT of small objects on S3 without the AWS SDK: one SigV4-signed request over a keep-alive
- * node:http agent. Under a manifest or listing load on Ceph RGW the SDK's per-request work (middleware
+ * HEAD, GET and PUT of small objects, and pages of listings, on S3 without the AWS SDK: one SigV4-signed
+ * request over a keep-alive node:http agent. Under a manifest or listing load on Ceph RGW the SDK's per-request work (middleware
  * stack, endpoint resolution, schema (de)serialisation, signing) took 46% of Wharf's CPU samples, and
  * the sockets it wrote to another 18%, on a 2-core machine whose cores the store shares. A registry's
  * small requests (links, tags, pointers, the GC lease) are most of its requests.
