@@ -70,12 +70,17 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'commit-chunked', group: 'push', label: `${blob} chunked push: the final PUT after the last PATCH`, unit: 's', target: { ratioAtMost: 1.0 } },
   { key: 'pull', group: 'pull', label: `${blob} blob pull`, unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
   { key: 'fanout', group: 'pull', label: 'concurrent pulls of one blob, aggregate', unit: 'MiB/s', target: { ratioAtLeast: 1.0 } },
+  { key: 'cpu-pull', group: 'pull', label: `server CPU per GiB pulled (the ${blob} pull)`, unit: 's/GiB' },
   { key: 'get-tag', group: 'manifests', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'cpu-get-tag', group: 'manifests', label: 'manifest GET by tag, server CPU per request', unit: 'µs' },
   { key: 'get-tag-p99', group: 'manifests', label: 'manifest GET by tag, p99', unit: 'ms', target: { atMost: 10 } },
   { key: 'head-digest', group: 'manifests', label: 'manifest HEAD by digest', unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'cpu-head-digest', group: 'manifests', label: 'manifest HEAD by digest, server CPU per request', unit: 'µs' },
   { key: 'head-digest-p99', group: 'manifests', label: 'manifest HEAD by digest, p99', unit: 'ms', target: { atMost: 10 } },
   { key: 'put-tag', group: 'manifests', label: 'manifest PUT by tag', unit: 'req/s', target: { ratioAtLeast: 2 } },
+  { key: 'cpu-put-tag', group: 'manifests', label: 'manifest PUT by tag, server CPU per request', unit: 'µs' },
   { key: 'tags-list', group: 'listings', label: `tags/list of ${count(o.tags)} tags`, unit: 'req/s', target: { ratioAtLeast: 5 } },
+  { key: 'cpu-tags-list', group: 'listings', label: 'tags/list, server CPU per request', unit: 'µs' },
   { key: 'tags-list-p99', group: 'listings', label: 'tags/list, p99', unit: 'ms' },
   { key: 'catalog', group: 'listings', label: `_catalog of ${count(o.repositories)} repositories`, unit: 'req/s', target: { ratioAtLeast: 5 } },
   { key: 'catalog-p99', group: 'listings', label: '_catalog, p99', unit: 'ms' },
@@ -271,7 +276,10 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     }
     const digest = digestOf(`${server.kind[0]}${round}chunked`, size);
     if (options.only.includes('push')) {
+      const cpuBefore = await cpuSeconds(server.pid);
       results.add('pull', server.kind, await pullBlob(base, 'bench/push', digest, size));
+      const cpuAfter = await cpuSeconds(server.pid);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) results.add('cpu-pull', server.kind, ((cpuAfter - cpuBefore) * GiB) / size);
       await server.removeBlob(digest);
     }
     results.add('fanout', server.kind, await pullBlob(base, 'bench/fanout', p.fanoutDigest!, options.fanoutMib * MiB, options.fanout));
@@ -307,13 +315,21 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
         }),
       options.putConnections,
       options.listDuration,
+      () => cpuSeconds(server.pid),
     );
     results.add('put-tag', server.kind, put.rps);
+    if (put.cpuUsPerRequest !== undefined) results.add('cpu-put-tag', server.kind, put.cpuUsPerRequest);
     return;
   }
   if (group === 'listings') {
-    const tags = await measuredLoad((size) => load(`${base}/v2/bench/tags/tags/list`, { ...size, connections: options.listConnections }), options.listConnections, options.listDuration);
+    const tags = await measuredLoad(
+      (size) => load(`${base}/v2/bench/tags/tags/list`, { ...size, connections: options.listConnections }),
+      options.listConnections,
+      options.listDuration,
+      () => cpuSeconds(server.pid),
+    );
     results.add('tags-list', server.kind, tags.rps);
+    if (tags.cpuUsPerRequest !== undefined) results.add('cpu-tags-list', server.kind, tags.cpuUsPerRequest);
     results.add('tags-list-p99', server.kind, tags.p99);
     const catalog = await measuredLoad(
       (size) => load(`${base}/v2/_catalog?n=${options.repositories}`, { ...size, connections: options.listConnections }),

@@ -3,17 +3,17 @@
  * `rootdirectory`), and the requests every part of the driver shares: errors translated (s3-errors.ts),
  * listings paged through ListObjectsV2, keys deleted 1,000 a DeleteObjects request.
  */
-import {
-  DeleteObjectsCommand,
-  paginateListObjectsV2,
-  S3Client,
-  type _Object,
-  type ListObjectsV2CommandOutput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, type _Object, type CommonPrefix, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { checkPath } from './driver.js';
 import { translateS3Error } from './s3-errors.js';
-import { SmallClient } from './s3-small.js';
+import { SmallClient, SmallFallback, type ListPage } from './s3-small.js';
+
+/** One page of a listing, through the SDK or not ({@link ListPage}): objects, common prefixes, the next page's token. */
+export interface ListingPage {
+  Contents?: _Object[] | ListPage['Contents'];
+  CommonPrefixes?: CommonPrefix[];
+  NextContinuationToken?: string;
+}
 
 /** How an S3 driver reaches its bucket. */
 export interface S3DriverOptions {
@@ -110,14 +110,37 @@ export class S3Bucket {
     }
   }
 
-  /** The pages of keys under `prefix`; with `delimiter`, sub-folders come as common prefixes. */
-  async *pages(path: string, prefix: string, delimiter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
-    const pages = paginateListObjectsV2({ client: this.client, pageSize: this.#pageSize }, { Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter });
-    try {
-      for await (const page of pages) yield page;
-    } catch (err) {
-      throw this.translate(err, path);
+  /**
+   * The pages of keys under `prefix`; with `delimiter`, sub-folders come as common prefixes. Each page
+   * is one ListObjectsV2 request, sent without the SDK where the store allows it (s3-small.ts), else
+   * (or when that request fails) through the SDK, which retries and names the error.
+   */
+  async *pages(path: string, prefix: string, delimiter?: string): AsyncGenerator<ListingPage> {
+    let token: string | undefined;
+    do {
+      const page = await this.#page(path, prefix, delimiter, token);
+      yield page;
+      token = page.NextContinuationToken;
+    } while (token);
+  }
+
+  /** The first object under `prefix` (one ListObjectsV2 request of one key), or undefined when there is none. */
+  async firstObject(path: string, prefix: string): Promise<{ LastModified?: Date } | undefined> {
+    return (await this.#page(path, prefix, undefined, undefined, 1)).Contents?.[0];
+  }
+
+  async #page(path: string, prefix: string, delimiter: string | undefined, token: string | undefined, maxKeys = this.#pageSize): Promise<ListingPage> {
+    if (this.small) {
+      const page = await this.small.listPage(prefix, maxKeys, delimiter, token).catch((err: unknown) => {
+        if (err instanceof SmallFallback) return undefined;
+        throw err;
+      });
+      if (page) return page;
     }
+    const out = await this.send(path, () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: delimiter, MaxKeys: maxKeys, ContinuationToken: token })),
+    );
+    return { Contents: out.Contents, CommonPrefixes: out.CommonPrefixes, NextContinuationToken: out.IsTruncated ? out.NextContinuationToken : undefined };
   }
 
   /** The objects under `prefix`, page by page. */

@@ -21,7 +21,7 @@
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
 import { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   InvalidOffsetError,
@@ -116,9 +116,7 @@ export class S3Driver implements StorageDriver {
   async stat(path: string): Promise<FileInfo> {
     const object = await this.#pointers.head(path);
     if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
-    const s3 = this.#s3;
-    const page = await s3.send(path, () => s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: s3.folder(path), MaxKeys: 1 })));
-    const first = page.Contents?.[0];
+    const first = await this.#s3.firstObject(path, this.#s3.folder(path));
     if (!first) throw new PathNotFoundError(path, this.name);
     return { path, size: 0, modTime: first.LastModified ?? new Date(0), isDir: true };
   }

@@ -2,7 +2,7 @@
  * Small reads on S3 without the AWS SDK (s3-small.ts), on Ceph RGW (which checks every signature;
  * s3rver where RGW is missing outside CI): stat and getContent of links and tags are one signed request
  * each, no SDK request; keys that need encoding are signed right; a missing key is PathNotFoundError;
- * anything else (a refused signature, a body over 1 MiB) goes through the SDK, which names the error.
+ * listings (and the folder check of a stat) too; anything else (a refused signature, a body over 1 MiB) goes through the SDK, which names the error.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PathNotFoundError } from '../../src/storage/driver.js';
 import { S3Driver } from '../../src/storage/s3.js';
+import { parseListPage, SmallFallback } from '../../src/storage/s3-small.js';
 import { startS3, type RunningS3 } from '../support/s3.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -24,10 +25,10 @@ afterAll(async () => {
 });
 
 /** A driver at root `root` and the SDK requests it sends, by command. */
-function counted(root: string, secretKey = s3.secretKey): { driver: S3Driver; sdk: string[] } {
+function counted(root: string, secretKey = s3.secretKey, listPageSize?: number): { driver: S3Driver; sdk: string[] } {
   const driver = new S3Driver({
     bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true,
-    accessKey: s3.accessKey, secretKey, rootDirectory: root, chunkSize: 5 * MiB, maxAttempts: 1,
+    accessKey: s3.accessKey, secretKey, rootDirectory: root, chunkSize: 5 * MiB, maxAttempts: 1, listPageSize,
   });
   const sdk: string[] = [];
   for (const client of driver.clients()) {
@@ -55,9 +56,14 @@ describe('small reads on S3', () => {
     const { driver, sdk } = counted('small-b');
     await expect(driver.getContent('/nothing/here')).rejects.toBeInstanceOf(PathNotFoundError);
     expect(sdk).toEqual([]);
-    // stat of a missing object asks whether it is a folder (one listing)
+    // stat of a missing object asks whether it is a folder: one listing of one key, without the SDK too
+    const small: string[] = [];
+    driver.observeSmallRequests((method) => small.push(method));
     await expect(driver.stat('/nothing/here')).rejects.toBeInstanceOf(PathNotFoundError);
-    expect(sdk).toEqual(['ListObjectsV2Command']);
+    expect(small).toEqual(['HEAD', 'LIST']);
+    await driver.putContent('/nothing/here/below', 'x');
+    expect((await driver.stat('/nothing/here')).isDir).toBe(true);
+    expect(sdk).toEqual([]);
   });
 
   it('a refused signature goes through the SDK, whose error is not taken for a missing key', async () => {
@@ -81,5 +87,53 @@ describe('small reads on S3', () => {
     const { driver: fresh } = counted('small-d'); // no pointer remembered
     expect((await fresh.getContent('/blob')).equals(bytes)).toBe(true);
     expect((await fresh.stat('/blob')).size).toBe(bytes.length);
+  });
+
+  it('listings page through ListObjectsV2 without the SDK: continuation tokens, common prefixes, keys XML escapes', async () => {
+    const { driver, sdk } = counted("list a&b<c>'\"", s3.secretKey, 2);
+    const lists: string[] = [];
+    driver.observeSmallRequests((method) => method === 'LIST' && lists.push(method));
+    const files = ['a', 'b', 'c-1', 'd_2', 'e.3'];
+    for (const name of files) await driver.putContent(`/dir/${name}`, name);
+    for (const folder of ['f1', 'f2']) await driver.putContent(`/dir/${folder}/x`, 'x');
+    expect(await driver.list('/dir')).toEqual([...files, 'f1', 'f2']);
+    expect(lists.length).toBe(4); // 7 names, 2 a page
+    lists.length = 0;
+    await driver.delete('/dir'); // the recursive listing, no delimiter: 7 keys in 4 pages
+    expect(lists.length).toBe(4);
+    expect(await driver.list('/dir')).toEqual([]);
+    expect(sdk.filter((c) => c === 'ListObjectsV2Command')).toEqual([]);
+  });
+
+  it('a listing whose signature is refused goes through the SDK, which names the error', async () => {
+    const { driver: good } = counted('list-b');
+    await good.putContent('/dir/x', 'x');
+    const { driver, sdk } = counted('list-b', 'not-the-secret');
+    const err = await driver.list('/dir').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(PathNotFoundError);
+    expect(sdk).toContain('ListObjectsV2Command');
+  });
+});
+
+describe('parseListPage', () => {
+  it('reads keys, sizes, times, common prefixes and the token; decodes XML character references', () => {
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>' +
+      '<Prefix>r/</Prefix><MaxKeys>2</MaxKeys><Delimiter>/</Delimiter><IsTruncated>true</IsTruncated>' +
+      '<NextContinuationToken>a+b/c=</NextContinuationToken>' +
+      '<Contents><Key>r/x&amp;y&#60;&#x3e;</Key><LastModified>2026-12-07T03:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>12</Size>' +
+      '<Owner><ID>o</ID></Owner></Contents><CommonPrefixes><Prefix>r/sub/</Prefix></CommonPrefixes></ListBucketResult>';
+    expect(parseListPage(xml)).toEqual({
+      Contents: [{ Key: 'r/x&y<>', Size: 12, LastModified: new Date('2026-12-07T03:00:00.000Z') }],
+      CommonPrefixes: [{ Prefix: 'r/sub/' }],
+      NextContinuationToken: 'a+b/c=',
+    });
+    expect(parseListPage('<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>')).toEqual({ Contents: [], CommonPrefixes: [] });
+  });
+
+  it('refuses what it cannot read (the SDK then lists)', () => {
+    expect(() => parseListPage('<Error><Code>AccessDenied</Code></Error>')).toThrow(SmallFallback);
+    expect(() => parseListPage('<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>')).toThrow(SmallFallback);
   });
 });
