@@ -46,6 +46,12 @@ program
     process.exitCode = await (await import('./cli/cache.js')).cacheWarm(references, opts);
   });
 
+// Once a command is done and nothing is left on the event loop (so stdout and stderr are written),
+// exit at once with process.exitCode: a natural exit first tears down V8's heap, which after a
+// transfer means freeing ~100 MiB of buffers one by one (83-371 ms under load after a 250 MiB
+// `wharf copy`, 60-147 ms with this). `serve` never gets here while it serves.
+process.once('beforeExit', () => process.exit());
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if ((err as Error)?.name === 'ConfigError') {
     process.stderr.write(`wharf: invalid configuration:\n${(err as Error).message}\n`);

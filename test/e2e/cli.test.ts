@@ -1,10 +1,13 @@
 /**
  * The `wharf` command itself: a bad configuration stops `wharf serve` with exit status 1 and a
- * message naming the key, the value and what is allowed; `--config FILE` is honoured.
+ * message naming the key, the value and what is allowed; `--config FILE` is honoured; a client
+ * command that exits at once when done (main.ts's `beforeExit`) still writes all of its output and
+ * keeps its exit status.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeImage, writeLayoutIndex } from '../support/layouts.js';
 import { REPO_ROOT, removeDir, run, tempDir, WHARF_MAIN } from './helpers.js';
 
 function wharf(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -78,5 +81,27 @@ describe('wharf --version and wharf gc --help', () => {
     expect(r.stdout).toContain('--delete-untagged (gc.deleteuntagged: true) deletes those too');
     expect(r.stdout).toContain('within the grace period (gc.grace, 1h) is deleted');
     expect(r.stdout).not.toContain('delete what no tag reaches');
+  });
+});
+
+describe('a client command that exits as soon as it is done', () => {
+  it('writes its whole --json result to a pipe and exits 0, and exits 1 with one line when it fails', async () => {
+    const dir = await tempDir();
+    try {
+      const { manifest } = await writeImage(join(dir, 'src'), { layers: [12 * 1024 * 1024, 3 * 1024 * 1024] });
+      await writeLayoutIndex(join(dir, 'src'), [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': '1' } }]);
+      const ok = await wharf(['copy', '--json', `oci:${join(dir, 'src')}:1`, `oci:${join(dir, 'dst')}:1`]);
+      expect(ok.code).toBe(0);
+      const result = JSON.parse(ok.stdout) as { images: { digest: string; blobs: { uploaded: number } }[] };
+      expect(result.images[0]).toMatchObject({ digest: manifest.digest, blobs: { uploaded: 3 } });
+      const index = JSON.parse(await readFile(join(dir, 'dst', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      expect(index.manifests.map((m) => m.digest)).toEqual([manifest.digest]);
+
+      const missing = await wharf(['copy', `oci:${join(dir, 'nothing')}:1`, `oci:${join(dir, 'dst2')}:1`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await removeDir(dir);
+    }
   });
 });

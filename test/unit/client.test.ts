@@ -7,7 +7,7 @@ import { rangeEnd } from '../../src/client/blob-upload.js';
 import { ClientError, RegistryClientError } from '../../src/client/errors.js';
 import { parseLocation } from '../../src/client/image/locations.js';
 import { retryDelay, DEFAULT_RETRY } from '../../src/client/retry.js';
-import { isLoopback, Transport } from '../../src/client/transport.js';
+import { isLoopback, SOCKET_WRITE_BUFFER, Transport } from '../../src/client/transport.js';
 import { TokenCache } from '../../src/client/auth/token-cache.js';
 import { retryAfterSeconds } from '../../src/client/http-body.js';
 
@@ -92,6 +92,35 @@ describe('transfers', () => {
     expect(retryAfterSeconds('3')).toBe(3);
     expect(err.temporary).toBe(true);
     expect(new RegistryClientError(404, [{ code: 'MANIFEST_UNKNOWN', message: '' }], { method: 'GET', url: 'http://x?_state=secret' }).message).not.toContain('secret');
+  });
+
+  it('sends a streamed body without pausing it at every 64 KiB chunk (1 MiB socket write buffer)', async () => {
+    const { createServer } = await import('node:http');
+    const { Readable } = await import('node:stream');
+    let received = 0;
+    const server = createServer((req, res) => {
+      req.on('data', (b: Buffer) => (received += b.length)).on('end', () => res.writeHead(201).end());
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const t = new Transport();
+    try {
+      const chunks = 64;
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let sent = 0;
+      const body = new Readable({ read: () => void body.push(sent++ < chunks ? chunk : null) });
+      let pauses = 0;
+      body.on('pause', () => pauses++);
+      const res = await t.send({ method: 'PUT', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, headers: { 'content-length': String(chunks * chunk.length) }, body });
+      res.body.resume();
+      expect(res.status).toBe(201);
+      expect(received).toBe(chunks * chunk.length);
+      // Node's 16 KiB default made every write return false: one pause (and one drain) per chunk
+      expect(pauses).toBeLessThan(chunks / 4);
+      expect(SOCKET_WRITE_BUFFER).toBeGreaterThanOrEqual(16 * chunk.length);
+    } finally {
+      await t.close();
+      server.close();
+    }
   });
 
   it('uses plain HTTP only for loopback and insecure hosts', () => {
