@@ -99,6 +99,16 @@ export class EventFactory {
     this.source = { addr: `${hostname()}:${listenAddress.slice(listenAddress.lastIndexOf(':') + 1)}`, instanceID: instanceId };
   }
 
+  /** the last timestamp made, and its ms since the epoch: events of the same millisecond share it */
+  private lastTimestamp = { ms: 0, text: '' };
+
+  /** Now in RFC 3339 with milliseconds (Date's toISOString costs about 1 µs; a burst of events shares one). */
+  private timestamp(): string {
+    const ms = Date.now();
+    if (ms !== this.lastTimestamp.ms) this.lastTimestamp = { ms, text: new Date(ms).toISOString() };
+    return this.lastTimestamp.text;
+  }
+
   /** The event of `action` on `target`, by `req`. */
   create(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): RegistryEvent {
     const isDelete = action === 'delete';
@@ -108,7 +118,7 @@ export class EventFactory {
     const socket = req.socket;
     return {
       id: randomUUID(),
-      timestamp: new Date().toISOString(),
+      timestamp: this.timestamp(),
       action,
       target: isDelete
         ? { digest: target.digest, repository: target.repository, tag: target.tag }

@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { isNotFound, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
+import { eventText } from './event-text.js';
 import type { RegistryEvent } from './events.js';
 
 /** The most characters of written batches kept in memory for the delivery (beyond: read from the storage). */
@@ -77,7 +78,7 @@ export class NotificationQueue {
   enqueue(event: RegistryEvent, endpoints: readonly string[], durable = true): Promise<void> {
     if (endpoints.length === 0) return Promise.resolve();
     const pending = (this.collecting ??= newPendingWrite());
-    const line = JSON.stringify(event);
+    const line = eventText(event);
     for (const endpoint of endpoints) {
       const lines = pending.lines.get(endpoint);
       if (lines) lines.push(line);
