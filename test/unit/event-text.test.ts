@@ -31,3 +31,14 @@ describe('eventText', () => {
     }
   });
 });
+
+it("stamps events in toISOString's form, now", () => {
+  const factory = new EventFactory(config, '127.0.0.1:5000');
+  for (let i = 0; i < 3; i++) {
+    const before = Date.now();
+    const { timestamp } = factory.create(request(), { locals: {} } as unknown as ServerResponse, 'pull', targets[0]![2]);
+    expect(new Date(timestamp).toISOString()).toBe(timestamp);
+    expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(timestamp)).toBeLessThanOrEqual(Date.now());
+  }
+});

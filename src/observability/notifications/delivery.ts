@@ -40,7 +40,7 @@ const POLL_MS = 1_000;
  * one envelope, one POST and one listing instead of one each, which was most of the cost of
  * notifications on the manifest GET figure of the bench.
  */
-const LINGER_MS = 25;
+const LINGER_MS = 250;
 
 /** The status of an endpoint that never delivered. */
 function emptyStatus(): DeliveryStatus {

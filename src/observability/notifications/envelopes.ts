@@ -6,7 +6,7 @@
 import type { BatchRef } from './queue.js';
 
 /** The most events one envelope carries. */
-export const MAX_ENVELOPE_EVENTS = 64;
+export const MAX_ENVELOPE_EVENTS = 512;
 
 /**
  * The batches in order, grouped so that each group goes out as one envelope: consecutive batches

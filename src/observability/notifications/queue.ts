@@ -28,7 +28,7 @@ import type { RegistryEvent } from './events.js';
 /** The most characters of written batches kept in memory for the delivery (beyond: read from the storage). */
 const CACHE_CHARS = 8 * 1024 * 1024;
 /** How long events queued without `durable` wait for others before they are written (ms). */
-export const LINGER_MS = 50;
+export const LINGER_MS = 100;
 /** Events collected that start a write without waiting for the linger. */
 const MAX_COLLECTED = 4096;
 
