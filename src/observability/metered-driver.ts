@@ -11,77 +11,79 @@ import { DriverDecorator } from '../storage/driver-decorator.js';
 import type { Metrics } from './metrics.js';
 import type { HistogramSeries } from './series.js';
 
-/** `inner`, timed. */
+/** The actions timed, Distribution's names where it has the action. */
+const ACTIONS = ['Stat', 'GetContent', 'PutContent', 'Reader', 'AppendedState', 'Append', 'AppendedReader', 'CommitAppended', 'Move', 'List', 'Delete', 'RedirectURL'] as const;
+
+/**
+ * `inner`, timed. An action's promise is the inner driver's own, returned as it is, with the
+ * observation attached beside it: no async wrapper, whose extra promises and ticks cost about 1 µs
+ * per storage action (several per manifest GET).
+ */
 export class MeteredDriver extends DriverDecorator {
   /** the series of each action, resolved once */
-  private readonly series = new Map<string, HistogramSeries>();
+  private readonly series: Record<(typeof ACTIONS)[number], HistogramSeries>;
 
   constructor(
     inner: StorageDriver,
     private readonly metrics: Metrics,
   ) {
     super(inner);
+    this.series = Object.fromEntries(ACTIONS.map((a) => [a, metrics.storageAction.series(this.name, a)])) as MeteredDriver['series'];
     const redirect = this.redirectURL;
-    if (redirect) this.redirectURL = (path) => this.timed('RedirectURL', () => redirect(path));
+    if (redirect) this.redirectURL = (path) => this.timed('RedirectURL', performance.now(), redirect(path));
   }
 
-  private async timed<T>(action: string, work: () => Promise<T>): Promise<T> {
-    let series = this.series.get(action);
-    if (!series) {
-      series = this.metrics.storageAction.series(this.name, action);
-      this.series.set(action, series);
-    }
-    const start = performance.now();
-    try {
-      return await work();
-    } finally {
-      series.observe((performance.now() - start) / 1000);
-    }
+  /** `action`'s promise, observed into its series once it settles (either way). */
+  private timed<T>(action: (typeof ACTIONS)[number], start: number, work: Promise<T>): Promise<T> {
+    const series = this.series[action];
+    const observe = (): void => series.observe((performance.now() - start) / 1000);
+    work.then(observe, observe);
+    return work;
   }
 
   override stat(path: string): Promise<FileInfo> {
-    return this.timed('Stat', () => this.inner.stat(path));
+    return this.timed('Stat', performance.now(), this.inner.stat(path));
   }
 
   override getContent(path: string, options?: ReadOptions): Promise<Buffer> {
-    return this.timed('GetContent', () => this.inner.getContent(path, options));
+    return this.timed('GetContent', performance.now(), this.inner.getContent(path, options));
   }
 
   override putContent(path: string, content: Buffer | string): Promise<void> {
-    return this.timed('PutContent', () => this.inner.putContent(path, content));
+    return this.timed('PutContent', performance.now(), this.inner.putContent(path, content));
   }
 
   override reader(path: string, range?: ReadRange): Promise<Readable> {
-    return this.timed('Reader', () => this.inner.reader(path, range));
+    return this.timed('Reader', performance.now(), this.inner.reader(path, range));
   }
 
   override appendedState(path: string): Promise<AppendedState> {
-    return this.timed('AppendedState', () => this.inner.appendedState(path));
+    return this.timed('AppendedState', performance.now(), this.inner.appendedState(path));
   }
 
   override async append(path: string, source: Readable, options: AppendOptions): Promise<number> {
-    const appended = await this.timed('Append', () => this.inner.append(path, source, options));
+    const appended = await this.timed('Append', performance.now(), this.inner.append(path, source, options));
     this.metrics.uploadBytes.inc(appended);
     return appended;
   }
 
   override appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    return this.timed('AppendedReader', () => this.inner.appendedReader(path, state));
+    return this.timed('AppendedReader', performance.now(), this.inner.appendedReader(path, state));
   }
 
   override commitAppended(path: string, dest: string, state: AppendedState, options?: CommitOptions): Promise<void> {
-    return this.timed('CommitAppended', () => this.inner.commitAppended(path, dest, state, options));
+    return this.timed('CommitAppended', performance.now(), this.inner.commitAppended(path, dest, state, options));
   }
 
   override move(source: string, dest: string): Promise<void> {
-    return this.timed('Move', () => this.inner.move(source, dest));
+    return this.timed('Move', performance.now(), this.inner.move(source, dest));
   }
 
   override list(path: string, options?: ReadOptions): Promise<string[]> {
-    return this.timed('List', () => this.inner.list(path, options));
+    return this.timed('List', performance.now(), this.inner.list(path, options));
   }
 
   override delete(path: string): Promise<void> {
-    return this.timed('Delete', () => this.inner.delete(path));
+    return this.timed('Delete', performance.now(), this.inner.delete(path));
   }
 }

@@ -143,18 +143,23 @@ describe('notifications', () => {
     await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { consecutiveFailures: number }[] }).endpoints[0]!.consecutiveFailures > 2, 'failed attempts reported', 10_000);
     const report = (await http.get('/admin/v1/notifications')).body as { endpoints: Record<string, unknown>[] };
     expect(report.endpoints[0]).toMatchObject({ pending: 6, lastSuccess: null, lastAttempt: { status: null, error: expect.stringContaining('ECONNREFUSED') } });
+    // a pull's event is stored after the answer (with the pulls of the next milliseconds): the stop writes it
+    const pulledDigest = pushed.at(-1)!.split(' ')[1]!;
+    expect((await http.get(`/v2/b/two/blobs/${pulledDigest}`)).status).toBe(200);
     await first.stop();
 
     const second = await start(config);
     const again = supertest(second.url);
     pushed.push(`a/one ${(await pushBlob(again, 'a/one', randomBytes(300))).digest}`);
     await r.up();
-    await eventually(async () => new Set(r.events().map((e) => e.id)).size >= pushed.length, 'every event delivered after the restart', 20_000);
+    await eventually(async () => new Set(r.events().map((e) => e.id)).size >= pushed.length + 1, 'every event delivered after the restart', 20_000);
     const got = r.events().map((e) => `${String((e.target as { repository: string }).repository)} ${String((e.target as { digest: string }).digest)}`);
     for (const repo of ['a/one', 'b/two']) expect(unique(got.filter((g) => g.startsWith(repo)))).toEqual(pushed.filter((p) => p.startsWith(repo)));
+    const bTwo = r.events().filter((e) => (e.target as { repository: string }).repository === 'b/two');
+    expect(unique(bTwo.map((e) => `${String(e.action)} ${String((e.target as { digest: string }).digest)}`)).at(-1)).toBe(`pull ${pulledDigest}`);
     expect(r.deliveries.every((d) => d.verified)).toBe(true);
     await eventually(async () => ((await again.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 0, 'queue empty', 5000);
-    await eventually(async () => ((await again.get('/admin/v1/notifications')).body as { endpoints: { delivered: number }[] }).endpoints[0]!.delivered === pushed.length, 'delivered counted', 5000);
+    await eventually(async () => ((await again.get('/admin/v1/notifications')).body as { endpoints: { delivered: number }[] }).endpoints[0]!.delivered === pushed.length + 1, 'delivered counted', 5000);
     const recovered = ((await again.get('/admin/v1/notifications')).body as { endpoints: Record<string, unknown>[] }).endpoints[0];
     // the failure before the restart stays on record after deliveries succeed again
     expect(recovered).toMatchObject({ consecutiveFailures: 0, lastFailure: { status: null, error: expect.stringContaining('ECONNREFUSED') } });

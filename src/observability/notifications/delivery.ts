@@ -19,9 +19,9 @@ import type { EndpointConfig } from '../../config/production-schema.js';
 import { isNotFound, type StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
-import { EVENTS_MEDIA_TYPE, type RegistryEvent } from './events.js';
+import { EVENTS_MEDIA_TYPE } from './events.js';
 import { WebhookPoster } from './poster.js';
-import { envelopeGroups, MAX_ENVELOPE_EVENTS } from './envelopes.js';
+import { envelopeBody, envelopeGroups, envelopeId, MAX_ENVELOPE_EVENTS } from './envelopes.js';
 import type { BatchRef, NotificationQueue } from './queue.js';
 import type { DeliveryAttempt, DeliveryStatus } from './report.js';
 
@@ -41,7 +41,7 @@ const POLL_MS = 1_000;
  * one envelope, one POST and one listing instead of one each, which was most of the cost of
  * notifications on the manifest GET figure of the bench.
  */
-const LINGER_MS = 25;
+const LINGER_MS = 250;
 
 /** The status of an endpoint that never delivered. */
 function emptyStatus(): DeliveryStatus {
@@ -189,7 +189,7 @@ export class EndpointDelivery {
    * the back-off, `waiting` running before each back-off.
    * @returns false when the delivery stopped or lost its lease first
    */
-  private async postUntilAcknowledged(envelope: RegistryEvent[], waiting?: () => Promise<void>): Promise<boolean> {
+  private async postUntilAcknowledged(envelope: readonly string[], waiting?: () => Promise<void>): Promise<boolean> {
     let failures = 0;
     while (!(await this.holdLease()) || !(await this.post(envelope))) {
       failures += 1;
@@ -203,10 +203,10 @@ export class EndpointDelivery {
     return true;
   }
 
-  /** One attempt; true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
-  private async post(events: RegistryEvent[]): Promise<boolean> {
-    const body = JSON.stringify({ events }, null, 3);
-    const id = events.length === 1 ? events[0]!.id : `${events[0]!.id}.${events.length}`;
+  /** One attempt with `events` (JSON text each); true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
+  private async post(events: readonly string[]): Promise<boolean> {
+    const body = envelopeBody(events);
+    const id = envelopeId(events);
     const headers: [string, string][] = [['Content-Type', EVENTS_MEDIA_TYPE]];
     for (const [name, values] of Object.entries(this.endpoint.headers)) for (const v of values) headers.push([name, v]);
     if (this.deps.key) headers.push(...Object.entries(signatureHeaders(this.deps.key, id, Math.floor(Date.now() / 1000), body)));

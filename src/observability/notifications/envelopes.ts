@@ -6,7 +6,7 @@
 import type { BatchRef } from './queue.js';
 
 /** The most events one envelope carries. */
-export const MAX_ENVELOPE_EVENTS = 64;
+export const MAX_ENVELOPE_EVENTS = 512;
 
 /**
  * The batches in order, grouped so that each group goes out as one envelope: consecutive batches
@@ -27,4 +27,23 @@ export function envelopeGroups(batches: readonly BatchRef[]): BatchRef[][] {
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/**
+ * The envelope of `events` (each the JSON text of one event, as queued): `{"events":[...]}`, the
+ * events' text joined as it is, not parsed and printed again (Distribution indents its envelope with
+ * three spaces; a JSON receiver reads both the same).
+ */
+export function envelopeBody(events: readonly string[]): string {
+  return `{"events":[${events.join(',')}]}`;
+}
+
+/**
+ * The webhook id of an envelope (Standard Webhooks `webhook-id`): its event's id, or for several
+ * `<first id>.<count>`, the same on every retry of the same events.
+ * @throws SyntaxError when the first event is not JSON
+ */
+export function envelopeId(events: readonly string[]): string {
+  const first = (JSON.parse(events[0]!) as { id: string }).id;
+  return events.length === 1 ? first : `${first}.${events.length}`;
 }

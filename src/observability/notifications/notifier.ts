@@ -1,8 +1,10 @@
 /**
  * Notifications (`notifications.endpoints`, CNCF Distribution's configuration): the routes record
- * events here; each is queued durably in the storage for every enabled endpoint whose `ignore` rules
- * let it through, before the request is answered; a delivery per endpoint sends the queue (see
- * delivery.ts). The admin API lists the endpoints with their queue and last delivery.
+ * events here; each is queued in the storage for every enabled endpoint whose `ignore` rules let it
+ * through: a push's, mount's or delete's before the request is answered, a pull's within
+ * queue.ts's LINGER_MS after (with the other pulls of that time, in one write); a delivery per
+ * endpoint sends the queue (see delivery.ts). The admin API lists the endpoints with their queue and
+ * last delivery.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +15,7 @@ import type { Config } from '../../config/schema.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
+import type { CounterSeries, GaugeSeries } from '../series.js';
 import { EndpointDelivery, readLease, readStatus, signingKey } from './delivery.js';
 import { EventFactory, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
 import { NotificationQueue } from './queue.js';
@@ -56,6 +59,8 @@ export class Notifier implements EventRecorder {
   private readonly enabled: EndpointConfig[];
   private readonly deliveries = new Map<string, EndpointDelivery>();
   private readonly keys = new Map<string, Buffer | undefined>();
+  /** the `registry_notifications_events_total{type="Events"}` and pending series of each enabled endpoint, resolved once */
+  private readonly series = new Map<string, { events: CounterSeries; pending: GaugeSeries }>();
 
   /** @throws ConfigError for an unreadable `secretfile` or a secret that is not base64 of 16 bytes or more */
   constructor(private readonly deps: NotifierDeps) {
@@ -68,9 +73,12 @@ export class Notifier implements EventRecorder {
       if (!this.keys.get(e.name)) deps.logger.warn({ endpoint: e.name }, `notifications.endpoints "${e.name}" has no secret: its deliveries are not signed; set secret (or secretfile) so the receiver can verify them`);
       this.deliveries.set(e.name, new EndpointDelivery(e, { storage: deps.storage, queue: this.queue, logger: deps.logger, metrics: deps.metrics, key: this.keys.get(e.name) }));
     }
+    const metrics = deps.metrics;
+    if (metrics) for (const e of this.enabled) this.series.set(e.name, { events: metrics.notificationEvents.series('Events', e.name), pending: metrics.notificationPending.series(e.name) });
     this.queue.onWritten = (names) => {
       for (const name of names) this.deliveries.get(name)?.wake();
     };
+    this.queue.onWriteFailed = (err, events) => deps.logger.error({ err, events }, 'cannot queue notification events: the pull events among them are lost');
   }
 
   /** Starts delivering. */
@@ -85,24 +93,23 @@ export class Notifier implements EventRecorder {
   }
 
   /**
-   * Queues the event for every endpoint that wants it; resolves once it is stored. A pull's event that
-   * cannot be stored is logged and the pull goes on; a push's, mount's or delete's fails the request
-   * (the client retries it, and the retry records the event).
+   * Queues the event for every endpoint that wants it. A push's, mount's or delete's resolves once it
+   * is stored, and its storage error fails the request (the client retries it, and the retry records
+   * the event). A pull's resolves at once, as CNCF Distribution's does: it is stored with the pulls of
+   * the next few milliseconds (at once on a stop), and a failure to store it is logged (see the
+   * constructor) without failing the pull.
    * @throws the storage's error, except for pulls
    */
   async record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> {
     const event = this.factory.create(req, res, action, target);
     const endpoints = this.enabled.filter((e) => !ignoredBy(e, event)).map((e) => e.name);
     for (const name of endpoints) {
-      this.deps.metrics?.notificationEvents.series('Events', name).inc();
-      this.deps.metrics?.notificationPending.series(name).inc();
+      const series = this.series.get(name);
+      series?.events.inc();
+      series?.pending.inc();
     }
-    try {
-      await this.queue.enqueue(event, endpoints);
-    } catch (err) {
-      if (action !== 'pull') throw err;
-      req.log?.error({ err, reqId: req.id }, 'cannot queue the pull event');
-    }
+    const stored = this.queue.enqueue(event, endpoints, action !== 'pull');
+    if (action !== 'pull') await stored;
   }
 
   /** Every configured endpoint with its queue and last delivery, as stored (so any process sharing the storage answers the same). */

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { eventText } from '../../src/observability/notifications/event-text.js';
+import { EventFactory, type EventTarget } from '../../src/observability/notifications/events.js';
+import { validate } from '../../src/config/load.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const config = validate({ http: { addr: '127.0.0.1:5000' }, storage: { filesystem: { rootdirectory: '/tmp/unused' } }, notifications: { events: { includereferences: true }, endpoints: [] } });
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const manifest = Buffer.from(JSON.stringify({ config: { mediaType: 'application/x', size: 2, digest: DIGEST }, layers: [{ mediaType: 'application/y', digest: DIGEST }] }));
+
+function request(extra: Partial<{ host: string; ua: string; addr: string | undefined; family: string }> = {}): IncomingMessage {
+  const headers: Record<string, string> = { host: extra.host ?? '127.0.0.1:5000' };
+  if (extra.ua !== undefined) headers['user-agent'] = extra.ua;
+  return { id: 'req-1', method: 'GET', url: '/v2/a/manifests/x', headers, socket: { remoteAddress: 'addr' in extra ? extra.addr : '127.0.0.1', remoteFamily: extra.family ?? 'IPv4', remotePort: 4000 } } as unknown as IncomingMessage;
+}
+
+const targets: [string, 'push' | 'pull' | 'delete' | 'mount', EventTarget][] = [
+  ['manifest pull by tag', 'pull', { kind: 'manifest', repository: 'team/app', digest: DIGEST, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 500, tag: 'v1' }],
+  ['manifest push with references', 'push', { kind: 'manifest', repository: 'team/app', digest: DIGEST, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: manifest.length, tag: 'v1', body: manifest }],
+  ['blob mount', 'mount', { kind: 'blob', repository: 'b', digest: DIGEST, size: 3, fromRepository: 'a' }],
+  ['tag delete', 'delete', { kind: 'manifest', repository: 'a', tag: 'v"1\u2028' }],
+  ['digest delete', 'delete', { kind: 'manifest', repository: 'a', digest: DIGEST }],
+];
+
+describe('eventText', () => {
+  it.each(targets)('writes a %s as JSON.stringify does', (_name, action, target) => {
+    const factory = new EventFactory(config, '127.0.0.1:5000');
+    for (const req of [request(), request({ ua: 'docker/28 "quoted" \\ \n', host: 'r.example:443', family: 'IPv6', addr: '::1' }), request({ addr: undefined })]) {
+      const event = factory.create(req, { locals: {} } as unknown as ServerResponse, action, target);
+      expect(eventText(event)).toBe(JSON.stringify(event));
+    }
+  });
+});
+
+it("stamps events in toISOString's form, now", () => {
+  const factory = new EventFactory(config, '127.0.0.1:5000');
+  for (let i = 0; i < 3; i++) {
+    const before = Date.now();
+    const { timestamp } = factory.create(request(), { locals: {} } as unknown as ServerResponse, 'pull', targets[0]![2]);
+    expect(new Date(timestamp).toISOString()).toBe(timestamp);
+    expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(timestamp)).toBeLessThanOrEqual(Date.now());
+  }
+});
