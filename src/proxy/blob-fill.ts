@@ -10,6 +10,9 @@
  *   away stops only its own stream; the fill goes on for the others and for the cache
  *   (Distribution's detached cache write; its tee stops with the first client, and a second client
  *   fetches again uncached, distribution PR #4664);
+ * - the upstream is read at the pace of the fastest client (Distribution's tee reads at its one
+ *   client's pace), so a client as fast as the upstream never falls behind the window; a fill whose
+ *   clients all stop reading for 2 s goes on at the upstream's pace;
  * - a client that falls behind the window (or joins late) waits for the commit and reads the rest
  *   from storage, so a slow client never holds bytes in memory or slows the others;
  * - the last byte is held back until the bytes verified against the digest (the hash kept while they
