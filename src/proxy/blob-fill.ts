@@ -10,6 +10,9 @@
  *   away stops only its own stream; the fill goes on for the others and for the cache
  *   (Distribution's detached cache write; its tee stops with the first client, and a second client
  *   fetches again uncached, distribution PR #4664);
+ * - the upstream is read at the pace of the fastest client (Distribution's tee reads at its one
+ *   client's pace), so a client as fast as the upstream never falls behind the window; a fill whose
+ *   clients all stop reading for 2 s goes on at the upstream's pace;
  * - a client that falls behind the window (or joins late) waits for the commit and reads the rest
  *   from storage, so a slow client never holds bytes in memory or slows the others;
  * - the last byte is held back until the bytes verified against the digest (the hash kept while they
@@ -18,13 +21,14 @@
  * - a body cut halfway is resumed with ranged GETs (the client's `rangeStream`), within its retries.
  */
 import { once } from 'node:events';
-import { Readable, type Writable } from 'node:stream';
+import { finished, Readable, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { rangeStream } from '../client/index.js';
 import type { ParsedDigest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { Registry } from '../registry/registry.js';
 import { DestinationWatch } from '../storage/destination-watch.js';
+import { FillWindow } from './fill-window.js';
 import type { Upstream } from './upstream.js';
 
 /** Bytes of the most recent part of a blob kept in memory per fill (16 MiB; at most `maxconnections` fills per upstream run at once). */
@@ -35,6 +39,9 @@ const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /** The most a client's send gathers from the window into one vectored write (fewer, larger socket writes). */
 const YIELD_BYTES = 1024 * 1024;
+
+/** ms the upstream may wait for the fastest client before the fill stops waiting for its clients. */
+const PACE_STALL_MS = 2000;
 
 /** What a fill fetches and where it stores it. */
 export interface FillSpec {
@@ -52,6 +59,13 @@ export interface FillSpec {
   logger?: Logger;
 }
 
+/** A client's place in the blob, for pacing the upstream. */
+interface Reader {
+  position: number;
+  /** counted for pacing (false once the fill stopped waiting for it) */
+  paced: boolean;
+}
+
 /** A blob being fetched into the cache. */
 export class BlobFill {
   /** the blob's size in bytes, once the upstream answered (undefined when it sent no Content-Length) */
@@ -62,19 +76,27 @@ export class BlobFill {
   readonly done: Promise<void>;
   readonly #spec: FillSpec;
   readonly #windowBytes: number;
-  #chunks: Buffer[] = [];
-  #starts: number[] = [];
-  #held = 0;
-  #received = 0;
+  readonly #window: FillWindow;
+  readonly #readers = new Set<Reader>();
   #state: 'fetching' | 'committed' | 'failed' = 'fetching';
   /** the bytes received verified against the digest (the commit may still be under way) */
   #verified = false;
   #error: unknown;
   #tick = deferred();
+  #tickScheduled = false;
+  /** the upstream body being read, paused while the storage or the fastest client is behind */
+  #body: Readable | undefined;
+  #storageBehind = false;
+  #clientsBehind = false;
+  #stall: NodeJS.Timeout | undefined;
+  /** after this time (ms since the epoch) the fill no longer waits for its clients (its timeout nears) */
+  readonly #paceUntil: number;
 
   private constructor(spec: FillSpec) {
     this.#spec = spec;
     this.#windowBytes = spec.windowBytes ?? FILL_WINDOW_BYTES;
+    this.#window = new FillWindow(this.#windowBytes);
+    this.#paceUntil = Date.now() + spec.timeoutMs / 2;
     const ready = deferred();
     this.ready = ready.promise;
     this.done = this.#run(ready).then(
@@ -102,94 +124,116 @@ export class BlobFill {
 
   /**
    * Writes the bytes `[offset, end)` of the blob (to its end by default) to `dest` as they arrive, then
-   * ends it; call after {@link ready}. Bytes in the window are written from memory as slices of the
-   * upstream's chunks (corked into one vectored write: no copy), with `dest`'s back-pressure; a client
-   * behind the window waits for the commit and gets the rest as a stored blob is sent (the storage's
-   * direct send: reused buffers on the filesystem).
+   * ends it; call after {@link ready}. Bytes in the window are written from memory as slices of its
+   * blocks (corked into one vectored write: no copy), with `dest`'s back-pressure; the upstream waits
+   * for the fastest client (it never falls behind the window), the others go at their own pace, and a
+   * client behind the window waits for the commit and gets the rest as a stored blob is sent (the
+   * storage's direct send: reused buffers on the filesystem).
    * @throws the fill's error, or `ERR_STREAM_PREMATURE_CLOSE` when `dest` closes first; `dest` is then
    *   destroyed (its client sees a cut body, never a clean end)
    */
   async sendTo(dest: Writable, offset = 0, end?: number): Promise<void> {
     const watch = new DestinationWatch(dest, 'the client closed the connection before the whole blob was sent');
     const { gone } = watch;
-    let position = offset;
-    await watch.run(async () => {
-      for (;;) {
-        const stop = end ?? this.size ?? Infinity;
-        if (position >= stop || (this.#state === 'committed' && position >= this.#received)) break;
-        if (this.#state === 'failed') throw this.#error;
-        const first = this.#starts[0] ?? this.#received;
-        if (position < first || (this.#state === 'committed' && this.#chunks.length === 0)) {
-          // behind the window, or the window is gone: the rest is sent from storage once committed
-          await Promise.race([this.done, gone]);
-          const last = end ?? this.size!;
-          watch.release();
-          await this.#spec.registry.blobs.send(this.#spec.digest.digest, { offset: position, length: last - position }, dest);
-          return;
+    const reader: Reader = { position: offset, paced: true };
+    this.#readers.add(reader);
+    try {
+      await watch.run(async () => {
+        for (;;) {
+          const stop = end ?? this.size ?? Infinity;
+          const received = this.#window.received;
+          if (reader.position >= stop || (this.#state === 'committed' && reader.position >= received)) break;
+          if (this.#state === 'failed') throw this.#error;
+          if (reader.position < this.#window.first || this.#state === 'committed') {
+            // behind the window, or the window is gone: the rest is sent from storage once committed
+            this.#leave(reader);
+            await Promise.race([this.done, gone]);
+            const last = end ?? this.size!;
+            watch.release();
+            await this.#spec.registry.blobs.send(this.#spec.digest.digest, { offset: reader.position, length: last - reader.position }, dest);
+            return;
+          }
+          // hold the last byte back until the digest verified (with a known size; without one the stream's end is the signal)
+          const whole = this.#verified || this.size === undefined;
+          const limit = Math.min(stop, whole ? received : Math.min(received, this.size! - 1), reader.position + YIELD_BYTES);
+          if (reader.position >= limit) {
+            await Promise.race([this.#tick.promise, gone]);
+            continue;
+          }
+          const room = this.#window.write(dest, reader.position, limit);
+          reader.position = limit;
+          this.#pace();
+          if (!room) await Promise.race([once(dest, 'drain'), gone]);
         }
-        // hold the last byte back until the digest verified (with a known size; without one the stream's end is the signal)
-        const whole = this.#verified || this.#state === 'committed' || this.size === undefined;
-        const limit = Math.min(stop, whole ? this.#received : Math.min(this.#received, this.size! - 1));
-        if (position >= limit) {
-          await Promise.race([this.#tick.promise, gone]);
-          continue;
-        }
-        // what has arrived, up to 1 MiB, in one vectored write instead of one write per upstream chunk
-        let room = true;
-        dest.cork();
-        for (let bytes = 0; position < limit && bytes < YIELD_BYTES; ) {
-          const piece = this.#slice(position, Math.min(limit, position + YIELD_BYTES - bytes));
-          room = dest.write(piece);
-          position += piece.length;
-          bytes += piece.length;
-        }
-        dest.uncork();
-        if (!room) await Promise.race([once(dest, 'drain'), gone]);
-      }
-      await watch.end();
-    });
-  }
-
-  /** The window's bytes from `position` (inside the window), at most up to `limit`, without copying. */
-  #slice(position: number, limit: number): Buffer {
-    let lo = 0;
-    let hi = this.#starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.#starts[mid]! <= position) lo = mid;
-      else hi = mid - 1;
+        await watch.end();
+      });
+    } finally {
+      this.#leave(reader);
     }
-    const chunk = this.#chunks[lo]!;
-    const from = position - this.#starts[lo]!;
-    return chunk.subarray(from, Math.min(chunk.length, from + limit - position));
   }
 
-  #push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#starts.push(this.#received);
-    this.#received += chunk.length;
-    this.#held += chunk.length;
-    while (this.#chunks.length > 1 && this.#held - this.#chunks[0]!.length >= this.#windowBytes) {
-      this.#held -= this.#chunks.shift()!.length;
-      this.#starts.shift();
+  #leave(reader: Reader): void {
+    if (this.#readers.delete(reader)) this.#pace();
+  }
+
+  /** Pauses the upstream while every paced client is half a window or more behind it; gives up on them after {@link PACE_STALL_MS}. */
+  #pace(): void {
+    let lead = -1;
+    for (const r of this.#readers) if (r.paced && r.position > lead) lead = r.position;
+    const gap = this.#window.received - lead;
+    const behind = lead >= 0 && this.#state === 'fetching' && Date.now() < this.#paceUntil && gap >= (this.#clientsBehind ? this.#windowBytes / 4 : this.#windowBytes / 2);
+    if (behind === this.#clientsBehind) return;
+    this.#clientsBehind = behind;
+    clearTimeout(this.#stall);
+    if (behind) {
+      this.#stall = setTimeout(() => {
+        for (const r of this.#readers) r.paced = false;
+        this.#pace();
+      }, PACE_STALL_MS);
+      this.#stall.unref();
+    }
+    this.#flow();
+  }
+
+  /** Pauses or resumes the upstream body. */
+  #flow(): void {
+    const body = this.#body;
+    if (!body) return;
+    if (this.#storageBehind || this.#clientsBehind) body.pause();
+    else if (body.isPaused()) body.resume();
+  }
+
+  #accept(chunk: Buffer, disk: Readable): void {
+    if (this.size !== undefined && this.#window.received + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
+    this.#window.append(chunk);
+    if (!disk.push(chunk)) {
+      this.#storageBehind = true;
+      this.#flow();
     }
     this.#spec.onBytes?.(chunk.length);
-    this.#notify();
+    this.#pace();
+    // the clients are woken once per turn of the event loop, for all the chunks it read
+    if (!this.#tickScheduled) {
+      this.#tickScheduled = true;
+      setImmediate(() => {
+        this.#tickScheduled = false;
+        this.#notify();
+      });
+    }
   }
 
   /** The bytes received hash to the digest: the clients may have the last byte before the commit is written. */
   #verify(): void {
     this.#verified = true;
-    this.size ??= this.#received;
+    this.size ??= this.#window.received;
     this.#notify();
   }
 
   #settle(state: 'committed' | 'failed'): void {
     this.#state = state;
-    if (state === 'committed') this.size ??= this.#received;
-    this.#chunks = [];
-    this.#starts = [];
-    this.#held = 0;
+    if (state === 'committed') this.size ??= this.#window.received;
+    clearTimeout(this.#stall);
+    this.#window.clear();
     this.#notify();
   }
 
@@ -226,11 +270,12 @@ export class BlobFill {
       throw err;
     }
     try {
-      await registry.uploads.append(cache, session.id, Readable.from(this.#upstreamBytes(first.body, signal), { objectMode: false, highWaterMark: READ_AHEAD_BYTES }), undefined, signal);
-      if (this.size !== undefined && this.#received !== this.size) throw new Error(`the upstream sent ${this.#received} of ${this.size} bytes`);
-      const received = registry.uploads.runningDigest(session.id, this.#received);
-      if (received !== undefined && received !== digest.digest) throw new Error(`the upstream sent bytes whose digest is ${received}, not ${digest.digest}`);
-      if (received !== undefined) this.#verify();
+      await this.#store(first.body, session.id, signal);
+      const received = this.#window.received;
+      if (this.size !== undefined && received !== this.size) throw new Error(`the upstream sent ${received} of ${this.size} bytes`);
+      const hashed = registry.uploads.runningDigest(session.id, received);
+      if (hashed !== undefined && hashed !== digest.digest) throw new Error(`the upstream sent bytes whose digest is ${hashed}, not ${digest.digest}`);
+      if (hashed !== undefined) this.#verify();
       await registry.uploads.commit(cache, session.id, digest);
     } catch (err) {
       await registry.uploads.cancel(cache, session.id).catch(() => undefined);
@@ -238,24 +283,61 @@ export class BlobFill {
     }
   }
 
-  /** The upstream's body, resumed with ranged GETs when it is cut (and the size is known), each chunk recorded in the window. */
-  async *#upstreamBytes(body: Readable, signal: AbortSignal): AsyncGenerator<Buffer> {
-    const { upstream, remote, digest } = this.#spec;
-    const size = this.size;
-    const accept = (chunk: Buffer): Buffer => {
-      if (size !== undefined && this.#received + chunk.length > size) throw new Error(`the upstream sent more than the ${size} bytes it announced`);
-      this.#push(chunk);
-      return chunk;
-    };
+  /**
+   * Reads the upstream's body into the window and the upload session at once (one pass: each chunk
+   * copied into the window and handed to storage as it is), resumed with ranged GETs when it is cut
+   * (and the size is known).
+   */
+  async #store(body: Readable, session: string, signal: AbortSignal): Promise<void> {
+    const { upstream, remote, cache, digest, registry } = this.#spec;
+    const disk = new Readable({
+      highWaterMark: READ_AHEAD_BYTES,
+      read: () => {
+        this.#storageBehind = false;
+        this.#flow();
+      },
+    });
+    const storing = registry.uploads.append(cache, session, disk, undefined, signal);
+    storing.catch((err: unknown) => this.#body?.destroy(err as Error));
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) yield accept(chunk);
+      try {
+        await this.#read(body, disk);
+      } catch (err) {
+        if (this.size === undefined || signal.aborted) throw err;
+        this.#spec.logger?.info({ upstream: upstream.name, digest: digest.digest, at: this.#window.received, err: (err as Error).message }, 'upstream blob body cut: resuming with a ranged GET');
+      }
+      const size = this.size;
+      if (size !== undefined && this.#window.received < size) {
+        const at = this.#window.received;
+        await this.#read(rangeStream(upstream.client, upstream.repo(remote), { mediaType: 'application/octet-stream', digest: digest.digest, size }, at, size - at, { signal }), disk);
+      }
+      disk.push(null);
     } catch (err) {
-      if (size === undefined || signal.aborted) throw err;
-      this.#spec.logger?.info({ upstream: upstream.name, digest: digest.digest, at: this.#received, err: (err as Error).message }, 'upstream blob body cut: resuming with a ranged GET');
+      disk.destroy(err as Error);
+      await storing.catch(() => undefined);
+      throw err;
     }
-    if (size === undefined || this.#received >= size) return;
-    const rest = rangeStream(upstream.client, upstream.repo(remote), { mediaType: 'application/octet-stream', digest: digest.digest, size }, this.#received, size - this.#received, { signal });
-    for await (const chunk of rest as AsyncIterable<Buffer>) yield accept(chunk);
+    await storing;
+  }
+
+  /** Reads `body` to its end through {@link accept}, paused and resumed by {@link flow}. */
+  #read(body: Readable, disk: Readable): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#body = body;
+      body.on('data', (chunk: Buffer) => {
+        try {
+          this.#accept(chunk, disk);
+        } catch (err) {
+          body.destroy(err as Error);
+        }
+      });
+      finished(body, (err) => {
+        this.#body = undefined;
+        if (err) reject(err);
+        else resolve();
+      });
+      this.#flow();
+    });
   }
 }
 

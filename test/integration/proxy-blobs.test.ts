@@ -49,6 +49,33 @@ describe('pull-through blobs', () => {
     expect(upstream.count('GET', /\/blobs\//)).toBe(1);
   });
 
+  it('the upstream waits for a client that stops reading, then goes on without it; the client still gets the whole blob', async () => {
+    const upstream = await startUpstream();
+    const blob = await pushBlob(upstream.http, 'library/big', randomBytes(24 * MiB));
+    const cache = await startCache([upstreamOf(upstream.url)], { fillWindowBytes: MiB });
+    const fetched = async (): Promise<number> => (await cache.http.get('/admin/v1/cache')).body.upstreams[0].counts.bytesFetched as number;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const duringPause: number[] = [];
+    const client = pull(cache, `/v2/up/library/big/blobs/${blob.digest}`, {
+      pause: {
+        at: MiB,
+        during: async () => {
+          // paced: once the sockets' buffers are full, the fill stops a window ahead of its only client, and stays there
+          for (let i = 0; i < 6 && (duringPause.length < 2 || duringPause.at(-1) !== duringPause.at(-2)); i++) {
+            await sleep(250);
+            duringPause.push(await fetched());
+          }
+          // past the stall limit the fill goes on for the cache without it
+          await eventually(() => isCached(cache, `/v2/up/library/big/blobs/${blob.digest}`), 'the fill to finish without its stalled client', 20_000);
+        },
+      },
+    });
+    expect(await client).toEqual({ digest: blob.digest, bytes: blob.size });
+    expect(duringPause.at(-1)).toBe(duringPause.at(-2));
+    expect(duringPause.at(-1)).toBeLessThan(blob.size / 2);
+    expect(upstream.count('GET', /\/blobs\//)).toBe(1);
+  });
+
   it('the fill goes on for the cache when its only client goes away', async () => {
     const upstream = await startUpstream();
     const blob = await pushBlob(upstream.http, 'library/big', randomBytes(4 * MiB));

@@ -240,8 +240,15 @@ export async function startCache(upstreams: Record<string, unknown>[], options: 
   return { url: `http://127.0.0.1:${port}`, http: supertest(server), config, driver, advance: (ms) => void (offset += ms) };
 }
 
-/** GETs `path` from the cache; resolves with the body's sha256 and length, or the error that ended it. */
-export function pull(cache: TestCache, path: string, options: { abortAfter?: number; onFirstByte?: () => void } = {}): Promise<{ digest: string; bytes: number; error?: string }> {
+/**
+ * GETs `path` from the cache; resolves with the body's sha256 and length, or the error that ended it.
+ * `pause`: once `at` bytes arrived, stops reading until `during` settles (a client that stalls).
+ */
+export function pull(
+  cache: TestCache,
+  path: string,
+  options: { abortAfter?: number; onFirstByte?: () => void; pause?: { at: number; during: () => Promise<unknown> } } = {},
+): Promise<{ digest: string; bytes: number; error?: string }> {
   return new Promise((resolve) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -251,6 +258,12 @@ export function pull(cache: TestCache, path: string, options: { abortAfter?: num
         hash.update(chunk);
         bytes += chunk.length;
         if (options.abortAfter !== undefined && bytes >= options.abortAfter) req.destroy();
+        const pause = options.pause;
+        if (pause && bytes >= pause.at) {
+          options.pause = undefined;
+          res.pause();
+          void pause.during().finally(() => res.resume());
+        }
       });
       res.on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, bytes }));
       res.on('error', (err) => resolve({ digest: '', bytes, error: err.message }));
