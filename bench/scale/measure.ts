@@ -38,13 +38,15 @@ export interface ProcessRun {
   seconds: number;
   /** peak resident set size, MiB */
   peakMiB: number;
+  /** CPU time of the process (user + system), seconds: what the machine's load bends least */
+  cpuSeconds: number;
   /** the exit code */
   code: number;
 }
 
 /**
  * Runs `command args` under GNU time (`/usr/bin/time`), its stdout to `stdoutFile` and stderr to
- * `stderrFile`: wall time and the peak RSS the kernel accounted to it.
+ * `stderrFile`: wall time, CPU time (user + system) and the peak RSS the kernel accounted to it.
  * @throws Error when GNU time reports nothing
  */
 export async function runMeasured(command: string, args: string[], files: { stdout: string; stderr: string; time: string }): Promise<ProcessRun> {
@@ -52,13 +54,13 @@ export async function runMeasured(command: string, args: string[], files: { stdo
   const err = openSync(files.stderr, 'w');
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', files.time, command, ...args], { stdio: ['ignore', out, err] });
+      const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', files.time, command, ...args], { stdio: ['ignore', out, err] });
       child.once('error', reject);
       child.once('exit', (c) => resolve(c ?? 1));
     });
-    const [seconds, kib] = (await readFile(files.time, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
-    if (!Number.isFinite(seconds) || !Number.isFinite(kib)) throw new Error(`GNU time wrote nothing usable to ${files.time}`);
-    return { seconds, peakMiB: kib / 1024, code };
+    const [seconds, kib, user, system] = (await readFile(files.time, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number, number];
+    if (![seconds, kib, user, system].every(Number.isFinite)) throw new Error(`GNU time wrote nothing usable to ${files.time}`);
+    return { seconds, peakMiB: kib / 1024, cpuSeconds: user + system, code };
   } finally {
     closeSync(out);
     closeSync(err);

@@ -9,8 +9,10 @@ import type { Metric, Results } from '../report.js';
 /** The rows of a wide registry (many repositories of ten tags). */
 export const WIDE_METRICS: Metric[] = [
   { key: 'gc-dry', label: 'GC dry run (`wharf gc --dry-run` / `garbage-collect --dry-run`)', unit: 's', target: { ratioAtMost: 0.666 } },
+  { key: 'gc-dry-cpu', label: 'GC dry run, CPU time (user + system)', unit: 's', target: { ratioAtMost: 0.666 } },
   { key: 'gc-dry-rss', label: 'GC dry run, peak RSS', unit: 'MiB', target: { atMost: 200 } },
   { key: 'gc-real', label: 'GC deleting untagged (`--delete-untagged`)', unit: 's', target: { ratioAtMost: 0.666 } },
+  { key: 'gc-real-cpu', label: 'GC deleting untagged, CPU time (user + system)', unit: 's', target: { ratioAtMost: 0.666 } },
   { key: 'gc-real-rss', label: 'GC deleting untagged, peak RSS', unit: 'MiB', target: { atMost: 200 } },
   { key: 'index-build', label: 'admin index built at start (no snapshot in storage)', unit: 's' },
   { key: 'admin-first', label: 'first admin page (`/admin/v1/repositories?n=100`)', unit: 'ms', target: { atMost: 200 } },

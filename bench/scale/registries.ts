@@ -228,7 +228,7 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
   }
   for (let round = 1; round <= run.rounds; round++) {
     /** Wharf's run of this round, kept until Distribution's run of the same kind ends: only pairs are recorded */
-    const pending = new Map<string, { seconds: number; peakMiB: number }>();
+    const pending = new Map<string, { seconds: number; peakMiB: number; cpuSeconds: number }>();
     for (const { kind, real } of gcRuns) {
       const key = real ? 'gc-real' : 'gc-dry';
       const files = { stdout: join(dir, `${kind}-gc.out`), stderr: join(dir, `${kind}-gc.err`), time: join(dir, `${kind}-gc.time`) };
@@ -257,10 +257,15 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
       if (!wharfRun) continue; // Wharf's run of this round failed: Distribution's is not recorded alone
       results.add(key, 'wharf', wharfRun.seconds);
       results.add(`${key}-rss`, 'wharf', wharfRun.peakMiB);
+      results.add(`${key}-cpu`, 'wharf', wharfRun.cpuSeconds);
       if (kind === 'distribution') {
         results.add(key, kind, measured.seconds);
         results.add(`${key}-rss`, kind, measured.peakMiB);
-        results.notes.push(`round ${round} ${key}: Wharf ${wharfRun.seconds.toFixed(1)} s, Distribution ${measured.seconds.toFixed(1)} s (${(wharfRun.seconds / measured.seconds).toFixed(2)}x), one after the other on the same data`);
+        results.add(`${key}-cpu`, kind, measured.cpuSeconds);
+        results.notes.push(
+          `round ${round} ${key}: Wharf ${wharfRun.seconds.toFixed(1)} s (CPU ${wharfRun.cpuSeconds.toFixed(1)} s), Distribution ${measured.seconds.toFixed(1)} s (CPU ${measured.cpuSeconds.toFixed(1)} s): ` +
+            `${(wharfRun.seconds / measured.seconds).toFixed(2)}x wall, ${(wharfRun.cpuSeconds / measured.cpuSeconds).toFixed(2)}x CPU, one after the other on the same data`,
+        );
       }
     }
   }

@@ -8,7 +8,7 @@
  * delete at that moment.
  *
  * Time and memory are linear in the registry's size: every repository is read once to mark (and its
- * blob links listed once more when blobs were swept), the blob store listed twice, shard by shard;
+ * blob links listed once more when a deleting run swept blobs), the blob store listed twice, shard by shard;
  * what stays in memory for the whole run is the mark set (a few bytes per blob, see mark.ts), the
  * repository names and the candidates. Storage requests go through one limiter.
  */
@@ -85,6 +85,8 @@ export class GcRun {
   #names: RepositoryName[] = [];
   readonly #manifestCandidates: ManifestCandidate[] = [];
   readonly #danglingLinks: RepositoryDigest[] = [];
+  /** links whose blob was not marked when their repository was read (a dry run's links pass, see Sweep.recordedLinks) */
+  readonly #unmarkedLinks: RepositoryDigest[] = [];
   readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
   #phase: GcPhase = 'mark';
   #repositoriesVisited = 0;
@@ -194,6 +196,7 @@ export class GcRun {
       const found = await markRepository(repo, this.#marks, { cutoff, deleteUntagged, ignoredTags: ignored, references, modTimes: times, tally });
       this.#manifestCandidates.push(...found.manifests);
       this.#danglingLinks.push(...found.danglingLinks);
+      if (this.#options.dryRun) this.#unmarkedLinks.push(...found.unmarkedLinks);
       this.#repositoriesVisited += 1;
     });
     this.#report.repositoriesScanned = this.#names.length;
@@ -242,7 +245,8 @@ export class GcRun {
     await sweep.keepTouchedManifests(this.#manifestCandidates);
     await sweep.manifests(this.#manifestCandidates);
     await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
-    await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT);
+    if (this.#options.dryRun) sweep.recordedLinks(this.#unmarkedLinks);
+    else await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT);
     await sweep.danglingLinks(this.#danglingLinks);
   }
 

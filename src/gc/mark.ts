@@ -165,9 +165,15 @@ export async function keep(
  * one to a blob that is not stored is dangling). A repository's links are mostly to what its own kept
  * manifests use: those cost no read.
  * @returns the repository's manifest candidates (revisions no root reaches, all older than the cutoff),
- *   and its dangling links (older than the cutoff, to blobs that are not stored)
+ *   its dangling links (older than the cutoff, to blobs that are not stored), and its other links
+ *   older than the cutoff whose blob was not marked beyond the grace period when it was read: every
+ *   link of the repository to a blob the run may sweep is one of those (marks only grow)
  */
-export async function markRepository(repo: RepositoryScan, marks: MarkSet, options: MarkOptions): Promise<{ manifests: ManifestCandidate[]; danglingLinks: RepositoryDigest[] }> {
+export async function markRepository(
+  repo: RepositoryScan,
+  marks: MarkSet,
+  options: MarkOptions,
+): Promise<{ manifests: ManifestCandidate[]; danglingLinks: RepositoryDigest[]; unmarkedLinks: RepositoryDigest[] }> {
   const tagged: Digest[] = [];
   for (const [t, link] of repo.tags) if (!options.ignoredTags.has(t)) tagged.push(link.digest);
   const kept = await keep(repo, tagged, marks, options);
@@ -194,11 +200,13 @@ export async function markRepository(repo: RepositoryScan, marks: MarkSet, optio
   const pending = repo.links.filter((d) => !(marks.isMarkedBeyondGrace(d) && marks.isStored(d)));
   const linkTimes = await options.modTimes(pending.map((d) => layout.layerLink(repo.name, d)));
   const danglingLinks: RepositoryDigest[] = [];
+  const unmarkedLinks: RepositoryDigest[] = [];
   pending.forEach((d, i) => {
     const modTime = linkTimes[i];
     if (modTime === undefined) return; // deleted since the listing
     if (modTime > options.cutoff) marks.markLinked(d, modTime); // a recent link is a recent use: its blob stays
     else if (!marks.isStored(d)) danglingLinks.push({ repository: repo.name, digest: d });
+    else if (!marks.isMarkedBeyondGrace(d)) unmarkedLinks.push({ repository: repo.name, digest: d });
   });
-  return { manifests, danglingLinks };
+  return { manifests, danglingLinks, unmarkedLinks };
 }

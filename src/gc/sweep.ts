@@ -114,6 +114,22 @@ export class Sweep {
     });
   }
 
+  /**
+   * A dry run's links pass: counts, of `links` (each repository's links whose blob was not marked
+   * when the repository was read, see markRepository), those to swept blobs. The same links
+   * {@link links} finds on a registry that does not change meanwhile, without listing every
+   * repository again; a run that deletes lists them again, so that a link made during the run goes too.
+   */
+  recordedLinks(links: readonly RepositoryDigest[]): void {
+    if (this.#swept.size === 0) return;
+    for (const { repository, digest } of links) {
+      const id = this.#swept.id(digest);
+      if (id < 0) continue;
+      this.#linkDeleted(repository);
+      repositoryEntry(this.report, repository).bytesFreed += this.#swept.columns.size[id]!;
+    }
+  }
+
   /** Deletes links to blobs that were not stored, unless a push touched them or the blob was stored since. */
   async danglingLinks(links: readonly RepositoryDigest[]): Promise<void> {
     for (const link of links) {

@@ -168,13 +168,16 @@ export class FilesystemDriver implements StorageDriver {
   async getContent(path: string, options: ReadOptions = {}): Promise<Buffer> {
     const full = this.full(path);
     try {
+      // a read that is not cached needs no stat to validate a cache entry: one open/fstat/read/close,
+      // a folder answering EISDIR (not found, as the stat's `isFile` would)
+      if (options.cache === false) return await readSmallFile(full);
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats?.isFile()) throw new PathNotFoundError(path, this.name);
       if (stats.size > SMALL_FILE_BYTES) return await readSmallFile(full);
       const cached = this.#cache.get<Buffer>(full, stats);
       if (cached) return cached;
       const content = await readSmallFile(full);
-      if (options.cache !== false) this.#cache.set(full, stats, content);
+      this.#cache.set(full, stats, content);
       return content;
     } catch (err) {
       throw this.notFound(err, path);
@@ -316,12 +319,14 @@ export class FilesystemDriver implements StorageDriver {
   async list(path: string, options: ReadOptions = {}): Promise<string[]> {
     const full = this.full(path);
     try {
+      // not cached: no stat to validate a cache entry, a missing folder answers ENOENT (an empty listing)
+      if (options.cache === false) return (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats) return [];
       const cached = this.#cache.get<readonly string[]>(full, stats);
       if (cached) return cached.slice();
       const names = (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
-      if (options.cache !== false) this.#cache.set(full, stats, names.slice());
+      this.#cache.set(full, stats, names.slice());
       return names;
     } catch (err) {
       const e = this.notFound(err, path);

@@ -8,6 +8,9 @@ import { access, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GcReport } from '../../src/gc/collector.js';
+import { ALGORITHMS } from '../../src/oci/digest.js';
+import { DriverDecorator } from '../../src/storage/driver-decorator.js';
+import type { ReadOptions } from '../../src/storage/driver.js';
 import type { FilesystemDriver } from '../../src/storage/filesystem.js';
 import * as layout from '../../src/storage/layout.js';
 import type { Digest } from '../../src/oci/digest.js';
@@ -163,6 +166,30 @@ forEachDriver((make, driverName) => {
         }
       });
     }
+
+    it("a dry run counts every repository's links to a swept blob from what it read while marking, listing each repository's links once", async () => {
+      const { http, driver } = await make();
+      const orphan = await pushBlob(http, 'a');
+      await pushBlob(http, 'b', orphan.bytes); // the same blob, linked from a second repository
+      await pushImage(http, 'c', 'v1');
+      const linkListings = { count: 0 };
+      class Counting extends DriverDecorator {
+        override list(path: string, options?: ReadOptions): Promise<string[]> {
+          if (path.includes('/_layers/')) linkListings.count += 1;
+          return this.inner.list(path, options);
+        }
+      }
+      const perRepository = { tagsDeleted: 0, manifestsDeleted: 0, linksDeleted: 1, bytesFreed: orphan.size };
+      const dry = await collect(new Counting(driver), { dryRun: true });
+      expect(dry).toMatchObject({ blobsDeleted: 1, linksDeleted: 2, bytesFreed: orphan.size });
+      expect(dry.repositories).toEqual({ a: perRepository, b: perRepository });
+      expect(linkListings.count).toBe(3 * ALGORITHMS.length); // once per repository and algorithm: while marking
+      linkListings.count = 0;
+      const real = await collect(new Counting(driver));
+      expect(real).toMatchObject({ blobsDeleted: 1, linksDeleted: 2, bytesFreed: orphan.size });
+      expect(real.repositories).toEqual(dry.repositories);
+      expect(linkListings.count).toBe(2 * 3 * ALGORITHMS.length); // a deleting run lists them again, for links made meanwhile
+    });
 
     it('dry run deletes nothing and reports the same counts as the run after it', async () => {
       const { http, driver } = await make();

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isNotFound } from '../../src/storage/driver.js';
+import { isNotFound, PathNotFoundError } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { readOnce } from '../../src/storage/read-once.js';
 import { watched } from '../../src/registry/watched-driver.js';
@@ -111,6 +111,23 @@ describe('the filesystem driver with its read cache, and a second process on the
     const first = await driver.getContent('/repositories/a/_manifests/tags/t');
     expect(first).not.toBe(once); // the walk kept nothing: this read went to the file
     expect(await driver.getContent('/repositories/a/_manifests/tags/t')).toBe(first); // a request's read is kept
-    expect(await walk.getContent('/repositories/a/_manifests/tags/t')).toBe(first); // and a walk is served from it
+    const again = await walk.getContent('/repositories/a/_manifests/tags/t');
+    expect(again).not.toBe(first); // a walk reads the file without the stat that would validate a cache entry
+    expect(again.equals(first)).toBe(true);
+  });
+
+  it('answers a read with cache: false without the cache: a missing file, a folder and a missing folder are not found, a listing is sorted without temporaries', async () => {
+    const driver = new FilesystemDriver(root, { now: later });
+    await driver.putContent('/repositories/a/_layers/sha256/bb', 'x');
+    await driver.putContent('/repositories/a/_layers/sha256/aa', 'y');
+    await writeFile(join(root, 'repositories/a/_layers/sha256/.wharf-tmp-left'), 'partial');
+    const once = { cache: false };
+    expect(await driver.list('/repositories/a/_layers/sha256', once)).toEqual(['aa', 'bb']);
+    expect(await driver.list('/repositories/a/_layers/sha512', once)).toEqual([]);
+    expect(await driver.list('/repositories/a/_layers/sha256/aa', once)).toEqual([]); // a file is no folder
+    expect((await driver.getContent('/repositories/a/_layers/sha256/aa', once)).toString()).toBe('y');
+    await expect(driver.getContent('/repositories/a/_layers/sha256', once)).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.getContent('/repositories/a/_layers/sha256/cc', once)).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.getContent('/repositories/b/_layers/sha256/aa', once)).rejects.toBeInstanceOf(PathNotFoundError);
   });
 });
