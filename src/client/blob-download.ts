@@ -1,7 +1,8 @@
 /**
  * Blob pulls that survive a cut: a body that breaks mid-blob is re-requested with `Range` from the
  * first byte not yet received (RFC 9110 section 14.2), up to `retry.retries` times without
- * progress. {@link rangeStream} gives a byte range (what parallel pulls, copies and resumed uploads
+ * progress, and at most {@link resumeBudget} times in all (a registry that cuts every answer after a
+ * few bytes would otherwise be asked again for ever, each cut counting as progress). {@link rangeStream} gives a byte range (what parallel pulls, copies and resumed uploads
  * read); {@link fetchBlob} gives the whole blob, verified against its descriptor's digest and size.
  */
 import { Readable } from 'node:stream';
@@ -14,6 +15,11 @@ import { Verifier } from './streams.js';
 
 /** Bytes a {@link rangeStream} buffers before it pauses its response (four of the 64 KiB reads that come in). */
 const RANGE_BUFFER = 256 * 1024;
+
+/** Resumes a {@link rangeStream} may make in all: 8, plus one per 32 MiB of its length (650 for 20 GiB). */
+export function resumeBudget(length: number): number {
+  return 8 + Math.floor(length / (32 * 1024 * 1024));
+}
 
 /**
  * The bytes `[offset, offset + length)` of blob `desc` in `repo`, as one stream that resumes cuts
@@ -68,6 +74,7 @@ export function rangeStream(client: RegistryClient, repo: Repo, desc: Descriptor
 
   async function pump(): Promise<void> {
     let stalled = 0;
+    let resumes = 0;
     while (position < end && !out.destroyed) {
       const before = position;
       try {
@@ -83,6 +90,9 @@ export function rangeStream(client: RegistryClient, repo: Repo, desc: Descriptor
         if (options.signal?.aborted || !(err instanceof CutError || isRetryable(err) || !(err instanceof ClientError))) throw err;
         stalled = position > before ? 0 : stalled + 1;
         if (stalled > client.retry.retries) throw err;
+        if (++resumes > resumeBudget(length)) {
+          throw new ClientError('PROTOCOL', `blob ${desc.digest} of ${repo.repository}: the body was cut ${resumes} times (last: ${(err as Error).message}); giving up`);
+        }
         await sleep(retryDelay(client.retry, stalled, err), undefined, { signal: options.signal });
       }
     }

@@ -109,6 +109,32 @@ describe('a registry that sends the wrong bytes', () => {
     return `127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
+  it('gives up on a registry that cuts every blob answer after a few bytes, instead of resuming for ever', async () => {
+    const src = join(await tempDir(), 'src');
+    const { manifest, layers } = await writeImage(src, { layers: [MiB] });
+    const { readFile } = await import('node:fs/promises');
+    let blobGets = 0;
+    const host = await hostile((req, res) => {
+      const [, kind, ref] = /\/(manifests|blobs)\/(.+)$/.exec(req.url!)!;
+      const digest = kind === 'manifests' ? manifest.digest : ref!;
+      void readFile(join(src, 'blobs', 'sha256', digest.slice(7))).then((bytes) => {
+        if (kind === 'manifests') return res.writeHead(200, { 'content-type': manifest.mediaType, 'docker-content-digest': digest }).end(bytes);
+        if (digest === layers[0]!.digest) blobGets++;
+        const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0);
+        const part = bytes.subarray(from);
+        res.writeHead(from ? 206 : 200, { 'content-length': part.length, ...(from ? { 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}) });
+        if (digest !== layers[0]!.digest) return res.end(part);
+        res.write(part.subarray(0, 1000), () => res.destroy()); // progress every time, never the whole
+      });
+    });
+    const parent = await tempDir();
+    const c = client({ retry: { retries: 3, baseDelayMs: 1 } });
+    const err = await copyImage(registrySource(c, parseImageReference(`${host}/team/cut:1`)), layoutSink(join(parent, 'out'), '1', { parallelThreshold: Infinity })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/was cut \d+ times/) });
+    expect(blobGets).toBeLessThanOrEqual(10);
+    expect(await readdir(parent)).toEqual([]);
+  });
+
   it('stops a redirect loop with an error that says so', async () => {
     let requests = 0;
     const host = await hostile((req, res) => {
