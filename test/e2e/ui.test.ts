@@ -145,6 +145,8 @@ describe('the web page in chromium', () => {
     expect(await page.evaluate('document.activeElement?.textContent')).toMatch(/^Name/);
     await page.keyboard.press('Enter');
     await page.locator('th[aria-sort="descending"]', { hasText: 'Name' }).waitFor();
+    // the sorted page arrives after the header turns: tabbing before it lands on rows about to move
+    await page.locator('table.list:not([aria-busy="true"]) tbody tr').first().filter({ hasText: 'ui/solo' }).waitFor();
     for (let i = 0; i < 7; i++) await page.keyboard.press('Tab'); // the other six sort buttons, then the first repository
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('ui/solo');
     await page.keyboard.press('Enter');
