@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { WebhookPoster } from '../../src/observability/notifications/poster.js';
@@ -7,6 +7,16 @@ const closers: Array<() => void> = [];
 afterEach(() => {
   for (const close of closers.splice(0)) close();
 });
+
+/** Starts `server` on a free loopback port, closed after the test; its base URL (`http://127.0.0.1:PORT`). */
+async function serve(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 /** A receiver that records each request's head, body and socket, and answers `status` (never, for 0). */
 async function receiver(status: number): Promise<{ url: string; seen: Array<{ req: IncomingMessage; body: string; socket: Socket }> }> {
@@ -20,12 +30,7 @@ async function receiver(status: number): Promise<{ url: string; seen: Array<{ re
       if (status > 0) res.writeHead(status).end('ignored');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, seen };
+  return { url: `${await serve(server)}/hook`, seen };
 }
 
 it('posts the body with every header (a repeated name included) and answers the status, over one kept-alive connection', async () => {
@@ -69,12 +74,7 @@ it('takes the status as the answer, as Distribution does: a 200 whose body never
       more();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const poster = new WebhookPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  const poster = new WebhookPoster(`${await serve(server)}/hook`);
   closers.push(() => poster.close());
   expect(await poster.post([], '{"events":[]}', AbortSignal.timeout(1000))).toBe(200);
   huge = true;
@@ -89,12 +89,7 @@ it('follows a 307 or 308 with the same POST (an http endpoint moved to https ans
     hops += 1;
     res.writeHead(hops === 1 ? 308 : 307, { Location: hops === 1 ? '/moved' : target.url }).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const poster = new WebhookPoster(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  const poster = new WebhookPoster(`${await serve(server)}/hook`);
   closers.push(() => poster.close());
   const headers = [['Content-Type', 'application/json'], ['Authorization', 'Bearer for-the-first-host'], ['X-Team', 'a']] as const;
   expect(await poster.post(headers, '{"events":[1]}', AbortSignal.timeout(2000))).toBe(202);
@@ -112,12 +107,7 @@ it('answers the 3xx itself when it is not a 307/308, or when the redirects go on
     count += 1;
     res.writeHead(req.url === '/loop' ? 307 : 301, { Location: '/loop' }).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await serve(server);
   const poster = new WebhookPoster(`${base}/hook`);
   closers.push(() => poster.close());
   expect(await poster.post([], '{}', AbortSignal.timeout(2000))).toBe(301);
