@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 let s3: RunningS3;
 beforeAll(async () => {
   s3 = await startS3();
-}, 180_000);
+}, 300_000); // Ceph RGW, started a second time if the first fails
 afterAll(async () => {
   await s3?.stop();
 });

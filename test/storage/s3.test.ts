@@ -16,7 +16,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 let s3: RunningS3;
 beforeAll(async () => {
   s3 = await startS3();
-}, 180_000); // Ceph RGW starts in about 6 s, longer on a busy machine
+}, 300_000); // Ceph RGW starts in about 6 s, longer on a busy machine (and a second time if the first fails)
 afterAll(async () => {
   await s3?.stop();
 });
