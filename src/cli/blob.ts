@@ -41,7 +41,9 @@ export async function blobPut(repository: string, file: string, options: ClientO
   const at = location(repository);
   if (at.kind !== 'registry') throw new CommandFailure(`REPO must be a repository (host/name), not ${repository}`);
   const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new CommandFailure(`${file}: no such file`);
+  if (!info) throw new CommandFailure(`${file}: no such file`);
+  // read twice (its digest first, then the upload, resumable by range): a pipe or device cannot be
+  if (!info.isFile()) throw new CommandFailure(`${file}: not a regular file; save the bytes to a file first and give that file`);
   await runClientCommand(options, [at.ref.registry], async ({ client, reporter, signal, context }) => {
     context.repository = at.ref.repository;
     const hash = createHash('sha256');
