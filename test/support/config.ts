@@ -2,18 +2,23 @@
  * Helpers of the configuration tests: a YAML file on disk, and the message of the ConfigError that
  * a call throws.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 
+const folders: string[] = [];
+
 /**
- * Writes `yaml` to `config.yml` in a fresh temp folder.
+ * Writes `yaml` to `config.yml` in a fresh temp folder, removed when the test process exits.
  * @returns the file's path
  */
 export function configFile(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wharf-config-')), 'config.yml');
+  if (folders.length === 0) process.once('exit', () => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'));
+  folders.push(dir);
+  const path = join(dir, 'config.yml');
   writeFileSync(path, yaml);
   return path;
 }
