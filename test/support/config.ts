@@ -2,22 +2,18 @@
  * Helpers of the configuration tests: a YAML file on disk, and the message of the ConfigError that
  * a call throws.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
-
-const folders: string[] = [];
+import { tempFolder } from './temp.js';
 
 /**
  * Writes `yaml` to `config.yml` in a fresh temp folder, removed when the test process exits.
  * @returns the file's path
  */
 export function configFile(yaml: string): string {
-  if (folders.length === 0) process.once('exit', () => folders.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'));
-  folders.push(dir);
+  const dir = tempFolder('wharf-config-');
   const path = join(dir, 'config.yml');
   writeFileSync(path, yaml);
   return path;

@@ -3,9 +3,9 @@
  * certificates for host names and IP addresses signed by it, and client certificates.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempFolder } from './temp.js';
 
 /** A certificate authority on disk. */
 export interface TestCa {
@@ -26,7 +26,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** Makes a CA (EC P-256, valid one day) named `name` in a fresh temp folder, or in `dir`. */
-export function makeCa(name = 'Wharf test CA', dir = mkdtempSync(join(tmpdir(), 'wharf-tls-'))): TestCa {
+export function makeCa(name = 'Wharf test CA', dir = tempFolder('wharf-tls-')): TestCa {
   const cert = join(dir, `${name.replace(/\W+/g, '-')}.crt`);
   const key = join(dir, `${name.replace(/\W+/g, '-')}.key`);
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', key, '-out', cert], dir);

@@ -4,8 +4,7 @@
  * the fix), the libtrust key id, and the `auth` configuration's errors.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
@@ -17,6 +16,7 @@ import { formatScopes, missingAccess, parseScope, parseScopes, scopesForLog } fr
 import { parseHtpasswd, UserStore } from '../../src/auth/users.js';
 import { validate } from '../../src/config/load.js';
 import { configErrorOf } from '../support/config.js';
+import { tempFolder } from '../support/temp.js';
 
 const HASH = '$2y$05$xy3lyCPrDC1xKA04mAgFeuNXFtCfQDu9pJtHxqe9ihlMAY9fV7THC';
 
@@ -126,7 +126,7 @@ describe('htpasswd', () => {
     const line = (name: string, cost: number) => `${name}:${bcrypt.hashSync('pw', cost).replace(/^\$2b\$/, '$2y$')}`;
 
     it('is checked against a hash of the cost most users\' hashes have, recomputed when the htpasswd file is reloaded', async () => {
-      const file = join(mkdtempSync(join(tmpdir(), 'wharf-users-')), 'htpasswd');
+      const file = join(tempFolder('wharf-users-'), 'htpasswd');
       writeFileSync(file, `${line('alice', 5)}\n${line('bob', 5)}\n${line('carol', 4)}\n`);
       const store = new UserStore(file, [], pino({ level: 'silent' }));
       const compare = vi.spyOn(bcrypt, 'compare');
@@ -151,7 +151,7 @@ describe('htpasswd', () => {
   });
 
   it('warns at start-up and on reload about accounts a ${account} rule can never match (upper case, @), without refusing them', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'wharf-users-')), 'htpasswd');
+    const file = join(tempFolder('wharf-users-'), 'htpasswd');
     writeFileSync(file, ['alice', 'Bob', 'carol@corp', 'dave.smith'].map((n) => `${n}:${HASH}`).join('\n'));
     const start = (acl: unknown[]) => {
       const lines: { level: number; msg: string; accounts?: string[]; count?: number }[] = [];
@@ -189,7 +189,7 @@ describe('keys', () => {
   });
 
   it('external keys from a PEM public key or a certificate bundle; a file without a usable key is a ConfigError', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wharf-keys-'));
+    const dir = tempFolder('wharf-keys-');
     const pub = join(dir, 'pub.pem');
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));

@@ -4,20 +4,20 @@
  * their storage and htpasswd paths pointed at temporary files. Keys Wharf does not implement are
  * warnings; values Wharf cannot honour stop start-up.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { configWarnings } from '../../src/config/warnings.js';
 import { configErrorOf, configFile } from '../support/config.js';
+import { tempFolder } from '../support/temp.js';
 
 const DEBIAN_CONFIG = '/etc/docker/registry/config.yml';
 const FIXTURES = join(import.meta.dirname, '../fixtures/distribution');
 
 /** `yaml` with every rootdirectory and htpasswd path pointed into a fresh temp folder. */
 function withTempPaths(yaml: string): { file: string; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-distribution-'));
+  const dir = tempFolder('wharf-distribution-');
   writeFileSync(join(dir, 'htpasswd'), 'alice:$2y$05$Qx5oV0r2rYJ8kq6vZ8Z6uOQ3Qk7y9v1pGm3o0u3sX8m0G4yq8F9Eu\n');
   const rewritten = yaml.replace(/rootdirectory: .*/g, `rootdirectory: ${join(dir, 'data')}`).replace(/(htpasswd:\n(?:\s+\w+: .*\n)*?\s+path: ).*/, `$1${join(dir, 'htpasswd')}`);
   return { file: configFile(rewritten), dir };
