@@ -3,7 +3,9 @@
  * run (A B A B rounds), between two local Wharf registries: `copy` of an image of 5 x 50 MiB layers
  * and of one 1 GiB layer, and `pull` of each to an OCI layout (`skopeo copy ... oci:`). Each run
  * copies into a fresh repository whose blobs were removed from the destination's storage, so every
- * byte moves. Wall time of the whole command, and the client's CPU time and peak RSS (GNU time).
+ * byte moves. Wall time of the whole command, the client's CPU time and peak RSS (GNU time), and the
+ * CPU time each copy cost the two registries (/proc/<pid>/stat before and after): on 2 cores the three
+ * processes share the machine, so a copy's wall time follows their sum, which load hardly bends.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,7 +19,7 @@ import { registrySink } from '../src/client/image/registry.js';
 import { RegistryClient } from '../src/client/registry-client.js';
 import { parseImageReference } from '../src/oci/image-reference.js';
 import { blobDigest, blobStream } from './data.js';
-import { installed, startWharf, type ServerUnderTest } from './servers.js';
+import { cpuSeconds, installed, startWharf, type ServerUnderTest } from './servers.js';
 import { formatSummary, ratio, summarize } from './stats.js';
 import { filesystemStorage } from './storage.js';
 
@@ -48,6 +50,10 @@ const ROWS: Row[] = [
   { key: 'cpu-copy-big', label: 'client CPU time, copy of the 1 GiB layer', unit: 's' },
   { key: 'cpu-pull-five', label: 'client CPU time, pull of 5 x 50 MiB', unit: 's' },
   { key: 'cpu-pull-big', label: 'client CPU time, pull of the 1 GiB layer', unit: 's' },
+  { key: 'src-copy-five', label: 'source registry CPU time (blob GETs), copy of 5 x 50 MiB', unit: 's' },
+  { key: 'dst-copy-five', label: 'destination registry CPU time (uploads), copy of 5 x 50 MiB', unit: 's' },
+  { key: 'all-copy-five', label: 'CPU time of client + both registries, copy of 5 x 50 MiB', unit: 's' },
+  { key: 'all-copy-big', label: 'CPU time of client + both registries, copy of the 1 GiB layer', unit: 's' },
   { key: 'rss-copy-big', label: 'client peak RSS, copy of the 1 GiB layer', unit: 'MiB', target: { atMost: 150 } },
   { key: 'rss-pull-big', label: 'client peak RSS, pull of the 1 GiB layer', unit: 'MiB' },
 ];
@@ -104,6 +110,13 @@ async function timed(work: string, command: string, args: string[]): Promise<{ s
   return { seconds, cpu: user + system, peakMiB: maxKiB / 1024 };
 }
 
+/** The CPU seconds (user + system) the two registries have used so far. @throws Error when either is gone */
+async function registriesCpu(source: ServerUnderTest, dest: ServerUnderTest): Promise<{ source: number; dest: number }> {
+  const [s, d] = [await cpuSeconds(source.pid), await cpuSeconds(dest.pid)];
+  if (s === undefined || d === undefined) throw new Error('a registry of the client bench exited');
+  return { source: s, dest: d };
+}
+
 /**
  * Runs the client bench and returns its Markdown section.
  * @param rounds A B A B rounds
@@ -132,12 +145,19 @@ export async function clientBench(repoRoot: string, work: string, rounds: number
           const src = `${source.host}/bench/${image.name}:1`;
           const dst = `${dest.host}/${repo}:1`;
           log(`round ${round}: ${tool} copy ${image.name}`);
+          const before = await registriesCpu(source, dest);
           const copied =
             tool === 'wharf'
               ? await timed(work, process.execPath, [wharfMain, 'copy', '-q', src, dst])
               : await timed(work, 'skopeo', ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
           add(`copy-${key}`, tool, copied.seconds);
           add(`cpu-copy-${key}`, tool, copied.cpu);
+          const after = await registriesCpu(source, dest);
+          if (key === 'five') {
+            add('src-copy-five', tool, after.source - before.source);
+            add('dst-copy-five', tool, after.dest - before.dest);
+          }
+          add(`all-copy-${key}`, tool, copied.cpu + after.source - before.source + after.dest - before.dest);
           if (key === 'big') add('rss-copy-big', tool, copied.peakMiB);
           for (const digest of image.blobs) await dest.removeBlob(digest);
           await dest.removeRepository(repo);
@@ -167,7 +187,7 @@ function table(samples: Map<string, Record<Tool, number[]>>, rounds: number): st
   const lines = [
     '## wharf client vs skopeo',
     '',
-    `${rounds} rounds, alternating wharf and skopeo (${skopeoVersion}); two Wharf registries on filesystem storage on loopback; wall time of the whole command (process start included); the client's CPU time and peak RSS from GNU time.`,
+    `${rounds} rounds, alternating wharf and skopeo (${skopeoVersion}); two Wharf registries on filesystem storage on loopback; wall time of the whole command (process start included); the client's CPU time and peak RSS from GNU time; the registries' CPU time per copy from /proc (both tools talk to the same two registries).`,
     '',
     '| metric | unit | wharf median (min..max) | skopeo median (min..max) | wharf/skopeo | target | holds |',
     '|---|---|---|---|---|---|---|',
