@@ -15,7 +15,7 @@ import { blobDigest } from './data.js';
 import { buildBench, buildTable, type BuildSamples } from './build.js';
 import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
-import { proxyHeader, proxyMetrics, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
+import { proxyHeader, proxyMetrics, proxyPairsTable, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
 import { observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
@@ -115,6 +115,8 @@ interface Options {
   only: Group[];
   observability: boolean;
   wharfNodeArgs: string;
+  /** a checkout whose `dist/` holds a baseline build: a second caching Wharf in the proxy's brackets */
+  proxyBaseline?: string;
   out: string;
   scaleFull: boolean;
   scaleSizes: number[];
@@ -195,6 +197,7 @@ function parseOptions(argv: string[]): Options {
     .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
     .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
+    .option('--proxy-baseline <dir>', 'proxy: also measure the caching Wharf built in <dir> (its dist/, e.g. a checkout of main) in the same brackets')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
   program.parse(argv);
   const given = program.opts<Partial<Options>>();
@@ -445,8 +448,8 @@ async function main(): Promise<void> {
     if (options.only.includes('proxy')) {
       if (!installed('docker-registry')) throw new Error('the proxy workload needs CNCF Distribution as its upstream: apt-get install docker-registry');
       log('proxy: starting the upstream (Distribution), pushing its images, starting the caching Wharf');
-      proxy = await startProxyBench(REPO_ROOT, work, storage, nodeArgs);
-      others.push(proxy.upstream, proxy.cache);
+      proxy = await startProxyBench(REPO_ROOT, work, storage, nodeArgs, options.proxyBaseline);
+      others.push(proxy.upstream, ...proxy.caches.map((c) => c.server));
     }
     log(`servers: ${servers.map((s) => `${s.kind} ${s.url}`).join(', ')}; temp ${work}`);
     const fanoutSeed = 'fanout';
@@ -478,7 +481,7 @@ async function main(): Promise<void> {
       }
       if (proxy) {
         log(`round ${round}: proxy (direct from the upstream, cold and warm through Wharf)`);
-        await proxyRound(proxy, results, round).catch((err: unknown) => {
+        await proxyRound(proxy, results).catch((err: unknown) => {
           results.notes.push(`round ${round}, proxy failed: ${(err as Error).message}`);
           for (const m of proxyMetrics()) results.expectRow(m.key);
         });
@@ -525,7 +528,8 @@ async function main(): Promise<void> {
   const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
   const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];
   const costSection = options.observability ? ['', 'The cost of metrics and notifications (1 - observed/plain; per round: the two samples of the same round):', '', observabilityTable(results)] : [];
-  const text = [...header, markdownTable(results, metrics(options), names), ...costSection, ...buildSection, ...notes, ''].join('\n');
+  const proxySection = options.only.includes('proxy') ? ['', 'The pull-through cache per bracket (direct, cold, warm, direct):', '', proxyPairsTable(results)] : [];
+  const text = [...header, markdownTable(results, metrics(options), names), ...proxySection, ...costSection, ...buildSection, ...notes, ''].join('\n');
   await mkdir(options.out, { recursive: true });
   const file = join(options.out, `bench-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
   await writeFile(file, text);
