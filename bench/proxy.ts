@@ -50,14 +50,19 @@ export function proxyMetrics(): (Metric & { group: 'proxy' })[] {
 /** A caching Wharf under test: the build measured, or a baseline build beside it (`--proxy-baseline`). */
 export interface ProxyCache {
   server: ServerUnderTest;
-  /** '' for the build measured, `baseline` for the other: the suffix of its sample keys (`proxy-pair-cold-200@baseline`) */
-  tag: '' | 'baseline';
+  /**
+   * '' for the build measured, `baseline` for another Wharf build, `distribution` for Distribution's own
+   * pull-through cache: the suffix of its sample keys (`proxy-pair-cold-200@baseline`)
+   */
+  tag: '' | 'baseline' | 'distribution';
+  /** the repository prefix its upstream is reached under (`up/` for Wharf, none for Distribution) */
+  prefix: string;
 }
 
 /** The upstream, the caching Wharfs and what they hold. */
 export interface ProxyBench {
   upstream: ServerUnderTest;
-  /** the Wharf measured first, then the baseline Wharf if any */
+  /** the Wharf measured first, then the baseline Wharf if any, then Distribution's pull-through cache */
   caches: ProxyCache[];
   images: BenchImage[];
   /** the upstream's access log */
@@ -66,8 +71,9 @@ export interface ProxyBench {
 
 /**
  * Starts an upstream Distribution, pushes the images into it, and starts a Wharf caching it
- * (prefix `up`, `tagttl: 1h`), all on `storage`, their files under `work`; and a second caching
- * Wharf from the build in `baselineRoot` (its `dist/`) when given, measured in the same brackets.
+ * (prefix `up`, `tagttl: 1h`), all on `storage`, their files under `work`; a second caching
+ * Wharf from the build in `baselineRoot` (its `dist/`) when given; and a Distribution in proxy mode
+ * (`proxy.remoteurl`, the anchor's own pull-through cache), all measured in the same brackets.
  */
 export async function startProxyBench(repoRoot: string, work: string, storage: StorageUnderTest, nodeArgs: string[], baselineRoot?: string): Promise<ProxyBench> {
   const upstream = await startDistribution(join(work, 'proxy-upstream'), storage);
@@ -96,8 +102,10 @@ export async function startProxyBench(repoRoot: string, work: string, storage: S
     images.push({ key: spec.key, repository, blobs: [{ digest: configDigest, size: config.length }, ...layers], manifestDigest: sha256(manifest) });
   }
   const extra = `proxy:\n  upstreams:\n    - {name: up, url: "${upstream.url}", prefix: up, default: true, tagttl: 1h}\n`;
-  const caches: ProxyCache[] = [{ server: await startWharf(repoRoot, join(work, 'proxy-wharf'), storage, nodeArgs, extra), tag: '' }];
-  if (baselineRoot) caches.push({ server: await startWharf(baselineRoot, join(work, 'proxy-wharf-baseline'), storage, nodeArgs, extra), tag: 'baseline' });
+  const caches: ProxyCache[] = [{ server: await startWharf(repoRoot, join(work, 'proxy-wharf'), storage, nodeArgs, extra), tag: '', prefix: 'up/' }];
+  if (baselineRoot) caches.push({ server: await startWharf(baselineRoot, join(work, 'proxy-wharf-baseline'), storage, nodeArgs, extra), tag: 'baseline', prefix: 'up/' });
+  const distributionProxy = await startDistribution(join(work, 'proxy-distribution'), storage, `proxy:\n  remoteurl: ${upstream.url}\n`);
+  caches.push({ server: distributionProxy, tag: 'distribution', prefix: '' });
   return { upstream, caches, images, upstreamLog: join(work, 'proxy-upstream', 'server.log') };
 }
 
@@ -133,7 +141,8 @@ export function proxyHeader(rounds: number, cores: number, storage: string): str
     `${cores} cores, Node ${process.version}; ${rounds} rounds x ${PROXY_REPEATS} brackets per image, each bracket direct, cold, warm, direct ` +
       `(the direct sample is the mean of the two pulls around the Wharf pulls: a load change in between weighs on both sides); ` +
       `images: ${IMAGES.map((i) => i.label).join(', ')}, pulled as docker does (manifest, then config and layers three at a time). ` +
-      `${storage}; the "Distribution" column is the direct pull from the upstream.`,
+      `${storage}; the "Distribution" column is the direct pull from the upstream. ` +
+      `The per-bracket table has a row for Distribution in proxy mode (\`proxy.remoteurl\`) too: the field's own pull-through cache, pulled in the same brackets.`,
     '',
   ];
 }
@@ -163,7 +172,7 @@ export async function proxyRound(bench: ProxyBench, results: Results): Promise<v
       results.add('proxy-load', 'wharf', loadavg()[0]!);
       const first = await withCpu(bench.upstream.pid, () => pullImage(bench.upstream.url, image.repository, image));
       const pulls = [];
-      for (const cache of i % 2 === 0 ? bench.caches : [...bench.caches].reverse()) pulls.push({ cache, ...(await coldAndWarm(bench, cache.server, image)) });
+      for (const cache of i % 2 === 0 ? bench.caches : [...bench.caches].reverse()) pulls.push({ cache, ...(await coldAndWarm(bench, cache, image)) });
       const last = await withCpu(bench.upstream.pid, () => pullImage(bench.upstream.url, image.repository, image));
       const direct = (first.result + last.result) / 2;
       for (const { cache, cold, warm, reached } of pulls) {
@@ -186,12 +195,13 @@ export async function proxyRound(bench: ProxyBench, results: Results): Promise<v
 }
 
 /** A cold pull of `image` through `cache` (emptied first), then a warm one, timed, with `cache`'s CPU, and the upstream requests of the warm one. */
-async function coldAndWarm(bench: ProxyBench, cache: ServerUnderTest, image: BenchImage) {
-  await cache.removeRepository(`up/${image.repository}`);
-  for (const d of [image.manifestDigest, ...image.blobs.map((b) => b.digest)]) await cache.removeBlob(d);
-  const cold = await withCpu(cache.pid, () => pullImage(cache.url, `up/${image.repository}`, image));
+async function coldAndWarm(bench: ProxyBench, { server, prefix }: ProxyCache, image: BenchImage) {
+  const repository = `${prefix}${image.repository}`;
+  await server.removeRepository(repository);
+  for (const d of [image.manifestDigest, ...image.blobs.map((b) => b.digest)]) await server.removeBlob(d);
+  const cold = await withCpu(server.pid, () => pullImage(server.url, repository, image));
   const before = await upstreamRequests(bench);
-  const warm = await withCpu(cache.pid, () => pullImage(cache.url, `up/${image.repository}`, image));
+  const warm = await withCpu(server.pid, () => pullImage(server.url, repository, image));
   return { cold, warm, reached: (await upstreamRequests(bench)) - before };
 }
 
@@ -201,9 +211,9 @@ async function coldAndWarm(bench: ProxyBench, cache: ServerUnderTest, image: Ben
  * servers' CPU seconds per pull; and the load average the brackets started at.
  */
 export function proxyPairsTable(results: Results): string {
-  const lines = ['| image, Wharf | cold/direct per bracket | target | holds | warm/direct per bracket | target | holds | CPU s per pull: Wharf cold, Wharf warm, upstream direct |', '|---|---|---|---|---|---|---|---|'];
+  const lines = ['| image, cache | cold/direct per bracket | target | holds | warm/direct per bracket | target | holds | CPU s per pull: cache cold, cache warm, upstream direct |', '|---|---|---|---|---|---|---|---|'];
   for (const image of IMAGES) {
-    for (const at of ['', '@baseline']) {
+    for (const at of ['', '@baseline', '@distribution']) {
       const cold = summarize(results.samples.get(`proxy-pair-cold-${image.key}${at}`)?.wharf ?? []);
       const warm = summarize(results.samples.get(`proxy-pair-warm-${image.key}${at}`)?.wharf ?? []);
       if (!cold || !warm) continue;
@@ -211,7 +221,7 @@ export function proxyPairsTable(results: Results): string {
       const cpuWarm = summarize(results.samples.get(`proxy-cpu-warm-${image.key}${at}`)?.wharf ?? []);
       const holds = (s: Summary, most: number) => (s.median <= most ? 'yes' : '**no**');
       lines.push(
-        `| ${image.label}, ${at ? 'baseline' : 'this build'} | ${ratioCell(cold)} | ≤ 1.15x | ${holds(cold, 1.15)} | ${ratioCell(warm)} | ≤ 1.0x | ${holds(warm, 1.0)} | ` +
+        `| ${image.label}, ${CACHE_LABELS[at]} | ${ratioCell(cold)} | ≤ 1.15x | ${holds(cold, 1.15)} | ${ratioCell(warm)} | ≤ 1.0x | ${holds(warm, 1.0)} | ` +
           `${formatSummary(summarize(cpu?.wharf ?? []))}, ${formatSummary(cpuWarm)}, ${formatSummary(summarize(cpu?.distribution ?? []))} |`,
       );
     }
@@ -220,6 +230,8 @@ export function proxyPairsTable(results: Results): string {
   if (load) lines.push('', `1-minute load average at the brackets' start: ${formatSummary(load)} (${cpus().length} cores).`);
   return lines.join('\n');
 }
+
+const CACHE_LABELS: Record<string, string> = { '': 'this build', '@baseline': 'baseline', '@distribution': "Distribution's proxy (the anchor, for comparison)" };
 
 function ratioCell(s: Summary): string {
   return `${formatNumber(s.median)}x (${formatNumber(s.min)}..${formatNumber(s.max)}, n=${s.count})`;

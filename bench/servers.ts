@@ -161,10 +161,11 @@ export async function startWharf(
 
 /**
  * Starts CNCF Distribution (`docker-registry serve`) on its space in `storage`, deletes enabled, its
- * default `info` log (access log included) to `dir/server.log`, and no blob descriptor cache.
+ * default `info` log (access log included) to `dir/server.log`, and no blob descriptor cache;
+ * `extra`: top-level configuration keys (YAML lines), e.g. `proxy:` for Distribution's own pull-through cache.
  */
-export async function startDistribution(dir: string, storage: StorageUnderTest): Promise<ServerUnderTest> {
-  const { port, space, config, logFile } = await prepare('distribution', dir, storage, 'catalog:\n  maxentries: 1000\n');
+export async function startDistribution(dir: string, storage: StorageUnderTest, extra = ''): Promise<ServerUnderTest> {
+  const { port, space, config, logFile } = await prepare('distribution', dir, storage, `catalog:\n  maxentries: 1000\n${extra}`);
   const child = launch('docker-registry', ['serve', config], space.env, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   return running('distribution', port, child, space);
