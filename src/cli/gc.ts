@@ -38,8 +38,9 @@ export async function gc(options: GcCommandOptions, out: NodeJS.WritableStream =
     throw new ConfigError('storage.inmemory: `wharf gc` runs in its own process and cannot reach an in-memory registry; use POST /admin/v1/gc');
   }
   for (const w of configWarnings(config)) errors.write(`wharf gc: warning: config key "${w.key}" ${w.message}\n`);
-  // a run reads every object once: a read cache would only hold (and churn) memory
-  const storage = await createDriver(config.storage, { readCacheBytes: GC_READ_CACHE_BYTES });
+  // a run reads every object once: a read cache would only hold (and churn) memory; and this process serves
+  // nobody while it reads, so on the filesystem it reads synchronously, without the thread pool's hand-overs
+  const storage = await createDriver(config.storage, { readCacheBytes: GC_READ_CACHE_BYTES, blockingReads: true });
   await storage.check?.();
   const graceMs = options.grace === undefined ? undefined : parseGrace(options.grace);
   // the run's deletes reach the admin indexes of the servers on the same storage through the journal

@@ -9,10 +9,13 @@ import { MemoryDriver } from './memory.js';
  * one is set). The S3 driver is loaded only when configured: the AWS SDK adds about 26 MiB to the
  * resident memory of a process that does not use it.
  * @param options.readCacheBytes the filesystem driver's read cache budget (default 16 MiB)
+ * @param options.blockingReads the filesystem driver reads what it does not cache synchronously (`wharf gc` only: see blocking-reads.ts)
  * @throws StorageConfigError from the S3 driver's constructor
  */
-export async function createDriver(storage: Config['storage'], options: { readCacheBytes?: number } = {}): Promise<StorageDriver> {
-  if (storage.filesystem) return new FilesystemDriver(storage.filesystem.rootdirectory, { cacheBytes: options.readCacheBytes });
+export async function createDriver(storage: Config['storage'], options: { readCacheBytes?: number; blockingReads?: boolean } = {}): Promise<StorageDriver> {
+  if (storage.filesystem) {
+    return new FilesystemDriver(storage.filesystem.rootdirectory, { cacheBytes: options.readCacheBytes, blockingReads: options.blockingReads });
+  }
   if (storage.s3) {
     const { S3Driver } = await import('./s3.js');
     const s3 = storage.s3;

@@ -9,7 +9,8 @@
  * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
  * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
  * asynchronous one costs (the manifest GET profile, docs/performance.md); the driver serves one
- * process on a local folder. Bytes (files, blobs, listings) are read asynchronously.
+ * process on a local folder. Bytes (files, blobs, listings) are read asynchronously, except, with the
+ * `blockingReads` option (`wharf gc`), the uncached reads of small files and listings (blocking-reads.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, statSync, unlink, type Dirent } from 'node:fs';
@@ -18,6 +19,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { BlockingReads } from './blocking-reads.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js';
@@ -98,16 +100,20 @@ export class FilesystemDriver implements StorageDriver {
   readonly root: string;
   readonly #appends = new KeyedQueue();
   readonly #cache: StatValidatedCache;
+  readonly #blocking: BlockingReads | undefined;
 
   /**
    * @param rootDirectory created on first write when absent
    * @param options.now the clock (ms since the epoch) of the read cache's racy margin (tests move it forward)
    * @param options.cacheBytes the read cache's budget in bytes (default 16 MiB); a process that reads
    *   each object once (`wharf gc`) gives it a small one
+   * @param options.blockingReads reads with `cache: false` are synchronous system calls ({@link BlockingReads}):
+   *   only for a process that serves nobody meanwhile (`wharf gc`), never for the server
    */
-  constructor(rootDirectory: string, options: { now?: () => number; cacheBytes?: number } = {}) {
+  constructor(rootDirectory: string, options: { now?: () => number; cacheBytes?: number; blockingReads?: boolean } = {}) {
     this.root = resolve(rootDirectory);
     this.#cache = new StatValidatedCache(options.cacheBytes, options.now);
+    this.#blocking = options.blockingReads ? new BlockingReads() : undefined;
   }
 
   private full(path: string): string {
@@ -168,9 +174,9 @@ export class FilesystemDriver implements StorageDriver {
   async getContent(path: string, options: ReadOptions = {}): Promise<Buffer> {
     const full = this.full(path);
     try {
-      // a read that is not cached needs no stat to validate a cache entry: one open/fstat/read/close,
-      // a folder answering EISDIR (not found, as the stat's `isFile` would)
-      if (options.cache === false) return await readSmallFile(full);
+      // a read that is not cached needs no stat to validate a cache entry: one open/fstat/read/close
+      // (open/read/close when blocking), a folder answering EISDIR (not found, as the stat's `isFile` would)
+      if (options.cache === false) return await (this.#blocking?.readFile(full) ?? readSmallFile(full));
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats?.isFile()) throw new PathNotFoundError(path, this.name);
       if (stats.size > SMALL_FILE_BYTES) return await readSmallFile(full);
@@ -320,7 +326,7 @@ export class FilesystemDriver implements StorageDriver {
     const full = this.full(path);
     try {
       // not cached: no stat to validate a cache entry, a missing folder answers ENOENT (an empty listing)
-      if (options.cache === false) return (await fs.readdir(full)).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
+      if (options.cache === false) return (await (this.#blocking?.readdir(full) ?? fs.readdir(full))).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats) return [];
       const cached = this.#cache.get<readonly string[]>(full, stats);
@@ -339,7 +345,7 @@ export class FilesystemDriver implements StorageDriver {
   async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
     const found = { count: 0, bytes: 0 };
     const walk = async (dir: string): Promise<void> => {
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const entries = await (this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true })).catch(() => []);
       for (const entry of entries) {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) await walk(full);

@@ -11,7 +11,7 @@ import type { GcReport } from '../../src/gc/collector.js';
 import { ALGORITHMS } from '../../src/oci/digest.js';
 import { DriverDecorator } from '../../src/storage/driver-decorator.js';
 import type { ReadOptions } from '../../src/storage/driver.js';
-import type { FilesystemDriver } from '../../src/storage/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import * as layout from '../../src/storage/layout.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
@@ -210,6 +210,31 @@ forEachDriver((make, driverName) => {
       expect(real.blobsDeleted).toBeGreaterThan(0);
     });
   });
+
+  if (driverName === 'filesystem') {
+    describe('with blocking reads (the driver of `wharf gc`)', () => {
+      it('reports what a run through the server\'s driver reports, and deletes the same', async () => {
+        const { http, driver } = await make();
+        await pushIndex(http, 'multi', 'v1', 2);
+        await pushImage(http, 'repo', 'keep');
+        await pushImage(http, 'repo', undefined);
+        await pushBlob(http, 'repo');
+        expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+        const root = (driver as FilesystemDriver).root;
+        const blocking = new FilesystemDriver(root, { blockingReads: true });
+        const counts = ({ runId: _r, startedAt: _s, finishedAt: _f, durationMs: _d, ...rest }: GcReport) => rest;
+        const options = { dryRun: true, deleteUntagged: true };
+        const expected = await collect(driver, options);
+        expect(expected).toMatchObject({ manifestsDeleted: 4 });
+        expect(expected.blobsDeleted).toBeGreaterThan(0);
+        expect(counts(await collect(blocking, options))).toEqual(counts(expected));
+        const real = await collect(blocking, { deleteUntagged: true });
+        expect(counts(real)).toEqual({ ...counts(expected), dryRun: false });
+        expect(await collect(driver, options)).toMatchObject({ manifestsDeleted: 0, blobsDeleted: 0, linksDeleted: 0 }); // all of it gone
+        expect((await http.get('/v2/repo/manifests/keep')).status).toBe(200);
+      });
+    });
+  }
 
   describe('purge', () => {
     it('purges upload sessions idle for longer than uploadpurge.age, keeps younger ones', async () => {

@@ -116,8 +116,8 @@ describe('the filesystem driver with its read cache, and a second process on the
     expect(again.equals(first)).toBe(true);
   });
 
-  it('answers a read with cache: false without the cache: a missing file, a folder and a missing folder are not found, a listing is sorted without temporaries', async () => {
-    const driver = new FilesystemDriver(root, { now: later });
+  it.each([false, true])('answers a read with cache: false without the cache (blocking reads: %s): a missing file, a folder and a missing folder are not found, a listing is sorted without temporaries', async (blockingReads) => {
+    const driver = new FilesystemDriver(root, { now: later, blockingReads });
     await driver.putContent('/repositories/a/_layers/sha256/bb', 'x');
     await driver.putContent('/repositories/a/_layers/sha256/aa', 'y');
     await writeFile(join(root, 'repositories/a/_layers/sha256/.wharf-tmp-left'), 'partial');
