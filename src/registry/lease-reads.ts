@@ -10,14 +10,15 @@
  *   operation touches and checks, which is always safe). So an operation reuses the process's latest
  *   completed read when it is at most {@link RECENT_MS} old, else reads.
  * - **After its writes (L2, L3)** a read must be ISSUED after the caller asked. Callers that ask while
- *   a read is in flight share the next one, issued when that read ends: under a load of concurrent
- *   manifest PUTs one lease read serves many of them.
+ *   a read is in flight share the next one, issued when that read ends ({@link FreshReads}): under a
+ *   load of concurrent manifest PUTs one lease read serves many of them.
  *
  * On S3 each read is one request to the store; a manifest PUT read the lease twice, now once, and
  * concurrent ones share even that.
  */
 import { readLease, type GcLeaseRecord } from '../gc/protocol.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { FreshReads } from '../storage/fresh-reads.js';
 
 /** Milliseconds a completed read of the lease stays usable as an operation's first read (L0). */
 export const RECENT_MS = 1000;
@@ -31,8 +32,7 @@ interface Read {
 /** One process's reads of the lease, shared by its guarded operations. */
 export class LeaseReads {
   #last: Read | undefined;
-  #inFlight: Promise<GcLeaseRecord | undefined> | undefined;
-  #queued: Promise<GcLeaseRecord | undefined> | undefined;
+  readonly #fresh = new FreshReads<GcLeaseRecord | undefined>();
 
   /** @param reuseMs how old a completed read {@link before} may answer with, in ms */
   constructor(
@@ -56,30 +56,11 @@ export class LeaseReads {
    * @throws what the driver throws, except a missing lease
    */
   fresh(): Promise<GcLeaseRecord | undefined> {
-    const flying = this.#inFlight;
-    if (flying === undefined) return this.issue();
-    const next = (this.#queued ??= flying.then(
-      () => this.issueQueued(),
-      () => this.issueQueued(),
-    ));
-    return next;
-  }
-
-  private issueQueued(): Promise<GcLeaseRecord | undefined> {
-    this.#queued = undefined;
-    return this.issue();
-  }
-
-  private issue(): Promise<GcLeaseRecord | undefined> {
-    const read = readLease(this.driver).then((lease) => {
-      this.#last = { lease, at: performance.now() };
-      return lease;
-    });
-    this.#inFlight = read;
-    const done = (): void => {
-      if (this.#inFlight === read) this.#inFlight = undefined;
-    };
-    read.then(done, done);
-    return read;
+    return this.#fresh.read('lease', () =>
+      readLease(this.driver).then((lease) => {
+        this.#last = { lease, at: performance.now() };
+        return lease;
+      }),
+    );
   }
 }
