@@ -79,6 +79,11 @@ async function main(): Promise<void> {
     await addTags(base, image, o.tags);
     await measure(`tags/list of ${o.tags + 2} tags`, () => expect(200, `${base}/v2/req/meta/tags/list`));
     await measure('_catalog', () => expect(200, `${base}/v2/_catalog`));
+    // the same operations at once (as the bench's loads send them): concurrent identical reads share requests
+    const times = (n: number, work: () => Promise<unknown>): Promise<unknown> => Promise.all(Array.from({ length: n }, work));
+    await measure('8 manifest PUTs by tag at once', () => times(8, () => putManifest(base, 'req/meta', 'again', image.manifest)));
+    await measure('16 manifest GETs by tag at once', () => times(16, () => expect(200, `${base}/v2/req/meta/manifests/latest`, { headers: { Accept: MANIFEST_ACCEPT } })));
+    await measure(`16 tags/list of ${o.tags + 2} tags at once`, () => times(16, () => expect(200, `${base}/v2/req/meta/tags/list`)));
     process.stdout.write(`${rows.join('\n')}\n`);
   } finally {
     agent.destroy();

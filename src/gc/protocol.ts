@@ -10,7 +10,8 @@
  *    then rewrites the lease with phase "sweep" BEFORE its first delete, and with phase "done" when it ends. The lease object is
  *    never deleted, so a run that started and ended between two reads is seen as a change of runId.
  * 2. Every operation that makes a client rely on a digest (upload commit, mount, blob HEAD/GET,
- *    manifest PUT) reads the lease before it starts (L0) and after its writes (L2). Same run id
+ *    manifest PUT) reads the lease before it starts (L0: any read that ended before it started will
+ *    do, see src/registry/lease-reads.ts) and after its writes (L2: a read issued after them). Same run id
  *    and no active run in either read: no GC overlapped, done (a run that starts later marks from
  *    a state that includes the write).
  * 3. Otherwise, if a run is active at L2, the operation writes a touch marker

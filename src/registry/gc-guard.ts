@@ -2,14 +2,17 @@
  * The push side of the online garbage collection protocol (described whole in src/gc/protocol.ts):
  * upload commits, mounts, blob HEAD/GET and manifest PUTs run between {@link GcGuard.begin} and
  * {@link GcWatch.settle}, so a garbage collection running at the same time keeps what they rely on,
- * or they find out and fail cleanly. When no run is active the cost is two small reads of the lease.
- * Nothing is cached in process memory: another process may start a run at any moment.
+ * or they find out and fail cleanly. When no run is active the cost is at most one small read of the
+ * lease per operation: the read before it is the process's latest completed read, and concurrent
+ * operations share the read after their writes (lease-reads.ts says why the protocol allows both).
+ * Nothing else is cached in process memory: another process may start a run at any moment.
  */
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { anyCandidate, isActive, readLease, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
+import { anyCandidate, isActive, writeTouches, type GcLeaseRecord } from '../gc/protocol.js';
 import type { StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
+import { LeaseReads, RECENT_MS } from './lease-reads.js';
 
 /** What an operation relies on, for {@link GcWatch.settle}. */
 export interface GuardedUse {
@@ -48,6 +51,8 @@ export interface GcGuardOptions {
   pollMs?: number;
   /** the clock, ms since the epoch */
   now?: () => number;
+  /** how old a completed read of the lease an operation may take as its first read, in ms (default {@link RECENT_MS}; 0: always read) */
+  leaseReuseMs?: number;
 }
 
 /** One guarded operation: the lease as it was before the operation started. */
@@ -65,6 +70,7 @@ export interface GcWatch {
 export class GcGuard {
   readonly #pollMs: number;
   readonly #now: () => number;
+  readonly #lease: LeaseReads;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -72,6 +78,7 @@ export class GcGuard {
   ) {
     this.#pollMs = options.pollMs ?? 50;
     this.#now = options.now ?? Date.now;
+    this.#lease = new LeaseReads(driver, options.leaseReuseMs ?? RECENT_MS);
   }
 
   /**
@@ -88,20 +95,20 @@ export class GcGuard {
     return false;
   }
 
-  /** Reads the lease before an operation starts; call {@link GcWatch.settle} after it. */
+  /** The lease before an operation starts (a read completed before this call); call {@link GcWatch.settle} after it. */
   async begin(): Promise<GcWatch> {
-    const before = await readLease(this.driver);
+    const before = await this.#lease.before();
     return { settle: (use) => this.settle(before, use) };
   }
 
   private async settle(before: GcLeaseRecord | undefined, use: GuardedUse): Promise<boolean> {
-    const [early, wrote] = await Promise.all([readLease(this.driver), use.pending ?? false]);
-    const after = wrote ? await readLease(this.driver) : early;
+    const [early, wrote] = await Promise.all([this.#lease.fresh(), use.pending ?? false]);
+    const after = wrote ? await this.#lease.fresh() : early;
     const beforeActive = isActive(before, this.#now());
     if (!beforeActive && !isActive(after, this.#now()) && before?.runId === after?.runId) return true;
     if (after && isActive(after, this.#now())) {
       await writeTouches(this.driver, after.runId, use.digests);
-      const again = await readLease(this.driver);
+      const again = await this.#lease.fresh();
       const sameRun = again?.runId === after.runId && isActive(again, this.#now());
       // Still marking: the sweep will see the touches. Sweeping: safe unless the run may delete one of the digests.
       const safe = sameRun && (again.phase === 'mark' || (again.phase === 'sweep' && !(await anyCandidate(this.driver, after.runId, use.digests))));
@@ -117,7 +124,7 @@ export class GcGuard {
   /** Polls the lease until run `runId` is over: done, replaced by another run, or expired. */
   private async waitForEnd(runId: string): Promise<void> {
     for (;;) {
-      const lease = await readLease(this.driver);
+      const lease = await this.#lease.fresh();
       if (lease?.runId !== runId || !isActive(lease, this.#now())) return;
       await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
     }

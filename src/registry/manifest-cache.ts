@@ -1,9 +1,9 @@
 /**
  * An in-process cache of manifest bytes by digest: a manifest's bytes under `blobs/` are immutable
  * (content-addressed, verified when written), so the cache never holds stale bytes. It never answers
- * whether a manifest EXISTS: the manifest store reads the repository's revision link on every request
- * first (a delete, a garbage collection or another process may have removed it), and takes only the
- * bytes from here. That keeps it safe with several processes sharing one storage.
+ * whether a manifest EXISTS: the manifest store reads the repository's revision link (by digest) or
+ * tag (by tag) on every request first (a delete, a garbage collection or another process may have
+ * removed it), and takes only the bytes from here. That keeps it safe with several processes sharing one storage.
  */
 import { LRUCache } from 'lru-cache';
 import type { Digest } from '../oci/digest.js';

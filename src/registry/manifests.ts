@@ -38,6 +38,8 @@ export interface TagLink {
   pushedAt: string;
   /** a pull-through cache's tag: when the upstream last confirmed that the tag names `digest` (ISO 8601) */
   checkedAt?: string;
+  /** the media type the manifest was pushed with (tags pushed before it was recorded have none) */
+  mediaType?: string;
 }
 
 /** Stores, reads and deletes manifests and tags (the push itself: manifest-push.ts). */
@@ -86,9 +88,16 @@ export class ManifestStore {
    * @throws RegistryError MANIFEST_UNKNOWN
    */
   async get(name: RepositoryName, reference: ManifestReference): Promise<StoredManifest> {
-    const digest = 'tag' in reference ? (await this.resolveTag(name, reference.tag)).digest : reference.digest.digest;
+    const tag = 'tag' in reference ? await this.resolveTag(name, reference.tag) : undefined;
+    const digest = 'digest' in reference ? reference.digest.digest : tag!.digest;
+    // By tag, the tag says the manifest is in the repository: a push writes the revision before the tag
+    // (and again when a delete raced it), a delete removes the tags before the revision, and a
+    // collection keeps every tagged manifest. So a tag that names its media type, with the bytes
+    // cached, is the whole answer: one read of storage.
+    const known = tag?.mediaType !== undefined ? this.cache.get(digest) : undefined;
+    if (known) return { digest, mediaType: tag!.mediaType!, body: known };
     try {
-      // The revision link is read on every request: only it says the manifest is (still) in the repository.
+      // By digest, the revision link is read on every request: only it says the manifest is (still) in the repository.
       const cached = this.cache.get(digest);
       const [link, body] = await Promise.all([
         this.driver.getContent(layout.manifestRevision(name, digest)),

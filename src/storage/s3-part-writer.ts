@@ -1,42 +1,65 @@
 /**
  * The writer of one append to a chunked object on S3 (see s3-chunked.ts): it cuts the append's bytes
- * into the session's multipart parts as they come, part sizes from {@link partSizeAt}, with at most
- * two parts in memory: one uploading while the next fills (two in flight left ~20 MiB more peak RSS
- * after a 256 MiB push on RGW). The bytes are copied into part buffers that
- * the process reuses ({@link PartBuffers}): a request body's chunks die young (freed by V8's scavenges)
- * instead of living as long as a part upload, which let a 256 MiB push leave ~90 MiB more resident.
+ * into the session's multipart parts as they come, part sizes from {@link partSizeAt}, with ONE part in
+ * memory: a part uploads while the append waits (back-pressure on the request), then its memory fills
+ * the next part. The bytes are copied into 1 MiB slabs that every append of the process reuses
+ * ({@link SlabPool}): a request body's chunks die young (freed by V8's scavenges) instead of living as
+ * long as a part upload, and since parts grow with the upload (32 MiB at 20 GiB), slabs of one size
+ * serve every part size. (Whole-part buffers, reused only at the same size, left an idle buffer of an
+ * earlier size and the garbage of the last part beside the part uploading: 199 MiB peak on a 20 GiB push.)
  */
 import type { Piece } from './multipart-plan.js';
 import { S3_MIN_PART } from './multipart-plan.js';
 import type { ChunkedObjects, Upload } from './s3-chunked.js';
 import type { Position } from './s3-records.js';
 
-/** Bytes of idle part buffers the process keeps for the next appends (three 10 MiB parts). */
-const KEPT_BYTES = 30 * 1024 * 1024;
+/** Bytes of one slab of a part. */
+export const SLAB_BYTES = 1024 * 1024;
+/** Bytes of idle slabs the process keeps between appends (the rest is left to the garbage collector). */
+const KEPT_BYTES = 16 * 1024 * 1024;
 
-/** Part buffers reused across appends, so that a push does not take fresh memory for every part. */
-class PartBuffers {
+/**
+ * Slabs of {@link SLAB_BYTES} reused across parts and appends. While appends are open, every slab given
+ * back is kept for the next part (so parts of any size reuse the slabs of the part before: no garbage);
+ * when the last append closes, idle slabs beyond {@link KEPT_BYTES} are dropped.
+ */
+export class SlabPool {
   readonly #idle: Buffer[] = [];
-  #idleBytes = 0;
+  #open = 0;
+  #inUse = 0;
+  /** slabs allocated so far */
+  allocated = 0;
+  /** the most slabs in use (taken, not given back) at one time so far */
+  peakInUse = 0;
 
-  /** A buffer of exactly `size` bytes (content undefined). */
-  take(size: number): Buffer {
-    const i = this.#idle.findIndex((b) => b.length === size);
-    if (i < 0) return Buffer.allocUnsafeSlow(size);
-    this.#idleBytes -= size;
-    return this.#idle.splice(i, 1)[0]!;
+  /** An append starts taking slabs. */
+  open(): void {
+    this.#open++;
   }
 
-  /** Returns `buffer` (no longer referenced by its user) for reuse, within {@link KEPT_BYTES}. */
-  give(buffer: Buffer): void {
-    while (this.#idle.length > 0 && this.#idleBytes + buffer.length > KEPT_BYTES) this.#idleBytes -= this.#idle.shift()!.length;
-    if (buffer.length > KEPT_BYTES) return;
-    this.#idle.push(buffer);
-    this.#idleBytes += buffer.length;
+  /** An append took its last slab and gave every one back. */
+  close(): void {
+    if (--this.#open === 0) this.#idle.length = Math.min(this.#idle.length, KEPT_BYTES / SLAB_BYTES);
+  }
+
+  /** A slab (content undefined). */
+  take(): Buffer {
+    this.peakInUse = Math.max(this.peakInUse, ++this.#inUse);
+    const slab = this.#idle.pop();
+    if (slab) return slab;
+    this.allocated++;
+    return Buffer.allocUnsafeSlow(SLAB_BYTES);
+  }
+
+  /** Returns `slabs` (no longer referenced by their user) for reuse. */
+  give(slabs: readonly Buffer[]): void {
+    this.#inUse -= slabs.length;
+    for (const slab of slabs) if (this.#open > 0 || (this.#idle.length + 1) * SLAB_BYTES <= KEPT_BYTES) this.#idle.push(slab);
   }
 }
 
-const partBuffers = new PartBuffers();
+/** The slabs of every append of this process. */
+export const slabPool = new SlabPool();
 
 /** What an append stored: up to `end`, its parts, and its tail (the bytes after its parts). */
 export interface Recordable {
@@ -57,8 +80,12 @@ export class PartWriter {
   #nextPart: number;
   #pending: Piece[];
   #pendingBytes: number;
-  /** the part being filled (this append's bytes of it), from {@link partBuffers} */
-  #part: Buffer | undefined;
+  /** the part being filled (this append's bytes of it, in order), slabs from {@link slabPool}; the last one filling */
+  #slabs: Buffer[] = [];
+  /** bytes in the last slab */
+  #inSlab = SLAB_BYTES;
+  /** whether this writer opened {@link slabPool} (at its first slab; closed by {@link release}) */
+  #opened = false;
   #buffered = 0;
   #done: { number: number; etag: string; end: number }[] = [];
   #flight: Promise<void>[] = [];
@@ -87,8 +114,15 @@ export class PartWriter {
     let rest = chunk;
     while (rest.length > 0) {
       const partSize = this.objects.partSize(this.#start);
-      this.#part ??= partBuffers.take(partSize);
-      const taken = rest.copy(this.#part, this.#buffered, 0, Math.min(rest.length, partSize - this.#pendingBytes - this.#buffered));
+      if (this.#inSlab === SLAB_BYTES) {
+        if (!this.#opened) slabPool.open();
+        this.#opened = true;
+        this.#slabs.push(slabPool.take());
+        this.#inSlab = 0;
+      }
+      const room = Math.min(SLAB_BYTES - this.#inSlab, partSize - this.#pendingBytes - this.#buffered);
+      const taken = rest.copy(this.#slabs.at(-1)!, this.#inSlab, 0, Math.min(rest.length, room));
+      this.#inSlab += taken;
       this.#buffered += taken;
       rest = rest.subarray(taken);
       if (this.#pendingBytes + this.#buffered === partSize) await this.flush();
@@ -108,9 +142,14 @@ export class PartWriter {
     await Promise.all(this.#flight);
   }
 
+  /** This append's bytes of the part being filled: views of its slabs. */
+  private filled(): Buffer[] {
+    return this.#slabs.map((slab, i) => (i === this.#slabs.length - 1 ? slab.subarray(0, this.#inSlab) : slab));
+  }
+
   private async flush(): Promise<void> {
-    const buffer = this.#part!;
-    const body = [...(this.#pendingBytes > 0 ? await this.objects.readPending(this.path, this.#pending) : []), buffer.subarray(0, this.#buffered)];
+    const slabs = this.#slabs;
+    const body = [...(this.#pendingBytes > 0 ? await this.objects.readPending(this.path, this.#pending) : []), ...this.filled()];
     const size = this.#pendingBytes + this.#buffered;
     this.#upload ??= await this.objects.newUpload(this.path);
     const upload = this.#upload;
@@ -119,7 +158,8 @@ export class PartWriter {
     this.#done.push(part);
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#part = undefined;
+    this.#slabs = [];
+    this.#inSlab = SLAB_BYTES;
     this.#buffered = 0;
     const flying = this.objects
       .uploadPart(this.path, upload, part.number, body, this.signal)
@@ -127,7 +167,7 @@ export class PartWriter {
         (etag) => void (part.etag = etag),
         (err: unknown) => void (this.#failed ??= err),
       )
-      .finally(() => partBuffers.give(buffer));
+      .finally(() => slabPool.give(slabs));
     this.#flight.push(flying);
     if (this.#flight.length >= 1) await this.#flight.shift();
     if (this.#failed !== undefined) throw this.#failed;
@@ -141,7 +181,7 @@ export class PartWriter {
   recordable(failed: boolean): Recordable {
     const tag = this.#upload?.tag;
     if (!failed) {
-      const tail = this.#part ? [this.#part.subarray(0, this.#buffered)] : [];
+      const tail = this.filled();
       return { end: this.#start + this.#pendingBytes + this.#buffered, tag, parts: this.#done, tail };
     }
     const stored = [];
@@ -152,9 +192,12 @@ export class PartWriter {
     return { end: stored.at(-1)?.end ?? 0, tag, parts: stored, tail: [] };
   }
 
-  /** Gives the part buffer back for reuse (after the tail was stored: {@link recordable}'s tail is a view of it). */
+  /** Gives the slabs back for reuse (after the tail was stored: {@link recordable}'s tail is a view of them). */
   release(): void {
-    if (this.#part) partBuffers.give(this.#part);
-    this.#part = undefined;
+    slabPool.give(this.#slabs);
+    this.#slabs = [];
+    this.#inSlab = SLAB_BYTES;
+    if (this.#opened) slabPool.close();
+    this.#opened = false;
   }
 }

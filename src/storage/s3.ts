@@ -17,6 +17,9 @@
  *   the records streamed into one multipart upload. Objects over 5 GiB that are moved are copied with
  *   UploadPartCopy; a store without it (s3rver) answers NotImplemented once, and this driver then
  *   streams those parts.
+ * - Concurrent identical reads (stat, getContent, list of one path) share one request issued after
+ *   each of them asked (fresh-reads.ts): never stale, so safe across replicas, and a hot tag, its tag
+ *   list or a manifest's revision under load cost the store about one request per round trip.
  * - Missing keys are PathNotFoundError; throttling, 5xx and network errors are retried by the SDK's
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
@@ -37,6 +40,7 @@ import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
 import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
 import { ChunkedObjects } from './s3-chunked.js';
 import { Concatenator } from './s3-concat.js';
+import { FreshReads } from './fresh-reads.js';
 import { explainStartupError } from './s3-errors.js';
 import { purgeOrphans } from './s3-orphans.js';
 import { Pointers, type ByteRange } from './s3-pointers.js';
@@ -63,6 +67,10 @@ export class S3Driver implements StorageDriver {
   readonly #endpoint: string | undefined;
   readonly #concat: Concatenator;
   readonly #chunked: ChunkedObjects;
+  /** concurrent identical reads (stat, getContent, list of one path) share one request issued after each asked */
+  readonly #stats = new FreshReads<FileInfo>();
+  readonly #contents = new FreshReads<Buffer>();
+  readonly #listings = new FreshReads<string[]>();
 
   constructor(options: S3DriverOptions) {
     const s3 = (this.#s3 = new S3Bucket(this.name, options));
@@ -114,6 +122,10 @@ export class S3Driver implements StorageDriver {
   }
 
   async stat(path: string): Promise<FileInfo> {
+    return { ...(await this.#stats.read(path, () => this.statOnce(path))) };
+  }
+
+  private async statOnce(path: string): Promise<FileInfo> {
     const object = await this.#pointers.head(path);
     if (object) return { path, size: object.size, modTime: object.modTime, isDir: false };
     const first = await this.#s3.firstObject(path, this.#s3.folder(path));
@@ -122,7 +134,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    return this.#pointers.content(path);
+    return this.#contents.read(path, () => this.#pointers.content(path));
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
@@ -152,6 +164,10 @@ export class S3Driver implements StorageDriver {
   }
 
   async list(path: string): Promise<string[]> {
+    return (await this.#listings.read(path, () => this.listOnce(path))).slice();
+  }
+
+  private async listOnce(path: string): Promise<string[]> {
     const prefix = this.#s3.folder(path);
     const names = new Set<string>();
     for await (const page of this.#s3.pages(path, prefix, '/')) {

@@ -130,6 +130,36 @@ describe('two wharf processes on one S3 bucket', () => {
     await expectBlob(b, 'team/img', layer);
   });
 
+  it('a tag moved or deleted on one is seen at once by the other, also by reads sent together (shared reads are never stale)', async () => {
+    const { a, b } = await replicas();
+    const push = async (reference: string, nonce: string): Promise<string> => {
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce, rootfs: { type: 'layers', diff_ids: [] } }));
+      await finish(a, await startUpload(a, 'team/moved'), sha256(config), config);
+      const manifest = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length }, layers: [] }),
+      );
+      const put = await fetch(`${a.url}/v2/team/moved/manifests/${reference}`, { method: 'PUT', headers: { 'Content-Type': OCI_MANIFEST }, body: manifest });
+      expect(put.status, await explain('PUT manifest', put, a)).toBe(201);
+      return sha256(manifest);
+    };
+    const together = (n: number, path: string): Promise<Response[]> =>
+      Promise.all(Array.from({ length: n }, () => fetch(`${b.url}${path}`, { headers: { Accept: OCI_MANIFEST } })));
+    const first = await push('v1', 'one');
+    // the second process reads (and caches the bytes of) the first manifest by tag
+    for (const res of await together(8, '/v2/team/moved/manifests/v1')) expect(res.headers.get('docker-content-digest')).toBe(first);
+    const second = await push('v1', 'two');
+    await push('v2', 'three');
+    for (const res of await together(16, '/v2/team/moved/manifests/v1')) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('docker-content-digest')).toBe(second);
+    }
+    for (const res of await together(16, '/v2/team/moved/tags/list')) expect(await res.json()).toEqual({ name: 'team/moved', tags: ['v1', 'v2'] });
+    const deleted = await fetch(`${a.url}/v2/team/moved/manifests/v1`, { method: 'DELETE' });
+    expect(deleted.status, await explain('DELETE tag', deleted, a)).toBe(202);
+    for (const res of await together(16, '/v2/team/moved/manifests/v1')) expect(res.status).toBe(404);
+    for (const res of await together(16, '/v2/team/moved/tags/list')) expect(await res.json()).toEqual({ name: 'team/moved', tags: ['v2'] });
+  });
+
   it('a process killed (SIGKILL) in the middle of an upload restarts, and the upload continues where it was acknowledged', async () => {
     const { a, b } = await replicas();
     const bytes = randomBytes(7 * MiB + 9);

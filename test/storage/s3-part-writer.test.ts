@@ -1,0 +1,97 @@
+/**
+ * The part writer's memory (src/storage/s3-part-writer.ts): an append holds one part at a time, in 1 MiB
+ * slabs that every part reuses whatever its size, so what a long upload takes does not grow as its parts
+ * grow (a whole-part buffer per size left idle buffers of earlier sizes and the last part's garbage
+ * beside the part uploading). Over a stand-in for the S3 side: no store needed.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { ChunkedObjects, Upload } from '../../src/storage/s3-chunked.js';
+import { PartWriter, SLAB_BYTES, slabPool } from '../../src/storage/s3-part-writer.js';
+
+const MiB = 1024 * 1024;
+
+/** The S3 side of a writer: parts from `partSize`, each upload hashed and sized, one at a time checked. */
+function fakeObjects(partSize: (start: number) => number) {
+  const parts: { number: number; size: number }[] = [];
+  const hash = createHash('sha256');
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const objects = {
+    partSize,
+    newUpload: async (): Promise<Upload> => ({ key: 'k', uploadId: 'u', tag: 't' }),
+    readPending: async (): Promise<Buffer[]> => [],
+    uploadPart: async (_path: string, _upload: Upload, number: number, body: Buffer[]): Promise<string> => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const b of body) hash.update(b);
+      parts.push({ number, size: body.reduce((n, b) => n + b.length, 0) });
+      inFlight--;
+      return `"etag-${number}"`;
+    },
+  };
+  return { objects: objects as unknown as ChunkedObjects, parts, hash, maxInFlight: () => maxInFlight };
+}
+
+/** Deterministic bytes: `size` of them in request-sized chunks (64 KiB). */
+function* body(size: number): Generator<Buffer> {
+  let i = 0;
+  for (let at = 0; at < size; at += 64 * 1024) {
+    const chunk = Buffer.alloc(Math.min(64 * 1024, size - at), i++ % 251);
+    yield chunk;
+  }
+}
+
+describe('S3 part writer', () => {
+  it('cuts growing parts from reused slabs: the slabs taken are one part (the largest) whatever the number and sizes of the parts', async () => {
+    // parts grow with the upload as partSizeAt makes them grow (here fast: 5 MiB + a quarter of the start)
+    const grow = (start: number): number => 5 * MiB + Math.ceil(start / 4);
+    const size = 160 * MiB;
+    const { objects, parts, hash, maxInFlight } = fakeObjects(grow);
+    const before = slabPool.allocated;
+    slabPool.peakInUse = 0;
+    const writer = new PartWriter(objects, '/s', { size: 0, partsEnd: 0, nextPart: 1, pending: [] });
+    const expected = createHash('sha256');
+    for (const chunk of body(size)) {
+      expected.update(chunk);
+      await writer.write(chunk);
+    }
+    await writer.end();
+    const recorded = writer.recordable(false);
+    for (const t of recorded.tail) hash.update(t);
+    writer.release();
+    expect(hash.digest('hex')).toBe(expected.digest('hex'));
+    // every part but the last has its planned size, and the sizes grew
+    let start = 0;
+    for (const p of parts.slice(0, -1)) {
+      expect(p.size).toBe(grow(start));
+      start += p.size;
+    }
+    const largest = Math.max(...parts.map((p) => p.size));
+    expect(parts.length).toBeGreaterThan(5);
+    expect(largest).toBeGreaterThan(3 * parts[0]!.size);
+    expect(maxInFlight()).toBe(1);
+    // memory: the slabs of one part, the largest (sizes are not multiples of a slab: +1), never more; and
+    // no garbage: every slab allocated was needed at the peak (each part reused the slabs of the one before)
+    const onePart = Math.ceil(largest / SLAB_BYTES) + 1;
+    expect(slabPool.peakInUse).toBeLessThanOrEqual(onePart);
+    expect(slabPool.allocated - before).toBeLessThanOrEqual(onePart);
+  });
+
+  it('a second append of the same part sizes takes no new memory: the slabs of the first are reused', async () => {
+    const fixed = (): number => 8 * MiB;
+    const first = fakeObjects(fixed);
+    const w1 = new PartWriter(first.objects, '/a', { size: 0, partsEnd: 0, nextPart: 1, pending: [] });
+    for (const chunk of body(40 * MiB)) await w1.write(chunk);
+    await w1.end();
+    w1.release();
+    const before = slabPool.allocated;
+    const second = fakeObjects(fixed);
+    const w2 = new PartWriter(second.objects, '/b', { size: 0, partsEnd: 0, nextPart: 1, pending: [] });
+    for (const chunk of body(40 * MiB)) await w2.write(chunk);
+    await w2.end();
+    w2.release();
+    expect(second.parts.map((p) => p.size)).toEqual([8, 8, 8, 8, 8].map((m) => m * MiB));
+    expect(slabPool.allocated - before).toBe(0);
+  });
+});
