@@ -140,3 +140,13 @@ export function sinkNote(stats: SinkStats | undefined): string {
     `(a process of its own on the same cores: drains, counts, answers 202) used ${formatNumber(stats.cpuSeconds)} s of CPU in the whole run`
   );
 }
+
+/**
+ * The note on the machine's load: the 1-minute load average when the servers started and when the
+ * run ended, against the number of cores. Wall-clock figures bend under it; the server's CPU per
+ * request or per GiB (read once the server is quiet, so deferred work is counted) bends least.
+ */
+export function loadNote(atStart: number | undefined, atEnd: number, cores: number): string {
+  const start = atStart === undefined ? 'unknown' : formatNumber(atStart);
+  return `load average (1 min) ${start} at the start, ${formatNumber(atEnd)} at the end, on ${cores} cores: above ${cores}, other processes shared the cores, and the throughputs bend more than the server CPU figures`;
+}
