@@ -5,7 +5,7 @@
  * Markdown table and writes it to `bench/results/`. Run `npm run bench -- --help` for the options.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,7 +17,7 @@ import { buildImage, dockerAnswers, pushPull, removeImage } from './docker.js';
 import { headLoad } from './head-load.js';
 import { proxyHeader, proxyMetrics, proxyPairsTable, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
-import { observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
+import { loadNote, observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { cpuSeconds, installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
@@ -35,6 +35,7 @@ import {
   pullBlob,
   pushBlob,
   pushSmallImage,
+  settledCpu,
   type PushMode,
   type SmallImage,
 } from './workloads.js';
@@ -265,9 +266,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
       const digests = modes.map((mode) => digestOf(`${server.kind[0]}${round}${mode}`, size));
       const { peakBytes } = await withPeakRss(server.pid, async () => {
         for (const [i, mode] of modes.entries()) {
-          const cpuBefore = await cpuSeconds(server.pid);
+          const cpuBefore = await settledCpu(() => cpuSeconds(server.pid));
           const pushed = await pushBlob(base, 'bench/push', mode, `${server.kind[0]}${round}${mode}`, size, digests[i]!, options.chunkMib * MiB);
-          const cpuAfter = await cpuSeconds(server.pid);
+          const cpuAfter = await settledCpu(() => cpuSeconds(server.pid));
           results.add(`push-${mode}`, server.kind, pushed.mibps);
           if (cpuBefore !== undefined && cpuAfter !== undefined) results.add(`cpu-push-${mode}`, server.kind, ((cpuAfter - cpuBefore) * GiB) / size);
           if (mode === 'chunked') results.add('commit-chunked', server.kind, pushed.commitS);
@@ -406,6 +407,7 @@ async function main(): Promise<void> {
   let dockerImage = false;
   let sink: Awaited<ReturnType<typeof startSink>> | undefined;
   let sinkStats: SinkStats | undefined;
+  let loadAtStart: number | undefined;
   let build: BuildSamples | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -431,6 +433,7 @@ async function main(): Promise<void> {
     if (options.only.length === 1) return;
   }
   try {
+    loadAtStart = loadavg()[0]!;
     storage = options.s3 ? await s3Storage(work) : filesystemStorage();
     results.notes.push(...storage.notes);
     const withDistribution = !options.observability && options.distribution && installed('docker-registry');
@@ -524,6 +527,7 @@ async function main(): Promise<void> {
     '',
   ];
   if (options.observability) results.notes.push(sinkNote(sinkStats));
+  results.notes.push(loadNote(loadAtStart, loadavg()[0]!, cpus().length));
   const notes = results.notes.length > 0 ? ['', 'Notes:', ...results.notes.map((n) => `- ${n}`)] : [];
   const names: [string, string] = options.observability ? ['Wharf', 'Wharf with metrics and notifications'] : ['Wharf', 'Distribution'];
   const buildSection = build ? ['', `wharf build against DOCKER_BUILDKIT=0 docker build + docker push (both into Wharf), ${options.rounds} rounds alternating which goes first:`, '', buildTable(build, options.buildModelMib)] : [];

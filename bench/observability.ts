@@ -140,3 +140,21 @@ export function sinkNote(stats: SinkStats | undefined): string {
     `(a process of its own on the same cores: drains, counts, answers 202) used ${formatNumber(stats.cpuSeconds)} s of CPU in the whole run`
   );
 }
+
+/**
+ * The note on the machine's load: the 1-minute load average when the servers started and when the
+ * run ended, against the number of cores. Wall-clock figures bend under it, and so does CPU time per
+ * unit of work (contended caches and cores: at a load of 8 to 18 on 2 cores one server's CPU per GiB
+ * pushed swung from 2.8 to 5.3 s between rounds of the same code); above the core count the note says
+ * a cost of a few per cent cannot be read from the run.
+ */
+export function loadNote(atStart: number | undefined, atEnd: number, cores: number): string {
+  const start = atStart === undefined ? 'unknown' : formatNumber(atStart);
+  const busy = Math.max(atStart ?? 0, atEnd) > cores;
+  return (
+    `load average (1 min) ${start} at the start, ${formatNumber(atEnd)} at the end, on ${cores} cores` +
+    (busy
+      ? ': other processes shared the cores, which bends the throughputs and, less, the server CPU figures: a cost of a few per cent cannot be read from this run (run it on a quiet machine)'
+      : ': the machine was quiet')
+  );
+}

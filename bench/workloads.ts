@@ -226,15 +226,36 @@ const WARM_UP_PER_CONNECTION = 4;
  * measured load is sized to last about `durationS` seconds at that rate (at least 8 requests a
  * connection). On a busy machine the load takes longer but still measures.
  * @param run one load of the given size
- * @param cpu the server's CPU seconds so far (servers.ts cpuSeconds): given, the result has the server's CPU per measured request, µs
+ * @param cpu the server's CPU seconds so far (servers.ts cpuSeconds): given, the result has the server's CPU per measured request, µs,
+ *   read before and after once the server is quiet ({@link settledCpu}), so work it defers past its answers is counted
  */
 export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>, connections: number, durationS: number, cpu?: () => Promise<number | undefined>): Promise<LoadResult & { cpuUsPerRequest?: number }> {
   const warm = await run({ amount: connections * WARM_UP_PER_CONNECTION });
   const amount = Math.max(connections * 8, Math.round(warm.rps * durationS));
-  const before = await cpu?.();
+  const before = cpu && (await settledCpu(cpu));
   const result = await run({ amount });
-  const after = await cpu?.();
+  const after = cpu && (await settledCpu(cpu));
   return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1e6) / amount };
+}
+
+/** How long the server's CPU must stay still for {@link settledCpu}, ms (20 clock ticks of /proc). */
+const QUIET_MS = 200;
+
+/**
+ * The server's CPU seconds so far, read once it has gone quiet (less than 2 clock ticks used in
+ * {@link QUIET_MS}, waiting at most 5 s): work a server defers past its answers (pull events stored
+ * within 100 ms, their delivery to a notification endpoint, a GC) then counts to the work that caused
+ * it, not to the next measure.
+ */
+export async function settledCpu(cpu: () => Promise<number | undefined>): Promise<number | undefined> {
+  let last = await cpu();
+  for (let waited = 0; last !== undefined && waited < 5_000; waited += QUIET_MS) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const now = await cpu();
+    if (now === undefined || now - last < 0.02) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** Sends one request to check it works before a load test. @throws Error unless 2xx */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { observabilityTable, pairedCosts } from '../../bench/observability.js';
+import { loadNote, observabilityTable, pairedCosts } from '../../bench/observability.js';
 import { Results, targetHolds } from '../../bench/report.js';
 import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
+import { settledCpu } from '../../bench/workloads.js';
 
 describe('bench statistics', () => {
   it('summarizes odd and even sample counts by the median', () => {
@@ -60,5 +61,24 @@ describe('the cost of metrics and notifications (bench --observability)', () => 
     expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % | 1 % (-1 %..4 %) | < 5 % | yes | 100 → 110 µs/request | 2 % (0 %..10 %) |');
     expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % | 20 % (20 %..20 %) | < 5 % | **no** | n/a | n/a |');
     expect(table).not.toContain('HEAD');
+  });
+});
+
+describe('settledCpu', () => {
+  it('reads the CPU once it stopped moving, so deferred work counts', async () => {
+    const readings = [1, 1.5, 1.8, 1.81, 1.81];
+    let i = 0;
+    expect(await settledCpu(async () => readings[Math.min(i++, readings.length - 1)]!)).toBe(1.81);
+  });
+
+  it('is undefined when the process is gone', async () => {
+    expect(await settledCpu(async () => undefined)).toBeUndefined();
+  });
+});
+
+describe('loadNote', () => {
+  it('says a busy run cannot show a cost of a few per cent, and a quiet one that it was quiet', () => {
+    expect(loadNote(12.5, 9, 2)).toMatch(/12\.5 at the start, 9 at the end, on 2 cores: .*cannot be read/);
+    expect(loadNote(0.5, 1.2, 2)).toMatch(/the machine was quiet/);
   });
 });

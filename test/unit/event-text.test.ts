@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventText } from '../../src/observability/notifications/event-text.js';
-import { EventFactory, type EventTarget } from '../../src/observability/notifications/events.js';
+import { EventFactory, type EventTarget, type RegistryEvent } from '../../src/observability/notifications/events.js';
 import { validate } from '../../src/config/load.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -41,4 +41,37 @@ it("stamps events in toISOString's form, now", () => {
     expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(timestamp)).toBeLessThanOrEqual(Date.now());
   }
+});
+
+describe('EventFactory.line', () => {
+  /** An event's text without its id and timestamp (random and now). */
+  const stable = (line: string) => {
+    const { id, timestamp, ...rest } = JSON.parse(line) as { id: string; timestamp: string };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Date(timestamp).toISOString()).toBe(timestamp);
+    return rest;
+  };
+
+  it.each(targets)('writes a %s as eventText(create()) does, in the same form', (_name, action, target) => {
+    const factory = new EventFactory(config, '127.0.0.1:5000');
+    const socket = { remoteAddress: '127.0.0.1', remoteFamily: 'IPv4', remotePort: 4000 };
+    const requests = [request(), request({ ua: 'docker/28 "quoted" \\ \n', host: 'r.example:443', family: 'IPv6', addr: '::1' }), request({ addr: undefined })];
+    // the same connection asked again, and with another host and user agent: the kept members follow the request
+    const same = [request(), request({ ua: 'skopeo', host: 'other:5000' }), request()].map((r) => Object.assign(r, { socket }));
+    for (const req of [...requests, ...requests, ...same]) {
+      const res = { locals: {} } as unknown as ServerResponse;
+      const line = factory.line(req, res, action, target);
+      expect(eventText(JSON.parse(line) as RegistryEvent)).toBe(line);
+      expect(stable(line)).toEqual(stable(JSON.stringify(factory.create(req, res, action, target))));
+    }
+  });
+
+  it('keeps targets apart by every field that shows in the text', () => {
+    const factory = new EventFactory(config, '127.0.0.1:5000');
+    const res = { locals: {} } as unknown as ServerResponse;
+    const base = targets[0]![2];
+    for (const target of [base, { ...base, tag: 'v2' }, { ...base, tag: undefined }, { ...base, repository: 'team/other' }, { ...base, size: 501 }, { ...base, kind: 'blob' as const }]) {
+      expect(stable(factory.line(request(), res, 'pull', target))).toEqual(stable(JSON.stringify(factory.create(request(), res, 'pull', target))));
+    }
+  });
 });

@@ -60,9 +60,9 @@ export function signingKey(secret: string): Buffer {
   return Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
 }
 
-/** The Standard Webhooks headers of a delivery. */
-export function signatureHeaders(key: Buffer, id: string, timestampSeconds: number, body: string): Record<string, string> {
-  const signature = createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+/** The Standard Webhooks headers of a delivery: the HMAC of `<id>.<timestamp>.<body>`, the body hashed as it is (not copied into one string). */
+export function signatureHeaders(key: Buffer, id: string, timestampSeconds: number, body: string | Buffer): Record<string, string> {
+  const signature = createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
 }
 
@@ -205,7 +205,7 @@ export class EndpointDelivery {
 
   /** One attempt with `events` (JSON text each); true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
   private async post(events: readonly string[]): Promise<boolean> {
-    const body = envelopeBody(events);
+    const body = Buffer.from(envelopeBody(events)); // encoded once, for the signature and the socket
     const id = envelopeId(events);
     const headers: [string, string][] = [['Content-Type', EVENTS_MEDIA_TYPE]];
     for (const [name, values] of Object.entries(this.endpoint.headers)) for (const v of values) headers.push([name, v]);

@@ -9,10 +9,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { grantOf } from '../../auth/middleware.js';
 import type { Config } from '../../config/schema.js';
 import { urlBase } from '../../listener/location.js';
+import { actorText, eventLine, member, object, sourceText, targetText } from './event-text.js';
 
 /** The media type of the envelope. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v2+json';
@@ -74,6 +76,10 @@ export interface EventRecorder {
 
 /** Distribution's blob media type in events: the registry does not know a blob's own. */
 const BLOB_MEDIA_TYPE = 'application/octet-stream';
+/** Target texts kept by {@link EventFactory.line} (all dropped when full). */
+const TARGETS_KEPT = 1024;
+/** An absent member in a key of {@link EventFactory.line}'s targets. */
+const NONE = '\u0001';
 
 /** The descriptors a manifest references (config and layers; an index's manifests), as Distribution's `References()`. */
 export function manifestReferences(body: Buffer): EventDescriptor[] {
@@ -97,7 +103,15 @@ export class EventFactory {
     readonly instanceId: string = randomUUID(),
   ) {
     this.source = { addr: `${hostname()}:${listenAddress.slice(listenAddress.lastIndexOf(':') + 1)}`, instanceID: instanceId };
+    this.sourceJson = sourceText(this.source);
   }
+
+  /** the JSON text of {@link source} */
+  private readonly sourceJson: string;
+  /** target texts by target and URL base (see {@link line}), up to {@link TARGETS_KEPT} */
+  private readonly targets = new Map<string, string>();
+  /** by connection: the request members after the id, and the host, method and user agent they were made of */
+  private readonly connections = new WeakMap<Socket, { host: string | undefined; method: string; useragent: string; members: string }>();
 
   /** the second of the last timestamp made (ms since the epoch, floored) and its text up to the seconds' dot */
   private second = { ms: -1, prefix: '' };
@@ -115,43 +129,77 @@ export class EventFactory {
 
   /** The event of `action` on `target`, by `req`. */
   create(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): RegistryEvent {
-    const isDelete = action === 'delete';
-    const path = target.digest ? `/v2/${target.repository}/${target.kind === 'manifest' ? 'manifests' : 'blobs'}/${target.digest}` : undefined;
-    const mediaType = target.kind === 'blob' ? BLOB_MEDIA_TYPE : target.mediaType;
-    const includeReferences = this.config.notifications.events.includereferences && target.kind === 'manifest' && target.body !== undefined && !isDelete;
     const socket = req.socket;
     return {
       id: randomUUID(),
       timestamp: this.timestamp(),
       action,
-      target: isDelete
-        ? { digest: target.digest, repository: target.repository, tag: target.tag }
-        : {
-            mediaType,
-            size: target.size,
-            digest: target.digest,
-            length: target.size,
-            repository: target.repository,
-            fromRepository: target.fromRepository,
-            url: path === undefined ? undefined : urlBase(this.config.http, req) + path,
-            tag: target.tag,
-            references: includeReferences ? manifestReferences(target.body!) : undefined,
-          },
-      request: {
-        id: req.id,
-        addr: socket.remoteAddress === undefined ? undefined : `${socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`,
-        host: req.headers.host,
-        method: req.method ?? 'GET',
-        useragent: req.headers['user-agent'] ?? '',
-      },
+      target: this.target(urlBase(this.config.http, req), action, target),
+      request: { id: req.id, addr: addressOf(socket), host: req.headers.host, method: req.method ?? 'GET', useragent: req.headers['user-agent'] ?? '' },
       actor: { name: grantOf(res).account },
       source: this.source,
     };
   }
+
+  /**
+   * The JSON text of {@link create}'s event, equal to `eventText(create(...))`, made without the event
+   * object: the target's text is kept by target (a manifest GET stream asks for the same few), and
+   * the request's members after its id by connection (same address, and mostly the same host, method
+   * and user agent), so that an event of a manifest GET costs a UUID, a timestamp and one string.
+   */
+  line(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): string {
+    const base = urlBase(this.config.http, req);
+    const key = `${action}\0${target.kind}\0${target.repository}\0${target.digest ?? NONE}\0${target.mediaType ?? NONE}\0${target.size ?? NONE}\0${target.tag ?? NONE}\0${target.fromRepository ?? NONE}\0${target.body === undefined}\0${base}`;
+    let targetJson = this.targets.get(key);
+    if (targetJson === undefined) {
+      targetJson = targetText(this.target(base, action, target));
+      if (this.targets.size >= TARGETS_KEPT) this.targets.clear();
+      this.targets.set(key, targetJson);
+    }
+    const socket = req.socket;
+    const host = req.headers.host;
+    const method = req.method ?? 'GET';
+    const useragent = req.headers['user-agent'] ?? '';
+    let connection = this.connections.get(socket);
+    if (connection === undefined || connection.host !== host || connection.method !== method || connection.useragent !== useragent) {
+      connection = { host, method, useragent, members: member('addr', addressOf(socket)) + member('host', host) + member('method', method) + member('useragent', useragent) };
+      this.connections.set(socket, connection);
+    }
+    return eventLine(randomUUID(), this.timestamp(), action, targetJson, object(member('id', req.id) + connection.members), actorText(grantOf(res).account), this.sourceJson);
+  }
+
+  /** The `target` record of an event of `action` on `target`, its URL under `base`. */
+  private target(base: string, action: EventAction, target: EventTarget): RegistryEvent['target'] {
+    if (action === 'delete') return { digest: target.digest, repository: target.repository, tag: target.tag };
+    const path = target.digest ? `/v2/${target.repository}/${target.kind === 'manifest' ? 'manifests' : 'blobs'}/${target.digest}` : undefined;
+    const includeReferences = this.config.notifications.events.includereferences && target.kind === 'manifest' && target.body !== undefined;
+    return {
+      mediaType: target.kind === 'blob' ? BLOB_MEDIA_TYPE : target.mediaType,
+      size: target.size,
+      digest: target.digest,
+      length: target.size,
+      repository: target.repository,
+      fromRepository: target.fromRepository,
+      url: path === undefined ? undefined : base + path,
+      tag: target.tag,
+      references: includeReferences ? manifestReferences(target.body!) : undefined,
+    };
+  }
+}
+
+/** `address:port` of a connection's peer (IPv6 in brackets), or undefined when it is gone. */
+function addressOf(socket: Socket): string | undefined {
+  return socket.remoteAddress === undefined ? undefined : `${socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+}
+
+/** The media type an event of `target` carries (what `ignore.mediatypes` matches), as {@link EventFactory.create} sets it. */
+export function eventMediaType(action: EventAction, target: EventTarget): string | undefined {
+  if (action === 'delete') return undefined;
+  return target.kind === 'blob' ? BLOB_MEDIA_TYPE : target.mediaType;
 }
 
 /** True when `endpoint`'s `ignoredmediatypes`, `ignore.mediatypes` or `ignore.actions` leave `event` out. */
-export function ignoredBy(endpoint: Config['notifications']['endpoints'][number], event: RegistryEvent): boolean {
+export function ignoredBy(endpoint: Config['notifications']['endpoints'][number], event: Pick<RegistryEvent, 'action'> & { target: { mediaType?: string } }): boolean {
   if (endpoint.ignore.actions.includes(event.action)) return true;
   const mediaType = event.target.mediaType;
   return mediaType !== undefined && (endpoint.ignoredmediatypes.includes(mediaType) || endpoint.ignore.mediatypes.includes(mediaType));

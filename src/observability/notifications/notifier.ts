@@ -17,7 +17,7 @@ import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import type { CounterSeries, GaugeSeries } from '../series.js';
 import { EndpointDelivery, readLease, readStatus, signingKey } from './delivery.js';
-import { EventFactory, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
+import { EventFactory, eventMediaType, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
 import { NotificationQueue } from './queue.js';
 import type { EndpointReport } from './report.js';
 
@@ -52,6 +52,21 @@ function keyOf(endpoint: EndpointConfig, index: number): Buffer | undefined {
   return key;
 }
 
+/** An endpoint's `registry_notifications_events_total{type="Events"}` and pending series. */
+interface EndpointSeries {
+  events: CounterSeries;
+  pending: GaugeSeries;
+}
+
+/** The endpoints an event goes to, and their series. */
+interface Wanting {
+  names: string[];
+  series: EndpointSeries[];
+}
+
+/** The (action, media type) pairs whose endpoints are kept (all dropped when full: media types come from clients). */
+const WANTED_KEPT = 256;
+
 /** The recorder of events and the deliveries of every enabled endpoint. */
 export class Notifier implements EventRecorder {
   private readonly queue: NotificationQueue;
@@ -60,7 +75,9 @@ export class Notifier implements EventRecorder {
   private readonly deliveries = new Map<string, EndpointDelivery>();
   private readonly keys = new Map<string, Buffer | undefined>();
   /** the `registry_notifications_events_total{type="Events"}` and pending series of each enabled endpoint, resolved once */
-  private readonly series = new Map<string, { events: CounterSeries; pending: GaugeSeries }>();
+  private readonly series = new Map<string, EndpointSeries>();
+  /** what {@link wanting} found, by action and media type */
+  private readonly wanted = new Map<string, Wanting>();
 
   /** @throws ConfigError for an unreadable `secretfile` or a secret that is not base64 of 16 bytes or more */
   constructor(private readonly deps: NotifierDeps) {
@@ -101,15 +118,27 @@ export class Notifier implements EventRecorder {
    * @throws the storage's error, except for pulls
    */
   async record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> {
-    const event = this.factory.create(req, res, action, target);
-    const endpoints = this.enabled.filter((e) => !ignoredBy(e, event)).map((e) => e.name);
-    for (const name of endpoints) {
-      const series = this.series.get(name);
-      series?.events.inc();
-      series?.pending.inc();
+    const wanting = this.wanting(action, eventMediaType(action, target));
+    if (wanting.names.length === 0) return;
+    for (const series of wanting.series) {
+      series.events.inc();
+      series.pending.inc();
     }
-    const stored = this.queue.enqueue(event, endpoints, action !== 'pull');
+    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, action !== 'pull');
     if (action !== 'pull') await stored;
+  }
+
+  /** The enabled endpoints whose `ignore` rules let an event of `action` and `mediaType` through, and their series: kept by both. */
+  private wanting(action: EventAction, mediaType: string | undefined): Wanting {
+    const key = `${action}\0${mediaType ?? ''}`;
+    let known = this.wanted.get(key);
+    if (!known) {
+      const names = this.enabled.filter((e) => !ignoredBy(e, { action, target: { mediaType } })).map((e) => e.name);
+      known = { names, series: names.flatMap((name) => this.series.get(name) ?? []) };
+      if (this.wanted.size >= WANTED_KEPT) this.wanted.clear();
+      this.wanted.set(key, known);
+    }
+    return known;
   }
 
   /** Every configured endpoint with its queue and last delivery, as stored (so any process sharing the storage answers the same). */

@@ -44,7 +44,7 @@ export class WebhookPoster {
    * @returns the answer's HTTP status, once its head arrived (the last one's, after 307/308 redirects)
    * @throws the connection's error (ECONNREFUSED, ...), or an AbortError when `signal` aborts first
    */
-  async post(headers: ReadonlyArray<readonly [string, string]>, body: string, signal: AbortSignal): Promise<number> {
+  async post(headers: ReadonlyArray<readonly [string, string]>, body: string | Buffer, signal: AbortSignal): Promise<number> {
     let url = this.url;
     let sent = headers;
     for (let hop = 0; ; hop++) {
@@ -58,7 +58,7 @@ export class WebhookPoster {
   }
 
   /** One POST to `url` (over the kept-alive connection when it is the endpoint's origin). */
-  private postOnce(url: URL, headers: ReadonlyArray<readonly [string, string]>, body: string, signal: AbortSignal): Promise<{ status: number; location: string | undefined }> {
+  private postOnce(url: URL, headers: ReadonlyArray<readonly [string, string]>, body: string | Buffer, signal: AbortSignal): Promise<{ status: number; location: string | undefined }> {
     const merged: OutgoingHttpHeaders = { 'Content-Length': Buffer.byteLength(body) };
     for (const [name, value] of headers) {
       const known = merged[name];

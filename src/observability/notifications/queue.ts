@@ -71,14 +71,14 @@ export class NotificationQueue {
   constructor(private readonly storage: StorageDriver) {}
 
   /**
-   * Queues `event` for `endpoints`, in the order of the calls.
+   * Queues `event` (or its JSON text, see eventText) for `endpoints`, in the order of the calls.
    * @param durable write it at once (else within {@link LINGER_MS}, with the events queued meanwhile)
    * @returns a promise that resolves once the event is in the storage (rejects with the storage's error)
    */
-  enqueue(event: RegistryEvent, endpoints: readonly string[], durable = true): Promise<void> {
+  enqueue(event: RegistryEvent | string, endpoints: readonly string[], durable = true): Promise<void> {
     if (endpoints.length === 0) return Promise.resolve();
     const pending = (this.collecting ??= newPendingWrite());
-    const line = eventText(event);
+    const line = typeof event === 'string' ? event : eventText(event);
     for (const endpoint of endpoints) {
       const lines = pending.lines.get(endpoint);
       if (lines) lines.push(line);
