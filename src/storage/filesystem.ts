@@ -13,7 +13,7 @@
  * `blockingReads` option (`wharf gc`), the uncached reads of small files and listings (blocking-reads.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, statSync, unlink, type Dirent } from 'node:fs';
+import { readFile, statSync, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BlockingReads } from './blocking-reads.js';
 import { FileRangeStream } from './file-range-stream.js';
+import { errno, removeTree, sweepTemporaries, unlinkFile } from './file-trees.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js';
 import {
@@ -48,51 +49,6 @@ const PARENT_RETRIES = 5;
  * round trips to the thread pool per file (seen in the manifest GET profile, see docs/performance.md).
  */
 const readSmallFile = promisify(readFile);
-
-/** `unlink(2)` through the callback API: one thread-pool round trip, no FileHandle. */
-const unlinkFile = promisify(unlink);
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** How many files of one folder a recursive delete unlinks at once. */
-const UNLINKS_IN_FLIGHT = 16;
-
-/**
- * Removes folder `dir` and everything under it: the files of each folder {@link UNLINKS_IN_FLIGHT}
- * at a time, sub-folders one after the other, then the folder. (`fs.rm` starts one unlink per entry
- * at once: on a folder of 100,000 tags, 100,000 requests and their memory.) An absent `dir` is no
- * error; a file at `dir` is unlinked.
- * @throws ENOTEMPTY when a concurrent write put a new object into a folder being removed
- */
-async function removeTree(dir: string): Promise<void> {
-  let entries: Dirent[];
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (errno(err) === 'ENOENT') return;
-    if (errno(err) === 'ENOTDIR') return ignoreAbsent(unlinkFile(dir));
-    throw err;
-  }
-  const files = entries.filter((e) => !e.isDirectory());
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) await ignoreAbsent(unlinkFile(join(dir, files[next++]!.name)));
-  };
-  await Promise.all(Array.from({ length: Math.min(UNLINKS_IN_FLIGHT, files.length) }, worker));
-  for (const e of entries) if (e.isDirectory()) await removeTree(join(dir, e.name));
-  await ignoreAbsent(fs.rmdir(dir));
-}
-
-/** `operation`, with ENOENT (removed meanwhile) as success. */
-async function ignoreAbsent(operation: Promise<void>): Promise<void> {
-  try {
-    await operation;
-  } catch (err) {
-    if (errno(err) !== 'ENOENT') throw err;
-  }
-}
 
 /** A {@link StorageDriver} over a local directory. */
 export class FilesystemDriver implements StorageDriver {
@@ -343,26 +299,8 @@ export class FilesystemDriver implements StorageDriver {
 
   /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root. */
   async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
-    const found = { count: 0, bytes: 0 };
-    const walk = async (dir: string): Promise<void> => {
-      const entries = await (this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true })).catch(() => []);
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.name.startsWith(TEMP_PREFIX)) {
-          const info = await fs.stat(full).catch(() => undefined);
-          if (!info || info.mtime >= olderThan) continue;
-          if (!options.dryRun) {
-            await fs.rm(full, { force: true });
-            await this.prune(dir);
-          }
-          found.count += 1;
-          found.bytes += info.size;
-        }
-      }
-    };
-    await walk(this.root);
-    return found;
+    const readdir = (dir: string): Promise<Dirent[]> => this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true });
+    return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: (dir) => this.prune(dir) });
   }
 
   /**
@@ -384,16 +322,6 @@ export class FilesystemDriver implements StorageDriver {
       }
       // EISDIR (Linux) or EPERM (macOS) for a folder: the recursive removal below
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await removeTree(target);
-        break;
-      } catch (err) {
-        if (errno(err) === 'ENOTDIR') return; // a path below a file does not exist
-        // a concurrent write put a new object into a folder being removed: remove it too
-        if (errno(err) !== 'ENOTEMPTY' || attempt >= PARENT_RETRIES) throw err;
-      }
-    }
-    await this.prune(dirname(target));
+    if (await removeTree(target, PARENT_RETRIES)) await this.prune(dirname(target));
   }
 }
