@@ -196,7 +196,7 @@ function parseOptions(argv: string[]): Options {
     .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
     .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
     .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
-    .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about half an hour, 30 GB and 7 million files)', false)
+    .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about 45 minutes, 40 GB with the 10,000 registry beside it, and 7 million files: run it alone)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--proxy-baseline <dir>', 'proxy: also measure the caching Wharf built in <dir> (its dist/, e.g. a checkout of main) in the same brackets')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
