@@ -40,7 +40,10 @@ export interface StorageDriver {
   readonly name: string;
   /** Size and time of an object, or that a directory (a prefix of objects) exists. */
   stat(path: string): Promise<FileInfo>;
-  /** The whole content of a small object (links, manifests, session info). */
+  /**
+   * The whole content of a small object (links, manifests, session info). The Buffer may be shared with
+   * concurrent callers and a driver's read cache: read it, never write into it.
+   */
   getContent(path: string, options?: ReadOptions): Promise<Buffer>;
   /** Writes a small object atomically: readers see the old content or the new, never a part. */
   putContent(path: string, content: Buffer | string): Promise<void>;

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { collectGarbage, type GcOptions, type GcReport } from '../../src/gc/collector.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
-import { buildImage, pushBlob, putManifest, raw, sha256, type BuiltImage, type Client } from './harness.js';
+import { buildImage, pushBlob, pushImage, pushIndex, putManifest, raw, sha256, type BuiltImage, type Client } from './harness.js';
 
 /** One hour in ms. */
 export const HOUR = 3_600_000;
@@ -60,3 +60,15 @@ export async function pushImageSharing(http: Client, name: string, tag: string, 
   return { ...image, body, digest: sha256(body), layers: [layer], descriptor: { ...image.descriptor, digest: sha256(body), size: body.length } };
 }
 
+
+/**
+ * Seeds a mix for a collection with `deleteUntagged`: the two-platform index `multi:v1`, then untagged by
+ * a DELETE (it and its children collectable), `repo:keep` (kept), an untagged image and a lone blob in `repo`.
+ */
+export async function seedCollectable(http: Client): Promise<void> {
+  await pushIndex(http, 'multi', 'v1', 2);
+  await pushImage(http, 'repo', 'keep');
+  await pushImage(http, 'repo', undefined);
+  await pushBlob(http, 'repo');
+  expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+}

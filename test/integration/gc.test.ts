@@ -15,7 +15,7 @@ import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import * as layout from '../../src/storage/layout.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
-import { allObjects, collect, expectBlob, expectImage, HOUR, pushImageSharing } from './gc-helpers.js';
+import { allObjects, collect, expectBlob, expectImage, HOUR, pushImageSharing, seedCollectable } from './gc-helpers.js';
 import { buildImage, expectError, forEachDriver, pushBlob, pushImage, pushIndex, putManifest, raw } from './harness.js';
 
 /** Sets the modification time of every file under `root` to `ms` ago. */
@@ -193,11 +193,7 @@ forEachDriver((make, driverName) => {
 
     it('dry run deletes nothing and reports the same counts as the run after it', async () => {
       const { http, driver } = await make();
-      await pushIndex(http, 'multi', 'v1', 2);
-      await pushImage(http, 'repo', 'keep');
-      await pushImage(http, 'repo', undefined);
-      await pushBlob(http, 'repo');
-      expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+      await seedCollectable(http);
       await http.post('/v2/repo/blobs/uploads/');
       const before = await allObjects(driver);
       const dry = await collect(driver, { dryRun: true, deleteUntagged: true, now: () => Date.now() + 25 * HOUR });
@@ -215,11 +211,7 @@ forEachDriver((make, driverName) => {
     describe('with blocking reads (the driver of `wharf gc`)', () => {
       it('reports what a run through the server\'s driver reports, and deletes the same', async () => {
         const { http, driver } = await make();
-        await pushIndex(http, 'multi', 'v1', 2);
-        await pushImage(http, 'repo', 'keep');
-        await pushImage(http, 'repo', undefined);
-        await pushBlob(http, 'repo');
-        expect((await http.delete('/v2/multi/manifests/v1')).status).toBe(202);
+        await seedCollectable(http);
         const root = (driver as FilesystemDriver).root;
         const blocking = new FilesystemDriver(root, { blockingReads: true });
         const counts = ({ runId: _r, startedAt: _s, finishedAt: _f, durationMs: _d, ...rest }: GcReport) => rest;

@@ -127,7 +127,14 @@ function setup(leaseReuseMs = 0) {
       }),
     );
   const stored = async (d: Digest): Promise<boolean> => (await statIfExists(driver, layout.blobData(d))) !== undefined;
-  return { driver, registry, pushBlob, manifestOf, stored };
+  /** Starts a manifest PUT of `body` to `tag` in A and holds it just before its tag write; `release()` lets it go on. */
+  const putHeldAtTag = async (tag: string, body: Buffer): Promise<{ put: Promise<{ digest: Digest }>; release: () => void }> => {
+    const pause = driver.pauseAt('putContent', layout.tag(A, tag as Tag));
+    const put = registry.manifests.put(A, { tag: tag as Tag }, body, OCI_MANIFEST);
+    await pause.reached;
+    return { put, release: pause.release };
+  };
+  return { driver, registry, pushBlob, manifestOf, stored, putHeldAtTag };
 }
 
 async function expectRegistryError(promise: Promise<unknown>, code: string): Promise<RegistryError> {
@@ -157,15 +164,13 @@ const LEASE_MODES = [
 describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
   describe('GC guard: a manifest PUT racing a collection', () => {
     it('a PUT whose tag lands during mark is kept by the sweep, with its blobs', async () => {
-      const { driver, registry, pushBlob, manifestOf, stored } = setup(leaseReuseMs);
+      const { driver, registry, pushBlob, manifestOf, stored, putHeldAtTag } = setup(leaseReuseMs);
       const [config, layer] = [await pushBlob(A), await pushBlob(A)];
       const body = manifestOf(config, layer);
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v1', body);
       const run = await GcRun.start(driver, gcOptions());
       await run.mark(); // the revision is untagged and old: a candidate, and so are its blobs
-      pause.release();
+      release();
       const pushed = await put;
       await run.sweep();
       const report = await run.finish();
@@ -177,16 +182,14 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
     });
 
     it('a PUT whose tag lands during the sweep waits for the run to end, then fails cleanly: no tag, no revision', async () => {
-      const { driver, registry, pushBlob, manifestOf, stored } = setup(leaseReuseMs);
+      const { driver, registry, pushBlob, manifestOf, stored, putHeldAtTag } = setup(leaseReuseMs);
       const [config, layer] = [await pushBlob(A), await pushBlob(A)];
       const body = manifestOf(config, layer);
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v1', body);
       const run = await GcRun.start(driver, gcOptions());
       await run.mark();
       await run.sweep(); // deletes the revision, the manifest's bytes and both blobs
-      pause.release();
+      release();
       let settled = false;
       void put.catch(() => undefined).finally(() => (settled = true));
       await new Promise((resolve) => setImmediate(resolve));
@@ -201,14 +204,12 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
     });
 
     it('a whole run between a PUT’s blob checks and its writes is noticed: the PUT fails cleanly', async () => {
-      const { driver, registry, pushBlob, manifestOf } = setup(leaseReuseMs);
+      const { driver, pushBlob, manifestOf, putHeldAtTag } = setup(leaseReuseMs);
       const body = manifestOf(await pushBlob(A), await pushBlob(A));
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v1' as Tag }, body, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v1', body);
       const report = await (await GcRun.start(driver, gcOptions())).complete();
       expect(report.blobsDeleted).toBe(3);
-      pause.release();
+      release();
       await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
       expect(await statIfExists(driver, layout.tag(A, 'v1' as Tag))).toBeUndefined();
     });
@@ -239,17 +240,15 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
   describe('GC guard: an undone manifest PUT to an existing tag', () => {
     // Outside testing: the undo deleted the tag, so the next collection deleted the image it had pointed at.
     it('puts the tag back to the manifest it pointed at, which the next collection keeps', async () => {
-      const { driver, registry, pushBlob, manifestOf, stored } = setup(leaseReuseMs);
+      const { driver, registry, pushBlob, manifestOf, stored, putHeldAtTag } = setup(leaseReuseMs);
       const good = manifestOf(await pushBlob(A), await pushBlob(A));
       const { digest: goodDigest } = await registry.manifests.put(A, { tag: 'v1' as Tag }, good, OCI_MANIFEST);
       const before = await registry.manifests.resolveTag(A, 'v1' as Tag);
       const next = manifestOf(await pushBlob(A), await pushBlob(A)); // its blobs are orphans until the PUT lands: candidates
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v1' as Tag }, next, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v1', next);
       const report = await (await GcRun.start(driver, gcOptions())).complete();
       expect(report.blobsDeleted).toBe(3); // the new manifest's bytes, config and layer
-      pause.release();
+      release();
       const err = await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
       expect((err.detail as { removedByGc?: boolean }).removedByGc).toBe(true);
       expect(await registry.manifests.resolveTag(A, 'v1' as Tag)).toEqual(before);
@@ -260,17 +259,15 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
     });
 
     it('leaves the tag alone when another PUT moved it meanwhile', async () => {
-      const { driver, registry, pushBlob, manifestOf } = setup(leaseReuseMs);
+      const { driver, registry, pushBlob, manifestOf, putHeldAtTag } = setup(leaseReuseMs);
       await registry.manifests.put(A, { tag: 'v1' as Tag }, manifestOf(await pushBlob(A), await pushBlob(A)), OCI_MANIFEST);
       const next = manifestOf(await pushBlob(A), await pushBlob(A));
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v1' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v1' as Tag }, next, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v1', next);
       await (await GcRun.start(driver, gcOptions())).complete();
       const third = manifestOf(await pushBlob(A), await pushBlob(A));
       // the held PUT writes its tag now (and stops at its last check); a third PUT of the same tag after it wins and must not be undone
       const pauseAgain = driver.pauseAt('stat', layout.manifestRevision(A, digestBytes(next)));
-      pause.release();
+      release();
       await pauseAgain.reached;
       const { digest: thirdDigest } = await registry.manifests.put(A, { tag: 'v1' as Tag }, third, OCI_MANIFEST);
       pauseAgain.release();
@@ -279,29 +276,25 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
     });
 
     it('deletes a tag that did not exist before the PUT', async () => {
-      const { driver, registry, pushBlob, manifestOf } = setup(leaseReuseMs);
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'new' as Tag));
-      const put = registry.manifests.put(A, { tag: 'new' as Tag }, manifestOf(await pushBlob(A), await pushBlob(A)), OCI_MANIFEST);
-      await pause.reached;
+      const { driver, pushBlob, manifestOf, putHeldAtTag } = setup(leaseReuseMs);
+      const { put, release } = await putHeldAtTag('new', manifestOf(await pushBlob(A), await pushBlob(A)));
       await (await GcRun.start(driver, gcOptions())).complete();
-      pause.release();
+      release();
       await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
       expect(await statIfExists(driver, layout.tag(A, 'new' as Tag))).toBeUndefined();
     });
 
     it('removedByGc is false when a client, not the collection, deleted what the manifest references', async () => {
-      const { driver, registry, pushBlob, manifestOf } = setup(leaseReuseMs);
+      const { driver, registry, pushBlob, manifestOf, putHeldAtTag } = setup(leaseReuseMs);
       const [config, layer] = [await pushBlob(A), await pushBlob(A)];
       await registry.manifests.put(A, { tag: 'keep' as Tag }, manifestOf(config, layer), OCI_MANIFEST); // tagged: the run keeps both blobs
       const other = manifestOf(config, layer);
       const otherBody = Buffer.concat([other.subarray(0, -1), Buffer.from(',"annotations":{"x":"y"}}')]);
-      const pause = driver.pauseAt('putContent', layout.tag(A, 'v2' as Tag));
-      const put = registry.manifests.put(A, { tag: 'v2' as Tag }, otherBody, OCI_MANIFEST);
-      await pause.reached;
+      const { put, release } = await putHeldAtTag('v2', otherBody);
       const run = await GcRun.start(driver, gcOptions());
       await run.mark(); // active while the PUT settles, so the PUT checks what it relies on
       await registry.blobs.unlink(A, layer); // DELETE /v2/team/a/blobs/<layer> by a client
-      pause.release();
+      release();
       const err = await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
       await run.sweep();
       await run.finish();
