@@ -12,16 +12,16 @@
  * process on a local folder. Bytes (files, blobs, listings) are read asynchronously, except, with the
  * `blockingReads` option (`wharf gc`), the uncached reads of small files and listings (blocking-reads.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { readFile, statSync, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { BlockingReads } from './blocking-reads.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { errno, removeTree, sweepTemporaries, unlinkFile } from './file-trees.js';
+import { inParent, PARENT_RETRIES, pruneEmpty, renameReplacing, TEMP_PREFIX, writeAtomically } from './file-writes.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js';
 import {
@@ -37,11 +37,8 @@ import {
   type StorageDriver,
 } from './driver.js';
 
-const TEMP_PREFIX = '.wharf-tmp-';
 /** Buffer size in bytes of the append write stream (reads: see file-range-stream.ts). */
 const WRITE_CHUNK = 1024 * 1024;
-/** How often a write retries after a concurrent delete removed its (empty) parent folder. */
-const PARENT_RETRIES = 5;
 
 /**
  * `readFile` through the callback API: for the small objects `getContent` reads (links, tags,
@@ -77,43 +74,14 @@ export class FilesystemDriver implements StorageDriver {
     return join(this.root, path);
   }
 
+  /** Removes `dir` and its ancestors below the root for as long as they are empty. */
+  private prune(dir: string): Promise<void> {
+    return pruneEmpty(this.root, dir);
+  }
+
   private notFound(err: unknown, path: string): unknown {
     const code = errno(err);
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? new PathNotFoundError(path, this.name) : err;
-  }
-
-  /**
-   * Runs `write` in `target`'s parent folder: first as it is (the folder usually exists: a mkdir
-   * would cost a thread-pool round trip per write), then, on ENOENT, after creating the parent folders.
-   * A concurrent delete or move may remove an empty parent between the mkdir and the write (ENOENT),
-   * or while the recursive mkdir itself walks the path (Node then reports ENOTDIR from mkdir, seen
-   * under load in CI): create it again and retry. A file genuinely in the way fails the same after the
-   * last attempt.
-   */
-  private async inParent<T>(target: string, write: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (attempt > 0) await fs.mkdir(dirname(target), { recursive: true });
-        return await write();
-      } catch (err) {
-        const code = errno(err);
-        const lostRace = code === 'ENOENT' || (code === 'ENOTDIR' && (err as NodeJS.ErrnoException).syscall === 'mkdir');
-        if (!lostRace || attempt >= PARENT_RETRIES) throw err;
-      }
-    }
-  }
-
-  /** Removes `dir` and its ancestors below the root for as long as they are empty. */
-  private async prune(dir: string): Promise<void> {
-    const inside = this.root.endsWith(sep) ? this.root : this.root + sep;
-    while (dir.startsWith(inside) && dir.length > inside.length) {
-      try {
-        await fs.rmdir(dir);
-      } catch {
-        return; // not empty (ENOTEMPTY), already gone, or not a folder: someone else's business
-      }
-      dir = dirname(dir);
-    }
   }
 
   async stat(path: string): Promise<FileInfo> {
@@ -146,27 +114,9 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  /**
-   * Writes a temporary file beside `path` and renames it over `path`. A recursive delete of the folder
-   * between the two (a GC run ending removes its touch markers' folder while a push writes one) takes
-   * the temporary file with it: the write then starts again in a new folder, as a write that came
-   * after the delete.
-   */
+  /** Atomic: a temporary file beside `path`, renamed over it ({@link writeAtomically}). */
   async putContent(path: string, content: Buffer | string): Promise<void> {
-    const target = this.full(path);
-    for (let attempt = 1; ; attempt++) {
-      const temp = join(dirname(target), TEMP_PREFIX + randomUUID());
-      try {
-        await this.inParent(target, () => fs.writeFile(temp, content));
-        await fs.rename(temp, target); // the temporary file keeps the folder from being pruned meanwhile
-        return;
-      } catch (err) {
-        await fs.rm(temp, { force: true });
-        if (errno(err) === 'ENOENT' && attempt < PARENT_RETRIES) continue;
-        await this.prune(dirname(target));
-        throw err;
-      }
-    }
+    await writeAtomically(this.root, this.full(path), content);
   }
 
   async reader(path: string, range: ReadRange = { offset: 0 }): Promise<Readable> {
@@ -208,7 +158,7 @@ export class FilesystemDriver implements StorageDriver {
     const target = this.full(path);
     return this.#appends.run(target, async () => {
       options.signal?.throwIfAborted();
-      const handle = await this.inParent(target, () => fs.open(target, 'a'));
+      const handle = await inParent(target, () => fs.open(target, 'a'));
       const { size } = await handle.stat().catch(async (err: unknown) => {
         await handle.close();
         throw err;
@@ -256,16 +206,7 @@ export class FilesystemDriver implements StorageDriver {
     }
     if (from === to) return;
     try {
-      await this.inParent(to, async () => {
-        try {
-          await fs.rename(from, to);
-        } catch (err) {
-          // rename(2) replaces a file or an empty folder only: clear a folder, or a file in a folder's way.
-          if (!['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR'].includes(errno(err) ?? '')) throw err;
-          await fs.rm(to, { recursive: true, force: true });
-          await fs.rename(from, to);
-        }
-      });
+      await renameReplacing(from, to);
     } catch (err) {
       await this.prune(dirname(to));
       const sourceGone = await fs.lstat(from).then(
