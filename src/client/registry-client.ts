@@ -4,21 +4,20 @@
  * Every call takes an `AbortSignal`; every request is retried on 429/5xx and on network failures of
  * a registry that answered before (a restart), with backoff and `Retry-After`; a 401 is answered
  * once with the challenge's scheme (see {@link Authenticator}). Blob transfers live in
- * `blob-upload.ts` and `blob-download.ts`, listings and referrers in `listings.ts`; this class is
- * their one entry point.
+ * `blob-upload.ts` and `blob-download.ts`, listings and referrers in `listings.ts`, manifest GET,
+ * HEAD, PUT and DELETE in `manifests.ts` (whose functions this class's methods of the same names call).
  */
 import type { Readable } from 'node:stream';
-import { digestBytes, parseDigest, type Digest } from '../oci/digest.js';
-import { formatReference, manifestIdentifier, registryHost, type ImageReference } from '../oci/image-reference.js';
-import { MAX_MANIFEST_BYTES, type Descriptor } from '../oci/manifest.js';
-import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
+import type { Digest } from '../oci/digest.js';
+import { registryHost, type ImageReference } from '../oci/image-reference.js';
+import type { Descriptor } from '../oci/manifest.js';
 import { Authenticator } from './auth/authenticator.js';
 import { repositoryScope } from './auth/challenge.js';
 import type { CredentialStore } from './auth/credentials.js';
 import { TokenCache } from './auth/token-cache.js';
 import { ClientError, isRegistryError } from './errors.js';
-import { drain, header, readBody, responseError } from './http-body.js';
-import { addToReferrersTag } from './listings.js';
+import { drain, header, responseError } from './http-body.js';
+import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.js';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from './retry.js';
 import { Transport, type HttpResponse, type TransportOptions } from './transport.js';
 
@@ -148,90 +147,32 @@ export class RegistryClient {
   }
 
   /**
-   * Fetches a manifest by tag or digest (`ref.digest` wins), with every manifest media type accepted.
-   * @throws ClientError DIGEST_MISMATCH when the bytes do not hash to the digest asked (or announced);
-   *   PROTOCOL when the manifest is larger than MAX_MANIFEST_BYTES (4 MiB); RegistryClientError MANIFEST_UNKNOWN (404)
+   * Fetches a manifest by tag or digest (`ref.digest` wins), with every manifest media type accepted
+   * (or `options.accept`), its digest verified (see {@link getManifest}).
+   * @throws ClientError DIGEST_MISMATCH | PROTOCOL (over MAX_MANIFEST_BYTES, 4 MiB); RegistryClientError MANIFEST_UNKNOWN (404)
    */
-  async getManifest(ref: ImageReference, options: CallOptions & { accept?: readonly string[] } = {}): Promise<FetchedManifest> {
-    const id = manifestIdentifier(ref);
-    const res = await this.request(ref.registry, [repositoryScope(ref.repository, ['pull'])], {
-      method: 'GET',
-      path: `/v2/${ref.repository}/manifests/${id}`,
-      headers: { accept: (options.accept ?? MANIFEST_MEDIA_TYPES).join(', ') },
-      expect: [200],
-      signal: options.signal,
-    });
-    const bytes = await readBody(res.body, MAX_MANIFEST_BYTES).catch((err: unknown) => {
-      if (!/larger than/.test((err as Error)?.message ?? '')) throw err;
-      throw new ClientError('PROTOCOL', `${formatReference(ref)}: the registry sent a manifest larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the limit of registries and clients`, {
-        cause: err,
-        hint: 'this is not an image manifest: check the reference and the registry',
-      });
-    });
-    const wanted = ref.digest ?? header(res, 'docker-content-digest');
-    const algorithm = wanted ? parseDigest(wanted).algorithm : 'sha256';
-    const digest = digestBytes(bytes, algorithm);
-    if (wanted && wanted !== digest) {
-      throw new ClientError('DIGEST_MISMATCH', `${formatReference(ref)}: the registry sent a manifest whose digest is ${digest}, not ${wanted}`);
-    }
-    const mediaType = (header(res, 'content-type') ?? '').split(';')[0]!.trim() || mediaTypeOf(bytes);
-    return { digest, mediaType, bytes };
+  getManifest(ref: ImageReference, options: CallOptions & { accept?: readonly string[] } = {}): Promise<FetchedManifest> {
+    return getManifest(this, ref, options);
   }
 
-  /** `HEAD` of a manifest: its descriptor, or undefined when the registry does not have it (404). */
-  async headManifest(ref: ImageReference, options: CallOptions = {}): Promise<Descriptor | undefined> {
-    const res = await this.request(ref.registry, [repositoryScope(ref.repository, ['pull'])], {
-      method: 'HEAD',
-      path: `/v2/${ref.repository}/manifests/${manifestIdentifier(ref)}`,
-      headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
-      expect: [200, 404],
-      signal: options.signal,
-    });
-    await drain(res);
-    if (res.status === 404) return undefined;
-    const digest = header(res, 'docker-content-digest') ?? ref.digest;
-    if (!digest) throw new ClientError('PROTOCOL', `${formatReference(ref)}: HEAD answered no Docker-Content-Digest`);
-    return {
-      mediaType: (header(res, 'content-type') ?? '').split(';')[0]!.trim(),
-      digest: parseDigest(digest).digest,
-      size: Number(header(res, 'content-length') ?? 0),
-    };
+  /** `HEAD` of a manifest: its descriptor, or undefined when the registry does not have it (404). @throws ClientError PROTOCOL when the answer names no digest */
+  headManifest(ref: ImageReference, options: CallOptions = {}): Promise<Descriptor | undefined> {
+    return headManifest(this, ref, options);
   }
 
   /**
-   * Pushes a manifest's exact bytes under `reference` (a tag, or its digest). A manifest with a
-   * `subject` pushed to a registry without the referrers API (no `OCI-Subject` in the answer) is
-   * also added to the subject's referrers tag (see `addToReferrersTag`).
+   * Pushes a manifest's exact bytes under `reference` (a tag, or its digest), adding it to its
+   * subject's referrers tag where the registry has no referrers API (see {@link putManifest}).
    * @returns the manifest's digest
    * @throws RegistryClientError MANIFEST_INVALID | MANIFEST_BLOB_UNKNOWN | ...
    */
-  async putManifest(repo: Repo, reference: string, bytes: Buffer, mediaType: string, options: CallOptions = {}): Promise<Digest> {
-    const res = await this.request(repo.registry, [repositoryScope(repo.repository, ['pull', 'push'])], {
-      method: 'PUT',
-      path: `/v2/${repo.repository}/manifests/${reference}`,
-      headers: { 'content-type': mediaType },
-      body: bytes,
-      expect: [200, 201, 202, 204],
-      signal: options.signal,
-    });
-    await drain(res);
-    const digest = digestBytes(bytes);
-    const subject = subjectOf(bytes);
-    if (subject && !header(res, 'oci-subject')) {
-      await addToReferrersTag(this, repo, subject, { mediaType, digest, size: bytes.length, ...referrerFields(bytes) }, options);
-    }
-    return digest;
+  putManifest(repo: Repo, reference: string, bytes: Buffer, mediaType: string, options: CallOptions = {}): Promise<Digest> {
+    return putManifest(this, repo, reference, bytes, mediaType, options);
   }
 
   /** Deletes a manifest by digest (or, where the registry allows it, a tag). @throws RegistryClientError */
-  async deleteManifest(ref: ImageReference, options: CallOptions = {}): Promise<void> {
-    const res = await this.request(ref.registry, [repositoryScope(ref.repository, ['delete'])], {
-      method: 'DELETE',
-      path: `/v2/${ref.repository}/manifests/${manifestIdentifier(ref)}`,
-      expect: [200, 202, 204],
-      signal: options.signal,
-    });
-    await drain(res);
+  deleteManifest(ref: ImageReference, options: CallOptions = {}): Promise<void> {
+    return deleteManifest(this, ref, options);
   }
 
   /** `HEAD` of a blob: its size in bytes, or undefined when the repository does not have it. */
@@ -282,30 +223,4 @@ export class RegistryClient {
   static isNotFound(err: unknown): boolean {
     return isRegistryError(err, { status: 404 });
   }
-}
-
-function mediaTypeOf(bytes: Buffer): string {
-  try {
-    const json = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
-    if (typeof json.mediaType === 'string') return json.mediaType;
-    return Array.isArray(json.manifests) ? MANIFEST_MEDIA_TYPES[0]! : MANIFEST_MEDIA_TYPES[1]!;
-  } catch {
-    return 'application/octet-stream';
-  }
-}
-
-function subjectOf(bytes: Buffer): Digest | undefined {
-  try {
-    const d = (JSON.parse(bytes.toString('utf8')) as { subject?: { digest?: unknown } }).subject?.digest;
-    return typeof d === 'string' ? parseDigest(d).digest : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `artifactType` and `annotations` of a referrer's descriptor (image-spec: from the manifest, else its config's media type). */
-function referrerFields(bytes: Buffer): Pick<Descriptor, 'artifactType' | 'annotations'> {
-  const m = JSON.parse(bytes.toString('utf8')) as { artifactType?: string; config?: { mediaType?: string }; annotations?: Record<string, string> };
-  const artifactType = m.artifactType ?? m.config?.mediaType;
-  return { ...(artifactType ? { artifactType } : {}), ...(m.annotations ? { annotations: m.annotations } : {}) };
 }
