@@ -8,9 +8,7 @@
  *   `index.json` names is imported byte for byte (an image index with its children);
  * - the older `docker save` format (`manifest.json` naming `<hex>.json` configs and `<id>/layer.tar`
  *   layers, as Docker 20.10 writes): converted to a Docker Image Manifest V2 Schema 2 whose layers
- *   are the tarball's layer tars as they are, `application/vnd.docker.image.rootfs.diff.tar`
- *   (uncompressed; docker and containerd pull it and detect the compression themselves) or
- *   `...tar.gzip` when a layer is already gzip-compressed.
+ *   are the tarball's layer tars as they are (docker-save.ts).
  *
  * The tarball is read whole first by {@link TarballContents} (entries come in any order: every
  * possible blob streams into an upload session as it passes, metadata is kept in memory). Then, for
@@ -30,26 +28,17 @@ import type { Readable } from 'node:stream';
 import { digestBytes, parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
-import { DOCKER_MANIFEST, OCI_INDEX } from '../oci/media-types.js';
+import { DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, REF_NAME_ANNOTATION } from '../oci/media-types.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import { isNotFound } from '../storage/driver.js';
+import { dockerSaveManifest, readDockerSave } from './docker-save.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
 import { isRemovedByGc } from './gc-guard.js';
 import { ociBlobPath, TarballContents, type StoredEntry } from './image-tarball.js';
 
-/** Docker's image config media type (Image Manifest V2 Schema 2). */
-const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
-/** The OCI image config media type (image-spec "Image Configuration"). */
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 /** Config media types whose blob must be a JSON object: an image runtime reads it. */
 const IMAGE_CONFIGS: ReadonlySet<string> = new Set([OCI_CONFIG, DOCKER_CONFIG]);
-/** Docker's uncompressed layer media type (Image Manifest V2 Schema 2, `MediaTypeUncompressedLayer` in Distribution). */
-const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
-/** Docker's gzip-compressed layer media type. */
-const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-/** The annotation OCI layouts name an image's tag with. */
-const REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** The tarball formats {@link ImageImport} reads. */
 export type ImportFormat = 'oci-layout' | 'docker-save';
@@ -62,13 +51,6 @@ export interface ImportedImage {
   digest: Digest;
   mediaType: string;
   format: ImportFormat;
-}
-
-/** The old `docker save` format's `manifest.json`: one object per image. */
-interface DockerSaveImage {
-  Config?: unknown;
-  RepoTags?: unknown;
-  Layers?: unknown;
 }
 
 /**
@@ -199,7 +181,7 @@ export class ImageImport {
     if (manifests.length !== 1) {
       throw new RegistryError('MANIFEST_INVALID', {
         message: `index.json lists ${manifests.length} images; import a layout of exactly one image (an image index counts as one)`,
-        detail: { images: manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest) },
+        detail: { images: manifests.map((m) => m.annotations?.[REF_NAME_ANNOTATION] ?? m.digest) },
       });
     }
     const digest = await this.pushManifest(manifests[0]!, tag);
@@ -226,29 +208,10 @@ export class ImageImport {
   }
 
   private async pushDockerSave(manifestBytes: Buffer, tag: Tag): Promise<ImportedImage> {
-    const images = parseJson(manifestBytes, 'manifest.json');
-    if (!Array.isArray(images) || images.length !== 1) {
-      const count = Array.isArray(images) ? images.length : 0;
-      throw new RegistryError('MANIFEST_INVALID', {
-        message: `manifest.json describes ${count} images; import the docker save of exactly one image`,
-        detail: { images: count },
-      });
-    }
-    const image = images[0] as DockerSaveImage;
-    if (typeof image.Config !== 'string' || !Array.isArray(image.Layers) || !image.Layers.every((l) => typeof l === 'string')) {
-      throw new RegistryError('MANIFEST_INVALID', { message: 'manifest.json needs "Config" (a path) and "Layers" (an array of paths)', detail: { file: 'manifest.json' } });
-    }
-    const config = this.#tarball.resolve(image.Config);
-    const layers = (image.Layers as string[]).map((l) => this.#tarball.resolve(l));
-    await this.requireJsonObject(config, `the config ${image.Config.slice(0, 200)} that manifest.json names`);
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: DOCKER_MANIFEST,
-      config: { mediaType: DOCKER_CONFIG, size: config.size, digest: config.digest },
-      layers: layers.map((l) => ({ mediaType: l.gzip ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR, size: l.size, digest: l.digest })),
-    };
-    for (const blob of [config, ...layers]) await this.commit(blob.digest);
-    const body = Buffer.from(JSON.stringify(manifest, null, 3));
+    const image = readDockerSave(manifestBytes, this.#tarball);
+    await this.requireJsonObject(image.config, `the config ${image.configPath.slice(0, 200)} that manifest.json names`);
+    for (const blob of [image.config, ...image.layers]) await this.commit(blob.digest);
+    const body = dockerSaveManifest(image);
     const digest = await this.put({ tag }, digestBytes(body), body, DOCKER_MANIFEST);
     return { repository: this.name, tag, digest, mediaType: DOCKER_MANIFEST, format: 'docker-save' };
   }
@@ -278,14 +241,6 @@ export class ImageImport {
     }
     this.#pushed.add(digest);
     return digest;
-  }
-}
-
-function parseJson(bytes: Buffer, file: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new RegistryError('MANIFEST_INVALID', { message: `the tarball's ${file} is not valid JSON: ${(err as Error).message}`, detail: { file } });
   }
 }
 
