@@ -5,7 +5,8 @@
  * candidate's touch marker right before deleting it); purge abandoned uploads and temporary files;
  * release the lease. Safe while the registry serves pushes and pulls; the protocol is described in
  * protocol.ts and in docs/garbage-collection.md. A dry run takes no lease and deletes nothing, and reports what a run would
- * delete at that moment.
+ * delete at that moment; it does not start while another run holds the lease (its report would
+ * describe objects being deleted under it).
  *
  * Time and memory are linear in the registry's size: every repository is read once to mark (and its
  * blob links listed once more when a deleting run swept blobs), the blob store listed twice, shard by shard;
@@ -22,10 +23,10 @@ import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { readOnce } from '../storage/read-once.js';
-import { GcLease, type LeaseOptions } from './lease.js';
+import { GcBusyError, GcLease, type LeaseOptions } from './lease.js';
 import { KeptTally } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
-import { writeCandidates } from './protocol.js';
+import { isActive, readLease, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { emptyReport, type GcPhase, type GcProgress, type GcReport } from './report.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
@@ -105,10 +106,15 @@ export class GcRun {
   }
 
   /**
-   * Starts a run: takes the GC lease (a dry run takes none) and clears touch markers that ended runs left.
+   * Starts a run: takes the GC lease and clears touch markers that ended runs left. A dry run takes
+   * no lease (it writes nothing a push could wait for), but reads it, and does not start while a run holds it.
    * @throws GcBusyError when another run holds the lease
    */
   static async start(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId = randomUUID() as layout.GcRunId): Promise<GcRun> {
+    if (options.dryRun) {
+      const holder = await readLease(driver);
+      if (isActive(holder, (options.now ?? Date.now)())) throw new GcBusyError(holder);
+    }
     const lease = options.dryRun ? undefined : await GcLease.acquire(driver, runId, { now: options.now, ...options.lease });
     const run = new GcRun(driver, options, runId, lease);
     if (lease) {

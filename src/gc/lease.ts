@@ -27,16 +27,30 @@ export interface LeaseOptions {
   now?: () => number;
 }
 
-/** Another run holds the lease (or won the race for it). */
+/**
+ * Another run is in the way: it holds the lease (or won the race for it), or, for a start refused
+ * in-process (running.ts), it is under way in this process.
+ */
 export class GcBusyError extends Error {
   override readonly name = 'GcBusyError';
-  constructor(readonly holder: GcLeaseRecord | undefined) {
-    super(
-      holder
-        ? `another garbage collection is running (run ${holder.runId}, started ${holder.startedAt}, phase ${holder.phase}, lease until ${new Date(holder.expiresAt).toISOString()})`
-        : 'another garbage collection took the lease at the same moment',
-    );
+  /**
+   * @param holder the lease in the way, when that is what refused the start
+   * @param runId the id of the run in the way (default the holder's), when known
+   * @param message what to tell the user (default: the holder's run, start, phase and lease expiry)
+   */
+  constructor(
+    readonly holder: GcLeaseRecord | undefined,
+    readonly runId: string | undefined = holder?.runId,
+    message: string = busyMessage(holder),
+  ) {
+    super(message);
   }
+}
+
+function busyMessage(holder: GcLeaseRecord | undefined): string {
+  return holder
+    ? `another garbage collection is running (run ${holder.runId}, started ${holder.startedAt}, phase ${holder.phase}, lease until ${new Date(holder.expiresAt).toISOString()})`
+    : 'another garbage collection took the lease at the same moment';
 }
 
 /** This run lost its lease (another process took it over, or renewal failed past its expiry): it must stop deleting. */

@@ -2,20 +2,33 @@
  * GC run records (`/_gc/runs/<id>`): what the admin API answers for a run, from any process that
  * shares the storage. A run started in the background writes "running", then "succeeded" with its
  * report or "failed" with the error. A record still "running" whose run no longer holds an active
- * lease belonged to a process that stopped midway: it is reported as failed.
+ * lease belonged to a process that stopped midway: it is reported as failed; so is a dry run's (it
+ * holds no lease) whose progress, stored every second, is older than {@link STALE_DRY_RUN_MS} and
+ * that this process is not running. A process runs one collection at a time (running.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { boundedReport, GcRun, type GcOptions } from './collector.js';
 import { giveMemoryBack } from './give-back.js';
 import { isActive, readLease } from './protocol.js';
+import { claimRunSlot, runningGc } from './running.js';
 import type { GcReport, GcRunRecord } from './report.js';
 
 export type { GcRunRecord, GcRunState } from './report.js';
 
 /** How many run records are kept; older ones are removed when a run starts. */
 export const KEEP_RECORDS = 50;
+
+/**
+ * How old the stored progress of a dry run still "running" may be before its record is reported as
+ * failed (its process stopped midway), ms: a running dry run stores it every second; the default
+ * lease time to live, the patience a deleting run's lease gets.
+ */
+export const STALE_DRY_RUN_MS = 60_000;
+
+const STOPPED = 'the process running it stopped before it finished';
 
 /** Reads and writes run records. */
 export class GcRunRecords {
@@ -41,9 +54,11 @@ export class GcRunRecords {
     }
     if (record.state === 'running' && !record.dryRun) {
       const lease = await readLease(this.driver);
-      if (lease?.runId !== id || !isActive(lease, this.now())) {
-        return { ...record, state: 'failed', error: 'the process running it stopped before it finished' };
-      }
+      if (lease?.runId !== id || !isActive(lease, this.now())) return { ...record, state: 'failed', error: STOPPED };
+    }
+    if (record.state === 'running' && record.dryRun && runningGc(this.driver)?.runId !== id) {
+      const storedAt = Date.parse(record.progress?.at ?? record.startedAt);
+      if (!(this.now() - storedAt <= STALE_DRY_RUN_MS)) return { ...record, state: 'failed', error: STOPPED };
     }
     return record;
   }
@@ -68,28 +83,30 @@ const PROGRESS_INTERVAL_MS = 1000;
 /**
  * Starts a run whose steps continue in the background, recording it; returns once the lease is
  * taken (so a busy collector is reported to the caller) and the "running" record is stored. While it
- * runs, its record is rewritten with its progress every `options.progressIntervalMs` (1 s).
+ * runs, its record is rewritten with its progress every `options.progressIntervalMs` (1 s). The run
+ * holds this process's run slot for the storage (running.ts) until its final record is written.
  * @returns the run id, and a promise of the final record (it never rejects)
- * @throws GcBusyError when another run holds the lease
+ * @throws GcBusyError when this process has a run (dry or not) under way on the storage, or another
+ *   run holds the lease (a dry run too does not start then: see GcRun.start)
  */
 export async function startRecordedRun(driver: StorageDriver, options: GcOptions, logger?: Logger): Promise<{ id: string; done: Promise<GcRunRecord> }> {
   const records = new GcRunRecords(driver, options.now);
-  const run = await GcRun.start(driver, options);
-  const base: GcRunRecord = {
-    id: run.id,
-    state: 'running',
-    dryRun: options.dryRun,
-    deleteUntagged: options.deleteUntagged,
-    startedAt: new Date((options.now ?? Date.now)()).toISOString(),
-    finishedAt: null,
-    progress: run.progress(),
-    report: null,
-    error: null,
-  };
+  const id = randomUUID() as layout.GcRunId;
+  const startedAt = new Date((options.now ?? Date.now)()).toISOString();
+  const freeSlot = claimRunSlot(driver, { runId: id, dryRun: options.dryRun, startedAt });
+  let run: GcRun;
+  let base: GcRunRecord;
   try {
-    await records.put(base);
+    run = await GcRun.start(driver, options, id);
+    base = { id, state: 'running', dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, startedAt, finishedAt: null, progress: run.progress(), report: null, error: null };
+    try {
+      await records.put(base);
+    } catch (err) {
+      await run.release();
+      throw err;
+    }
   } catch (err) {
-    await run.release();
+    freeSlot();
     throw err;
   }
   const done = (async (): Promise<GcRunRecord> => {
@@ -114,6 +131,7 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
     }
     clearInterval(progress);
     await writing;
+    freeSlot(); // before the final record: whoever reads it finished may start the next run at once
     try {
       await records.put(reported ? { ...final, report: boundedReport(reported) } : final);
       await records.prune();

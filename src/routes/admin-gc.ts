@@ -2,7 +2,9 @@
  * The garbage collection endpoints of the admin API (JSON), mounted at `/admin/v1`:
  * - `POST /gc` with `{"dryRun": bool, "deleteUntagged": bool}` as application/json, or no body (both optional, default false;
  *   `deleteUntagged` adds to `gc.deleteuntagged`, it cannot turn it off): 202 `{id}`; the run goes
- *   on in the background. 409 GC_RUNNING when another run holds the lease (not queued: retry later).
+ *   on in the background. 409 GC_RUNNING, naming the run in the way (`detail.runId`), while this
+ *   process has a run under way (a dry run too: one run at a time, see gc/running.ts) or, for any
+ *   run, dry or not, while another run holds the lease; runs are not queued: retry later.
  * - `GET /gc/{id}`: `{id, state, dryRun, deleteUntagged, startedAt, finishedAt, report, error}`; 404 GC_RUN_UNKNOWN.
  * - `GET /gc`: `{runs: [...]}`, the recent runs (also those of `wharf gc` and of other processes), newest first.
  * Errors are the spec's JSON shape. Who may call these is decided by the auth layer in front of them.
@@ -90,7 +92,8 @@ export function adminGcRouter(deps: AdminGcDeps): Router {
       res.status(202).setHeader('Location', `/admin/v1/gc/${id}`).json({ id });
     } catch (err) {
       if (!(err instanceof GcBusyError)) throw err;
-      throw new RegistryError('GC_RUNNING', { message: err.message, detail: { runId: err.holder?.runId ?? null } });
+      const follow = err.runId ? `; follow it at /admin/v1/gc/${err.runId}` : '';
+      throw new RegistryError('GC_RUNNING', { message: `${err.message}${follow}`, detail: { runId: err.runId ?? null } });
     }
   });
   router.get('/gc', async (_req, res) => {

@@ -1,16 +1,18 @@
 /**
  * The garbage collection endpoints of the admin API: `POST /admin/v1/gc` (202 `{id}`, 409 while
- * another run holds the lease, 400 for a bad body, 415 for a body that is not JSON or of an unknown encoding), `GET /admin/v1/gc/{id}` (404 for an unknown id)
+ * another run holds the lease or this process has a run under way, a dry run too, 400 for a bad body, 415 for a body that is not JSON or of an unknown encoding), `GET /admin/v1/gc/{id}` (404 for an unknown id)
  * and `GET /admin/v1/gc`, all errors in the spec's JSON shape.
  */
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { gcOptionsFrom } from '../../src/gc/collector.js';
 import { GcLease } from '../../src/gc/lease.js';
 import { isActive, readLease } from '../../src/gc/protocol.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
-import type { GcRunRecord } from '../../src/gc/runs.js';
+import { startRecordedRun, type GcRunRecord } from '../../src/gc/runs.js';
 import type { GcRunId } from '../../src/storage/layout.js';
+import { GatedDriver } from './gc-helpers.js';
 import { eventually, expectError, forEachDriver, pushBlob, pushImage, sendBytes, type Client } from './harness.js';
 
 /** Polls a run until it is no longer running and has released its lease (so the test's storage can be removed); returns its record. */
@@ -77,6 +79,42 @@ forEachDriver((make) => {
       const after = await http.post('/admin/v1/gc').send({});
       expect(after.status).toBe(202);
       expect((await finished(http, driver, (after.body as { id: string }).id)).state).toBe('succeeded');
+    });
+
+    it('409 GC_RUNNING naming the run under way in this process, a dry run too, for a dry or a deleting run; 202 once it ended', async () => {
+      const { http, driver, config } = await make({ gc: { grace: '0s' } });
+      const gated = new GatedDriver(driver);
+      const under = await startRecordedRun(gated, gcOptionsFrom(config.gc, { dryRun: true }));
+      try {
+        for (const body of [{ dryRun: true }, { dryRun: false }, {}]) {
+          const res = await http.post('/admin/v1/gc').send(body);
+          const message = expectError(res, 409, 'GC_RUNNING');
+          expect(message).toContain(`garbage collection run ${under.id} (a dry run, started `);
+          expect(message).toContain(`follow it at /admin/v1/gc/${under.id}`);
+          expect(res.body.errors[0].detail).toEqual({ runId: under.id });
+        }
+        expect((await http.get(`/admin/v1/gc/${under.id}`)).body).toMatchObject({ id: under.id, state: 'running', dryRun: true });
+      } finally {
+        gated.open();
+      }
+      expect((await under.done).state).toBe('succeeded');
+      const after = await http.post('/admin/v1/gc').send({ dryRun: true });
+      expect(after.status, after.text).toBe(202);
+      expect((await finished(http, driver, (after.body as { id: string }).id)).state).toBe('succeeded');
+      expect((await http.get('/admin/v1/gc')).body.runs).toHaveLength(2);
+    });
+
+    it('a dry run too answers 409 GC_RUNNING while another process holds the lease', async () => {
+      const { http, driver } = await make();
+      const holder = await GcLease.acquire(driver, randomUUID() as GcRunId, { settleMs: 10 });
+      try {
+        const res = await http.post('/admin/v1/gc').send({ dryRun: true });
+        expect(expectError(res, 409, 'GC_RUNNING')).toContain(`another garbage collection is running (run ${holder.runId}`);
+        expect(res.body.errors[0].detail).toEqual({ runId: holder.runId });
+      } finally {
+        await holder.release();
+      }
+      expect((await http.get('/admin/v1/gc')).body).toEqual({ runs: [] });
     });
 
     it('404 GC_RUN_UNKNOWN for an unknown or malformed run id', async () => {

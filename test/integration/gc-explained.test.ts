@@ -4,6 +4,7 @@
  * what only the grace period kept (manifests, blobs, bytes, and when they can go) and the untagged
  * manifests kept; `wharf gc` prints them in one line each and `--grace` overrides gc.grace for one run.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,9 @@ import { createApp } from '../../src/app.js';
 import { gc } from '../../src/cli/gc.js';
 import { ConfigError } from '../../src/config/load.js';
 import type { GcReport } from '../../src/gc/collector.js';
-import type { GcRunRecord } from '../../src/gc/runs.js';
+import { GcBusyError, GcLease } from '../../src/gc/lease.js';
+import { GcRunRecords, type GcRunRecord } from '../../src/gc/runs.js';
+import type { GcRunId } from '../../src/storage/layout.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { configFile } from '../support/config.js';
 import { collect, HOUR } from './gc-helpers.js';
@@ -98,6 +101,23 @@ describe('wharf gc', () => {
       const report = JSON.parse(await run({ config: file, grace: '0s', json: true })) as GcReport;
       expect(report).toMatchObject({ graceMs: 0, blobsDeleted: 4, bytesFreed: bytes });
     } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  it('--dry-run does not run while another run holds the lease: it fails naming that run, and records nothing', async () => {
+    const { root, file } = await deletedImage();
+    const storage = new FilesystemDriver(root);
+    const holder = await GcLease.acquire(storage, randomUUID() as GcRunId, { settleMs: 10 });
+    try {
+      await expect(run({ config: file, dryRun: true })).rejects.toThrow(GcBusyError);
+      await expect(run({ config: file, dryRun: true })).rejects.toThrow(`another garbage collection is running (run ${holder.runId}`);
+      expect(await new GcRunRecords(storage).list()).toEqual([]);
+      await holder.release();
+      expect(await run({ config: file, dryRun: true })).toContain('(dry run: nothing was deleted)');
+    } finally {
+      await holder.release();
       await rm(root, { recursive: true, force: true });
       await rm(dirname(file), { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 /** Helpers of the garbage collection tests: a collection with test defaults, storage listings, whole-image checks. */
 import { expect } from 'vitest';
 import { collectGarbage, type GcOptions, type GcReport } from '../../src/gc/collector.js';
-import type { StorageDriver } from '../../src/storage/driver.js';
+import { DriverDecorator } from '../../src/storage/driver-decorator.js';
+import type { ReadOptions, StorageDriver } from '../../src/storage/driver.js';
 import { buildImage, pushBlob, pushImage, pushIndex, putManifest, raw, sha256, type BuiltImage, type Client } from './harness.js';
 
 /** One hour in ms. */
@@ -18,6 +19,22 @@ export function collect(driver: StorageDriver, options: Partial<GcOptions> = {})
     lease: { settleMs: 10 },
     ...options,
   });
+}
+
+/** A decorator whose listings of the blob store wait until {@link open}: a run started over it stays under way in its mark phase. */
+export class GatedDriver extends DriverDecorator {
+  #open!: () => void;
+  readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
+
+  /** Lets the listings held so far, and every later one, through. */
+  open(): void {
+    this.#open();
+  }
+
+  override async list(path: string, options?: ReadOptions): Promise<string[]> {
+    if (path.startsWith('/blobs')) await this.#gate;
+    return super.list(path, options);
+  }
 }
 
 /** Every object path in the storage, sorted. */
