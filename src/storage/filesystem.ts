@@ -18,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { commitAppendedInPlace, readAppendedInPlace } from './appended-in-place.js';
 import { BlockingReads } from './blocking-reads.js';
 import { FileRangeStream } from './file-range-stream.js';
 import { errno, removeTree, sweepTemporaries, unlinkFile } from './file-trees.js';
@@ -178,22 +179,13 @@ export class FilesystemDriver implements StorageDriver {
     });
   }
 
-  async appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    checkPath(path, this.name);
-    if (state.size === 0) return Readable.from([]);
-    return this.reader(path, { offset: 0, length: state.size });
+  appendedReader(path: string, state: AppendedState): Promise<Readable> {
+    return readAppendedInPlace(this, path, state);
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
-    checkPath(dest, this.name);
-    if ((await this.appendedState(path)).size !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
-    if (options.verify) await options.verify(await this.appendedReader(path, state));
-    if (state.size === 0) {
-      await this.putContent(dest, Buffer.alloc(0));
-      await this.delete(path);
-    } else {
-      await this.move(path, dest);
-    }
+  /** Moves the appended object to `dest` ({@link commitAppendedInPlace}). */
+  commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
+    return commitAppendedInPlace(this, path, dest, state, options);
   }
 
   async move(source: string, dest: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
+import { commitAppendedInPlace, readAppendedInPlace } from './appended-in-place.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 /** Bytes per chunk of a reader's stream. */
@@ -112,23 +113,13 @@ export class MemoryDriver implements StorageDriver {
     });
   }
 
-  async appendedReader(path: string, state: AppendedState): Promise<Readable> {
-    checkPath(path, this.name);
-    if (state.size === 0) return Readable.from([]);
-    return this.reader(path, { offset: 0, length: state.size });
+  appendedReader(path: string, state: AppendedState): Promise<Readable> {
+    return readAppendedInPlace(this, path, state);
   }
 
-  async commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
-    checkPath(path, this.name);
-    checkPath(dest, this.name);
-    if ((this.#objects.get(path)?.size ?? 0) !== state.size) throw new InvalidOffsetError(path, state.size, this.name);
-    if (options.verify) await options.verify(await this.appendedReader(path, state));
-    if (state.size === 0) {
-      await this.putContent(dest, Buffer.alloc(0));
-      await this.delete(path);
-    } else {
-      await this.move(path, dest);
-    }
+  /** Moves the appended object to `dest` ({@link commitAppendedInPlace}). */
+  commitAppended(path: string, dest: string, state: AppendedState, options: CommitOptions = {}): Promise<void> {
+    return commitAppendedInPlace(this, path, dest, state, options);
   }
 
   async move(source: string, dest: string): Promise<void> {
