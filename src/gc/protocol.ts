@@ -41,7 +41,7 @@
  */
 import type { Digest } from '../oci/digest.js';
 import { ALGORITHMS, isDigest } from '../oci/digest.js';
-import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
 
@@ -72,13 +72,8 @@ export const CLOCK_SKEW_MS = 5_000;
  * @throws what the driver throws, except a missing object
  */
 export async function readLease(driver: StorageDriver): Promise<GcLeaseRecord | undefined> {
-  let raw: Buffer;
-  try {
-    raw = await driver.getContent(layout.gcLease());
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const raw = await contentIfExists(driver, layout.gcLease());
+  if (raw === undefined) return undefined;
   try {
     const lease = JSON.parse(raw.toString('utf8')) as GcLeaseRecord;
     return layout.isGcRunId(lease.runId) && typeof lease.expiresAt === 'number' ? lease : undefined;

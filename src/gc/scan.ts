@@ -10,7 +10,7 @@ import { ALGORITHMS, isDigest, type Algorithm, type Digest } from '../oci/digest
 import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
-import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** One repository as scanned (modification times are read later, only for what marking needs them: see mark.ts). */
@@ -55,12 +55,8 @@ async function readTag(driver: StorageDriver, name: RepositoryName, tag: Tag): P
 
 /** The references of manifest `d`'s stored bytes, or undefined when they are missing or not a manifest. */
 export async function readReferences(driver: StorageDriver, d: Digest): Promise<ManifestRefs | undefined> {
-  try {
-    return manifestReferences(await driver.getContent(layout.blobData(d)));
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const bytes = await contentIfExists(driver, layout.blobData(d));
+  return bytes === undefined ? undefined : manifestReferences(bytes);
 }
 
 /** Reads repository `name`: tags, revisions, links and its manifests' references. */

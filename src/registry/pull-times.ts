@@ -9,7 +9,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** How often one process re-writes a tag's pull record at most: one hour, in ms. */
@@ -52,11 +52,7 @@ export class PullTimes {
  * @throws what the driver throws, except a missing object
  */
 export async function readPullTime(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<number | undefined> {
-  try {
-    const t = Date.parse((await driver.getContent(layout.tagPull(name, tag))).toString('utf8'));
-    return Number.isNaN(t) ? undefined : t;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const content = await contentIfExists(driver, layout.tagPull(name, tag));
+  const t = content === undefined ? NaN : Date.parse(content.toString('utf8'));
+  return Number.isNaN(t) ? undefined : t;
 }

@@ -6,7 +6,7 @@
 import { ALGORITHMS, isDigest, type Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** Reads and writes the referrers index of repositories. */
@@ -37,12 +37,8 @@ export class ReferrersIndex {
     }
     const found = await Promise.all(
       digests.map(async (d) => {
-        try {
-          return JSON.parse((await this.driver.getContent(layout.referrer(name, subject, d))).toString('utf8')) as Descriptor;
-        } catch (err) {
-          if (isNotFound(err)) return undefined; // deleted since the listing
-          throw err;
-        }
+        const content = await contentIfExists(this.driver, layout.referrer(name, subject, d)); // undefined: deleted since the listing
+        return content === undefined ? undefined : (JSON.parse(content.toString('utf8')) as Descriptor);
       }),
     );
     return found.filter((d): d is Descriptor => d !== undefined && (artifactType === undefined || d.artifactType === artifactType));

@@ -231,6 +231,19 @@ export async function statIfExists(driver: StorageDriver, path: string): Promise
   }
 }
 
+/**
+ * The content of the object at `path` (see {@link StorageDriver.getContent}), or undefined when it does not exist.
+ * @throws what {@link StorageDriver.getContent} throws, except {@link PathNotFoundError}
+ */
+export async function contentIfExists(driver: StorageDriver, path: string, options?: ReadOptions): Promise<Buffer | undefined> {
+  try {
+    return await driver.getContent(path, options);
+  } catch (err) {
+    if (err instanceof PathNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 /** True for a {@link PathNotFoundError}. */
 export function isNotFound(err: unknown): err is PathNotFoundError {
   return err instanceof PathNotFoundError;
