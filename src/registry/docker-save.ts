@@ -1,13 +1,11 @@
 /**
  * The older `docker save` format of an imported tarball (as Docker 20.10 writes it): `manifest.json`
  * names one image's `<hex>.json` config and its `<id>/layer.tar` layers by path. {@link readDockerSave}
- * finds them among the tarball's entries; {@link dockerSaveManifest} writes the Docker Image Manifest
- * V2 Schema 2 of that image, whose layers are the tarball's layer tars as they are:
- * `application/vnd.docker.image.rootfs.diff.tar` (uncompressed; docker and containerd pull it and
- * detect the compression themselves) or `...tar.gzip` when a layer is already gzip-compressed.
+ * finds them among the tarball's entries; oci/docker-save.ts writes the image's Docker Image Manifest
+ * V2 Schema 2 (as the client does for the same tarball).
  */
 import { RegistryError } from '../oci/errors.js';
-import { DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../oci/media-types.js';
+import type { DockerSaveEntry } from '../oci/docker-save.js';
 import type { StoredEntry, TarballContents } from './image-tarball.js';
 
 /** One image of `manifest.json`, its files found in the tarball. */
@@ -16,13 +14,6 @@ export interface DockerSaveImage {
   configPath: string;
   config: StoredEntry;
   layers: StoredEntry[];
-}
-
-/** The old `docker save` format's `manifest.json`: one object per image. */
-interface DockerSaveEntry {
-  Config?: unknown;
-  RepoTags?: unknown;
-  Layers?: unknown;
 }
 
 /**
@@ -47,18 +38,6 @@ export function readDockerSave(manifestBytes: Buffer, tarball: TarballContents):
   const config = tarball.resolve(image.Config);
   const layers = (image.Layers as string[]).map((l) => tarball.resolve(l));
   return { configPath: image.Config, config, layers };
-}
-
-/** The bytes of the Docker Image Manifest V2 Schema 2 of `image` (media type `DOCKER_MANIFEST`). */
-export function dockerSaveManifest(image: DockerSaveImage): Buffer {
-  const { config, layers } = image;
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: DOCKER_MANIFEST,
-    config: { mediaType: DOCKER_CONFIG, size: config.size, digest: config.digest },
-    layers: layers.map((l) => ({ mediaType: l.gzip ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR, size: l.size, digest: l.digest })),
-  };
-  return Buffer.from(JSON.stringify(manifest, null, 3));
 }
 
 function parseJson(bytes: Buffer, file: string): unknown {

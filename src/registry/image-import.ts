@@ -8,7 +8,7 @@
  *   `index.json` names is imported byte for byte (an image index with its children);
  * - the older `docker save` format (`manifest.json` naming `<hex>.json` configs and `<id>/layer.tar`
  *   layers, as Docker 20.10 writes): converted to a Docker Image Manifest V2 Schema 2 whose layers
- *   are the tarball's layer tars as they are (docker-save.ts).
+ *   are the tarball's layer tars as they are (docker-save.ts, oci/docker-save.ts).
  *
  * The tarball is read whole first by {@link TarballContents} (entries come in any order: every
  * possible blob streams into an upload session as it passes, metadata is kept in memory). Then, for
@@ -28,10 +28,11 @@ import type { Readable } from 'node:stream';
 import { digestBytes, parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manifest.js';
+import { dockerSaveManifest } from '../oci/docker-save.js';
 import { DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, REF_NAME_ANNOTATION } from '../oci/media-types.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import { isNotFound } from '../storage/driver.js';
-import { dockerSaveManifest, readDockerSave } from './docker-save.js';
+import { readDockerSave } from './docker-save.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';
 import { isRemovedByGc } from './gc-guard.js';
@@ -211,7 +212,7 @@ export class ImageImport {
     const image = readDockerSave(manifestBytes, this.#tarball);
     await this.requireJsonObject(image.config, `the config ${image.configPath.slice(0, 200)} that manifest.json names`);
     for (const blob of [image.config, ...image.layers]) await this.commit(blob.digest);
-    const body = dockerSaveManifest(image);
+    const body = dockerSaveManifest(image.config, image.layers);
     const digest = await this.put({ tag }, digestBytes(body), body, DOCKER_MANIFEST);
     return { repository: this.name, tag, digest, mediaType: DOCKER_MANIFEST, format: 'docker-save' };
   }

@@ -8,20 +8,14 @@
  */
 import { digestBytes, type Digest } from '../../oci/digest.js';
 import { MAX_MANIFEST_BYTES, type Descriptor } from '../../oci/manifest.js';
-import { DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, DOCKER_MANIFEST } from '../../oci/media-types.js';
+import { dockerSaveManifest, type DockerSaveEntry } from '../../oci/docker-save.js';
+import { DOCKER_MANIFEST } from '../../oci/media-types.js';
 import type { BlobOpener } from '../blob-upload.js';
 import { ClientError } from '../errors.js';
 import type { FetchedManifest } from '../registry-client.js';
 import { fileRange, pickManifest, type LayoutIndex } from './layout.js';
 import { indexTar, type TarFile, type TarIndex } from './tar-index.js';
 import type { ImageSource } from './types.js';
-
-/** One image of `docker save`'s manifest.json. */
-interface DockerSaveEntry {
-  Config?: unknown;
-  RepoTags?: unknown;
-  Layers?: unknown;
-}
 
 /**
  * The image `name` names in the tarball at `file` (its ref.name in an OCI archive, one of its
@@ -56,7 +50,7 @@ export function archiveSource(file: string, name?: string): ImageSource {
           hint: 'give a docker save tarball, an OCI archive or an OCI layout folder',
         });
       }
-      return dockerSaveManifest(index, parseJson(await readSmall(index, manifestJson), 'manifest.json'), name, where, byDigest);
+      return dockerSaveImage(index, parseJson(await readSmall(index, manifestJson), 'manifest.json'), name, where, byDigest);
     },
     async manifest(desc: Descriptor): Promise<FetchedManifest> {
       return { digest: desc.digest, mediaType: desc.mediaType, bytes: await readSmall(await tarball(), await blob(desc.digest)) };
@@ -78,7 +72,7 @@ async function readSmall(index: TarIndex, entry: TarFile): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function dockerSaveManifest(index: TarIndex, json: unknown, name: string | undefined, where: string, byDigest: Map<Digest, TarFile>): FetchedManifest {
+function dockerSaveImage(index: TarIndex, json: unknown, name: string | undefined, where: string, byDigest: Map<Digest, TarFile>): FetchedManifest {
   const images = Array.isArray(json) ? (json as DockerSaveEntry[]) : [];
   const tags = (e: DockerSaveEntry) => (Array.isArray(e.RepoTags) ? (e.RepoTags as string[]) : []);
   const image = name ? images.find((e) => tags(e).some((t) => t === name || t.endsWith(`/${name}`) || t.endsWith(`:${name}`))) : images.length === 1 ? images[0] : undefined;
@@ -96,13 +90,7 @@ function dockerSaveManifest(index: TarIndex, json: unknown, name: string | undef
   };
   const config = entry(image.Config);
   const layers = (image.Layers as string[]).map(entry);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: DOCKER_MANIFEST,
-    config: { mediaType: DOCKER_CONFIG, size: config.size, digest: config.digest },
-    layers: layers.map((l) => ({ mediaType: l.gzip ? DOCKER_LAYER_GZIP : DOCKER_LAYER_TAR, size: l.size, digest: l.digest })),
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
+  const bytes = dockerSaveManifest(config, layers);
   return { digest: digestBytes(bytes), mediaType: DOCKER_MANIFEST, bytes };
 }
 
