@@ -11,7 +11,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
 import { canSendDirect } from '../storage/file-range-stream.js';
 import * as layout from '../storage/layout.js';
-import { GcGuard, removedDetail } from './gc-guard.js';
+import { GcGuard, removedDetail, type GcWatch } from './gc-guard.js';
 
 /** What the store knows of a blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -148,6 +148,20 @@ export class BlobStore {
   }
 
   /**
+   * Links blob `digest` into repository `name` under `watch` (a mount or an adoption): true when the
+   * link stands; false when a garbage collection that overlapped removed what it relies on, the link
+   * then deleted again.
+   */
+  private async linkSettled(watch: GcWatch, name: RepositoryName, digest: Digest): Promise<boolean> {
+    await this.link(name, digest);
+    return watch.settle({
+      digests: [digest],
+      intact: () => this.servable(name, digest),
+      undo: () => this.driver.delete(layout.layerLink(name, digest)),
+    });
+  }
+
+  /**
    * Links blob `digest`, whose bytes are stored for other repositories, into repository `name`
    * without a source repository: for a pull-through cache whose upstream just confirmed that the
    * repository has the blob. Under the garbage collection protocol, as a mount.
@@ -157,13 +171,7 @@ export class BlobStore {
     const watch = await this.gcGuard.begin();
     const size = await this.statStored(digest);
     if (size === undefined) return undefined;
-    await this.link(name, digest);
-    const kept = await watch.settle({
-      digests: [digest],
-      intact: () => this.servable(name, digest),
-      undo: () => this.driver.delete(layout.layerLink(name, digest)),
-    });
-    return kept ? { digest, size } : undefined;
+    return (await this.linkSettled(watch, name, digest)) ? { digest, size } : undefined;
   }
 
   /**
@@ -183,13 +191,7 @@ export class BlobStore {
         if (err instanceof RegistryError && err.code === 'BLOB_UNKNOWN') continue;
         throw err;
       }
-      await this.link(name, digest);
-      const kept = await watch.settle({
-        digests: [digest],
-        intact: () => this.servable(name, digest),
-        undo: () => this.driver.delete(layout.layerLink(name, digest)),
-      });
-      return kept ? info : undefined;
+      return (await this.linkSettled(watch, name, digest)) ? info : undefined;
     }
     return undefined;
   }
