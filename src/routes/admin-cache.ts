@@ -17,6 +17,7 @@ import { parsePlatform } from '../oci/platform.js';
 import type { PullThroughCache } from '../proxy/cache.js';
 import { warmImage } from '../proxy/warm.js';
 import { bodyParserError, type BodyKind } from './body-errors.js';
+import { methodNotAllowed } from './errors.js';
 
 /** Most references one warm request may name. */
 const MAX_REFERENCES = 100;
@@ -65,8 +66,7 @@ export function adminCacheRouter(proxy: PullThroughCache | undefined): Router {
   );
   for (const [path, allow] of [['/cache', 'GET'], ['/cache/warm', 'POST']] as const) {
     router.all(path, (req) => {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: allow } });
+      throw methodNotAllowed(req, allow);
     });
   }
   return router;

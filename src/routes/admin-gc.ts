@@ -19,6 +19,7 @@ import { GcRunRecords, startRecordedRun, type GcRunRecord } from '../gc/runs.js'
 import { RegistryError } from '../oci/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { bodyParserError, type BodyKind } from './body-errors.js';
+import { methodNotAllowed } from './errors.js';
 
 /** What the GC endpoints need. */
 export interface AdminGcDeps {
@@ -106,8 +107,7 @@ export function adminGcRouter(deps: AdminGcDeps): Router {
   });
   for (const [path, allow] of [['/gc', 'GET, POST'], ['/gc/:id', 'GET']] as const) {
     router.all(path, (req) => {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: allow } });
+      throw methodNotAllowed(req, allow);
     });
   }
   return router;

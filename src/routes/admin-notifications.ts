@@ -8,7 +8,7 @@
  */
 import { Router } from 'express';
 import type { EndpointReport } from '../observability/notifications/notifier.js';
-import { RegistryError } from '../oci/errors.js';
+import { methodNotAllowed } from './errors.js';
 
 /** The router of `/admin/v1/notifications`. */
 export function adminNotificationsRouter(notifier: { report(): Promise<EndpointReport[]> } | undefined): Router {
@@ -17,8 +17,7 @@ export function adminNotificationsRouter(notifier: { report(): Promise<EndpointR
     res.status(200).json({ endpoints: notifier ? await notifier.report() : [] });
   });
   router.all('/notifications', (req) => {
-    req.resume();
-    throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: 'GET' } });
+    throw methodNotAllowed(req, 'GET');
   });
   return router;
 }

@@ -15,7 +15,7 @@ import { removeRepository } from '../registry/repository-removal.js';
 import { adminReads } from './admin-lists.js';
 import { parseAdminPath, type AdminRoute } from './admin-path.js';
 import { decodePath } from './decode-path.js';
-import { ClientGoneError } from './errors.js';
+import { ClientGoneError, methodNotAllowed } from './errors.js';
 import { nameUnknown, repositoryOf, type RouteDeps } from './context.js';
 
 /** A handler of one admin endpoint: the admin API is served by express (multer parses imports). */
@@ -211,13 +211,7 @@ export function adminRouter(deps: RouteDeps): Router {
     const route = parseAdminPath(decodePath(req.path), req.method);
     if (!route) return next();
     const handler = (tables[route.area] as MethodTable<typeof route.area>)[req.method] as Handler<AdminRoute> | undefined;
-    if (!handler) {
-      req.resume();
-      throw new RegistryError('UNSUPPORTED', {
-        message: `method ${req.method} is not supported on this endpoint`,
-        headers: { Allow: Object.keys(tables[route.area]).join(', ') },
-      });
-    }
+    if (!handler) throw methodNotAllowed(req, Object.keys(tables[route.area]).join(', '));
     await handler(req, res, route, deps);
   });
   return router;

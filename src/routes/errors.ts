@@ -75,3 +75,12 @@ export const notFound: RequestHandler = (req, _res, next) => {
   req.resume();
   next(new RegistryError('UNSUPPORTED', { status: 404, message: `no endpoint at ${req.path.slice(0, 200)}` }));
 };
+
+/**
+ * The 405 UNSUPPORTED of a method an endpoint does not serve, with the methods it serves in `Allow`
+ * (RFC 9110 section 15.5.6); the request's body is drained, so the connection can be reused.
+ */
+export function methodNotAllowed(req: IncomingMessage, allow: string): RegistryError {
+  req.resume();
+  return new RegistryError('UNSUPPORTED', { message: `method ${req.method} is not supported on this endpoint`, headers: { Allow: allow } });
+}

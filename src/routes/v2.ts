@@ -12,7 +12,7 @@ import { getBase } from './base.js';
 import { deleteBlob, getBlob } from './blobs.js';
 import { pathOf, type Handler, type RouteDeps } from './context.js';
 import { decodePath } from './decode-path.js';
-import { sendError } from './errors.js';
+import { methodNotAllowed, sendError } from './errors.js';
 import { listCatalog, listReferrers, listTags } from './listings.js';
 import { requireLocalWithoutAuth } from './local-only.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
@@ -61,13 +61,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: RouteDe
   }
   const table = TABLES[route.area] as MethodTable<typeof route.area>;
   const handler = table[req.method ?? ''] as Handler<V2Route> | undefined;
-  if (!handler) {
-    req.resume();
-    throw new RegistryError('UNSUPPORTED', {
-      message: `method ${req.method} is not supported on this endpoint`,
-      headers: { Allow: allowedMethods(route.area) },
-    });
-  }
+  if (!handler) throw methodNotAllowed(req, allowedMethods(route.area));
   if (route.area === 'uploads' && route.session === undefined && req.method !== 'POST') {
     req.resume();
     throw new RegistryError('UNSUPPORTED', { message: `method ${req.method} needs an upload session in the URL`, headers: { Allow: 'POST' } });
