@@ -3,7 +3,7 @@
  * retention and garbage collection once against the configured storage, the same collector as the
  * server's, and prints the report, including what it kept only because of the grace period (and when
  * that can go) and the untagged manifests it kept. Safe while `wharf serve` runs on the same storage
- * (the GC lease and the pushes' guard coordinate through storage); exits 1 when another run holds the lease.
+ * (the GC lease and the pushes' guard coordinate through storage); exits 1 when another run holds the lease, with --dry-run too.
  */
 import { ConfigError, loadConfig } from '../config/load.js';
 import { duration } from '../config/schema.js';
