@@ -3,16 +3,14 @@
  * meanwhile (single flight). The upstream's body flows into an upload session of the cache
  * repository (the same sessions, digest check and garbage collection protocol as a push: nothing is
  * visible before its digest verified) and, as it arrives, into a window of the most recent bytes
- * in memory that the clients read from, each at its own pace:
+ * in memory that the clients read from, each at its own pace ({@link FillIntake}, {@link FillWindow}):
  *
  * - time to first byte is the upstream's: a client gets bytes as soon as they arrived;
  * - the fetch is detached from the clients (its own timeout, `proxy.filltimeout`): a client that goes
  *   away stops only its own stream; the fill goes on for the others and for the cache
  *   (Distribution's detached cache write; its tee stops with the first client, and a second client
  *   fetches again uncached, distribution PR #4664);
- * - the upstream is read at the pace of the fastest client (Distribution's tee reads at its one
- *   client's pace), so a client as fast as the upstream never falls behind the window; a fill whose
- *   clients all stop reading for 2 s goes on at the upstream's pace;
+ * - the upstream is read at the pace of the fastest client ({@link FillPacer});
  * - a client that falls behind the window (or joins late) waits for the commit and reads the rest
  *   from storage, so a slow client never holds bytes in memory or slows the others;
  * - the last byte is held back until the bytes verified against the digest (the hash kept while they
@@ -21,27 +19,24 @@
  * - a body cut halfway is resumed with ranged GETs (the client's `rangeStream`), within its retries.
  */
 import { once } from 'node:events';
-import { finished, Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { rangeStream } from '../client/index.js';
 import type { ParsedDigest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { Registry } from '../registry/registry.js';
 import { DestinationWatch } from '../storage/destination-watch.js';
+import { deferred, type Deferred } from './deferred.js';
+import { FillIntake } from './fill-intake.js';
+import { FillPacer } from './fill-pacer.js';
 import { FillWindow } from './fill-window.js';
 import type { Upstream } from './upstream.js';
 
 /** Bytes of the most recent part of a blob kept in memory per fill (16 MiB; at most `maxconnections` fills per upstream run at once). */
 export const FILL_WINDOW_BYTES = 16 * 1024 * 1024;
 
-/** Bytes read ahead from the upstream while storage writes are under way (the upstream and the disk work at once). */
-const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-
 /** The most a client's send gathers from the window into one vectored write (fewer, larger socket writes). */
 const YIELD_BYTES = 1024 * 1024;
-
-/** ms the upstream may wait for the fastest client before the fill stops waiting for its clients. */
-const PACE_STALL_MS = 2000;
 
 /** What a fill fetches and where it stores it. */
 export interface FillSpec {
@@ -59,13 +54,6 @@ export interface FillSpec {
   logger?: Logger;
 }
 
-/** A client's place in the blob, for pacing the upstream. */
-interface Reader {
-  position: number;
-  /** counted for pacing (false once the fill stopped waiting for it) */
-  paced: boolean;
-}
-
 /** A blob being fetched into the cache. */
 export class BlobFill {
   /** the blob's size in bytes, once the upstream answered (undefined when it sent no Content-Length) */
@@ -75,28 +63,22 @@ export class BlobFill {
   /** settles when the blob is committed to the cache, or the fill failed */
   readonly done: Promise<void>;
   readonly #spec: FillSpec;
-  readonly #windowBytes: number;
   readonly #window: FillWindow;
-  readonly #readers = new Set<Reader>();
+  readonly #pacer: FillPacer;
+  #intake: FillIntake | undefined;
   #state: 'fetching' | 'committed' | 'failed' = 'fetching';
   /** the bytes received verified against the digest (the commit may still be under way) */
   #verified = false;
   #error: unknown;
   #tick = deferred();
   #tickScheduled = false;
-  /** the upstream body being read, paused while the storage or the fastest client is behind */
-  #body: Readable | undefined;
-  #storageBehind = false;
-  #clientsBehind = false;
-  #stall: NodeJS.Timeout | undefined;
-  /** after this time (ms since the epoch) the fill no longer waits for its clients (its timeout nears) */
-  readonly #paceUntil: number;
 
   private constructor(spec: FillSpec) {
     this.#spec = spec;
-    this.#windowBytes = spec.windowBytes ?? FILL_WINDOW_BYTES;
-    this.#window = new FillWindow(this.#windowBytes);
-    this.#paceUntil = Date.now() + spec.timeoutMs / 2;
+    const windowBytes = spec.windowBytes ?? FILL_WINDOW_BYTES;
+    this.#window = new FillWindow(windowBytes);
+    const fill = { received: () => this.#window.received, fetching: () => this.#state === 'fetching' };
+    this.#pacer = new FillPacer(fill, windowBytes, Date.now() + spec.timeoutMs / 2, (behind) => this.#intake?.clientsBehind(behind));
     const ready = deferred();
     this.ready = ready.promise;
     this.done = this.#run(ready).then(
@@ -134,9 +116,7 @@ export class BlobFill {
    */
   async sendTo(dest: Writable, offset = 0, end?: number): Promise<void> {
     const watch = new DestinationWatch(dest, 'the client closed the connection before the whole blob was sent');
-    const { gone } = watch;
-    const reader: Reader = { position: offset, paced: true };
-    this.#readers.add(reader);
+    const reader = this.#pacer.join(offset);
     try {
       await watch.run(async () => {
         for (;;) {
@@ -146,8 +126,8 @@ export class BlobFill {
           if (this.#state === 'failed') throw this.#error;
           if (reader.position < this.#window.first || this.#state === 'committed') {
             // behind the window, or the window is gone: the rest is sent from storage once committed
-            this.#leave(reader);
-            await Promise.race([this.done, gone]);
+            this.#pacer.leave(reader);
+            await watch.until(this.done);
             const last = end ?? this.size!;
             watch.release();
             await this.#spec.registry.blobs.send(this.#spec.digest.digest, { offset: reader.position, length: last - reader.position }, dest);
@@ -157,62 +137,25 @@ export class BlobFill {
           const whole = this.#verified || this.size === undefined;
           const limit = Math.min(stop, whole ? received : Math.min(received, this.size! - 1), reader.position + YIELD_BYTES);
           if (reader.position >= limit) {
-            await Promise.race([this.#tick.promise, gone]);
+            await watch.until(this.#tick.promise);
             continue;
           }
           const room = this.#window.write(dest, reader.position, limit);
           reader.position = limit;
-          this.#pace();
-          if (!room) await Promise.race([once(dest, 'drain'), gone]);
+          this.#pacer.pace();
+          if (!room) await watch.until(once(dest, 'drain'));
         }
         await watch.end();
       });
     } finally {
-      this.#leave(reader);
+      this.#pacer.leave(reader);
     }
   }
 
-  #leave(reader: Reader): void {
-    if (this.#readers.delete(reader)) this.#pace();
-  }
-
-  /** Pauses the upstream while every paced client is half a window or more behind it; gives up on them after {@link PACE_STALL_MS}. */
-  #pace(): void {
-    let lead = -1;
-    for (const r of this.#readers) if (r.paced && r.position > lead) lead = r.position;
-    const gap = this.#window.received - lead;
-    const behind = lead >= 0 && this.#state === 'fetching' && Date.now() < this.#paceUntil && gap >= (this.#clientsBehind ? this.#windowBytes / 4 : this.#windowBytes / 2);
-    if (behind === this.#clientsBehind) return;
-    this.#clientsBehind = behind;
-    clearTimeout(this.#stall);
-    if (behind) {
-      this.#stall = setTimeout(() => {
-        for (const r of this.#readers) r.paced = false;
-        this.#pace();
-      }, PACE_STALL_MS);
-      this.#stall.unref();
-    }
-    this.#flow();
-  }
-
-  /** Pauses or resumes the upstream body. */
-  #flow(): void {
-    const body = this.#body;
-    if (!body) return;
-    if (this.#storageBehind || this.#clientsBehind) body.pause();
-    else if (body.isPaused()) body.resume();
-  }
-
-  #accept(chunk: Buffer, disk: Readable): void {
-    if (this.size !== undefined && this.#window.received + chunk.length > this.size) throw new Error(`the upstream sent more than the ${this.size} bytes it announced`);
-    this.#window.append(chunk);
-    if (!disk.push(chunk)) {
-      this.#storageBehind = true;
-      this.#flow();
-    }
-    this.#spec.onBytes?.(chunk.length);
-    this.#pace();
-    // the clients are woken once per turn of the event loop, for all the chunks it read
+  /** A chunk of `bytes` arrived: the clients are woken once per turn of the event loop, for all the chunks it read. */
+  #arrived(bytes: number): void {
+    this.#spec.onBytes?.(bytes);
+    this.#pacer.pace();
     if (!this.#tickScheduled) {
       this.#tickScheduled = true;
       setImmediate(() => {
@@ -232,7 +175,7 @@ export class BlobFill {
   #settle(state: 'committed' | 'failed'): void {
     this.#state = state;
     if (state === 'committed') this.size ??= this.#window.received;
-    clearTimeout(this.#stall);
+    this.#pacer.stop();
     this.#window.clear();
     this.#notify();
   }
@@ -260,7 +203,7 @@ export class BlobFill {
     } finally {
       answer.answered();
     }
-    this.size = first.size;
+    const size = (this.size = first.size);
     ready.resolve();
     let session: Awaited<typeof creating>;
     try {
@@ -269,10 +212,21 @@ export class BlobFill {
       first.body.destroy();
       throw err;
     }
+    const repo = upstream.repo(remote);
+    this.#intake = new FillIntake({
+      window: this.#window,
+      size,
+      signal,
+      arrived: (bytes) => this.#arrived(bytes),
+      store: (disk) => registry.uploads.append(cache, session.id, disk, undefined, signal),
+      resume: (at) => rangeStream(upstream.client, repo, { mediaType: 'application/octet-stream', digest: digest.digest, size: size! }, at, size! - at, { signal }),
+      cut: (at, err) => this.#spec.logger?.info({ upstream: upstream.name, digest: digest.digest, at, err: err.message }, 'upstream blob body cut: resuming with a ranged GET'),
+    });
+    this.#intake.clientsBehind(this.#pacer.behind);
     try {
-      await this.#store(first.body, session.id, signal);
+      await this.#intake.run(first.body);
       const received = this.#window.received;
-      if (this.size !== undefined && received !== this.size) throw new Error(`the upstream sent ${received} of ${this.size} bytes`);
+      if (size !== undefined && received !== size) throw new Error(`the upstream sent ${received} of ${size} bytes`);
       const hashed = registry.uploads.runningDigest(session.id, received);
       if (hashed !== undefined && hashed !== digest.digest) throw new Error(`the upstream sent bytes whose digest is ${hashed}, not ${digest.digest}`);
       if (hashed !== undefined) this.#verify();
@@ -282,78 +236,4 @@ export class BlobFill {
       throw err;
     }
   }
-
-  /**
-   * Reads the upstream's body into the window and the upload session at once (one pass: each chunk
-   * copied into the window and handed to storage as it is), resumed with ranged GETs when it is cut
-   * (and the size is known).
-   */
-  async #store(body: Readable, session: string, signal: AbortSignal): Promise<void> {
-    const { upstream, remote, cache, digest, registry } = this.#spec;
-    const disk = new Readable({
-      highWaterMark: READ_AHEAD_BYTES,
-      read: () => {
-        this.#storageBehind = false;
-        this.#flow();
-      },
-    });
-    const storing = registry.uploads.append(cache, session, disk, undefined, signal);
-    storing.catch((err: unknown) => this.#body?.destroy(err as Error));
-    try {
-      try {
-        await this.#read(body, disk);
-      } catch (err) {
-        if (this.size === undefined || signal.aborted) throw err;
-        this.#spec.logger?.info({ upstream: upstream.name, digest: digest.digest, at: this.#window.received, err: (err as Error).message }, 'upstream blob body cut: resuming with a ranged GET');
-      }
-      const size = this.size;
-      if (size !== undefined && this.#window.received < size) {
-        const at = this.#window.received;
-        await this.#read(rangeStream(upstream.client, upstream.repo(remote), { mediaType: 'application/octet-stream', digest: digest.digest, size }, at, size - at, { signal }), disk);
-      }
-      disk.push(null);
-    } catch (err) {
-      disk.destroy(err as Error);
-      await storing.catch(() => undefined);
-      throw err;
-    }
-    await storing;
-  }
-
-  /** Reads `body` to its end through {@link accept}, paused and resumed by {@link flow}. */
-  #read(body: Readable, disk: Readable): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#body = body;
-      body.on('data', (chunk: Buffer) => {
-        try {
-          this.#accept(chunk, disk);
-        } catch (err) {
-          body.destroy(err as Error);
-        }
-      });
-      finished(body, (err) => {
-        this.#body = undefined;
-        if (err) reject(err);
-        else resolve();
-      });
-      this.#flow();
-    });
-  }
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }

@@ -36,7 +36,6 @@ export interface DoubleBufferedOptions {
  */
 export async function sendDoubleBuffered(dest: Writable, source: BufferFiller, options: DoubleBufferedOptions): Promise<void> {
   const watch = new DestinationWatch(dest, `the destination closed before the whole ${options.what} was written`);
-  const { gone } = watch;
   const write = (bytes: Buffer): Promise<void> => {
     const written = new Promise<void>((resolve, reject) => dest.write(bytes, (err) => (err ? reject(err) : resolve())));
     written.catch(() => undefined);
@@ -46,12 +45,12 @@ export async function sendDoubleBuffered(dest: Writable, source: BufferFiller, o
     const pool: Array<Buffer | undefined> = [undefined, undefined];
     const released: Array<Promise<void>> = [options.prelude ? options.prelude(write) : Promise.resolve(), Promise.resolve()];
     for (let slot = 0; source.remaining() > 0; slot ^= 1) {
-      await Promise.race([released[slot], gone]);
+      await watch.until(released[slot]!);
       const buffer = (pool[slot] ??= Buffer.allocUnsafeSlow(Math.min(options.bufferBytes, source.remaining())));
-      const bytes = await Promise.race([source.fillInto(buffer), gone]);
+      const bytes = await watch.until(source.fillInto(buffer));
       released[slot] = write(buffer.subarray(0, bytes));
     }
-    await Promise.race([Promise.all(released), gone]);
+    await watch.until(Promise.all(released));
     if (options.end) await watch.end();
   });
 }
