@@ -41,6 +41,8 @@ export interface UiRegistry {
   signatureDigest: string;
   /** `Authorization: Basic` of an account, for checks against the API */
   basic(account: keyof typeof ACCOUNTS): string;
+  /** pushes one small image to `name` tagged with each of `tags`, in that order, a few ms apart (distinct push times) */
+  pushTags(name: string, tags: string[]): Promise<void>;
   /** removes the docker images and stops the server */
   dispose(): Promise<void>;
 }
@@ -134,6 +136,17 @@ async function pushSignature(url: string, auth: string, name: string, subject: {
   return digest;
 }
 
+/** See {@link UiRegistry.pushTags}. */
+async function pushTags(url: string, auth: string, name: string, tags: string[]): Promise<void> {
+  const config = await pushBlob(url, auth, name, Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [] } })));
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, ...config }, layers: [] }));
+  for (const tag of tags) {
+    const res = await fetch(`${url}/v2/${name}/manifests/${tag}`, { method: 'PUT', headers: { Authorization: auth, 'Content-Type': OCI_MANIFEST }, body: manifest });
+    if (res.status !== 201) throw new Error(`manifest push answered ${res.status}: ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Starts the server and pushes everything. */
 export async function startUiRegistry(): Promise<UiRegistry> {
   const work = await tempDir('wharf-e2e-ui-');
@@ -158,6 +171,7 @@ export async function startUiRegistry(): Promise<UiRegistry> {
     indexDigest: index.digest,
     signatureDigest,
     basic,
+    pushTags: (name, tags) => pushTags(wharf.url, basic('ada'), name, tags),
     async dispose() {
       await dockerClient(join(work, 'docker-config'))(['rmi', '-f', `${wharf.host}/ui/app:1.0`], { allowFailure: true });
       await wharf.dispose();
