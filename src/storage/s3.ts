@@ -50,6 +50,12 @@ import { isChunkedObjectPart } from './s3-records.js';
 
 export type { S3DriverOptions } from './s3-bucket.js';
 
+/**
+ * Listings of one folder in flight at once at most (fresh-reads.ts): a listing takes longer than the
+ * small reads, and a caller then waits about one listing instead of one and a half.
+ */
+const LISTINGS_IN_FLIGHT = 4;
+
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -68,7 +74,7 @@ export class S3Driver implements StorageDriver {
   /** concurrent identical reads (stat, getContent, list of one path) share one request issued after each asked */
   readonly #stats = new FreshReads<FileInfo>();
   readonly #contents = new FreshReads<Buffer>();
-  readonly #listings = new FreshReads<string[]>();
+  readonly #listings = new FreshReads<string[]>(LISTINGS_IN_FLIGHT);
   /** concurrent writes of one path share one request (the last content wins; see combined-writes.ts) */
   readonly #writes = new CombinedWrites<Buffer>();
 
