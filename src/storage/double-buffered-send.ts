@@ -9,6 +9,32 @@
 import type { Writable } from 'node:stream';
 import { DestinationWatch } from './destination-watch.js';
 
+/** The smallest send buffer in bytes. */
+const MIN_SEND_CHUNK = 256 * 1024;
+/**
+ * Bytes that the send buffers of all concurrent sends of the process (filesystem ranges and S3 large
+ * GETs) may take together: two sends of 4 MiB buffers, 8 of 1 MiB, 32 at once 256 KiB each. Memory freed
+ * after a burst of concurrent pulls stays in the process (the allocator keeps it), so the budget bounds
+ * the resident memory such a burst leaves behind.
+ */
+const SEND_BUDGET = 16 * 1024 * 1024;
+/** The sends in progress in this process. */
+let activeSends = 0;
+
+/**
+ * Runs a send with the size of each of its two buffers: its share of the process's budget while it
+ * starts (itself counted), between 256 KiB and `maxBytes`.
+ */
+export async function withSendBudget<T>(maxBytes: number, send: (bufferBytes: number) => Promise<T>): Promise<T> {
+  activeSends += 1;
+  try {
+    const share = Math.floor(SEND_BUDGET / (2 * activeSends));
+    return await send(Math.max(MIN_SEND_CHUNK, Math.min(maxBytes, share)));
+  } finally {
+    activeSends -= 1;
+  }
+}
+
 /** Where the bytes come from. */
 export interface BufferFiller {
   /** bytes still to send */

@@ -5,7 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
-import { sendDoubleBuffered } from './double-buffered-send.js';
+import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
 
 /** Read buffer size in bytes of the Readable. */
 const READ_CHUNK = 1024 * 1024;
@@ -14,23 +14,6 @@ const READ_CHUNK = 1024 * 1024;
  * buffers than with two of 1 MiB (fewer read and write round trips per byte); 8 MiB was no faster.
  */
 const MAX_SEND_CHUNK = 4 * 1024 * 1024;
-/** The smallest send buffer in bytes. */
-const MIN_SEND_CHUNK = 256 * 1024;
-/**
- * Bytes that the send buffers of all concurrent {@link FileRangeStream.sendTo} calls may take together:
- * up to two pulls get two 4 MiB buffers each, 8 get 1 MiB, 32 at once get 256 KiB. Memory freed after a burst
- * of concurrent pulls stays in the process (the allocator keeps it), so the budget bounds the resident
- * memory such a burst leaves behind.
- */
-const SEND_BUDGET = 16 * 1024 * 1024;
-/** The sends in progress in this process. */
-let activeSends = 0;
-
-/** The size of each of the two buffers of a send that starts while `active` sends (itself included) run. */
-function sendChunkSize(active: number): number {
-  const share = Math.floor(SEND_BUDGET / (2 * active));
-  return Math.max(MIN_SEND_CHUNK, Math.min(MAX_SEND_CHUNK, share));
-}
 
 /** A stream that can write its bytes to a destination itself (see {@link FileRangeStream.sendTo}). */
 export interface DirectSend {
@@ -100,15 +83,10 @@ export class FileRangeStream extends Readable implements DirectSend {
    * Double buffering: while `dest` writes one buffer, the next is read into the other; a buffer is
    * read into again only after `dest` called back for its previous write, so at most two buffers are
    * in flight (back-pressure) and no byte the socket still holds is overwritten. The buffers are 4 MiB
-   * while few sends run, smaller when many do ({@link SEND_BUDGET}).
+   * while few sends run, smaller when many do (the process's send budget, see withSendBudget).
    */
   async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
-    activeSends += 1;
-    try {
-      await this.#send(dest, sendChunkSize(activeSends), options.end ?? true);
-    } finally {
-      activeSends -= 1;
-    }
+    await withSendBudget(MAX_SEND_CHUNK, (chunk) => this.#send(dest, chunk, options.end ?? true));
   }
 
   async #send(dest: Writable, chunk: number, end: boolean): Promise<void> {

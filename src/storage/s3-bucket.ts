@@ -3,7 +3,7 @@
  * `rootdirectory`), and the requests every part of the driver shares: errors translated (s3-errors.ts),
  * listings paged through ListObjectsV2, keys deleted 1,000 a DeleteObjects request.
  */
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client, type _Object, type CommonPrefix, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type _Object, type CommonPrefix, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { checkPath } from './driver.js';
 import { translateS3Error } from './s3-errors.js';
 import { SmallClient, SmallFallback, type ListPage } from './s3-small.js';
@@ -39,6 +39,9 @@ export interface S3DriverOptions {
   /** the store's limit of parts per multipart upload (S3: 10,000, the default; tests lower it) */
   maxParts?: number;
 }
+
+/** Bytes of an object that {@link S3Bucket.putObject} writes without the SDK at most. */
+const SMALL_PUT_BYTES = 1024 * 1024;
 
 /** The folder, under the root directory, of the objects that pointers name (see s3-pointers.ts). */
 export const OBJECTS = '_objects';
@@ -108,6 +111,23 @@ export class S3Bucket {
     } catch (err) {
       throw this.translate(err, path);
     }
+  }
+
+  /**
+   * Writes `body` as the object at `path` (atomic, as PutObject is): without the SDK when it is small
+   * (links, tags, manifests: up to 1 MiB) and the store allows it (s3-small.ts), else, or when that
+   * request was not a plain `200`, through the SDK.
+   */
+  async putObject(path: string, body: Buffer): Promise<void> {
+    const key = this.key(path);
+    if (this.small && body.length <= SMALL_PUT_BYTES) {
+      const sent = await this.small.send('PUT', key, body).catch((err: unknown) => {
+        if (err instanceof SmallFallback) return undefined;
+        throw err;
+      });
+      if (sent) return;
+    }
+    await this.send(path, () => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body })));
   }
 
   /**

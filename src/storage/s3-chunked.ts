@@ -21,22 +21,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  ListPartsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type _Object,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { AppendedUnreadableError, InvalidOffsetError, StorageUnavailableError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
+import { CompleteMultipartUploadCommand, PutObjectCommand, type _Object, type S3Client } from '@aws-sdk/client-s3';
+import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';
-import { chainOf, hash8, isUploadObject, pad, parseRecord, positionOf, readUploadObject, uploadTag, type Record } from './s3-records.js';
+import { chainOf, hash8, pad, parseRecord, positionOf, uploadTag, type Record } from './s3-records.js';
+import { SessionUploads, type Upload } from './s3-uploads.js';
+
+export type { Upload } from './s3-uploads.js';
 
 /** What the chunked objects need of the S3 driver. */
 export interface S3Access {
@@ -59,16 +51,6 @@ export interface S3Access {
   exists(dest: string): Promise<boolean>;
 }
 
-/** One multipart upload of a session. */
-export interface Upload {
-  key: string;
-  uploadId: string;
-  tag: string;
-}
-
-/** Attempts per part upload (its body is streamed, so the SDK cannot retry it itself). */
-const PART_ATTEMPTS = 4;
-
 /** A session's folder as listed: its chain of records and its uploads by tag. */
 interface Listing {
   chain: Record[];
@@ -77,14 +59,15 @@ interface Listing {
 
 /** The chunked objects of one S3 driver. */
 export class ChunkedObjects {
-  /** known uploads by folder and tag, read from their `upload-<tag>` objects */
-  readonly #uploads = new Map<string, Upload>();
+  readonly #uploads: SessionUploads;
 
   constructor(
     private readonly s3: S3Access,
     private readonly chunkSize: number,
     private readonly maxParts: number,
-  ) {}
+  ) {
+    this.#uploads = new SessionUploads(s3, maxParts);
+  }
 
   private async list(path: string, offset?: number): Promise<Listing & { all: Record[] }> {
     const folder = this.s3.folder(path);
@@ -104,30 +87,6 @@ export class ChunkedObjects {
   async state(path: string): Promise<AppendedState> {
     const { chain } = await this.list(path);
     return { size: chain.at(-1)?.end ?? 0, token: JSON.stringify(chain.map((r) => r.name)) };
-  }
-
-  private async upload(path: string, tag: string, uploads: Map<string, string>): Promise<Upload> {
-    const cacheKey = `${this.s3.folder(path)}${tag}`;
-    const known = this.#uploads.get(cacheKey);
-    if (known) return known;
-    const key = uploads.get(tag);
-    if (!key) throw new InvalidOffsetError(path, 0, this.s3.name); // the upload object is gone: the session was removed
-    const out = await this.s3.send(path, () => this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key })));
-    const upload = { ...readUploadObject(await out.Body!.transformToString()), tag };
-    this.#uploads.set(cacheKey, upload);
-    return upload;
-  }
-
-  private async createUpload(path: string): Promise<Upload> {
-    const key = `${this.s3.objectsPrefix}${randomUUID()}`;
-    const { UploadId } = await this.s3.send(path, () => this.s3.client.send(new CreateMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key })));
-    const upload = { key, uploadId: UploadId!, tag: hash8(UploadId!) };
-    const body = JSON.stringify({ key, uploadId: UploadId });
-    await this.s3.send(path, () =>
-      this.s3.client.send(new PutObjectCommand({ Bucket: this.s3.bucket, Key: `${this.s3.folder(path)}upload-${upload.tag}`, Body: body })),
-    );
-    this.#uploads.set(`${this.s3.folder(path)}${upload.tag}`, upload);
-    return upload;
   }
 
   /** The bytes of `pieces` (ranges of record bodies in folder `path`), in order. */
@@ -150,7 +109,7 @@ export class ChunkedObjects {
     const at = positionOf(listing.chain);
     if (at.size !== offset) throw new InvalidOffsetError(path, offset, this.s3.name);
     const writer = new PartWriter(this, path, at, signal);
-    if (at.tag) writer.useUpload(await this.upload(path, at.tag, listing.uploads));
+    if (at.tag) writer.useUpload(await this.#uploads.get(path, at.tag, listing.uploads));
     let failure: unknown;
     const onAbort = (): void => void source.destroy(signal?.reason as Error);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -187,28 +146,19 @@ export class ChunkedObjects {
     }
   }
 
-  /** Uploads part `number` of `upload`. @returns its ETag */
-  async uploadPart(path: string, upload: Upload, number: number, body: Buffer[], signal?: AbortSignal): Promise<string> {
-    if (number > this.maxParts) throw new Error(`${this.s3.name}: ${path} needs more than ${this.maxParts} parts`);
-    const ContentLength = body.reduce((n, b) => n + b.length, 0);
-    const target = { Bucket: this.s3.bucket, Key: upload.key, UploadId: upload.uploadId, PartNumber: number, ContentLength };
-    // the part's chunks as they came, streamed (no copy of the part into one buffer); a fresh stream per attempt
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const out = await this.s3.send(path, () =>
-          this.s3.streamClient.send(new UploadPartCommand({ ...target, Body: Readable.from(body, { objectMode: false }) }), { abortSignal: signal }),
-        );
-        return out.ETag!;
-      } catch (err) {
-        if (attempt >= PART_ATTEMPTS || signal?.aborted || !(err instanceof StorageUnavailableError)) throw err;
-        await delay(200 * 2 ** attempt);
-      }
-    }
-  }
-
   /** A new upload for the session at `path`. */
   newUpload(path: string): Promise<Upload> {
-    return this.createUpload(path);
+    return this.#uploads.create(path);
+  }
+
+  /** Uploads part `number` of `upload` (see SessionUploads.uploadPart). @returns its ETag */
+  uploadPart(path: string, upload: Upload, number: number, body: Buffer[], signal?: AbortSignal): Promise<string> {
+    return this.#uploads.uploadPart(path, upload, number, body, signal);
+  }
+
+  /** Aborts the multipart uploads whose `upload-<tag>` objects are among `objects` (a folder being deleted). */
+  abandon(path: string, objects: readonly _Object[]): Promise<void> {
+    return this.#uploads.abandon(path, objects);
   }
 
   /** The tails `pieces` of folder `path`, read whole (fewer bytes than a part). */
@@ -244,8 +194,8 @@ export class ChunkedObjects {
       await this.s3.concatenate(path, at.pending.map((p) => ({ key: folder + p.key, size: p.end + 1 })), dest);
       return;
     }
-    const upload = await this.upload(path, at.tag, listing.uploads);
-    const etags = await this.partEtags(path, upload);
+    const upload = await this.#uploads.get(path, at.tag, listing.uploads);
+    const etags = await this.#uploads.partEtags(path, upload);
     for (const r of listing.chain) {
       if (r.parts?.tag !== upload.tag) continue;
       const mine = [];
@@ -260,7 +210,7 @@ export class ChunkedObjects {
     await this.s3.send(path, () =>
       this.s3.client.send(new CompleteMultipartUploadCommand({ Bucket: this.s3.bucket, Key: upload.key, UploadId: upload.uploadId, MultipartUpload: { Parts: parts } })),
     );
-    this.#uploads.delete(`${folder}${upload.tag}`);
+    this.#uploads.forget(path, upload);
     try {
       if (options.verify) await options.verify(await this.s3.get(path, upload.key));
       if (options.verify && (await this.s3.exists(dest))) throw new KeptExisting();
@@ -271,37 +221,6 @@ export class ChunkedObjects {
     }
   }
 
-  /**
-   * The ETags of the upload's parts by number: ListParts page by page while IsTruncated (not the SDK's
-   * paginator: RGW 16 sends a NextPartNumberMarker on the last page too, and the paginator never ends).
-   */
-  private async partEtags(path: string, upload: Upload): Promise<Map<number, string>> {
-    const etags = new Map<number, string>();
-    let marker: string | undefined;
-    for (;;) {
-      const page = await this.s3.send(path, () =>
-        this.s3.client.send(new ListPartsCommand({ Bucket: this.s3.bucket, Key: upload.key, UploadId: upload.uploadId, PartNumberMarker: marker })),
-      );
-      for (const p of page.Parts ?? []) etags.set(p.PartNumber!, p.ETag!);
-      if (!page.IsTruncated || page.NextPartNumberMarker === undefined) return etags;
-      marker = String(page.NextPartNumberMarker);
-    }
-  }
-
-  /** Aborts the multipart uploads whose `upload-<tag>` objects are among `objects` (a folder being deleted). */
-  async abandon(path: string, objects: readonly _Object[]): Promise<void> {
-    for (const o of objects) {
-      if (!isUploadObject(o.Key!.slice(o.Key!.lastIndexOf('/') + 1))) continue;
-      try {
-        const out = await this.s3.client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: o.Key! }));
-        const { key, uploadId } = readUploadObject(await out.Body!.transformToString());
-        await this.s3.client.send(new AbortMultipartUploadCommand({ Bucket: this.s3.bucket, Key: key, UploadId: uploadId }));
-      } catch {
-        // completed (the commit made it a blob) or already aborted
-      }
-      for (const k of this.#uploads.keys()) if (k.startsWith(this.s3.folder(path))) this.#uploads.delete(k);
-    }
-  }
 }
 
 /** The dest already held the verified bytes: the completed copy is dropped. */

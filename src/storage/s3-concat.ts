@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -43,6 +44,16 @@ export class Concatenator {
   /** `CopySource` of `key` in the bucket. */
   copySource(key: string): string {
     return encodeURI(`${this.s3.bucket}/${key}`);
+  }
+
+  /** Copies object `from` of `size` bytes to `to` on the store's side: CopyObject up to 5 GiB, a multipart copy beyond. */
+  async copy(path: string, from: string, size: number, to: string): Promise<void> {
+    if (size > S3_MAX_PART) return this.concatenate(path, [{ key: from, size }], to);
+    try {
+      await this.s3.client.send(new CopyObjectCommand({ Bucket: this.s3.bucket, Key: to, CopySource: this.copySource(from) }));
+    } catch (err) {
+      throw this.s3.translate(err, path);
+    }
   }
 
   /** Writes the concatenation of the whole objects `sources` as object `to` (one multipart upload). */

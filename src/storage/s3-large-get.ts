@@ -18,7 +18,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
-import { sendDoubleBuffered } from './double-buffered-send.js';
+import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
 import { StorageUnavailableError } from './driver.js';
 import type { DirectSend } from './file-range-stream.js';
 
@@ -34,6 +34,9 @@ const HEAD_TIMEOUT_MS = 30_000;
  * callbacks never overlap (one thread), so sockets can share it.
  */
 let readBuffer: Buffer | undefined;
+
+/** Socket reads of large GET bodies so far: into a send buffer in place, or copied (tests and profiles). */
+export const socketReads = { inPlace: 0, copied: 0 };
 
 /** The answer could not be streamed here (see the module's comment): read through the SDK instead. */
 export class LargeGetFallback extends Error {
@@ -65,14 +68,19 @@ interface Fill {
 
 /**
  * The answer's body: exactly `left` more bytes from the socket. Read as a stream, each socket read is
- * copied into a fresh buffer and pushed (the socket pauses while the stream's buffer is full); sent with
- * {@link Body.sendTo}, the reads are copied into two reused send buffers instead (no fresh memory per
- * read: new pages cost more than the copy on this kind of VM).
+ * copied into a fresh buffer and pushed (the socket pauses while the stream's buffer is full). Sent with
+ * {@link Body.sendTo}, the socket reads straight into the free end of the send buffer being filled
+ * (`onread`'s buffer function asks {@link Body.nextReadBuffer} before every read), two reused buffers
+ * sized by the process's send budget: no copy and no fresh memory per read, and the socket pauses
+ * whenever no buffer waits for bytes. (Reads into the shared buffer, which only the first read after a
+ * pause still takes, are copied; what does not fit waits in a spill buffer.)
  */
 class Body extends Readable implements DirectSend {
   /** the buffer {@link sendTo} is filling, when it waits for bytes */
   #fill: Fill | undefined;
-  /** bytes of the last read that did not fit (the socket is paused while there are any) */
+  /** what the socket's next read goes into: the shared read buffer, or the free end of #fill */
+  #target: Buffer = readBuffer!;
+  /** bytes of a read that did not fit (the socket is paused while there are any) */
   #spill: Buffer | undefined;
   #spilled = 0;
   #sending = false;
@@ -86,16 +94,48 @@ class Body extends Readable implements DirectSend {
     super({ highWaterMark: READ_BYTES });
   }
 
-  /** Takes the bytes of one socket read (a view of the shared read buffer: copied before this returns). */
-  accept(bytes: Buffer): void {
+  /** Where the socket's next read goes (asked after every read): the free end of the send buffer being filled, else the shared read buffer. */
+  nextReadBuffer(): Buffer {
+    const fill = this.#fill;
+    this.#target = fill && fill.filled < fill.buffer.length ? fill.buffer.subarray(fill.filled) : readBuffer!;
+    return this.#target;
+  }
+
+  /** Takes the `n` bytes the socket's last read put at the start of its target (the shared read buffer is copied before this returns). */
+  accept(n: number): void {
+    this.#took(this.#target, n);
+  }
+
+  /** Takes `n` bytes at the start of `from`: in place when it is the free end of the buffer being filled, else copied. */
+  #took(from: Buffer, n: number): void {
     if (this.left === 0 || this.destroyed) return;
-    const part = bytes.length > this.left ? bytes.subarray(0, this.left) : bytes;
-    this.left -= part.length;
-    if (this.#sending) this.#sendBytes(part);
-    else if (!this.push(copyOf(part))) this.socket.pause(); // with `onread`, pause() and resume() stop and restart the reads
+    const taken = Math.min(n, this.left);
+    this.left -= taken;
+    const fill = this.#fill;
+    if (fill && from !== readBuffer && from.buffer === fill.buffer.buffer) {
+      socketReads.inPlace++;
+      fill.filled += taken;
+      this.#filled(fill);
+    } else if (this.#sending) {
+      socketReads.copied++;
+      this.#sendBytes(from.subarray(0, taken));
+    } else if (!this.push(copyOf(from.subarray(0, taken)))) this.socket.pause(); // with `onread`, pause() and resume() stop and restart the reads
     if (this.left > 0) return;
     if (!this.#sending) this.push(null);
     this.socket.destroy();
+  }
+
+  /** Bytes already received with the answer's head. */
+  acceptEarly(bytes: Buffer): void {
+    this.#took(bytes, bytes.length);
+  }
+
+  /** Hands `fill` over when it is full or the body complete, and pauses the socket until the next buffer asks. */
+  #filled(fill: Fill): void {
+    if (fill.filled < fill.buffer.length && this.left > 0) return;
+    this.#fill = undefined;
+    if (this.left > 0) this.socket.pause();
+    fill.done(fill.filled);
   }
 
   #sendBytes(part: Buffer): void {
@@ -107,10 +147,7 @@ class Body extends Readable implements DirectSend {
       this.#spilled += part.copy(this.#spill, this.#spilled, taken);
       this.socket.pause();
     }
-    if (fill && (fill.filled === fill.buffer.length || this.left === 0)) {
-      this.#fill = undefined;
-      fill.done(fill.filled);
-    }
+    if (fill) this.#filled(fill);
   }
 
   /** Fills `buffer` (or what is left of the body) from the socket. @returns the bytes filled */
@@ -125,6 +162,9 @@ class Body extends Readable implements DirectSend {
     if (filled === buffer.length || (this.left === 0 && this.#spilled === 0)) return Promise.resolve(filled);
     return new Promise((done, fail) => {
       this.#fill = { buffer, filled, done, fail };
+      // the socket is paused: its next read can go straight into this buffer (Node's own call behind onread's buffer function)
+      const handle = (this.socket as unknown as { _handle?: { useUserBuffer?(buffer: Uint8Array): void } })._handle;
+      if (typeof handle?.useUserBuffer === 'function') handle.useUserBuffer(this.nextReadBuffer());
       this.socket.resume();
     });
   }
@@ -140,7 +180,7 @@ class Body extends Readable implements DirectSend {
   }
 
   override _read(): void {
-    this.socket.resume();
+    if (!this.#sending) this.socket.resume(); // while sending, only a buffer waiting for bytes resumes the reads
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
@@ -150,11 +190,13 @@ class Body extends Readable implements DirectSend {
 
   /**
    * Writes the body to `dest` through two reused send buffers (see {@link DirectSend}): while `dest`
-   * writes one, the socket's reads fill the other; a buffer is filled again only after `dest` called
-   * back for its previous write, and the socket pauses meanwhile (back-pressure).
+   * writes one, the socket reads into the other; a buffer is read into again only after `dest` called
+   * back for its previous write, and the socket pauses meanwhile (back-pressure). The buffers are
+   * {@link READ_BYTES} while few sends run, smaller when many do (the process's send budget).
    */
   async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
     this.#sending = true;
+    this.socket.pause(); // until the first buffer asks
     // what was read before this call (the stream's buffer) goes first, then the socket's reads
     const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => {
       const early: Promise<void>[] = [];
@@ -163,7 +205,9 @@ class Body extends Readable implements DirectSend {
     };
     const source = { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) };
     try {
-      await sendDoubleBuffered(dest, source, { bufferBytes: READ_BYTES, end: options.end ?? true, what: 'body', prelude });
+      await withSendBudget(READ_BYTES, (bufferBytes) =>
+        sendDoubleBuffered(dest, source, { bufferBytes, end: options.end ?? true, what: 'body', prelude }),
+      );
     } finally {
       this.destroy();
     }
@@ -204,11 +248,11 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable> {
       return false;
     };
     const onread = (n: number): boolean => {
-      const chunk = readBuffer!.subarray(0, n); // read into again by the next read: copied before this returns
       if (body) {
-        body.accept(chunk);
+        body.accept(n);
         return true;
       }
+      const chunk = readBuffer!.subarray(0, n); // read into again by the next read: copied before this returns
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) return head.length > MAX_HEAD ? fail('an answer head over 64 KiB') : true;
@@ -218,10 +262,10 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable> {
       body = new Body(socket, get.length, driver);
       resolve(body);
       const rest = head.subarray(end + 4);
-      if (rest.length > 0) body.accept(rest);
+      if (rest.length > 0) body.acceptEarly(rest);
       return true;
     };
-    const socket = connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true, onread: { buffer: readBuffer!, callback: onread } });
+    const socket = connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true, onread: { buffer: () => body?.nextReadBuffer() ?? readBuffer!, callback: onread } });
     socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${HEAD_TIMEOUT_MS / 1000} s`)));
     socket.on('error', (err) => (body ? body.socketClosed(err) : fail(err.message, err)));
     socket.on('close', () => (body ? body.socketClosed() : fail('the connection closed before the answer')));

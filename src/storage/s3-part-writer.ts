@@ -17,16 +17,20 @@ import type { Position } from './s3-records.js';
 export const SLAB_BYTES = 1024 * 1024;
 /** Bytes of idle slabs the process keeps between appends (the rest is left to the garbage collector). */
 const KEPT_BYTES = 16 * 1024 * 1024;
+/** Milliseconds without an open append after which the idle slabs are dropped too (a registry that stopped receiving pushes). */
+const IDLE_DROP_MS = 2000;
 
 /**
  * Slabs of {@link SLAB_BYTES} reused across parts and appends. While appends are open, every slab given
  * back is kept for the next part (so parts of any size reuse the slabs of the part before: no garbage);
- * when the last append closes, idle slabs beyond {@link KEPT_BYTES} are dropped.
+ * when the last append closes, idle slabs beyond {@link KEPT_BYTES} are dropped, and the rest
+ * {@link IDLE_DROP_MS} later unless an append opened meanwhile (a push of several layers keeps them).
  */
 export class SlabPool {
   readonly #idle: Buffer[] = [];
   #open = 0;
   #inUse = 0;
+  #dropTimer: NodeJS.Timeout | undefined;
   /** slabs allocated so far */
   allocated = 0;
   /** the most slabs in use (taken, not given back) at one time so far */
@@ -35,11 +39,22 @@ export class SlabPool {
   /** An append starts taking slabs. */
   open(): void {
     this.#open++;
+    clearTimeout(this.#dropTimer);
+    this.#dropTimer = undefined;
   }
 
   /** An append took its last slab and gave every one back. */
   close(): void {
-    if (--this.#open === 0) this.#idle.length = Math.min(this.#idle.length, KEPT_BYTES / SLAB_BYTES);
+    if (--this.#open > 0) return;
+    this.#idle.length = Math.min(this.#idle.length, KEPT_BYTES / SLAB_BYTES);
+    this.#dropTimer = setTimeout(() => {
+      if (this.#open === 0) this.#idle.length = 0;
+    }, IDLE_DROP_MS).unref();
+  }
+
+  /** Idle slabs kept for the next part. */
+  get idle(): number {
+    return this.#idle.length;
   }
 
   /** A slab (content undefined). */

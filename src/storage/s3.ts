@@ -20,11 +20,12 @@
  * - Concurrent identical reads (stat, getContent, list of one path) share one request issued after
  *   each of them asked (fresh-reads.ts): never stale, so safe across replicas, and a hot tag, its tag
  *   list or a manifest's revision under load cost the store about one request per round trip.
+ *   Concurrent writes of one path share one request too, the last caller's content winning (combined-writes.ts).
  * - Missing keys are PathNotFoundError; throttling, 5xx and network errors are retried by the SDK's
  *   standard retry strategy (exponential backoff), then surface as StorageUnavailableError (HTTP 503).
  */
 import { Readable } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   InvalidOffsetError,
@@ -36,21 +37,24 @@ import {
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
-import { S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
+import { S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
 import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
 import { ChunkedObjects } from './s3-chunked.js';
 import { Concatenator } from './s3-concat.js';
+import { CombinedWrites } from './combined-writes.js';
 import { FreshReads } from './fresh-reads.js';
 import { explainStartupError } from './s3-errors.js';
 import { purgeOrphans } from './s3-orphans.js';
 import { Pointers, type ByteRange } from './s3-pointers.js';
 import { isChunkedObjectPart } from './s3-records.js';
-import { SmallFallback } from './s3-small.js';
 
 export type { S3DriverOptions } from './s3-bucket.js';
 
-/** Bytes of content that {@link S3Driver.putContent} writes without the SDK at most (links, tags, manifests). */
-const SMALL_PUT_BYTES = 1024 * 1024;
+/**
+ * Listings of one folder in flight at once at most (fresh-reads.ts): a listing takes longer than the
+ * small reads, and a caller then waits about one listing instead of one and a half.
+ */
+const LISTINGS_IN_FLIGHT = 4;
 
 /** Byte-wise order, as S3 lists keys. */
 function byteOrder(a: string, b: string): number {
@@ -70,7 +74,9 @@ export class S3Driver implements StorageDriver {
   /** concurrent identical reads (stat, getContent, list of one path) share one request issued after each asked */
   readonly #stats = new FreshReads<FileInfo>();
   readonly #contents = new FreshReads<Buffer>();
-  readonly #listings = new FreshReads<string[]>();
+  readonly #listings = new FreshReads<string[]>(LISTINGS_IN_FLIGHT);
+  /** concurrent writes of one path share one request (the last content wins; see combined-writes.ts) */
+  readonly #writes = new CombinedWrites<Buffer>();
 
   constructor(options: S3DriverOptions) {
     const s3 = (this.#s3 = new S3Bucket(this.name, options));
@@ -138,16 +144,7 @@ export class S3Driver implements StorageDriver {
   }
 
   async putContent(path: string, content: Buffer | string): Promise<void> {
-    const Body = Buffer.from(content);
-    const s3 = this.#s3;
-    if (s3.small && Body.length <= SMALL_PUT_BYTES) {
-      const sent = await s3.small.send('PUT', s3.key(path), Body).catch((err: unknown) => {
-        if (err instanceof SmallFallback) return undefined;
-        throw err;
-      });
-      if (sent) return;
-    }
-    await s3.send(path, () => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: s3.key(path), Body })));
+    return this.#writes.write(path, Buffer.from(content), (body) => this.#s3.putObject(path, body));
   }
 
   async reader(path: string, range: ReadRange = { offset: 0 }): Promise<Readable> {
@@ -221,7 +218,7 @@ export class S3Driver implements StorageDriver {
     if (object) {
       if (source === dest) return;
       await this.deleteFolder(dest); // a folder in the way
-      await this.copy(source, s3.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
+      await this.#concat.copy(source, s3.key(source), object.target ? 0 : object.size, to); // a pointer is copied as it is
       await this.deleteObject(source);
       return;
     }
@@ -235,20 +232,10 @@ export class S3Driver implements StorageDriver {
         if (source === dest) return;
         await this.delete(dest); // whatever is there, an object or a folder
       }
-      for (const o of objects) await this.copy(source, o.Key!, o.Size ?? 0, `${to}/${o.Key!.slice(from.length)}`);
+      for (const o of objects) await this.#concat.copy(source, o.Key!, o.Size ?? 0, `${to}/${o.Key!.slice(from.length)}`);
       await s3.deleteKeys(source, objects);
     }
     if (!found) throw new PathNotFoundError(source, this.name);
-  }
-
-  /** Copies one object on the store's side (CopyObject up to 5 GiB, multipart beyond). */
-  private async copy(path: string, from: string, size: number, to: string): Promise<void> {
-    const s3 = this.#s3;
-    if (size <= S3_MAX_PART) {
-      await s3.send(path, () => s3.client.send(new CopyObjectCommand({ Bucket: s3.bucket, Key: to, CopySource: this.#concat.copySource(from) })));
-    } else {
-      await this.#concat.concatenate(path, [{ key: from, size }], to);
-    }
   }
 
   // --- chunked objects (s3-chunked.ts) --------------------------------------------------------
@@ -274,7 +261,7 @@ export class S3Driver implements StorageDriver {
   /** Writes the whole objects `sources` (small: under one part together) as object `dest`. */
   private async writeSmall(path: string, sources: readonly { key: string; size: number }[], dest: string): Promise<void> {
     if (sources.length === 0) await this.putContent(dest, Buffer.alloc(0));
-    else if (sources.length === 1) await this.copy(path, sources[0]!.key, sources[0]!.size, this.#s3.key(dest));
+    else if (sources.length === 1) await this.#concat.copy(path, sources[0]!.key, sources[0]!.size, this.#s3.key(dest));
     else await this.#concat.concatenate(path, sources, this.#s3.key(dest));
   }
 

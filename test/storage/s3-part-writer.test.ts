@@ -5,7 +5,7 @@
  * beside the part uploading). Over a stand-in for the S3 side: no store needed.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChunkedObjects, Upload } from '../../src/storage/s3-chunked.js';
 import { PartWriter, SLAB_BYTES, slabPool } from '../../src/storage/s3-part-writer.js';
 
@@ -93,5 +93,28 @@ describe('S3 part writer', () => {
     w2.release();
     expect(second.parts.map((p) => p.size)).toEqual([8, 8, 8, 8, 8].map((m) => m * MiB));
     expect(slabPool.allocated - before).toBe(0);
+  });
+
+  it('idle slabs are dropped 2 s after the last append closed, kept when another append opens before', async () => {
+    const fixed = (): number => 6 * MiB;
+    const push = async (path: string): Promise<void> => {
+      const w = new PartWriter(fakeObjects(fixed).objects, path, { size: 0, partsEnd: 0, nextPart: 1, pending: [] });
+      for (const chunk of body(12 * MiB)) await w.write(chunk);
+      await w.end();
+      w.release();
+    };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await push('/c');
+      expect(slabPool.idle).toBeGreaterThan(0);
+      vi.advanceTimersByTime(1000);
+      await push('/d'); // opens before the drop: its slabs are the idle ones
+      vi.advanceTimersByTime(1500);
+      expect(slabPool.idle).toBeGreaterThan(0);
+      vi.advanceTimersByTime(600);
+      expect(slabPool.idle).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

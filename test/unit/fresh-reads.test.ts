@@ -55,3 +55,30 @@ describe('FreshReads', () => {
     expect(await reads.read('x', async () => 'up')).toBe('up');
   });
 });
+
+describe('FreshReads with overlapping reads', () => {
+  it('gives callers a read of their own while fewer than maxInFlight run, then shares the next one', async () => {
+    const store = gatedStore();
+    const reads = new FreshReads<number>(2);
+    const a = reads.read('k', store.read);
+    store.set(1);
+    const b = reads.read('k', store.read); // a second read at once, seeing 1
+    store.set(2);
+    const [c, d] = [reads.read('k', store.read), reads.read('k', store.read)]; // both in flight: c and d share the next
+    expect(store.issued).toEqual([0, 1]);
+    store.release();
+    expect(await a).toBe(0);
+    await tick();
+    expect(store.issued).toEqual([0, 1, 2]); // issued when the oldest ended, after c and d asked
+    store.release();
+    store.release();
+    expect(await Promise.all([b, c, d])).toEqual([1, 2, 2]);
+    // all done: the key's places are free again
+    const e = reads.read('k', store.read);
+    const f = reads.read('k', store.read);
+    expect(store.issued.length).toBe(5);
+    store.release();
+    store.release();
+    await Promise.all([e, f]);
+  });
+});

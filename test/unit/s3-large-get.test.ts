@@ -4,9 +4,11 @@
  * (LargeGetFallback: an error status, chunked framing, a wrong length) or fails (a body cut short).
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Writable, type Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../../src/storage/driver.js';
-import { largeGet, LargeGetFallback } from '../../src/storage/s3-large-get.js';
+import type { DirectSend } from '../../src/storage/file-range-stream.js';
+import { largeGet, LargeGetFallback, socketReads } from '../../src/storage/s3-large-get.js';
 
 let server: Server | undefined;
 afterEach(() => server?.close());
@@ -63,5 +65,30 @@ describe('largeGet', () => {
   it('fails the stream with StorageUnavailableError when the body ends short', async () => {
     const url = await answering('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n', Buffer.from('only this'));
     await expect(drain(await largeGet({ url, length: 100 }, 's3'))).rejects.toBeInstanceOf(StorageUnavailableError);
+  });
+});
+
+describe('largeGet sendTo', () => {
+  it.each([1, 20])('sends the body byte for byte to a slow destination, reading into the send buffers (%i at once)', async (concurrent) => {
+    const body = Buffer.alloc(5 * 1024 * 1024 + 13);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 12)) & 0xff;
+    const url = await answering(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    const sent = await Promise.all(
+      Array.from({ length: concurrent }, async () => {
+        const stream = (await largeGet({ url, length: body.length }, 's3')) as Readable & DirectSend;
+        const received: Buffer[] = [];
+        const dest = new Writable({
+          highWaterMark: 64 * 1024,
+          write(chunk: Buffer, _enc, cb) {
+            received.push(Buffer.from(chunk)); // the sender reuses its buffers once this calls back
+            setImmediate(cb);
+          },
+        });
+        await stream.sendTo(dest);
+        return Buffer.concat(received);
+      }),
+    );
+    for (const s of sent) expect(s.equals(body)).toBe(true);
+    expect(socketReads.copied).toBeLessThan(socketReads.inPlace / 10); // the reads land in the send buffers
   });
 });
