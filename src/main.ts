@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The `wharf` command: parses argv and hands over to the command in `cli/`. */
-import './young-generation-cap.js'; // first: caps V8's young generation before the other modules load (serve only)
 import { Command } from 'commander';
 import { registerBuildCommand } from './cli/build-command.js';
 import { registerClientCommands } from './cli/client-commands.js';
