@@ -17,8 +17,9 @@
  *
  * So a graceful stop or a receiver outage loses nothing, and events arrive in the order they were
  * queued (per endpoint, so per repository); a crash (kill -9, power loss) while the receiver is up
- * may lose the pull events not yet delivered: at most those of the last delivery cycle (about
- * delivery.ts's LINGER_MS plus one POST). CNCF Distribution keeps every event in memory only.
+ * may lose the pull events not yet delivered: those of the last delivery cycle (delivery.ts's
+ * LINGER_MS plus one POST, which the endpoint's `timeout` bounds), never more than
+ * {@link MEMORY_EVENTS}. CNCF Distribution keeps every event in memory only.
  */
 import { randomBytes } from 'node:crypto';
 import type { StorageDriver } from '../../storage/driver.js';
