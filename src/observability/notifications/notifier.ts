@@ -118,21 +118,22 @@ export class Notifier implements EventRecorder {
   }
 
   /**
-   * Queues the event for every endpoint that wants it. A push's, mount's or delete's resolves once it
-   * is stored, and its storage error fails the request (the client retries it, and the retry records
-   * the event). A pull's resolves at once, as CNCF Distribution's does: it is kept in memory or stored
-   * later (see queue.ts), and a failure to store it is logged (see the constructor) without failing the pull.
-   * @throws the storage's error, except for pulls
+   * Queues the event for every endpoint that wants it. For a push, mount or delete, @returns a
+   * promise that resolves once it is stored, and rejects with the storage's error, which fails the
+   * request (the client retries it, and the retry records the event). For a pull, @returns undefined,
+   * as CNCF Distribution's answers at once: it is kept in memory or stored later (see queue.ts), and
+   * a failure to store it is logged (see the constructor) without failing the pull.
    */
-  async record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> {
+  record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> | undefined {
     const wanting = this.wanting(action, eventMediaType(action, target));
-    if (wanting.names.length === 0) return;
+    if (wanting.names.length === 0) return undefined;
     for (const series of wanting.series) {
       series.events.inc();
       series.pending.inc();
     }
-    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, action !== 'pull');
-    if (action !== 'pull') await stored;
+    const durable = action !== 'pull';
+    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, durable);
+    return durable ? stored : undefined;
   }
 
   /** The enabled endpoints whose `ignore` rules let an event of `action` and `mediaType` through, and their series: kept by both. */
