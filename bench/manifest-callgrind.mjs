@@ -6,11 +6,13 @@
  * For each round, off then on: starts `wharf serve` under `valgrind --tool=callgrind` (filesystem
  * storage in a temporary folder, `info` logs to a file as in `npm run bench`; "on" adds
  * `http.debug.prometheus` and one signed notification endpoint, a receiver in this process that
- * answers 202), pushes a small image, warms up with 1,000 GETs by tag, zeroes the counters
+ * answers 202), pushes a small image, warms up with 1,000 GETs by tag (and waits until their events
+ * are delivered), counts the idle server for 5 s (timers, the event-loop lag histogram: the share of
+ * the GETs' window that is not theirs, which grows with the machine's load), then zeroes the counters
  * (`callgrind_control -z`), sends the measured GETs over 4 kept-alive connections, waits until the
  * receiver has every event (on) and a further second (both: the delivery of the last events is
- * counted), dumps (`callgrind_control -d`) and reads the instruction total of that dump. Prints
- * instructions per GET for each server and the ratio on/off. Every thread of the server is counted
+ * counted), dumps (`callgrind_control -d`) and reads the instruction total of that dump, less the
+ * idle rate times the window. Prints instructions per GET for each server and the ratio on/off. Every thread of the server is counted
  * (libuv's pool, V8's compiler and GC threads), as the CPU they use is the server's.
  */
 /* global Buffer, console, fetch */
@@ -31,6 +33,8 @@ const rounds = Number(process.argv[3] ?? 1);
 const dist = resolve(process.argv[4] ?? 'dist');
 const WARM_UP = 1000;
 const CONNECTIONS = 4;
+/** How long the idle server is counted (ms). */
+const IDLE_MS = 5000;
 const run = promisify(execFile);
 const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
@@ -97,13 +101,14 @@ async function gets(port, count) {
   agent.destroy();
 }
 
-/** Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out). */
+/** Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out), which are then removed. */
 async function instructions(dir, prefix) {
   let total = 0;
   for (const name of (await readdir(dir)).filter((n) => n.startsWith(`${prefix}.`) && /\.\d+\.\d+$/.test(n))) {
     const text = await readFile(join(dir, name), 'utf8');
     const summary = text.match(/^summary:\s+(\d+)/m) ?? text.match(/^totals:\s+(\d+)/m);
     if (summary) total += Number(summary[1]);
+    await rm(join(dir, name));
   }
   return total;
 }
@@ -122,23 +127,33 @@ async function measure(observed, receiver) {
     const base = `http://127.0.0.1:${port}`;
     for (let t = Date.now(); ; await delay(500)) {
       if (await fetch(`${base}/v2/`).then((r) => r.ok, () => false)) break;
-      if (Date.now() - t > 180_000 || child.exitCode !== null) throw new Error(`the server did not start: ${await readFile(join(dir, 'server.log'), 'utf8')}`);
+      if (Date.now() - t > 600_000 || child.exitCode !== null) throw new Error(`the server did not start: ${await readFile(join(dir, 'server.log'), 'utf8')}`);
     }
+    const eventsAtStart = receiver.events();
     await pushImage(base);
     await gets(port, WARM_UP);
-    const eventsBefore = receiver.events();
-    await delay(2000);
+    const deadline = () => Date.now() + 120_000;
+    for (const until = deadline(); observed && receiver.events() < eventsAtStart + 3 + WARM_UP && Date.now() < until; ) await delay(200);
+    await delay(1000);
+    // what the idle server costs per second (timers, the event-loop lag histogram), taken off the GETs' window
     await run('callgrind_control', ['-z', String(child.pid)]);
+    let started = Date.now();
+    await delay(IDLE_MS);
+    await run('callgrind_control', ['-d', String(child.pid)]);
+    const idlePerMs = (await instructions(dir, 'callgrind.out')) / (Date.now() - started);
+    const eventsBefore = receiver.events();
+    await run('callgrind_control', ['-z', String(child.pid)]);
+    started = Date.now();
     await gets(port, measured);
-    const deadline = Date.now() + 60_000;
-    while (observed && receiver.events() < eventsBefore + measured && Date.now() < deadline) await delay(200);
+    for (const until = deadline(); observed && receiver.events() < eventsBefore + measured && Date.now() < until; ) await delay(200);
     const delivered = receiver.events() - eventsBefore;
     await delay(1000);
     await run('callgrind_control', ['-d', String(child.pid)]);
     const total = await instructions(dir, 'callgrind.out');
+    const idle = idlePerMs * (Date.now() - started);
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
-    return { perGet: total / measured, delivered };
+    return { perGet: (total - idle) / measured, raw: total / measured, delivered };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -150,7 +165,7 @@ for (let round = 1; round <= rounds; round++) {
   const off = await measure(false, receiver);
   const on = await measure(true, receiver);
   ratios.push(on.perGet / off.perGet);
-  console.log(`round ${round}: off ${Math.round(off.perGet)} instructions/GET, on ${Math.round(on.perGet)} (${on.delivered} of ${measured} events delivered in the window), on/off ${(on.perGet / off.perGet).toFixed(3)}`);
+  console.log(`round ${round}: off ${Math.round(off.perGet)} instructions/GET (${Math.round(off.raw)} before the idle server's share), on ${Math.round(on.perGet)} (${Math.round(on.raw)}; ${on.delivered} of ${measured} events delivered in the window), on/off ${(on.perGet / off.perGet).toFixed(3)} (${(on.raw / off.raw).toFixed(3)})`);
 }
 console.log(`on/off per manifest GET: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
 await receiver.close();
