@@ -131,7 +131,7 @@ describe('/livez and /readyz', () => {
   });
 
   it('/readyz goes 503 while the storage root cannot be written, and 200 again once it can', async () => {
-    const s = await start({ health: { storagedriver: { interval: '100ms', threshold: 2 } } });
+    const s = await start({ health: { storagedriver: { interval: '1h', threshold: 2 } } });
     const data = join(s.root, 'data');
     await rename(data, `${data}.away`);
     await writeFile(data, 'not a directory'); // root bypasses permissions: a file in the root's place is unwritable for everyone
