@@ -1,11 +1,12 @@
 /**
  * Notifications over `startServer` on a temporary filesystem root: the push, pull, mount and delete
  * events of a push and a pull in CNCF Distribution's envelope, signed (verified by the
- * `standardwebhooks` library in the receiver); the `ignore` rules; and a receiver that is down while
- * Wharf restarts, which still gets every event once it is back, in order per repository.
+ * `standardwebhooks` library in the receiver); the `ignore` rules; a receiver that is down while
+ * Wharf restarts, which still gets every event once it is back, in order per repository; and pull
+ * events kept in memory while the receiver keeps up, stored by a graceful stop.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -163,6 +164,31 @@ describe('notifications', () => {
     const recovered = ((await again.get('/admin/v1/notifications')).body as { endpoints: Record<string, unknown>[] }).endpoints[0];
     // the failure before the restart stays on record after deliveries succeed again
     expect(recovered).toMatchObject({ consecutiveFailures: 0, lastFailure: { status: null, error: expect.stringContaining('ECONNREFUSED') } });
+  });
+
+  it('keeps pull events in memory while the receiver keeps up, and stores them at a graceful stop: the next run delivers them in order', async () => {
+    const r = await receiver();
+    const root = await mkdtemp(join(tmpdir(), 'wharf-notify-stop-'));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const config = await configFor(r.url, { timeout: '30s' }, root);
+    const first = await start(config);
+    const http = supertest(first.url);
+    const blob = await pushBlob(http, 'a/one', randomBytes(100));
+    await eventually(async () => r.events().length === 1, 'the push delivered', 10_000);
+    r.hold(); // the receiver is slow: the next POST stays under way
+    for (let i = 0; i < 3; i++) expect((await http.get(`/v2/a/one/blobs/${blob.digest}`)).status).toBe(200);
+    await eventually(async () => ((await http.get('/admin/v1/notifications')).body as { endpoints: { pending: number }[] }).endpoints[0]!.pending === 3, 'the pulls pending', 5000);
+    const queueFolder = join(root, '_notifications', 'ci', 'queue');
+    const stored = () => readdir(queueFolder).catch(() => []);
+    expect(await stored()).toEqual([]); // the pulls are in memory only
+    await first.stop();
+    r.answer(); // too late: the stopped delivery gave its POST up
+    expect((await stored()).length).toBeGreaterThan(0);
+
+    await start(config);
+    await eventually(async () => r.events().length >= 4, 'the pulls delivered after the restart', 15_000);
+    expect(r.events().map((e) => `${String(e.action)} ${String((e.target as { digest: string }).digest)}`)).toEqual([`push ${blob.digest}`, ...Array.from({ length: 3 }, () => `pull ${blob.digest}`)]);
+    await eventually(async () => (await stored()).length === 0, 'the queue emptied', 5000);
   });
 });
 

@@ -65,13 +65,14 @@ export interface EventTarget {
   body?: Buffer;
 }
 
-/** Where a route hands its events: persisted (durably, for every endpoint that wants it) before it resolves. */
+/** Where a route hands its events: a push's, mount's or delete's is stored (for every endpoint that wants it) before it resolves; a pull's is queued (see queue.ts). */
 export interface EventRecorder {
   /**
-   * Records an event of `req`.
-   * @throws the storage's error when the event could not be persisted
+   * Records an event of `req`: a promise to await for a push, mount or delete, undefined for a pull
+   * (nothing to wait for: no promise made per manifest GET).
+   * @throws the storage's error when a push's, mount's or delete's event could not be stored
    */
-  record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void>;
+  record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> | undefined;
 }
 
 /** Distribution's blob media type in events: the registry does not know a blob's own. */

@@ -1,10 +1,12 @@
 /**
  * Notifications (`notifications.endpoints`, CNCF Distribution's configuration): the routes record
- * events here; each is queued in the storage for every enabled endpoint whose `ignore` rules let it
- * through: a push's, mount's or delete's before the request is answered, a pull's within
- * queue.ts's LINGER_MS after (with the other pulls of that time, in one write); a delivery per
- * endpoint sends the queue (see delivery.ts). The admin API lists the endpoints with their queue and
- * last delivery.
+ * events here; each is queued for every enabled endpoint whose `ignore` rules let it through (see
+ * queue.ts for what is stored when): a push's, mount's or delete's is stored before the request is
+ * answered; a pull's is kept in memory while the endpoint's delivery keeps up, and stored when it
+ * falls behind (receiver down, retries, a backlog) and at a stop. So a graceful stop or a receiver
+ * outage loses no event; a crash (kill -9) while the receiver is up may lose the pull events not yet
+ * delivered. A delivery per endpoint sends the queue in order (see delivery.ts). The admin API lists
+ * the endpoints with their queue and last delivery.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,10 +18,13 @@ import type { StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { Metrics } from '../metrics.js';
 import type { CounterSeries, GaugeSeries } from '../series.js';
-import { EndpointDelivery, readLease, readStatus, signingKey } from './delivery.js';
+import { EndpointDelivery } from './delivery.js';
 import { EventFactory, eventMediaType, ignoredBy, type EventAction, type EventRecorder, type EventTarget } from './events.js';
+import { readLease } from './lease.js';
 import { NotificationQueue } from './queue.js';
 import type { EndpointReport } from './report.js';
+import { signingKey } from './signing.js';
+import { readStatus } from './status.js';
 
 export type { EndpointReport } from './report.js';
 
@@ -95,6 +100,7 @@ export class Notifier implements EventRecorder {
     this.queue.onWritten = (names) => {
       for (const name of names) this.deliveries.get(name)?.wake();
     };
+    this.queue.onQueued = (name) => this.deliveries.get(name)?.wake();
     this.queue.onWriteFailed = (err, events) => deps.logger.error({ err, events }, 'cannot queue notification events: the pull events among them are lost');
   }
 
@@ -103,29 +109,31 @@ export class Notifier implements EventRecorder {
     for (const d of this.deliveries.values()) d.start();
   }
 
-  /** Waits for the queue writes under way, then stops delivering and releases the leases. */
+  /** Stops delivering, stores every event still in memory, then releases the leases (another process delivers in order after that). */
   async stop(): Promise<void> {
+    const deliveries = [...this.deliveries.values()];
+    await Promise.all(deliveries.map((d) => d.halt()));
     await this.queue.flushed();
-    await Promise.all([...this.deliveries.values()].map((d) => d.stop()));
+    await Promise.all(deliveries.map((d) => d.release()));
   }
 
   /**
-   * Queues the event for every endpoint that wants it. A push's, mount's or delete's resolves once it
-   * is stored, and its storage error fails the request (the client retries it, and the retry records
-   * the event). A pull's resolves at once, as CNCF Distribution's does: it is stored with the pulls of
-   * the next few milliseconds (at once on a stop), and a failure to store it is logged (see the
-   * constructor) without failing the pull.
-   * @throws the storage's error, except for pulls
+   * Queues the event for every endpoint that wants it. For a push, mount or delete, @returns a
+   * promise that resolves once it is stored, and rejects with the storage's error, which fails the
+   * request (the client retries it, and the retry records the event). For a pull, @returns undefined,
+   * as CNCF Distribution's answers at once: it is kept in memory or stored later (see queue.ts), and
+   * a failure to store it is logged (see the constructor) without failing the pull.
    */
-  async record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> {
+  record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> | undefined {
     const wanting = this.wanting(action, eventMediaType(action, target));
-    if (wanting.names.length === 0) return;
+    if (wanting.names.length === 0) return undefined;
     for (const series of wanting.series) {
       series.events.inc();
       series.pending.inc();
     }
-    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, action !== 'pull');
-    if (action !== 'pull') await stored;
+    const durable = action !== 'pull';
+    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, durable);
+    return durable ? stored : undefined;
   }
 
   /** The enabled endpoints whose `ignore` rules let an event of `action` and `mediaType` through, and their series: kept by both. */
@@ -145,7 +153,7 @@ export class Notifier implements EventRecorder {
   async report(): Promise<EndpointReport[]> {
     return Promise.all(
       this.deps.config.notifications.endpoints.map(async (e) => {
-        const [batches, status, lease] = await Promise.all([this.queue.batches(e.name), readStatus(this.deps.storage, e.name), readLease(this.deps.storage, layout.notificationLease(e.name))]);
+        const [batches, status, lease] = await Promise.all([this.queue.pending(e.name, false), readStatus(this.deps.storage, e.name), readLease(this.deps.storage, layout.notificationLease(e.name))]);
         return {
           name: e.name,
           url: shownUrl(e.url),

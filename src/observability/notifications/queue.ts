@@ -1,182 +1,266 @@
 /**
- * The durable notification queue: one folder per endpoint in the storage
- * (`/_notifications/<endpoint>/queue/`, see layout.ts), holding batches of events as JSON lines,
- * named `<ms since the epoch>-<writer id>-<sequence>-<event count>` so that listing them gives them
- * in the order they were written and their number without reading them. Unlike CNCF Distribution's
- * in-memory queue, nothing is lost when a process stops, and any process sharing the storage can
- * deliver them.
+ * The notification queue of this process: for each endpoint, the events queued here and not yet
+ * stored, in runs ("segments") whose batch name (`<ms>-<writer>-<sequence>`, see batches.ts) is
+ * taken when the run opens, so a run keeps its place in the endpoint's order whether it is delivered
+ * from memory or written to the storage first. The delivery (delivery.ts) reads one ordered list: the
+ * stored batches (of any process) merged with this process's runs, by name.
  *
- * Writes are group commits, in the order the events were queued: events queued while a write is
- * under way go into the next one. An event queued `durable` (a push, mount or delete: the request is
- * answered only once its event is stored) starts the write at once; events queued without (pulls,
- * which CNCF Distribution keeps in memory only) wait up to {@link LINGER_MS} for others to join them,
- * so that a stream of manifest GETs costs one storage write, listing and delete per
- * {@link LINGER_MS} instead of one per few requests (which doubled the server's CPU per GET). A
- * crash, not a stop ({@link NotificationQueue.flushed}), can lose the pulls of that last window.
+ * What is stored, and when (the guarantee, also in docs/notifications.md):
+ * - a push's, mount's or delete's event is stored before the request is answered (a group commit:
+ *   the events queued while a write is under way go into the next one, in one write per endpoint);
+ * - a pull's event is kept in memory while the endpoint's delivery keeps up: this process holds the
+ *   endpoint's lease, its last attempt was acknowledged, and fewer than {@link MEMORY_EVENTS} events of
+ *   the endpoint wait in memory. Otherwise (receiver down, a retry, a backlog, another replica
+ *   delivering) it is stored within {@link LINGER_MS}, with the pulls of that time in one write, and
+ *   the events already in memory are stored at once, under their own names (their place in the order);
+ * - {@link flushed} (a graceful stop, SIGTERM or SIGINT) stores every event still in memory.
  *
- * Events are kept as the JSON text they are stored as: the delivery sends them as they are (see
- * envelopes.ts), without parsing them again. The batches this process wrote are also kept in memory
- * (up to {@link CACHE_CHARS}) until read, so that its own delivery does not read them back from the
- * storage: a batch's content never changes under its name.
+ * So a graceful stop or a receiver outage loses nothing, and events arrive in the order they were
+ * queued (per endpoint, so per repository); a crash (kill -9, power loss) while the receiver is up
+ * may lose the pull events not yet delivered: those of the last delivery cycle (delivery.ts's
+ * LINGER_MS plus one POST, which the endpoint's `timeout` bounds), never more than
+ * {@link MEMORY_EVENTS}. CNCF Distribution keeps every event in memory only.
  */
 import { randomBytes } from 'node:crypto';
-import { isNotFound, type StorageDriver } from '../../storage/driver.js';
-import * as layout from '../../storage/layout.js';
+import type { StorageDriver } from '../../storage/driver.js';
+import { batchPrefix, StoredBatches, type StoredBatch } from './batches.js';
 import { eventText } from './event-text.js';
 import type { RegistryEvent } from './events.js';
 
-/** The most characters of written batches kept in memory for the delivery (beyond: read from the storage). */
-const CACHE_CHARS = 8 * 1024 * 1024;
-/** How long events queued without `durable` wait for others before they are written (ms). */
+/** How long pull events wait for others before they are written, when they are written (ms). */
 export const LINGER_MS = 100;
-/** Events collected that start a write without waiting for the linger. */
-const MAX_COLLECTED = 4096;
+/** The most events of one endpoint kept in memory; beyond, they are written. */
+export const MEMORY_EVENTS = 4096;
 
-/** Events to write, each with the endpoints it is for. */
-interface PendingWrite {
-  lines: Map<string, string[]>;
-  events: number;
-  /** ms since the epoch when its first event was queued */
-  since: number;
-  /** a durable event waits for it: write it as soon as the storage is free */
-  urgent: boolean;
+/** A run of events of one endpoint queued by this process and not yet delivered. */
+interface Segment {
+  readonly endpoint: string;
+  /** its batch name without the count: its place in the order */
+  readonly prefix: string;
+  lines: string[];
+  /** new events of the endpoint join it */
+  open: boolean;
+  /** ms since the epoch when it is to be written; Infinity: kept in memory until delivered */
+  due: number;
+  /** set when its write started; never rejects */
+  write: Promise<void> | undefined;
+  stored: boolean;
+  /** what the durable callers wait for */
+  waiter: Waiter | undefined;
+}
+
+interface Waiter {
   done: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-/** A batch as listed: its object name and how many events it holds. */
-export interface BatchRef {
-  name: string;
-  count: number;
+/** An endpoint's events in this process. */
+interface Tail {
+  /** not yet stored, in order */
+  segments: Segment[];
+  /** events of segments kept in memory (due Infinity) */
+  memory: number;
+  /** the delivery keeps up: pulls stay in memory */
+  live: boolean;
 }
+
+/** An entry of an endpoint's queue as the delivery sees it: a stored batch, or one of this process's runs. */
+export interface BatchRef extends StoredBatch {
+  segment?: Segment;
+}
+
+const RESOLVED = Promise.resolve();
 
 /** The queues of every endpoint, over one storage. */
 export class NotificationQueue {
   private readonly writer = randomBytes(4).toString('hex');
   private sequence = 0;
-  private collecting: PendingWrite | undefined;
+  private readonly tails = new Map<string, Tail>();
+  private readonly stored: StoredBatches;
   /** the write under way (never rejects) */
   private inflight: Promise<void> | undefined;
-  /** the timer that writes lingering events */
-  private lingering: NodeJS.Timeout | undefined;
-  /** batches written by this process and not read yet, by `<endpoint>\0<batch>`: their lines */
-  private readonly written = new Map<string, string[]>();
-  private writtenChars = 0;
-  /** called after each successful write with the endpoints it wrote to */
+  /** the timer of the next lingering write */
+  private timer: NodeJS.Timeout | undefined;
+  /** called after each write with the endpoints it wrote to */
   onWritten: (endpoints: string[]) => void = () => undefined;
-  /** called when a write failed, with the number of events it held (their durable callers also get the error) */
+  /** called when a write failed, with the number of events it held (its durable callers also get the error) */
   onWriteFailed: (err: unknown, events: number) => void = () => undefined;
+  /** called when an event is queued in memory for an endpoint that had none waiting there */
+  onQueued: (endpoint: string) => void = () => undefined;
 
-  constructor(private readonly storage: StorageDriver) {}
+  constructor(storage: StorageDriver) {
+    this.stored = new StoredBatches(storage);
+  }
 
   /**
    * Queues `event` (or its JSON text, see eventText) for `endpoints`, in the order of the calls.
-   * @param durable write it at once (else within {@link LINGER_MS}, with the events queued meanwhile)
-   * @returns a promise that resolves once the event is in the storage (rejects with the storage's error)
+   * @param durable store it (and what was queued before it) before the promise resolves; else see the module's rules
+   * @returns for a durable event, a promise that resolves once it is stored (rejects with the storage's error)
    */
   enqueue(event: RegistryEvent | string, endpoints: readonly string[], durable = true): Promise<void> {
-    if (endpoints.length === 0) return Promise.resolve();
-    const pending = (this.collecting ??= newPendingWrite());
+    if (endpoints.length === 0) return RESOLVED;
     const line = typeof event === 'string' ? event : eventText(event);
+    let waits: Promise<void>[] | undefined;
+    let schedule = false;
     for (const endpoint of endpoints) {
-      const lines = pending.lines.get(endpoint);
-      if (lines) lines.push(line);
-      else pending.lines.set(endpoint, [line]);
+      const tail = this.tail(endpoint);
+      let s = tail.segments.at(-1);
+      if (s === undefined || !s.open) {
+        s = this.open(endpoint, tail);
+        if (tail.live && !durable) this.onQueued(endpoint);
+      }
+      s.lines.push(line);
+      if (s.due === Infinity) tail.memory += 1;
+      if (durable) {
+        this.makeDue(tail, s, 0);
+        (waits ??= []).push((s.waiter ??= waiter()).done);
+        schedule = true;
+      } else if (!tail.live) {
+        if (s.due === Infinity) schedule = true;
+        this.makeDue(tail, s, Date.now() + LINGER_MS);
+      } else if (tail.memory > MEMORY_EVENTS) {
+        for (const each of tail.segments) if (each.write === undefined) this.makeDue(tail, each, 0);
+        schedule = true;
+      }
     }
-    pending.events += 1;
-    if (durable || pending.events >= MAX_COLLECTED) pending.urgent = true;
-    if (!this.inflight) this.writeNext();
-    return pending.done;
-  }
-
-  /** Writes what is collected now, and resolves once every event queued so far is written (or failed to be). */
-  async flushed(): Promise<void> {
-    if (this.collecting) this.collecting.urgent = true;
-    if (!this.inflight) this.writeNext();
-    while (this.inflight) await this.inflight;
-  }
-
-  /** Starts the next write when one is due (an urgent one, or a linger that ran out), else arms the linger's timer. */
-  private writeNext(): void {
-    const pending = this.collecting;
-    if (!pending) return;
-    const wait = pending.urgent ? 0 : pending.since + LINGER_MS - Date.now();
-    if (wait > 0) {
-      this.lingering ??= setTimeout(() => {
-        this.lingering = undefined;
-        if (!this.inflight) this.writeNext();
-      }, wait).unref();
-      return;
-    }
-    clearTimeout(this.lingering);
-    this.lingering = undefined;
-    this.collecting = undefined;
-    const name = `${String(Date.now()).padStart(15, '0')}-${this.writer}-${String(this.sequence++).padStart(10, '0')}`;
-    const writes = [...pending.lines].map(async ([endpoint, lines]) => {
-      const text = `${lines.join('\n')}\n`;
-      const batch = `${name}-${lines.length}`;
-      await this.storage.putContent(layout.notificationBatch(endpoint, batch), text);
-      if (this.writtenChars + text.length > CACHE_CHARS) return;
-      this.written.set(`${endpoint}\0${batch}`, lines);
-      this.writtenChars += text.length;
-    });
-    this.inflight = Promise.all(writes)
-      .then(
-        () => {
-          pending.resolve();
-          this.onWritten([...pending.lines.keys()]);
-        },
-        (err: unknown) => {
-          pending.reject(err);
-          this.onWriteFailed(err, pending.events);
-        },
-      )
-      .finally(() => {
-        this.inflight = undefined;
-        this.writeNext();
-      });
-  }
-
-  /** The batches waiting for `endpoint`, oldest first. */
-  async batches(endpoint: string): Promise<BatchRef[]> {
-    const names = (await this.storage.list(layout.notificationQueue(endpoint))).filter(layout.isNotificationBatch);
-    return names.sort().map((name) => ({ name, count: Number(name.slice(name.lastIndexOf('-') + 1)) || 0 }));
+    if (schedule) this.schedule();
+    if (!waits) return RESOLVED;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
   }
 
   /**
-   * The events of a batch, in order, as JSON text (one event each); [] when another process already
-   * removed it (one this process wrote comes from memory, and is then sent again: at least once).
+   * Whether the endpoint's delivery keeps up (see the module's rules); set false, the endpoint's
+   * events in memory are written at once.
    */
-  async read(endpoint: string, batch: string): Promise<string[]> {
-    const key = `${endpoint}\0${batch}`;
-    const cached = this.written.get(key);
-    if (cached) {
-      this.written.delete(key);
-      this.writtenChars -= cached.reduce((n, l) => n + l.length + 1, 0);
-      return cached;
-    }
-    let text: string;
-    try {
-      text = (await this.storage.getContent(layout.notificationBatch(endpoint, batch))).toString('utf8');
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-    return text.split('\n').filter((l) => l !== '');
+  setLive(endpoint: string, live: boolean): void {
+    const tail = this.tail(endpoint);
+    if (tail.live === live) return;
+    tail.live = live;
+    if (live) return;
+    for (const s of tail.segments) if (s.write === undefined) this.makeDue(tail, s, 0);
+    this.schedule();
   }
 
-  /** Replaces a batch by the events of it still to deliver (same place in the order); removes it when none are left. */
-  async replace(endpoint: string, batch: string, remaining: readonly string[]): Promise<string | undefined> {
-    const prefix = batch.slice(0, batch.lastIndexOf('-'));
-    const next = remaining.length > 0 ? `${prefix}-${remaining.length}` : undefined;
-    if (next && next !== batch) await this.storage.putContent(layout.notificationBatch(endpoint, next), `${remaining.join('\n')}\n`);
-    if (next !== batch) await this.storage.delete(layout.notificationBatch(endpoint, batch));
-    return next;
+  /** Writes every event still in memory (a stop), and resolves once every event queued so far is written (or failed to be). */
+  async flushed(): Promise<void> {
+    for (const tail of this.tails.values()) {
+      tail.live = false;
+      for (const s of tail.segments) if (s.write === undefined) this.makeDue(tail, s, 0);
+    }
+    this.schedule();
+    while (this.inflight) await this.inflight;
+  }
+
+  /**
+   * The endpoint's queue in order: the stored batches merged with this process's runs not yet
+   * stored (sealed: later events go into a new run, after them).
+   * @param seal false: only look (the admin API's pending count)
+   */
+  async pending(endpoint: string, seal = true): Promise<BatchRef[]> {
+    const own = (this.tails.get(endpoint)?.segments ?? []).filter((s) => s.lines.length > 0);
+    if (seal) for (const s of own) s.open = false;
+    const prefixes = new Set(own.map((s) => s.prefix));
+    const items: BatchRef[] = (await this.stored.list(endpoint)).filter((b) => !prefixes.has(batchPrefix(b.name)));
+    for (const s of own) items.push({ name: `${s.prefix}-${s.lines.length}`, count: s.lines.length, segment: s });
+    return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The events of an entry of {@link pending}, in order, as JSON text; [] when another process already removed it. */
+  read(endpoint: string, item: BatchRef): Promise<readonly string[]> {
+    return item.segment ? Promise.resolve(item.segment.lines) : this.stored.read(endpoint, item.name);
+  }
+
+  /** Replaces an entry of {@link pending} by its events still to deliver (same place in the order; `item` renamed); removes it when none are left. */
+  async replace(endpoint: string, item: BatchRef, remaining: readonly string[]): Promise<void> {
+    const s = item.segment;
+    if (s?.write) await s.write;
+    if (s && !s.stored) {
+      const tail = this.tail(endpoint);
+      if (s.due === Infinity) tail.memory -= s.lines.length - remaining.length;
+      s.lines = [...remaining];
+      if (remaining.length === 0) this.remove(tail, s);
+    } else {
+      const name = s ? `${s.prefix}-${s.lines.length}` : item.name;
+      if (s) s.lines = [...remaining];
+      await this.stored.replace(endpoint, name, remaining);
+    }
+    item.name = `${batchPrefix(item.name)}-${remaining.length}`;
+    item.count = remaining.length;
+  }
+
+  private tail(endpoint: string): Tail {
+    let tail = this.tails.get(endpoint);
+    if (!tail) this.tails.set(endpoint, (tail = { segments: [], memory: 0, live: false }));
+    return tail;
+  }
+
+  private open(endpoint: string, tail: Tail): Segment {
+    const prefix = `${String(Date.now()).padStart(15, '0')}-${this.writer}-${String(this.sequence++).padStart(10, '0')}`;
+    const s: Segment = { endpoint, prefix, lines: [], open: true, due: Infinity, write: undefined, stored: false, waiter: undefined };
+    tail.segments.push(s);
+    return s;
+  }
+
+  /** Sets `s` to be written by `at` (ms since the epoch; 0: at once), no longer counted in memory. */
+  private makeDue(tail: Tail, s: Segment, at: number): void {
+    if (s.due === Infinity) tail.memory -= s.lines.length;
+    if (at < s.due) s.due = at;
+  }
+
+  private remove(tail: Tail, s: Segment): void {
+    const i = tail.segments.indexOf(s);
+    if (i >= 0) tail.segments.splice(i, 1);
+  }
+
+  /** Starts the write of every segment that is due (one write at a time: what becomes due meanwhile goes into the next), else arms the timer of the next. */
+  private schedule(): void {
+    if (this.inflight) return;
+    const now = Date.now();
+    let next = Infinity;
+    const due: Segment[] = [];
+    for (const tail of this.tails.values()) {
+      for (const s of tail.segments) {
+        if (s.write !== undefined || s.lines.length === 0) continue;
+        if (s.due <= now) due.push(s);
+        else next = Math.min(next, s.due);
+      }
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (due.length === 0) {
+      if (next < Infinity) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, next - now).unref();
+      }
+      return;
+    }
+    const endpoints = [...new Set(due.map((s) => s.endpoint))];
+    this.inflight = Promise.all(due.map((s) => (s.write = this.store(s)))).then(() => {
+      this.inflight = undefined;
+      this.onWritten(endpoints);
+      this.schedule();
+    });
+  }
+
+  /** Writes a segment and takes it off its tail (stored, or lost with its write: the delivery may still send its events from memory). */
+  private async store(s: Segment): Promise<void> {
+    s.open = false;
+    try {
+      await this.stored.write(s.endpoint, s.prefix, s.lines);
+      s.stored = true;
+      s.waiter?.resolve();
+    } catch (err) {
+      s.waiter?.reject(err);
+      this.onWriteFailed(err, s.lines.length);
+    }
+    this.remove(this.tail(s.endpoint), s);
   }
 }
 
-function newPendingWrite(): PendingWrite {
+function waiter(): Waiter {
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
   const done = new Promise<void>((res, rej) => {
@@ -184,5 +268,5 @@ function newPendingWrite(): PendingWrite {
     reject = rej;
   });
   done.catch(() => undefined); // a failed write is reported to the callers that await it, and to onWriteFailed
-  return { lines: new Map(), events: 0, since: Date.now(), urgent: false, done, resolve, reject };
+  return { done, resolve, reject };
 }
