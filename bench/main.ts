@@ -382,7 +382,7 @@ async function scaleMain(options: Options): Promise<void> {
     const file = join(options.out, `bench-scale-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
     await writeFile(file, text);
     process.stdout.write(text);
-    log(`written to ${file}; the scale run took ${Math.round((Date.now() - started) / 1000)} s`);
+    log(`written to ${file}; the scale run took ${Math.round((Date.now() - started) / 1000)} s; deleting its registries`);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -22,7 +22,7 @@ program
   .command('gc')
   .description('garbage collection: apply retention rules, delete the blobs of deleted images, purge abandoned uploads; safe while the server runs')
   .option('-c, --config <file>', 'YAML configuration file (default: the embedded config/default.yaml)')
-  .option('--dry-run', 'report what would be deleted, delete nothing')
+  .option('--dry-run', 'report what would be deleted, delete nothing (exits 1 while another run holds the GC lease)')
   .option('--delete-untagged', 'also delete manifests that no tag reaches (as gc.deleteuntagged)')
   .option('--grace <duration>', 'keep what was modified within this long, for this run (default gc.grace, 1h; e.g. 0s, 10m)')
   .option('--json', 'print the report as JSON')

@@ -8,7 +8,7 @@
  * right after the other on the same data; a round where either failed is left out for both.
  */
 import { join } from 'node:path';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { expect, send } from '../http.js';
 import { Results } from '../report.js';
 import { startDistribution, startWharf, type ServerUnderTest } from '../servers.js';
@@ -163,7 +163,8 @@ async function verify(server: ServerUnderTest, registry: ScaleRegistry): Promise
 }
 
 /**
- * Measures `registry`; every failed step becomes a note under its table.
+ * Measures `registry`; every failed step becomes a note under its table. Its folder under `run.work`
+ * is left for the caller to delete.
  * @returns the samples, and the registry's notes
  */
 export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): Promise<{ results: Results; notes: string[] }> {
@@ -282,6 +283,7 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
       await Promise.all(servers.splice(0).map((s) => s.stop()));
     }
   }
-  await rm(dir, { recursive: true, force: true });
+  // the registry's folder stays under `run.work` until the tables are written: deleting 100,000
+  // repositories (7 million files) takes longer than measuring them
   return { results, notes: results.notes };
 }
