@@ -80,7 +80,7 @@ function patch(url, seed, offset, length, ranged) {
 async function push(name, seed, chunked, env) {
   const port = 5000 + Math.floor(Math.random() * 20000);
   const timeFile = join(env.dir, `${name}.time`);
-  const server = spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, join(ROOT, 'dist/src/main.js'), 'serve'], {
+  const server = spawn('/usr/bin/time', ['-v', '-o', timeFile, join(ROOT, 'dist/src/main.js'), 'serve'], {
     env: { ...env.wharf, WHARF_HTTP_ADDR: `127.0.0.1:${port}`, WHARF_STORAGE_S3_ROOTDIRECTORY: name },
     stdio: 'inherit',
   });

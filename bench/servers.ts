@@ -1,11 +1,12 @@
 /**
  * The servers under test, each a child process on a free loopback port with a storage space of its
- * own (see storage.ts): Wharf (`node dist/src/main.js serve`, the built server) and CNCF Distribution
+ * own (see storage.ts): Wharf (`dist/src/main.js serve`, the built server, with the node flags of its
+ * `#!` line as a user's `wharf serve` has them) and CNCF Distribution
  * (Debian's `docker-registry serve config.yml`). Also how a blob or a repository is cleared from a
  * server's storage between rounds, and each server's resident memory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -99,6 +100,18 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
+/**
+ * The node flags of a script's `#!` line (`#!/usr/bin/env -S node --flag=1` gives `['--flag=1']`; a
+ * plain `#!/usr/bin/env node` gives none), so a child started with `process.execPath` runs as the
+ * script run by itself would.
+ */
+export function shebangNodeFlags(script: string): string[] {
+  const first = script.slice(0, script.indexOf('\n') >>> 0);
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  return node < 0 ? [] : words.slice(node + 1);
+}
+
 /** Starts a process with environment `env`, writing its output straight to `logFile` (not through the bench's own process). */
 function launch(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
@@ -139,7 +152,9 @@ async function prepare(
 /**
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
- * @param nodeArgs extra arguments for node (e.g. `--cpu-prof`)
+ * Node runs with the flags of the bin's `#!/usr/bin/env -S node ...` line, as `npx wharf serve` and
+ * `npm start` run it, then `nodeArgs`.
+ * @param nodeArgs extra arguments for node after the bin's own (e.g. `--cpu-prof`; a V8 flag given again wins)
  * @param extra top-level configuration keys (YAML lines) after the shared ones (the proxy bench's `proxy:`)
  * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)
  * @param env environment overrides (`WHARF_*` keys)
@@ -154,7 +169,8 @@ export async function startWharf(
   env: Record<string, string> = {},
 ): Promise<ServerUnderTest> {
   const { port, space, config, logFile } = await prepare(slot, dir, storage, extra);
-  const child = launch(process.execPath, [...nodeArgs, join(repoRoot, 'dist/src/main.js'), 'serve', '--config', config], { ...space.env, ...env }, logFile);
+  const main = join(repoRoot, 'dist/src/main.js');
+  const child = launch(process.execPath, [...shebangNodeFlags(readFileSync(main, 'utf8')), ...nodeArgs, main, 'serve', '--config', config], { ...space.env, ...env }, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   return running(slot, port, child, space);
 }

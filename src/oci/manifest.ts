@@ -31,6 +31,8 @@ export interface Descriptor {
 export interface ParsedManifest {
   kind: ManifestKind;
   mediaType: string;
+  /** true when the body itself says `mediaType`: every push of these bytes then has this media type */
+  mediaTypeInBody?: boolean;
   /** Blobs that must be linked in the repository: the config and every distributable layer. */
   blobs: Descriptor[];
   /** Manifests (an index's children) that must exist in the repository. */
@@ -99,7 +101,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     if (!Array.isArray(json.manifests)) throw invalid('an image index needs a "manifests" array');
     checkDescriptorCount(json.manifests.length, 'manifests');
     const manifests = json.manifests.map((m, i) => descriptor(m, `manifests[${i}]`));
-    return { kind, mediaType, blobs: [], manifests, subject, artifactType, annotations };
+    return { kind, mediaType, mediaTypeInBody: bodyType !== undefined, blobs: [], manifests, subject, artifactType, annotations };
   }
 
   const config = descriptor(json.config, 'config');
@@ -108,7 +110,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   const layers = ((json.layers as unknown[] | undefined) ?? []).map((l, i) => descriptor(l, `layers[${i}]`));
   if (layers.length === 0 && mediaType !== OCI_MANIFEST) throw invalid('an image manifest needs at least one layer');
   const blobs = [config, ...layers.filter((l) => !isForeign(l))];
-  return { kind, mediaType, blobs, manifests: [], subject, artifactType: artifactType ?? config.mediaType, annotations };
+  return { kind, mediaType, mediaTypeInBody: bodyType !== undefined, blobs, manifests: [], subject, artifactType: artifactType ?? config.mediaType, annotations };
 }
 
 function inferMediaType(json: Record<string, unknown>): string {

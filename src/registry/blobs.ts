@@ -64,7 +64,7 @@ export class BlobStore {
   async head(name: RepositoryName, digest: Digest): Promise<BlobInfo> {
     const watch = await this.gcGuard.begin();
     const { info, linkedAt } = await this.lookup(name, digest);
-    const refreshed = this.#useRefreshMs > 0 && this.#now() - linkedAt > this.#useRefreshMs;
+    const refreshed = this.needsRefresh(linkedAt);
     if (refreshed) await this.link(name, digest);
     const kept = await watch.settle({
       digests: [digest],
@@ -80,6 +80,16 @@ export class BlobStore {
       });
     }
     return info;
+  }
+
+  /**
+   * True when a repository object written at `writtenAt` (ms since the epoch: a blob link, a manifest
+   * revision) is older than a quarter of `gc.grace`, so a use of it must write it again for garbage
+   * collections within the next three quarters of the grace period to count it as young (mark.ts);
+   * false when it is younger, and always when `gc.grace` is 0 (nothing is young then).
+   */
+  needsRefresh(writtenAt: number): boolean {
+    return this.#useRefreshMs > 0 && this.#now() - writtenAt > this.#useRefreshMs;
   }
 
   /** {@link stat}, with the modification time of the repository's link (ms since the epoch). */

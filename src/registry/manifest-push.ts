@@ -6,15 +6,30 @@
  *
  * Storage round trips, in order (each line's requests run at once; on S3 a round trip is a request to
  * the store): the tag's previous target, every reference (two stats per blob), whether the bytes are
- * stored; the bytes when they are not; the revision; the tag; the revision checked again (a racing
- * DELETE) with the lease (the read before the push is the process's last: lease-reads.ts). A push by
- * tag of a stored manifest with two blobs: 10 requests in 4 round trips (concurrent pushes share reads).
+ * stored, the revision's age; the bytes when they are not stored; the revision when it is missing or
+ * older than a quarter of `gc.grace`; the tag unless it already holds this push (see
+ * {@link TAG_REWRITE_MS}); the revision checked again (a racing DELETE) with the lease (the read before
+ * the push is the process's last: lease-reads.ts). With two blobs: a new manifest 12 requests in 5
+ * round trips; a tag moved to a stored recent manifest 10 in 3, one PUT; the same manifest pushed
+ * again by its tag 8 in 2, no write (concurrent pushes share reads).
+ *
+ * Why each skipped write is safe across replicas:
+ * - the revision (it exists, written less than `gc.grace`/4 ago, and the body names its media type, so the
+ *   stored link names the same): a collection counts a revision younger
+ *   than the grace period as a root (mark.ts), so it stays one for at least 3/4 of the grace period, the
+ *   rule blob HEADs already follow for blob links (blobs.ts); a tag keeps it beyond that.
+ * - the tag (it names this digest and media type, written less than {@link TAG_REWRITE_MS} ago, the
+ *   revision present): the stored state is what the write would store but for `pushedAt`, which then
+ *   says when the tag was first pushed at this digest, at most that long before this push. A concurrent
+ *   move or delete of the tag is ordered after this push as it would be after a write that landed
+ *   first; a concurrent manifest DELETE removes the tag it found, as for a push that returned before it.
+ *   Nothing written, nothing to recheck or undo; the lease is still read after the checks.
  */
 import { digestBytes, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import type { StorageDriver } from '../storage/driver.js';
+import { statIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import { removedDetail } from './gc-guard.js';
@@ -22,6 +37,13 @@ import type { ManifestCache } from './manifest-cache.js';
 import { distinct, type ManifestReferences } from './manifest-references.js';
 import type { ManifestReference, PushedManifest, TagLink } from './manifests.js';
 import type { ReferrersIndex } from './referrers.js';
+
+/**
+ * How long after a tag was written (its `pushedAt`, ms) a push of the same digest and media type by
+ * that tag leaves it as it is instead of writing it again (retention, the admin index and the page see
+ * a `pushedAt` at most this old; a burst of CI pushes of an unchanged `latest` costs no write).
+ */
+export const TAG_REWRITE_MS = 60_000;
 
 /** What a revision link holds. */
 export interface RevisionLink {
@@ -65,15 +87,19 @@ export async function pushManifest(
   const blobs = distinct(parsed.blobs);
   const children = distinct(parsed.manifests);
   const watch = await ctx.blobs.gcGuard.begin();
-  // the tag's target before this PUT (put back if the PUT has to be undone), the references, and whether the bytes are stored: at once
-  const [previous, , storedSize] = await Promise.all([
+  const revisionPath = layout.manifestRevision(name, digest);
+  // the tag's target before this PUT (put back if the PUT has to be undone), the references, whether the bytes are stored, the revision's age: at once
+  const [previous, , storedSize, revision] = await Promise.all([
     'tag' in reference ? ctx.readTag(name, reference.tag) : undefined,
     references.require(name, blobs, children),
     ctx.blobs.statStored(digest),
+    statIfExists(driver, revisionPath),
   ]);
   if (storedSize === undefined) await driver.putContent(layout.blobData(digest), body);
   const link = JSON.stringify({ mediaType: parsed.mediaType } satisfies RevisionLink);
-  await driver.putContent(layout.manifestRevision(name, digest), link);
+  // a stored revision names the media type of the push that wrote it: the same as this one's when the body says it
+  const wroteRevision = revision === undefined || parsed.mediaTypeInBody !== true || ctx.blobs.needsRefresh(revision.modTime.getTime());
+  if (wroteRevision) await driver.putContent(revisionPath, link);
   if (parsed.subject) {
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest, size: body.length };
     if (parsed.artifactType) descriptor.artifactType = parsed.artifactType;
@@ -82,15 +108,17 @@ export async function pushManifest(
   }
   let written: TagLink | undefined;
   let recheck: Promise<boolean> | undefined;
-  if ('tag' in reference) {
+  let rewroteRevision = false;
+  if ('tag' in reference && !holdsPush(previous, digest, parsed.mediaType, revision !== undefined, ctx.now())) {
     written = { digest, pushedAt: ctx.now().toISOString(), mediaType: parsed.mediaType };
     await driver.putContent(layout.tag(name, reference.tag), JSON.stringify(written));
-    // A DELETE of this digest may have run between the revision write and the tag write, missing the
-    // new tag: write the revision again, so a tag that was pushed successfully never dangles. (A
+    // A DELETE of this digest may have run between the revision write (or check) and the tag write,
+    // missing the new tag: write the revision again, so a tag that was pushed successfully never dangles. (A
     // delete that removes the revision after this check lists the tags after it too, and removes this tag.)
     // Run with the garbage collection's lease read, which then follows a write it made.
     recheck = references.exists(name, digest).then(async (there) => {
-      if (!there) await driver.putContent(layout.manifestRevision(name, digest), link);
+      if (!there) await driver.putContent(revisionPath, link);
+      rewroteRevision = !there;
       return !there;
     });
   }
@@ -101,7 +129,7 @@ export async function pushManifest(
       missing.push(...(await references.missing(name, digest, blobs, children)));
       return missing.length === 0;
     },
-    undo: () => undoPush(ctx, name, reference, digest, parsed.subject?.digest, { written, previous }),
+    undo: () => undoPush(ctx, name, reference, digest, parsed.subject?.digest, { written, previous }, wroteRevision || rewroteRevision),
     ...(recheck ? { pending: recheck } : {}),
   });
   if (!kept) {
@@ -117,7 +145,7 @@ export async function pushManifest(
 }
 
 /**
- * Removes what a manifest push wrote: its revision and referrer entry, and its tag write. The tag is
+ * Removes what a manifest push wrote: its revision (when `revisionWritten`) and referrer entry, and its tag write. The tag is
  * touched only while it still holds what this push wrote (`tag.written`: a later push of the tag wins);
  * it is then put back to `tag.previous`, the manifest it pointed at before, when that manifest is still
  * in the repository, else deleted. So an undone push never leaves a good image untagged for the next
@@ -130,6 +158,7 @@ async function undoPush(
   digest: Digest,
   subject: Digest | undefined,
   tag: { written: TagLink | undefined; previous: TagLink | undefined },
+  revisionWritten: boolean,
 ): Promise<void> {
   const { driver } = ctx;
   if ('tag' in reference && tag.written) {
@@ -141,8 +170,18 @@ async function undoPush(
       else await driver.delete(layout.tag(name, reference.tag));
     }
   }
-  await driver.delete(layout.manifestRevision(name, digest));
+  if (revisionWritten) await driver.delete(layout.manifestRevision(name, digest));
   if (subject) await ctx.referrers.remove(name, subject, digest);
+}
+
+/**
+ * True when tag link `current` already holds what a push of `digest` with `mediaType` would write, written
+ * less than {@link TAG_REWRITE_MS} before `now`, and the revision is present: the push need not write the tag.
+ */
+export function holdsPush(current: TagLink | undefined, digest: Digest, mediaType: string, revisionPresent: boolean, now: Date): boolean {
+  if (!current || !revisionPresent || current.digest !== digest || current.mediaType !== mediaType) return false;
+  const age = now.getTime() - Date.parse(current.pushedAt);
+  return age >= 0 && age < TAG_REWRITE_MS;
 }
 
 /**

@@ -302,6 +302,25 @@ describe.each(LEASE_MODES)('$mode', ({ leaseReuseMs }) => {
       expect(err.detail).toMatchObject({ digest: layer, removedByGc: false });
       expect(err.message).not.toMatch(/garbage collection/);
     });
+
+    it('an undone PUT of a stored manifest to a second tag removes its tag only: the revision it did not write stays for the first tag', async () => {
+      const { driver, registry, pushBlob, manifestOf, putHeldAtTag } = setup(leaseReuseMs);
+      const [config, layer] = [await pushBlob(A), await pushBlob(A)];
+      const body = manifestOf(config, layer);
+      const { digest } = await registry.manifests.put(A, { tag: 'keep' as Tag }, body, OCI_MANIFEST);
+      const { put, release } = await putHeldAtTag('v2', body); // the revision is stored and recent: this PUT writes the tag only
+      const run = await GcRun.start(driver, gcOptions());
+      await run.mark();
+      await registry.blobs.unlink(A, layer); // a client's blob DELETE: the PUT fails
+      release();
+      await expectRegistryError(put, 'MANIFEST_BLOB_UNKNOWN');
+      await run.sweep();
+      await run.finish();
+      await run.release();
+      expect(await statIfExists(driver, layout.tag(A, 'v2' as Tag))).toBeUndefined();
+      expect(await statIfExists(driver, layout.manifestRevision(A, digest))).toBeDefined();
+      expect((await registry.manifests.resolveTag(A, 'keep' as Tag)).digest).toBe(digest);
+    });
   });
 
   describe('GC guard: blob HEAD, mount and upload commit racing a collection', () => {

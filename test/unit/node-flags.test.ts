@@ -1,0 +1,53 @@
+/**
+ * The `wharf` bin starts node with a capped young generation (`--max-semi-space-size` on its `#!` line,
+ * docs/s3.md "Memory"): the line parses as `env -S` reads it, node accepts the flag, the new space
+ * stays within two semi-spaces under allocation churn (and grows past them without the flag), and the
+ * bench starts Wharf with the same flags (bench/servers.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { shebangNodeFlags } from '../../bench/servers.js';
+
+const MAIN = join(import.meta.dirname, '../../src/main.ts');
+/** Allocates short-lived objects, then prints the largest new space (MiB) seen. */
+const CHURN = `
+const v8 = require('node:v8');
+let peak = 0, keep = [];
+for (let i = 0; i < 400; i++) {
+  for (let j = 0; j < 2000; j++) keep.push({ i, j, s: 'x'.repeat(64) });
+  if (keep.length > 20000) keep = [];
+  peak = Math.max(peak, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
+}
+console.log(peak / 1048576);
+`;
+
+function newSpacePeakMiB(flags: string[]): number {
+  const run = spawnSync(process.execPath, [...flags, '-e', CHURN], { encoding: 'utf8', timeout: 20_000 });
+  expect(run.status, run.stderr).toBe(0);
+  return Number(run.stdout.trim());
+}
+
+describe('the bin’s node flags', () => {
+  it('src/main.ts starts node through `env -S` with --max-semi-space-size', () => {
+    const flags = shebangNodeFlags(readFileSync(MAIN, 'utf8'));
+    expect(readFileSync(MAIN, 'utf8').split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S node /);
+    expect(flags).toHaveLength(1);
+    expect(flags[0]).toMatch(/^--max-semi-space-size=\d+$/);
+  });
+
+  it('the new space stays within two semi-spaces with the flag, and grows past that without it', () => {
+    const flags = shebangNodeFlags(readFileSync(MAIN, 'utf8'));
+    const semi = Number(flags[0]!.split('=')[1]);
+    expect(newSpacePeakMiB(flags)).toBeLessThanOrEqual(2 * semi);
+    expect(newSpacePeakMiB([])).toBeGreaterThan(2 * semi);
+  });
+
+  it('shebangNodeFlags reads the flags after node, and none from a plain line', () => {
+    expect(shebangNodeFlags('#!/usr/bin/env -S node --a=1 --b\nrest')).toEqual(['--a=1', '--b']);
+    expect(shebangNodeFlags('#!/usr/bin/env node\n')).toEqual([]);
+    expect(shebangNodeFlags('#!/usr/local/bin/node --x\n')).toEqual(['--x']);
+    expect(shebangNodeFlags('console.log(1)')).toEqual([]);
+  });
+});
