@@ -176,7 +176,11 @@ export class GcRun {
    */
   async mark(): Promise<void> {
     const cutoff = this.#startedAt - this.#options.graceMs;
-    await forEachBlobShard(this.#driver, this.#read, (digests) => {
+    let first = true;
+    await forEachBlobShard(this.#driver, this.#read, (digests, shards) => {
+      // sized once from the first shard (hashes spread evenly over the shards), with room for the blobs repositories name
+      if (first) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
+      first = false;
       for (const d of digests) this.#marks.stored(d);
     });
     this.#report.blobsScanned = this.#marks.size;
@@ -208,7 +212,7 @@ export class GcRun {
     this.#report.repositoriesScanned = this.#names.length;
     // A blob stored after the first listing is not a candidate of this run.
     await forEachBlobShard(this.#driver, this.#read, async (digests) => {
-      const unneeded = digests.filter((d) => this.#marks.isStored(d) && !this.#marks.isMarkedBeyondGrace(d));
+      const unneeded = digests.filter((d) => this.#marks.isStoredUnneeded(d));
       await Promise.all(
         unneeded.map((d) =>
           this.#read(async () => {
