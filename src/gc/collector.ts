@@ -10,7 +10,7 @@
  *
  * Time and memory are linear in the registry's size: every repository is read once to mark (and its
  * blob links listed once more when a deleting run swept blobs), the blob store listed twice, shard by shard;
- * what stays in memory for the whole run is the mark set (a few bytes per blob, see mark.ts), the
+ * what stays in memory for the whole run is the mark set (about 23 bytes per blob, see mark.ts), the
  * repository names and the candidates. Storage requests go through one limiter.
  */
 import { randomUUID } from 'node:crypto';
