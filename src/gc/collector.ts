@@ -10,7 +10,7 @@
  *
  * Time and memory are linear in the registry's size: every repository is read once to mark (and its
  * blob links listed once more when a deleting run swept blobs), the blob store listed twice, shard by shard;
- * what stays in memory for the whole run is the mark set (a few bytes per blob, see mark.ts), the
+ * what stays in memory for the whole run is the mark set (about 23 bytes per blob, see mark.ts), the
  * repository names and the candidates. Storage requests go through one limiter.
  */
 import { randomUUID } from 'node:crypto';
@@ -176,7 +176,11 @@ export class GcRun {
    */
   async mark(): Promise<void> {
     const cutoff = this.#startedAt - this.#options.graceMs;
-    await forEachBlobShard(this.#driver, this.#read, (digests) => {
+    let first = true;
+    await forEachBlobShard(this.#driver, this.#read, (digests, shards) => {
+      // sized once from the first shard (hashes spread evenly over the shards), with room for the blobs repositories name
+      if (first) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
+      first = false;
       for (const d of digests) this.#marks.stored(d);
     });
     this.#report.blobsScanned = this.#marks.size;
@@ -208,7 +212,7 @@ export class GcRun {
     this.#report.repositoriesScanned = this.#names.length;
     // A blob stored after the first listing is not a candidate of this run.
     await forEachBlobShard(this.#driver, this.#read, async (digests) => {
-      const unneeded = digests.filter((d) => this.#marks.isStored(d) && !this.#marks.isMarkedBeyondGrace(d));
+      const unneeded = digests.filter((d) => this.#marks.isStoredUnneeded(d));
       await Promise.all(
         unneeded.map((d) =>
           this.#read(async () => {

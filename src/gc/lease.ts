@@ -66,6 +66,8 @@ export class GcLease {
   #record: GcLeaseRecord;
   #timer: NodeJS.Timeout | undefined;
   #lost: Error | undefined;
+  /** the newest read of the lease record, and when it began (performance.now(), ms) */
+  #lastRead: { at: number; record: Promise<GcLeaseRecord | undefined> } | undefined;
   /** serialises this holder's writes, so a renewal never writes an older phase over a newer one */
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -103,12 +105,19 @@ export class GcLease {
   }
 
   /**
-   * Re-reads the lease and checks it is still this run's, with time left.
+   * Re-reads the lease and checks it is still this run's, with time left. With `maxAgeMs`, a read at
+   * most that old (ms, one read shared by the checks meanwhile) answers instead: the sweep checks before
+   * every delete, and a read per delete would be a storage request per deleted object. That staleness is
+   * the touch listing's (sweep.ts): another run can take the lease over only once it has expired, which
+   * the time check here sees at once, whatever the read's age; a lease removed or overwritten by hand
+   * stops the run within `maxAgeMs`. Phase changes and renewals always read afresh.
    * @throws GcLeaseLostError
    */
-  async assertHeld(): Promise<void> {
+  async assertHeld(maxAgeMs = 0): Promise<void> {
     if (this.#lost) throw this.#lost;
-    const seen = await readLease(this.#driver);
+    const at = performance.now();
+    if (maxAgeMs <= 0 || this.#lastRead === undefined || at - this.#lastRead.at > maxAgeMs) this.#lastRead = { at, record: readLease(this.#driver) };
+    const seen = await this.#lastRead.record;
     if (seen?.owner !== this.#record.owner) this.#lost = new GcLeaseLostError(`run ${this.runId} lost the GC lease to ${seen ? `run ${seen.runId}` : 'nobody (it was removed)'}`);
     else if (this.#now() > this.#record.expiresAt - CLOCK_SKEW_MS) this.#lost = new GcLeaseLostError(`run ${this.runId} could not renew the GC lease in time`);
     if (this.#lost) throw this.#lost;

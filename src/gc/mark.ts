@@ -20,8 +20,8 @@
 import type { Digest } from '../oci/digest.js';
 import type { ManifestRefs } from '../oci/manifest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import { DigestTable } from '../registry/digest-table.js';
 import * as layout from '../storage/layout.js';
+import { DigestFlags } from './digest-flags.js';
 import type { KeptTally } from './kept.js';
 import type { RepositoryScan } from './scan.js';
 
@@ -59,59 +59,69 @@ const GRACE = 4;
 
 /**
  * The blobs of the store (as listed before the repositories were read) and which of them a kept
- * manifest or a recent link needs, telling what only the grace period needs apart: 9 bytes per blob
- * plus its key in a {@link DigestTable}.
+ * manifest or a recent link needs, telling what only the grace period needs apart: about 23 bytes per
+ * blob in a {@link DigestFlags} table (sized once from the first shard listed, see {@link expect}),
+ * plus an entry in a map for each blob linked within the grace period.
  */
 export class MarkSet {
-  readonly #table = new DigestTable({ flags: Uint8Array, linkedAt: Float64Array });
+  readonly #flags = new DigestFlags();
+  /** the newest time (ms) a link within the grace period was made, per blob so linked (few: only recent links) */
+  readonly #linkedAt = new Map<Digest, number>();
+
+  /** Makes room for `count` digests in all (an estimate from the first listings), so the table is not grown while marking. */
+  expect(count: number): void {
+    this.#flags.reserve(count);
+  }
 
   /** Records `digest` as stored. */
   stored(digest: Digest): void {
-    const id = this.#table.add(digest);
-    this.#table.columns.flags[id]! |= STORED;
+    this.#flags.set(digest, STORED);
   }
 
   /** True when `digest` was listed as stored. */
   isStored(digest: Digest): boolean {
-    const id = this.#table.id(digest);
-    return id >= 0 && (this.#table.columns.flags[id]! & STORED) !== 0;
+    return (this.#flags.get(digest) & STORED) !== 0;
   }
 
   /** Marks `digest` as needed, by what only the grace period keeps when `grace` (a digest never stored is recorded as marked only). */
   mark(digest: Digest, grace = false): void {
-    const id = this.#table.add(digest);
-    this.#table.columns.flags[id]! |= grace ? GRACE : MARKED;
+    this.#flags.set(digest, grace ? GRACE : MARKED);
   }
 
   /** Marks `digest` as needed by a link made at `linkedAt` (ms), within the grace period; the newest such time is kept. */
   markLinked(digest: Digest, linkedAt: number): void {
-    const id = this.#table.add(digest);
-    const { flags, linkedAt: times } = this.#table.columns; // after add: adding may replace the columns
-    flags[id]! |= GRACE;
-    times[id] = Math.max(times[id]!, linkedAt);
+    this.#flags.set(digest, GRACE);
+    this.#linkedAt.set(digest, Math.max(this.#linkedAt.get(digest) ?? -Infinity, linkedAt));
   }
 
   /** True when `digest` is needed, for whatever reason. */
   isMarked(digest: Digest): boolean {
-    const id = this.#table.id(digest);
-    return id >= 0 && (this.#table.columns.flags[id]! & (MARKED | GRACE)) !== 0;
+    return (this.#flags.get(digest) & (MARKED | GRACE)) !== 0;
   }
 
   /** True when `digest` is needed by more than the grace period (a tag, an untagged manifest kept, a touched manifest). */
   isMarkedBeyondGrace(digest: Digest): boolean {
-    const id = this.#table.id(digest);
-    return id >= 0 && (this.#table.columns.flags[id]! & MARKED) !== 0;
+    return (this.#flags.get(digest) & MARKED) !== 0;
+  }
+
+  /** True when `digest` was listed as stored and is not needed beyond the grace period (one lookup). */
+  isStoredUnneeded(digest: Digest): boolean {
+    return (this.#flags.get(digest) & (STORED | MARKED)) === STORED;
+  }
+
+  /** True when `digest` was listed as stored and is needed beyond the grace period (one lookup). */
+  isStoredAndMarked(digest: Digest): boolean {
+    return (this.#flags.get(digest) & (STORED | MARKED)) === (STORED | MARKED);
   }
 
   /** The newest time (ms) a link within the grace period was made to `digest`, or -Infinity. */
   linkedAt(digest: Digest): number {
-    const id = this.#table.id(digest);
-    return id >= 0 && this.#table.columns.linkedAt[id]! > 0 ? this.#table.columns.linkedAt[id]! : -Infinity;
+    return this.#linkedAt.get(digest) ?? -Infinity;
   }
 
   /** How many digests the set holds. */
   get size(): number {
-    return this.#table.size;
+    return this.#flags.size;
   }
 }
 
@@ -197,7 +207,7 @@ export async function markRepository(
     const subject = repo.manifests.get(d)?.subject;
     manifests.push(subject ? { repository: repo.name, digest: d, subject } : { repository: repo.name, digest: d });
   });
-  const pending = repo.links.filter((d) => !(marks.isMarkedBeyondGrace(d) && marks.isStored(d)));
+  const pending = repo.links.filter((d) => !marks.isStoredAndMarked(d));
   const linkTimes = await options.modTimes(pending.map((d) => layout.layerLink(repo.name, d)));
   const danglingLinks: RepositoryDigest[] = [];
   const unmarkedLinks: RepositoryDigest[] = [];

@@ -92,14 +92,19 @@ export function linkedDigests(driver: StorageDriver, read: LimitFunction, name: 
 
 /**
  * Calls `visit` with the digests of every blob in the store, one shard folder (`blobs/<alg>/<2 hex>`)
- * at a time, so the store is never listed whole into memory.
+ * at a time, so the store is never listed whole into memory; `shards` is how many shard folders the
+ * algorithm has (with the first shard's count, an estimate of the store's size).
  */
-export async function forEachBlobShard(driver: StorageDriver, read: LimitFunction, visit: (digests: Digest[]) => Promise<void> | void): Promise<void> {
+export async function forEachBlobShard(
+  driver: StorageDriver,
+  read: LimitFunction,
+  visit: (digests: Digest[], shards: number) => Promise<void> | void,
+): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
     for (const shard of shards) {
       const names = await read(() => driver.list(layout.blobShard(algorithm, shard)));
-      await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest));
+      await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest), shards.length);
     }
   }
 }

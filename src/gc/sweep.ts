@@ -146,13 +146,14 @@ export class Sweep {
   }
 
   /**
-   * Right before a delete: checks that the run still holds its lease, and whether a push touched `digest`.
+   * Right before a delete: checks that the run still holds its lease (a read of it at most
+   * {@link TOUCHES_MAX_AGE_MS} old, see GcLease.assertHeld), and whether a push touched `digest`.
    * @throws GcLeaseLostError
    */
   async #touched(digest: Digest): Promise<boolean> {
     const lease = this.options.lease;
     if (!lease) return false;
-    await lease.assertHeld();
+    await lease.assertHeld(TOUCHES_MAX_AGE_MS);
     if (!(await this.#touches(lease, false)).has(digest)) return false;
     this.report.keptTouched += 1;
     return true;
