@@ -1,5 +1,15 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-/** The `wharf` command: parses argv and hands over to the command in `cli/`. */
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=128
+/**
+ * The `wharf` command: parses argv and hands over to the command in `cli/`.
+ *
+ * The shebang's `--initial-old-space-size=128` (MiB) lets V8 skip full collections while the old
+ * generation and the external memory allocated since the last one stay under 128 MiB. Without it a
+ * process that receives blobs (a pull-through fill, a push, the client's pull) falls into a loop of
+ * mark-compacts: every socket read is a new ArrayBuffer, V8 counts those not yet scavenged against the
+ * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
+ * the flag only at start-up (not from NODE_OPTIONS): `npm start` runs this file, and the benches
+ * start Wharf with this line's flags. `--max-semi-space-size=2`: docs/s3.md, "Memory".
+ */
 import { Command } from 'commander';
 import { registerBuildCommand } from './cli/build-command.js';
 import { registerClientCommands } from './cli/client-commands.js';

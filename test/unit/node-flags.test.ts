@@ -33,13 +33,12 @@ describe('the bin’s node flags', () => {
   it('src/main.ts starts node through `env -S` with --max-semi-space-size', () => {
     const flags = shebangNodeFlags(readFileSync(MAIN, 'utf8'));
     expect(readFileSync(MAIN, 'utf8').split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S node /);
-    expect(flags).toHaveLength(1);
-    expect(flags[0]).toMatch(/^--max-semi-space-size=\d+$/);
+    expect(flags.filter((f) => /^--max-semi-space-size=\d+$/.test(f))).toHaveLength(1);
   });
 
   it('the new space stays within two semi-spaces with the flag, and grows past that without it', () => {
     const flags = shebangNodeFlags(readFileSync(MAIN, 'utf8'));
-    const semi = Number(flags[0]!.split('=')[1]);
+    const semi = Number(flags.find((f) => f.startsWith('--max-semi-space-size='))!.split('=')[1]);
     expect(newSpacePeakMiB(flags)).toBeLessThanOrEqual(2 * semi);
     expect(newSpacePeakMiB([])).toBeGreaterThan(2 * semi);
   });

@@ -1,0 +1,32 @@
+/**
+ * The old-generation floor `wharf serve` runs with (src/main.ts's `#!` line, docs/performance.md "Full
+ * collections on the byte path"): the line sets `--initial-old-space-size` of at least 128 MiB, and
+ * a file with that line, run as a command, really starts node with its flags (`env -S`).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shebangNodeFlags } from '../../bench/servers.js';
+
+const shebang = readFileSync(join(import.meta.dirname, '../../src/main.ts'), 'utf8').split('\n', 1)[0]!;
+const dir = mkdtempSync(join(tmpdir(), 'wharf-shebang-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the server’s old-generation floor', () => {
+  it('is at least 128 MiB on the #! line', () => {
+    const floor = shebangNodeFlags(`${shebang}\n`)
+      .map((f) => /^--initial-old-space-size=(\d+)$/.exec(f)?.[1])
+      .find(Boolean);
+    expect(Number(floor)).toBeGreaterThanOrEqual(128);
+  });
+
+  it('reaches node when a file with that line is run as a command', () => {
+    const script = join(dir, 'probe.js');
+    writeFileSync(script, `${shebang}\nprocess.stdout.write(JSON.stringify(process.execArgv));\n`);
+    chmodSync(script, 0o755);
+    const execArgv = JSON.parse(execFileSync(script, { encoding: 'utf8' })) as string[];
+    expect(execArgv).toEqual(shebangNodeFlags(`${shebang}\n`));
+  });
+});
