@@ -39,6 +39,7 @@ function sampleState(): IndexState {
 function figures(state: IndexState): unknown {
   return {
     stored: state.stored,
+    totals: state.totals,
     count: state.repositoryCount,
     repositories: state.names().map((n) => {
       const e = state.repository(n)!;

@@ -24,6 +24,7 @@ import { walkRegistry } from './scan.js';
 import { SnapshotCadence } from './snapshot-cadence.js';
 import { readSnapshot } from './snapshot.js';
 import type { IndexState } from './state.js';
+import { UploadTotals } from './upload-totals.js';
 
 /** Options of {@link AdminIndex}. */
 export interface AdminIndexOptions {
@@ -56,6 +57,8 @@ const STORAGE_REQUESTS = 32;
 /** The admin index over one storage driver (see the module comment). */
 export class AdminIndex implements StorageChanges {
   readonly journal: JournalWriter;
+  /** the upload sessions' totals (upload-totals.ts) */
+  readonly uploads: UploadTotals;
   readonly #driver: StorageDriver;
   readonly #read = limiter(STORAGE_REQUESTS);
   readonly #pollMs: number;
@@ -89,6 +92,7 @@ export class AdminIndex implements StorageChanges {
     this.#logger = options.logger;
     this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
     this.#snapshots = new SnapshotCadence(driver, this.#snapshotMs, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index snapshot'));
+    this.uploads = new UploadTotals(driver, undefined, this.#now);
     this.journal = new JournalWriter(driver, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index journal'));
   }
 
@@ -155,10 +159,12 @@ export class AdminIndex implements StorageChanges {
   }
 
   written(path: string): void {
+    this.uploads.written(path);
     this.#receive(eventOf(path));
   }
 
   removed(path: string): void {
+    this.uploads.removed(path);
     this.#receive(eventOf(path));
   }
 

@@ -56,6 +56,9 @@ export class IndexState {
   #namesSorted = true;
   #storedCount = 0;
   #storedBytes = 0;
+  /** the sums of every repository's tags and manifests, kept as entries change */
+  #tagTotal = 0;
+  #manifestTotal = 0;
   /** bumped whenever a blob's size or holder count changes: repositories' bytes computed before are stale */
   blobGeneration = 0;
   /** bumped on every change */
@@ -83,6 +86,11 @@ export class IndexState {
   /** Blobs stored, and their bytes. */
   get stored(): { count: number; bytes: number } {
     return { count: this.#storedCount, bytes: this.#storedBytes };
+  }
+
+  /** Tags and manifest revisions of every repository together. */
+  get totals(): { tags: number; manifests: number } {
+    return { tags: this.#tagTotal, manifests: this.#manifestTotal };
   }
 
   /** The stored size of `digest`, or undefined when the index does not know it as stored. */
@@ -143,8 +151,7 @@ export class IndexState {
    */
   restoreRepository(name: RepositoryName, facts: { tags: number; manifests: number; lastPush: number; ids: Uint32Array }): void {
     const entry = this.#entry(name);
-    entry.tags = facts.tags;
-    entry.manifests = facts.manifests;
+    this.#counts(entry, facts.tags, facts.manifests);
     entry.lastPush = facts.lastPush;
     entry.refs = facts.ids;
   }
@@ -160,8 +167,7 @@ export class IndexState {
   /** Sets repository `name`'s facts (adding it when absent). */
   setRepository(name: RepositoryName, facts: RepositoryFacts): void {
     const entry = this.#entry(name);
-    entry.tags = facts.tags;
-    entry.manifests = facts.manifests;
+    this.#counts(entry, facts.tags, facts.manifests);
     entry.lastPush = facts.lastPush;
     this.#setRefs(entry, this.#ids(facts.refs));
     this.#changed(false);
@@ -170,8 +176,7 @@ export class IndexState {
   /** Updates part of repository `name`'s facts (adding it, empty, when absent). */
   updateRepository(name: RepositoryName, update: { tags?: number; manifests?: number; lastPush?: number; addRefs?: Iterable<Digest> }): RepositoryEntry {
     const entry = this.#entry(name);
-    if (update.tags !== undefined) entry.tags = update.tags;
-    if (update.manifests !== undefined) entry.manifests = update.manifests;
+    this.#counts(entry, update.tags ?? entry.tags, update.manifests ?? entry.manifests);
     if (update.lastPush !== undefined) entry.lastPush = update.lastPush;
     if (update.addRefs) this.#setRefs(entry, union(entry.refs, this.#ids(update.addRefs)));
     this.#changed(false);
@@ -183,6 +188,7 @@ export class IndexState {
     const entry = this.#repositories.get(name);
     if (!entry) return;
     this.#setRefs(entry, EMPTY);
+    this.#counts(entry, 0, 0);
     this.#repositories.delete(name);
     this.#namesSorted = false;
     this.#changed(false);
@@ -218,6 +224,14 @@ export class IndexState {
       this.#namesSorted = false;
     }
     return entry;
+  }
+
+  /** Sets `entry`'s tag and manifest counts, the totals with them. */
+  #counts(entry: RepositoryEntry, tags: number, manifests: number): void {
+    this.#tagTotal += tags - entry.tags;
+    this.#manifestTotal += manifests - entry.manifests;
+    entry.tags = tags;
+    entry.manifests = manifests;
   }
 
   /** The sorted distinct ids of `digests`, added to the blob table (not stored) when unknown. */
