@@ -46,7 +46,7 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
   /** `GET /admin/v1/repositories`: summaries, filtered (`q`), sorted (`sort`, `order`), paginated (`n`, `cursor` or `last`). */
   const repositories: Handler<AdminRoute> = async (req, res) => {
     const query = parseListQuery(listParams(req), REPOSITORY_SORTS);
-    const state = await registry.index.ready();
+    const state = await registry.index.rows();
     const result = views.list(state, query);
     setNext(res, `${ADMIN_PREFIX}/repositories`, query, result, result.items.at(-1)?.name);
     res.status(200).json({ repositories: result.items, total: result.total, next: result.next });
@@ -55,7 +55,7 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
   /** `GET /admin/v1/repositories/{name}`: one summary; 404 NAME_UNKNOWN. */
   const repository: Handler<{ area: 'repository'; name: string }> = async (_req, res, route) => {
     const name = repositoryOf(route);
-    const state = await registry.index.ready();
+    const state = await registry.index.rows();
     const entry = state.repository(name);
     if (!entry) throw nameUnknown(name);
     res.status(200).json(summarize(state, entry));
@@ -76,7 +76,7 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
    * sessions (kept beside it: this process's exact, other processes' within UPLOADS_MAX_AGE_MS).
    */
   const storage: Handler<AdminRoute> = async (_req, res) => {
-    const state = await registry.index.ready();
+    const state = await registry.index.rows();
     const { tags, manifests } = state.totals;
     res.status(200).json({ blobs: state.stored, uploads: await registry.index.uploads.usage(), repositories: state.repositoryCount, tags, manifests });
   };

@@ -68,6 +68,10 @@ export class AdminIndex implements StorageChanges {
   readonly #now: () => number;
   #logger: Logger | undefined;
   #state: IndexState | undefined;
+  /** the snapshot's rows while the rest of it loads (snapshot.ts), then undefined */
+  #rows: IndexState | undefined;
+  /** resolves once the snapshot's rows are read, or the start ended without them */
+  #rowsRead: Promise<void> = Promise.resolve();
   #started: Promise<void> | undefined;
   #source: IndexStatus['source'] = null;
   #builtAt = 0;
@@ -112,6 +116,22 @@ export class AdminIndex implements StorageChanges {
     await this.start();
     await this.settled();
     return this.#state!;
+  }
+
+  /**
+   * The index for what the snapshot's rows answer (the list of repositories, one repository's
+   * figures, the storage totals): the index as {@link ready} gives it, or, while a start reads the
+   * rest of the snapshot and this process changed nothing since, the rows alone (as of the
+   * snapshot; the journal's changes since follow when the rest is read, as they do on the whole index).
+   */
+  async rows(): Promise<IndexState> {
+    const started = this.start();
+    if (!this.#state) {
+      await Promise.race([started, this.#rowsRead]);
+      const rows = this.#rows;
+      if (rows && !this.#state && this.#queue.size === 0 && (this.#replay?.length ?? 0) === 0) return rows;
+    }
+    return this.ready();
   }
 
   /** Resolves once the events received so far are applied. */
@@ -171,10 +191,20 @@ export class AdminIndex implements StorageChanges {
   async #start(): Promise<void> {
     const startedAt = this.#now();
     this.#replay = []; // this process's changes while the snapshot loads (the journal replay skips them)
-    const snapshot = await readSnapshot(this.#driver).catch((err: unknown) => {
-      this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
-      return undefined;
-    });
+    let rowsRead = () => {};
+    this.#rowsRead = new Promise<void>((resolve) => (rowsRead = resolve));
+    const snapshot = await readSnapshot(this.#driver, (rows) => {
+      this.#rows = rows;
+      rowsRead();
+    })
+      .catch((err: unknown) => {
+        this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
+        return undefined;
+      })
+      .finally(() => {
+        this.#rows = undefined;
+        rowsRead();
+      });
     if (snapshot && snapshot.header.asOf > startedAt - RETENTION_MS + 3_600_000) {
       this.#state = snapshot.state;
       this.#source = 'snapshot';

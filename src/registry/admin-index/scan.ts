@@ -70,9 +70,12 @@ export async function repositoryExists(driver: StorageDriver, read: LimitFunctio
   return children.includes('_manifests') || children.includes('_layers');
 }
 
-/** Everything the index holds of repository `name`, or undefined when it does not exist. */
-export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<RepositoryFacts | undefined> {
-  if (!(await repositoryExists(driver, read, name))) return undefined;
+/**
+ * Everything the index holds of repository `name`, or undefined when it does not exist.
+ * @param listed true when a walk just found it holding content (its folder is not listed again)
+ */
+export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, listed = false): Promise<RepositoryFacts | undefined> {
+  if (!listed && !(await repositoryExists(driver, read, name))) return undefined;
   const [{ tags, lastPush }, revisions] = await Promise.all([readTags(driver, read, name), readRevisions(driver, read, name)]);
   return { tags, lastPush: lastPush ?? 0, manifests: revisions.length, refs: await readReferences(driver, read, revisions) };
 }
@@ -108,7 +111,7 @@ export async function walkRegistry(driver: StorageDriver, read: LimitFunction): 
   const state = new IndexState();
   await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size));
   await forEachLimit(await walkRepositories(walk), 8, async (name) => {
-    const facts = await readRepository(walk, read, name);
+    const facts = await readRepository(walk, read, name, true);
     if (facts) state.setRepository(name, facts);
   });
   return state;

@@ -156,11 +156,38 @@ export class IndexState {
     entry.refs = facts.ids;
   }
 
+  /**
+   * Adds a repository's figures read from a snapshot's rows (a state that holds no references: its
+   * bytes are the ones given, until a blob changes).
+   */
+  restoreRow(name: RepositoryName, row: { tags: number; manifests: number; lastPush: number; bytes: RepositoryBytes }): void {
+    const entry = this.#entry(name);
+    this.#counts(entry, row.tags, row.manifests);
+    entry.lastPush = row.lastPush;
+    entry.bytes = row.bytes;
+    entry.bytesAt = this.blobGeneration;
+  }
+
+  /** Sets the stored blobs' totals, read from a snapshot, for a state that holds no blob table. */
+  restoreStored(count: number, bytes: number): void {
+    this.#storedCount = count;
+    this.#storedBytes = bytes;
+  }
+
+  /** Takes `names` (every repository, as restored) as the name order when it is in lexical order (as a snapshot writes it), saving a sort. */
+  restoreNames(names: RepositoryName[]): void {
+    if (names.length !== this.#repositories.size) return;
+    for (let i = 1; i < names.length; i++) if (lexical(names[i - 1]!, names[i]!) >= 0) return;
+    this.#names = names;
+    this.#namesSorted = true;
+  }
+
   /** Every repository as a snapshot writes it: copies of its facts, in name order, taken at once with {@link DigestTable.image}. */
-  repositoriesImage(): { name: RepositoryName; tags: number; manifests: number; lastPush: number; refs: Uint32Array }[] {
+  repositoriesImage(): { name: RepositoryName; tags: number; manifests: number; lastPush: number; refs: Uint32Array; bytes: RepositoryBytes }[] {
     return this.names().map((name) => {
-      const { tags, manifests, lastPush, refs } = this.#repositories.get(name)!;
-      return { name, tags, manifests, lastPush, refs };
+      const entry = this.#repositories.get(name)!;
+      const { tags, manifests, lastPush, refs } = entry;
+      return { name, tags, manifests, lastPush, refs, bytes: this.bytes(entry) };
     });
   }
 
