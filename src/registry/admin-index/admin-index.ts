@@ -19,7 +19,7 @@ import type { StorageDriver } from '../../storage/driver.js';
 import { limiter } from '../limit.js';
 import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
-import { eventOf, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
+import { eventOf, journalSince, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
 import { walkRegistry } from './scan.js';
 import { SnapshotCadence } from './snapshot-cadence.js';
 import { readSnapshot } from './snapshot.js';
@@ -121,8 +121,8 @@ export class AdminIndex implements StorageChanges {
   /**
    * The index for what the snapshot's rows answer (the list of repositories, one repository's
    * figures, the storage totals): the index as {@link ready} gives it, or, while a start reads the
-   * rest of the snapshot and this process changed nothing since, the rows alone (as of the
-   * snapshot; the journal's changes since follow when the rest is read, as they do on the whole index).
+   * rest of the snapshot, the snapshot's rows alone when they are exact: the journal held no change
+   * since the snapshot and this process made none.
    */
   async rows(): Promise<IndexState> {
     const started = this.start();
@@ -193,15 +193,21 @@ export class AdminIndex implements StorageChanges {
     this.#replay = []; // this process's changes while the snapshot loads (the journal replay skips them)
     let rowsRead = () => {};
     this.#rowsRead = new Promise<void>((resolve) => (rowsRead = resolve));
-    const snapshot = await readSnapshot(this.#driver, (rows) => {
-      this.#rows = rows;
-      rowsRead();
-    })
+    let loaded = false;
+    // the rows answer while the rest loads only when no process changed anything since the snapshot
+    const quiet = (rows: IndexState, asOf: number) =>
+      journalSince(this.#driver, asOf - CLOCK_SKEW_MS)
+        .then((changed) => {
+          if (!changed && !loaded) this.#rows = rows;
+        }, () => undefined)
+        .finally(rowsRead);
+    const snapshot = await readSnapshot(this.#driver, (rows, header) => void quiet(rows, header.asOf))
       .catch((err: unknown) => {
         this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
         return undefined;
       })
       .finally(() => {
+        loaded = true;
         this.#rows = undefined;
         rowsRead();
       });

@@ -260,7 +260,7 @@ function readBatch(batch: Buffer, state: IndexState, high: number, names: Reposi
  * @returns the state and its header, or undefined when there is no snapshot, it is cut short or
  *   malformed, or it is not one this version (and byte order) reads
  */
-export async function readSnapshot(driver: StorageDriver, onRows?: (rows: IndexState) => void): Promise<{ state: IndexState; header: SnapshotHeader } | undefined> {
+export async function readSnapshot(driver: StorageDriver, onRows?: (rows: IndexState, header: SnapshotHeader) => void): Promise<{ state: IndexState; header: SnapshotHeader } | undefined> {
   let stream: Readable;
   try {
     stream = await driver.reader(layout.indexSnapshot());
@@ -288,7 +288,7 @@ export async function readSnapshot(driver: StorageDriver, onRows?: (rows: IndexS
       if (!(await input.fill(rows))) return undefined;
       const figures = readRows(rows, header);
       if (!figures) return undefined;
-      onRows?.(figures);
+      onRows?.(figures, header);
     }
     const state = new IndexState();
     const { keys, columns } = state.blobs.restoreStart(high);
