@@ -9,6 +9,7 @@ import type { Digest } from '../../oci/digest.js';
 import type { RepositoryName } from '../../oci/reference.js';
 import { DigestTable } from '../digest-table.js';
 import { lexical } from '../pagination.js';
+import { binarySearch, union } from './sorted-ids.js';
 
 /** Bytes of a repository, split by whether another repository references the same objects. */
 export interface RepositoryBytes {
@@ -299,34 +300,4 @@ export class IndexState {
     this.generation += 1;
     if (blob) this.blobGeneration += 1;
   }
-}
-
-/** The sorted union of two sorted id arrays. */
-function union(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (b.length === 0) return a;
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  while (i < a.length || j < b.length) {
-    const x = i < a.length ? a[i]! : Infinity;
-    const y = j < b.length ? b[j]! : Infinity;
-    const v = Math.min(x, y);
-    if (x === v) i += 1;
-    if (y === v) j += 1;
-    out[n++] = v;
-  }
-  return n === a.length ? a : out.slice(0, n);
-}
-
-function binarySearch(sorted: Uint32Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else if (sorted[mid]! > value) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
 }
