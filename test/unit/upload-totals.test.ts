@@ -1,6 +1,7 @@
 /**
  * The upload sessions' totals of `GET /admin/v1/storage` (src/registry/admin-index/upload-totals.ts):
- * this process's own changes (reported as the change feed does) are exact at the next request; a
+ * this process's own changes (reported as the change feed does) are exact at the next request, an
+ * append under way to one of its sessions included; a
  * session another process opens or deletes is seen once the reading is older than its bound, and
  * not read again before; a session deleted while a whole reading runs is not brought back by it.
  */
@@ -19,11 +20,11 @@ async function open(driver: MemoryDriver, bytes: number): Promise<layout.UploadI
   return id;
 }
 
-/** A driver that counts its listings. */
+/** A driver that counts its listings of every upload session (of `uploads/`). */
 class CountingDriver extends MemoryDriver {
   lists = 0;
   override list(path: string): Promise<string[]> {
-    this.lists += 1;
+    if (path === layout.UPLOADS) this.lists += 1;
     return super.list(path);
   }
 }
@@ -43,10 +44,13 @@ describe('upload totals', () => {
     totals.written(layout.uploadData(own));
     expect(await totals.usage()).toEqual({ count: 2, bytes: 15 });
 
+    await driver.append(layout.uploadData(own), Readable.from([Buffer.alloc(4)]), { offset: 10 }); // an append under way: not reported yet
+    expect(await totals.usage()).toEqual({ count: 2, bytes: 19 });
+
     const other = await open(driver, 100); // another process: not reported
     const lists = driver.lists;
-    for (let i = 0; i < 5; i++) expect(await totals.usage()).toEqual({ count: 2, bytes: 15 });
-    expect(driver.lists).toBe(lists); // nothing listed: answered from what is kept
+    for (let i = 0; i < 5; i++) expect(await totals.usage()).toEqual({ count: 2, bytes: 19 });
+    expect(driver.lists).toBe(lists); // uploads/ not listed again: answered from what is kept
 
     await driver.delete(layout.upload(own));
     totals.removed(layout.upload(own));
@@ -54,6 +58,7 @@ describe('upload totals', () => {
 
     now += 30_001; // older than the bound: the request waits for a new reading
     expect(await totals.usage()).toEqual({ count: 2, bytes: 105 });
+    expect(driver.lists).toBe(lists + 1);
     await driver.delete(layout.upload(other));
     now += 30_001;
     expect(await totals.usage()).toEqual({ count: 1, bytes: 5 });

@@ -5,7 +5,10 @@
  *
  * Exactness (docs/admin-api.md#the-index): this process's own changes are exact at once: every write
  * or delete under `uploads/<id>/` the driver's change feed reports marks that session, and the next
- * request reads that session alone again (read-your-writes). Sessions other processes open, fill or
+ * request reads that session alone again (read-your-writes); a session this process wrote to is read
+ * again at every request until it is deleted, since an append under way (a large blob streaming in)
+ * grows its bytes before the feed hears of it. So a request reads this process's open sessions, never
+ * every session. Sessions other processes open, fill or
  * delete (replicas, `wharf gc` purging abandoned uploads) are seen by a whole reading (a listing of
  * `uploads/` and a stat per session), at most {@link UPLOADS_MAX_AGE_MS} old when a request answers:
  * a request that finds the reading older than that waits for a new one; one that finds it older than
@@ -53,6 +56,8 @@ export class UploadTotals implements StorageChanges {
   #bytes = 0;
   /** sessions this process changed since they were last read */
   #dirty = new Set<string>();
+  /** sessions this process wrote to and did not delete: read at every request */
+  #own = new Set<string>();
   /** sessions changed while a whole reading runs (it may have listed them before the change) */
   #changedDuringReading: Set<string> | undefined;
   #readAt = Number.NEGATIVE_INFINITY;
@@ -65,7 +70,8 @@ export class UploadTotals implements StorageChanges {
   ) {}
 
   written(path: string): void {
-    this.#touch(path);
+    const id = this.#touch(path);
+    if (id !== undefined) this.#own.add(id);
   }
 
   removed(path: string): void {
@@ -78,19 +84,20 @@ export class UploadTotals implements StorageChanges {
     const age = this.now() - this.#readAt;
     if (age > this.maxAgeMs) await this.#readAll();
     else if (age > this.maxAgeMs / 2) this.#readAll().catch(() => undefined); // the next request retries
-    if (this.#dirty.size > 0) {
-      const dirty = [...this.#dirty];
+    if (this.#dirty.size > 0 || this.#own.size > 0) {
+      const dirty = [...new Set([...this.#dirty, ...this.#own])];
       this.#dirty.clear();
       await forEachLimit(dirty, 16, async (id) => this.#set(id, await readSession(this.driver, id as layout.UploadId)));
     }
     return { count: this.#count, bytes: this.#bytes };
   }
 
-  #touch(path: string): void {
+  #touch(path: string): string | undefined {
     const id = sessionOf(path);
-    if (id === undefined) return;
+    if (id === undefined) return undefined;
     this.#dirty.add(id);
     this.#changedDuringReading?.add(id);
+    return id;
   }
 
   #set(id: string, bytes: number | undefined): void {
@@ -100,7 +107,8 @@ export class UploadTotals implements StorageChanges {
       this.#bytes -= before;
       this.#sessions.delete(id);
     }
-    if (bytes !== undefined) {
+    if (bytes === undefined) this.#own.delete(id);
+    else {
       this.#count += 1;
       this.#bytes += bytes;
       this.#sessions.set(id, bytes);
