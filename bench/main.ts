@@ -194,7 +194,7 @@ function parseOptions(argv: string[]): Options {
     .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
     .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
     .option('--scale-tags <n>', `scale: tags of the one-repository registry, 0: none (default: ${SCALE_QUICK.scaleTags}; with --scale-full: ${SCALE_FULL.scaleTags})`, (v: string) => (v === '0' ? 0 : positive(v)))
-    .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server', positive, 2)
+    .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server (0: none, the admin rows alone)', (v: string) => (v === '0' ? 0 : positive(v)), 2)
     .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
     .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about 45 minutes, 40 GB with the 10,000 registry beside it, and 7 million files: run it alone)', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')

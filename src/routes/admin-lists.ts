@@ -9,7 +9,6 @@ import { parseListQuery, type ListPage, type ListParams, type ListQuery } from '
 import { REPOSITORY_SORTS, RepositoryViews, summarize } from '../registry/admin-index/repositories.js';
 import { TAG_SORTS, TagRows } from '../registry/admin-index/tag-rows.js';
 import type { Registry } from '../registry/registry.js';
-import { uploadUsage } from '../registry/storage-usage.js';
 import { ADMIN_PREFIX, type AdminRoute } from './admin-path.js';
 import { nameUnknown, pageSize, queryParam, repositoryOf } from './context.js';
 
@@ -47,7 +46,7 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
   /** `GET /admin/v1/repositories`: summaries, filtered (`q`), sorted (`sort`, `order`), paginated (`n`, `cursor` or `last`). */
   const repositories: Handler<AdminRoute> = async (req, res) => {
     const query = parseListQuery(listParams(req), REPOSITORY_SORTS);
-    const state = await registry.index.ready();
+    const state = await registry.index.rows();
     const result = views.list(state, query);
     setNext(res, `${ADMIN_PREFIX}/repositories`, query, result, result.items.at(-1)?.name);
     res.status(200).json({ repositories: result.items, total: result.total, next: result.next });
@@ -56,7 +55,7 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
   /** `GET /admin/v1/repositories/{name}`: one summary; 404 NAME_UNKNOWN. */
   const repository: Handler<{ area: 'repository'; name: string }> = async (_req, res, route) => {
     const name = repositoryOf(route);
-    const state = await registry.index.ready();
+    const state = await registry.index.rows();
     const entry = state.repository(name);
     if (!entry) throw nameUnknown(name);
     res.status(200).json(summarize(state, entry));
@@ -72,17 +71,14 @@ export function adminReads(registry: Registry): Record<'repositories' | 'reposit
     res.status(200).json({ name, tags: result.items, total: result.total, next: result.next });
   };
 
-  /** `GET /admin/v1/storage`: blob totals (from the index), upload sessions (read now), repository, tag and manifest totals. */
+  /**
+   * `GET /admin/v1/storage`: blob, repository, tag and manifest totals (kept by the index), upload
+   * sessions (kept beside it: this process's exact, other processes' within UPLOADS_MAX_AGE_MS).
+   */
   const storage: Handler<AdminRoute> = async (_req, res) => {
-    const state = await registry.index.ready();
-    let tagCount = 0;
-    let manifestCount = 0;
-    for (const n of state.names()) {
-      const entry = state.repository(n)!;
-      tagCount += entry.tags;
-      manifestCount += entry.manifests;
-    }
-    res.status(200).json({ blobs: state.stored, uploads: await uploadUsage(registry.driver), repositories: state.repositoryCount, tags: tagCount, manifests: manifestCount });
+    const state = await registry.index.rows();
+    const { tags, manifests } = state.totals;
+    res.status(200).json({ blobs: state.stored, uploads: await registry.index.uploads.usage(), repositories: state.repositoryCount, tags, manifests });
   };
 
   /** `GET /admin/v1/index`: the index's state and freshness; starts it when it was not. */

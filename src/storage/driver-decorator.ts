@@ -23,8 +23,8 @@ export abstract class DriverDecorator implements StorageDriver {
     if (inner.check) this.check = inner.check.bind(inner);
   }
 
-  stat(path: string): Promise<FileInfo> {
-    return this.inner.stat(path);
+  stat(path: string, options?: ReadOptions): Promise<FileInfo> {
+    return this.inner.stat(path, options);
   }
 
   getContent(path: string, options?: ReadOptions): Promise<Buffer> {

@@ -25,12 +25,14 @@ export interface ReadRange {
  * {@link PathNotFoundError} when the object it needs is absent, {@link InvalidPathError} for a malformed
  * path, and passes any other I/O error through.
  */
-/** Options of {@link StorageDriver.getContent} and {@link StorageDriver.list}. */
+/** Options of {@link StorageDriver.getContent}, {@link StorageDriver.list} and {@link StorageDriver.stat}. */
 export interface ReadOptions {
   /**
    * false for a walk that reads each object once (garbage collection, the admin index's walk): the
    * driver keeps nothing it reads in a read cache (it may answer from one), so the walk neither grows
-   * the process nor pushes out what requests read again
+   * the process nor pushes out what requests read again; and the filesystem's stat is then
+   * asynchronous, so that a walk's stats of objects the page cache does not hold wait for the disk
+   * in parallel instead of blocking the process one at a time
    */
   cache?: boolean;
 }
@@ -39,7 +41,7 @@ export interface StorageDriver {
   /** The driver's name, as in the config (`filesystem`, `inmemory`, `s3`). */
   readonly name: string;
   /** Size and time of an object, or that a directory (a prefix of objects) exists. */
-  stat(path: string): Promise<FileInfo>;
+  stat(path: string, options?: ReadOptions): Promise<FileInfo>;
   /**
    * The whole content of a small object (links, manifests, session info). The Buffer may be shared with
    * concurrent callers and a driver's read cache: read it, never write into it.
@@ -222,9 +224,9 @@ export function checkPath(path: string, driver: string): void {
  * The {@link FileInfo} of `path`, or undefined when it does not exist.
  * @throws what {@link StorageDriver.stat} throws, except {@link PathNotFoundError}
  */
-export async function statIfExists(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
+export async function statIfExists(driver: StorageDriver, path: string, options?: ReadOptions): Promise<FileInfo | undefined> {
   try {
-    return await driver.stat(path);
+    return await driver.stat(path, options);
   } catch (err) {
     if (err instanceof PathNotFoundError) return undefined;
     throw err;

@@ -85,9 +85,10 @@ export class FilesystemDriver implements StorageDriver {
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? new PathNotFoundError(path, this.name) : err;
   }
 
-  async stat(path: string): Promise<FileInfo> {
+  /** One stat(2): synchronous (a cached inode answers in microseconds), asynchronous for a walk's (`cache: false`, see {@link ReadOptions}) unless reads are blocking. */
+  async stat(path: string, options: ReadOptions = {}): Promise<FileInfo> {
     try {
-      const s = statSync(this.full(path), { throwIfNoEntry: false });
+      const s = options.cache === false && !this.#blocking ? await fs.stat(this.full(path)) : statSync(this.full(path), { throwIfNoEntry: false });
       if (!s) throw new PathNotFoundError(path, this.name);
       return { path, size: s.isDirectory() ? 0 : s.size, modTime: s.mtime, isDir: s.isDirectory() };
     } catch (err) {

@@ -6,7 +6,7 @@
  * everything else pass through unchanged, so decorators under it (the change feed, metrics) see them.
  */
 import { DriverDecorator } from './driver-decorator.js';
-import type { ReadOptions, StorageDriver } from './driver.js';
+import type { FileInfo, ReadOptions, StorageDriver } from './driver.js';
 
 const READ_ONCE: ReadOptions = { cache: false };
 
@@ -18,6 +18,10 @@ export class ReadOnceDriver extends DriverDecorator {
 
   override list(path: string): Promise<string[]> {
     return this.inner.list(path, READ_ONCE);
+  }
+
+  override stat(path: string): Promise<FileInfo> {
+    return this.inner.stat(path, READ_ONCE);
   }
 }
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { createDriver } from '../../src/storage/factory.js';
-import { expectedIndex, type Summary } from '../integration/index-helpers.js';
+import { expectedIndex, type IndexAnswer } from '../integration/index-helpers.js';
 import { startS3, wharfS3Env, type RunningS3 } from '../support/s3.js';
 import { removeDir, run, startWharf, tempDir, waitFor, WHARF_MAIN, type WharfServer } from './helpers.js';
 
@@ -25,18 +25,16 @@ function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** What a process's admin API answers: every repository and the blob totals. */
-interface Answer {
-  repositories: Summary[];
-  blobs: { count: number; bytes: number };
-}
+/** What a process's admin API answers: every repository and the storage totals. */
+type Answer = IndexAnswer;
 
 async function answered(server: WharfServer): Promise<Answer> {
   const list = await fetch(`${server.url}/admin/v1/repositories`);
   expect(list.status, server.logs().slice(-2000)).toBe(200);
   const storage = await fetch(`${server.url}/admin/v1/storage`);
   expect(storage.status).toBe(200);
-  return { repositories: ((await list.json()) as Answer).repositories, blobs: ((await storage.json()) as Answer).blobs };
+  const { blobs, repositories, tags, manifests } = (await storage.json()) as Answer['totals'] & { blobs: Answer['blobs'] };
+  return { repositories: ((await list.json()) as Answer).repositories, blobs, totals: { repositories, tags, manifests } };
 }
 
 /** Pushes a blob to `name` in one POST + PUT. */

@@ -16,6 +16,7 @@ import { gc } from '../../src/cli/gc.js';
 import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
+import * as layout from '../../src/storage/layout.js';
 import { eventually, forEachDriver, pushBlob, pushImage, pushIndex, putManifest, TEST_GC_TIMING, testConfig, type Client } from './harness.js';
 import { expectAgreeWithin, expectExact } from './index-helpers.js';
 
@@ -67,6 +68,24 @@ forEachDriver((make) => {
       await expectExact(registry.http, registry.driver, 'restart');
       await pushImage(registry.http, 'after/restart', 'v1', { layers: 1 });
       await expectExact(registry.http, registry.driver, 'push after the restart');
+    });
+
+    it('is exact when built by a walk of a registry that holds content (no snapshot): manifests, shared and orphan blobs, an index', async () => {
+      let registry = await make({ gc: { grace: '0s' } });
+      const app = await pushImage(registry.http, 'team/app', '1.0', { layers: 2 });
+      await pushImage(registry.http, 'team/app', undefined, { layers: 1 }); // untagged
+      await pushBlob(registry.http, 'team/other', app.layers[0]!.bytes); // shared through a link alone
+      expect((await putManifest(registry.http, 'team/copy', 'c', app.body)).status).toBe(400);
+      for (const b of [app.config, ...app.layers]) await pushBlob(registry.http, 'team/copy', b.bytes);
+      expect((await putManifest(registry.http, 'team/copy', 'c', app.body)).status).toBe(201); // the same image twice: shared
+      await pushIndex(registry.http, 'multi', 'v1', 2);
+      await pushBlob(registry.http, 'orphan'); // stored, referenced by no manifest
+      await expectExact(registry.http, registry.driver, 'pushes');
+      await adminIndexOf(registry.driver).stop();
+      await registry.driver.delete(layout.indexSnapshot());
+      registry = await registry.restart();
+      await expectExact(registry.http, registry.driver, 'walk');
+      expect(((await registry.http.get('/admin/v1/index')).body as { source: string }).source).toBe('walk');
     });
 
     it('filters, sorts and pages repositories and tags with cursors that cover every entry once', async () => {

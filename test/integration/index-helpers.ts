@@ -33,8 +33,15 @@ async function sizeOf(driver: StorageDriver, digest: string): Promise<number> {
   );
 }
 
-/** Every repository's summary and the storage's blob totals, read from `driver` now. */
-export async function expectedIndex(driver: StorageDriver): Promise<{ repositories: Summary[]; blobs: { count: number; bytes: number } }> {
+/** What the index answers: every repository's summary, the blob totals and the repository, tag and manifest totals. */
+export interface IndexAnswer {
+  repositories: Summary[];
+  blobs: { count: number; bytes: number };
+  totals: { repositories: number; tags: number; manifests: number };
+}
+
+/** Every repository's summary and the storage's totals, read from `driver` now. */
+export async function expectedIndex(driver: StorageDriver): Promise<IndexAnswer> {
   const names = await walkRepositories(driver);
   const referenced = new Map<string, Set<string>>();
   const repositories: Omit<Summary, 'bytes'>[] = [];
@@ -76,16 +83,22 @@ export async function expectedIndex(driver: StorageDriver): Promise<{ repositori
       }
     }
   }
-  return { repositories: withBytes, blobs };
+  const totals = { repositories: repositories.length, tags: 0, manifests: 0 };
+  for (const r of repositories) {
+    totals.tags += r.tags;
+    totals.manifests += r.manifests;
+  }
+  return { repositories: withBytes, blobs, totals };
 }
 
-/** What the admin API of `http` answers: every repository (one page) and the blob totals. */
-export async function answeredIndex(http: Client): Promise<{ repositories: Summary[]; blobs: { count: number; bytes: number } }> {
+/** What the admin API of `http` answers: every repository (one page) and the storage totals. */
+export async function answeredIndex(http: Client): Promise<IndexAnswer> {
   const list = await http.get('/admin/v1/repositories');
   expect(list.status, list.text).toBe(200);
   const storage = await http.get('/admin/v1/storage');
   expect(storage.status, storage.text).toBe(200);
-  return { repositories: (list.body as { repositories: Summary[] }).repositories, blobs: (storage.body as { blobs: { count: number; bytes: number } }).blobs };
+  const { blobs, repositories, tags, manifests } = storage.body as IndexAnswer['totals'] & { blobs: IndexAnswer['blobs'] };
+  return { repositories: (list.body as { repositories: Summary[] }).repositories, blobs, totals: { repositories, tags, manifests } };
 }
 
 /** Asserts that the admin API of `http` answers exactly what the storage holds. */

@@ -129,5 +129,9 @@ describe('the filesystem driver with its read cache, and a second process on the
     await expect(driver.getContent('/repositories/a/_layers/sha256', once)).rejects.toBeInstanceOf(PathNotFoundError);
     await expect(driver.getContent('/repositories/a/_layers/sha256/cc', once)).rejects.toBeInstanceOf(PathNotFoundError);
     await expect(driver.getContent('/repositories/b/_layers/sha256/aa', once)).rejects.toBeInstanceOf(PathNotFoundError);
+    // a walk's stat (asynchronous unless blocking) answers as the synchronous one
+    expect(await driver.stat('/repositories/a/_layers/sha256/aa', once)).toEqual(await driver.stat('/repositories/a/_layers/sha256/aa'));
+    expect(await readOnce(driver).stat('/repositories/a/_layers/sha256')).toMatchObject({ isDir: true, size: 0 });
+    await expect(driver.stat('/repositories/a/_layers/sha256/cc', once)).rejects.toBeInstanceOf(PathNotFoundError);
   });
 });

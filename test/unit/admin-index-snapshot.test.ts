@@ -35,10 +35,33 @@ function sampleState(): IndexState {
   return state;
 }
 
+/** What the list of repositories and the storage totals read of a state (what the snapshot's rows answer). */
+function rowFigures(state: IndexState): unknown {
+  return {
+    stored: state.stored,
+    totals: state.totals,
+    count: state.repositoryCount,
+    repositories: state.names().map((n) => {
+      const e = state.repository(n)!;
+      return [n, e.tags, e.manifests, e.lastPush, { ...state.bytes(e) }];
+    }),
+  };
+}
+
+/** The snapshot `whole` (version 3) as version 2 wrote it: no rows part, no `stored` and `rowsBytes`. */
+function asVersion2(whole: Buffer): Buffer {
+  const end = whole.indexOf(10);
+  const header = JSON.parse(whole.subarray(0, end).toString('utf8')) as Record<string, unknown> & { rowsBytes: number; stored: unknown };
+  const rest = whole.subarray(end + 1 + header.rowsBytes);
+  const { rowsBytes: _rows, stored: _stored, ...v2 } = { ...header, version: 2 };
+  return Buffer.concat([Buffer.from(`${JSON.stringify(v2)}\n`, 'utf8'), rest]);
+}
+
 /** Everything the admin API reads of a state. */
 function figures(state: IndexState): unknown {
   return {
     stored: state.stored,
+    totals: state.totals,
     count: state.repositoryCount,
     repositories: state.names().map((n) => {
       const e = state.repository(n)!;
@@ -54,7 +77,7 @@ describe('the admin index snapshot', () => {
     const state = sampleState();
     await writeSnapshot(driver, state, 1234);
     const read = await readSnapshot(driver);
-    expect(read?.header).toMatchObject({ asOf: 1234, repositories: 2999, version: 2 });
+    expect(read?.header).toMatchObject({ asOf: 1234, repositories: 2999, version: 3 });
     expect(figures(read!.state)).toEqual(figures(state));
 
     for (const s of [state, read!.state]) {
@@ -63,6 +86,36 @@ describe('the admin index snapshot', () => {
       s.updateRepository(name(19), { addRefs: [digest('new'), digest('r20b0')] });
       s.setBlob(digest('r21b0'), undefined);
     }
+    expect(figures(read!.state)).toEqual(figures(state));
+  });
+
+  it('hands over the rows first: they answer the list of repositories and the storage totals as the whole index does', async () => {
+    const driver = new MemoryDriver();
+    const state = sampleState();
+    await writeSnapshot(driver, state, 1234);
+    let rows: IndexState | undefined;
+    let wholeWhenRows: unknown = 'not yet';
+    const reading = readSnapshot(driver, (r) => {
+      rows = r;
+      wholeWhenRows = undefined;
+    });
+    const read = await reading;
+    expect(wholeWhenRows).toBeUndefined();
+    expect(rowFigures(rows!)).toEqual(rowFigures(state));
+    expect(rowFigures(read!.state)).toEqual(rowFigures(state));
+  });
+
+  it('still reads a snapshot of version 2 (no rows part), whole', async () => {
+    const driver = new MemoryDriver();
+    const state = sampleState();
+    await writeSnapshot(driver, state, 1234);
+    const v2 = asVersion2(await driver.getContent(layout.indexSnapshot()));
+    await driver.delete(layout.indexSnapshot());
+    await driver.putContent(layout.indexSnapshot(), v2);
+    let rowsCalled = false;
+    const read = await readSnapshot(driver, () => (rowsCalled = true));
+    expect(read?.header).toMatchObject({ asOf: 1234, version: 2 });
+    expect(rowsCalled).toBe(false);
     expect(figures(read!.state)).toEqual(figures(state));
   });
 
@@ -78,10 +131,13 @@ describe('the admin index snapshot', () => {
     expect(await replace(whole.subarray(0, whole.length - 4))).toBeUndefined();
     expect(await replace(whole.subarray(0, Math.floor(whole.length / 2)))).toBeUndefined();
     const text = whole.toString('latin1');
-    expect(await replace(Buffer.from(text.replace('"version":2', '"version":1'), 'latin1'))).toBeUndefined();
+    expect(await replace(Buffer.from(text.replace('"version":3', '"version":1'), 'latin1'))).toBeUndefined();
     expect(await replace(Buffer.from('{"format":"wharf-admin-index"', 'utf8'))).toBeUndefined();
-    const header = JSON.parse(whole.subarray(0, whole.indexOf(10)).toString('utf8')) as { high: number; free: number };
-    const firstBatch = whole.indexOf(10) + 1 + header.high * (16 + 8 + 4 + 1) + header.free * 4;
+    const header = JSON.parse(whole.subarray(0, whole.indexOf(10)).toString('utf8')) as { high: number; free: number; rowsBytes: number };
+    const rowsGarbled = Buffer.from(whole);
+    rowsGarbled.writeUInt16LE(0xffff, whole.indexOf(10) + 1); // the first row's name length
+    expect(await replace(rowsGarbled)).toBeUndefined();
+    const firstBatch = whole.indexOf(10) + 1 + header.rowsBytes + header.high * (16 + 8 + 4 + 1) + header.free * 4;
     const garbled = Buffer.from(whole);
     garbled.writeUInt32LE(0xffffffff, firstBatch + 4); // the first batch's count of repositories
     expect(await replace(garbled)).toBeUndefined();

@@ -19,11 +19,12 @@ import type { StorageDriver } from '../../storage/driver.js';
 import { limiter } from '../limit.js';
 import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
-import { eventOf, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
+import { eventOf, journalSince, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
 import { walkRegistry } from './scan.js';
 import { SnapshotCadence } from './snapshot-cadence.js';
 import { readSnapshot } from './snapshot.js';
 import type { IndexState } from './state.js';
+import { UploadTotals } from './upload-totals.js';
 
 /** Options of {@link AdminIndex}. */
 export interface AdminIndexOptions {
@@ -56,6 +57,8 @@ const STORAGE_REQUESTS = 32;
 /** The admin index over one storage driver (see the module comment). */
 export class AdminIndex implements StorageChanges {
   readonly journal: JournalWriter;
+  /** the upload sessions' totals (upload-totals.ts) */
+  readonly uploads: UploadTotals;
   readonly #driver: StorageDriver;
   readonly #read = limiter(STORAGE_REQUESTS);
   readonly #pollMs: number;
@@ -65,6 +68,10 @@ export class AdminIndex implements StorageChanges {
   readonly #now: () => number;
   #logger: Logger | undefined;
   #state: IndexState | undefined;
+  /** the snapshot's rows while the rest of it loads (snapshot.ts), then undefined */
+  #rows: IndexState | undefined;
+  /** resolves once the snapshot's rows are read, or the start ended without them */
+  #rowsRead: Promise<void> = Promise.resolve();
   #started: Promise<void> | undefined;
   #source: IndexStatus['source'] = null;
   #builtAt = 0;
@@ -89,6 +96,7 @@ export class AdminIndex implements StorageChanges {
     this.#logger = options.logger;
     this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
     this.#snapshots = new SnapshotCadence(driver, this.#snapshotMs, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index snapshot'));
+    this.uploads = new UploadTotals(driver, undefined, this.#now);
     this.journal = new JournalWriter(driver, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index journal'));
   }
 
@@ -108,6 +116,22 @@ export class AdminIndex implements StorageChanges {
     await this.start();
     await this.settled();
     return this.#state!;
+  }
+
+  /**
+   * The index for what the snapshot's rows answer (the list of repositories, one repository's
+   * figures, the storage totals): the index as {@link ready} gives it, or, while a start reads the
+   * rest of the snapshot, the snapshot's rows alone when they are exact: the journal held no change
+   * since the snapshot and this process made none.
+   */
+  async rows(): Promise<IndexState> {
+    const started = this.start();
+    if (!this.#state) {
+      await Promise.race([started, this.#rowsRead]);
+      const rows = this.#rows;
+      if (rows && !this.#state && this.#queue.size === 0 && (this.#replay?.length ?? 0) === 0) return rows;
+    }
+    return this.ready();
   }
 
   /** Resolves once the events received so far are applied. */
@@ -155,20 +179,38 @@ export class AdminIndex implements StorageChanges {
   }
 
   written(path: string): void {
+    this.uploads.written(path);
     this.#receive(eventOf(path));
   }
 
   removed(path: string): void {
+    this.uploads.removed(path);
     this.#receive(eventOf(path));
   }
 
   async #start(): Promise<void> {
     const startedAt = this.#now();
     this.#replay = []; // this process's changes while the snapshot loads (the journal replay skips them)
-    const snapshot = await readSnapshot(this.#driver).catch((err: unknown) => {
-      this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
-      return undefined;
-    });
+    let rowsRead = () => {};
+    this.#rowsRead = new Promise<void>((resolve) => (rowsRead = resolve));
+    let loaded = false;
+    // the rows answer while the rest loads only when no process changed anything since the snapshot
+    const quiet = (rows: IndexState, asOf: number) =>
+      journalSince(this.#driver, asOf - CLOCK_SKEW_MS)
+        .then((changed) => {
+          if (!changed && !loaded) this.#rows = rows;
+        }, () => undefined)
+        .finally(rowsRead);
+    const snapshot = await readSnapshot(this.#driver, (rows, header) => void quiet(rows, header.asOf))
+      .catch((err: unknown) => {
+        this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
+        return undefined;
+      })
+      .finally(() => {
+        loaded = true;
+        this.#rows = undefined;
+        rowsRead();
+      });
     if (snapshot && snapshot.header.asOf > startedAt - RETENTION_MS + 3_600_000) {
       this.#state = snapshot.state;
       this.#source = 'snapshot';

@@ -169,6 +169,15 @@ export class JournalReader {
   }
 }
 
+/**
+ * True when the journal may hold entries written from `since` on (ms since the epoch): a minute
+ * folder of that minute or later, less the look-back a poll allows for writers' clocks. One listing.
+ */
+export async function journalSince(driver: StorageDriver, since: number): Promise<boolean> {
+  const first = Math.floor((since - LOOKBACK_MS) / MINUTE);
+  return (await driver.list(layout.indexJournal())).some((name) => /^\d{10}$/.test(name) && Number(name) >= first);
+}
+
 /** Deletes the journal's minute folders older than {@link RETENTION_MS}. */
 export async function pruneJournal(driver: StorageDriver, now: number): Promise<void> {
   const oldest = Math.floor((now - RETENTION_MS) / MINUTE);

@@ -48,19 +48,24 @@ export async function readRevisions(driver: StorageDriver, read: LimitFunction, 
   return found;
 }
 
-/** The blobs manifest `d` references (config and layers; an index's children are revisions and counted as such); [] when its bytes are missing or not a manifest. */
-export async function readManifestBlobs(driver: StorageDriver, read: LimitFunction, d: Digest): Promise<Digest[]> {
+/**
+ * The blobs manifest `d` references (config and layers; an index's children are revisions and counted as such); [] when its bytes are missing or not a manifest.
+ * @param sizes given: the manifest's stored size (bytes) is recorded in it when its bytes were read
+ */
+export async function readManifestBlobs(driver: StorageDriver, read: LimitFunction, d: Digest, sizes?: Map<Digest, number>): Promise<Digest[]> {
   try {
-    return manifestReferences(await read(() => driver.getContent(layout.blobData(d))))?.blobs ?? [];
+    const body = await read(() => driver.getContent(layout.blobData(d)));
+    sizes?.set(d, body.length);
+    return manifestReferences(body)?.blobs ?? [];
   } catch (err) {
     if (isNotFound(err)) return [];
     throw err;
   }
 }
 
-/** Every digest repository `name`'s manifests reference: the revisions themselves and their configs and layers. */
-export async function readReferences(driver: StorageDriver, read: LimitFunction, revisions: readonly Digest[]): Promise<Digest[]> {
-  const blobs = await Promise.all(revisions.map((d) => readManifestBlobs(driver, read, d)));
+/** Every digest repository `name`'s manifests reference: the revisions themselves and their configs and layers (`sizes`: see {@link readManifestBlobs}). */
+export async function readReferences(driver: StorageDriver, read: LimitFunction, revisions: readonly Digest[], sizes?: Map<Digest, number>): Promise<Digest[]> {
+  const blobs = await Promise.all(revisions.map((d) => readManifestBlobs(driver, read, d, sizes)));
   return [...revisions, ...blobs.flat()];
 }
 
@@ -70,11 +75,15 @@ export async function repositoryExists(driver: StorageDriver, read: LimitFunctio
   return children.includes('_manifests') || children.includes('_layers');
 }
 
-/** Everything the index holds of repository `name`, or undefined when it does not exist. */
-export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<RepositoryFacts | undefined> {
-  if (!(await repositoryExists(driver, read, name))) return undefined;
+/**
+ * Everything the index holds of repository `name`, or undefined when it does not exist.
+ * @param walk given by a walk: it just found the repository holding content (its folder is not
+ *   listed again), and records the sizes of the manifests read (see {@link readManifestBlobs})
+ */
+export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, walk?: { sizes: Map<Digest, number> }): Promise<RepositoryFacts | undefined> {
+  if (!walk && !(await repositoryExists(driver, read, name))) return undefined;
   const [{ tags, lastPush }, revisions] = await Promise.all([readTags(driver, read, name), readRevisions(driver, read, name)]);
-  return { tags, lastPush: lastPush ?? 0, manifests: revisions.length, refs: await readReferences(driver, read, revisions) };
+  return { tags, lastPush: lastPush ?? 0, manifests: revisions.length, refs: await readReferences(driver, read, revisions, walk?.sizes) };
 }
 
 /** The stored size of blob `d` (bytes), or undefined when it is not stored. */
@@ -83,12 +92,15 @@ export async function readBlobSize(driver: StorageDriver, read: LimitFunction, d
   return info && !info.isDir ? info.size : undefined;
 }
 
-/** Calls `visit` with every stored blob and its size, one shard folder at a time. */
-export async function forEachStoredBlob(driver: StorageDriver, read: LimitFunction, visit: (digest: Digest, size: number) => void): Promise<void> {
+/**
+ * Calls `visit` with every stored blob and its size, one shard folder at a time.
+ * @param known true for a blob whose size is known already: not visited (no stat)
+ */
+export async function forEachStoredBlob(driver: StorageDriver, read: LimitFunction, visit: (digest: Digest, size: number) => void, known: (digest: Digest) => boolean = () => false): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
     for (const shard of shards) {
-      const digests = (await read(() => driver.list(layout.blobShard(algorithm, shard)))).map((hex) => `${algorithm}:${hex}`).filter(isDigest);
+      const digests = (await read(() => driver.list(layout.blobShard(algorithm, shard)))).map((hex) => `${algorithm}:${hex}`).filter((d): d is Digest => isDigest(d) && !known(d));
       await Promise.all(
         digests.map(async (d) => {
           const size = await readBlobSize(driver, read, d);
@@ -100,16 +112,20 @@ export async function forEachStoredBlob(driver: StorageDriver, read: LimitFuncti
 }
 
 /**
- * The whole index read from storage: every stored blob, then every repository (8 at a time). It
- * reads each object once: nothing it reads stays in the driver's read cache.
+ * The whole index read from storage: every repository (8 at a time), the manifests' sizes taken from
+ * their bytes read for their references, then every stored blob whose size is not known yet (one
+ * stat each: the manifests need none). It reads each object once: nothing it reads stays in the
+ * driver's read cache.
  */
 export async function walkRegistry(driver: StorageDriver, read: LimitFunction): Promise<IndexState> {
   const walk = readOnce(driver);
   const state = new IndexState();
-  await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size));
   await forEachLimit(await walkRepositories(walk), 8, async (name) => {
-    const facts = await readRepository(walk, read, name);
+    const sizes = new Map<Digest, number>();
+    const facts = await readRepository(walk, read, name, { sizes });
     if (facts) state.setRepository(name, facts);
+    for (const [d, size] of sizes) state.setBlob(d, size);
   });
+  await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size), (d) => state.sizeOf(d) !== undefined);
   return state;
 }

@@ -9,6 +9,7 @@ import type { Digest } from '../../oci/digest.js';
 import type { RepositoryName } from '../../oci/reference.js';
 import { DigestTable } from '../digest-table.js';
 import { lexical } from '../pagination.js';
+import { binarySearch, union } from './sorted-ids.js';
 
 /** Bytes of a repository, split by whether another repository references the same objects. */
 export interface RepositoryBytes {
@@ -56,6 +57,9 @@ export class IndexState {
   #namesSorted = true;
   #storedCount = 0;
   #storedBytes = 0;
+  /** the sums of every repository's tags and manifests, kept as entries change */
+  #tagTotal = 0;
+  #manifestTotal = 0;
   /** bumped whenever a blob's size or holder count changes: repositories' bytes computed before are stale */
   blobGeneration = 0;
   /** bumped on every change */
@@ -83,6 +87,11 @@ export class IndexState {
   /** Blobs stored, and their bytes. */
   get stored(): { count: number; bytes: number } {
     return { count: this.#storedCount, bytes: this.#storedBytes };
+  }
+
+  /** Tags and manifest revisions of every repository together. */
+  get totals(): { tags: number; manifests: number } {
+    return { tags: this.#tagTotal, manifests: this.#manifestTotal };
   }
 
   /** The stored size of `digest`, or undefined when the index does not know it as stored. */
@@ -143,25 +152,50 @@ export class IndexState {
    */
   restoreRepository(name: RepositoryName, facts: { tags: number; manifests: number; lastPush: number; ids: Uint32Array }): void {
     const entry = this.#entry(name);
-    entry.tags = facts.tags;
-    entry.manifests = facts.manifests;
+    this.#counts(entry, facts.tags, facts.manifests);
     entry.lastPush = facts.lastPush;
     entry.refs = facts.ids;
   }
 
+  /**
+   * Adds a repository's figures read from a snapshot's rows (a state that holds no references: its
+   * bytes are the ones given, until a blob changes).
+   */
+  restoreRow(name: RepositoryName, row: { tags: number; manifests: number; lastPush: number; bytes: RepositoryBytes }): void {
+    const entry = this.#entry(name);
+    this.#counts(entry, row.tags, row.manifests);
+    entry.lastPush = row.lastPush;
+    entry.bytes = row.bytes;
+    entry.bytesAt = this.blobGeneration;
+  }
+
+  /** Sets the stored blobs' totals, read from a snapshot, for a state that holds no blob table. */
+  restoreStored(count: number, bytes: number): void {
+    this.#storedCount = count;
+    this.#storedBytes = bytes;
+  }
+
+  /** Takes `names` (every repository, as restored) as the name order when it is in lexical order (as a snapshot writes it), saving a sort. */
+  restoreNames(names: RepositoryName[]): void {
+    if (names.length !== this.#repositories.size) return;
+    for (let i = 1; i < names.length; i++) if (lexical(names[i - 1]!, names[i]!) >= 0) return;
+    this.#names = names;
+    this.#namesSorted = true;
+  }
+
   /** Every repository as a snapshot writes it: copies of its facts, in name order, taken at once with {@link DigestTable.image}. */
-  repositoriesImage(): { name: RepositoryName; tags: number; manifests: number; lastPush: number; refs: Uint32Array }[] {
+  repositoriesImage(): { name: RepositoryName; tags: number; manifests: number; lastPush: number; refs: Uint32Array; bytes: RepositoryBytes }[] {
     return this.names().map((name) => {
-      const { tags, manifests, lastPush, refs } = this.#repositories.get(name)!;
-      return { name, tags, manifests, lastPush, refs };
+      const entry = this.#repositories.get(name)!;
+      const { tags, manifests, lastPush, refs } = entry;
+      return { name, tags, manifests, lastPush, refs, bytes: this.bytes(entry) };
     });
   }
 
   /** Sets repository `name`'s facts (adding it when absent). */
   setRepository(name: RepositoryName, facts: RepositoryFacts): void {
     const entry = this.#entry(name);
-    entry.tags = facts.tags;
-    entry.manifests = facts.manifests;
+    this.#counts(entry, facts.tags, facts.manifests);
     entry.lastPush = facts.lastPush;
     this.#setRefs(entry, this.#ids(facts.refs));
     this.#changed(false);
@@ -170,8 +204,7 @@ export class IndexState {
   /** Updates part of repository `name`'s facts (adding it, empty, when absent). */
   updateRepository(name: RepositoryName, update: { tags?: number; manifests?: number; lastPush?: number; addRefs?: Iterable<Digest> }): RepositoryEntry {
     const entry = this.#entry(name);
-    if (update.tags !== undefined) entry.tags = update.tags;
-    if (update.manifests !== undefined) entry.manifests = update.manifests;
+    this.#counts(entry, update.tags ?? entry.tags, update.manifests ?? entry.manifests);
     if (update.lastPush !== undefined) entry.lastPush = update.lastPush;
     if (update.addRefs) this.#setRefs(entry, union(entry.refs, this.#ids(update.addRefs)));
     this.#changed(false);
@@ -183,6 +216,7 @@ export class IndexState {
     const entry = this.#repositories.get(name);
     if (!entry) return;
     this.#setRefs(entry, EMPTY);
+    this.#counts(entry, 0, 0);
     this.#repositories.delete(name);
     this.#namesSorted = false;
     this.#changed(false);
@@ -218,6 +252,14 @@ export class IndexState {
       this.#namesSorted = false;
     }
     return entry;
+  }
+
+  /** Sets `entry`'s tag and manifest counts, the totals with them. */
+  #counts(entry: RepositoryEntry, tags: number, manifests: number): void {
+    this.#tagTotal += tags - entry.tags;
+    this.#manifestTotal += manifests - entry.manifests;
+    entry.tags = tags;
+    entry.manifests = manifests;
   }
 
   /** The sorted distinct ids of `digests`, added to the blob table (not stored) when unknown. */
@@ -258,34 +300,4 @@ export class IndexState {
     this.generation += 1;
     if (blob) this.blobGeneration += 1;
   }
-}
-
-/** The sorted union of two sorted id arrays. */
-function union(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (b.length === 0) return a;
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let n = 0;
-  while (i < a.length || j < b.length) {
-    const x = i < a.length ? a[i]! : Infinity;
-    const y = j < b.length ? b[j]! : Infinity;
-    const v = Math.min(x, y);
-    if (x === v) i += 1;
-    if (y === v) j += 1;
-    out[n++] = v;
-  }
-  return n === a.length ? a : out.slice(0, n);
-}
-
-function binarySearch(sorted: Uint32Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else if (sorted[mid]! > value) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
 }
