@@ -2,7 +2,8 @@
  * Instructions per manifest GET with metrics and notifications off and on (issue 16's "< 5 %" bound),
  * counted by valgrind's callgrind, which the machine's load does not bend (wall-clock and CPU-time
  * figures swung by a factor of two between rounds on the shared bench machine).
- *   npm run build && node bench/manifest-callgrind.mjs [GETs measured, default 2000] [rounds, default 1] [dist, default ./dist]
+ *   npm run build && node bench/manifest-callgrind.mjs [GETs measured, default 2000] [rounds, default 1] [dist, default ./dist] [parts]
+ * (parts: `metrics,notifications` also measures a server with each alone; CALLGRIND_KEEP=<dir> keeps the dumps there.)
  * For each round, off then on: starts `wharf serve` under `valgrind --tool=callgrind` (filesystem
  * storage in a temporary folder, `info` logs to a file as in `npm run bench`; "on" adds
  * `http.debug.prometheus` and one signed notification endpoint, a receiver in this process that
@@ -19,7 +20,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,8 @@ import { promisify } from 'node:util';
 const measured = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 1);
 const dist = resolve(process.argv[4] ?? 'dist');
+/** `metrics` and/or `notifications` (comma-separated): also measure each alone (to tell their shares apart) */
+const parts = (process.argv[5] ?? '').split(',').filter(Boolean);
 const WARM_UP = 1000;
 const CONNECTIONS = 4;
 /** How long the idle server is counted (ms). */
@@ -101,23 +104,30 @@ async function gets(port, count) {
   agent.destroy();
 }
 
-/** Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out), which are then removed. */
-async function instructions(dir, prefix) {
+/**
+ * Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out), which are then
+ * removed, or moved to `$CALLGRIND_KEEP/<keep>.<name>` when that is set (to read them with callgrind_annotate).
+ */
+async function instructions(dir, prefix, keep) {
   let total = 0;
   for (const name of (await readdir(dir)).filter((n) => n.startsWith(`${prefix}.`) && /\.\d+\.\d+$/.test(n))) {
     const text = await readFile(join(dir, name), 'utf8');
     const summary = text.match(/^summary:\s+(\d+)/m) ?? text.match(/^totals:\s+(\d+)/m);
     if (summary) total += Number(summary[1]);
-    await rm(join(dir, name));
+    if (keep && process.env.CALLGRIND_KEEP) await rename(join(dir, name), join(process.env.CALLGRIND_KEEP, `${keep}.${name}`));
+    else await rm(join(dir, name));
   }
   return total;
 }
 
-async function measure(observed, receiver) {
+/** @param mode 'off', 'on' (metrics and notifications), 'metrics' or 'notifications' (one of them only) */
+async function measure(mode, receiver) {
+  const metered = mode === 'on' || mode === 'metrics';
+  const observed = mode === 'on' || mode === 'notifications';
   const dir = await mkdtemp(join(tmpdir(), 'wharf-callgrind-'));
   try {
     const port = await freePort();
-    const debug = observed ? `  debug:\n    addr: 127.0.0.1:${await freePort()}\n    prometheus:\n      enabled: true\n` : '';
+    const debug = metered ? `  debug:\n    addr: 127.0.0.1:${await freePort()}\n    prometheus:\n      enabled: true\n` : '';
     const notifications = observed ? `notifications:\n  endpoints: [{name: bench, url: "${receiver.url}", secret: "whsec_${Buffer.alloc(32, 7).toString('base64')}"}]\n` : '';
     const config = `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\n${debug}storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'root')}\n  delete:\n    enabled: true\n${notifications}`;
     await writeFile(join(dir, 'config.yml'), config);
@@ -149,7 +159,7 @@ async function measure(observed, receiver) {
     const delivered = receiver.events() - eventsBefore;
     await delay(1000);
     await run('callgrind_control', ['-d', String(child.pid)]);
-    const total = await instructions(dir, 'callgrind.out');
+    const total = await instructions(dir, 'callgrind.out', mode);
     const idle = idlePerMs * (Date.now() - started);
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
@@ -162,8 +172,12 @@ async function measure(observed, receiver) {
 const receiver = await startReceiver();
 const ratios = [];
 for (let round = 1; round <= rounds; round++) {
-  const off = await measure(false, receiver);
-  const on = await measure(true, receiver);
+  const off = await measure('off', receiver);
+  for (const part of parts) {
+    const one = await measure(part, receiver);
+    console.log(`round ${round}: ${part} only ${Math.round(one.perGet)} instructions/GET, ${part}/off ${(one.perGet / off.perGet).toFixed(3)}`);
+  }
+  const on = await measure('on', receiver);
   ratios.push(on.perGet / off.perGet);
   console.log(`round ${round}: off ${Math.round(off.perGet)} instructions/GET (${Math.round(off.raw)} before the idle server's share), on ${Math.round(on.perGet)} (${Math.round(on.raw)}; ${on.delivered} of ${measured} events delivered in the window), on/off ${(on.perGet / off.perGet).toFixed(3)} (${(on.raw / off.raw).toFixed(3)})`);
 }
