@@ -18,6 +18,7 @@ import { headLoad } from './head-load.js';
 import { proxyHeader, proxyMetrics, proxyPairsTable, proxyRound, startProxyBench, type ProxyBench } from './proxy.js';
 import { agent } from './http.js';
 import { loadNote, observabilityConfig, observabilityTable, sinkNote, startSink, type SinkStats } from './observability.js';
+import { pushPairs } from './push-pairs.js';
 import { markdownTable, Results, type Metric } from './report.js';
 import { cpuSeconds, installed, startDistribution, startWharf, withPeakRss, type ServerUnderTest } from './servers.js';
 import { runScale } from './scale/scale.js';
@@ -115,6 +116,8 @@ interface Options {
   s3: boolean;
   only: Group[];
   observability: boolean;
+  /** pushes of each mode by each server per round, interleaved push by push (--observability only) */
+  pushRepeats: number;
   wharfNodeArgs: string;
   /** a checkout whose `dist/` holds a baseline build: a second caching Wharf in the proxy's brackets */
   proxyBaseline?: string;
@@ -162,6 +165,8 @@ const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
 
 /** `--observability`'s rounds by default: a cost of a few per cent needs more samples than a ratio of 1.2x. */
 const OBSERVABILITY_ROUNDS = 7;
+/** `--observability`'s pushes of each mode per server and round (push-pairs.ts). */
+const OBSERVABILITY_PUSH_REPEATS = 2;
 
 function sizeDefault(key: keyof SizeOptions): string {
   return `(default: ${SIZE_DEFAULTS.filesystem[key]}; with --s3: ${SIZE_DEFAULTS.s3[key]})`;
@@ -190,6 +195,7 @@ function parseOptions(argv: string[]): Options {
     .option('--no-docker', 'skip docker push/pull')
     .option('--no-distribution', 'measure Wharf alone')
     .option('--observability', `Wharf against Wharf with metrics and notifications on (in place of Distribution): their cost (${OBSERVABILITY_ROUNDS} rounds unless --rounds)`, false)
+    .option('--push-repeats <n>', `--observability: pushes of each mode by each server per round, the two servers interleaved push by push (default ${OBSERVABILITY_PUSH_REPEATS})`, positive, OBSERVABILITY_PUSH_REPEATS)
     .option('--only <groups>', `run only these workload groups (${GROUPS.join(',')})`, groups, DEFAULT_GROUPS)
     .option('--scale-full', `scale: the issue's sizes, ${SCALE_FULL.scaleSizes.join(' and ')} repositories and ${SCALE_FULL.scaleTags} tags (about 20 minutes; or BENCH_SCALE=full)`, false)
     .option('--scale-sizes <list>', `scale: repository counts of the wide registries, 10 tags each (default: ${SCALE_QUICK.scaleSizes.join(',')}; with --scale-full: ${SCALE_FULL.scaleSizes.join(',')})`, sizeList)
@@ -492,6 +498,15 @@ async function main(): Promise<void> {
       // the servers take turns at going first (A B, B A, ...): the one after inherits the machine the first left (dirty pages, warm caches)
       const order = round % 2 === 1 ? prepared : [...prepared].reverse();
       for (const group of GROUPS.filter((g) => g !== 'ceilings' && g !== 'client' && g !== 'proxy' && only.has(g))) {
+        if (group === 'push' && options.observability) {
+          log(`round ${round}: push, the two servers interleaved push by push`);
+          const pushOptions = { size: options.blobMib * MiB, chunkBytes: options.chunkMib * MiB, repeats: options.pushRepeats, keepChunked: options.only.includes('pull'), digestOf };
+          await pushPairs(prepared.map((p) => p.server), round, pushOptions, results).catch((err: unknown) => {
+            results.notes.push(`round ${round}, push failed: ${(err as Error).message}`);
+            for (const m of metrics(options)) if (m.group === group) results.expectRow(m.key);
+          });
+          continue;
+        }
         for (const p of order) {
           log(`round ${round}: ${group} on ${p.server.kind}`);
           try {

@@ -2,7 +2,8 @@
  * Instructions per manifest GET with metrics and notifications off and on (issue 16's "< 5 %" bound),
  * counted by valgrind's callgrind, which the machine's load does not bend (wall-clock and CPU-time
  * figures swung by a factor of two between rounds on the shared bench machine).
- *   npm run build && node bench/manifest-callgrind.mjs [GETs measured, default 2000] [rounds, default 1] [dist, default ./dist]
+ *   npm run build && node bench/manifest-callgrind.mjs [GETs measured, default 2000] [rounds, default 1] [dist, default ./dist] [parts]
+ * (parts: `metrics,notifications` also measures a server with each alone; CALLGRIND_KEEP=<dir> keeps the dumps there.)
  * For each round, off then on: starts `wharf serve` under `valgrind --tool=callgrind` (filesystem
  * storage in a temporary folder, `info` logs to a file as in `npm run bench`; "on" adds
  * `http.debug.prometheus` and one signed notification endpoint, a receiver in this process that
@@ -13,13 +14,15 @@
  * receiver has every event (on) and a further second (both: the delivery of the last events is
  * counted), dumps (`callgrind_control -d`) and reads the instruction total of that dump, less the
  * idle rate times the window. Prints instructions per GET for each server and the ratio on/off. Every thread of the server is counted
- * (libuv's pool, V8's compiler and GC threads), as the CPU they use is the server's.
+ * (libuv's pool, V8's GC threads) but V8's optimizing compiler's (TurboFan, 60-70 % of the window's instructions in both servers:
+ * work per function and deoptimization, not per request, which a window of a few thousand GETs under valgrind does not amortize);
+ * the figures with it are printed beside.
  */
 /* global Buffer, console, fetch */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,8 @@ import { promisify } from 'node:util';
 const measured = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 1);
 const dist = resolve(process.argv[4] ?? 'dist');
+/** `metrics` and/or `notifications` (comma-separated): also measure each alone (to tell their shares apart) */
+const parts = (process.argv[5] ?? '').split(',').filter(Boolean);
 const WARM_UP = 1000;
 const CONNECTIONS = 4;
 /** How long the idle server is counted (ms). */
@@ -101,23 +106,44 @@ async function gets(port, count) {
   agent.destroy();
 }
 
-/** Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out), which are then removed. */
-async function instructions(dir, prefix) {
+/**
+ * Instructions (Ir) of the callgrind dumps in `dir` (`<prefix>.<pid>.<dump>`: the exit's own file is left out), which are then
+ * removed, or moved to `$CALLGRIND_KEEP/<keep>.<name>` when that is set (to read them with callgrind_annotate).
+ */
+async function instructions(dir, prefix, keep) {
   let total = 0;
+  let compile = 0;
   for (const name of (await readdir(dir)).filter((n) => n.startsWith(`${prefix}.`) && /\.\d+\.\d+$/.test(n))) {
     const text = await readFile(join(dir, name), 'utf8');
     const summary = text.match(/^summary:\s+(\d+)/m) ?? text.match(/^totals:\s+(\d+)/m);
     if (summary) total += Number(summary[1]);
-    await rm(join(dir, name));
+    compile += await compileInstructions(join(dir, name));
+    if (keep && process.env.CALLGRIND_KEEP) await rename(join(dir, name), join(process.env.CALLGRIND_KEEP, `${keep}.${name}`));
+    else await rm(join(dir, name));
   }
-  return total;
+  return { total, compile };
 }
 
-async function measure(observed, receiver) {
+/**
+ * Instructions of a dump spent by V8's optimizing compiler (TurboFan) on its background threads
+ * (`OptimizingCompileDispatcher::CompileTask`, inclusive): 60-70 % of a dump's instructions in the
+ * window of a few thousand GETs under callgrind, off and on alike, and work done once per function
+ * (or per deoptimization), not per request; the per-GET figures are given without it, and with it.
+ */
+async function compileInstructions(file) {
+  const { stdout } = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { maxBuffer: 64 * 1024 * 1024 });
+  const line = stdout.split('\n').find((l) => l.includes('OptimizingCompileDispatcher::CompileTask::RunInternal'));
+  return line ? Number(line.trim().split(/\s+/)[0].replace(/,/g, '')) : 0;
+}
+
+/** @param mode 'off', 'on' (metrics and notifications), 'metrics' or 'notifications' (one of them only) */
+async function measure(mode, receiver) {
+  const metered = mode === 'on' || mode === 'metrics';
+  const observed = mode === 'on' || mode === 'notifications';
   const dir = await mkdtemp(join(tmpdir(), 'wharf-callgrind-'));
   try {
     const port = await freePort();
-    const debug = observed ? `  debug:\n    addr: 127.0.0.1:${await freePort()}\n    prometheus:\n      enabled: true\n` : '';
+    const debug = metered ? `  debug:\n    addr: 127.0.0.1:${await freePort()}\n    prometheus:\n      enabled: true\n` : '';
     const notifications = observed ? `notifications:\n  endpoints: [{name: bench, url: "${receiver.url}", secret: "whsec_${Buffer.alloc(32, 7).toString('base64')}"}]\n` : '';
     const config = `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\n${debug}storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'root')}\n  delete:\n    enabled: true\n${notifications}`;
     await writeFile(join(dir, 'config.yml'), config);
@@ -140,7 +166,8 @@ async function measure(observed, receiver) {
     let started = Date.now();
     await delay(IDLE_MS);
     await run('callgrind_control', ['-d', String(child.pid)]);
-    const idlePerMs = (await instructions(dir, 'callgrind.out')) / (Date.now() - started);
+    const idle = await instructions(dir, 'callgrind.out');
+    const idleMs = Date.now() - started;
     const eventsBefore = receiver.events();
     await run('callgrind_control', ['-z', String(child.pid)]);
     started = Date.now();
@@ -149,11 +176,17 @@ async function measure(observed, receiver) {
     const delivered = receiver.events() - eventsBefore;
     await delay(1000);
     await run('callgrind_control', ['-d', String(child.pid)]);
-    const total = await instructions(dir, 'callgrind.out');
-    const idle = idlePerMs * (Date.now() - started);
+    const counted = await instructions(dir, 'callgrind.out', mode);
+    const window = (Date.now() - started) / idleMs;
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
-    return { perGet: (total - idle) / measured, raw: total / measured, delivered };
+    return {
+      perGet: (counted.total - counted.compile - (idle.total - idle.compile) * window) / measured,
+      withCompile: (counted.total - idle.total * window) / measured,
+      raw: counted.total / measured,
+      compileShare: counted.compile / counted.total,
+      delivered,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -162,10 +195,18 @@ async function measure(observed, receiver) {
 const receiver = await startReceiver();
 const ratios = [];
 for (let round = 1; round <= rounds; round++) {
-  const off = await measure(false, receiver);
-  const on = await measure(true, receiver);
+  const off = await measure('off', receiver);
+  for (const part of parts) {
+    const one = await measure(part, receiver);
+    console.log(`round ${round}: ${part} only ${Math.round(one.perGet)} instructions/GET, ${part}/off ${(one.perGet / off.perGet).toFixed(3)} (with the compiler's: ${(one.withCompile / off.withCompile).toFixed(3)})`);
+  }
+  const on = await measure('on', receiver);
   ratios.push(on.perGet / off.perGet);
-  console.log(`round ${round}: off ${Math.round(off.perGet)} instructions/GET (${Math.round(off.raw)} before the idle server's share), on ${Math.round(on.perGet)} (${Math.round(on.raw)}; ${on.delivered} of ${measured} events delivered in the window), on/off ${(on.perGet / off.perGet).toFixed(3)} (${(on.raw / off.raw).toFixed(3)})`);
+  console.log(
+    `round ${round}: off ${Math.round(off.perGet)} instructions/GET without the optimizing compiler's threads (${Math.round(off.withCompile)} with them, ${Math.round(off.raw)} before the idle server's share; compiler ${(off.compileShare * 100).toFixed(0)} % of the dump), ` +
+      `on ${Math.round(on.perGet)} (${Math.round(on.withCompile)}, ${Math.round(on.raw)}; compiler ${(on.compileShare * 100).toFixed(0)} %; ${on.delivered} of ${measured} events delivered in the window), ` +
+      `on/off ${(on.perGet / off.perGet).toFixed(3)} (with the compiler's: ${(on.withCompile / off.withCompile).toFixed(3)})`,
+  );
 }
 console.log(`on/off per manifest GET: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
 await receiver.close();

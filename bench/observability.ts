@@ -6,9 +6,10 @@
  * The receiver (observability-sink.ts) runs in a process of its own, so it never delays the load
  * generator's event loop, and does only what any receiver must (drain, count, answer 202); it still
  * shares the machine's cores, and the note gives the CPU it used. The cost of each figure is read per
- * round, from the two samples taken side by side (1 - observed/plain), and summarized as the median
- * and range of those: under a load that drifts, neighbours in time compare better than medians of
- * whole columns.
+ * pair of samples taken side by side (1 - observed/plain: a round's, or for blob pushes a pair of
+ * pushes, see push-pairs.ts), summarized as the median and range of those (under a load that drifts,
+ * neighbours in time compare better than medians of whole columns), and from the totals of each
+ * column; beside it the server's CPU (from /proc) for the same work, in totals and per pair.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -87,10 +88,37 @@ export function pairedCosts(plain: readonly number[], observed: readonly number[
   return plain.map((p, i) => 1 - observed[i]! / p);
 }
 
-/** The extra CPU of each round, observed/plain - 1, paired as {@link pairedCosts}. */
+/** The extra CPU of each round (or pair of pushes), observed/plain - 1, paired as {@link pairedCosts}. */
 export function pairedCpuCosts(plain: readonly number[], observed: readonly number[]): number[] | undefined {
   if (plain.length !== observed.length || plain.length === 0) return undefined;
   return plain.map((p, i) => observed[i]! / p - 1);
+}
+
+/** The harmonic mean: the rate of all samples together when each measured the same work (a throughput's total). */
+function harmonicMean(samples: readonly number[]): number | undefined {
+  return samples.length === 0 ? undefined : samples.length / samples.reduce((sum, x) => sum + 1 / x, 0);
+}
+
+/** The arithmetic mean: the total over all samples per unit of work when each measured the same work (CPU per request or per GiB). */
+function mean(samples: readonly number[]): number | undefined {
+  return samples.length === 0 ? undefined : samples.reduce((sum, x) => sum + x, 0) / samples.length;
+}
+
+/**
+ * The cost of the totals of a throughput: 1 - (all observed work / its time) / (all plain work / its
+ * time), every sample having measured the same work; undefined without samples on either side.
+ */
+export function totalCost(plain: readonly number[], observed: readonly number[]): number | undefined {
+  const p = harmonicMean(plain);
+  const o = harmonicMean(observed);
+  return p === undefined || o === undefined ? undefined : 1 - o / p;
+}
+
+/** The extra CPU of the totals: all observed CPU / all plain CPU - 1 (the same work per sample); undefined without samples. */
+export function totalCpuCost(plain: readonly number[], observed: readonly number[]): number | undefined {
+  const p = mean(plain);
+  const o = mean(observed);
+  return p === undefined || o === undefined ? undefined : o / p - 1;
 }
 
 function percent(value: number): string {
@@ -102,14 +130,22 @@ function costCell(summary: Summary | undefined): string {
   return `${percent(summary.median)} (${percent(summary.min)}..${percent(summary.max)})`;
 }
 
+function holdsCell(cost: number | undefined): string {
+  return cost === undefined ? 'n/a' : cost < MAX_COST ? 'yes' : '**no**';
+}
+
 /**
- * The cost table: per figure, the medians of both columns, the cost of their medians, the per-round
- * cost (median and range) and whether that median is under 5 %, then the server's CPU for the same
- * work (medians) and its extra per round; rows without samples are left out.
+ * The cost table, one row per figure: the medians of both columns; the time cost per pair of
+ * samples taken side by side (median and range: the spread) and of the totals (all samples of each
+ * column together); the server's CPU for the same work, its totals per unit and their extra, and the
+ * extra per pair (median and range); whether the time cost per pair (median) and the extra CPU of
+ * the totals are under 5 %. Under a drifting load the CPU totals read a cost of a few per cent best
+ * (a push's time swung ±20 % between rounds of the same code, its CPU total over all of them did not).
+ * Rows without samples are left out.
  */
 export function observabilityTable(results: Results): string {
   const lines = [
-    '| figure | Wharf median | with metrics and notifications median | cost of the medians | cost per round, median (min..max) | target | holds | server CPU, Wharf → with them (medians) | extra CPU per round, median (min..max) |',
+    '| figure | Wharf median | with metrics and notifications median | time cost per pair, median (min..max) | time cost of the totals | server CPU totals, Wharf → with them | extra CPU of the totals | extra CPU per pair, median (min..max) | < 5 %: time per pair / CPU totals |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { key, label, cpu, cpuUnit } of COSTED) {
@@ -117,16 +153,17 @@ export function observabilityTable(results: Results): string {
     if (!entry || (entry.wharf.length === 0 && entry.distribution.length === 0)) continue;
     const plain = summarize(entry.wharf);
     const observed = summarize(entry.distribution);
-    const ofMedians = plain && observed ? percent(1 - observed.median / plain.median) : 'n/a';
     const paired = summarize(pairedCosts(entry.wharf, entry.distribution) ?? []);
-    const holds = paired ? (paired.median < MAX_COST ? 'yes' : '**no**') : '';
-    const cpuEntry = results.samples.get(cpu);
-    const cpuPlain = summarize(cpuEntry?.wharf ?? []);
-    const cpuObserved = summarize(cpuEntry?.distribution ?? []);
-    const cpuCell = cpuPlain && cpuObserved ? `${formatNumber(cpuPlain.median)} → ${formatNumber(cpuObserved.median)} ${cpuUnit}` : 'n/a';
-    const cpuExtra = summarize(pairedCpuCosts(cpuEntry?.wharf ?? [], cpuEntry?.distribution ?? []) ?? []);
+    const total = totalCost(entry.wharf, entry.distribution);
+    const cpuEntry = results.samples.get(cpu) ?? { wharf: [], distribution: [] };
+    const cpuPlain = mean(cpuEntry.wharf);
+    const cpuObserved = mean(cpuEntry.distribution);
+    const cpuCell = cpuPlain !== undefined && cpuObserved !== undefined ? `${formatNumber(cpuPlain)} → ${formatNumber(cpuObserved)} ${cpuUnit}` : 'n/a';
+    const cpuTotal = totalCpuCost(cpuEntry.wharf, cpuEntry.distribution);
+    const cpuExtra = summarize(pairedCpuCosts(cpuEntry.wharf, cpuEntry.distribution) ?? []);
     lines.push(
-      `| ${label} | ${plain ? formatNumber(plain.median) : 'n/a'} | ${observed ? formatNumber(observed.median) : 'n/a'} | ${ofMedians} | ${costCell(paired)} | < 5 % | ${holds} | ${cpuCell} | ${costCell(cpuExtra)} |`,
+      `| ${label} | ${plain ? formatNumber(plain.median) : 'n/a'} | ${observed ? formatNumber(observed.median) : 'n/a'} | ${costCell(paired)} | ${total === undefined ? 'n/a' : percent(total)} | ` +
+        `${cpuCell} | ${cpuTotal === undefined ? 'n/a' : percent(cpuTotal)} | ${costCell(cpuExtra)} | ${holdsCell(paired?.median)} / ${holdsCell(cpuTotal)} |`,
     );
   }
   return lines.join('\n');

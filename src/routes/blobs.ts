@@ -48,7 +48,7 @@ export async function sendStoredBlob(req: IncomingMessage, res: ServerResponse, 
     res.setHeader('Location', redirect);
     res.setHeader('Content-Length', 0);
     res.statusCode = 307;
-    await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
+    void deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
     res.end();
     return;
   }
@@ -70,7 +70,7 @@ export async function sendStoredBlob(req: IncomingMessage, res: ServerResponse, 
     return;
   }
   await deps.registry.blobs.send(digest, range ? { offset: range.start, length } : undefined, res);
-  await deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
+  void deps.events?.record(req, res, 'pull', { kind: 'blob', repository: name, digest, size: info.size });
 }
 
 /** Answers 206 `multipart/byteranges` with `ranges` of the blob, one part after the other (headers only for HEAD). */

@@ -94,7 +94,7 @@ export const getManifest: Handler<ManifestRoute> = async (req, res, route, deps)
   const tag = reference && tagOf(reference);
   if (tag !== undefined) await deps.registry.pulls.record(name, tag);
   manifestHeaders(res, manifest.digest, manifest.mediaType, manifest.body.length);
-  if (req.method === 'GET') await deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag, body: manifest.body });
+  if (req.method === 'GET') void deps.events?.record(req, res, 'pull', { kind: 'manifest', repository: name, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.body.length, tag, body: manifest.body });
   if (req.method === 'HEAD') res.end();
   else res.end(manifest.body);
 };

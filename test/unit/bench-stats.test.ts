@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadNote, observabilityTable, pairedCosts } from '../../bench/observability.js';
+import { loadNote, observabilityTable, pairedCosts, totalCost, totalCpuCost } from '../../bench/observability.js';
+import { pairOrder, pushSeed } from '../../bench/push-pairs.js';
 import { Results, targetHolds } from '../../bench/report.js';
 import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
 import { settledCpu } from '../../bench/workloads.js';
@@ -58,9 +59,25 @@ describe('the cost of metrics and notifications (bench --observability)', () => 
       results.add('cpu-get-tag', 'distribution', observed!);
     }
     const table = observabilityTable(results);
-    expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % | 1 % (-1 %..4 %) | < 5 % | yes | 100 → 110 µs/request | 2 % (0 %..10 %) |');
-    expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % | 20 % (20 %..20 %) | < 5 % | **no** | n/a | n/a |');
+    expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % (-1 %..4 %) | 2.05 % | 107 → 111 µs/request | 3.75 % | 2 % (0 %..10 %) | yes / yes |');
+    expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % (20 %..20 %) | 20 % | n/a | n/a | n/a | **no** / n/a |');
     expect(table).not.toContain('HEAD');
+  });
+
+  it('reads the cost of the totals: all work over all time (harmonic mean of throughputs), all CPU over all work', () => {
+    // 1 GiB at 100 and at 50 MiB/s: 2 GiB in 30.72 s; against 2 GiB in 20.48 s
+    expect(totalCost([100, 100], [100, 50])).toBeCloseTo(1 / 3, 10);
+    expect(totalCpuCost([4, 6], [5, 5.5])).toBeCloseTo(0.05, 10);
+    expect(totalCost([], [1])).toBeUndefined();
+    expect(totalCpuCost([1], [])).toBeUndefined();
+  });
+
+  it('interleaves the pushes of the two servers pair by pair, each round starting the other way', () => {
+    expect([0, 1, 2].map((pair) => pairOrder(['A', 'B'], 1, pair).join(''))).toEqual(['AB', 'BA', 'AB']);
+    expect([0, 1].map((pair) => pairOrder(['A', 'B'], 2, pair).join(''))).toEqual(['BA', 'AB']);
+    const server = { kind: 'wharf' } as Parameters<typeof pushSeed>[0];
+    expect(pushSeed(server, 3, 'chunked', 0)).toBe('w3chunked');
+    expect(pushSeed(server, 3, 'chunked', 1)).toBe('w3chunkedr1');
   });
 });
 

@@ -75,3 +75,29 @@ describe('EventFactory.line', () => {
     }
   });
 });
+
+describe('EventFactory.pending (a pull kept in memory as the parts of its text)', () => {
+  it.each(targets)('makes a %s later, byte for byte the event of the time it was recorded', async (_name, action, target) => {
+    const factory = new EventFactory(config, '127.0.0.1:5000');
+    const requests = [request(), request({ ua: 'docker/28 "quoted" \\ \n', host: 'r.example:443', family: 'IPv6', addr: '::1' }), request({ addr: undefined }), Object.assign(request(), { id: undefined })];
+    for (const req of requests) {
+      const res = { locals: {} } as unknown as ServerResponse;
+      const before = Date.now();
+      const pending = factory.pending(req, res, action, target);
+      const after = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const text = pending.text();
+      const { id, timestamp } = JSON.parse(text) as { id: string; timestamp: string };
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(timestamp)).toBeLessThanOrEqual(after);
+      // the event create() makes, with the id and timestamp the text drew: the same bytes as JSON.stringify writes
+      const event = { ...factory.create(req, res, action, target), id, timestamp };
+      const ordered = { id, timestamp, action: event.action, target: event.target, request: event.request, actor: event.actor, source: event.source };
+      expect(text).toBe(JSON.stringify(ordered));
+      expect(text).toBe(eventText(event));
+      // made once: every endpoint and every retry sends the same text
+      expect(pending.text()).toBe(text);
+    }
+  });
+});

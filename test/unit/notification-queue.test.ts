@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { LINGER_MS, MEMORY_EVENTS, NotificationQueue, type BatchRef } from '../../src/observability/notifications/queue.js';
+import { PendingEvent } from '../../src/observability/notifications/event-text.js';
+import { LINGER_MS, MEMORY_EVENTS, NotificationQueue, STORED_POLL_MS, type BatchRef } from '../../src/observability/notifications/queue.js';
 import type { RegistryEvent } from '../../src/observability/notifications/events.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 
@@ -159,4 +160,38 @@ it('reports a failed write of pulls (nobody awaits them) and rejects the durable
   pull(queue, 'pull');
   await expect(queue.enqueue(event('push'), ['hook'], true)).rejects.toThrow('disk full');
   expect(failed).toEqual([2]);
+});
+
+it("makes a pending pull's text once, the same from memory, in the storage and for every endpoint; lists the storage at most every STORED_POLL_MS while it holds none", async () => {
+  const storage = new CountingDriver();
+  let lists = 0;
+  const list = storage.list.bind(storage);
+  storage.list = (path: string) => {
+    lists += 1;
+    return list(path);
+  };
+  const queue = new NotificationQueue(storage);
+  queue.setLive('hook', true);
+  queue.setLive('other', true);
+  const pending = new PendingEvent('pull', '{"repository":"a"}', 'req-1', ',"method":"GET"', '{}', '{}', Date.now());
+  void queue.enqueue(pending, ['hook', 'other'], false);
+  const [kept] = await queue.pending('hook');
+  const [text] = await queue.read('hook', kept!);
+  expect(JSON.parse(text!)).toMatchObject({ action: 'pull', target: { repository: 'a' }, request: { id: 'req-1', method: 'GET' } });
+  // the other endpoint falls behind: its copy is stored, with the same text
+  queue.setLive('other', false);
+  await queue.flushed();
+  const [stored] = await queue.pending('other');
+  expect(stored!.segment).toBeUndefined();
+  expect(await new NotificationQueue(storage).read('other', stored!)).toEqual([text]);
+  // the delivery's next looks within STORED_POLL_MS trust the empty listing; another process's batch shows after it
+  lists = 0;
+  await queue.replace('hook', kept!, []);
+  await queue.pending('hook');
+  await queue.pending('hook');
+  expect(lists).toBe(1);
+  await new NotificationQueue(storage).enqueue(event('elsewhere'), ['hook']);
+  expect(await queue.pending('hook')).toEqual([]);
+  await pause(STORED_POLL_MS + 50);
+  expect(await all(queue, await queue.pending('hook'))).toEqual(['elsewhere']);
 });

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { grantOf } from '../../auth/middleware.js';
 import type { Config } from '../../config/schema.js';
 import { urlBase } from '../../listener/location.js';
-import { actorText, eventLine, member, object, sourceText, targetText } from './event-text.js';
+import { actorText, member, PendingEvent, sourceText, targetText, timestampText } from './event-text.js';
 
 /** The media type of the envelope. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v2+json';
@@ -69,7 +69,7 @@ export interface EventTarget {
 export interface EventRecorder {
   /**
    * Records an event of `req`: a promise to await for a push, mount or delete, undefined for a pull
-   * (nothing to wait for: no promise made per manifest GET).
+   * (nothing to wait for: no promise made per manifest GET; the routes call it with `void`, so not even an `await` of undefined).
    * @throws the storage's error when a push's, mount's or delete's event could not be stored
    */
   record(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): Promise<void> | undefined;
@@ -114,26 +114,12 @@ export class EventFactory {
   /** by connection: the request members after the id, and the host, method and user agent they were made of */
   private readonly connections = new WeakMap<Socket, { host: string | undefined; method: string; useragent: string; members: string }>();
 
-  /** the second of the last timestamp made (ms since the epoch, floored) and its text up to the seconds' dot */
-  private second = { ms: -1, prefix: '' };
-
-  /**
-   * Now in RFC 3339 with milliseconds, as Date's toISOString writes it: the text up to the seconds is
-   * made once a second (toISOString costs 1 to 4 µs, and every manifest GET makes an event).
-   */
-  private timestamp(): string {
-    const ms = Date.now();
-    const second = ms - (ms % 1000);
-    if (second !== this.second.ms) this.second = { ms: second, prefix: new Date(second).toISOString().slice(0, 20) };
-    return `${this.second.prefix}${String(ms - second).padStart(3, '0')}Z`;
-  }
-
   /** The event of `action` on `target`, by `req`. */
   create(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): RegistryEvent {
     const socket = req.socket;
     return {
       id: randomUUID(),
-      timestamp: this.timestamp(),
+      timestamp: timestampText(Date.now()),
       action,
       target: this.target(urlBase(this.config.http, req), action, target),
       request: { id: req.id, addr: addressOf(socket), host: req.headers.host, method: req.method ?? 'GET', useragent: req.headers['user-agent'] ?? '' },
@@ -143,12 +129,20 @@ export class EventFactory {
   }
 
   /**
-   * The JSON text of {@link create}'s event, equal to `eventText(create(...))`, made without the event
-   * object: the target's text is kept by target (a manifest GET stream asks for the same few), and
-   * the request's members after its id by connection (same address, and mostly the same host, method
-   * and user agent), so that an event of a manifest GET costs a UUID, a timestamp and one string.
+   * The JSON text of {@link create}'s event, equal to `eventText(create(...))`: {@link pending}'s, joined now.
    */
   line(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): string {
+    return this.pending(req, res, action, target).text();
+  }
+
+  /**
+   * {@link create}'s event as the parts of its JSON text (see PendingEvent), made without the event
+   * object: the target's text is kept by target (a manifest GET stream asks for the same few), and
+   * the request's members after its id by connection (same address, and mostly the same host, method
+   * and user agent), so that a manifest GET's event costs a few lookups and one small object; its
+   * UUID and text are made when it is stored or delivered.
+   */
+  pending(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): PendingEvent {
     const base = urlBase(this.config.http, req);
     const key = `${action}\0${target.kind}\0${target.repository}\0${target.digest ?? NONE}\0${target.mediaType ?? NONE}\0${target.size ?? NONE}\0${target.tag ?? NONE}\0${target.fromRepository ?? NONE}\0${target.body === undefined}\0${base}`;
     let targetJson = this.targets.get(key);
@@ -166,7 +160,7 @@ export class EventFactory {
       connection = { host, method, useragent, members: member('addr', addressOf(socket)) + member('host', host) + member('method', method) + member('useragent', useragent) };
       this.connections.set(socket, connection);
     }
-    return eventLine(randomUUID(), this.timestamp(), action, targetJson, object(member('id', req.id) + connection.members), actorText(grantOf(res).account), this.sourceJson);
+    return new PendingEvent(action, targetJson, req.id, connection.members, actorText(grantOf(res).account), this.sourceJson, Date.now());
   }
 
   /** The `target` record of an event of `action` on `target`, its URL under `base`. */

@@ -132,7 +132,9 @@ export class Notifier implements EventRecorder {
       series.pending.inc();
     }
     const durable = action !== 'pull';
-    const stored = this.queue.enqueue(this.factory.line(req, res, action, target), wanting.names, durable);
+    const event = this.factory.pending(req, res, action, target);
+    // a pull's text is made when it is delivered or stored (see PendingEvent); the others' now, as they are stored at once
+    const stored = this.queue.enqueue(durable ? event.text() : event, wanting.names, durable);
     return durable ? stored : undefined;
   }
 

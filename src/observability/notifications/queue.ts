@@ -24,20 +24,27 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageDriver } from '../../storage/driver.js';
 import { batchPrefix, StoredBatches, type StoredBatch } from './batches.js';
-import { eventText } from './event-text.js';
+import { eventText, PendingEvent, queuedText } from './event-text.js';
 import type { RegistryEvent } from './events.js';
 
 /** How long pull events wait for others before they are written, when they are written (ms). */
 export const LINGER_MS = 100;
 /** The most events of one endpoint kept in memory; beyond, they are written. */
 export const MEMORY_EVENTS = 4096;
+/**
+ * How long {@link NotificationQueue.pending} trusts a listing of an endpoint's stored batches that
+ * found none, while this process wrote none since (ms): the batches of other processes are looked
+ * for this often, not at every delivery (a listing per POST cost as much as the POST's set-up).
+ */
+export const STORED_POLL_MS = 1_000;
 
 /** A run of events of one endpoint queued by this process and not yet delivered. */
 interface Segment {
   readonly endpoint: string;
   /** its batch name without the count: its place in the order */
   readonly prefix: string;
-  lines: string[];
+  /** JSON texts, or pull events whose text is made when the segment is read or written ({@link texts}) */
+  lines: (string | PendingEvent)[];
   /** new events of the endpoint join it */
   open: boolean;
   /** ms since the epoch when it is to be written; Infinity: kept in memory until delivered */
@@ -82,6 +89,10 @@ export class NotificationQueue {
   private inflight: Promise<void> | undefined;
   /** the timer of the next lingering write */
   private timer: NodeJS.Timeout | undefined;
+  /** by endpoint: when a listing found no stored batch (ms since the epoch), while this process wrote none since */
+  private readonly listedEmpty = new Map<string, number>();
+  /** writes started by this process so far (a listing that overlapped one is not trusted) */
+  private writes = 0;
   /** called after each write with the endpoints it wrote to */
   onWritten: (endpoints: string[]) => void = () => undefined;
   /** called when a write failed, with the number of events it held (its durable callers also get the error) */
@@ -94,13 +105,13 @@ export class NotificationQueue {
   }
 
   /**
-   * Queues `event` (or its JSON text, see eventText) for `endpoints`, in the order of the calls.
+   * Queues `event` (or its JSON text, see eventText, or its parts, see PendingEvent) for `endpoints`, in the order of the calls.
    * @param durable store it (and what was queued before it) before the promise resolves; else see the module's rules
    * @returns for a durable event, a promise that resolves once it is stored (rejects with the storage's error)
    */
-  enqueue(event: RegistryEvent | string, endpoints: readonly string[], durable = true): Promise<void> {
+  enqueue(event: RegistryEvent | string | PendingEvent, endpoints: readonly string[], durable = true): Promise<void> {
     if (endpoints.length === 0) return RESOLVED;
-    const line = typeof event === 'string' ? event : eventText(event);
+    const line = typeof event === 'string' || event instanceof PendingEvent ? event : eventText(event);
     let waits: Promise<void>[] | undefined;
     let schedule = false;
     for (const endpoint of endpoints) {
@@ -161,14 +172,14 @@ export class NotificationQueue {
     const own = (this.tails.get(endpoint)?.segments ?? []).filter((s) => s.lines.length > 0);
     if (seal) for (const s of own) s.open = false;
     const prefixes = new Set(own.map((s) => s.prefix));
-    const items: BatchRef[] = (await this.stored.list(endpoint)).filter((b) => !prefixes.has(batchPrefix(b.name)));
+    const items: BatchRef[] = (await this.listStored(endpoint, seal)).filter((b) => !prefixes.has(batchPrefix(b.name)));
     for (const s of own) items.push({ name: `${s.prefix}-${s.lines.length}`, count: s.lines.length, segment: s });
     return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** The events of an entry of {@link pending}, in order, as JSON text; [] when another process already removed it. */
   read(endpoint: string, item: BatchRef): Promise<readonly string[]> {
-    return item.segment ? Promise.resolve(item.segment.lines) : this.stored.read(endpoint, item.name);
+    return item.segment ? Promise.resolve(texts(item.segment)) : this.stored.read(endpoint, item.name);
   }
 
   /** Replaces an entry of {@link pending} by its events still to deliver (same place in the order; `item` renamed); removes it when none are left. */
@@ -187,6 +198,18 @@ export class NotificationQueue {
     }
     item.name = `${batchPrefix(item.name)}-${remaining.length}`;
     item.count = remaining.length;
+  }
+
+  /** The endpoint's stored batches; none without listing them while {@link STORED_POLL_MS} says so (`trust`: the delivery's reads). */
+  private async listStored(endpoint: string, trust: boolean): Promise<StoredBatch[]> {
+    const emptyAt = this.listedEmpty.get(endpoint);
+    if (trust && emptyAt !== undefined && Date.now() - emptyAt < STORED_POLL_MS) return [];
+    const listedAt = Date.now();
+    const writes = this.writes;
+    const stored = await this.stored.list(endpoint);
+    if (stored.length === 0 && writes === this.writes) this.listedEmpty.set(endpoint, listedAt);
+    else this.listedEmpty.delete(endpoint);
+    return stored;
   }
 
   private tail(endpoint: string): Tail {
@@ -248,8 +271,10 @@ export class NotificationQueue {
   /** Writes a segment and takes it off its tail (stored, or lost with its write: the delivery may still send its events from memory). */
   private async store(s: Segment): Promise<void> {
     s.open = false;
+    this.writes += 1;
+    this.listedEmpty.delete(s.endpoint);
     try {
-      await this.stored.write(s.endpoint, s.prefix, s.lines);
+      await this.stored.write(s.endpoint, s.prefix, texts(s));
       s.stored = true;
       s.waiter?.resolve();
     } catch (err) {
@@ -258,6 +283,13 @@ export class NotificationQueue {
     }
     this.remove(this.tail(s.endpoint), s);
   }
+}
+
+/** A segment's events as JSON text, in order: its pending events' texts are made (once) and kept in their place. */
+function texts(s: Segment): string[] {
+  const lines = s.lines;
+  for (let i = 0; i < lines.length; i++) lines[i] = queuedText(lines[i]!);
+  return lines as string[];
 }
 
 function waiter(): Waiter {
