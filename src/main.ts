@@ -1,9 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=128
+#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64
 /**
  * The `wharf` command: parses argv and hands over to the command in `cli/`.
  *
- * The shebang's `--initial-old-space-size=128` (MiB) lets V8 skip full collections while the old
- * generation and the external memory allocated since the last one stay under 128 MiB. Without it a
+ * The shebang's `--initial-old-space-size=64` (MiB) lets V8 skip full collections while the old
+ * generation and the external memory allocated since the last one stay under 64 MiB (128 kept the
+ * same CPU and raised peak RSS on S3 to 177 MiB: docs/performance.md). Without it a
  * process that receives blobs (a pull-through fill, a push, the client's pull) falls into a loop of
  * mark-compacts: every socket read is a new ArrayBuffer, V8 counts those not yet scavenged against the
  * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
