@@ -1,5 +1,5 @@
 /**
- * Layer prefetch on a cold pull (config `proxy.prefetch`, docs/proxy.md "How it behaves"): when an
+ * Layer prefetch on a cold pull (config `proxy.prefetch`, off by default; docs/proxy.md "How it behaves"): when an
  * image manifest is fetched from the upstream (not served from the cache), its config and layers
  * start to be fetched into the cache at once, through the same single-flight fills the clients' blob
  * GETs join. A client pulls a few layers at a time (docker and containerd three); without prefetch

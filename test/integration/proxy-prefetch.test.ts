@@ -1,7 +1,7 @@
 /**
- * Layer prefetch (`proxy.prefetch`, on by default): a cold pull's image manifest starts the fetch of
+ * Layer prefetch (`proxy.prefetch: true`; off by default): a cold pull's image manifest starts the fetch of
  * its config and layers at once, through the fills the clients' blob GETs join (one upstream GET per
- * blob); an index prefetches nothing until a child is pulled; `prefetch: false` fetches a blob only
+ * blob); an index prefetches nothing until a child is pulled; without it a blob is fetched only
  * when a client asks for it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,7 @@ describe('pull-through layer prefetch', () => {
   it('fetches an image’s config and layers when its manifest is fetched cold, once each', async () => {
     const upstream = await startUpstream();
     const image = await pushImage(upstream.http, 'library/app', 'latest', { layers: 4 });
-    const cache = await startCache([upstreamOf(upstream.url)]);
+    const cache = await startCache([upstreamOf(upstream.url)], { prefetch: true });
     expect((await cache.http.get('/v2/up/library/app/manifests/latest').set(accept)).status).toBe(200);
     const blobs = [image.config, ...image.layers];
     for (const blob of blobs) await eventually(() => isCached(cache, `/v2/up/library/app/blobs/${blob.digest}`), `blob ${blob.digest} to be prefetched`);
@@ -32,7 +32,7 @@ describe('pull-through layer prefetch', () => {
   it('prefetches nothing for an index, and a child’s blobs when the child is pulled', async () => {
     const upstream = await startUpstream();
     const { index, children } = await pushIndex(upstream.http, 'library/multi', 'latest', 2);
-    const cache = await startCache([upstreamOf(upstream.url)]);
+    const cache = await startCache([upstreamOf(upstream.url)], { prefetch: true });
     expect((await cache.http.get('/v2/up/library/multi/manifests/latest').set(accept)).headers['docker-content-digest']).toBe(index.digest);
     await sleep(200);
     expect(upstream.count('GET', /\/blobs\//)).toBe(0);
@@ -42,10 +42,10 @@ describe('pull-through layer prefetch', () => {
     expect(upstream.count('GET', /\/blobs\//)).toBe(1 + child.layers.length);
   });
 
-  it('with prefetch: false, fetches a blob only when a client asks for it', async () => {
+  it('without prefetch (the default), fetches a blob only when a client asks for it', async () => {
     const upstream = await startUpstream();
     const image = await pushImage(upstream.http, 'library/app', 'latest', { layers: 2 });
-    const cache = await startCache([upstreamOf(upstream.url)], { extra: { proxy: { upstreams: [upstreamOf(upstream.url)], prefetch: false } } });
+    const cache = await startCache([upstreamOf(upstream.url)]);
     expect((await cache.http.get('/v2/up/library/app/manifests/latest').set(accept)).status).toBe(200);
     await sleep(200);
     expect(upstream.count('GET', /\/blobs\//)).toBe(0);

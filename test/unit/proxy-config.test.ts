@@ -25,16 +25,16 @@ describe('proxy configuration', () => {
       ],
       negativettl: 30_000,
       filltimeout: 3_600_000,
-      prefetch: true,
+      prefetch: false,
     });
     const [hub, ghcr] = buildUpstreams(c.proxy!);
     expect([hub!.registry, hub!.namespaces, hub!.hub]).toEqual(['docker.io', ['docker.io'], true]);
     expect([ghcr!.registry, ghcr!.namespaces, ghcr!.hub]).toEqual(['ghcr.io', ['ghcr.io'], false]);
   });
 
-  it('turns layer prefetch off with prefetch: false', () => {
-    const c = loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a}\n  prefetch: false\n'), {});
-    expect(c.proxy!.prefetch).toBe(false);
+  it('turns layer prefetch on with prefetch: true', () => {
+    const c = loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a}\n  prefetch: true\n'), {});
+    expect(c.proxy!.prefetch).toBe(true);
     expect(configErrorOf(() => loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a}\n  prefetch: sometimes\n'), {}))).toMatch(/"proxy\.prefetch" = "sometimes".*expected true or false/);
   });
 
