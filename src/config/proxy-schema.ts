@@ -100,6 +100,8 @@ const wharfShape = z.strictObject({
   negativettl: duration.default(30_000),
   /** how long one blob may take to arrive from its upstream before the fill is abandoned (ms) */
   filltimeout: duration.refine((v) => v >= 1000, 'must be at least 1s').default(3_600_000),
+  /** fetch an image's config and layers as soon as its manifest is fetched from the upstream (a cold pull), not only when a client asks for each (off: see docs/proxy.md "Layer prefetch") */
+  prefetch: bool.default(false),
 });
 
 /**

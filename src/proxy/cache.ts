@@ -9,10 +9,12 @@
 import type { Logger } from 'pino';
 import type { ProxyConfig } from '../config/proxy-schema.js';
 import type { Registry } from '../registry/registry.js';
+import { startHashing } from './block-hasher.js';
 import { BlobProxy } from './blobs.js';
 import { UpstreamHealthTracker } from './health.js';
 import type { UpstreamReport } from './report.js';
 import { ManifestProxy } from './manifests.js';
+import { LayerPrefetch } from './prefetch.js';
 import { Router } from './routing.js';
 import { ProxyStats, type ProxyEvent } from './stats.js';
 import type { Upstream } from './upstream.js';
@@ -46,8 +48,15 @@ export class PullThroughCache {
     // a name it lacks is looked up in storage, so a push through another process counts at once
     this.health = new UpstreamHealthTracker(this.stats, options.now);
     this.router = new Router(upstreams, async (name) => (await registry.catalog.listed(name)) || registry.catalog.exists(name));
-    this.manifests = new ManifestProxy(registry, this.stats, { negativeTtlMs: config.negativettl, now: options.now, logger: options.logger });
+    startHashing();
     this.blobs = new BlobProxy(registry, this.stats, { fillTimeoutMs: config.filltimeout, windowBytes: options.fillWindowBytes, logger: options.logger });
+    const prefetch = config.prefetch ? new LayerPrefetch(this.blobs, options.logger) : undefined;
+    this.manifests = new ManifestProxy(registry, this.stats, {
+      negativeTtlMs: config.negativettl,
+      now: options.now,
+      logger: options.logger,
+      fetched: prefetch && ((target, manifest) => void prefetch.start(target, manifest)),
+    });
   }
 
   /** What `GET /admin/v1/cache` reports: each upstream's settings, counters, hit ratio and health (as known now). */

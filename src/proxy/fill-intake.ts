@@ -1,7 +1,7 @@
 /**
  * The upstream side of a blob fill: the upstream's body read in one pass into the fill's window (for
- * its clients) and into the upload session (for the cache), paused while the storage or the fastest
- * client is behind, and resumed with ranged GETs when it is cut (the size being known).
+ * its clients and the hash) and into the upload session (for the cache), paused while the storage,
+ * the hash or the fastest client is behind, and resumed with ranged GETs when it is cut (the size being known).
  */
 import { finished, Readable } from 'node:stream';
 import type { FillWindow } from './fill-window.js';
@@ -24,6 +24,8 @@ export interface IntakeSpec {
   signal: AbortSignal;
   /** told that the first body was cut at byte `at` (a ranged GET follows) */
   cut?(at: number, err: Error): void;
+  /** told once every byte arrived (before the storage may have them all) */
+  complete?(): void;
 }
 
 /** Reads an upstream blob body into a fill's window and its upload session. */
@@ -32,12 +34,19 @@ export class FillIntake {
   #body: Readable | undefined;
   #storageBehind = false;
   #clientsBehind = false;
+  #hashBehind = false;
 
   constructor(private readonly spec: IntakeSpec) {}
 
   /** Pauses the upstream while the clients are behind (true), or lets it go on (false). */
   clientsBehind(behind: boolean): void {
     this.#clientsBehind = behind;
+    this.#flow();
+  }
+
+  /** Pauses the upstream while the hash is behind (true), or lets it go on (false). */
+  hashBehind(behind: boolean): void {
+    this.#hashBehind = behind;
     this.#flow();
   }
 
@@ -66,6 +75,7 @@ export class FillIntake {
       }
       const size = this.spec.size;
       if (size !== undefined && window.received < size) await this.#read(this.spec.resume(window.received), disk);
+      this.spec.complete?.();
       disk.push(null);
     } catch (err) {
       disk.destroy(err as Error);
@@ -110,7 +120,7 @@ export class FillIntake {
   #flow(): void {
     const body = this.#body;
     if (!body) return;
-    if (this.#storageBehind || this.#clientsBehind) body.pause();
+    if (this.#storageBehind || this.#clientsBehind || this.#hashBehind) body.pause();
     else if (body.isPaused()) body.resume();
   }
 }

@@ -10,6 +10,10 @@
  * (mark-compact) collections, which external memory growth then forces every few megabytes: a cold
  * pull spent more CPU in the garbage collector than in anything else. Copied, a chunk dies young (a
  * cheap scavenge) and the window's memory is reused (the copy costs ~0.1 ms per MiB).
+ *
+ * The blocks are shared memory (SharedArrayBuffer): each one, once full (and the last one at
+ * {@link FillWindow.seal}), is handed to the fill's `sealed` callback, which hashes it on a worker
+ * thread ({@link BlockHasher}); a block is held for that too, like for a socket write.
  */
 import type { Writable } from 'node:stream';
 
@@ -26,14 +30,19 @@ export function pooledBlocks(): number {
   return pool.length;
 }
 
+/** Told of each block's bytes once no more are added to it; calls `done` when it no longer reads them. */
+export type SealedBlock = (bytes: Buffer, done: () => void) => void;
+
 interface Block {
   bytes: Buffer;
   /** offset of its first byte in the blob */
   start: number;
   /** bytes of it filled */
   used: number;
-  /** socket writes of slices of it not completed yet */
+  /** socket writes of slices of it, and its hashing, not completed yet */
   writes: number;
+  /** handed to `sealed` */
+  sealed: boolean;
   /** out of the window: back to the pool at the last write's completion */
   retired: boolean;
 }
@@ -49,8 +58,14 @@ export class FillWindow {
     if (block.retired && block.writes === 0) release(block);
   };
 
-  /** `capacity`: bytes the window holds at least (once they arrived), in bytes. */
-  constructor(private readonly capacity: number) {
+  /**
+   * @param capacity bytes the window holds at least (once they arrived)
+   * @param sealed told of every block's bytes once complete, in order (see {@link SealedBlock})
+   */
+  constructor(
+    private readonly capacity: number,
+    private readonly sealed?: SealedBlock,
+  ) {
     this.#blockBytes = Math.min(BLOCK_BYTES, Math.max(1, capacity));
   }
 
@@ -70,12 +85,13 @@ export class FillWindow {
     while (from < chunk.length) {
       let block = this.#blocks[this.#blocks.length - 1];
       if (!block || block.used === block.bytes.length) {
-        block = { bytes: take(this.#blockBytes), start: this.#received + from, used: 0, writes: 0, retired: false };
+        block = { bytes: take(this.#blockBytes), start: this.#received + from, used: 0, writes: 0, sealed: false, retired: false };
         this.#blocks.push(block);
       }
       const copied = chunk.copy(block.bytes, block.used, from);
       block.used += copied;
       from += copied;
+      if (block.used === block.bytes.length) this.#seal(block);
     }
     this.#received += chunk.length;
     this.#held += chunk.length;
@@ -107,6 +123,19 @@ export class FillWindow {
     return room;
   }
 
+  /** No more bytes come: the last block, if not full, is handed to `sealed` too. */
+  seal(): void {
+    const last = this.#blocks[this.#blocks.length - 1];
+    if (last && !last.sealed && last.used > 0) this.#seal(last);
+  }
+
+  #seal(block: Block): void {
+    block.sealed = true;
+    if (!this.sealed) return;
+    block.writes++;
+    this.sealed(block.bytes.subarray(0, block.used), this.#done(block));
+  }
+
   /** Drops every block (each back to the pool once its writes completed). */
   clear(): void {
     for (const block of this.#blocks) retire(block);
@@ -128,7 +157,7 @@ export class FillWindow {
 }
 
 function take(bytes: number): Buffer {
-  return (bytes === BLOCK_BYTES ? pool.pop() : undefined) ?? Buffer.allocUnsafeSlow(bytes);
+  return (bytes === BLOCK_BYTES ? pool.pop() : undefined) ?? Buffer.from(new SharedArrayBuffer(bytes));
 }
 
 function retire(block: Block): void {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { ClientError, RegistryClientError, type FetchedManifest } from '../client/index.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { parseManifest } from '../oci/manifest.js';
+import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import type { Tag } from '../oci/reference.js';
 import type { ManifestReference, StoredManifest, TagLink } from '../registry/manifests.js';
 import type { Registry } from '../registry/registry.js';
@@ -44,6 +44,8 @@ export interface ManifestProxyOptions {
   /** the clock, ms since the epoch */
   now?: () => number;
   logger?: Logger;
+  /** told of every manifest fetched from the upstream that the cache keeps, before it is written (a cold pull: layer prefetch starts there) */
+  fetched?: (target: UpstreamTarget, manifest: ParsedManifest) => void;
 }
 
 /** Manifests of upstream repositories, cached in their cache repositories. */
@@ -110,7 +112,8 @@ export class ManifestProxy {
     } catch (err) {
       throw this.failed(target, what, err);
     }
-    const stored = await this.store(target, fetched);
+    const parsed = await this.store(target, fetched);
+    const stored = parsed !== undefined;
     if (stored && !what.includes(':')) await this.point(target, what as Tag, fetched.digest);
     return { manifest: { digest: fetched.digest, mediaType: fetched.mediaType, body: fetched.bytes }, outcome: 'miss', cached: stored };
   }
@@ -165,16 +168,19 @@ export class ManifestProxy {
     return error;
   }
 
-  /** Stores a fetched manifest; false (logged) when it is not one Wharf can keep (schema 1, an unknown media type). */
-  private async store(target: UpstreamTarget, fetched: FetchedManifest): Promise<boolean> {
+  /** Stores a fetched manifest (telling `options.fetched` first): what it references, or undefined (logged) when it is not one Wharf can keep (schema 1, an unknown media type). */
+  private async store(target: UpstreamTarget, fetched: FetchedManifest): Promise<ParsedManifest | undefined> {
+    let parsed: ParsedManifest;
     try {
-      parseManifest(fetched.bytes, fetched.mediaType);
+      parsed = parseManifest(fetched.bytes, fetched.mediaType);
     } catch (err) {
       this.options.logger?.warn({ upstream: target.upstream.name, repository: target.remote, digest: fetched.digest, err: (err as Error).message }, 'upstream manifest served as received, not cached');
-      return false;
+      return undefined;
     }
+    // the blobs' fetch may start while the manifest is written
+    this.options.fetched?.(target, parsed);
     await this.registry.manifests.keep(target.cache, fetched.digest, fetched.bytes, fetched.mediaType);
-    return true;
+    return parsed;
   }
 
   /** Points cached tag `tag` at `digest`, checked now (its push time: now when it moved, else kept). */

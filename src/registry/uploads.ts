@@ -99,12 +99,16 @@ export class UploadSessions {
 
   /**
    * Appends a chunk to the session. With `range`, the chunk must start at the current offset.
+   * `options.unhashed`: the caller hashes the bytes itself and commits with `verified` (a pull-through
+   * fill hashes on a worker thread): no running hash is kept, so only such a commit avoids reading them back.
+   * `options.writeBuffer`: see AppendOptions.writeBuffer.
    * @throws RegistryError BLOB_UPLOAD_UNKNOWN; RANGE_INVALID (416, with the current `Range`) on a gap or overlap
    */
-  append(name: RepositoryName, id: string, source: Readable, range?: ChunkRange, signal?: AbortSignal): Promise<UploadStatus> {
+  append(name: RepositoryName, id: string, source: Readable, range?: ChunkRange, signal?: AbortSignal, options: { unhashed?: boolean; writeBuffer?: number } = {}): Promise<UploadStatus> {
     return this.locked(id, async () => {
       const status = await this.status(name, id);
-      return this.appendUnlocked(status, source, range, signal);
+      if (options.unhashed) this.#hashes.delete(status.id);
+      return this.appendUnlocked(status, source, range, signal, !options.unhashed, options.writeBuffer);
     });
   }
 
@@ -112,16 +116,23 @@ export class UploadSessions {
    * Completes the session as blob `digest`, after appending `lastChunk` when given; verifies the
    * digest, moves the bytes into the shared store (unless already there), links the blob into the
    * repository and ends the session.
-   * @throws RegistryError BLOB_UPLOAD_UNKNOWN | RANGE_INVALID | DIGEST_INVALID (the session is then cancelled: nothing is stored);
+   * `verified`: the caller hashed exactly the session's `size` bytes itself and found `digest` (a
+   * pull-through fill, whose bytes were appended `unhashed`): only the size is checked, nothing is read back.
+   * @throws RegistryError BLOB_UPLOAD_UNKNOWN | RANGE_INVALID | DIGEST_INVALID | SIZE_INVALID (the session does not hold the
+   *   `verified` size) (the session is then cancelled: nothing is stored);
    *   BLOB_UPLOAD_INVALID when a concurrent garbage collection removed the blob (the session is gone: upload again)
    */
-  commit(name: RepositoryName, id: string, digest: ParsedDigest, lastChunk?: Readable, range?: ChunkRange, signal?: AbortSignal): Promise<BlobInfo> {
+  commit(name: RepositoryName, id: string, digest: ParsedDigest, lastChunk?: Readable, range?: ChunkRange, signal?: AbortSignal, verified?: { size: number }): Promise<BlobInfo> {
     return this.locked(id, async () => {
       let status = await this.status(name, id);
       if (lastChunk) status = await this.appendUnlocked(status, lastChunk, range, signal);
       const data = layout.uploadData(status.id);
       const state = await this.driver.appendedState(data);
-      const actual = await this.digestOf(status.id, state, digest.algorithm);
+      if (verified && state.size !== verified.size) {
+        await this.remove(status.id);
+        throw new RegistryError('SIZE_INVALID', { message: `the session holds ${state.size} bytes, not the ${verified.size} that were verified; the upload was discarded` });
+      }
+      const actual = verified ? digest.digest : await this.digestOf(status.id, state, digest.algorithm);
       if (actual !== undefined && actual !== digest.digest) await this.refuse(status.id, digest.digest, actual);
       const watch = await this.blobs.gcGuard.begin();
       if (actual === undefined) {
@@ -161,17 +172,6 @@ export class UploadSessions {
   }
 
   /**
-   * The sha256 of the bytes session `id` holds, from the hash this process kept while they were
-   * appended (Node's `Hash.copy`, so the session's own hash goes on), without reading them back and
-   * without ending the session: a pull-through cache checks a blob before its commit. Undefined when
-   * no running hash covers exactly `size` bytes (the commit then re-hashes from storage).
-   */
-  runningDigest(id: string, size: number): Digest | undefined {
-    const running = this.#hashes.get(id);
-    return running && running.offset === size ? digestOf('sha256', running.hash.copy()) : undefined;
-  }
-
-  /**
    * The bytes session `id` of repository `name` holds so far, as a stream (empty when it holds none).
    * @throws RegistryError BLOB_UPLOAD_UNKNOWN
    */
@@ -195,7 +195,7 @@ export class UploadSessions {
     });
   }
 
-  private async appendUnlocked(status: UploadStatus, source: Readable, range: ChunkRange | undefined, signal?: AbortSignal): Promise<UploadStatus> {
+  private async appendUnlocked(status: UploadStatus, source: Readable, range: ChunkRange | undefined, signal?: AbortSignal, hashed = true, writeBuffer?: number): Promise<UploadStatus> {
     if (range && range.start !== status.offset) {
       source.resume();
       throw new RegistryError('RANGE_INVALID', {
@@ -206,13 +206,13 @@ export class UploadSessions {
     }
     let running = this.#hashes.get(status.id);
     if (running && running.offset !== status.offset) running = undefined;
-    if (!running && status.offset === 0) running = { hash: newHasher('sha256'), offset: 0 };
+    if (!running && status.offset === 0 && hashed) running = { hash: newHasher('sha256'), offset: 0 };
     this.#hashes.delete(status.id);
     // without a running hash (a session continued after a restart) the bytes go straight to storage: commit re-hashes them
     const flowing = running ? pipeline(source, new HashingPassThrough(running), () => undefined) : source;
     let written: number;
     try {
-      written = await this.driver.append(layout.uploadData(status.id), flowing, { offset: status.offset, signal });
+      written = await this.driver.append(layout.uploadData(status.id), flowing, { offset: status.offset, signal, writeBuffer });
     } catch (err) {
       if (!(err instanceof InvalidOffsetError)) throw err;
       // another process appended to this session meanwhile (a client sending chunks concurrently)

@@ -120,6 +120,12 @@ export interface AppendOptions {
   /** bytes: the chunked object's size that this append continues from */
   offset: number;
   signal?: AbortSignal;
+  /**
+   * bytes a driver that writes through a buffer may gather into one write (the filesystem's write
+   * stream; default 1 MiB): a larger one makes fewer writes when the source outpaces them (a
+   * pull-through fill), at the cost of that much memory per append
+   */
+  writeBuffer?: number;
 }
 
 /** How {@link StorageDriver.commitAppended} commits. */

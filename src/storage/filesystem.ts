@@ -38,7 +38,7 @@ import {
   type StorageDriver,
 } from './driver.js';
 
-/** Buffer size in bytes of the append write stream (reads: see file-range-stream.ts). */
+/** Buffer size in bytes of the append write stream unless the append asks for another (reads: see file-range-stream.ts). */
 const WRITE_CHUNK = 1024 * 1024;
 
 /**
@@ -170,7 +170,7 @@ export class FilesystemDriver implements StorageDriver {
         if (size === 0) await this.delete(path); // opening created it
         throw new InvalidOffsetError(path, options.offset, this.name);
       }
-      const out = handle.createWriteStream({ highWaterMark: WRITE_CHUNK });
+      const out = handle.createWriteStream({ highWaterMark: options.writeBuffer ?? WRITE_CHUNK });
       try {
         await pipeline(source, out, { signal: options.signal });
       } finally {

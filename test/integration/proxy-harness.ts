@@ -204,6 +204,8 @@ export interface CacheOptions {
   extra?: Record<string, unknown>;
   /** bytes of each blob fill kept in memory */
   fillWindowBytes?: number;
+  /** `proxy.prefetch` (default off, as the configuration's) */
+  prefetch?: boolean;
 }
 
 /**
@@ -221,7 +223,7 @@ export async function startCache(upstreams: Record<string, unknown>[], options: 
     log: { level: 'silent' },
     http: { addr: '127.0.0.1:0' },
     storage,
-    proxy: { upstreams, negativettl: '2s' },
+    proxy: { upstreams, negativettl: '2s', prefetch: options.prefetch ?? false },
     ...options.extra,
   });
   const driver = root ? new FilesystemDriver(root) : new MemoryDriver();

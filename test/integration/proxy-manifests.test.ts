@@ -16,7 +16,8 @@ describe('pull-through manifests', () => {
   it('serves a cached tag for tagttl with no upstream request, then revalidates with one HEAD', async () => {
     const upstream = await startUpstream();
     const image = await pushImage(upstream.http, 'library/alpine', '3');
-    const cache = await startCache([upstreamOf(upstream.url)]);
+    // no layer prefetch: every upstream request counted below is a manifest's
+    const cache = await startCache([upstreamOf(upstream.url)], { prefetch: false });
     expect((await cache.http.get('/v2/library/alpine/manifests/3')).status).toBe(200);
     const seen = upstream.requests.length;
     for (let i = 0; i < 5; i++) {

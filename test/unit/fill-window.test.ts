@@ -87,3 +87,22 @@ describe('FillWindow', () => {
     expect(pooledBlocks()).toBe(pooled + 1);
   });
 });
+
+describe('FillWindow sealing (the hash on the worker thread)', () => {
+  it('hands every block over once full, and the last one at seal, in order; a block is reused only once released', () => {
+    const blob = randomBytes(3 * BLOCK_BYTES + 100);
+    const sealed: { bytes: Buffer; done: () => void }[] = [];
+    const window = new FillWindow(BLOCK_BYTES, (bytes, done) => sealed.push({ bytes: Buffer.from(bytes), done }));
+    for (let at = 0; at < blob.length; at += 65_536) window.append(blob.subarray(at, at + 65_536));
+    expect(sealed.map((s) => s.bytes.length)).toEqual([BLOCK_BYTES, BLOCK_BYTES, BLOCK_BYTES]);
+    window.seal();
+    window.seal();
+    expect(Buffer.concat(sealed.map((s) => s.bytes)).equals(blob)).toBe(true);
+    const pooled = pooledBlocks();
+    window.clear();
+    expect(pooledBlocks()).toBe(pooled);
+    for (const s of sealed) s.done();
+    expect(pooledBlocks()).toBe(pooled + sealed.length);
+    expect(sealed).toHaveLength(4);
+  });
+});

@@ -25,10 +25,17 @@ describe('proxy configuration', () => {
       ],
       negativettl: 30_000,
       filltimeout: 3_600_000,
+      prefetch: false,
     });
     const [hub, ghcr] = buildUpstreams(c.proxy!);
     expect([hub!.registry, hub!.namespaces, hub!.hub]).toEqual(['docker.io', ['docker.io'], true]);
     expect([ghcr!.registry, ghcr!.namespaces, ghcr!.hub]).toEqual(['ghcr.io', ['ghcr.io'], false]);
+  });
+
+  it('turns layer prefetch on with prefetch: true', () => {
+    const c = loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a}\n  prefetch: true\n'), {});
+    expect(c.proxy!.prefetch).toBe(true);
+    expect(configErrorOf(() => loadConfig(yaml('  upstreams:\n    - {name: a, url: "https://x.io", prefix: a}\n  prefetch: sometimes\n'), {}))).toMatch(/"proxy\.prefetch" = "sometimes".*expected true or false/);
   });
 
   it("reads CNCF Distribution's proxy.remoteurl as one default upstream", () => {
