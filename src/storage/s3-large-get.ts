@@ -18,9 +18,10 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
-import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
+import { sendDoubleBuffered, withSendBudget, type BufferFiller } from './double-buffered-send.js';
 import { StorageUnavailableError } from './driver.js';
 import type { DirectSend } from './file-range-stream.js';
+import type { Fillable } from './shared-sends.js';
 
 /** Bytes one read from the store's socket takes at most. */
 const READ_BYTES = 1024 * 1024;
@@ -75,7 +76,7 @@ interface Fill {
  * whenever no buffer waits for bytes. (Reads into the shared buffer, which only the first read after a
  * pause still takes, are copied; what does not fit waits in a spill buffer.)
  */
-class Body extends Readable implements DirectSend {
+class Body extends Readable implements DirectSend, Fillable {
   /** the buffer {@link sendTo} is filling, when it waits for bytes */
   #fill: Fill | undefined;
   /** what the socket's next read goes into: the shared read buffer, or the free end of #fill */
@@ -195,15 +196,8 @@ class Body extends Readable implements DirectSend {
    * {@link READ_BYTES} while few sends run, smaller when many do (the process's send budget).
    */
   async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
-    this.#sending = true;
-    this.socket.pause(); // until the first buffer asks
-    // what was read before this call (the stream's buffer) goes first, then the socket's reads
-    const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => {
-      const early: Promise<void>[] = [];
-      for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(write(chunk));
-      return Promise.all(early).then(() => undefined);
-    };
-    const source = { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) };
+    const { early, source } = this.takeFills();
+    const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => Promise.all(early.map(write)).then(() => undefined);
     try {
       await withSendBudget(READ_BYTES, (bufferBytes) =>
         sendDoubleBuffered(dest, source, { bufferBytes, end: options.end ?? true, what: 'body', prelude }),
@@ -211,6 +205,18 @@ class Body extends Readable implements DirectSend {
     } finally {
       this.destroy();
     }
+  }
+
+  /**
+   * Stops the stream's own reads: the socket reads only into buffers {@link BufferFiller.fillInto}
+   * asks for from now on. @returns what was read before (the stream's buffer, in order) and that source
+   */
+  takeFills(): { early: Buffer[]; source: BufferFiller } {
+    this.#sending = true;
+    this.socket.pause(); // until the first buffer asks
+    const early: Buffer[] = [];
+    for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(chunk);
+    return { early, source: { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) } };
   }
 }
 
@@ -235,7 +241,7 @@ function parseHead(head: string, get: LargeGet): string | undefined {
  * @throws LargeGetFallback when the answer is not a plain `200`/`206` of `get.length` bytes, or the
  *   connection fails before that; the stream fails with StorageUnavailableError when the store ends early
  */
-export function largeGet(get: LargeGet, driver: string): Promise<Readable> {
+export function largeGet(get: LargeGet, driver: string): Promise<Readable & DirectSend & Fillable> {
   const { url } = get;
   if (url.protocol !== 'http:') return Promise.reject(new LargeGetFallback(`${url.protocol} is read through the SDK`));
   readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
