@@ -35,8 +35,18 @@ const HEAD_TIMEOUT_MS = 30_000;
  * callbacks never overlap (one thread), so sockets can share it.
  */
 let readBuffer: Buffer | undefined;
+/**
+ * Bytes of the landing buffer: where a body's next read goes while no send buffer waits for bytes
+ * (and before the body is read as a stream). A socket's next read buffer is chosen after each read
+ * (`onread`'s buffer function: Node offers no public way to change it while the socket is paused), so
+ * the first read after a pause lands here and is copied into the send buffer that resumed the socket;
+ * the reads after it go straight into that buffer. Small, so that copy is at most this much per send
+ * buffer (under 7% of the bytes with the smallest, 256 KiB).
+ */
+const LANDING_BYTES = 16 * 1024;
+let landing: Buffer | undefined;
 
-/** Socket reads of large GET bodies so far: into a send buffer in place, or copied (tests and profiles). */
+/** Bytes of large GET bodies read so far: into a send buffer in place, or copied into one (tests and profiles). */
 export const socketReads = { inPlace: 0, copied: 0 };
 
 /** The answer could not be streamed here (see the module's comment): read through the SDK instead. */
@@ -71,10 +81,12 @@ interface Fill {
  * The answer's body: exactly `left` more bytes from the socket. Read as a stream, each socket read is
  * copied into a fresh buffer and pushed (the socket pauses while the stream's buffer is full). Sent with
  * {@link Body.sendTo}, the socket reads straight into the free end of the send buffer being filled
- * (`onread`'s buffer function asks {@link Body.nextReadBuffer} before every read), two reused buffers
- * sized by the process's send budget: no copy and no fresh memory per read, and the socket pauses
- * whenever no buffer waits for bytes. (Reads into the shared buffer, which only the first read after a
- * pause still takes, are copied; what does not fit waits in a spill buffer.)
+ * (`onread`'s buffer function asks {@link Body.nextReadBuffer} after every read, for the next), two
+ * reused buffers sized by the process's send budget: no fresh memory per read, and the socket pauses
+ * whenever no buffer waits for bytes. The socket is paused from the head until the body is read or
+ * sent. The first read after each pause lands in the small landing buffer and is copied (at most
+ * {@link LANDING_BYTES}; what does not fit waits in a spill buffer); {@link Body.takeFills} hands the
+ * same source to a shared send (shared-sends.ts).
  */
 class Body extends Readable implements DirectSend, Fillable {
   /** the buffer {@link sendTo} is filling, when it waits for bytes */
@@ -85,6 +97,10 @@ class Body extends Readable implements DirectSend, Fillable {
   #spill: Buffer | undefined;
   #spilled = 0;
   #sending = false;
+  /** read as a stream (`_read` was called, no send): reads go into the shared 1 MiB read buffer */
+  #streaming = false;
+  /** the body's bytes that came with the head, until read or sent */
+  #early: Buffer | undefined;
   #failure: Error | undefined;
 
   constructor(
@@ -98,7 +114,8 @@ class Body extends Readable implements DirectSend, Fillable {
   /** Where the socket's next read goes (asked after every read): the free end of the send buffer being filled, else the shared read buffer. */
   nextReadBuffer(): Buffer {
     const fill = this.#fill;
-    this.#target = fill && fill.filled < fill.buffer.length ? fill.buffer.subarray(fill.filled) : readBuffer!;
+    if (fill && fill.filled < fill.buffer.length) this.#target = fill.buffer.subarray(fill.filled);
+    else this.#target = this.#streaming ? readBuffer! : (landing ??= Buffer.allocUnsafe(LANDING_BYTES));
     return this.#target;
   }
 
@@ -113,12 +130,12 @@ class Body extends Readable implements DirectSend, Fillable {
     const taken = Math.min(n, this.left);
     this.left -= taken;
     const fill = this.#fill;
-    if (fill && from !== readBuffer && from.buffer === fill.buffer.buffer) {
-      socketReads.inPlace++;
+    if (fill && from !== readBuffer && from !== landing && from.buffer === fill.buffer.buffer) {
+      socketReads.inPlace += taken;
       fill.filled += taken;
       this.#filled(fill);
     } else if (this.#sending) {
-      socketReads.copied++;
+      socketReads.copied += taken;
       this.#sendBytes(from.subarray(0, taken));
     } else if (!this.push(copyOf(from.subarray(0, taken)))) this.socket.pause(); // with `onread`, pause() and resume() stop and restart the reads
     if (this.left > 0) return;
@@ -126,9 +143,12 @@ class Body extends Readable implements DirectSend, Fillable {
     this.socket.destroy();
   }
 
-  /** Bytes already received with the answer's head. */
+  /** Bytes already received with the answer's head: kept for the first stream read or the send. */
   acceptEarly(bytes: Buffer): void {
-    this.#took(bytes, bytes.length);
+    const taken = Math.min(bytes.length, this.left);
+    this.left -= taken;
+    this.#early = copyOf(bytes.subarray(0, taken));
+    if (this.left === 0) this.socket.destroy();
   }
 
   /** Hands `fill` over when it is full or the body complete, and pauses the socket until the next buffer asks. */
@@ -163,10 +183,7 @@ class Body extends Readable implements DirectSend, Fillable {
     if (filled === buffer.length || (this.left === 0 && this.#spilled === 0)) return Promise.resolve(filled);
     return new Promise((done, fail) => {
       this.#fill = { buffer, filled, done, fail };
-      // the socket is paused: its next read can go straight into this buffer (Node's own call behind onread's buffer function)
-      const handle = (this.socket as unknown as { _handle?: { useUserBuffer?(buffer: Uint8Array): void } })._handle;
-      if (typeof handle?.useUserBuffer === 'function') handle.useUserBuffer(this.nextReadBuffer());
-      this.socket.resume();
+      this.socket.resume(); // its first read lands in the landing buffer (chosen before this fill asked), the next ones here
     });
   }
 
@@ -181,7 +198,16 @@ class Body extends Readable implements DirectSend, Fillable {
   }
 
   override _read(): void {
-    if (!this.#sending) this.socket.resume(); // while sending, only a buffer waiting for bytes resumes the reads
+    if (this.#sending) return; // while sending, only a buffer waiting for bytes resumes the reads
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) this.push(early);
+    if (this.left === 0) {
+      this.push(null);
+      return;
+    }
+    this.#streaming = true;
+    this.socket.resume();
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
@@ -214,7 +240,8 @@ class Body extends Readable implements DirectSend, Fillable {
   takeFills(): { early: Buffer[]; source: BufferFiller } {
     this.#sending = true;
     this.socket.pause(); // until the first buffer asks
-    const early: Buffer[] = [];
+    const early: Buffer[] = this.#early ? [this.#early] : [];
+    this.#early = undefined;
     for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(chunk);
     return { early, source: { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) } };
   }
@@ -269,6 +296,7 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable & Dire
       resolve(body);
       const rest = head.subarray(end + 4);
       if (rest.length > 0) body.acceptEarly(rest);
+      if (!body.destroyed) socket.pause(); // until the body is read as a stream or sent
       return true;
     };
     const socket = connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true, onread: { buffer: () => body?.nextReadBuffer() ?? readBuffer!, callback: onread } });
