@@ -7,7 +7,7 @@
  * (A B C ... each round) so a load on the machine bends them alike.
  *
  * `node dist/bench/s3-pull-cpu.js [--blob-mib 256] [--rounds 3] [--fanout 16] [--fanout-mib 32]
- * [--direct 1x0,2x16,4x8]` (after `npm run bench` built it, or `npx tsc -p tsconfig.bench.json`); a
+ * [--direct 1x0,2x16,4x8] [--only <regular expression of the modes' names>]` (after `npm run bench` built it, or `npx tsc -p tsconfig.bench.json`); a
  * `--direct` entry is `<streams>x<part MiB>` (`1x0`: one GET of the whole object), `o<streams>x<part MiB>`
  * the same read in order (the ranges after the first wait, unread, in the store's buffers).
  */
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
       'fanout-mib': { type: 'string', default: '32' },
       direct: { type: 'string', default: '1x0,2x16,4x8' },
       'wharf-node-args': { type: 'string', default: '' },
+      only: { type: 'string', default: '' },
     },
   });
   const size = Number(values['blob-mib']) * MiB;
@@ -215,6 +216,8 @@ async function main(): Promise<void> {
         modes.push({ name: `RGW direct, ${kind}'s object, ${label}`, bytes: size, run: () => directRead(presigner(objects[kind]!), size, streams, partMib * MiB, ordered) });
       }
     }
+    const only = new RegExp(values.only);
+    modes.splice(0, modes.length, ...modes.filter((m) => only.test(m.name)));
     const samples = new Map<string, Sample[]>();
     const rounds = Number(values.rounds);
     for (let round = 1; round <= rounds; round++) {
