@@ -5,10 +5,7 @@
  * callback, a stream push and, downstream, a socket write per 64 KiB.
  *
  * Measured on Ceph RGW on this 2-core machine (256 MiB object): receiving through the SDK or node:http
- * costs 0.55-1.3 CPU-seconds, through this reader 0.18-0.3 (500-1,100 reads instead of 4,100), and a
- * blob pull relays the bytes to the client in as few writes. CNCF Distribution reads through a 4 MiB
- * buffer (its `fileReaderBufferSize`) and spends about 0.2 CPU-seconds per 256 MiB pull; on a machine
- * whose cores the store shares, CPU left to the store is pull speed.
+ * costs 0.55-1.3 CPU-seconds, through this reader 0.18-0.3 (docs/s3.md, "Reads").
  *
  * Scope, on purpose narrow: only answers that are `200`/`206` with a `Content-Length` of exactly the
  * bytes asked for are streamed here; anything else (an error status, chunked framing, a refused
@@ -36,12 +33,10 @@ const HEAD_TIMEOUT_MS = 30_000;
  */
 let readBuffer: Buffer | undefined;
 /**
- * Bytes of the landing buffer: where a body's next read goes while no send buffer waits for bytes
- * (and before the body is read as a stream). A socket's next read buffer is chosen after each read
- * (`onread`'s buffer function: Node offers no public way to change it while the socket is paused), so
- * the first read after a pause lands here and is copied into the send buffer that resumed the socket;
- * the reads after it go straight into that buffer. Small, so that copy is at most this much per send
- * buffer (under 7% of the bytes with the smallest, 256 KiB).
+ * Bytes of the landing buffer, where a body's next read goes while no send buffer waits for bytes. A
+ * socket's next read buffer is chosen after each read (`onread`'s buffer function; Node offers no public
+ * way to change it while the socket is paused), so the first read after a pause lands here and is copied;
+ * the next ones go straight into the send buffer. At most this much is copied per send buffer.
  */
 const LANDING_BYTES = 16 * 1024;
 let landing: Buffer | undefined;
