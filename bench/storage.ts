@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Driver } from '../src/storage/s3.js';
-import { startS3 } from '../test/support/s3.js';
+import { startS3, type RunningS3 } from '../test/support/s3.js';
 import type { ServerKind } from './servers.js';
 
 /** Which storage the run uses. */
@@ -41,6 +41,8 @@ export interface StorageUnderTest {
   space(kind: ServerKind, dir: string): Promise<ServerStorage>;
   /** Stops what the storage started (RGW or s3rver) and removes its files; safe to call twice. */
   stop(): Promise<void>;
+  /** The S3 store the run started (endpoint, keys, the daemon's pid), for tools that read the buckets themselves. */
+  s3?: RunningS3;
 }
 
 /** Distribution keeps its data under `docker/registry/v2` of its root directory, on every driver. */
@@ -117,6 +119,7 @@ export async function s3Storage(parent: string): Promise<StorageUnderTest> {
   const rgw = s3.kind === 'rgw';
   return {
     kind: 's3',
+    s3,
     description: rgw
       ? 'S3 storage on Ceph RGW 16.2 (one node on this machine: a monitor, an OSD on a sparse file, radosgw; a bucket for each server), blob bytes served by the registries (no redirects)'
       : 'S3 storage on s3rver 3.7.1, a fake (Ceph RGW is not installed; a bucket for each server), blob bytes served by the registries (no redirects)',

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import autocannon from 'autocannon';
 import { blobStream } from './data.js';
 import { expect, locationURL, send } from './http.js';
+import { pullBody } from './pull-client.js';
 
 const MiB = 1024 * 1024;
 
@@ -72,15 +73,19 @@ export async function pushBlob(base: string, repository: string, mode: PushMode,
 }
 
 /**
- * Pulls blob `digest` from `repository` `count` times at once, counting and dropping the bytes.
+ * Pulls blob `digest` from `repository` `count` times at once (a connection each), counting and
+ * dropping the bytes through the bench's pull client ({@link pullBody}: big socket reads, so the
+ * figure is the server's and not node:http's).
  * @returns aggregate MiB/s (all bytes over the time until the last pull ends)
  * @throws Error on a status other than 200 or a short body
  */
 export async function pullBlob(base: string, repository: string, digest: string, size: number, count = 1): Promise<number> {
   const start = process.hrtime.bigint();
+  const url = new URL(`${base}/v2/${repository}/blobs/${digest}`);
   await Promise.all(
     Array.from({ length: count }, async () => {
-      const answer = await expect(200, `${base}/v2/${repository}/blobs/${digest}`, { discard: true });
+      const answer = await pullBody(url);
+      if (answer.status !== 200) throw new Error(`GET ${url.href} answered ${answer.status}`);
       if (answer.bytes !== size) throw new Error(`pulled ${answer.bytes} bytes of ${digest}, expected ${size}`);
     }),
   );

@@ -5,10 +5,7 @@
  * callback, a stream push and, downstream, a socket write per 64 KiB.
  *
  * Measured on Ceph RGW on this 2-core machine (256 MiB object): receiving through the SDK or node:http
- * costs 0.55-1.3 CPU-seconds, through this reader 0.18-0.3 (500-1,100 reads instead of 4,100), and a
- * blob pull relays the bytes to the client in as few writes. CNCF Distribution reads through a 4 MiB
- * buffer (its `fileReaderBufferSize`) and spends about 0.2 CPU-seconds per 256 MiB pull; on a machine
- * whose cores the store shares, CPU left to the store is pull speed.
+ * costs 0.55-1.3 CPU-seconds, through this reader 0.18-0.3 (docs/s3.md, "Reads").
  *
  * Scope, on purpose narrow: only answers that are `200`/`206` with a `Content-Length` of exactly the
  * bytes asked for are streamed here; anything else (an error status, chunked framing, a refused
@@ -18,9 +15,10 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
-import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
+import { sendDoubleBuffered, withSendBudget, type BufferFiller } from './double-buffered-send.js';
 import { StorageUnavailableError } from './driver.js';
 import type { DirectSend } from './file-range-stream.js';
+import type { Fillable } from './shared-sends.js';
 
 /** Bytes one read from the store's socket takes at most. */
 const READ_BYTES = 1024 * 1024;
@@ -34,8 +32,16 @@ const HEAD_TIMEOUT_MS = 30_000;
  * callbacks never overlap (one thread), so sockets can share it.
  */
 let readBuffer: Buffer | undefined;
+/**
+ * Bytes of the landing buffer, where a body's next read goes while no send buffer waits for bytes. A
+ * socket's next read buffer is chosen after each read (`onread`'s buffer function; Node offers no public
+ * way to change it while the socket is paused), so the first read after a pause lands here and is copied;
+ * the next ones go straight into the send buffer. At most this much is copied per send buffer.
+ */
+const LANDING_BYTES = 16 * 1024;
+let landing: Buffer | undefined;
 
-/** Socket reads of large GET bodies so far: into a send buffer in place, or copied (tests and profiles). */
+/** Bytes of large GET bodies read so far: into a send buffer in place, or copied into one (tests and profiles). */
 export const socketReads = { inPlace: 0, copied: 0 };
 
 /** The answer could not be streamed here (see the module's comment): read through the SDK instead. */
@@ -70,12 +76,14 @@ interface Fill {
  * The answer's body: exactly `left` more bytes from the socket. Read as a stream, each socket read is
  * copied into a fresh buffer and pushed (the socket pauses while the stream's buffer is full). Sent with
  * {@link Body.sendTo}, the socket reads straight into the free end of the send buffer being filled
- * (`onread`'s buffer function asks {@link Body.nextReadBuffer} before every read), two reused buffers
- * sized by the process's send budget: no copy and no fresh memory per read, and the socket pauses
- * whenever no buffer waits for bytes. (Reads into the shared buffer, which only the first read after a
- * pause still takes, are copied; what does not fit waits in a spill buffer.)
+ * (`onread`'s buffer function asks {@link Body.nextReadBuffer} after every read, for the next), two
+ * reused buffers sized by the process's send budget: no fresh memory per read, and the socket pauses
+ * whenever no buffer waits for bytes. The socket is paused from the head until the body is read or
+ * sent. The first read after each pause lands in the small landing buffer and is copied (at most
+ * {@link LANDING_BYTES}; what does not fit waits in a spill buffer); {@link Body.takeFills} hands the
+ * same source to a shared send (shared-sends.ts).
  */
-class Body extends Readable implements DirectSend {
+class Body extends Readable implements DirectSend, Fillable {
   /** the buffer {@link sendTo} is filling, when it waits for bytes */
   #fill: Fill | undefined;
   /** what the socket's next read goes into: the shared read buffer, or the free end of #fill */
@@ -84,6 +92,10 @@ class Body extends Readable implements DirectSend {
   #spill: Buffer | undefined;
   #spilled = 0;
   #sending = false;
+  /** read as a stream (`_read` was called, no send): reads go into the shared 1 MiB read buffer */
+  #streaming = false;
+  /** the body's bytes that came with the head, until read or sent */
+  #early: Buffer | undefined;
   #failure: Error | undefined;
 
   constructor(
@@ -97,7 +109,8 @@ class Body extends Readable implements DirectSend {
   /** Where the socket's next read goes (asked after every read): the free end of the send buffer being filled, else the shared read buffer. */
   nextReadBuffer(): Buffer {
     const fill = this.#fill;
-    this.#target = fill && fill.filled < fill.buffer.length ? fill.buffer.subarray(fill.filled) : readBuffer!;
+    if (fill && fill.filled < fill.buffer.length) this.#target = fill.buffer.subarray(fill.filled);
+    else this.#target = this.#streaming ? readBuffer! : (landing ??= Buffer.allocUnsafe(LANDING_BYTES));
     return this.#target;
   }
 
@@ -112,12 +125,12 @@ class Body extends Readable implements DirectSend {
     const taken = Math.min(n, this.left);
     this.left -= taken;
     const fill = this.#fill;
-    if (fill && from !== readBuffer && from.buffer === fill.buffer.buffer) {
-      socketReads.inPlace++;
+    if (fill && from !== readBuffer && from !== landing && from.buffer === fill.buffer.buffer) {
+      socketReads.inPlace += taken;
       fill.filled += taken;
       this.#filled(fill);
     } else if (this.#sending) {
-      socketReads.copied++;
+      socketReads.copied += taken;
       this.#sendBytes(from.subarray(0, taken));
     } else if (!this.push(copyOf(from.subarray(0, taken)))) this.socket.pause(); // with `onread`, pause() and resume() stop and restart the reads
     if (this.left > 0) return;
@@ -125,9 +138,12 @@ class Body extends Readable implements DirectSend {
     this.socket.destroy();
   }
 
-  /** Bytes already received with the answer's head. */
+  /** Bytes already received with the answer's head: kept for the first stream read or the send. */
   acceptEarly(bytes: Buffer): void {
-    this.#took(bytes, bytes.length);
+    const taken = Math.min(bytes.length, this.left);
+    this.left -= taken;
+    this.#early = copyOf(bytes.subarray(0, taken));
+    if (this.left === 0) this.socket.destroy();
   }
 
   /** Hands `fill` over when it is full or the body complete, and pauses the socket until the next buffer asks. */
@@ -162,10 +178,7 @@ class Body extends Readable implements DirectSend {
     if (filled === buffer.length || (this.left === 0 && this.#spilled === 0)) return Promise.resolve(filled);
     return new Promise((done, fail) => {
       this.#fill = { buffer, filled, done, fail };
-      // the socket is paused: its next read can go straight into this buffer (Node's own call behind onread's buffer function)
-      const handle = (this.socket as unknown as { _handle?: { useUserBuffer?(buffer: Uint8Array): void } })._handle;
-      if (typeof handle?.useUserBuffer === 'function') handle.useUserBuffer(this.nextReadBuffer());
-      this.socket.resume();
+      this.socket.resume(); // its first read lands in the landing buffer (chosen before this fill asked), the next ones here
     });
   }
 
@@ -180,7 +193,16 @@ class Body extends Readable implements DirectSend {
   }
 
   override _read(): void {
-    if (!this.#sending) this.socket.resume(); // while sending, only a buffer waiting for bytes resumes the reads
+    if (this.#sending) return; // while sending, only a buffer waiting for bytes resumes the reads
+    const early = this.#early;
+    this.#early = undefined;
+    if (early) this.push(early);
+    if (this.left === 0) {
+      this.push(null);
+      return;
+    }
+    this.#streaming = true;
+    this.socket.resume();
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
@@ -195,15 +217,8 @@ class Body extends Readable implements DirectSend {
    * {@link READ_BYTES} while few sends run, smaller when many do (the process's send budget).
    */
   async sendTo(dest: Writable, options: { end?: boolean } = {}): Promise<void> {
-    this.#sending = true;
-    this.socket.pause(); // until the first buffer asks
-    // what was read before this call (the stream's buffer) goes first, then the socket's reads
-    const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => {
-      const early: Promise<void>[] = [];
-      for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(write(chunk));
-      return Promise.all(early).then(() => undefined);
-    };
-    const source = { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) };
+    const { early, source } = this.takeFills();
+    const prelude = (write: (bytes: Buffer) => Promise<void>): Promise<void> => Promise.all(early.map(write)).then(() => undefined);
     try {
       await withSendBudget(READ_BYTES, (bufferBytes) =>
         sendDoubleBuffered(dest, source, { bufferBytes, end: options.end ?? true, what: 'body', prelude }),
@@ -211,6 +226,19 @@ class Body extends Readable implements DirectSend {
     } finally {
       this.destroy();
     }
+  }
+
+  /**
+   * Stops the stream's own reads: the socket reads only into buffers {@link BufferFiller.fillInto}
+   * asks for from now on. @returns what was read before (the stream's buffer, in order) and that source
+   */
+  takeFills(): { early: Buffer[]; source: BufferFiller } {
+    this.#sending = true;
+    this.socket.pause(); // until the first buffer asks
+    const early: Buffer[] = this.#early ? [this.#early] : [];
+    this.#early = undefined;
+    for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) early.push(chunk);
+    return { early, source: { remaining: () => this.left + this.#spilled, fillInto: (buffer: Buffer) => this.#next(buffer) } };
   }
 }
 
@@ -235,7 +263,7 @@ function parseHead(head: string, get: LargeGet): string | undefined {
  * @throws LargeGetFallback when the answer is not a plain `200`/`206` of `get.length` bytes, or the
  *   connection fails before that; the stream fails with StorageUnavailableError when the store ends early
  */
-export function largeGet(get: LargeGet, driver: string): Promise<Readable> {
+export function largeGet(get: LargeGet, driver: string): Promise<Readable & DirectSend & Fillable> {
   const { url } = get;
   if (url.protocol !== 'http:') return Promise.reject(new LargeGetFallback(`${url.protocol} is read through the SDK`));
   readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
@@ -263,6 +291,7 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable> {
       resolve(body);
       const rest = head.subarray(end + 4);
       if (rest.length > 0) body.acceptEarly(rest);
+      if (!body.destroyed) socket.pause(); // until the body is read as a stream or sent
       return true;
     };
     const socket = connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true, onread: { buffer: () => body?.nextReadBuffer() ?? readBuffer!, callback: onread } });

@@ -16,6 +16,7 @@ import { PathNotFoundError } from './driver.js';
 import type { S3Bucket } from './s3-bucket.js';
 import { largeGet, LargeGetFallback } from './s3-large-get.js';
 import { SmallFallback } from './s3-small.js';
+import { SharedSends } from './shared-sends.js';
 
 /** The metadata of a pointer object: the key holding the bytes, and their size. */
 const POINTER_KEY = 'wharf-object';
@@ -93,6 +94,7 @@ class Limit extends Transform {
 export class Pointers {
   /** pointer keys met, with the key and size of their bytes (immutable once written; checked again when gone) */
   readonly #known = new LRUCache<string, Pointer>({ max: POINTERS_KEPT });
+  readonly #shared = new SharedSends();
 
   constructor(private readonly s3: S3Bucket) {}
 
@@ -215,9 +217,16 @@ export class Pointers {
   async read(path: string, key: string, range: ByteRange | undefined, size: number | undefined): Promise<Readable> {
     const length = range ? range.end - range.start + 1 : size;
     if (length !== undefined && length >= LARGE_GET_BYTES) {
+      const large = async (part: ByteRange | undefined, bytes: number) =>
+        largeGet({ url: new URL(await getSignedUrl(this.s3.client, this.command(key, part), { expiresIn: LARGE_GET_EXPIRY_S })), range: part, length: bytes }, this.s3.name);
       try {
-        const url = new URL(await getSignedUrl(this.s3.client, this.command(key, range), { expiresIn: LARGE_GET_EXPIRY_S }));
-        return await largeGet({ url, range, length }, this.s3.name);
+        if (range) return await large(range, length);
+        // a whole object: sends asked together share one GET (shared-sends.ts)
+        return await this.#shared.open(key, {
+          length,
+          whole: () => large(undefined, length),
+          from: (start) => this.read(path, key, { start, end: length - 1 }, size),
+        });
       } catch (err) {
         if (!(err instanceof LargeGetFallback)) throw this.s3.translate(err, path);
       }

@@ -73,6 +73,7 @@ describe('largeGet sendTo', () => {
     const body = Buffer.alloc(5 * 1024 * 1024 + 13);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 12)) & 0xff;
     const url = await answering(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    Object.assign(socketReads, { inPlace: 0, copied: 0 });
     const sent = await Promise.all(
       Array.from({ length: concurrent }, async () => {
         const stream = (await largeGet({ url, length: body.length }, 's3')) as Readable & DirectSend;
@@ -89,6 +90,6 @@ describe('largeGet sendTo', () => {
       }),
     );
     for (const s of sent) expect(s.equals(body)).toBe(true);
-    expect(socketReads.copied).toBeLessThan(socketReads.inPlace / 10); // the reads land in the send buffers
+    expect(socketReads.copied).toBeLessThan(socketReads.inPlace / 20); // the reads land in the send buffers (all but the first after each pause, at most 16 KiB)
   });
 });
