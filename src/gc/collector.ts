@@ -20,7 +20,7 @@ import type { RepositoryName, Tag } from '../oci/reference.js';
 import { walkRepositories } from '../registry/catalog.js';
 import { forEachLimit, limiter } from '../registry/limit.js';
 import { watched } from '../registry/watched-driver.js';
-import { statIfExists, type StorageDriver } from '../storage/driver.js';
+import { statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { readOnce } from '../storage/read-once.js';
 import { GcBusyError, GcLease, type LeaseOptions } from './lease.js';
@@ -93,6 +93,8 @@ export class GcRun {
   #repositoriesVisited = 0;
   #manifestsVisited = 0;
   #sweep: Sweep | undefined;
+  /** the blob shards the second listing read, and the temporary files it found there (for the purge) */
+  readonly #listed: ListedFolders = { folders: [], temporaries: [] };
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
     // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do;
@@ -228,7 +230,7 @@ export class GcRun {
           }),
         ),
       );
-    });
+    }, this.#listed);
     Object.assign(this.#report, tally.report());
   }
 
@@ -264,7 +266,7 @@ export class GcRun {
   async finish(): Promise<GcReport> {
     const now = this.#options.now ?? Date.now;
     this.#phase = 'purge';
-    const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun);
+    const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun, this.#listed);
     Object.assign(this.#report, purged);
     const finished = now();
     this.#report.finishedAt = new Date(finished).toISOString();

@@ -10,7 +10,7 @@ import { ALGORITHMS, isDigest, type Algorithm, type Digest } from '../oci/digest
 import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
-import { contentIfExists, isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, isNotFound, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** One repository as scanned (modification times are read later, only for what marking needs them: see mark.ts). */
@@ -93,17 +93,22 @@ export function linkedDigests(driver: StorageDriver, read: LimitFunction, name: 
 /**
  * Calls `visit` with the digests of every blob in the store, one shard folder (`blobs/<alg>/<2 hex>`)
  * at a time, so the store is never listed whole into memory; `shards` is how many shard folders the
- * algorithm has (with the first shard's count, an estimate of the store's size).
+ * algorithm has (with the first shard's count, an estimate of the store's size). With `listed`, the
+ * shard folders and the temporary files their listings found are recorded there (for the purge of
+ * temporary files, which then does not list them again).
  */
 export async function forEachBlobShard(
   driver: StorageDriver,
   read: LimitFunction,
   visit: (digests: Digest[], shards: number) => Promise<void> | void,
+  listed?: ListedFolders,
 ): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
     for (const shard of shards) {
-      const names = await read(() => driver.list(layout.blobShard(algorithm, shard)));
+      const folder = layout.blobShard(algorithm, shard);
+      const names = await read(() => driver.list(folder, listed && { temporaries: listed.temporaries }));
+      listed?.folders.push(folder);
       await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest), shards.length);
     }
   }

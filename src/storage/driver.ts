@@ -35,6 +35,25 @@ export interface ReadOptions {
    * in parallel instead of blocking the process one at a time
    */
   cache?: boolean;
+  /**
+   * With `list`: a driver whose listings hide the temporary files of its atomic writes (the
+   * filesystem's `.wharf-tmp-*`) adds their storage paths here, so that a purge of them need not list
+   * the folder again ({@link ListedFolders}). Others add nothing.
+   */
+  temporaries?: string[];
+}
+
+/**
+ * Folders a caller listed whole with {@link ReadOptions.temporaries} (garbage collection's blob shards),
+ * handed to {@link StorageDriver.purgeTemporaries} so that it does not read them again: what their
+ * listings found stands for what they hold. A temporary file old enough to purge was there when the
+ * folder was listed.
+ */
+export interface ListedFolders {
+  /** storage paths of the folders listed */
+  folders: string[];
+  /** storage paths of the temporary files their listings found */
+  temporaries: string[];
 }
 
 export interface StorageDriver {
@@ -100,9 +119,10 @@ export interface StorageDriver {
    * Removes the driver's own leftovers of interrupted writes (temporary files a killed process left)
    * last modified before `olderThan`; drivers without such files leave this out.
    * @param options.dryRun count only, delete nothing
+   * @param options.listed folders the caller listed already, and the temporary files found there (not read again)
    * @returns how many were (or would be) removed, and their bytes
    */
-  purgeTemporaries?(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }>;
+  purgeTemporaries?(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }>;
   /**
    * A URL from which a client may GET the object itself (a presigned URL), or undefined when the
    * server must serve the bytes. Drivers without redirects leave it out.

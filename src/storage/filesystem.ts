@@ -33,6 +33,7 @@ import {
   type CommitOptions,
   type AppendOptions,
   type FileInfo,
+  type ListedFolders,
   type ReadOptions,
   type ReadRange,
   type StorageDriver,
@@ -216,7 +217,7 @@ export class FilesystemDriver implements StorageDriver {
     const full = this.full(path);
     try {
       // not cached: no stat to validate a cache entry, a missing folder answers ENOENT (an empty listing)
-      if (options.cache === false) return (await (this.#blocking?.readdir(full) ?? fs.readdir(full))).filter((n) => !n.startsWith(TEMP_PREFIX)).sort();
+      if (options.cache === false) return withoutTemporaries(path, await (this.#blocking?.readdir(full) ?? fs.readdir(full)), options.temporaries).sort();
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats) return [];
       const cached = this.#cache.get<readonly string[]>(full, stats);
@@ -231,10 +232,11 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root. */
-  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }> {
+  /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root; the folders in `options.listed` are not read again. */
+  async purgeTemporaries(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }> {
     const readdir = (dir: string): Promise<Dirent[]> => this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true });
-    return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: (dir) => this.prune(dir) });
+    const listed = { folders: new Set(options.listed?.folders.map((f) => this.full(f))), temporaries: options.listed?.temporaries.map((t) => this.full(t)) ?? [] };
+    return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: (dir) => this.prune(dir), listed });
   }
 
   /**
@@ -258,4 +260,13 @@ export class FilesystemDriver implements StorageDriver {
     }
     if (await removeTree(target, PARENT_RETRIES)) await this.prune(dirname(target));
   }
+}
+
+/** `names` (of the folder at storage path `path`) without the temporary files, whose paths are added to `temporaries` when given. */
+function withoutTemporaries(path: string, names: string[], temporaries: string[] | undefined): string[] {
+  const kept = names.filter((n) => !n.startsWith(TEMP_PREFIX));
+  if (temporaries && kept.length < names.length) {
+    for (const n of names) if (n.startsWith(TEMP_PREFIX)) temporaries.push(`${path.endsWith('/') ? path : `${path}/`}${n}`);
+  }
+  return kept;
 }

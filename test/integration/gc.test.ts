@@ -257,6 +257,21 @@ forEachDriver((make, driverName) => {
         await expect(access(stale)).rejects.toThrow();
         await expect(access(fresh)).resolves.toBeUndefined();
       });
+
+      it('removes a stale temporary file in a blob shard, found by the listing of the shard that marking made', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        const root = (driver as FilesystemDriver).root;
+        const shard = join(root, 'blobs', 'sha256', (await readdir(join(root, 'blobs', 'sha256')))[0]!);
+        const stale = join(shard, '.wharf-tmp-stale-blob');
+        await writeFile(stale, Buffer.alloc(7));
+        const old = new Date(Date.now() - 2 * HOUR);
+        await utimes(stale, old, old);
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR, dryRun: true })).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 7 });
+        await expect(access(stale)).resolves.toBeUndefined();
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR })).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 7, blobsDeleted: 0 });
+        await expect(access(stale)).rejects.toThrow();
+      });
     }
   });
 });

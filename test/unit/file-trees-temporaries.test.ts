@@ -1,0 +1,76 @@
+/**
+ * The purge of temporary files on the filesystem (src/storage/file-trees.ts, filesystem.ts): an
+ * uncached listing hides them and hands their paths over; a purge given the folders already listed
+ * does not read them again and takes the temporary files those listings found (old ones removed,
+ * fresh ones kept), and still walks everything else.
+ */
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile, access } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sweepTemporaries } from '../../src/storage/file-trees.js';
+import { FilesystemDriver } from '../../src/storage/filesystem.js';
+
+const roots: string[] = [];
+afterEach(async () => {
+  for (const r of roots.splice(0)) await rm(r, { recursive: true, force: true });
+});
+
+/** A root with a shard folder and a repository folder, each holding an object and an old temporary file, and a fresh one in the shard. */
+async function tree(): Promise<{ root: string; old: Date }> {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-temps-'));
+  roots.push(root);
+  const old = new Date(Date.now() - 3_600_000);
+  for (const dir of ['blobs/sha256/ab', 'repositories/r/_layers/sha256']) {
+    await mkdir(join(root, dir), { recursive: true });
+    await writeFile(join(root, dir, 'object'), 'x');
+    await writeFile(join(root, dir, '.wharf-tmp-old'), '1234');
+    await utimes(join(root, dir, '.wharf-tmp-old'), old, old);
+  }
+  await writeFile(join(root, 'blobs/sha256/ab/.wharf-tmp-fresh'), '12');
+  return { root, old };
+}
+
+describe('temporary files', () => {
+  it('an uncached listing hides them and hands their paths over', async () => {
+    const { root } = await tree();
+    const driver = new FilesystemDriver(root, { blockingReads: true });
+    const temporaries: string[] = [];
+    expect(await driver.list('/blobs/sha256/ab', { cache: false, temporaries })).toEqual(['object']);
+    expect(temporaries.sort()).toEqual(['/blobs/sha256/ab/.wharf-tmp-fresh', '/blobs/sha256/ab/.wharf-tmp-old']);
+  });
+
+  it('a purge does not read the folders listed already, takes what their listings found, and walks the rest', async () => {
+    const { root } = await tree();
+    const read: string[] = [];
+    const readdirRecorded = (dir: string): Promise<Dirent[]> => {
+      read.push(dir);
+      return readdir(dir, { withFileTypes: true });
+    };
+    const shard = join(root, 'blobs/sha256/ab');
+    const found = await sweepTemporaries(root, {
+      prefix: '.wharf-tmp-',
+      olderThan: new Date(Date.now() - 60_000),
+      dryRun: false,
+      readdir: readdirRecorded,
+      removed: async () => undefined,
+      listed: { folders: new Set([shard]), temporaries: [join(shard, '.wharf-tmp-old'), join(shard, '.wharf-tmp-fresh')] },
+    });
+    expect(found).toEqual({ count: 2, bytes: 8 });
+    expect(read).not.toContain(shard);
+    expect(read).toContain(join(root, 'repositories/r/_layers/sha256'));
+    await expect(access(join(shard, '.wharf-tmp-old'))).rejects.toThrow();
+    await expect(access(join(shard, '.wharf-tmp-fresh'))).resolves.toBeUndefined();
+    await expect(access(join(root, 'repositories/r/_layers/sha256/.wharf-tmp-old'))).rejects.toThrow();
+  });
+
+  it('the driver maps listed storage paths onto its root', async () => {
+    const { root } = await tree();
+    const driver = new FilesystemDriver(root);
+    const listed = { folders: ['/blobs/sha256/ab'], temporaries: ['/blobs/sha256/ab/.wharf-tmp-old'] };
+    expect(await driver.purgeTemporaries(new Date(Date.now() - 60_000), { dryRun: true, listed })).toEqual({ count: 2, bytes: 8 });
+    // without the listing: the same two, read from the folders
+    expect(await driver.purgeTemporaries(new Date(Date.now() - 60_000), { dryRun: true })).toEqual({ count: 2, bytes: 8 });
+  });
+});
