@@ -86,7 +86,7 @@ export class GcRun {
   #names: RepositoryName[] = [];
   readonly #manifestCandidates: ManifestCandidate[] = [];
   readonly #danglingLinks: RepositoryDigest[] = [];
-  /** links whose blob was not marked when their repository was read (a dry run's links pass, see Sweep.recordedLinks) */
+  /** links whose blob was not marked when their repository was read (a dry run's links pass, see Sweep.links) */
   readonly #unmarkedLinks: RepositoryDigest[] = [];
   readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
   #phase: GcPhase = 'mark';
@@ -254,12 +254,15 @@ export class GcRun {
     const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease });
     this.#sweep = sweep;
     this.#phase = 'sweep';
-    await sweep.keepTouchedManifests(this.#manifestCandidates);
-    await sweep.manifests(this.#manifestCandidates);
-    await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
-    if (this.#options.dryRun) sweep.recordedLinks(this.#unmarkedLinks);
-    else await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT);
-    await sweep.danglingLinks(this.#danglingLinks);
+    try {
+      await sweep.keepTouchedManifests(this.#manifestCandidates);
+      await sweep.manifests(this.#manifestCandidates);
+      await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
+      await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT, this.#unmarkedLinks);
+      await sweep.danglingLinks(this.#danglingLinks);
+    } finally {
+      await sweep.removeEmptyFolders();
+    }
   }
 
   /** Step 3: purges abandoned uploads and temporary files; returns the report. */

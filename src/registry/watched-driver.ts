@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RepositoryName } from '../oci/reference.js';
-import type { AppendedState, AppendOptions, CommitOptions, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, DeleteOptions, StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { DriverDecorator } from '../storage/driver-decorator.js';
 
@@ -130,9 +130,9 @@ export class WatchedDriver extends DriverDecorator {
     }
   }
 
-  override async delete(path: string): Promise<void> {
+  override async delete(path: string, options?: DeleteOptions): Promise<void> {
     try {
-      await this.inner.delete(path);
+      await this.inner.delete(path, options);
     } finally {
       this.removed(path);
     }

@@ -43,6 +43,17 @@ export interface ReadOptions {
   temporaries?: string[];
 }
 
+/** Options of {@link StorageDriver.delete}. */
+export interface DeleteOptions {
+  /**
+   * For many deletes in a row (garbage collection's sweep): a driver whose folders exist only while
+   * they hold an object (the filesystem) does not try to remove the deleted object's folder, and adds
+   * the folder's storage path here instead; the caller hands them to
+   * {@link StorageDriver.removeEmptyFolders} once, when it is done. Others add nothing.
+   */
+  emptied?: Set<string>;
+}
+
 /**
  * Folders a caller listed whole with {@link ReadOptions.temporaries} (garbage collection's blob shards),
  * handed to {@link StorageDriver.purgeTemporaries} so that it does not read them again: what their
@@ -114,7 +125,13 @@ export interface StorageDriver {
   /** Names (not paths) of the direct children of a directory, in lexical order; [] when it does not exist. */
   list(path: string, options?: ReadOptions): Promise<string[]>;
   /** Deletes an object or a directory recursively; no error when absent. */
-  delete(path: string): Promise<void>;
+  delete(path: string, options?: DeleteOptions): Promise<void>;
+  /**
+   * Removes each of `folders` (storage paths) and its parents for as long as they are empty: the
+   * folders that deletes with {@link DeleteOptions.emptied} left. Drivers without folders of their
+   * own leave this out.
+   */
+  removeEmptyFolders?(folders: Iterable<string>): Promise<void>;
   /**
    * Removes the driver's own leftovers of interrupted writes (temporary files a killed process left)
    * last modified before `olderThan`; drivers without such files leave this out.

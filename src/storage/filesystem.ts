@@ -32,6 +32,7 @@ import {
   type AppendedState,
   type CommitOptions,
   type AppendOptions,
+  type DeleteOptions,
   type FileInfo,
   type ListedFolders,
   type ReadOptions,
@@ -232,6 +233,11 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /** Removes each of `folders` and its parents below the root while they are empty (one attempt each, in turn). */
+  async removeEmptyFolders(folders: Iterable<string>): Promise<void> {
+    for (const folder of folders) await this.prune(this.full(folder));
+  }
+
   /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root; the folders in `options.listed` are not read again. */
   async purgeTemporaries(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }> {
     const readdir = (dir: string): Promise<Dirent[]> => this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true });
@@ -241,13 +247,15 @@ export class FilesystemDriver implements StorageDriver {
 
   /**
    * An object is unlinked (one system call: most deletes, garbage collection's included, are of one
-   * object); a folder, or a path unlink refuses, is removed recursively.
+   * object), then its folder removed when left empty (with `options.emptied`: recorded there for
+   * {@link removeEmptyFolders}); a folder, or a path unlink refuses, is removed recursively.
    */
-  async delete(path: string): Promise<void> {
+  async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     const target = this.full(path);
     try {
       await unlinkFile(target);
-      await this.prune(dirname(target));
+      if (options.emptied) options.emptied.add(path.slice(0, path.lastIndexOf('/')) || '/');
+      else await this.prune(dirname(target));
       return;
     } catch (err) {
       const code = errno(err);

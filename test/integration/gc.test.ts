@@ -258,6 +258,24 @@ forEachDriver((make, driverName) => {
         await expect(access(fresh)).resolves.toBeUndefined();
       });
 
+      it('leaves no empty folder behind once a run deleted everything a repository and a blob shard held', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        await pushBlob(http, 'orphans'); // linked, no manifest: the run deletes the blob and the link
+        const report = await collect(driver);
+        expect(report).toMatchObject({ blobsDeleted: 1, linksDeleted: 1 });
+        const root = (driver as FilesystemDriver).root;
+        const empty: string[] = [];
+        const walk = async (dir: string): Promise<void> => {
+          const entries = await readdir(dir, { withFileTypes: true });
+          if (entries.length === 0) empty.push(dir);
+          for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+        };
+        await walk(root);
+        expect(empty.filter((d) => !d.includes('_gc'))).toEqual([]);
+        await expect(access(join(root, 'repositories', 'orphans', '_layers'))).rejects.toThrow();
+      });
+
       it('removes a stale temporary file in a blob shard, found by the listing of the shard that marking made', async () => {
         const { http, driver } = await make();
         await pushImage(http, 'repo', 'v1');

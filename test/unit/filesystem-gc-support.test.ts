@@ -1,8 +1,9 @@
 /**
- * The purge of temporary files on the filesystem (src/storage/file-trees.ts, filesystem.ts): an
- * uncached listing hides them and hands their paths over; a purge given the folders already listed
- * does not read them again and takes the temporary files those listings found (old ones removed,
- * fresh ones kept), and still walks everything else.
+ * What garbage collection asks of the filesystem driver to read and tidy less (src/storage/file-trees.ts,
+ * filesystem.ts). Temporary files: an uncached listing hides them and hands their paths over; a purge
+ * given the folders already listed does not read them again and takes the temporary files those
+ * listings found (old ones removed, fresh ones kept), and still walks everything else. Deletes with
+ * `emptied`: the folders they leave are removed at the end, once each.
  */
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile, access } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
@@ -72,5 +73,27 @@ describe('temporary files', () => {
     expect(await driver.purgeTemporaries(new Date(Date.now() - 60_000), { dryRun: true, listed })).toEqual({ count: 2, bytes: 8 });
     // without the listing: the same two, read from the folders
     expect(await driver.purgeTemporaries(new Date(Date.now() - 60_000), { dryRun: true })).toEqual({ count: 2, bytes: 8 });
+  });
+});
+
+describe('deletes that leave their folders to the end', () => {
+  it('record the folder instead of removing it, and removeEmptyFolders removes it with its empty parents, once', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'wharf-emptied-'));
+    roots.push(root);
+    const driver = new FilesystemDriver(root, { blockingReads: true });
+    await driver.putContent('/repositories/a/_layers/sha256/one', 'x');
+    await driver.putContent('/repositories/a/_manifests/tags/v1', 'x');
+    await driver.putContent('/blobs/sha256/ab/two', 'x');
+    await driver.putContent('/blobs/sha256/ab/three', 'x');
+    const emptied = new Set<string>();
+    await driver.delete('/repositories/a/_layers/sha256/one', { emptied });
+    await driver.delete('/blobs/sha256/ab/two', { emptied });
+    expect([...emptied].sort()).toEqual(['/blobs/sha256/ab', '/repositories/a/_layers/sha256']);
+    expect(await readdir(join(root, 'repositories/a/_layers/sha256'))).toEqual([]); // still there, empty
+    await driver.removeEmptyFolders(emptied);
+    expect(await readdir(join(root, 'repositories/a'))).toEqual(['_manifests']); // _layers/sha256 and _layers gone
+    expect(await readdir(join(root, 'blobs/sha256/ab'))).toEqual(['three']); // not empty: kept
+    await driver.delete('/blobs/sha256/ab/three'); // without `emptied`: removed at once, with its empty parents
+    await expect(access(join(root, 'blobs'))).rejects.toThrow();
   });
 });
