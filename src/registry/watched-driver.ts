@@ -98,6 +98,16 @@ export class WatchedDriver extends DriverDecorator {
     private readonly changes: StorageChanges,
   ) {
     super(inner);
+    const removeEmptyFolders = inner.removeEmptyFolders?.bind(inner);
+    if (removeEmptyFolders) {
+      // an empty folder holds no object: its removal changes only whether a repository exists (a
+      // repository is a folder holding `_manifests` or `_layers`), so only those under repositories/ are reported
+      this.removeEmptyFolders = async (folders) => {
+        const removed = await removeEmptyFolders(folders);
+        for (const folder of removed) if (folder.startsWith(`${layout.REPOSITORIES}/`)) this.removed(folder);
+        return removed;
+      };
+    }
   }
 
   override async putContent(path: string, content: Buffer | string): Promise<void> {

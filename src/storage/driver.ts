@@ -130,8 +130,9 @@ export interface StorageDriver {
    * Removes each of `folders` (storage paths) and its parents for as long as they are empty: the
    * folders that deletes with {@link DeleteOptions.emptied} left. Drivers without folders of their
    * own leave this out.
+   * @returns the folders removed (storage paths)
    */
-  removeEmptyFolders?(folders: Iterable<string>): Promise<void>;
+  removeEmptyFolders?(folders: Iterable<string>): Promise<string[]>;
   /**
    * Removes the driver's own leftovers of interrupted writes (temporary files a killed process left)
    * last modified before `olderThan`; drivers without such files leave this out.

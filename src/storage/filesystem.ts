@@ -77,8 +77,8 @@ export class FilesystemDriver implements StorageDriver {
     return join(this.root, path);
   }
 
-  /** Removes `dir` and its ancestors below the root for as long as they are empty. */
-  private prune(dir: string): Promise<void> {
+  /** Removes `dir` and its ancestors below the root for as long as they are empty. @returns the folders removed (absolute paths) */
+  private prune(dir: string): Promise<string[]> {
     return pruneEmpty(this.root, dir);
   }
 
@@ -233,16 +233,20 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  /** Removes each of `folders` and its parents below the root while they are empty (one attempt each, in turn). */
-  async removeEmptyFolders(folders: Iterable<string>): Promise<void> {
-    for (const folder of folders) await this.prune(this.full(folder));
+  /** Removes each of `folders` and its parents below the root while they are empty (one attempt each, in turn). @returns the folders removed */
+  async removeEmptyFolders(folders: Iterable<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const folder of folders) {
+      for (const dir of await this.prune(this.full(folder))) removed.push(dir.slice(this.root.length) || '/');
+    }
+    return removed;
   }
 
   /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root; the folders in `options.listed` are not read again. */
   async purgeTemporaries(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }> {
     const readdir = (dir: string): Promise<Dirent[]> => this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true });
     const listed = { folders: new Set(options.listed?.folders.map((f) => this.full(f))), temporaries: options.listed?.temporaries.map((t) => this.full(t)) ?? [] };
-    return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: (dir) => this.prune(dir), listed });
+    return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: async (dir) => void (await this.prune(dir)), listed });
   }
 
   /**
