@@ -30,9 +30,7 @@ export interface ReadOptions {
   /**
    * false for a walk that reads each object once (garbage collection, the admin index's walk): the
    * driver keeps nothing it reads in a read cache (it may answer from one), so the walk neither grows
-   * the process nor pushes out what requests read again; and the filesystem's stat is then
-   * asynchronous, so that a walk's stats of objects the page cache does not hold wait for the disk
-   * in parallel instead of blocking the process one at a time
+   * the process nor pushes out what requests read again
    */
   cache?: boolean;
   /**

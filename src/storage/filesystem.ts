@@ -87,10 +87,16 @@ export class FilesystemDriver implements StorageDriver {
     return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? new PathNotFoundError(path, this.name) : err;
   }
 
-  /** One stat(2): synchronous (a cached inode answers in microseconds), asynchronous for a walk's (`cache: false`, see {@link ReadOptions}) unless reads are blocking. */
-  async stat(path: string, options: ReadOptions = {}): Promise<FileInfo> {
+  /**
+   * One synchronous stat(2), a walk's too (`cache: false`): the kernel keeps inodes longer than file
+   * contents (5.7 million ext4 inodes stayed cached while the 100,000-repository registry's 7 million
+   * files were measured), so a walk's stats mostly answer in microseconds, against tens of microseconds
+   * of hand-over to the thread pool each. With asynchronous stats for walks, the index build at start
+   * at 100,000 repositories measured 37x its 10,000-repository time (22.7x before; a loaded machine).
+   */
+  async stat(path: string, _options: ReadOptions = {}): Promise<FileInfo> {
     try {
-      const s = options.cache === false && !this.#blocking ? await fs.stat(this.full(path)) : statSync(this.full(path), { throwIfNoEntry: false });
+      const s = statSync(this.full(path), { throwIfNoEntry: false });
       if (!s) throw new PathNotFoundError(path, this.name);
       return { path, size: s.isDirectory() ? 0 : s.size, modTime: s.mtime, isDir: s.isDirectory() };
     } catch (err) {
