@@ -30,7 +30,7 @@ import { isActive, readLease, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { emptyReport, type GcPhase, type GcProgress, type GcReport } from './report.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
-import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
+import { forEachBlobShard, modTimes, readReferences, scanRepository, scannedFolder } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
 
 /** What one run does. */
@@ -93,7 +93,7 @@ export class GcRun {
   #repositoriesVisited = 0;
   #manifestsVisited = 0;
   #sweep: Sweep | undefined;
-  /** the blob shards the second listing read, and the temporary files it found there (for the purge) */
+  /** what the run lists whole (the blob shards, the scanned repositories' folders) and the temporary files found there, for the purge */
   readonly #listed: ListedFolders = { folders: [], temporaries: [] };
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
@@ -178,20 +178,19 @@ export class GcRun {
    */
   async mark(): Promise<void> {
     const cutoff = this.#startedAt - this.#options.graceMs;
-    let first = true;
     await forEachBlobShard(this.#driver, this.#read, (digests, shards) => {
       // sized once from the first shard (hashes spread evenly over the shards), with room for the blobs repositories name
-      if (first) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
-      first = false;
+      if (this.#marks.size === 0) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
       for (const d of digests) this.#marks.stored(d);
     });
     this.#report.blobsScanned = this.#marks.size;
     this.#names = await walkRepositories(this.#driver);
+    this.#listed.alsoListed = scannedFolder(this.#names);
     const references = (d: Digest) => this.#read(() => readReferences(this.#driver, d));
     const times = (paths: readonly string[]) => modTimes(this.#driver, this.#read, paths);
     const tally = new KeptTally(this.#options.graceMs);
     await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
-      const repo = await scanRepository(this.#driver, this.#read, name);
+      const repo = await scanRepository(this.#driver, this.#read, name, this.#listed.temporaries);
       this.#manifestsVisited += repo.manifests.size;
       const ignored = new Set<Tag>();
       const pulls = this.#policy.needsPullTimes(name) ? await readPullTimes(this.#driver, name, [...repo.tags.keys()]) : undefined;

@@ -25,11 +25,11 @@ export interface RepositoryScan {
   manifests: Map<Digest, ManifestRefs>;
 }
 
-/** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm. */
-async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string): Promise<Digest[]> {
+/** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm (`temporaries`: see ReadOptions). */
+async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string, temporaries?: string[]): Promise<Digest[]> {
   const found: Digest[] = [];
   for (const algorithm of ALGORITHMS) {
-    for (const hex of await read(() => driver.list(folder(algorithm)))) {
+    for (const hex of await read(() => driver.list(folder(algorithm), temporaries && { temporaries }))) {
       const d = `${algorithm}:${hex}`;
       if (isDigest(d)) found.push(d);
     }
@@ -59,10 +59,13 @@ export async function readReferences(driver: StorageDriver, d: Digest): Promise<
   return bytes === undefined ? undefined : manifestReferences(bytes);
 }
 
-/** Reads repository `name`: tags, revisions, links and its manifests' references. */
-export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<RepositoryScan> {
+/**
+ * Reads repository `name`: tags, revisions, links and its manifests' references. With `temporaries`,
+ * the temporary files its listings find (the folders of {@link scannedFolder}) are added there.
+ */
+export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, temporaries?: string[]): Promise<RepositoryScan> {
   const tags = new Map<Tag, TagLink>();
-  const tagNames = (await read(() => driver.list(layout.tags(name)))).filter(isTag);
+  const tagNames = (await read(() => driver.list(layout.tags(name), temporaries && { temporaries }))).filter(isTag);
   await Promise.all(
     tagNames.map((tag) =>
       read(async () => {
@@ -71,7 +74,7 @@ export async function scanRepository(driver: StorageDriver, read: LimitFunction,
       }),
     ),
   );
-  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a)));
+  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a), temporaries));
   const manifests = new Map<Digest, ManifestRefs>();
   await Promise.all(
     [...revisions].map((d) =>
@@ -81,8 +84,23 @@ export async function scanRepository(driver: StorageDriver, read: LimitFunction,
       }),
     ),
   );
-  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a));
+  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a), temporaries);
   return { name, tags, revisions, links, manifests };
+}
+
+/**
+ * A test of whether storage path `folder` is one that {@link scanRepository} lists whole, for a
+ * repository of `names` (the tags, each algorithm's revisions and links): a purge of temporary files
+ * need not read those again when the scan handed over the temporary files it found (ListedFolders).
+ */
+export function scannedFolder(names: readonly RepositoryName[]): (folder: string) => boolean {
+  const scanned = new Set<string>(names);
+  const shape = /^\/repositories\/(.+)\/(?:_manifests\/tags|_manifests\/revisions\/[a-z0-9]+|_layers\/[a-z0-9]+)$/;
+  return (folder) => {
+    const name = shape.exec(folder)?.[1] as RepositoryName | undefined;
+    if (name === undefined || !scanned.has(name)) return false;
+    return folder === layout.tags(name) || ALGORITHMS.some((a) => folder === layout.manifestRevisionsOf(name, a) || folder === layout.layerLinksOf(name, a));
+  };
 }
 
 /** The digests of repository `name`'s blob links, read now. */

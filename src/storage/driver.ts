@@ -56,11 +56,13 @@ export interface DeleteOptions {
  * Folders a caller listed whole with {@link ReadOptions.temporaries} (garbage collection's blob shards),
  * handed to {@link StorageDriver.purgeTemporaries} so that it does not read them again: what their
  * listings found stands for what they hold. A temporary file old enough to purge was there when the
- * folder was listed.
+ * folder was listed, unless the run took longer than the purge age (then the next run finds it).
  */
 export interface ListedFolders {
   /** storage paths of the folders listed */
   folders: string[];
+  /** true for the storage path of a folder listed too (many folders, told by their shape) */
+  alsoListed?: (folder: string) => boolean;
   /** storage paths of the temporary files their listings found */
   temporaries: string[];
 }

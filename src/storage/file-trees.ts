@@ -81,7 +81,7 @@ export interface SweepOptions {
   /** called with a file's folder after the file was removed (the driver prunes empty folders) */
   removed: (dir: string) => Promise<void>;
   /** folders (absolute paths) not to read, and the temporary files (absolute paths) found in them by a listing already made */
-  listed?: { folders: ReadonlySet<string>; temporaries: readonly string[] };
+  listed?: { folders: { has(dir: string): boolean }; temporaries: readonly string[] };
 }
 
 /**

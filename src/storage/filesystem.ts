@@ -251,7 +251,10 @@ export class FilesystemDriver implements StorageDriver {
   /** Temporary files (`.wharf-tmp-*`) that a killed process left anywhere under the root; the folders in `options.listed` are not read again. */
   async purgeTemporaries(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }> {
     const readdir = (dir: string): Promise<Dirent[]> => this.#blocking?.readdirEntries(dir) ?? fs.readdir(dir, { withFileTypes: true });
-    const listed = { folders: new Set(options.listed?.folders.map((f) => this.full(f))), temporaries: options.listed?.temporaries.map((t) => this.full(t)) ?? [] };
+    const folders = new Set(options.listed?.folders.map((f) => this.full(f)));
+    const also = options.listed?.alsoListed;
+    const skip = { has: (dir: string) => folders.has(dir) || (also !== undefined && also(dir.slice(this.root.length))) };
+    const listed = { folders: skip, temporaries: options.listed?.temporaries.map((t) => this.full(t)) ?? [] };
     return sweepTemporaries(this.root, { prefix: TEMP_PREFIX, olderThan, dryRun: options.dryRun, readdir, removed: async (dir) => void (await this.prune(dir)), listed });
   }
 

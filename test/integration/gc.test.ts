@@ -4,7 +4,7 @@
  * what is swept (unreached manifests, blobs nothing else shares, links to swept blobs), dry runs,
  * and the purge of abandoned upload sessions and temporary files.
  */
-import { access, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GcReport } from '../../src/gc/collector.js';
@@ -274,6 +274,24 @@ forEachDriver((make, driverName) => {
         await walk(root);
         expect(empty.filter((d) => !d.includes('_gc'))).toEqual([]);
         await expect(access(join(root, 'repositories', 'orphans', '_layers'))).rejects.toThrow();
+      });
+
+      it('removes a stale temporary file beside a tag, found by the scan of its repository, and one beside a pull time', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        const root = (driver as FilesystemDriver).root;
+        const old = new Date(Date.now() - 2 * HOUR);
+        const besideTag = join(root, 'repositories', 'repo', '_manifests', 'tags', '.wharf-tmp-tag');
+        const pulls = join(root, 'repositories', 'repo', '_manifests', 'pulls');
+        await mkdir(pulls, { recursive: true });
+        const besidePull = join(pulls, '.wharf-tmp-pull');
+        for (const f of [besideTag, besidePull]) {
+          await writeFile(f, Buffer.alloc(3));
+          await utimes(f, old, old);
+        }
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR })).toMatchObject({ temporariesRemoved: 2, temporaryBytesFreed: 6 });
+        await expect(access(besideTag)).rejects.toThrow();
+        await expect(access(besidePull)).rejects.toThrow();
       });
 
       it('removes a stale temporary file in a blob shard, found by the listing of the shard that marking made', async () => {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepTemporaries } from '../../src/storage/file-trees.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
+import { scannedFolder } from '../../src/gc/scan.js';
+import type { RepositoryName } from '../../src/oci/reference.js';
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -95,5 +97,25 @@ describe('deletes that leave their folders to the end', () => {
     expect(await readdir(join(root, 'blobs/sha256/ab'))).toEqual(['three']); // not empty: kept
     await driver.delete('/blobs/sha256/ab/three'); // without `emptied`: removed at once, with its empty parents
     await expect(access(join(root, 'blobs'))).rejects.toThrow();
+  });
+});
+
+describe('the folders a scan lists whole', () => {
+  it('are the tags, revisions and links of the repositories scanned, nothing above or below them', () => {
+    const scanned = scannedFolder(['team/app', 'solo'] as RepositoryName[]);
+    for (const f of ['/repositories/team/app/_manifests/tags', '/repositories/team/app/_manifests/revisions/sha256', '/repositories/solo/_layers/sha512']) {
+      expect(scanned(f), f).toBe(true);
+    }
+    for (const f of [
+      '/repositories/team/app/_manifests/pulls',
+      '/repositories/team/app/_manifests/revisions',
+      '/repositories/team/app/_layers',
+      '/repositories/team/app/_referrers/sha256',
+      '/repositories/other/_manifests/tags', // not scanned: created after the listing of repositories
+      '/repositories/team/app',
+      '/blobs/sha256/ab',
+    ]) {
+      expect(scanned(f), f).toBe(false);
+    }
   });
 });
