@@ -20,7 +20,7 @@ import type { RepositoryName, Tag } from '../oci/reference.js';
 import { walkRepositories } from '../registry/catalog.js';
 import { forEachLimit, limiter } from '../registry/limit.js';
 import { watched } from '../registry/watched-driver.js';
-import { statIfExists, type StorageDriver } from '../storage/driver.js';
+import { statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { readOnce } from '../storage/read-once.js';
 import { GcBusyError, GcLease, type LeaseOptions } from './lease.js';
@@ -30,7 +30,7 @@ import { isActive, readLease, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { emptyReport, type GcPhase, type GcProgress, type GcReport } from './report.js';
 import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retention.js';
-import { forEachBlobShard, modTimes, readReferences, scanRepository } from './scan.js';
+import { forEachBlobShard, modTimes, readReferences, scanRepository, scannedFolder } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
 
 /** What one run does. */
@@ -86,13 +86,15 @@ export class GcRun {
   #names: RepositoryName[] = [];
   readonly #manifestCandidates: ManifestCandidate[] = [];
   readonly #danglingLinks: RepositoryDigest[] = [];
-  /** links whose blob was not marked when their repository was read (a dry run's links pass, see Sweep.recordedLinks) */
+  /** links whose blob was not marked when their repository was read (a dry run's links pass, see Sweep.links) */
   readonly #unmarkedLinks: RepositoryDigest[] = [];
   readonly #blobCandidates: { digests: Digest[]; sizes: number[] } = { digests: [], sizes: [] };
   #phase: GcPhase = 'mark';
   #repositoriesVisited = 0;
   #manifestsVisited = 0;
   #sweep: Sweep | undefined;
+  /** what the run lists whole (the blob shards, the scanned repositories' folders) and the temporary files found there, for the purge */
+  readonly #listed: ListedFolders = { folders: [], temporaries: [] };
 
   private constructor(driver: StorageDriver, options: GcOptions, runId: layout.GcRunId, lease: GcLease | undefined) {
     // the run's deletes reach the catalog and the admin index of this process (and the index's journal), as a push's do;
@@ -176,20 +178,19 @@ export class GcRun {
    */
   async mark(): Promise<void> {
     const cutoff = this.#startedAt - this.#options.graceMs;
-    let first = true;
     await forEachBlobShard(this.#driver, this.#read, (digests, shards) => {
       // sized once from the first shard (hashes spread evenly over the shards), with room for the blobs repositories name
-      if (first) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
-      first = false;
+      if (this.#marks.size === 0) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
       for (const d of digests) this.#marks.stored(d);
     });
     this.#report.blobsScanned = this.#marks.size;
     this.#names = await walkRepositories(this.#driver);
+    this.#listed.alsoListed = scannedFolder(this.#names);
     const references = (d: Digest) => this.#read(() => readReferences(this.#driver, d));
     const times = (paths: readonly string[]) => modTimes(this.#driver, this.#read, paths);
     const tally = new KeptTally(this.#options.graceMs);
     await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
-      const repo = await scanRepository(this.#driver, this.#read, name);
+      const repo = await scanRepository(this.#driver, this.#read, name, this.#listed.temporaries);
       this.#manifestsVisited += repo.manifests.size;
       const ignored = new Set<Tag>();
       const pulls = this.#policy.needsPullTimes(name) ? await readPullTimes(this.#driver, name, [...repo.tags.keys()]) : undefined;
@@ -228,7 +229,7 @@ export class GcRun {
           }),
         ),
       );
-    });
+    }, this.#listed);
     Object.assign(this.#report, tally.report());
   }
 
@@ -252,19 +253,22 @@ export class GcRun {
     const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease });
     this.#sweep = sweep;
     this.#phase = 'sweep';
-    await sweep.keepTouchedManifests(this.#manifestCandidates);
-    await sweep.manifests(this.#manifestCandidates);
-    await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
-    if (this.#options.dryRun) sweep.recordedLinks(this.#unmarkedLinks);
-    else await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT);
-    await sweep.danglingLinks(this.#danglingLinks);
+    try {
+      await sweep.keepTouchedManifests(this.#manifestCandidates);
+      await sweep.manifests(this.#manifestCandidates);
+      await sweep.blobs(this.#blobCandidates.digests, this.#blobCandidates.sizes);
+      await sweep.links(this.#names, REPOSITORIES_IN_FLIGHT, this.#unmarkedLinks);
+      await sweep.danglingLinks(this.#danglingLinks);
+    } finally {
+      await sweep.removeEmptyFolders();
+    }
   }
 
   /** Step 3: purges abandoned uploads and temporary files; returns the report. */
   async finish(): Promise<GcReport> {
     const now = this.#options.now ?? Date.now;
     this.#phase = 'purge';
-    const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun);
+    const purged = await purgeAbandoned(this.#driver, now() - this.#options.uploadPurgeAgeMs, this.#options.dryRun, this.#listed);
     Object.assign(this.#report, purged);
     const finished = now();
     this.#report.finishedAt = new Date(finished).toISOString();

@@ -21,7 +21,7 @@ import type { Digest } from '../oci/digest.js';
 import type { ManifestRefs } from '../oci/manifest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import * as layout from '../storage/layout.js';
-import { DigestFlags } from './digest-flags.js';
+import { DigestTable } from '../registry/digest-table.js';
 import type { KeptTally } from './kept.js';
 import type { RepositoryScan } from './scan.js';
 
@@ -60,11 +60,11 @@ const GRACE = 4;
 /**
  * The blobs of the store (as listed before the repositories were read) and which of them a kept
  * manifest or a recent link needs, telling what only the grace period needs apart: about 23 bytes per
- * blob in a {@link DigestFlags} table (sized once from the first shard listed, see {@link expect}),
+ * blob in a {@link DigestTable} without ids (sized once from the first shard listed, see {@link expect}),
  * plus an entry in a map for each blob linked within the grace period.
  */
 export class MarkSet {
-  readonly #flags = new DigestFlags();
+  readonly #flags = new DigestTable({}, { ids: false });
   /** the newest time (ms) a link within the grace period was made, per blob so linked (few: only recent links) */
   readonly #linkedAt = new Map<Digest, number>();
 
@@ -75,43 +75,43 @@ export class MarkSet {
 
   /** Records `digest` as stored. */
   stored(digest: Digest): void {
-    this.#flags.set(digest, STORED);
+    this.#flags.setFlags(digest, STORED);
   }
 
   /** True when `digest` was listed as stored. */
   isStored(digest: Digest): boolean {
-    return (this.#flags.get(digest) & STORED) !== 0;
+    return (this.#flags.flags(digest) & STORED) !== 0;
   }
 
   /** Marks `digest` as needed, by what only the grace period keeps when `grace` (a digest never stored is recorded as marked only). */
   mark(digest: Digest, grace = false): void {
-    this.#flags.set(digest, grace ? GRACE : MARKED);
+    this.#flags.setFlags(digest, grace ? GRACE : MARKED);
   }
 
   /** Marks `digest` as needed by a link made at `linkedAt` (ms), within the grace period; the newest such time is kept. */
   markLinked(digest: Digest, linkedAt: number): void {
-    this.#flags.set(digest, GRACE);
+    this.#flags.setFlags(digest, GRACE);
     this.#linkedAt.set(digest, Math.max(this.#linkedAt.get(digest) ?? -Infinity, linkedAt));
   }
 
   /** True when `digest` is needed, for whatever reason. */
   isMarked(digest: Digest): boolean {
-    return (this.#flags.get(digest) & (MARKED | GRACE)) !== 0;
+    return (this.#flags.flags(digest) & (MARKED | GRACE)) !== 0;
   }
 
   /** True when `digest` is needed by more than the grace period (a tag, an untagged manifest kept, a touched manifest). */
   isMarkedBeyondGrace(digest: Digest): boolean {
-    return (this.#flags.get(digest) & MARKED) !== 0;
+    return (this.#flags.flags(digest) & MARKED) !== 0;
   }
 
   /** True when `digest` was listed as stored and is not needed beyond the grace period (one lookup). */
   isStoredUnneeded(digest: Digest): boolean {
-    return (this.#flags.get(digest) & (STORED | MARKED)) === STORED;
+    return (this.#flags.flags(digest) & (STORED | MARKED)) === STORED;
   }
 
   /** True when `digest` was listed as stored and is needed beyond the grace period (one lookup). */
   isStoredAndMarked(digest: Digest): boolean {
-    return (this.#flags.get(digest) & (STORED | MARKED)) === (STORED | MARKED);
+    return (this.#flags.flags(digest) & (STORED | MARKED)) === (STORED | MARKED);
   }
 
   /** The newest time (ms) a link within the grace period was made to `digest`, or -Infinity. */

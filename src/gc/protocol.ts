@@ -20,7 +20,7 @@
  *    the sweep, which lists the run's touch markers when it begins (and again at most every 250 ms
  *    while it deletes, checking each candidate against the listing right before deleting it), keeps
  *    it (and everything a kept manifest references).
- *    Already "sweep": the run wrote a candidate marker `/_gc/markers/<runId>/candidates/<alg>/<hex>`
+ *    Already "sweep": the run wrote a candidate marker (a line of `/_gc/markers/<runId>/candidates/<alg>/<hex[0:2]>`)
  *    for every digest it may delete before it wrote "sweep"; if none of the operation's digests is a
  *    candidate, the run deletes none of them. Otherwise the sweep may have passed a candidate before
  *    the touch landed, so the operation waits until the run ends (the lease's phase is "done",
@@ -41,7 +41,7 @@
  */
 import type { Digest } from '../oci/digest.js';
 import { ALGORITHMS, isDigest } from '../oci/digest.js';
-import { contentIfExists, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
 
@@ -92,14 +92,38 @@ export async function writeTouches(driver: StorageDriver, runId: layout.GcRunId,
   await Promise.all([...new Set(digests)].map((d) => driver.putContent(layout.gcTouch(runId, d), '')));
 }
 
-/** Writes run `runId`'s candidate markers: the digests its sweep may delete (a blob, a manifest, links to them). */
-export async function writeCandidates(driver: StorageDriver, runId: layout.GcRunId, digests: readonly Digest[]): Promise<void> {
-  await forEachLimit([...new Set(digests)], 16, (d) => driver.putContent(layout.gcCandidate(runId, d), ''));
+/** `digests` by the object of run `runId` that lists them (layout.gcCandidatesOf), each group's hex sorted and distinct. */
+function byCandidateShard(runId: layout.GcRunId, digests: Iterable<Digest>): Map<string, string[]> {
+  const shards = new Map<string, Set<string>>();
+  for (const d of digests) {
+    const path = layout.gcCandidatesOf(runId, d);
+    const hex = d.slice(d.indexOf(':') + 1);
+    const group = shards.get(path);
+    if (group) group.add(hex);
+    else shards.set(path, new Set([hex]));
+  }
+  return new Map([...shards].map(([path, hexes]) => [path, [...hexes].sort()]));
 }
 
-/** True when run `runId`'s sweep may delete one of `digests`. */
+/**
+ * Writes run `runId`'s candidate markers: the digests its sweep may delete (a blob, a manifest, links
+ * to them), in one object per algorithm and first two hex characters (at most 256 per algorithm,
+ * however many candidates: a marker per digest was 300,000 files to write, and to delete at the next
+ * run's start, on a registry of 100,000 repositories).
+ */
+export async function writeCandidates(driver: StorageDriver, runId: layout.GcRunId, digests: readonly Digest[]): Promise<void> {
+  await forEachLimit([...byCandidateShard(runId, digests)], 16, ([path, hexes]) => driver.putContent(path, `${hexes.join('\n')}\n`));
+}
+
+/** True when run `runId`'s sweep may delete one of `digests` (one read per candidate object they fall in). */
 export async function anyCandidate(driver: StorageDriver, runId: layout.GcRunId, digests: readonly Digest[]): Promise<boolean> {
-  const found = await Promise.all(digests.map(async (d) => (await statIfExists(driver, layout.gcCandidate(runId, d))) !== undefined));
+  const found = await Promise.all(
+    [...byCandidateShard(runId, digests)].map(async ([path, hexes]) => {
+      const listed = (await contentIfExists(driver, path))?.toString('latin1');
+      // every line of one object is a hex of one length, the length of `hexes`: a match is a whole line
+      return listed !== undefined && hexes.some((hex) => listed.includes(`${hex}\n`));
+    }),
+  );
   return found.includes(true);
 }
 

@@ -4,7 +4,7 @@
  * the last byte received, so a slow but live upload is never cut), and the storage driver's
  * temporary files older than the same age (a `kill -9` during an atomic write leaves one).
  */
-import { isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { isNotFound, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
 
@@ -20,8 +20,9 @@ export interface PurgeResult {
 /**
  * Purges abandoned upload sessions and stale temporary files.
  * @param olderThan ms since the epoch: sessions and files with no activity since are removed
+ * @param listed folders the run listed already, with the temporary files found there (not read again)
  */
-export async function purgeAbandoned(driver: StorageDriver, olderThan: number, dryRun: boolean): Promise<PurgeResult> {
+export async function purgeAbandoned(driver: StorageDriver, olderThan: number, dryRun: boolean, listed?: ListedFolders): Promise<PurgeResult> {
   const result: PurgeResult = { uploadsPurged: 0, uploadBytesFreed: 0, temporariesRemoved: 0, temporaryBytesFreed: 0 };
   const ids = (await driver.list(layout.UPLOADS)).filter(layout.isUploadId);
   await forEachLimit(ids, 16, async (id) => {
@@ -38,7 +39,7 @@ export async function purgeAbandoned(driver: StorageDriver, olderThan: number, d
     result.uploadBytesFreed += state.size;
   });
   if (driver.purgeTemporaries) {
-    const temporaries = await driver.purgeTemporaries(new Date(olderThan), { dryRun });
+    const temporaries = await driver.purgeTemporaries(new Date(olderThan), { dryRun, listed });
     result.temporariesRemoved = temporaries.count;
     result.temporaryBytesFreed = temporaries.bytes;
   }

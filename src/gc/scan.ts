@@ -10,7 +10,7 @@ import { ALGORITHMS, isDigest, type Algorithm, type Digest } from '../oci/digest
 import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
-import { contentIfExists, isNotFound, statIfExists, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, isNotFound, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 
 /** One repository as scanned (modification times are read later, only for what marking needs them: see mark.ts). */
@@ -25,11 +25,11 @@ export interface RepositoryScan {
   manifests: Map<Digest, ManifestRefs>;
 }
 
-/** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm. */
-async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string): Promise<Digest[]> {
+/** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm (`temporaries`: see ReadOptions). */
+async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string, temporaries?: string[]): Promise<Digest[]> {
   const found: Digest[] = [];
   for (const algorithm of ALGORITHMS) {
-    for (const hex of await read(() => driver.list(folder(algorithm)))) {
+    for (const hex of await read(() => driver.list(folder(algorithm), temporaries && { temporaries }))) {
       const d = `${algorithm}:${hex}`;
       if (isDigest(d)) found.push(d);
     }
@@ -59,10 +59,13 @@ export async function readReferences(driver: StorageDriver, d: Digest): Promise<
   return bytes === undefined ? undefined : manifestReferences(bytes);
 }
 
-/** Reads repository `name`: tags, revisions, links and its manifests' references. */
-export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName): Promise<RepositoryScan> {
+/**
+ * Reads repository `name`: tags, revisions, links and its manifests' references. With `temporaries`,
+ * the temporary files its listings find (the folders of {@link scannedFolder}) are added there.
+ */
+export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, temporaries?: string[]): Promise<RepositoryScan> {
   const tags = new Map<Tag, TagLink>();
-  const tagNames = (await read(() => driver.list(layout.tags(name)))).filter(isTag);
+  const tagNames = (await read(() => driver.list(layout.tags(name), temporaries && { temporaries }))).filter(isTag);
   await Promise.all(
     tagNames.map((tag) =>
       read(async () => {
@@ -71,7 +74,7 @@ export async function scanRepository(driver: StorageDriver, read: LimitFunction,
       }),
     ),
   );
-  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a)));
+  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a), temporaries));
   const manifests = new Map<Digest, ManifestRefs>();
   await Promise.all(
     [...revisions].map((d) =>
@@ -81,8 +84,23 @@ export async function scanRepository(driver: StorageDriver, read: LimitFunction,
       }),
     ),
   );
-  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a));
+  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a), temporaries);
   return { name, tags, revisions, links, manifests };
+}
+
+/**
+ * A test of whether storage path `folder` is one that {@link scanRepository} lists whole, for a
+ * repository of `names` (the tags, each algorithm's revisions and links): a purge of temporary files
+ * need not read those again when the scan handed over the temporary files it found (ListedFolders).
+ */
+export function scannedFolder(names: readonly RepositoryName[]): (folder: string) => boolean {
+  const scanned = new Set<string>(names);
+  const shape = /^\/repositories\/(.+)\/(?:_manifests\/tags|_manifests\/revisions\/[a-z0-9]+|_layers\/[a-z0-9]+)$/;
+  return (folder) => {
+    const name = shape.exec(folder)?.[1] as RepositoryName | undefined;
+    if (name === undefined || !scanned.has(name)) return false;
+    return folder === layout.tags(name) || ALGORITHMS.some((a) => folder === layout.manifestRevisionsOf(name, a) || folder === layout.layerLinksOf(name, a));
+  };
 }
 
 /** The digests of repository `name`'s blob links, read now. */
@@ -93,17 +111,22 @@ export function linkedDigests(driver: StorageDriver, read: LimitFunction, name: 
 /**
  * Calls `visit` with the digests of every blob in the store, one shard folder (`blobs/<alg>/<2 hex>`)
  * at a time, so the store is never listed whole into memory; `shards` is how many shard folders the
- * algorithm has (with the first shard's count, an estimate of the store's size).
+ * algorithm has (with the first shard's count, an estimate of the store's size). With `listed`, the
+ * shard folders and the temporary files their listings found are recorded there (for the purge of
+ * temporary files, which then does not list them again).
  */
 export async function forEachBlobShard(
   driver: StorageDriver,
   read: LimitFunction,
   visit: (digests: Digest[], shards: number) => Promise<void> | void,
+  listed?: ListedFolders,
 ): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
     for (const shard of shards) {
-      const names = await read(() => driver.list(layout.blobShard(algorithm, shard)));
+      const folder = layout.blobShard(algorithm, shard);
+      const names = await read(() => driver.list(folder, listed && { temporaries: listed.temporaries }));
+      listed?.folders.push(folder);
       await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest), shards.length);
     }
   }

@@ -42,6 +42,8 @@ export class Sweep {
   #touchedAt = -Infinity;
   /** blob candidates checked so far (deleted or kept), for the run's progress */
   blobsChecked = 0;
+  /** the folders of the objects deleted (storage paths), removed when left empty once the sweep is done ({@link removeEmptyFolders}) */
+  readonly #emptied = new Set<string>();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -75,7 +77,7 @@ export class Sweep {
         return;
       }
       if (!this.options.dryRun) {
-        await this.driver.delete(layout.manifestRevision(c.repository, c.digest));
+        await this.driver.delete(layout.manifestRevision(c.repository, c.digest), { emptied: this.#emptied });
         if (c.subject) await this.#referrers.remove(c.repository, c.subject, c.digest);
       }
       this.report.manifestsDeleted += 1;
@@ -91,7 +93,7 @@ export class Sweep {
         this.blobsChecked += 1;
         return;
       }
-      if (!this.options.dryRun) await this.driver.delete(layout.blobData(d));
+      if (!this.options.dryRun) await this.driver.delete(layout.blobData(d), { emptied: this.#emptied });
       this.blobsChecked += 1;
       const id = this.#swept.add(d); // before reading `columns`: adding may grow (replace) them
       this.#swept.columns.size[id] = sizes[i]!;
@@ -100,14 +102,18 @@ export class Sweep {
     });
   }
 
-  /** Lists the links of every repository in `names` and deletes those to swept blobs (nothing to do when none was swept). */
-  async links(names: readonly RepositoryName[], repositoriesInFlight: number): Promise<void> {
+  /**
+   * The links pass (nothing to do when no blob was swept): lists the links of every repository in
+   * `names` and deletes those to swept blobs; a dry run counts them from `recorded` instead ({@link recordedLinks}).
+   */
+  async links(names: readonly RepositoryName[], repositoriesInFlight: number, recorded: readonly RepositoryDigest[]): Promise<void> {
     if (this.#swept.size === 0) return;
+    if (this.options.dryRun) return this.#recordedLinks(recorded);
     await forEachLimit(names, repositoriesInFlight, async (name) => {
       for (const d of await linkedDigests(this.driver, this.read, name)) {
         const id = this.#swept.id(d);
         if (id < 0) continue;
-        if (!this.options.dryRun) await this.read(() => this.driver.delete(layout.layerLink(name, d)));
+        await this.read(() => this.driver.delete(layout.layerLink(name, d), { emptied: this.#emptied }));
         this.#linkDeleted(name);
         repositoryEntry(this.report, name).bytesFreed += this.#swept.columns.size[id]!;
       }
@@ -117,11 +123,10 @@ export class Sweep {
   /**
    * A dry run's links pass: counts, of `links` (each repository's links whose blob was not marked
    * when the repository was read, see markRepository), those to swept blobs. The same links
-   * {@link links} finds on a registry that does not change meanwhile, without listing every
+   * the links pass finds on a registry that does not change meanwhile, without listing every
    * repository again; a run that deletes lists them again, so that a link made during the run goes too.
    */
-  recordedLinks(links: readonly RepositoryDigest[]): void {
-    if (this.#swept.size === 0) return;
+  #recordedLinks(links: readonly RepositoryDigest[]): void {
     for (const { repository, digest } of links) {
       const id = this.#swept.id(digest);
       if (id < 0) continue;
@@ -135,9 +140,20 @@ export class Sweep {
     for (const link of links) {
       if (await this.#touched(link.digest)) continue;
       if ((await statIfExists(this.driver, layout.blobData(link.digest))) !== undefined) continue; // stored since the listing
-      if (!this.options.dryRun) await this.driver.delete(layout.layerLink(link.repository, link.digest));
+      if (!this.options.dryRun) await this.driver.delete(layout.layerLink(link.repository, link.digest), { emptied: this.#emptied });
       this.#linkDeleted(link.repository);
     }
+  }
+
+  /**
+   * Removes the folders the sweep's deletes left empty, each tried once (not after every delete:
+   * a blob shard holds thousands of objects, and an attempt is a system call). Until then an empty
+   * folder lists as empty.
+   */
+  async removeEmptyFolders(): Promise<void> {
+    const folders = [...this.#emptied];
+    this.#emptied.clear();
+    await this.driver.removeEmptyFolders?.(folders);
   }
 
   #linkDeleted(name: RepositoryName): void {

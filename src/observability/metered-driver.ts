@@ -6,7 +6,7 @@
  * `wharf_upload_bytes_total`. A reader is timed until its stream is open, not while it flows.
  */
 import type { Readable } from 'node:stream';
-import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, DeleteOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from '../storage/driver.js';
 import { DriverDecorator } from '../storage/driver-decorator.js';
 import type { Metrics } from './metrics.js';
 import type { HistogramSeries } from './series.js';
@@ -83,7 +83,7 @@ export class MeteredDriver extends DriverDecorator {
     return this.timed('List', performance.now(), this.inner.list(path, options));
   }
 
-  override delete(path: string): Promise<void> {
-    return this.timed('Delete', performance.now(), this.inner.delete(path));
+  override delete(path: string, options?: DeleteOptions): Promise<void> {
+    return this.timed('Delete', performance.now(), this.inner.delete(path, options));
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RepositoryName } from '../oci/reference.js';
-import type { AppendedState, AppendOptions, CommitOptions, StorageDriver } from '../storage/driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, DeleteOptions, StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { DriverDecorator } from '../storage/driver-decorator.js';
 
@@ -98,6 +98,16 @@ export class WatchedDriver extends DriverDecorator {
     private readonly changes: StorageChanges,
   ) {
     super(inner);
+    const removeEmptyFolders = inner.removeEmptyFolders?.bind(inner);
+    if (removeEmptyFolders) {
+      // an empty folder holds no object: its removal changes only whether a repository exists (a
+      // repository is a folder holding `_manifests` or `_layers`), so only those under repositories/ are reported
+      this.removeEmptyFolders = async (folders) => {
+        const removed = await removeEmptyFolders(folders);
+        for (const folder of removed) if (folder.startsWith(`${layout.REPOSITORIES}/`)) this.removed(folder);
+        return removed;
+      };
+    }
   }
 
   override async putContent(path: string, content: Buffer | string): Promise<void> {
@@ -130,9 +140,9 @@ export class WatchedDriver extends DriverDecorator {
     }
   }
 
-  override async delete(path: string): Promise<void> {
+  override async delete(path: string, options?: DeleteOptions): Promise<void> {
     try {
-      await this.inner.delete(path);
+      await this.inner.delete(path, options);
     } finally {
       this.removed(path);
     }

@@ -1,13 +1,13 @@
 /**
  * The base of StorageDriver decorators (the metrics' MeteredDriver, the registry's WatchedDriver):
  * every call forwarded to `inner` with its arguments as given, the optional capabilities
- * (`purgeTemporaries`, `redirectURL`, `check`) present exactly when `inner` has them. A decorator
+ * (`purgeTemporaries`, `redirectURL`, `check`, `removeEmptyFolders`) present exactly when `inner` has them. A decorator
  * overrides only what it adds to, so an option or a capability added to StorageDriver reaches the
  * driver under any stack of decorators (a per-decorator copy once dropped `commitAppended`'s `verify`).
  * `inner` is public: {@link innermost} and the change feed find the driver under the stack through it.
  */
 import type { Readable } from 'node:stream';
-import type { AppendedState, AppendOptions, CommitOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from './driver.js';
+import type { AppendedState, AppendOptions, CommitOptions, DeleteOptions, FileInfo, ReadOptions, ReadRange, StorageDriver } from './driver.js';
 
 /** `inner`, forwarded call for call; subclasses override what they decorate. */
 export abstract class DriverDecorator implements StorageDriver {
@@ -15,12 +15,14 @@ export abstract class DriverDecorator implements StorageDriver {
   purgeTemporaries?: StorageDriver['purgeTemporaries'];
   redirectURL?: StorageDriver['redirectURL'];
   check?: StorageDriver['check'];
+  removeEmptyFolders?: StorageDriver['removeEmptyFolders'];
 
   constructor(readonly inner: StorageDriver) {
     this.name = inner.name;
     if (inner.purgeTemporaries) this.purgeTemporaries = inner.purgeTemporaries.bind(inner);
     if (inner.redirectURL) this.redirectURL = inner.redirectURL.bind(inner);
     if (inner.check) this.check = inner.check.bind(inner);
+    if (inner.removeEmptyFolders) this.removeEmptyFolders = inner.removeEmptyFolders.bind(inner);
   }
 
   stat(path: string, options?: ReadOptions): Promise<FileInfo> {
@@ -63,7 +65,7 @@ export abstract class DriverDecorator implements StorageDriver {
     return this.inner.list(path, options);
   }
 
-  delete(path: string): Promise<void> {
-    return this.inner.delete(path);
+  delete(path: string, options?: DeleteOptions): Promise<void> {
+    return this.inner.delete(path, options);
   }
 }

@@ -30,11 +30,41 @@ export interface ReadOptions {
   /**
    * false for a walk that reads each object once (garbage collection, the admin index's walk): the
    * driver keeps nothing it reads in a read cache (it may answer from one), so the walk neither grows
-   * the process nor pushes out what requests read again; and the filesystem's stat is then
-   * asynchronous, so that a walk's stats of objects the page cache does not hold wait for the disk
-   * in parallel instead of blocking the process one at a time
+   * the process nor pushes out what requests read again
    */
   cache?: boolean;
+  /**
+   * With `list`: a driver whose listings hide the temporary files of its atomic writes (the
+   * filesystem's `.wharf-tmp-*`) adds their storage paths here, so that a purge of them need not list
+   * the folder again ({@link ListedFolders}). Others add nothing.
+   */
+  temporaries?: string[];
+}
+
+/** Options of {@link StorageDriver.delete}. */
+export interface DeleteOptions {
+  /**
+   * For many deletes in a row (garbage collection's sweep): a driver whose folders exist only while
+   * they hold an object (the filesystem) does not try to remove the deleted object's folder, and adds
+   * the folder's storage path here instead; the caller hands them to
+   * {@link StorageDriver.removeEmptyFolders} once, when it is done. Others add nothing.
+   */
+  emptied?: Set<string>;
+}
+
+/**
+ * Folders a caller listed whole with {@link ReadOptions.temporaries} (garbage collection's blob shards),
+ * handed to {@link StorageDriver.purgeTemporaries} so that it does not read them again: what their
+ * listings found stands for what they hold. A temporary file old enough to purge was there when the
+ * folder was listed, unless the run took longer than the purge age (then the next run finds it).
+ */
+export interface ListedFolders {
+  /** storage paths of the folders listed */
+  folders: string[];
+  /** true for the storage path of a folder listed too (many folders, told by their shape) */
+  alsoListed?: (folder: string) => boolean;
+  /** storage paths of the temporary files their listings found */
+  temporaries: string[];
 }
 
 export interface StorageDriver {
@@ -95,14 +125,22 @@ export interface StorageDriver {
   /** Names (not paths) of the direct children of a directory, in lexical order; [] when it does not exist. */
   list(path: string, options?: ReadOptions): Promise<string[]>;
   /** Deletes an object or a directory recursively; no error when absent. */
-  delete(path: string): Promise<void>;
+  delete(path: string, options?: DeleteOptions): Promise<void>;
+  /**
+   * Removes each of `folders` (storage paths) and its parents for as long as they are empty: the
+   * folders that deletes with {@link DeleteOptions.emptied} left. Drivers without folders of their
+   * own leave this out.
+   * @returns the folders removed (storage paths)
+   */
+  removeEmptyFolders?(folders: Iterable<string>): Promise<string[]>;
   /**
    * Removes the driver's own leftovers of interrupted writes (temporary files a killed process left)
    * last modified before `olderThan`; drivers without such files leave this out.
    * @param options.dryRun count only, delete nothing
+   * @param options.listed folders the caller listed already, and the temporary files found there (not read again)
    * @returns how many were (or would be) removed, and their bytes
    */
-  purgeTemporaries?(olderThan: Date, options: { dryRun: boolean }): Promise<{ count: number; bytes: number }>;
+  purgeTemporaries?(olderThan: Date, options: { dryRun: boolean; listed?: ListedFolders }): Promise<{ count: number; bytes: number }>;
   /**
    * A URL from which a client may GET the object itself (a presigned URL), or undefined when the
    * server must serve the bytes. Drivers without redirects leave it out.

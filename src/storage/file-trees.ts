@@ -5,7 +5,7 @@
  */
 import { unlink, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 /** `unlink(2)` through the callback API: one thread-pool round trip, no FileHandle. */
@@ -80,32 +80,39 @@ export interface SweepOptions {
   readdir: (dir: string) => Promise<Dirent[]>;
   /** called with a file's folder after the file was removed (the driver prunes empty folders) */
   removed: (dir: string) => Promise<void>;
+  /** folders (absolute paths) not to read, and the temporary files (absolute paths) found in them by a listing already made */
+  listed?: { folders: { has(dir: string): boolean }; temporaries: readonly string[] };
 }
 
 /**
  * Finds, and unless `dryRun` removes, every file named `prefix*` under `root` older than `olderThan`,
- * one folder after the other. An unreadable folder or a file gone meanwhile is skipped.
+ * one folder after the other (the folders in `listed` are not read: their temporary files are those
+ * `listed` names). An unreadable folder or a file gone meanwhile is skipped.
  * @returns how many such files there were, and their bytes
  */
 export async function sweepTemporaries(root: string, options: SweepOptions): Promise<{ count: number; bytes: number }> {
   const found = { count: 0, bytes: 0 };
+  const consider = async (full: string): Promise<void> => {
+    const info = await fs.stat(full).catch(() => undefined);
+    if (!info?.isFile() || info.mtime >= options.olderThan) return;
+    if (!options.dryRun) {
+      await fs.rm(full, { force: true });
+      await options.removed(dirname(full));
+    }
+    found.count += 1;
+    found.bytes += info.size;
+  };
+  const skip = options.listed?.folders;
   const walk = async (dir: string): Promise<void> => {
     const entries = await options.readdir(dir).catch((): Dirent[] => []);
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.name.startsWith(options.prefix)) {
-        const info = await fs.stat(full).catch(() => undefined);
-        if (!info || info.mtime >= options.olderThan) continue;
-        if (!options.dryRun) {
-          await fs.rm(full, { force: true });
-          await options.removed(dir);
-        }
-        found.count += 1;
-        found.bytes += info.size;
-      }
+      if (entry.isDirectory()) {
+        if (!skip?.has(full)) await walk(full);
+      } else if (entry.name.startsWith(options.prefix)) await consider(full);
     }
   };
   await walk(root);
+  for (const full of options.listed?.temporaries ?? []) await consider(full);
   return found;
 }

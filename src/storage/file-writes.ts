@@ -37,17 +37,23 @@ export async function inParent<T>(target: string, write: () => Promise<T>): Prom
   }
 }
 
-/** Removes `dir` and its ancestors below `root` (an absolute, resolved path) for as long as they are empty; never throws. */
-export async function pruneEmpty(root: string, dir: string): Promise<void> {
+/**
+ * Removes `dir` and its ancestors below `root` (an absolute, resolved path) for as long as they are empty; never throws.
+ * @returns the folders removed
+ */
+export async function pruneEmpty(root: string, dir: string): Promise<string[]> {
   const inside = root.endsWith(sep) ? root : root + sep;
+  const removed: string[] = [];
   while (dir.startsWith(inside) && dir.length > inside.length) {
     try {
       await fs.rmdir(dir);
     } catch {
-      return; // not empty (ENOTEMPTY), already gone, or not a folder: someone else's business
+      break; // not empty (ENOTEMPTY), already gone, or not a folder: someone else's business
     }
+    removed.push(dir);
     dir = dirname(dir);
   }
+  return removed;
 }
 
 /**

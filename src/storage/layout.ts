@@ -13,7 +13,7 @@
  * /uploads/<id>/data, /uploads/<id>/info                        an upload session: bytes so far; repository and start time
  * /_gc/lease                                                    the garbage collector's lease (run id, owner, phase, expiry)
  * /_gc/markers/<run-id>/touched/<alg>/<hex>                     a digest a push used while GC run <run-id> was active
- * /_gc/markers/<run-id>/candidates/<alg>/<hex>                  a digest GC run <run-id> may sweep
+ * /_gc/markers/<run-id>/candidates/<alg>/<hex[0:2]>             the digests GC run <run-id> may sweep, one hex per line
  * /_gc/runs/<run-id>                                            a GC run's record (state, times, report)
  * /_notifications/<endpoint>/queue/<batch>                      events not yet delivered to a notification endpoint
  * /_notifications/<endpoint>/lease, .../status                  the replica delivering to it; its last delivery

@@ -16,8 +16,8 @@ export class ReadOnceDriver extends DriverDecorator {
     return this.inner.getContent(path, READ_ONCE);
   }
 
-  override list(path: string): Promise<string[]> {
-    return this.inner.list(path, READ_ONCE);
+  override list(path: string, options?: ReadOptions): Promise<string[]> {
+    return this.inner.list(path, options ? { ...options, ...READ_ONCE } : READ_ONCE);
   }
 
   override stat(path: string): Promise<FileInfo> {

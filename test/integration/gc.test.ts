@@ -4,7 +4,7 @@
  * what is swept (unreached manifests, blobs nothing else shares, links to swept blobs), dry runs,
  * and the purge of abandoned upload sessions and temporary files.
  */
-import { access, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GcReport } from '../../src/gc/collector.js';
@@ -256,6 +256,57 @@ forEachDriver((make, driverName) => {
         expect(report).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 10, blobsDeleted: 0 });
         await expect(access(stale)).rejects.toThrow();
         await expect(access(fresh)).resolves.toBeUndefined();
+      });
+
+      it('leaves no empty folder behind once a run deleted everything a repository and a blob shard held', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        await pushBlob(http, 'orphans'); // linked, no manifest: the run deletes the blob and the link
+        const report = await collect(driver);
+        expect(report).toMatchObject({ blobsDeleted: 1, linksDeleted: 1 });
+        const root = (driver as FilesystemDriver).root;
+        const empty: string[] = [];
+        const walk = async (dir: string): Promise<void> => {
+          const entries = await readdir(dir, { withFileTypes: true });
+          if (entries.length === 0) empty.push(dir);
+          for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+        };
+        await walk(root);
+        expect(empty.filter((d) => !d.includes('_gc'))).toEqual([]);
+        await expect(access(join(root, 'repositories', 'orphans', '_layers'))).rejects.toThrow();
+      });
+
+      it('removes a stale temporary file beside a tag, found by the scan of its repository, and one beside a pull time', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        const root = (driver as FilesystemDriver).root;
+        const old = new Date(Date.now() - 2 * HOUR);
+        const besideTag = join(root, 'repositories', 'repo', '_manifests', 'tags', '.wharf-tmp-tag');
+        const pulls = join(root, 'repositories', 'repo', '_manifests', 'pulls');
+        await mkdir(pulls, { recursive: true });
+        const besidePull = join(pulls, '.wharf-tmp-pull');
+        for (const f of [besideTag, besidePull]) {
+          await writeFile(f, Buffer.alloc(3));
+          await utimes(f, old, old);
+        }
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR })).toMatchObject({ temporariesRemoved: 2, temporaryBytesFreed: 6 });
+        await expect(access(besideTag)).rejects.toThrow();
+        await expect(access(besidePull)).rejects.toThrow();
+      });
+
+      it('removes a stale temporary file in a blob shard, found by the listing of the shard that marking made', async () => {
+        const { http, driver } = await make();
+        await pushImage(http, 'repo', 'v1');
+        const root = (driver as FilesystemDriver).root;
+        const shard = join(root, 'blobs', 'sha256', (await readdir(join(root, 'blobs', 'sha256')))[0]!);
+        const stale = join(shard, '.wharf-tmp-stale-blob');
+        await writeFile(stale, Buffer.alloc(7));
+        const old = new Date(Date.now() - 2 * HOUR);
+        await utimes(stale, old, old);
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR, dryRun: true })).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 7 });
+        await expect(access(stale)).resolves.toBeUndefined();
+        expect(await collect(driver, { uploadPurgeAgeMs: HOUR })).toMatchObject({ temporariesRemoved: 1, temporaryBytesFreed: 7, blobsDeleted: 0 });
+        await expect(access(stale)).rejects.toThrow();
       });
     }
   });

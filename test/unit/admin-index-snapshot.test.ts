@@ -57,16 +57,11 @@ function asVersion2(whole: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${JSON.stringify(v2)}\n`, 'utf8'), rest]);
 }
 
-/** Everything the admin API reads of a state. */
+/** Everything the admin API reads of a state: the rows' figures, blob references and sizes. */
 function figures(state: IndexState): unknown {
   return {
-    stored: state.stored,
-    totals: state.totals,
-    count: state.repositoryCount,
-    repositories: state.names().map((n) => {
-      const e = state.repository(n)!;
-      return [n, e.tags, e.manifests, e.lastPush, { ...state.bytes(e) }, state.references(e, digest('shared3'))];
-    }),
+    rows: rowFigures(state),
+    references: state.names().map((n) => state.references(state.repository(n)!, digest('shared3'))),
     sizes: [digest('shared0'), digest('r5b0'), digest('r5b23'), digest('orphan1'), digest('orphan2')].map((d) => state.sizeOf(d)),
   };
 }

@@ -4,11 +4,11 @@
  * process's memory (state.ts, compact) instead of walking the registry per request.
  *
  * Shared through storage (docs/admin-api.md#the-index): a process starts from the snapshot
- * (snapshot.ts) and replays the journal of changes since (journal.ts); without a snapshot (the first
+ * (snapshot.ts, snapshot-load.ts) and replays the journal of changes since (journal.ts); without a snapshot (the first
  * start, or one older than the journal's day) it walks the registry once (scan.ts) and writes one,
  * then a new one at most every `snapshotMs` when it changed. This process's own changes arrive at
  * once through the driver's change feed, and a request waits for them (read-your-writes); other
- * processes' through the journal, within `pollMs` plus the time to apply them. A walk every
+ * processes' through the journal, within `pollMs` plus the time to apply them (change-queue.ts). A walk every
  * `rebuildMs` corrects what changed behind every process's back.
  */
 import type { Logger } from 'pino';
@@ -19,10 +19,11 @@ import type { StorageDriver } from '../../storage/driver.js';
 import { limiter } from '../limit.js';
 import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
-import { eventOf, journalSince, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
+import { ChangeQueue } from './change-queue.js';
+import { eventOf, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
 import { walkRegistry } from './scan.js';
 import { SnapshotCadence } from './snapshot-cadence.js';
-import { readSnapshot } from './snapshot.js';
+import { SnapshotLoad } from './snapshot-load.js';
 import type { IndexState } from './state.js';
 import { UploadTotals } from './upload-totals.js';
 
@@ -68,24 +69,18 @@ export class AdminIndex implements StorageChanges {
   readonly #now: () => number;
   #logger: Logger | undefined;
   #state: IndexState | undefined;
-  /** the snapshot's rows while the rest of it loads (snapshot.ts), then undefined */
-  #rows: IndexState | undefined;
-  /** resolves once the snapshot's rows are read, or the start ended without them */
-  #rowsRead: Promise<void> = Promise.resolve();
+  /** the snapshot being read at the start (its rows answer early, see snapshot-load.ts) */
+  #load: SnapshotLoad | undefined;
   #started: Promise<void> | undefined;
   #source: IndexStatus['source'] = null;
   #builtAt = 0;
   #syncedAt = 0;
   #reader: JournalReader | undefined;
   #timers: NodeJS.Timeout[] = [];
-  #queue = new Set<string>();
-  #draining: Promise<void> = Promise.resolve();
-  /** events received while a walk runs: applied again to its result */
-  #replay: string[] | undefined;
+  readonly #changes = new ChangeQueue((batch) => this.#apply(batch));
   #rebuilding: Promise<void> | undefined;
   #stopped = false;
-  /** per repository, bumped by every change event (the tag rows' cache key) */
-  readonly #repositoryGenerations = new Map<string, number>();
+  /** bumped by every walk (with the repository's generation in the change queue, the tag rows' cache key) */
   #generation = 0;
 
   constructor(driver: StorageDriver, options: AdminIndexOptions = {}) {
@@ -127,20 +122,20 @@ export class AdminIndex implements StorageChanges {
   async rows(): Promise<IndexState> {
     const started = this.start();
     if (!this.#state) {
-      await Promise.race([started, this.#rowsRead]);
-      const rows = this.#rows;
-      if (rows && !this.#state && this.#queue.size === 0 && (this.#replay?.length ?? 0) === 0) return rows;
+      await Promise.race([started, this.#load?.rowsRead]);
+      const rows = this.#load?.rows;
+      if (rows && !this.#state && this.#changes.quiet) return rows;
     }
     return this.ready();
   }
 
   /** Resolves once the events received so far are applied. */
   async settled(): Promise<void> {
-    while (this.#queue.size > 0 || this.#rebuilding) {
+    while (this.#changes.pending || this.#rebuilding) {
       await this.#rebuilding;
-      await this.#drain();
+      await this.#changes.drain();
     }
-    await this.#draining;
+    await this.#changes.idle();
   }
 
   /**
@@ -162,7 +157,7 @@ export class AdminIndex implements StorageChanges {
 
   /** The repository's change count (moves whenever an event concerns it, or the index is rebuilt). */
   generationOf(name: RepositoryName): string {
-    return `${this.#generation}.${this.#repositoryGenerations.get(name) ?? 0}`;
+    return `${this.#generation}.${this.#changes.generation(name)}`;
   }
 
   /** What the index is and how fresh. */
@@ -190,36 +185,20 @@ export class AdminIndex implements StorageChanges {
 
   async #start(): Promise<void> {
     const startedAt = this.#now();
-    this.#replay = []; // this process's changes while the snapshot loads (the journal replay skips them)
-    let rowsRead = () => {};
-    this.#rowsRead = new Promise<void>((resolve) => (rowsRead = resolve));
-    let loaded = false;
-    // the rows answer while the rest loads only when no process changed anything since the snapshot
-    const quiet = (rows: IndexState, asOf: number) =>
-      journalSince(this.#driver, asOf - CLOCK_SKEW_MS)
-        .then((changed) => {
-          if (!changed && !loaded) this.#rows = rows;
-        }, () => undefined)
-        .finally(rowsRead);
-    const snapshot = await readSnapshot(this.#driver, (rows, header) => void quiet(rows, header.asOf))
-      .catch((err: unknown) => {
-        this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
-        return undefined;
-      })
-      .finally(() => {
-        loaded = true;
-        this.#rows = undefined;
-        rowsRead();
-      });
+    this.#changes.keep(); // this process's changes while the snapshot loads (the journal replay skips them)
+    this.#load = new SnapshotLoad(this.#driver);
+    const snapshot = await this.#load.read().catch((err: unknown) => {
+      this.#log().warn({ err }, 'cannot read the admin index snapshot; walking the registry instead');
+      return undefined;
+    });
+    this.#load = undefined;
     if (snapshot && snapshot.header.asOf > startedAt - RETENTION_MS + 3_600_000) {
       this.#state = snapshot.state;
       this.#source = 'snapshot';
       this.#builtAt = snapshot.header.asOf;
       this.#reader = new JournalReader(this.#driver, snapshot.header.asOf - CLOCK_SKEW_MS, this.journal.id, this.#now);
       this.#snapshots.loaded(snapshot.state.generation);
-      const replay = this.#replay;
-      this.#replay = undefined;
-      for (const e of replay) this.#queue.add(e);
+      this.#changes.requeue();
       await this.#poll().catch((err: unknown) => this.#log().warn({ err }, 'cannot read the admin index journal; a later poll retries'));
     } else {
       this.#reader = new JournalReader(this.#driver, startedAt - CLOCK_SKEW_MS, this.journal.id, this.#now);
@@ -238,35 +217,22 @@ export class AdminIndex implements StorageChanges {
   }
 
   #receive(event: string | undefined): void {
-    if (event === undefined) return;
-    const name = event.split('\t')[1];
-    if (name !== undefined) this.#repositoryGenerations.set(name, (this.#repositoryGenerations.get(name) ?? 0) + 1);
-    if (!this.#started) return; // a start reads the storage as it is then
-    this.#queue.add(event);
-    void this.#drain();
+    if (event !== undefined) this.#changes.hear(event, this.#started !== undefined); // a start reads the storage as it is then
   }
 
-  /** Applies the queued events, one batch at a time. */
-  #drain(): Promise<void> {
-    this.#draining = this.#draining.then(async () => {
-      while (this.#queue.size > 0) {
-        const batch = [...this.#queue];
-        this.#queue = new Set();
-        this.#replay?.push(...batch);
-        const grouped = group(batch);
-        if (grouped.everything) {
-          void this.#rebuild();
-          continue;
-        }
-        if (!this.#state) continue; // the walk under way replays them
-        try {
-          await applyBatch(this.#driver, this.#read, this.#state, grouped);
-        } catch (err) {
-          this.#log().warn({ err }, 'cannot apply changes to the admin index; a later walk corrects it');
-        }
-      }
-    });
-    return this.#draining;
+  /** Applies one batch of change events: a walk when one asks for everything. */
+  async #apply(batch: string[]): Promise<void> {
+    const grouped = group(batch);
+    if (grouped.everything) {
+      void this.#rebuild();
+      return;
+    }
+    if (!this.#state) return; // the build under way applies them again
+    try {
+      await applyBatch(this.#driver, this.#read, this.#state, grouped);
+    } catch (err) {
+      this.#log().warn({ err }, 'cannot apply changes to the admin index; a later walk corrects it');
+    }
   }
 
   async #poll(): Promise<void> {
@@ -274,7 +240,7 @@ export class AdminIndex implements StorageChanges {
     const startedAt = this.#now();
     const events = await this.#reader.poll();
     for (const e of events) this.#receive(e);
-    await this.#drain();
+    await this.#changes.drain();
     this.#syncedAt = startedAt;
   }
 
@@ -283,19 +249,18 @@ export class AdminIndex implements StorageChanges {
     if (this.#stopped && this.#state) return Promise.resolve();
     this.#rebuilding ??= (async () => {
       const startedAt = this.#now();
-      this.#replay ??= [];
+      this.#changes.keep();
       try {
         const state = await walkRegistry(this.#driver, this.#read);
-        const replay = this.#replay;
         this.#state = state;
         this.#builtAt = startedAt;
         this.#generation += 1;
-        for (const e of replay) this.#queue.add(e);
+        this.#changes.requeue();
       } finally {
-        this.#replay = undefined;
+        this.#changes.forget();
         this.#rebuilding = undefined;
       }
-      await this.#drain();
+      await this.#changes.drain();
       if (!this.#stopped) await this.#snapshots.write(this.#state!, startedAt - CLOCK_SKEW_MS);
     })();
     return this.#rebuilding;

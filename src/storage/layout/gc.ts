@@ -39,10 +39,20 @@ export function gcTouch(run: GcRunId, d: Digest): string {
   return `${GC}/markers/${run}/touched/${alg}/${hex}`;
 }
 
-/** The candidate marker of digest `d` under GC run `run`: the run's sweep may delete `d` (or links to it). */
-export function gcCandidate(run: GcRunId, d: Digest): string {
+/**
+ * The candidate markers of GC run `run` for the digests of `algorithm` whose hex starts with `prefix`
+ * (2 hex characters): one object, the hex of each digest the run's sweep may delete (or links to it),
+ * one per line (see src/gc/protocol.ts).
+ */
+export function gcCandidates(run: GcRunId, algorithm: Algorithm, prefix: string): string {
+  if (!/^[0-9a-f]{2}$/.test(prefix)) throw new Error(`invalid candidate shard "${prefix.slice(0, 20)}"`);
+  return `${GC}/markers/${run}/candidates/${algorithm}/${prefix}`;
+}
+
+/** The object of GC run `run` that lists digest `d` when `d` is one of its candidates ({@link gcCandidates}). */
+export function gcCandidatesOf(run: GcRunId, d: Digest): string {
   const [alg, hex] = split(d);
-  return `${GC}/markers/${run}/candidates/${alg}/${hex}`;
+  return gcCandidates(run, alg as Algorithm, hex.slice(0, 2));
 }
 
 /** The folder of GC run records. */
