@@ -21,14 +21,14 @@ it("sends the queued events' text as they are, in one envelope with a webhook id
 it("writes pending events' bytes from their parts, byte for byte their texts, among texts; the webhook id is the first pending event's id", () => {
   const head = eventHead('pull', '{"repository":"tëam/app","tag":"v\u2028"}');
   const tails = [eventTail(',"addr":"127.0.0.1:4000","method":"GET","useragent":"docker/28 \\"ü\\""', '{"name":"ana"}', '{"addr":"h:5000"}'), eventTail('', '{}', '{}')];
-  const ms = Date.parse('2026-12-07T15:00:00.007Z');
-  const pending = [undefined, 'req-1', 'a"b\u00e9\n'].flatMap((id) => tails.map((tail) => new PendingEvent(head, id, tail, ms)));
+  const stamps = ['2026-12-07T15:00:00.007Z', '2026-12-07T15:00:00.000Z', '2026-12-07T15:00:01.090Z', '2026-12-07T15:00:59.999Z', '2026-12-07T15:00:00.123Z', '2026-12-31T23:59:59.010Z'];
+  const pending = [undefined, 'req-1', 'a"b\u00e9\n'].flatMap((id, i) => tails.map((tail, j) => new PendingEvent(head, id, tail, Date.parse(stamps[i * 2 + j]!))));
   const events = ['{"id":"x","action":"push","target":{"tag":"é"}}', ...pending, '{"id":"y"}'];
   const body = envelopeBody(events);
   expect(body.toString('utf8')).toBe(`{"events":[${events.map(queuedText).join(',')}]}`);
   const parsed = (JSON.parse(body.toString('utf8')) as { events: { id: string; timestamp: string; request: { id?: string } }[] }).events;
   expect(parsed.slice(1, -1).map((e) => e.request.id)).toEqual([undefined, undefined, 'req-1', 'req-1', 'a"b\u00e9\n', 'a"b\u00e9\n']);
-  expect(parsed.slice(1, -1).map((e) => e.timestamp)).toEqual(Array(6).fill('2026-12-07T15:00:00.007Z'));
+  expect(parsed.slice(1, -1).map((e) => e.timestamp)).toEqual(stamps);
   // the id is drawn once: a retry sends the same bytes
   expect(envelopeBody(events).equals(body)).toBe(true);
   expect(envelopeId(pending)).toBe(`${parsed[1]!.id}.6`);
