@@ -63,10 +63,21 @@ export function eventLine(id: string, timestamp: string, action: string, target:
 }
 
 /** the second of the last timestamp made (ms since the epoch, floored) and its text up to the seconds' dot */
-let second = { ms: -1, prefix: '', bytes: Buffer.alloc(0) };
+/** A second's timestamp text up to its milliseconds, shared by the events of that second. */
+interface Second {
+  /** ms since the epoch, a multiple of 1000 */
+  readonly ms: number;
+  /** `YYYY-MM-DDTHH:MM:SS.` */
+  readonly prefix: string;
+  /** {@link prefix} as ASCII */
+  readonly bytes: Buffer;
+}
 
-/** {@link second} for the second of `ms`, made when it changed. */
-function secondOf(ms: number): typeof second {
+/** the second of the last timestamp made */
+let second: Second = { ms: -1, prefix: '', bytes: Buffer.alloc(0) };
+
+/** The {@link Second} of `ms`, made when it changed. */
+function secondOf(ms: number): Second {
   const at = ms - (ms % 1000);
   if (at !== second.ms) {
     const prefix = new Date(at).toISOString().slice(0, 20);
@@ -85,16 +96,9 @@ export function timestampText(ms: number): string {
   return `${s.prefix}${String(ms - s.ms).padStart(3, '0')}Z`;
 }
 
-/** {@link timestampText}'s length for `ms`. */
-function timestampLength(ms: number): number {
-  return secondOf(ms).prefix.length + 4;
-}
-
-/** Writes {@link timestampText} (ASCII) into `into` at `at`; @returns the offset after it */
-function writeTimestamp(ms: number, into: Buffer, at: number): number {
-  const s = secondOf(ms);
+/** Writes {@link timestampText} of `milli` ms into second `s` (ASCII) into `into` at `at`; @returns the offset after it */
+function writeTimestamp(s: Second, milli: number, into: Buffer, at: number): number {
   at += s.bytes.copy(into, at);
-  const milli = ms - s.ms;
   into[at++] = 0x30 + Math.floor(milli / 100);
   into[at++] = 0x30 + (Math.floor(milli / 10) % 10);
   into[at++] = 0x30 + (milli % 10);
@@ -147,6 +151,9 @@ export class PendingEvent {
   /** the request id's JSON text, without quotes when plain */
   private readonly requestId: string | undefined;
   private readonly quoted: boolean;
+  private readonly second: Second;
+  /** ms into {@link second} */
+  private readonly milli: number;
 
   /**
    * @param head {@link eventHead}'s part
@@ -158,8 +165,11 @@ export class PendingEvent {
     private readonly head: EventPart,
     requestId: string | undefined,
     private readonly tail: EventPart,
-    readonly ms: number,
+    ms: number,
   ) {
+    // the second's shared record and a small integer, not a number V8 boxes: pull events live in memory for a second or more
+    this.second = secondOf(ms);
+    this.milli = ms - this.second.ms;
     this.quoted = requestId !== undefined && !PLAIN_ID.test(requestId);
     this.requestId = this.quoted ? text(requestId!) : requestId;
   }
@@ -177,13 +187,13 @@ export class PendingEvent {
   text(): string {
     const tail = this.requestId === undefined && this.tail.text.startsWith(',') ? this.tail.text.slice(1) : this.tail.text;
     const request = this.requestId === undefined ? '' : this.quoted ? `"id":${this.requestId}` : `"id":"${this.requestId}"`;
-    return `{"id":"${this.id()}","timestamp":"${timestampText(this.ms)}",${this.head.text}${request}${tail}`;
+    return `{"id":"${this.id()}","timestamp":"${timestampText(this.second.ms + this.milli)}",${this.head.text}${request}${tail}`;
   }
 
   /** The length of {@link write}'s bytes. */
   byteLength(): number {
     const request = this.requestId === undefined ? (this.tail.bytes[0] === 0x2c ? -1 : 0) : 5 + (this.quoted ? Buffer.byteLength(this.requestId) : this.requestId.length + 2);
-    return FRAME_CHARS + 36 + timestampLength(this.ms) + this.head.bytes.length + request + this.tail.bytes.length;
+    return FRAME_CHARS + 36 + this.second.prefix.length + 4 + this.head.bytes.length + request + this.tail.bytes.length;
   }
 
   /** Writes the event's JSON text as UTF-8 into `into` at `at` (room for {@link byteLength} bytes); @returns the offset after it */
@@ -191,7 +201,7 @@ export class PendingEvent {
     at += ID_OPEN.copy(into, at);
     at = this.words().write(into, at);
     at += TIMESTAMP_OPEN.copy(into, at);
-    at = writeTimestamp(this.ms, into, at);
+    at = writeTimestamp(this.second, this.milli, into, at);
     into[at++] = 0x22; // "
     into[at++] = 0x2c; // ,
     at += this.head.bytes.copy(into, at);
