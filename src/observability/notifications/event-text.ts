@@ -62,7 +62,6 @@ export function eventLine(id: string, timestamp: string, action: string, target:
   return `{"id":${text(id)},"timestamp":${text(timestamp)},"action":${text(action)},"target":${target},"request":${request},"actor":${actor},"source":${source}}`;
 }
 
-/** the second of the last timestamp made (ms since the epoch, floored) and its text up to the seconds' dot */
 /** A second's timestamp text up to its milliseconds, shared by the events of that second. */
 interface Second {
   /** ms since the epoch, a multiple of 1000 */
@@ -143,8 +142,8 @@ const FRAME_CHARS = ID_OPEN.length + TIMESTAMP_OPEN.length + 2;
  * actor, source) are shared by many events (see EventFactory.pending), so a pull event kept in
  * memory is one small object. Its id is drawn when it is first written ({@link text}, {@link write})
  * and kept, and its timestamp is the time it was recorded: every endpoint and every retry sends
- * the same bytes. {@link write} puts them into an envelope without making the event's text (a
- * quarter of a manifest GET's CPU went to joining, flattening and encoding pull events' texts).
+ * the same bytes. {@link write} puts them into an envelope without making the event's text
+ * (making, joining and encoding the texts was most of a pull event's cost: docs/performance.md).
  */
 export class PendingEvent {
   private uuid: UuidWords | undefined;
