@@ -70,7 +70,19 @@ describe('EventFactory.line', () => {
     const factory = new EventFactory(config, '127.0.0.1:5000');
     const res = { locals: {} } as unknown as ServerResponse;
     const base = targets[0]![2];
-    for (const target of [base, { ...base, tag: 'v2' }, { ...base, tag: undefined }, { ...base, repository: 'team/other' }, { ...base, size: 501 }, { ...base, kind: 'blob' as const }]) {
+    const variants: EventTarget[] = [
+      { ...base, tag: 'v2' },
+      { ...base, tag: undefined },
+      { ...base, repository: 'team/other' },
+      { ...base, size: 501 },
+      { ...base, kind: 'blob' },
+      { ...base, digest: `sha256:${'b'.repeat(64)}` },
+      { ...base, mediaType: 'application/vnd.docker.distribution.manifest.v2+json' },
+      { ...base, fromRepository: 'team/base' },
+      { ...base, body: manifest },
+    ];
+    // each right after the base: the last target kept (a stream of pulls of one tag) is told apart by every field
+    for (const target of variants.flatMap((v) => [base, v, v])) {
       expect(stable(factory.line(request(), res, 'pull', target))).toEqual(stable(JSON.stringify(factory.create(request(), res, 'pull', target))));
     }
   });

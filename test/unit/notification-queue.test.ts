@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { PendingEvent } from '../../src/observability/notifications/event-text.js';
+import { eventHead, eventTail, PendingEvent, queuedText, type QueuedEvent } from '../../src/observability/notifications/event-text.js';
 import { LINGER_MS, MEMORY_EVENTS, NotificationQueue, STORED_POLL_MS, type BatchRef } from '../../src/observability/notifications/queue.js';
 import type { RegistryEvent } from '../../src/observability/notifications/events.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
@@ -20,7 +20,7 @@ class CountingDriver extends MemoryDriver {
 }
 
 const event = (id: string, repository = 'a'): RegistryEvent => ({ id, timestamp: '2026-01-01T00:00:00.000Z', action: 'pull', target: { repository }, request: { id: 'r', method: 'GET', useragent: 'test' }, actor: {}, source: {} });
-const ids = (lines: readonly string[]) => lines.map((l) => (JSON.parse(l) as RegistryEvent).id);
+const ids = (lines: readonly QueuedEvent[]) => lines.map((l) => (JSON.parse(queuedText(l)) as RegistryEvent).id);
 const pull = (queue: NotificationQueue, id: string) => void queue.enqueue(event(id), ['hook'], false);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -173,11 +173,12 @@ it("makes a pending pull's text once, the same from memory, in the storage and f
   const queue = new NotificationQueue(storage);
   queue.setLive('hook', true);
   queue.setLive('other', true);
-  const pending = new PendingEvent('pull', '{"repository":"a"}', 'req-1', ',"method":"GET"', '{}', '{}', Date.now());
+  const pending = new PendingEvent(eventHead('pull', '{"repository":"a"}'), 'req-1', eventTail(',"method":"GET"', '{}', '{}'), Date.now());
   void queue.enqueue(pending, ['hook', 'other'], false);
   const [kept] = await queue.pending('hook');
-  const [text] = await queue.read('hook', kept!);
-  expect(JSON.parse(text!)).toMatchObject({ action: 'pull', target: { repository: 'a' }, request: { id: 'req-1', method: 'GET' } });
+  const [kept1] = await queue.read('hook', kept!);
+  const text = queuedText(kept1!);
+  expect(JSON.parse(text)).toMatchObject({ action: 'pull', target: { repository: 'a' }, request: { id: 'req-1', method: 'GET' } });
   // the other endpoint falls behind: its copy is stored, with the same text
   queue.setLive('other', false);
   await queue.flushed();

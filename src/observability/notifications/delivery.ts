@@ -19,6 +19,7 @@ import type { EndpointConfig } from '../../config/production-schema.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import type { Metrics } from '../metrics.js';
 import { envelopeBody, envelopeGroups, envelopeId, MAX_ENVELOPE_EVENTS } from './envelopes.js';
+import type { QueuedEvent } from './event-text.js';
 import { EVENTS_MEDIA_TYPE } from './events.js';
 import { DeliveryLease, LEASE_TTL_MS } from './lease.js';
 import { WebhookPoster } from './poster.js';
@@ -193,7 +194,7 @@ export class EndpointDelivery {
    * that it does again.
    * @returns false when the delivery stopped or lost its lease first
    */
-  private async postUntilAcknowledged(envelope: readonly string[], waiting?: () => Promise<void>): Promise<boolean> {
+  private async postUntilAcknowledged(envelope: readonly QueuedEvent[], waiting?: () => Promise<void>): Promise<boolean> {
     let failures = 0;
     while (!(await this.holdLease()) || !(await this.post(envelope))) {
       failures += 1;
@@ -209,9 +210,9 @@ export class EndpointDelivery {
     return true;
   }
 
-  /** One attempt with `events` (JSON text each); true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
-  private async post(events: readonly string[]): Promise<boolean> {
-    const body = Buffer.from(envelopeBody(events)); // encoded once, for the signature and the socket
+  /** One attempt with `events` (as queued); true when the endpoint acknowledged it (2xx, after 307/308 redirects). The webhook id stays the same on retries. */
+  private async post(events: readonly QueuedEvent[]): Promise<boolean> {
+    const body = envelopeBody(events); // made once, for the signature and the socket
     const id = envelopeId(events);
     const headers = this.deps.key ? [...this.headers, ...Object.entries(signatureHeaders(this.deps.key, id, Math.floor(Date.now() / 1000), body))] : this.headers;
     const at = new Date().toISOString();

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { grantOf } from '../../auth/middleware.js';
 import type { Config } from '../../config/schema.js';
 import { urlBase } from '../../listener/location.js';
-import { actorText, member, PendingEvent, sourceText, targetText, timestampText } from './event-text.js';
+import { actorText, eventHead, eventTail, member, PendingEvent, sourceText, targetText, timestampText, type EventPart } from './event-text.js';
 
 /** The media type of the envelope. */
 export const EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v2+json';
@@ -65,6 +65,23 @@ export interface EventTarget {
   body?: Buffer;
 }
 
+/** A body's stand-in in {@link EventFactory}'s last target: only whether there is one shows in the head (the digest stands for its content). */
+const EMPTY = Buffer.alloc(0);
+
+/** True when two targets make the same event head (every field that shows in it; of the body, whether there is one). */
+function sameTarget(a: EventTarget, b: EventTarget): boolean {
+  return (
+    a.digest === b.digest &&
+    a.tag === b.tag &&
+    a.repository === b.repository &&
+    a.kind === b.kind &&
+    a.mediaType === b.mediaType &&
+    a.size === b.size &&
+    a.fromRepository === b.fromRepository &&
+    (a.body === undefined) === (b.body === undefined)
+  );
+}
+
 /** Where a route hands its events: a push's, mount's or delete's is stored (for every endpoint that wants it) before it resolves; a pull's is queued (see queue.ts). */
 export interface EventRecorder {
   /**
@@ -77,9 +94,9 @@ export interface EventRecorder {
 
 /** Distribution's blob media type in events: the registry does not know a blob's own. */
 const BLOB_MEDIA_TYPE = 'application/octet-stream';
-/** Target texts kept by {@link EventFactory.line} (all dropped when full). */
+/** Event heads kept by {@link EventFactory.pending} (all dropped when full). */
 const TARGETS_KEPT = 1024;
-/** An absent member in a key of {@link EventFactory.line}'s targets. */
+/** An absent member in a key of {@link EventFactory.pending}'s heads. */
 const NONE = '\u0001';
 
 /** The descriptors a manifest references (config and layers; an index's manifests), as Distribution's `References()`. */
@@ -109,10 +126,12 @@ export class EventFactory {
 
   /** the JSON text of {@link source} */
   private readonly sourceJson: string;
-  /** target texts by target and URL base (see {@link line}), up to {@link TARGETS_KEPT} */
-  private readonly targets = new Map<string, string>();
-  /** by connection: the request members after the id, and the host, method and user agent they were made of */
-  private readonly connections = new WeakMap<Socket, { host: string | undefined; method: string; useragent: string; members: string }>();
+  /** event heads (see eventHead) by action, target and URL base (see {@link pending}), up to {@link TARGETS_KEPT} */
+  private readonly targets = new Map<string, EventPart>();
+  /** the last head {@link pending} made or found, and what it was made of: a stream of pulls of one tag asks for it again and again */
+  private last: { action: EventAction; target: EventTarget; base: string; head: EventPart } | undefined;
+  /** by connection: the event tail (see eventTail), and the host, method, user agent and account it was made of */
+  private readonly connections = new WeakMap<Socket, { host: string | undefined; method: string; useragent: string; account: string | undefined; tail: EventPart }>();
 
   /** The event of `action` on `target`, by `req`. */
   create(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): RegistryEvent {
@@ -137,30 +156,42 @@ export class EventFactory {
 
   /**
    * {@link create}'s event as the parts of its JSON text (see PendingEvent), made without the event
-   * object: the target's text is kept by target (a manifest GET stream asks for the same few), and
-   * the request's members after its id by connection (same address, and mostly the same host, method
-   * and user agent), so that a manifest GET's event costs a few lookups and one small object; its
-   * UUID and text are made when it is stored or delivered.
+   * object: the head (action and target) is kept by target, the last one compared field by field
+   * before any lookup (a manifest GET stream asks for the same few), and the tail (the request's
+   * members after its id, actor, source) by connection (same address, and mostly the same host,
+   * method, user agent and account), so that a manifest GET's event costs a few comparisons and one
+   * small object; its UUID is drawn and its bytes written when it is delivered or stored.
    */
   pending(req: IncomingMessage, res: ServerResponse, action: EventAction, target: EventTarget): PendingEvent {
     const base = urlBase(this.config.http, req);
-    const key = `${action}\0${target.kind}\0${target.repository}\0${target.digest ?? NONE}\0${target.mediaType ?? NONE}\0${target.size ?? NONE}\0${target.tag ?? NONE}\0${target.fromRepository ?? NONE}\0${target.body === undefined}\0${base}`;
-    let targetJson = this.targets.get(key);
-    if (targetJson === undefined) {
-      targetJson = targetText(this.target(base, action, target));
-      if (this.targets.size >= TARGETS_KEPT) this.targets.clear();
-      this.targets.set(key, targetJson);
-    }
+    const last = this.last;
+    const head = last !== undefined && last.action === action && last.base === base && sameTarget(last.target, target) ? last.head : this.head(base, action, target);
     const socket = req.socket;
     const host = req.headers.host;
     const method = req.method ?? 'GET';
     const useragent = req.headers['user-agent'] ?? '';
+    const account = grantOf(res).account;
     let connection = this.connections.get(socket);
-    if (connection === undefined || connection.host !== host || connection.method !== method || connection.useragent !== useragent) {
-      connection = { host, method, useragent, members: member('addr', addressOf(socket)) + member('host', host) + member('method', method) + member('useragent', useragent) };
+    if (connection === undefined || connection.host !== host || connection.method !== method || connection.useragent !== useragent || connection.account !== account) {
+      const members = member('addr', addressOf(socket)) + member('host', host) + member('method', method) + member('useragent', useragent);
+      connection = { host, method, useragent, account, tail: eventTail(members, actorText(account), this.sourceJson) };
       this.connections.set(socket, connection);
     }
-    return new PendingEvent(action, targetJson, req.id, connection.members, actorText(grantOf(res).account), this.sourceJson, Date.now());
+    return new PendingEvent(head, req.id, connection.tail, Date.now());
+  }
+
+  /** The head of an event of `action` on `target` under `base`, from {@link targets} or made and kept; kept as {@link last} too. */
+  private head(base: string, action: EventAction, target: EventTarget): EventPart {
+    const key = `${action}\0${target.kind}\0${target.repository}\0${target.digest ?? NONE}\0${target.mediaType ?? NONE}\0${target.size ?? NONE}\0${target.tag ?? NONE}\0${target.fromRepository ?? NONE}\0${target.body === undefined}\0${base}`;
+    let head = this.targets.get(key);
+    if (head === undefined) {
+      head = eventHead(action, targetText(this.target(base, action, target)));
+      if (this.targets.size >= TARGETS_KEPT) this.targets.clear();
+      this.targets.set(key, head);
+    }
+    const { kind, repository, digest, mediaType, size, tag, fromRepository, body } = target;
+    this.last = { action, base, head, target: { kind, repository, digest, mediaType, size, tag, fromRepository, body: body === undefined ? undefined : EMPTY } };
+    return head;
   }
 
   /** The `target` record of an event of `action` on `target`, its URL under `base`. */

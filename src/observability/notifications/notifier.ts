@@ -69,7 +69,7 @@ interface Wanting {
   series: EndpointSeries[];
 }
 
-/** The (action, media type) pairs whose endpoints are kept (all dropped when full: media types come from clients). */
+/** The media types whose endpoints are kept per action (all dropped when full: media types come from clients). */
 const WANTED_KEPT = 256;
 
 /** The recorder of events and the deliveries of every enabled endpoint. */
@@ -81,8 +81,8 @@ export class Notifier implements EventRecorder {
   private readonly keys = new Map<string, Buffer | undefined>();
   /** the `registry_notifications_events_total{type="Events"}` and pending series of each enabled endpoint, resolved once */
   private readonly series = new Map<string, EndpointSeries>();
-  /** what {@link wanting} found, by action and media type */
-  private readonly wanted = new Map<string, Wanting>();
+  /** what {@link wanting} found, by action, then media type */
+  private readonly wanted = new Map<EventAction, Map<string | undefined, Wanting>>();
 
   /** @throws ConfigError for an unreadable `secretfile` or a secret that is not base64 of 16 bytes or more */
   constructor(private readonly deps: NotifierDeps) {
@@ -133,20 +133,21 @@ export class Notifier implements EventRecorder {
     }
     const durable = action !== 'pull';
     const event = this.factory.pending(req, res, action, target);
-    // a pull's text is made when it is delivered or stored (see PendingEvent); the others' now, as they are stored at once
+    // a pull is kept as its parts, written into envelopes as they are or made into text when stored (see PendingEvent); the others' text now, as they are stored at once
     const stored = this.queue.enqueue(durable ? event.text() : event, wanting.names, durable);
     return durable ? stored : undefined;
   }
 
   /** The enabled endpoints whose `ignore` rules let an event of `action` and `mediaType` through, and their series: kept by both. */
   private wanting(action: EventAction, mediaType: string | undefined): Wanting {
-    const key = `${action}\0${mediaType ?? ''}`;
-    let known = this.wanted.get(key);
+    let byType = this.wanted.get(action);
+    if (!byType) this.wanted.set(action, (byType = new Map()));
+    let known = byType.get(mediaType);
     if (!known) {
       const names = this.enabled.filter((e) => !ignoredBy(e, { action, target: { mediaType } })).map((e) => e.name);
       known = { names, series: names.flatMap((name) => this.series.get(name) ?? []) };
-      if (this.wanted.size >= WANTED_KEPT) this.wanted.clear();
-      this.wanted.set(key, known);
+      if (byType.size >= WANTED_KEPT) byType.clear();
+      byType.set(mediaType, known);
     }
     return known;
   }

@@ -24,13 +24,13 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageDriver } from '../../storage/driver.js';
 import { batchPrefix, StoredBatches, type StoredBatch } from './batches.js';
-import { eventText, PendingEvent, queuedText } from './event-text.js';
+import { eventText, PendingEvent, queuedText, type QueuedEvent } from './event-text.js';
 import type { RegistryEvent } from './events.js';
 
 /** How long pull events wait for others before they are written, when they are written (ms). */
 export const LINGER_MS = 100;
 /** The most events of one endpoint kept in memory; beyond, they are written. */
-export const MEMORY_EVENTS = 4096;
+export const MEMORY_EVENTS = 32_768;
 /**
  * How long {@link NotificationQueue.pending} trusts a listing of an endpoint's stored batches that
  * found none, while this process wrote none since (ms): the batches of other processes are looked
@@ -43,8 +43,8 @@ interface Segment {
   readonly endpoint: string;
   /** its batch name without the count: its place in the order */
   readonly prefix: string;
-  /** JSON texts, or pull events whose text is made when the segment is read or written ({@link texts}) */
-  lines: (string | PendingEvent)[];
+  /** JSON texts, or pull events kept as their parts: written into envelopes as they are, made into texts when the segment is stored ({@link texts}) */
+  lines: QueuedEvent[];
   /** new events of the endpoint join it */
   open: boolean;
   /** ms since the epoch when it is to be written; Infinity: kept in memory until delivered */
@@ -177,13 +177,13 @@ export class NotificationQueue {
     return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** The events of an entry of {@link pending}, in order, as JSON text; [] when another process already removed it. */
-  read(endpoint: string, item: BatchRef): Promise<readonly string[]> {
-    return item.segment ? Promise.resolve(texts(item.segment)) : this.stored.read(endpoint, item.name);
+  /** The events of an entry of {@link pending}, in order (JSON texts, or this process's pending events); [] when another process already removed it. */
+  read(endpoint: string, item: BatchRef): Promise<readonly QueuedEvent[]> {
+    return item.segment ? Promise.resolve(item.segment.lines) : this.stored.read(endpoint, item.name);
   }
 
   /** Replaces an entry of {@link pending} by its events still to deliver (same place in the order; `item` renamed); removes it when none are left. */
-  async replace(endpoint: string, item: BatchRef, remaining: readonly string[]): Promise<void> {
+  async replace(endpoint: string, item: BatchRef, remaining: readonly QueuedEvent[]): Promise<void> {
     const s = item.segment;
     if (s?.write) await s.write;
     if (s && !s.stored) {
@@ -194,7 +194,7 @@ export class NotificationQueue {
     } else {
       const name = s ? `${s.prefix}-${s.lines.length}` : item.name;
       if (s) s.lines = [...remaining];
-      await this.stored.replace(endpoint, name, remaining);
+      await this.stored.replace(endpoint, name, remaining.map(queuedText));
     }
     item.name = `${batchPrefix(item.name)}-${remaining.length}`;
     item.count = remaining.length;
