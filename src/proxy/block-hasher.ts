@@ -128,6 +128,7 @@ export class BlockHasher {
   /** The worker is gone, or the hash was dropped: every piece is released, the digest rejects (module use). */
   fail(err: Error): void {
     this.#error = err;
+    this.#hashed = this.#posted; // nothing is pending any more: a fill paused on the hash goes on to its own failure
     for (const ack of this.#acks.splice(0)) ack.done();
     this.#settle();
     this.#digest?.reject(err);

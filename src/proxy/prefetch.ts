@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { parseDigest } from '../oci/digest.js';
+import { forEachLimit } from '../registry/limit.js';
 import type { ParsedManifest } from '../oci/manifest.js';
 import type { BlobProxy } from './blobs.js';
 import type { UpstreamTarget } from './routing.js';
@@ -33,16 +34,12 @@ export class LayerPrefetch {
    */
   start(target: UpstreamTarget, manifest: ParsedManifest): Promise<void> {
     if (manifest.kind !== 'image' || manifest.blobs.length === 0) return Promise.resolve();
-    const queue = [...manifest.blobs];
-    const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        try {
-          await this.blobs.ensure(target, parseDigest(next.digest));
-        } catch (err) {
-          this.logger?.info({ upstream: target.upstream.name, repository: target.remote, digest: next.digest, err: (err as Error).message }, 'prefetch of a layer failed: a pull of it fetches it again');
-        }
+    return forEachLimit(manifest.blobs, this.concurrency, async (blob) => {
+      try {
+        await this.blobs.ensure(target, parseDigest(blob.digest));
+      } catch (err) {
+        this.logger?.info({ upstream: target.upstream.name, repository: target.remote, digest: blob.digest, err: (err as Error).message }, 'prefetch of a layer failed: a pull of it fetches it again');
       }
-    };
-    return Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker)).then(() => undefined);
+    });
   }
 }

@@ -63,6 +63,8 @@ class Group {
   /** views not yet sent nor gone */
   #views = 0;
   #started = false;
+  /** whether the group's send is scheduled (once: a member that left before it ran does not schedule a second) */
+  #scheduled = false;
   #body: Promise<Readable & Fillable>;
 
   constructor(
@@ -117,7 +119,10 @@ class Group {
       };
       dest.once('close', member.onClose);
       this.#members.add(member);
-      if (this.#members.size === 1) setImmediate(() => void this.#run());
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => void this.#run());
+      }
     });
   }
 

@@ -28,6 +28,17 @@ describe('BlockHasher', () => {
     expect(hasher.pending).toBe(0);
   });
 
+  it('a failed hasher has nothing pending and releases every piece', async () => {
+    const hasher = new BlockHasher();
+    const released: number[] = [];
+    hasher.update(shared(randomBytes(1024 * 1024)), () => released.push(0));
+    hasher.update(shared(randomBytes(1024 * 1024)), () => released.push(1));
+    hasher.fail(new Error('the hashing worker exited (code 1)'));
+    expect(hasher.pending).toBe(0);
+    expect(released).toEqual([0, 1]);
+    await expect(hasher.digest()).rejects.toThrow(/worker exited/);
+  });
+
   it('gives the digest of nothing for no bytes, and hashes fills apart', async () => {
     const [a, b] = [new BlockHasher(), new BlockHasher()];
     a.update(shared(Buffer.from('abc')), () => undefined);

@@ -95,6 +95,21 @@ describe('SharedSends', () => {
     for (const dest of others) expect(dest.received().equals(body)).toBe(true);
   });
 
+  it('a send asked after the first sender closed, before the group started, gets every byte from the one GET', async () => {
+    const { url, requests } = await store();
+    const shared = new SharedSends();
+    const [first, second] = await Promise.all([shared.open('k', source(url)), shared.open('k', source(url))]);
+    const gone = collector();
+    const goneSend = first!.sendTo(gone).then(() => undefined, (err: unknown) => err);
+    gone.destroy();
+    await new Promise((resolve) => process.nextTick(resolve)); // its close is seen before the group's send starts
+    const dest = collector();
+    await second!.sendTo(dest);
+    expect(await goneSend).toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(dest.received().equals(body)).toBe(true);
+    expect(requests).toEqual(['whole']);
+  });
+
   it('a view read as a stream reads on its own; a send asked after the group started too', async () => {
     const { url, requests } = await store();
     const shared = new SharedSends();
