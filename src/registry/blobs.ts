@@ -4,12 +4,11 @@
  * another repository", "Deleting Blobs").
  */
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { isNotFound, statIfExists, type ReadRange, type StorageDriver } from '../storage/driver.js';
-import { canSendDirect } from '../storage/file-range-stream.js';
+import { sendStream } from '../storage/file-range-stream.js';
 import * as layout from '../storage/layout.js';
 import { GcGuard, removedDetail, type GcWatch } from './gc-guard.js';
 
@@ -132,9 +131,7 @@ export class BlobStore {
    * @throws PathNotFoundError when the blob is not stored; the stream's or `dest`'s error when either fails
    */
   async send(digest: Digest, range: ReadRange | undefined, dest: Writable, options: { end?: boolean } = {}): Promise<void> {
-    const stream = await this.open(digest, range);
-    if (canSendDirect(stream)) await stream.sendTo(dest, options);
-    else await pipeline(stream, dest, { end: options.end ?? true });
+    await sendStream(await this.open(digest, range), dest, options.end ?? true);
   }
 
   /** A URL the client may fetch the blob's bytes from itself (a presigned storage URL), or undefined (check access with {@link stat} first). */

@@ -5,6 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
 
 /** Read buffer size in bytes of the Readable. */
@@ -30,6 +31,16 @@ export interface DirectSend {
 /** Whether `stream` offers {@link DirectSend}. */
 export function canSendDirect(stream: Readable): stream is Readable & DirectSend {
   return typeof (stream as Partial<DirectSend>).sendTo === 'function';
+}
+
+/**
+ * Writes `stream` to `dest` through its {@link DirectSend} where it offers one, else by piping; ends
+ * `dest` unless `end` is false.
+ * @throws the stream's or `dest`'s error when either fails
+ */
+export async function sendStream(stream: Readable, dest: Writable, end = true): Promise<void> {
+  if (canSendDirect(stream)) await stream.sendTo(dest, { end });
+  else await pipeline(stream, dest, { end });
 }
 
 /** `length` bytes of `handle` from `offset`; owns the handle and closes it when destroyed or ended. */

@@ -15,9 +15,8 @@
  * so a later send starts a group of its own.
  */
 import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { withSendBudget, type BufferFiller } from './double-buffered-send.js';
-import type { DirectSend } from './file-range-stream.js';
+import { sendStream, type DirectSend } from './file-range-stream.js';
 
 /** A body that can hand its bytes over in fills (see s3-large-get.ts `Body`). */
 export interface Fillable {
@@ -49,13 +48,6 @@ export interface GroupSource {
   whole: () => Promise<Readable & Fillable>;
   /** a read of bytes `[start, length)` for one member */
   from: (start: number) => Promise<Readable>;
-}
-
-/** Sends `stream` to `dest` ({@link DirectSend} when it offers it). */
-async function sendAlone(stream: Readable, dest: Writable, end: boolean): Promise<void> {
-  const direct = stream as Readable & Partial<DirectSend>;
-  if (typeof direct.sendTo === 'function') await direct.sendTo(dest, { end });
-  else await pipeline(stream, dest, { end });
 }
 
 class Group {
@@ -101,7 +93,7 @@ class Group {
   /** Adds a send of the whole object to `dest`; the group's send starts on the next turn of the event loop. */
   send(dest: Writable, end: boolean): Promise<void> {
     this.#views -= 1;
-    if (this.#started) return this.source.from(0).then((stream) => sendAlone(stream, dest, end));
+    if (this.#started) return this.source.from(0).then((stream) => sendStream(stream, dest, end));
     return new Promise<void>((resolve, reject) => {
       const member: Member = {
         dest,
@@ -216,7 +208,7 @@ class Group {
         continue;
       }
       this.source.from(member.written).then(
-        (stream) => sendAlone(stream, member.dest, member.end).then(() => member.settle(), (err: Error) => member.settle(err)),
+        (stream) => sendStream(stream, member.dest, member.end).then(() => member.settle(), (err: Error) => member.settle(err)),
         (err: Error) => {
           member.dest.destroy();
           member.settle(err);
