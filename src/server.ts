@@ -189,7 +189,20 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const tls = tlsOf(config.http);
   const server = createHttpServer(app, config.http, logger);
   const drain = new Drain(server, tls !== undefined);
-  const address = await listen(server, config.http.addr, 'http.addr');
+  // the admin index is built (or loaded from its snapshot) now, not at the first admin request; the
+  // snapshot's rows are read before listening, so the first admin page does not wait for them
+  const adminIndex = adminIndexOf(storage);
+  adminIndex.start().catch((err: unknown) => logger.error({ err }, 'cannot build the admin index; the admin API retries at its next request'));
+  const rowsFrom = performance.now();
+  await adminIndex.rowsLoaded();
+  const adminRowsMs = Math.round(performance.now() - rowsFrom);
+  let address: string;
+  try {
+    address = await listen(server, config.http.addr, 'http.addr');
+  } catch (err) {
+    void adminIndex.stop().catch(() => undefined); // its start under way ends on its own
+    throw err;
+  }
   const debug = config.http.debug ? createDebugServer({ debug: config.http.debug, health, metrics, logger }) : undefined;
   let debugAddress: string | undefined;
   if (debug && config.http.debug) {
@@ -202,11 +215,8 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   }
   health.start();
   notifier?.start();
-  logger.info({ address, tls: tls !== undefined, debugAddress, storage: storage.name }, 'wharf is serving');
+  logger.info({ address, tls: tls !== undefined, debugAddress, storage: storage.name, adminRowsMs }, 'wharf is serving');
   const gcSchedule = scheduleGc(storage, config.gc, logger, metrics?.recordGcRun);
-  // the admin index is built (or loaded from its snapshot) now, not at the first admin request
-  const adminIndex = adminIndexOf(storage);
-  adminIndex.start().catch((err: unknown) => logger.error({ err }, 'cannot build the admin index; the admin API retries at its next request'));
   return {
     server,
     logger,

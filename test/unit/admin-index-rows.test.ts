@@ -13,7 +13,7 @@ import { AdminIndex } from '../../src/registry/admin-index/admin-index.js';
 import { writeSnapshot } from '../../src/registry/admin-index/snapshot.js';
 import { IndexState } from '../../src/registry/admin-index/state.js';
 import { DriverDecorator } from '../../src/storage/driver-decorator.js';
-import type { ReadRange } from '../../src/storage/driver.js';
+import type { ReadOptions, ReadRange } from '../../src/storage/driver.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 import * as layout from '../../src/storage/layout.js';
 
@@ -40,6 +40,21 @@ class HeldSnapshot extends DriverDecorator {
     out.write(whole.subarray(0, rowsEnd));
     void this.#released.then(() => out.end(whole.subarray(rowsEnd)));
     return out;
+  }
+}
+
+/** A driver whose listings wait for {@link release} (a walk of the registry is held). */
+class HeldWalk extends DriverDecorator {
+  #release: () => void = () => undefined;
+  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
+
+  release(): void {
+    this.#release();
+  }
+
+  override async list(path: string, options?: ReadOptions): Promise<string[]> {
+    await this.#released;
+    return this.inner.list(path, options);
   }
 }
 
@@ -81,6 +96,34 @@ describe('a start from a snapshot', () => {
     const whole = await index.ready();
     expect(whole).not.toBe(rows);
     expect(figures(whole)).toEqual(expected);
+  });
+
+  it('rowsLoaded resolves once the rows are read, and the first list then needs no read of the storage', async () => {
+    const now = Date.now();
+    const driver = new MemoryDriver();
+    const expected = figures(await stored(driver, now));
+    const held = new HeldSnapshot(driver);
+    const index = new AdminIndex(held, { pollMs: 60_000 });
+    indexes.push(index);
+    await index.rowsLoaded(); // the rest of the snapshot is held: resolving here means the rows alone sufficed
+    expect(index.status().state).toBe('building');
+    let settled: IndexState | undefined;
+    void index.rows().then((rows) => (settled = rows));
+    for (let i = 0; i < 50 && !settled; i++) await Promise.resolve(); // microtasks only: no stream or timer runs in between
+    expect(settled && figures(settled)).toEqual(expected);
+    held.release();
+    await index.ready();
+  });
+
+  it('rowsLoaded does not wait for a walk when there is no snapshot', async () => {
+    const driver = new MemoryDriver();
+    const walking = new HeldWalk(driver);
+    const index = new AdminIndex(walking, { pollMs: 60_000 });
+    indexes.push(index);
+    expect(await pending(index.rowsLoaded())).toBe(false);
+    expect(index.status().state).toBe('building'); // the walk is held
+    walking.release();
+    await index.ready();
   });
 
   it('waits for the whole index when the journal changed since the snapshot', async () => {

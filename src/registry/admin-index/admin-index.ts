@@ -129,6 +129,20 @@ export class AdminIndex implements StorageChanges {
     return this.ready();
   }
 
+  /**
+   * Starts the index (as {@link start}) and resolves once {@link rows} answers without waiting for a
+   * read of the storage: the snapshot's rows are read and checked (snapshot-load.ts), or the
+   * snapshot's read ended (there was none, or it was read whole). It does not wait for a walk (no
+   * snapshot) nor for the rest of the snapshot. The server awaits it before it listens, so the
+   * first admin page after a restart costs what the page costs. Never rejects: a failed start is
+   * reported by {@link start}'s callers.
+   */
+  async rowsLoaded(): Promise<void> {
+    const started = this.start().catch(() => undefined);
+    const load = this.#load; // set by the start until the snapshot's read ends
+    if (load) await Promise.race([started, load.rowsRead]);
+  }
+
   /** Resolves once the events received so far are applied. */
   async settled(): Promise<void> {
     while (this.#changes.pending || this.#rebuilding) {
