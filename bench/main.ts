@@ -128,6 +128,7 @@ interface Options {
   scaleLarge: boolean;
   scaleRounds: number;
   scaleSoak: number;
+  scaleCold: boolean;
 }
 
 function positive(value: string): number {
@@ -203,6 +204,7 @@ function parseOptions(argv: string[]): Options {
     .option('--scale-rounds <n>', 'scale: rounds of each garbage collection on each server (0: none, the admin rows alone)', (v: string) => (v === '0' ? 0 : positive(v)), 2)
     .option('--scale-soak <n>', 'scale: cycles of mixed traffic (pushes, pulls, admin pages, a GC) on the smallest registry, RSS after each (0: none)', (v: string) => (v === '0' ? 0 : positive(v)), 10)
     .option('--scale-large', 'scale: also 100,000 repositories, Wharf alone (long: about 45 minutes, 40 GB with the 10,000 registry beside it, and 7 million files: run it alone)', false)
+    .option('--scale-cold', 'scale: drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches, as root) before each timed first row of every size, so small and large registries are measured alike from disk', false)
     .option('--wharf-node-args <args>', 'extra node arguments for Wharf, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '')
     .option('--proxy-baseline <dir>', 'proxy: also measure the caching Wharf built in <dir> (its dist/, e.g. a checkout of main) in the same brackets')
     .option('--out <dir>', 'where the Markdown table is written', join(REPO_ROOT, 'bench/results'));
@@ -373,7 +375,7 @@ async function scaleMain(options: Options): Promise<void> {
   try {
     const tables = await runScale(
       { sizes: options.scaleSizes, tallTags: options.scaleTags, large: options.scaleLarge, distribution: options.distribution, soakCycles: options.scaleSoak },
-      { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), log },
+      { repoRoot: REPO_ROOT, work, rounds: options.scaleRounds, wharfNodeArgs: options.wharfNodeArgs.split(' ').filter(Boolean), cold: options.scaleCold, log },
     );
     const header = [
       `# Wharf vs CNCF Distribution at scale, filesystem storage, ${new Date().toISOString()}`,
@@ -381,6 +383,10 @@ async function scaleMain(options: Options): Promise<void> {
       `${cpus().length} cores, Node ${process.version}; ${options.scaleRounds} rounds of each garbage collection, alternating Wharf and Distribution, ` +
         'each a process of its own measured by GNU time (wall time, peak RSS); Wharf with `gc.grace: 0s`; Distribution ' +
         "2.8.2's output to a file. Time in ms is one request's, or the median of 5-10 in a row (steady).",
+      '',
+      options.scaleCold
+        ? '**Cold rows** (`--scale-cold`): the page cache was dropped before each server start, first catalog answer, in-server GC and GC run, at every size; steady rows are warm by definition.'
+        : 'Warm rows: the page cache is kept (a registry larger than the memory reads from disk, a small one does not; `--scale-cold` measures every size cold).',
       '',
     ];
     const text = [...header, tables].join('\n');

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { expect, send, type Answer } from '../http.js';
 import { residentBytes } from '../servers.js';
@@ -64,6 +64,28 @@ export async function runMeasured(command: string, args: string[], files: { stdo
   } finally {
     closeSync(out);
     closeSync(err);
+  }
+}
+
+const exec = (command: string, args: string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+  });
+
+/**
+ * Empties the kernel's page cache, dentries and inodes (`sync; echo 3 > /proc/sys/vm/drop_caches`),
+ * so the next row reads the registry from disk whatever its size.
+ * @param control the file written (the kernel's, unless a test names another)
+ * @throws Error saying so when this process may not (it needs root, and a writable /proc/sys)
+ */
+export async function dropCaches(control = '/proc/sys/vm/drop_caches'): Promise<void> {
+  await exec('sync', []);
+  try {
+    await writeFile(control, '3\n');
+  } catch (err) {
+    throw new Error(`--scale-cold: cannot drop the page cache (${(err as NodeJS.ErrnoException).code ?? (err as Error).message} writing ${control}): run the bench as root, or without --scale-cold`);
   }
 }
 

@@ -15,7 +15,7 @@ import { startDistribution, startWharf, type ServerUnderTest } from '../servers.
 import { filesystemStorage } from '../storage.js';
 import { TALL_NAME, type RepositoryContent } from './content.js';
 import { distributionWriter, wharfWriter, type LayoutWriter } from './layouts.js';
-import { catalogNames, runMeasured, settledRss, steady, timed, verifyPulls } from './measure.js';
+import { catalogNames, dropCaches, runMeasured, settledRss, steady, timed, verifyPulls } from './measure.js';
 import { soak } from './soak.js';
 
 /** A registry to measure. */
@@ -40,6 +40,8 @@ export interface ScaleRun {
   work: string;
   rounds: number;
   wharfNodeArgs: string[];
+  /** drop the page cache before each timed first row (the index build, first answers, GC runs): every size measured cold */
+  cold: boolean;
   log(message: string): void;
 }
 
@@ -100,7 +102,7 @@ function nextLink(headers: Record<string, unknown>): string | undefined {
 }
 
 /** Wharf's admin API and memory on a wide registry. */
-async function wharfWide(server: ServerUnderTest, results: Results, restart: () => Promise<ServerUnderTest>): Promise<ServerUnderTest> {
+async function wharfWide(server: ServerUnderTest, results: Results, restart: () => Promise<ServerUnderTest>, chill: () => Promise<void>): Promise<ServerUnderTest> {
   const base = server.url;
   results.add('index-build', 'wharf', await indexReady(base));
   const idle = await settledRss(server.pid, SETTLE_MS);
@@ -113,6 +115,7 @@ async function wharfWide(server: ServerUnderTest, results: Results, restart: () 
   for (let page = 1; page < 20 && url; page++) url = nextLink((await timed(`${base}${url}`)).answer.headers);
   if (url) results.add('admin-deep', 'wharf', await steady(`${base}${url}`, 10));
   results.add('storage', 'wharf', await steady(`${base}/admin/v1/storage`, 5));
+  await chill();
   results.add('gc-api', 'wharf', await gcThroughApi(base));
   await timed(`${base}/admin/v1/repositories?n=100&sort=unique`);
   const after = await settledRss(server.pid, SETTLE_MS);
@@ -142,8 +145,9 @@ async function wharfTall(server: ServerUnderTest, results: Results): Promise<voi
 }
 
 /** What both servers answer alike: the catalog (wide) or the tag list (tall), first and steady. */
-async function listings(server: ServerUnderTest, registry: ScaleRegistry, results: Results): Promise<void> {
+async function listings(server: ServerUnderTest, registry: ScaleRegistry, results: Results, chill: () => Promise<void>): Promise<void> {
   const base = server.url;
+  await chill();
   if (registry.kind === 'wide') {
     results.add('catalog-first', server.kind, (await timed(`${base}/v2/_catalog?n=1000`)).ms);
     results.add('catalog-steady', server.kind, await steady(`${base}/v2/_catalog?n=1000`, 10));
@@ -183,22 +187,25 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
   run.log(`${registry.label}: written in ${seconds(started).toFixed(0)} s`);
 
   const servers: ServerUnderTest[] = [];
+  const chill = () => (run.cold ? dropCaches() : Promise.resolve());
   const failed = (what: string) => (err: unknown) => {
     results.notes.push(`${what} failed: ${(err as Error).message}`);
     run.log(`${registry.label}: ${what}: ${(err as Error).message}`);
   };
   try {
+    await chill();
     let wharf = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
     servers.push(wharf);
     const restart = async () => {
       await wharf.stop();
       servers.splice(servers.indexOf(wharf), 1);
+      await chill();
       wharf = await startWharf(run.repoRoot, wharfDir, storage, run.wharfNodeArgs, WHARF_CONFIG);
       servers.push(wharf);
       return wharf;
     };
-    await (registry.kind === 'wide' ? wharfWide(wharf, results, restart) : wharfTall(wharf, results)).catch(failed("Wharf's admin API"));
-    await listings(wharf, registry, results).catch(failed("Wharf's listings"));
+    await (registry.kind === 'wide' ? wharfWide(wharf, results, restart, chill) : wharfTall(wharf, results)).catch(failed("Wharf's admin API"));
+    await listings(wharf, registry, results, chill).catch(failed("Wharf's listings"));
     await verify(wharf, registry);
   } catch (err) {
     failed('Wharf')(err);
@@ -210,7 +217,7 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
       const distribution = await startDistribution(distributionDir, storage);
       servers.push(distribution);
       if (registry.kind === 'wide') results.add('rss-idle', 'distribution', await settledRss(distribution.pid, SETTLE_MS));
-      await listings(distribution, registry, results).catch(failed("Distribution's listings"));
+      await listings(distribution, registry, results, chill).catch(failed("Distribution's listings"));
       await verify(distribution, registry);
     } catch (err) {
       failed('Distribution')(err);
@@ -239,6 +246,7 @@ export async function measureRegistry(registry: ScaleRegistry, run: ScaleRun): P
           ? [join(run.repoRoot, 'dist/src/main.js'), 'gc', '--config', config, '--json', ...(real ? ['--delete-untagged'] : ['--dry-run'])]
           : ['garbage-collect', ...(real ? ['--delete-untagged'] : ['--dry-run']), config];
       run.log(`${registry.label} round ${round}: ${kind} ${key}`);
+      await chill();
       started = process.hrtime.bigint();
       const measured = await runMeasured(kind === 'wharf' ? process.execPath : 'docker-registry', kind === 'wharf' ? [...run.wharfNodeArgs, ...args] : args, files);
       if (measured.code !== 0) {
