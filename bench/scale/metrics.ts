@@ -25,6 +25,7 @@ export const WIDE_METRICS: Metric[] = [
   { key: 'catalog-first', label: '`_catalog?n=1000`, first', unit: 'ms' },
   { key: 'catalog-steady', label: '`_catalog?n=1000`, steady', unit: 'ms' },
   { key: 'gc-api', label: 'GC dry run through `POST /admin/v1/gc` (in the server)', unit: 's' },
+  { key: 'gc-api-cpu', label: 'GC dry run through `POST /admin/v1/gc`, server CPU time (user + system)', unit: 's' },
   { key: 'rss-idle', label: 'server RSS at idle after start', unit: 'MiB' },
   { key: 'rss-after', label: 'server RSS at idle after the admin calls and a GC', unit: 'MiB' },
   { key: 'rss-growth', label: 'server RSS growth (after minus idle)', unit: 'MiB', target: { atMost: 30 } },
