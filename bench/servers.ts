@@ -112,6 +112,19 @@ export function shebangNodeFlags(script: string): string[] {
   return node < 0 ? [] : words.slice(node + 1);
 }
 
+/**
+ * The environment a script's `#!/usr/bin/env -S NAME=value ... node` line sets before node
+ * (`{ NAME: 'value' }`; none on a line without assignments), so a child started with
+ * `process.execPath` gets what the script run by itself would (the C library's malloc settings).
+ */
+export function shebangEnv(script: string): Record<string, string> {
+  const first = script.slice(0, script.indexOf('\n') >>> 0);
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const assignments = words.slice(0, Math.max(node, 0)).filter((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  return Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+}
+
 /** Starts a process with environment `env`, writing its output straight to `logFile` (not through the bench's own process). */
 function launch(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
@@ -152,8 +165,8 @@ async function prepare(
 /**
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
- * Node runs with the flags of the bin's `#!/usr/bin/env -S node ...` line, as `npx wharf serve` and
- * `npm start` run it, then `nodeArgs`.
+ * Node runs with the flags and the environment of the bin's `#!/usr/bin/env -S NAME=value node ...`
+ * line, as `npx wharf serve` and `npm start` run it, then `nodeArgs` and `env`.
  * @param nodeArgs extra arguments for node after the bin's own (e.g. `--cpu-prof`; a V8 flag given again wins)
  * @param extra top-level configuration keys (YAML lines) after the shared ones (the proxy bench's `proxy:`)
  * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)
@@ -170,7 +183,8 @@ export async function startWharf(
 ): Promise<ServerUnderTest> {
   const { port, space, config, logFile } = await prepare(slot, dir, storage, extra);
   const main = join(repoRoot, 'dist/src/main.js');
-  const child = launch(process.execPath, [...shebangNodeFlags(readFileSync(main, 'utf8')), ...nodeArgs, main, 'serve', '--config', config], { ...space.env, ...env }, logFile);
+  const bin = readFileSync(main, 'utf8');
+  const child = launch(process.execPath, [...shebangNodeFlags(bin), ...nodeArgs, main, 'serve', '--config', config], { ...space.env, ...shebangEnv(bin), ...env }, logFile);
   await waitReady(child, `http://127.0.0.1:${port}`, logFile);
   return running(slot, port, child, space);
 }

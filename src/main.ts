@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=64
 /**
  * The `wharf` command: parses argv and hands over to the command in `cli/`.
  *
@@ -10,6 +10,12 @@
  * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
  * the flag only at start-up (not from NODE_OPTIONS): `npm start` runs this file, and the benches
  * start Wharf with this line's flags. `--max-semi-space-size=2`: docs/s3.md, "Memory".
+ *
+ * `MALLOC_MMAP_THRESHOLD_=131072` (glibc, read at start-up, so set by `env -S` before node) keeps
+ * the C library's mmap threshold at its default 128 KiB instead of letting it grow: otherwise the
+ * first freed 1 MiB buffer (a part's slab, a socket read) raised it, later buffers of that size came
+ * from the brk heap, and their bytes stayed resident after they were freed (12-20 MiB of a push's peak
+ * RSS on S3, docs/s3.md "Memory: the C library's heap"). Other C libraries ignore the variable.
  */
 import { Command } from 'commander';
 import { registerBuildCommand } from './cli/build-command.js';
