@@ -203,7 +203,8 @@ export const SAMPLE_MS = 10;
 
 /**
  * Drives `url` with autocannon: `connections` keep-alive connections until `amount` requests completed
- * (HEAD: see head-load.ts). autocannon ends a run of a fixed `amount` at its next sample tick, and its
+ * (HEAD: see head-load.ts), as fast as the server answers, or at `rate` requests per second in all
+ * (autocannon's `overallRate`) when given. autocannon ends a run of a fixed `amount` at its next sample tick, and its
  * `duration` is measured to that tick: with the default 1 s ticks a server that answers `amount` in 0.1 s
  * showed `amount` req/s. Ticks of {@link SAMPLE_MS} keep that error under 1 % of a run sized by
  * {@link measuredLoad}.
@@ -211,9 +212,10 @@ export const SAMPLE_MS = 10;
  */
 export async function load(
   url: string,
-  options: LoadSize & { connections: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer },
+  options: LoadSize & { connections: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer; rate?: number },
 ): Promise<LoadResult> {
   const result = await autocannon({
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     url,
     sampleInt: SAMPLE_MS,
     connections: Math.min(options.connections, options.amount),

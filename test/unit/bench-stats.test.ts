@@ -58,8 +58,12 @@ describe('the cost of metrics and notifications (bench --observability)', () => 
       results.add('cpu-get-tag', 'wharf', plain!);
       results.add('cpu-get-tag', 'distribution', observed!);
     }
+    results.add('cpu-get-tag-rate', 'wharf', 100);
+    results.add('cpu-get-tag-rate', 'distribution', 103);
     const table = observabilityTable(results);
-    expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % (-1 %..4 %) | 2.05 % | 107 → 111 µs/request | 3.75 % | 2 % (0 %..10 %) | yes / yes |');
+    // the fixed-rate row has no throughput (the rate is set): its server CPU only
+    expect(table).toContain('| manifest GET by tag at a fixed rate (--fixed-rate, both servers alike): CPU only | n/a | n/a | n/a | n/a | 100 → 103 µs/request | 3 % | 3 % (3 %..3 %) | n/a / yes |');
+    expect(table).toContain('| manifest GET by tag, as fast as possible | 1000 | 990 | 1 % (-1 %..4 %) | 2.05 % | 107 → 111 µs/request | 3.75 % | 2 % (0 %..10 %) | yes / yes |');
     expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % (20 %..20 %) | 20 % | n/a | n/a | n/a | **no** / n/a |');
     expect(table).not.toContain('HEAD');
   });
