@@ -252,19 +252,24 @@ export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>,
   return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1e6) / amount };
 }
 
-/** How long the server's CPU must stay still for {@link settledCpu}, ms (20 clock ticks of /proc). */
-const QUIET_MS = 200;
+/**
+ * How long the server's CPU must stay still for {@link settledCpu}, ms: longer than the notification
+ * delivery's linger (src/observability/notifications/delivery.ts LINGER_MS, 1 s), so the pull events of
+ * a load's last second, which wait that long before they go out, are counted to that load and not to
+ * the next one (with 200 ms, the fixed-rate GET's window took in the delivery of the as-fast-as-possible
+ * load's last second of events).
+ */
+const QUIET_MS = 1_200;
 
 /**
  * The server's CPU seconds so far, read once it has gone quiet (less than 2 clock ticks used in
- * {@link QUIET_MS}, waiting at most 5 s): work a server defers past its answers (pull events stored
- * within 100 ms, their delivery to a notification endpoint, a GC) then counts to the work that caused
- * it, not to the next measure.
+ * `quietMs`, waiting at most 10 s): work a server defers past its answers (pull events delivered a
+ * second later, a GC) then counts to the work that caused it, not to the next measure.
  */
-export async function settledCpu(cpu: () => Promise<number | undefined>): Promise<number | undefined> {
+export async function settledCpu(cpu: () => Promise<number | undefined>, quietMs = QUIET_MS): Promise<number | undefined> {
   let last = await cpu();
-  for (let waited = 0; last !== undefined && waited < 5_000; waited += QUIET_MS) {
-    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  for (let waited = 0; last !== undefined && waited < 10_000; waited += quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
     const now = await cpu();
     if (now === undefined || now - last < 0.02) return now;
     last = now;

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadNote, observabilityTable, pairedCosts, totalCost, totalCpuCost } from '../../bench/observability.js';
 import { pairOrder, pushSeed } from '../../bench/push-pairs.js';
 import { Results, targetHolds } from '../../bench/report.js';
 import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
 import { settledCpu } from '../../bench/workloads.js';
+import { LINGER_MS } from '../../src/observability/notifications/delivery.js';
 
 describe('bench statistics', () => {
   it('summarizes odd and even sample counts by the median', () => {
@@ -89,7 +90,22 @@ describe('settledCpu', () => {
   it('reads the CPU once it stopped moving, so deferred work counts', async () => {
     const readings = [1, 1.5, 1.8, 1.81, 1.81];
     let i = 0;
-    expect(await settledCpu(async () => readings[Math.min(i++, readings.length - 1)]!)).toBe(1.81);
+    expect(await settledCpu(async () => readings[Math.min(i++, readings.length - 1)]!, 5)).toBe(1.81);
+  });
+
+  it('waits longer than the notification delivery lingers (a pause of 1 s is not quiet)', async () => {
+    // a server that idles for LINGER_MS, then delivers: sampled every quiet window, the delivery shows
+    let now = 0;
+    const cpu = async (): Promise<number> => now;
+    vi.useFakeTimers();
+    try {
+      const settled = settledCpu(cpu);
+      setTimeout(() => (now = 0.5), LINGER_MS + 10); // the delivery after the linger
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(await settled).toBe(0.5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is undefined when the process is gone', async () => {
