@@ -62,7 +62,7 @@ type BenchMetric = Metric & { group: Group };
  * The metrics in table order, with issue 7's targets; labels name the sizes of this run.
  * @param o the run's options (blob size in MiB, tag and repository counts)
  */
-function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMetric[] {
+function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories' | 'fixedRate'>): BenchMetric[] {
   const blob = o.blobMib % 1024 === 0 ? `${o.blobMib / 1024} GiB` : `${o.blobMib} MiB`;
   const count = (n: number): string => n.toLocaleString('en-US');
   return [
@@ -75,6 +75,7 @@ function metrics(o: Pick<Options, 'blobMib' | 'tags' | 'repositories'>): BenchMe
   { key: 'cpu-pull', group: 'pull', label: `server CPU per GiB pulled (the ${blob} pull)`, unit: 's/GiB' },
   { key: 'get-tag', group: 'manifests', label: 'manifest GET by tag', unit: 'req/s', target: { ratioAtLeast: 5 } },
   { key: 'cpu-get-tag', group: 'manifests', label: 'manifest GET by tag, server CPU per request', unit: 'µs' },
+  { key: 'cpu-get-tag-rate', group: 'manifests', label: `manifest GET by tag at a fixed ${count(o.fixedRate)} req/s, server CPU per request`, unit: 'µs' },
   { key: 'get-tag-p99', group: 'manifests', label: 'manifest GET by tag, p99', unit: 'ms', target: { atMost: 10 } },
   { key: 'head-digest', group: 'manifests', label: 'manifest HEAD by digest', unit: 'req/s', target: { ratioAtLeast: 5 } },
   { key: 'cpu-head-digest', group: 'manifests', label: 'manifest HEAD by digest, server CPU per request', unit: 'µs' },
@@ -103,6 +104,8 @@ interface Options {
   fanoutMib: number;
   connections: number;
   duration: number;
+  /** req/s of the second manifest GET load (`cpu-get-tag-rate`), the same for every server */
+  fixedRate: number;
   putConnections: number;
   listConnections: number;
   listDuration: number;
@@ -164,6 +167,12 @@ const SIZE_DEFAULTS: Record<StorageKind, SizeOptions> = {
 const SCALE_QUICK = { scaleSizes: [1000], scaleTags: 10_000 };
 const SCALE_FULL = { scaleSizes: [1000, 10_000], scaleTags: 100_000 };
 
+/**
+ * Seconds of the manifest GET load at `--fixed-rate`: its figure is CPU per request (the rate is set), and
+ * 12,500 requests at 2,500/s read it to about 1 µs.
+ */
+const FIXED_RATE_SECONDS = 5;
+
 /** `--observability`'s rounds by default: a cost of a few per cent needs more samples than a ratio of 1.2x. */
 const OBSERVABILITY_ROUNDS = 7;
 /** `--observability`'s pushes of each mode per server and round (push-pairs.ts). */
@@ -185,6 +194,7 @@ function parseOptions(argv: string[]): Options {
     .option('--fanout-mib <n>', `size of the blob pulled concurrently, MiB ${sizeDefault('fanoutMib')}`, positive)
     .option('--connections <n>', 'connections of the manifest GET/HEAD load', positive, 64)
     .option('--duration <s>', 'seconds each manifest GET/HEAD load aims at (its request count is set from a warm-up\'s rate)', positive, 10)
+    .option('--fixed-rate <n>', 'manifest GET by tag once more at this rate (req/s, the same for every server): the server CPU per request of a load that does not depend on how fast the server answers', positive, 2500)
     .option('--put-connections <n>', 'connections of the manifest PUT load', positive, 8)
     .option('--list-connections <n>', `connections of the tags/list and _catalog load ${sizeDefault('listConnections')}`, positive)
     .option('--list-duration <s>', `seconds the manifest PUT, tags/list and _catalog loads aim at ${sizeDefault('listDuration')}`, positive)
@@ -306,8 +316,9 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     const { result, peakBytes } = await withPeakRss(server.pid, async () => {
       const cpu = (): Promise<number | undefined> => cpuSeconds(server.pid);
       const get = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
+      const fixed = await measuredLoad((size) => load(byTag, { ...size, connections: options.connections, headers: accept, rate: options.fixedRate }), options.connections, FIXED_RATE_SECONDS, cpu);
       const head = await measuredLoad((size) => headLoad(byDigest, { ...size, connections: options.connections, headers: accept }), options.connections, options.duration, cpu);
-      return { get, head };
+      return { get, head, fixed };
     });
     results.add('rss-manifests', server.kind, peakBytes / MiB);
     results.add('get-tag', server.kind, result.get.rps);
@@ -316,6 +327,7 @@ async function runGroup(group: Group, p: Prepared, round: number, options: Optio
     results.add('head-digest-p99', server.kind, result.head.p99);
     if (result.get.cpuUsPerRequest !== undefined) results.add('cpu-get-tag', server.kind, result.get.cpuUsPerRequest);
     if (result.head.cpuUsPerRequest !== undefined) results.add('cpu-head-digest', server.kind, result.head.cpuUsPerRequest);
+    if (result.fixed.cpuUsPerRequest !== undefined) results.add('cpu-get-tag-rate', server.kind, result.fixed.cpuUsPerRequest);
     const put = await measuredLoad(
       (size) =>
         load(`${base}/v2/${image.repository}/manifests/put`, {

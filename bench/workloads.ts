@@ -203,7 +203,8 @@ export const SAMPLE_MS = 10;
 
 /**
  * Drives `url` with autocannon: `connections` keep-alive connections until `amount` requests completed
- * (HEAD: see head-load.ts). autocannon ends a run of a fixed `amount` at its next sample tick, and its
+ * (HEAD: see head-load.ts), as fast as the server answers, or at `rate` requests per second in all
+ * (autocannon's `overallRate`) when given. autocannon ends a run of a fixed `amount` at its next sample tick, and its
  * `duration` is measured to that tick: with the default 1 s ticks a server that answers `amount` in 0.1 s
  * showed `amount` req/s. Ticks of {@link SAMPLE_MS} keep that error under 1 % of a run sized by
  * {@link measuredLoad}.
@@ -211,9 +212,10 @@ export const SAMPLE_MS = 10;
  */
 export async function load(
   url: string,
-  options: LoadSize & { connections: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer },
+  options: LoadSize & { connections: number; method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: Buffer; rate?: number },
 ): Promise<LoadResult> {
   const result = await autocannon({
+    ...(options.rate === undefined ? {} : { overallRate: options.rate }),
     url,
     sampleInt: SAMPLE_MS,
     connections: Math.min(options.connections, options.amount),
@@ -250,19 +252,24 @@ export async function measuredLoad(run: (size: LoadSize) => Promise<LoadResult>,
   return before === undefined || after === undefined ? result : { ...result, cpuUsPerRequest: ((after - before) * 1e6) / amount };
 }
 
-/** How long the server's CPU must stay still for {@link settledCpu}, ms (20 clock ticks of /proc). */
-const QUIET_MS = 200;
+/**
+ * How long the server's CPU must stay still for {@link settledCpu}, ms: longer than the notification
+ * delivery's linger (src/observability/notifications/delivery.ts LINGER_MS, 1 s), so the pull events of
+ * a load's last second, which wait that long before they go out, are counted to that load and not to
+ * the next one (with 200 ms, the fixed-rate GET's window took in the delivery of the as-fast-as-possible
+ * load's last second of events).
+ */
+const QUIET_MS = 1_200;
 
 /**
  * The server's CPU seconds so far, read once it has gone quiet (less than 2 clock ticks used in
- * {@link QUIET_MS}, waiting at most 5 s): work a server defers past its answers (pull events stored
- * within 100 ms, their delivery to a notification endpoint, a GC) then counts to the work that caused
- * it, not to the next measure.
+ * `quietMs`, waiting at most 10 s): work a server defers past its answers (pull events delivered a
+ * second later, a GC) then counts to the work that caused it, not to the next measure.
  */
-export async function settledCpu(cpu: () => Promise<number | undefined>): Promise<number | undefined> {
+export async function settledCpu(cpu: () => Promise<number | undefined>, quietMs = QUIET_MS): Promise<number | undefined> {
   let last = await cpu();
-  for (let waited = 0; last !== undefined && waited < 5_000; waited += QUIET_MS) {
-    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+  for (let waited = 0; last !== undefined && waited < 10_000; waited += quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
     const now = await cpu();
     if (now === undefined || now - last < 0.02) return now;
     last = now;

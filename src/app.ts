@@ -11,7 +11,7 @@ import { TokenServer } from './auth/token-server.js';
 import type { Config } from './config/schema.js';
 import type { LeaseOptions } from './gc/lease.js';
 import { Health, HEALTH_PATHS } from './observability/health.js';
-import { instrumentHttp } from './observability/http-metrics.js';
+import { HttpMetrics } from './observability/http-metrics.js';
 import { MeteredDriver } from './observability/metered-driver.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Notifier } from './observability/notifications/notifier.js';
@@ -117,12 +117,14 @@ export function createApp(deps: AppDeps): App {
   app.use(uiRouter({ dir: deps.uiDir, auth }));
   app.use(notFound);
   app.use(errorMiddleware);
-  const log = accessLog(deps.logger);
+  const httpMetrics = deps.metrics ? new HttpMetrics(deps.metrics) : undefined;
+  const log = accessLog(deps.logger, httpMetrics);
   const guardBodyRate = bodyRateGuard(deps.config.http, deps.logger);
   const listener: App = (req, res) => {
     toOriginForm(req);
     const path = pathOf(req);
     if (HEALTH_PATHS.has(path)) {
+      httpMetrics?.observe(req, res, path);
       health.handle(req, res, path);
       return;
     }
@@ -136,5 +138,5 @@ export function createApp(deps: AppDeps): App {
     } else if (isV2Request(req)) v2(req, res);
     else app(req, res);
   };
-  return deps.metrics ? instrumentHttp(deps.metrics, listener) : listener;
+  return listener;
 }

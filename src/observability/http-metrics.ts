@@ -7,7 +7,6 @@
  * failures.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pathOf } from '../routes/context.js';
 import type { V2Route } from '../routes/v2-path.js';
 import type { Metrics } from './metrics.js';
 import type { CounterSeries, GaugeSeries, HistogramSeries } from './series.js';
@@ -43,7 +42,7 @@ interface MethodSeries {
 }
 
 /** The series of one route's labels that every request of it observes, resolved once. */
-interface RouteSeries {
+export interface RouteSeries {
   labels: RouteLabels;
   inFlight: GaugeSeries;
   requestSize: HistogramSeries;
@@ -87,73 +86,82 @@ export function routeLabels(path: string): RouteLabels {
   return OTHER[path] ?? UNKNOWN;
 }
 
-/** Bytes: a header's numeric value, or undefined when absent or not a number. */
-function headerBytes(value: string | number | string[] | undefined): number | undefined {
+/** Bytes: a header's numeric value, or 0 when absent or not a number. */
+function headerBytes(value: string | number | string[] | undefined): number {
   const n = Number(Array.isArray(value) ? value[0] : value);
-  return value === undefined || !Number.isFinite(n) ? undefined : n;
+  return value === undefined || !Number.isFinite(n) ? 0 : n;
 }
 
 /**
- * Wraps a request listener so that each request is counted and timed; sizes are the declared
- * Content-Length, or the bytes the connection carried when there is none (a chunked upload, an
- * aborted download).
+ * The HTTP metrics of requests, recorded at two points the access log already has (routes/access-log.ts:
+ * its start and its one `close` listener), so a request costs no listener or closure of its own: the
+ * series are resolved once per route, method and status (a bounded set) and an observation is a few
+ * additions. Sizes are body bytes, as the access log counts them (what the parser handed over, what
+ * was written: a cut download counts what went out).
  */
-export function instrumentHttp(metrics: Metrics, listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
-  // the series of each route, resolved once (the routes are a bounded set of constants)
-  const routes = new Map<RouteLabels, RouteSeries>();
-  const seriesOf = (labels: RouteLabels): RouteSeries => {
-    let known = routes.get(labels);
-    if (!known) {
-      known = {
+export class HttpMetrics {
+  /** the series of each route, resolved once (the routes are a bounded set of constants) */
+  private readonly routes = new Map<RouteLabels, RouteSeries>();
+
+  constructor(private readonly metrics: Metrics) {}
+
+  /** Counts a request of `path` (without query) in flight; @returns its route's series, for {@link end} */
+  begin(path: string): RouteSeries {
+    const labels = routeLabels(path);
+    let route = this.routes.get(labels);
+    if (!route) {
+      const m = this.metrics;
+      route = {
         labels,
-        inFlight: metrics.httpInFlight.series(labels.handler, labels.route),
-        requestSize: metrics.httpRequestSize.series(labels.handler, labels.route),
-        responseSize: metrics.httpResponseSize.series(labels.handler, labels.route),
+        inFlight: m.httpInFlight.series(labels.handler, labels.route),
+        requestSize: m.httpRequestSize.series(labels.handler, labels.route),
+        responseSize: m.httpResponseSize.series(labels.handler, labels.route),
         methods: new Map(),
       };
-      routes.set(labels, known);
+      this.routes.set(labels, route);
     }
-    return known;
-  };
-  const methodOf = (route: RouteSeries, method: string): MethodSeries => {
-    let known = route.methods.get(method);
-    if (!known) {
-      known = { duration: metrics.httpDuration.series(route.labels.handler, route.labels.route, method), codes: new Map() };
-      route.methods.set(method, known);
+    route.inFlight.inc();
+    return route;
+  }
+
+  /**
+   * Records the end of a request {@link begin} counted: its count by method and status, its duration,
+   * its body sizes, blob bytes served and authentication failures.
+   * @param seconds from the request's start to its response's close
+   * @param credentials whether the request carried an `Authorization` header (a 401 then counts as failed credentials)
+   */
+  end(route: RouteSeries, method: string, code: number, seconds: number, requestBytes: number, responseBytes: number, credentials: boolean): void {
+    route.inFlight.dec();
+    let byMethod = route.methods.get(method);
+    if (!byMethod) {
+      byMethod = { duration: this.metrics.httpDuration.series(route.labels.handler, route.labels.route, method), codes: new Map() };
+      route.methods.set(method, byMethod);
     }
-    return known;
-  };
-  const requestsOf = (route: RouteSeries, method: string, series: MethodSeries, code: number): CounterSeries => {
-    let known = series.codes.get(code);
-    if (!known) {
-      known = metrics.httpRequests.series(route.labels.handler, route.labels.route, method, String(code));
-      series.codes.set(code, known);
+    let requests = byMethod.codes.get(code);
+    if (!requests) {
+      requests = this.metrics.httpRequests.series(route.labels.handler, route.labels.route, method, String(code));
+      byMethod.codes.set(code, requests);
     }
-    return known;
-  };
-  return (req, res) => {
+    requests.inc();
+    byMethod.duration.observe(seconds);
+    route.requestSize.observe(requestBytes);
+    route.responseSize.observe(responseBytes);
+    if (route.labels.handler === 'blob' && method === 'GET' && (code === 200 || code === 206)) this.metrics.blobBytesServed.inc(responseBytes);
+    if (code === 401 && credentials) this.metrics.authFailures.labels('credentials').inc();
+    else if (code === 403) this.metrics.authFailures.labels('denied').inc();
+  }
+
+  /**
+   * Measures a request outside the access log (`/livez`, `/readyz`) with a `close` listener of its
+   * own; sizes are the declared Content-Lengths.
+   */
+  observe(req: IncomingMessage, res: ServerResponse, path: string): void {
     const start = performance.now();
-    const series = seriesOf(routeLabels(pathOf(req)));
-    const socket = req.socket;
-    const readBefore = socket.bytesRead;
-    const writtenBefore = socket.bytesWritten;
-    series.inFlight.inc();
-    res.on('close', () => {
-      series.inFlight.dec();
+    const route = this.begin(path);
+    res.once('close', () => {
       const method = req.method ?? 'GET';
-      const code = res.statusCode;
-      const bySeries = methodOf(series, method);
-      requestsOf(series, method, bySeries, code).inc();
-      bySeries.duration.observe((performance.now() - start) / 1000);
-      const contentLength = req.headers['content-length'];
-      series.requestSize.observe((contentLength === undefined ? undefined : headerBytes(contentLength)) ?? Math.max(0, socket.bytesRead - readBefore));
-      const declared = method === 'HEAD' ? 0 : res.writableFinished ? headerBytes(res.getHeader('content-length')) : undefined;
-      const responseBytes = declared ?? Math.max(0, socket.bytesWritten - writtenBefore);
-      series.responseSize.observe(responseBytes);
-      if (series.labels.handler === 'blob' && method === 'GET' && (code === 200 || code === 206)) metrics.blobBytesServed.inc(responseBytes);
-      if (code === 401 && req.headers.authorization !== undefined) metrics.authFailures.labels('credentials').inc();
-      else if (code === 403) metrics.authFailures.labels('denied').inc();
+      const responseBytes = method === 'HEAD' ? 0 : headerBytes(res.getHeader('content-length'));
+      this.end(route, method, res.statusCode, (performance.now() - start) / 1000, headerBytes(req.headers['content-length']), responseBytes, req.headers.authorization !== undefined);
     });
-    listener(req, res);
-  };
+  }
 }

@@ -7,6 +7,7 @@
  *
  * Adding a metric is one line in {@link Metrics}: `readonly name = this.counter('wharf_x_total', 'help', ['label'])`.
  */
+import { createRequire } from 'node:module';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
 
@@ -14,6 +15,34 @@ import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60];
 /** docker/go-metrics' default size buckets: 1 KiB to 4 GiB, doubling. */
 const SIZE_BUCKETS = Array.from({ length: 22 }, (_, i) => 1024 * 2 ** i);
+
+/**
+ * prom-client's default collectors (its lib/defaultMetrics.js) but `gc`: `nodejs_gc_duration_seconds`
+ * observes every garbage collection through a PerformanceObserver, and Node then makes a performance
+ * entry (with deprecated-property wrappers) and runs the observer per GC: about 2 µs per manifest GET
+ * at the bench's rates (a scavenge every 100 GETs or so under `--max-semi-space-size=2`; perf
+ * samples, docs/performance.md), a third of the metrics' own cost. The heap's sizes
+ * (`nodejs_heap_*`) are still exported. The list is checked against prom-client's by a test.
+ */
+export const DEFAULT_COLLECTORS = [
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  'processResources',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+] as const;
+
+/** A prom-client default collector: registers its metrics on `registry`. */
+type Collector = (registry: Registry, config: Parameters<typeof collectDefaultMetrics>[0]) => void;
+
+const require = createRequire(import.meta.url);
 
 /** The `result` label values of `wharf_proxy_requests_total`. */
 const PROXY_RESULTS = ['hit', 'miss', 'revalidated', 'stale', 'collapsed'] as const;
@@ -51,11 +80,16 @@ export class Metrics {
   readonly proxyFillFailures = this.counter('wharf_proxy_fill_failures_total', 'Blob fetches from an upstream that were not stored (cut body, wrong bytes, timeout).', ['upstream']);
   readonly proxyUpstreamBytes = this.counter('wharf_proxy_upstream_bytes_total', 'Blob bytes received from an upstream of the pull-through cache.', ['upstream']);
 
-  /** @param options.defaultMetrics also export Node.js's process metrics (process_*, nodejs_*); default true */
+  /** @param options.defaultMetrics also export Node.js's process metrics (process_*, nodejs_*; see {@link DEFAULT_COLLECTORS}); default true */
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // the event-loop lag histogram samples with a timer: prom-client's default 10 ms wakes an idle
     // server 100 times a second (seen in strace during a push); 50 ms still catches any lag that matters
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
+    if (options.defaultMetrics ?? true) {
+      for (const name of DEFAULT_COLLECTORS) {
+        if (name === 'processResources' && typeof process.getActiveResourcesInfo !== 'function') continue; // as prom-client
+        (require(`prom-client/lib/metrics/${name}`) as Collector)(this.registry, { eventLoopMonitoringPrecision: 50 });
+      }
+    }
   }
 
   /** Counts a finished garbage collection run from its record (a dry run frees nothing). */

@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadNote, observabilityTable, pairedCosts, totalCost, totalCpuCost } from '../../bench/observability.js';
 import { pairOrder, pushSeed } from '../../bench/push-pairs.js';
 import { Results, targetHolds } from '../../bench/report.js';
 import { formatNumber, formatSummary, percentile, ratio, summarize } from '../../bench/stats.js';
 import { settledCpu } from '../../bench/workloads.js';
+import { LINGER_MS } from '../../src/observability/notifications/delivery.js';
 
 describe('bench statistics', () => {
   it('summarizes odd and even sample counts by the median', () => {
@@ -58,8 +59,12 @@ describe('the cost of metrics and notifications (bench --observability)', () => 
       results.add('cpu-get-tag', 'wharf', plain!);
       results.add('cpu-get-tag', 'distribution', observed!);
     }
+    results.add('cpu-get-tag-rate', 'wharf', 100);
+    results.add('cpu-get-tag-rate', 'distribution', 103);
     const table = observabilityTable(results);
-    expect(table).toContain('| manifest GET by tag | 1000 | 990 | 1 % (-1 %..4 %) | 2.05 % | 107 → 111 µs/request | 3.75 % | 2 % (0 %..10 %) | yes / yes |');
+    // the fixed-rate row has no throughput (the rate is set): its server CPU only
+    expect(table).toContain('| manifest GET by tag at a fixed rate (--fixed-rate, both servers alike): CPU only | n/a | n/a | n/a | n/a | 100 → 103 µs/request | 3 % | 3 % (3 %..3 %) | n/a / yes |');
+    expect(table).toContain('| manifest GET by tag, as fast as possible | 1000 | 990 | 1 % (-1 %..4 %) | 2.05 % | 107 → 111 µs/request | 3.75 % | 2 % (0 %..10 %) | yes / yes |');
     expect(table).toContain('| blob push, chunked | 100 | 80 | 20 % (20 %..20 %) | 20 % | n/a | n/a | n/a | **no** / n/a |');
     expect(table).not.toContain('HEAD');
   });
@@ -85,7 +90,22 @@ describe('settledCpu', () => {
   it('reads the CPU once it stopped moving, so deferred work counts', async () => {
     const readings = [1, 1.5, 1.8, 1.81, 1.81];
     let i = 0;
-    expect(await settledCpu(async () => readings[Math.min(i++, readings.length - 1)]!)).toBe(1.81);
+    expect(await settledCpu(async () => readings[Math.min(i++, readings.length - 1)]!, 5)).toBe(1.81);
+  });
+
+  it('waits longer than the notification delivery lingers (a pause of 1 s is not quiet)', async () => {
+    // a server that idles for LINGER_MS, then delivers: sampled every quiet window, the delivery shows
+    let now = 0;
+    const cpu = async (): Promise<number> => now;
+    vi.useFakeTimers();
+    try {
+      const settled = settledCpu(cpu);
+      setTimeout(() => (now = 0.5), LINGER_MS + 10); // the delivery after the linger
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(await settled).toBe(0.5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is undefined when the process is gone', async () => {
