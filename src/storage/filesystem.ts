@@ -9,8 +9,10 @@
  * `getContent` and `list` ({@link StatValidatedCache}). On a local disk a stat is served from the
  * kernel's inode cache in about a microsecond, less than the round trip to libuv's thread pool that an
  * asynchronous one costs (the manifest GET profile, docs/performance.md); the driver serves one
- * process on a local folder. Bytes (files, blobs, listings) are read asynchronously, except, with the
- * `blockingReads` option (`wharf gc`), the uncached reads of small files and listings (blocking-reads.ts).
+ * process on a local folder. Bytes (files, blobs, listings) are read asynchronously; the uncached reads
+ * of small files and listings (a walk's: a garbage collection run, the admin index's walk) go in
+ * batches to a worker thread that reads synchronously (worker-reads.ts), or, with the `blockingReads`
+ * option (`wharf gc`), are synchronous on the calling thread (blocking-reads.ts).
  */
 import { readFile, statSync, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -25,6 +27,7 @@ import { errno, removeTree, sweepTemporaries, unlinkFile } from './file-trees.js
 import { inParent, PARENT_RETRIES, pruneEmpty, renameReplacing, TEMP_PREFIX, writeAtomically } from './file-writes.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js';
+import { WorkerReads } from './worker-reads.js';
 import {
   checkPath,
   InvalidOffsetError,
@@ -57,6 +60,8 @@ export class FilesystemDriver implements StorageDriver {
   readonly #appends = new KeyedQueue();
   readonly #cache: StatValidatedCache;
   readonly #blocking: BlockingReads | undefined;
+  /** the uncached reads of small files and listings: {@link #blocking}, else batched to the worker thread */
+  readonly #walkReads: BlockingReads | WorkerReads;
 
   /**
    * @param rootDirectory created on first write when absent
@@ -64,12 +69,14 @@ export class FilesystemDriver implements StorageDriver {
    * @param options.cacheBytes the read cache's budget in bytes (default 16 MiB); a process that reads
    *   each object once (`wharf gc`) gives it a small one
    * @param options.blockingReads reads with `cache: false` are synchronous system calls ({@link BlockingReads}):
-   *   only for a process that serves nobody meanwhile (`wharf gc`), never for the server
+   *   only for a process that serves nobody meanwhile (`wharf gc`), never for the server; without it they
+   *   are synchronous on a worker thread, in batches ({@link WorkerReads})
    */
   constructor(rootDirectory: string, options: { now?: () => number; cacheBytes?: number; blockingReads?: boolean } = {}) {
     this.root = resolve(rootDirectory);
     this.#cache = new StatValidatedCache(options.cacheBytes, options.now);
     this.#blocking = options.blockingReads ? new BlockingReads() : undefined;
+    this.#walkReads = this.#blocking ?? new WorkerReads();
   }
 
   private full(path: string): string {
@@ -109,8 +116,8 @@ export class FilesystemDriver implements StorageDriver {
     const full = this.full(path);
     try {
       // a read that is not cached needs no stat to validate a cache entry: one open/fstat/read/close
-      // (open/read/close when blocking), a folder answering EISDIR (not found, as the stat's `isFile` would)
-      if (options.cache === false) return await (this.#blocking?.readFile(full) ?? readSmallFile(full));
+      // (open/read/close, blocking or on the worker), a folder answering EISDIR (not found, as the stat's `isFile` would)
+      if (options.cache === false) return await this.#walkReads.readFile(full);
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats?.isFile()) throw new PathNotFoundError(path, this.name);
       if (stats.size > SMALL_FILE_BYTES) return await readSmallFile(full);
@@ -224,7 +231,7 @@ export class FilesystemDriver implements StorageDriver {
     const full = this.full(path);
     try {
       // not cached: no stat to validate a cache entry, a missing folder answers ENOENT (an empty listing)
-      if (options.cache === false) return withoutTemporaries(path, await (this.#blocking?.readdir(full) ?? fs.readdir(full)), options.temporaries).sort();
+      if (options.cache === false) return withoutTemporaries(path, await this.#walkReads.readdir(full), options.temporaries).sort();
       const stats = statSync(full, { bigint: true, throwIfNoEntry: false });
       if (!stats) return [];
       const cached = this.#cache.get<readonly string[]>(full, stats);

@@ -209,7 +209,7 @@ forEachDriver((make, driverName) => {
 
   if (driverName === 'filesystem') {
     describe('with blocking reads (the driver of `wharf gc`)', () => {
-      it('reports what a run through the server\'s driver reports, and deletes the same', async () => {
+      it('reports what a run through the server\'s driver (walk reads batched to its worker thread) reports, and deletes the same', async () => {
         const { http, driver } = await make();
         await seedCollectable(http);
         const root = (driver as FilesystemDriver).root;

@@ -1,0 +1,179 @@
+/**
+ * A server's walk reads (the uncached reads of small files and listings that a garbage collection
+ * run and the admin index's walk make: `cache: false`), done synchronously on a worker thread, in
+ * batches: the filesystem driver's reads for a process that serves requests meanwhile (blocking-reads.ts
+ * is the one for `wharf gc`, which serves nobody).
+ *
+ * Why: an asynchronous `fs.readFile` is four round trips to libuv's thread pool (open, fstat, read,
+ * close), each a hand-over between the main thread and a pool thread. In the server's GC of a
+ * 2,000-repository registry (loaded 2-core machine) the main thread spent 4.8 s of the run's 9.8 s in
+ * the bindings that hand those calls over (open 1.6 s, read 0.9, readdir 0.85, fstat 0.75, close 0.72)
+ * and 1.75 s in V8's garbage collector, against under 1 s in the collector's own code, and used twice
+ * the CPU of `wharf gc` on the same registry (docs/performance.md). Here the reads issued during one
+ * turn of the event loop go to the worker as one message; the worker reads each file with one open(2),
+ * one pread(2) and one close(2), each folder with one readdir, and answers with one message whose file
+ * contents share one transferred buffer. The main thread is never blocked by a read (a request is not
+ * held up by a cold disk), and a batch of up to a few dozen reads costs it two messages.
+ *
+ * One worker serves every driver of the process; it is started with the first read, keeps the
+ * process alive only while reads are pending, and is stopped once idle for {@link IDLE_STOP_MS} (its
+ * heap is memory a server at idle need not hold). When it fails or exits, the reads it had fail with
+ * that error and the next read starts a new one.
+ */
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker: a message `{ id, paths, dirs }` reads `paths[i]` (a folder's names when `dirs[i]` is 1,
+ * else the file's bytes) and answers `{ id, bytes, results }`: per path `[start, end]` of its content in
+ * `bytes` (transferred), the folder's names, or `{ code, message }` of the system error.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { closeSync, openSync, readdirSync, readFileSync, readSync } = require('node:fs');
+const FIRST = 64 * 1024;
+const first = Buffer.allocUnsafe(FIRST);
+function readFile(path) {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, first, 0, FIRST, 0);
+    return n < FIRST ? Buffer.from(first.subarray(0, n)) : readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+parentPort.on('message', ({ id, paths, dirs }) => {
+  const results = [];
+  const files = [];
+  let size = 0;
+  for (let i = 0; i < paths.length; i++) {
+    try {
+      if (dirs[i] === 1) results.push(readdirSync(paths[i]));
+      else {
+        const content = readFile(paths[i]);
+        results.push([size, size + content.length]);
+        files.push(content);
+        size += content.length;
+      }
+    } catch (err) {
+      results.push({ code: err.code, message: err.message });
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const f of files) { bytes.set(f, at); at += f.length; }
+  parentPort.postMessage({ id, bytes: bytes.buffer, results }, [bytes.buffer]);
+});
+`;
+
+/** What the worker answers for one path. */
+type Result = [number, number] | string[] | { code?: string; message: string };
+
+interface Pending {
+  paths: string[];
+  dirs: number[];
+  settle: { resolve: (value: never) => void; reject: (err: Error) => void }[];
+}
+
+/** How long the worker may stay idle before it is stopped, ms. */
+export const IDLE_STOP_MS = 10_000;
+
+let worker: Worker | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+let nextBatch = 1;
+/** batches sent and not answered, by id */
+const inFlight = new Map<number, Pending>();
+/** the reads asked for during this turn of the event loop, sent at its end */
+let gathering: Pending | undefined;
+
+function shared(): Worker {
+  if (worker) return worker;
+  const started = new Worker(WORKER_SOURCE, { eval: true, name: 'wharf-walk-reads' });
+  started.unref();
+  started.on('message', (m: { id: number; bytes: ArrayBuffer; results: Result[] }) => answer(m.id, m.bytes, m.results));
+  const fail = (err: Error) => {
+    if (worker !== started) return;
+    worker = undefined;
+    const failed = [...inFlight.values()];
+    inFlight.clear();
+    for (const batch of failed) for (const s of batch.settle) s.reject(err);
+  };
+  started.on('error', fail);
+  started.on('exit', (code) => fail(new Error(`the walk reads worker exited (code ${code})`)));
+  worker = started;
+  return started;
+}
+
+function answer(id: number, bytes: ArrayBuffer, results: Result[]): void {
+  const batch = inFlight.get(id);
+  if (!batch) return;
+  inFlight.delete(id);
+  if (inFlight.size === 0) idle();
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const s = batch.settle[i]!;
+    if (Array.isArray(r) && batch.dirs[i] === 1) s.resolve(r as never);
+    else if (Array.isArray(r)) s.resolve(Buffer.from(bytes, r[0] as number, (r[1] as number) - (r[0] as number)) as never);
+    else s.reject(Object.assign(new Error(r.message), { code: r.code }));
+  }
+}
+
+/** Lets the process exit meanwhile, and stops the worker if it gets no read within {@link IDLE_STOP_MS}. */
+function idle(): void {
+  const current = worker;
+  current?.unref();
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (worker !== current || inFlight.size > 0 || !current) return;
+    worker = undefined;
+    void current.terminate();
+  }, IDLE_STOP_MS).unref();
+}
+
+function send(): void {
+  const batch = gathering!;
+  gathering = undefined;
+  const id = nextBatch++;
+  let w: Worker;
+  try {
+    w = shared();
+  } catch (err) {
+    for (const s of batch.settle) s.reject(err as Error);
+    return;
+  }
+  if (inFlight.size === 0) {
+    clearTimeout(idleTimer);
+    w.ref();
+  }
+  inFlight.set(id, batch);
+  w.postMessage({ id, paths: batch.paths, dirs: batch.dirs });
+}
+
+function read<T>(path: string, dir: number): Promise<T> {
+  if (!gathering) {
+    gathering = { paths: [], dirs: [], settle: [] };
+    setImmediate(send);
+  }
+  const batch = gathering;
+  batch.paths.push(path);
+  batch.dirs.push(dir);
+  return new Promise<T>((resolve, reject) => batch.settle.push({ resolve: resolve as (value: never) => void, reject }));
+}
+
+/** Walk reads on the shared worker thread (see the module comment); the same calls as {@link BlockingReads}'s. */
+export class WorkerReads {
+  /**
+   * The whole content of the file at `full` (an absolute path).
+   * @throws the system error, its `code` kept (ENOENT for a missing file, EISDIR for a folder)
+   */
+  readFile(full: string): Promise<Buffer> {
+    return read<Buffer>(full, 0);
+  }
+
+  /**
+   * The names in folder `full`, unsorted.
+   * @throws the system error, its `code` kept (ENOENT for a missing folder, ENOTDIR for a file)
+   */
+  readdir(full: string): Promise<string[]> {
+    return read<string[]>(full, 1);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The server's walk reads (src/storage/worker-reads.ts): files and folders read on the worker thread,
+ * many in one batch each with its own content, the system's errors with their codes, and a read that
+ * blocks (a FIFO with no writer yet) holding up the worker only, not the main thread, and reads after
+ * the idle worker was stopped.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FIRST_READ_BYTES } from '../../src/storage/blocking-reads.js';
+import { IDLE_STOP_MS, WorkerReads } from '../../src/storage/worker-reads.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'wharf-worker-reads-'));
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+/** `size` bytes that differ from one offset to the next (a misplaced chunk shows). */
+function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 7 + seed + (i >> 8)) & 0xff;
+  return b;
+}
+
+describe('WorkerReads', () => {
+  it('reads files of any length whole, many asked for at once each getting its own bytes', async () => {
+    const sizes = [0, 1, 300, FIRST_READ_BYTES - 1, FIRST_READ_BYTES, FIRST_READ_BYTES + 1, 3 * FIRST_READ_BYTES + 17];
+    const files = Array.from({ length: 60 }, (_, i) => ({ path: join(root, `f${i}`), bytes: pattern(sizes[i % sizes.length]!, i) }));
+    for (const f of files) await writeFile(f.path, f.bytes);
+    const reads = new WorkerReads();
+    // asked for in one turn of the event loop: one batch, the contents in one buffer
+    const read = await Promise.all(files.map((f) => reads.readFile(f.path)));
+    for (let i = 0; i < files.length; i++) expect(read[i]!.equals(files[i]!.bytes), `file ${i}`).toBe(true);
+  });
+
+  it('lists folders and rejects with the system error codes, beside successful reads in the same batch', async () => {
+    await mkdir(join(root, 'sub'));
+    await writeFile(join(root, 'file'), 'sha256:abc');
+    const reads = new WorkerReads();
+    const [names, missingFolder, notFolder, missingFile, folder, file] = await Promise.allSettled([
+      reads.readdir(root),
+      reads.readdir(join(root, 'missing')),
+      reads.readdir(join(root, 'file')),
+      reads.readFile(join(root, 'missing')),
+      reads.readFile(join(root, 'sub')),
+      reads.readFile(join(root, 'file')),
+    ]);
+    expect(names.status === 'fulfilled' && names.value.sort()).toEqual(['file', 'sub']);
+    expect(missingFolder).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT' } });
+    expect(notFolder).toMatchObject({ status: 'rejected', reason: { code: 'ENOTDIR' } });
+    expect(missingFile).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT' } });
+    expect(folder).toMatchObject({ status: 'rejected', reason: { code: 'EISDIR' } });
+    expect(file.status === 'fulfilled' && file.value.toString()).toBe('sha256:abc');
+  });
+
+  it('reads off the main thread: a read blocked on a FIFO until a writer opens it leaves timers running, and ends once the main thread opened it for writing', async () => {
+    const fifo = join(root, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reads = new WorkerReads();
+    let settled = false;
+    // pread(2) on a pipe answers ESPIPE: the read ends once open(2) returned, that is once a writer opened the FIFO
+    const read = reads.readFile(fifo).then(
+      () => 'read',
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    void read.finally(() => (settled = true));
+    // the worker is now blocked in open(2) until a writer appears; the main thread still runs timers
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks === 5) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(settled).toBe(false);
+    await (await open(fifo, 'w')).close();
+    expect(await read).toBe('ESPIPE');
+  });
+
+  it('reads again after the worker was stopped for being idle', async () => {
+    await writeFile(join(root, 'link'), 'sha256:abc');
+    const reads = new WorkerReads();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      expect((await reads.readFile(join(root, 'link'))).toString()).toBe('sha256:abc');
+      await vi.advanceTimersByTimeAsync(IDLE_STOP_MS); // the idle worker is terminated
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await reads.readdir(root)).sort()).toEqual(['link']);
+    expect((await reads.readFile(join(root, 'link'))).toString()).toBe('sha256:abc');
+  });
+});
