@@ -43,6 +43,21 @@ class HeldSnapshot extends DriverDecorator {
   }
 }
 
+/** A driver whose reads of the snapshot do not answer until {@link release} (a storage that hangs). */
+class HungSnapshot extends DriverDecorator {
+  #release: () => void = () => undefined;
+  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
+
+  release(): void {
+    this.#release();
+  }
+
+  override async reader(path: string, range?: ReadRange): Promise<Readable> {
+    if (path === layout.indexSnapshot()) await this.#released;
+    return this.inner.reader(path, range);
+  }
+}
+
 /** A driver whose listings wait for {@link release} (a walk of the registry is held). */
 class HeldWalk extends DriverDecorator {
   #release: () => void = () => undefined;
@@ -112,6 +127,21 @@ describe('a start from a snapshot', () => {
     for (let i = 0; i < 50 && !settled; i++) await Promise.resolve(); // microtasks only: no stream or timer runs in between
     expect(settled && figures(settled)).toEqual(expected);
     held.release();
+    await index.ready();
+  });
+
+  it('rowsLoaded gives up after its bound when the storage does not answer (the server listens anyway)', async () => {
+    const driver = new MemoryDriver();
+    await stored(driver, Date.now());
+    const hung = new HungSnapshot(driver);
+    const index = new AdminIndex(hung, { pollMs: 60_000 });
+    indexes.push(index);
+    try {
+      expect(await pending(index.rowsLoaded(50))).toBe(false);
+      expect(index.status().state).toBe('building'); // the snapshot's read is still under way
+    } finally {
+      hung.release();
+    }
     await index.ready();
   });
 

@@ -54,6 +54,12 @@ export interface IndexStatus {
 }
 
 const STORAGE_REQUESTS = 32;
+/**
+ * The longest the server waits for the snapshot's rows before it listens (ms): the rows of 100,000
+ * repositories were read in 104-159 ms (docs/admin-api.md), so only a storage that hangs or fails
+ * slowly reaches it.
+ */
+const ROWS_WAIT_MS = 5_000;
 
 /** The admin index over one storage driver (see the module comment). */
 export class AdminIndex implements StorageChanges {
@@ -136,11 +142,20 @@ export class AdminIndex implements StorageChanges {
    * snapshot) nor for the rest of the snapshot. The server awaits it before it listens, so the
    * first admin page after a restart costs what the page costs. Never rejects: a failed start is
    * reported by {@link start}'s callers.
+   * @param maxWaitMs the longest wait (ms): a storage that does not answer must not keep the server
+   *   from listening (its health endpoints report the storage), so past it this resolves anyway
    */
-  async rowsLoaded(): Promise<void> {
+  async rowsLoaded(maxWaitMs = ROWS_WAIT_MS): Promise<void> {
     const started = this.start().catch(() => undefined);
     const load = this.#load; // set by the start until the snapshot's read ends
-    if (load) await Promise.race([started, load.rowsRead]);
+    if (!load) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)));
+    try {
+      await Promise.race([started, load.rowsRead, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves once the events received so far are applied. */
