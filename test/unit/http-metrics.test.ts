@@ -84,6 +84,49 @@ describe('HTTP metrics at the access log', () => {
     expect(measured.closeListeners[0]).toBe(plain.closeListeners[0]);
   });
 
+  it('counts a chunked upload\'s body bytes, and a cut download\'s bytes written, with nothing left in flight', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    let cut: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (cut = resolve));
+    const { base } = await serve(new HttpMetrics(metrics), (req, res) => {
+      if (req.method === 'PATCH') {
+        req.resume();
+        req.on('end', () => res.writeHead(202).end());
+      } else {
+        res.once('close', cut);
+        res.writeHead(200, { 'Content-Length': 10 * 65536 });
+        res.write(Buffer.alloc(65536)); // then nothing: the client cuts the download
+      }
+    });
+    const upload = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/v2/team/app/blobs/uploads/abc`, { method: 'PATCH' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 3; i++) req.write(Buffer.alloc(1000)); // no Content-Length: chunked
+      req.end();
+    });
+    expect(upload).toBe(202);
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${base}/v2/team/app/blobs/sha256:${'b'.repeat(64)}`, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    await closed;
+    await new Promise((r) => setImmediate(r));
+    const m = new Scrape(await metrics.registry.metrics());
+    expect(m.value('registry_http_request_size_bytes', { handler: 'blob_upload_chunk' }, 'sum')).toBe(3000);
+    expect(m.value('registry_http_response_size_bytes', { handler: 'blob' }, 'sum')).toBe(65536);
+    expect(m.value('registry_http_requests_total', { handler: 'blob', method: 'GET' })).toBe(1);
+    expect(m.value('registry_http_in_flight_requests')).toBe(0);
+  });
+
   it('measures a request outside the access log (health) with declared sizes', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const http = new HttpMetrics(metrics);
