@@ -1,10 +1,13 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=64
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=48
 /**
  * The `wharf` command: parses argv and hands over to the command in `cli/`.
  *
- * The shebang's `--initial-old-space-size=64` (MiB) lets V8 skip full collections while the old
- * generation and the external memory allocated since the last one stay under 64 MiB (128 kept the
- * same CPU and raised peak RSS on S3 to 177 MiB: docs/performance.md). Without it a
+ * The shebang's `--initial-old-space-size=48` (MiB) lets V8 skip full collections while the old
+ * generation and the external memory allocated since the last one stay under 48 MiB (128 kept the
+ * same CPU and raised peak RSS on S3 to 177 MiB: docs/performance.md; 64 let a manifest load's
+ * promoted request objects pile up to 75 MiB of heap: docs/s3.md, "Memory: what a manifest load
+ * leaves in the old generation"; 48 costs 16-28 % more CPU per cold pull-through fill than 64:
+ * docs/performance.md, "48 MiB, not 64"). Without it a
  * process that receives blobs (a pull-through fill, a push, the client's pull) falls into a loop of
  * mark-compacts: every socket read is a new ArrayBuffer, V8 counts those not yet scavenged against the
  * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
