@@ -19,15 +19,18 @@ import * as layout from '../../src/storage/layout.js';
 
 const digest = (s: string): Digest => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
 
-/** A driver whose snapshot stream stops after the header and the rows until {@link release}. */
-class HeldSnapshot extends DriverDecorator {
+/** A driver decorator with a gate: {@link released} resolves once {@link release} is called. */
+class Gated extends DriverDecorator {
   #release: () => void = () => undefined;
-  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
+  protected readonly released = new Promise<void>((resolve) => (this.#release = resolve));
 
   release(): void {
     this.#release();
   }
+}
 
+/** A driver whose snapshot stream stops after the header and the rows until {@link release}. */
+class HeldSnapshot extends Gated {
   override async reader(path: string, range?: ReadRange): Promise<Readable> {
     const inner = await this.inner.reader(path, range);
     if (path !== layout.indexSnapshot()) return inner;
@@ -38,37 +41,23 @@ class HeldSnapshot extends DriverDecorator {
     const rowsEnd = headerEnd + (JSON.parse(whole.subarray(0, headerEnd).toString('utf8')) as { rowsBytes: number }).rowsBytes;
     const out = new PassThrough();
     out.write(whole.subarray(0, rowsEnd));
-    void this.#released.then(() => out.end(whole.subarray(rowsEnd)));
+    void this.released.then(() => out.end(whole.subarray(rowsEnd)));
     return out;
   }
 }
 
 /** A driver whose reads of the snapshot do not answer until {@link release} (a storage that hangs). */
-class HungSnapshot extends DriverDecorator {
-  #release: () => void = () => undefined;
-  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
-
-  release(): void {
-    this.#release();
-  }
-
+class HungSnapshot extends Gated {
   override async reader(path: string, range?: ReadRange): Promise<Readable> {
-    if (path === layout.indexSnapshot()) await this.#released;
+    if (path === layout.indexSnapshot()) await this.released;
     return this.inner.reader(path, range);
   }
 }
 
 /** A driver whose listings wait for {@link release} (a walk of the registry is held). */
-class HeldWalk extends DriverDecorator {
-  #release: () => void = () => undefined;
-  readonly #released = new Promise<void>((resolve) => (this.#release = resolve));
-
-  release(): void {
-    this.#release();
-  }
-
+class HeldWalk extends Gated {
   override async list(path: string, options?: ReadOptions): Promise<string[]> {
-    await this.#released;
+    await this.released;
     return this.inner.list(path, options);
   }
 }
