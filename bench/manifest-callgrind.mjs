@@ -20,16 +20,15 @@
  */
 /* global Buffer, console, fetch */
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { freePort, OCI, sha256 } from './script-support.mjs';
 
 const measured = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 1);
@@ -41,16 +40,7 @@ const CONNECTIONS = 4;
 /** How long the idle server is counted (ms). */
 const IDLE_MS = 5000;
 const run = promisify(execFile);
-const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const OCI = 'application/vnd.oci.image.manifest.v1+json';
 
-async function freePort() {
-  const server = createNetServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A receiver that counts the events of each envelope and answers 202. */
 async function startReceiver() {

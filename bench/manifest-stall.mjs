@@ -10,26 +10,16 @@
  */
 /* global Buffer, console, fetch, performance */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, OCI, sha256 } from './script-support.mjs';
 
 const copies = Number(process.argv[2] ?? 25_000);
 const dist = resolve(process.argv[3] ?? 'dist');
-const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const OCI = 'application/vnd.oci.image.manifest.v1+json';
 
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 async function pushBlob(base, bytes) {
   const digest = sha256(bytes);

@@ -16,16 +16,15 @@
  */
 /* global Buffer, console, fetch */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { freePort, OCI, sha256 } from './script-support.mjs';
 
 const [modeA, modeB] = process.argv.slice(2, 4);
 const rate = Number(process.argv[4] ?? 1250);
@@ -35,16 +34,7 @@ const distA = resolve(process.argv[7] ?? 'dist');
 const distB = resolve(process.argv[8] ?? distA);
 const MODES = ['off', 'metrics', 'notifications', 'on', 'quiet'];
 if (!MODES.includes(modeA) || !MODES.includes(modeB)) throw new Error(`modes: ${MODES.join(', ')}`);
-const OCI = 'application/vnd.oci.image.manifest.v1+json';
-const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function freePort() {
-  const server = createNetServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** The receiver: drains each envelope and answers 202. */
 const receiver = createServer((req, res) => {
