@@ -1,6 +1,6 @@
 /**
  * A server's walk reads (the uncached reads of small files and listings that a garbage collection
- * run and the admin index's walk make: `cache: false`), done synchronously on a worker thread, in
+ * run and the admin index's walk make: `cache: false`), done synchronously on worker threads, in
  * batches: the filesystem driver's reads for a process that serves requests meanwhile (blocking-reads.ts
  * is the one for `wharf gc`, which serves nobody).
  *
@@ -10,15 +10,16 @@
  * the bindings that hand those calls over (open 1.6 s, read 0.9, readdir 0.85, fstat 0.75, close 0.72)
  * and 1.75 s in V8's garbage collector, against under 1 s in the collector's own code, and used twice
  * the CPU of `wharf gc` on the same registry (docs/performance.md). Here the reads issued during one
- * turn of the event loop go to the worker as one message; the worker reads each file with one open(2),
+ * turn of the event loop go to a worker as one message (a large batch shared by up to {@link WORKERS}
+ * workers, so a cold disk has several reads queued, as with libuv's pool); a worker reads each file with one open(2),
  * one pread(2) and one close(2), each folder with one readdir, and answers with one message whose file
  * contents share one transferred buffer. The main thread is never blocked by a read (a request is not
  * held up by a cold disk), and a batch of up to a few dozen reads costs it two messages.
  *
- * One worker serves every driver of the process; it is started with the first read, keeps the
- * process alive only while reads are pending, and is stopped once idle for {@link IDLE_STOP_MS} (its
- * heap is memory a server at idle need not hold). When it fails or exits, the reads it had fail with
- * that error and the next read starts a new one.
+ * The workers serve every driver of the process; each is started with the first read given to it,
+ * they keep the process alive only while reads are pending, and are stopped once idle for
+ * {@link IDLE_STOP_MS} (their heaps are memory a server at idle need not hold). When one fails or exits,
+ * the reads it had fail with that error and the next read given to its slot starts a new one.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -74,32 +75,58 @@ interface Pending {
   settle: { resolve: (value: never) => void; reject: (err: Error) => void }[];
 }
 
-/** How long the worker may stay idle before it is stopped, ms. */
+/** A batch sent to one of the workers and not answered yet. */
+interface Sent extends Pending {
+  /** the worker's slot in {@link workers} */
+  slot: number;
+}
+
+/** How long the workers may stay idle before they are stopped, ms. */
 export const IDLE_STOP_MS = 10_000;
 
-let worker: Worker | undefined;
+/**
+ * How many workers read at once: libuv's default thread pool size, the parallelism the asynchronous
+ * reads had. On a cold disk one worker reading one file at a time took twice as long (scale bench,
+ * `--scale-cold`, 2,000 repositories: admin index walk 7.1 s against 3.6 s with libuv's four threads,
+ * in-server GC 9.1 s against 4.8 s); several requests in flight let the disk's queue work.
+ */
+export const WORKERS = 4;
+
+/**
+ * The fewest reads a worker is given when a batch is split: a batch of a few reads goes to one worker
+ * (two messages), a large one is shared by up to {@link WORKERS}.
+ */
+const MIN_SHARE = 8;
+
+const workers: (Worker | undefined)[] = Array.from({ length: WORKERS }, () => undefined);
 let idleTimer: NodeJS.Timeout | undefined;
 let nextBatch = 1;
+/** the worker to give the next small batch, so that consecutive small batches run side by side */
+let nextSlot = 0;
 /** batches sent and not answered, by id */
-const inFlight = new Map<number, Pending>();
+const inFlight = new Map<number, Sent>();
 /** the reads asked for during this turn of the event loop, sent at its end */
 let gathering: Pending | undefined;
 
-function shared(): Worker {
-  if (worker) return worker;
+function shared(slot: number): Worker {
+  const running = workers[slot];
+  if (running) return running;
   const started = new Worker(WORKER_SOURCE, { eval: true, name: 'wharf-walk-reads' });
   started.unref();
   started.on('message', (m: { id: number; bytes: ArrayBuffer; results: Result[] }) => answer(m.id, m.bytes, m.results));
   const fail = (err: Error) => {
-    if (worker !== started) return;
-    worker = undefined;
-    const failed = [...inFlight.values()];
-    inFlight.clear();
-    for (const batch of failed) for (const s of batch.settle) s.reject(err);
+    if (workers[slot] !== started) return;
+    workers[slot] = undefined;
+    for (const [id, batch] of inFlight) {
+      if (batch.slot !== slot) continue;
+      inFlight.delete(id);
+      for (const s of batch.settle) s.reject(err);
+    }
+    if (inFlight.size === 0) idle();
   };
   started.on('error', fail);
   started.on('exit', (code) => fail(new Error(`the walk reads worker exited (code ${code})`)));
-  worker = started;
+  workers[slot] = started;
   return started;
 }
 
@@ -117,35 +144,47 @@ function answer(id: number, bytes: ArrayBuffer, results: Result[]): void {
   }
 }
 
-/** Lets the process exit meanwhile, and stops the worker if it gets no read within {@link IDLE_STOP_MS}. */
+/** Lets the process exit meanwhile, and stops the workers if they get no read within {@link IDLE_STOP_MS}. */
 function idle(): void {
-  const current = worker;
-  current?.unref();
+  for (const w of workers) w?.unref();
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
-    if (worker !== current || inFlight.size > 0 || !current) return;
-    worker = undefined;
-    void current.terminate();
+    if (inFlight.size > 0) return;
+    for (let slot = 0; slot < WORKERS; slot++) {
+      const w = workers[slot];
+      workers[slot] = undefined;
+      void w?.terminate();
+    }
   }, IDLE_STOP_MS).unref();
 }
 
+/** Sends this turn's reads: split into up to {@link WORKERS} shares of at least {@link MIN_SHARE}. */
 function send(): void {
   const batch = gathering!;
   gathering = undefined;
-  const id = nextBatch++;
+  const shares = Math.max(1, Math.min(WORKERS, Math.floor(batch.paths.length / MIN_SHARE)));
+  const size = Math.ceil(batch.paths.length / shares);
+  for (let start = 0; start < batch.paths.length; start += size) {
+    const end = start + size;
+    dispatch({ paths: batch.paths.slice(start, end), dirs: batch.dirs.slice(start, end), settle: batch.settle.slice(start, end) });
+  }
+}
+
+function dispatch(share: Pending): void {
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % WORKERS;
   let w: Worker;
   try {
-    w = shared();
+    w = shared(slot);
   } catch (err) {
-    for (const s of batch.settle) s.reject(err as Error);
+    for (const s of share.settle) s.reject(err as Error);
     return;
   }
-  if (inFlight.size === 0) {
-    clearTimeout(idleTimer);
-    w.ref();
-  }
-  inFlight.set(id, batch);
-  w.postMessage({ id, paths: batch.paths, dirs: batch.dirs });
+  if (inFlight.size === 0) clearTimeout(idleTimer);
+  w.ref();
+  const id = nextBatch++;
+  inFlight.set(id, { ...share, slot });
+  w.postMessage({ id, paths: share.paths, dirs: share.dirs });
 }
 
 function read<T>(path: string, dir: number): Promise<T> {
@@ -159,7 +198,7 @@ function read<T>(path: string, dir: number): Promise<T> {
   return new Promise<T>((resolve, reject) => batch.settle.push({ resolve: resolve as (value: never) => void, reject }));
 }
 
-/** Walk reads on the shared worker thread (see the module comment); the same calls as {@link BlockingReads}'s. */
+/** Walk reads on the shared worker threads (see the module comment); the same calls as {@link BlockingReads}'s. */
 export class WorkerReads {
   /**
    * The whole content of the file at `full` (an absolute path).

@@ -2,7 +2,7 @@
  * The server's walk reads (src/storage/worker-reads.ts): files and folders read on the worker thread,
  * many in one batch each with its own content, the system's errors with their codes, and a read that
  * blocks (a FIFO with no writer yet) holding up the worker only, not the main thread, and reads after
- * the idle worker was stopped.
+ * the idle worker was stopped; a large batch shared by the workers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FIRST_READ_BYTES } from '../../src/storage/blocking-reads.js';
-import { IDLE_STOP_MS, WorkerReads } from '../../src/storage/worker-reads.js';
+import { IDLE_STOP_MS, WORKERS, WorkerReads } from '../../src/storage/worker-reads.js';
 
 let root: string;
 beforeEach(async () => {
@@ -80,6 +80,26 @@ describe('WorkerReads', () => {
     expect(settled).toBe(false);
     await (await open(fifo, 'w')).close();
     expect(await read).toBe('ESPIPE');
+  });
+
+  it('shares a large batch between the workers: reads given to the others finish while one worker is blocked', async () => {
+    const fifo = join(root, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const files = Array.from({ length: 8 * WORKERS - 1 }, (_, i) => join(root, `f${i}`));
+    for (const [i, f] of files.entries()) await writeFile(f, `content ${i}`);
+    const reads = new WorkerReads();
+    // one turn of the event loop: the FIFO first, so the first worker's share waits in open(2)
+    const blocked = reads.readFile(fifo).catch((err: NodeJS.ErrnoException) => err.code);
+    const read = files.map((f) => reads.readFile(f));
+    const others = await Promise.all(read.slice(8));
+    expect(others.map((b) => b.toString())).toEqual(files.slice(8).map((_, i) => `content ${i + 8}`));
+    let firstShareDone = false;
+    void Promise.all(read.slice(0, 7)).then(() => (firstShareDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(firstShareDone).toBe(false);
+    await (await open(fifo, 'w')).close();
+    expect(await blocked).toBe('ESPIPE');
+    expect((await Promise.all(read.slice(0, 7))).map((b) => b.toString())).toEqual(files.slice(0, 7).map((_, i) => `content ${i}`));
   });
 
   it('reads again after the worker was stopped for being idle', async () => {
