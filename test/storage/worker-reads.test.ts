@@ -85,21 +85,21 @@ describe('WorkerReads', () => {
   it('shares a large batch between the workers: reads given to the others finish while one worker is blocked', async () => {
     const fifo = join(root, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const files = Array.from({ length: 8 * WORKERS - 1 }, (_, i) => join(root, `f${i}`));
+    const files = Array.from({ length: 4 * WORKERS - 1 }, (_, i) => join(root, `f${i}`));
     for (const [i, f] of files.entries()) await writeFile(f, `content ${i}`);
     const reads = new WorkerReads();
     // one turn of the event loop: the FIFO first, so the first worker's share waits in open(2)
     const blocked = reads.readFile(fifo).catch((err: NodeJS.ErrnoException) => err.code);
     const read = files.map((f) => reads.readFile(f));
-    const others = await Promise.all(read.slice(8));
-    expect(others.map((b) => b.toString())).toEqual(files.slice(8).map((_, i) => `content ${i + 8}`));
+    const others = await Promise.all(read.slice(3));
+    expect(others.map((b) => b.toString())).toEqual(files.slice(3).map((_, i) => `content ${i + 3}`));
     let firstShareDone = false;
-    void Promise.all(read.slice(0, 7)).then(() => (firstShareDone = true));
+    void Promise.all(read.slice(0, 3)).then(() => (firstShareDone = true));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(firstShareDone).toBe(false);
     await (await open(fifo, 'w')).close();
     expect(await blocked).toBe('ESPIPE');
-    expect((await Promise.all(read.slice(0, 7))).map((b) => b.toString())).toEqual(files.slice(0, 7).map((_, i) => `content ${i}`));
+    expect((await Promise.all(read.slice(0, 3))).map((b) => b.toString())).toEqual(files.slice(0, 3).map((_, i) => `content ${i}`));
   });
 
   it('reads again after the worker was stopped for being idle', async () => {
