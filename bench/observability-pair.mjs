@@ -3,21 +3,26 @@
  * machine whose load moves: run one after the other, the same server's CPU per GET swung from 85 to
  * 145 µs between runs minutes apart (other processes on the 2 cores); run side by side, both see the
  * same machine, and the ratio of a pair held within a few per cent.
- *   npm run build && node bench/observability-pair.mjs <modeA> <modeB> [rate, default 1250] [GETs per round, default 12500] [rounds, default 3] [distA, default ./dist] [distB, default distA]
+ *   npm run build && node bench/observability-pair.mjs <modeA> <modeB> [rate, default 1250; 0: as fast as each answers] [GETs per round, default 12500] [rounds, default 3] [distA, default ./dist] [distB, default distA]
+ * `PAIR_NODE_ARGS` (not `WHARF_...`: Wharf reads those as configuration) adds node arguments to both servers (e.g. `--trace-gc`, or `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof`: a server writes its profile when it exits); with `--trace-gc` each
+ * round's line also gives each server's scavenges and mark-compacts per 10,000 GETs and the ms of
+ * their pauses, counted from its log. The servers run with the node flags and environment of dist/src/main.js's `#!` line, as
+ * `npm run bench` starts them.
  * modes: `off` (neither), `metrics` (http.debug.prometheus), `notifications` (one signed endpoint),
  * `on` (both), `quiet` (both, the endpoint ignoring pulls: what metrics and notifications cost when
  * a GET makes no event). Starts both servers (`wharf serve` from each dist folder, filesystem storage
  * in a temporary folder, `info` logs to a file as in `npm run bench`), one receiver in this process
  * that answers 202, pushes a small image to each, warms each with 4,000 GETs by tag, then per round
- * drives both at once, each at `rate` GETs per second (autocannon `overallRate`, 8 connections), and
+ * drives both at once (each started first every other round), each at `rate` GETs per second (autocannon `overallRate`, 8 connections unless `PAIR_CONNECTIONS`), and
  * reads each server's CPU (/proc/<pid>/stat) before and 1.5 s after (the delivery's linger, so a
- * round's events are counted to it). Prints one JSON line per round: µs per GET of each, and B's
+ * round's events are counted to it). Prints a JSON line with each server's pid (a profile's name has it), then one per round: µs per GET of each, and B's
  * extra in per cent. The folders are removed at the end.
  */
 /* global Buffer, console, fetch */
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +38,33 @@ const rounds = Number(process.argv[6] ?? 3);
 const distA = resolve(process.argv[7] ?? 'dist');
 const distB = resolve(process.argv[8] ?? distA);
 const MODES = ['off', 'metrics', 'notifications', 'on', 'quiet'];
+const extraArgs = (process.env.PAIR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const traceGc = extraArgs.includes('--trace-gc');
+const connections = Number(process.env.PAIR_CONNECTIONS ?? 8);
+
+/** The node flags and environment assignments of `script`'s `#!/usr/bin/env -S NAME=value node --flag` line (bench/servers.ts reads it alike). */
+function shebang(script) {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0];
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const env = Object.fromEntries(words.slice(0, Math.max(node, 0)).filter((w) => /^[A-Za-z_]\w*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { flags: node < 0 ? [] : words.slice(node + 1), env };
+}
+
+/** Scavenges and mark-compacts in the `--trace-gc` lines of `text`, and the ms of their pauses. */
+function gcCounts(text) {
+  const counts = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+  for (const [, kind, ms] of text.matchAll(/: (Scavenge|Mark-Compact)\b[^,]*, ([\d.]+) \//g)) {
+    if (kind === 'Scavenge') {
+      counts.scavenges += 1;
+      counts.scavengeMs += Number(ms);
+    } else {
+      counts.markCompacts += 1;
+      counts.markCompactMs += Number(ms);
+    }
+  }
+  return counts;
+}
 if (!MODES.includes(modeA) || !MODES.includes(modeB)) throw new Error(`modes: ${MODES.join(', ')}`);
 
 
@@ -48,15 +80,18 @@ await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const receiverUrl = `http://127.0.0.1:${receiver.address().port}/events`;
 
 /** Starts a server of `mode` from `dist` with a small image pushed; @returns its URL, CPU reader and stop */
-async function start(dist, mode) {
+async function start(dist, mode, label) {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-pair-'));
   const port = await freePort();
   const debug = mode === 'off' || mode === 'notifications' ? '' : `  debug:\n    addr: 127.0.0.1:${await freePort()}\n    prometheus:\n      enabled: true\n`;
   const ignore = mode === 'quiet' ? ', ignore: {actions: [pull]}' : '';
   const notifications = mode === 'off' || mode === 'metrics' ? '' : `notifications:\n  endpoints: [{name: bench, url: "${receiverUrl}", secret: "whsec_${Buffer.alloc(32, 7).toString('base64')}"${ignore}}]\n`;
   await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: info\nhttp:\n  addr: 127.0.0.1:${port}\n${debug}storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'root')}\n${notifications}`);
-  const log = openSync(join(dir, 'server.log'), 'a');
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--initial-old-space-size=64', join(dist, 'src/main.js'), 'serve', '--config', join(dir, 'config.yml')], { stdio: ['ignore', log, log] });
+  const logFile = join(dir, 'server.log');
+  const log = openSync(logFile, 'a');
+  const main = join(dist, 'src/main.js');
+  const { flags, env } = shebang(main);
+  const child = spawn(process.execPath, [...flags, ...extraArgs, main, 'serve', '--config', join(dir, 'config.yml')], { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   const base = `http://127.0.0.1:${port}`;
   for (const until = Date.now() + 60_000; !(await fetch(`${base}/v2/`).then((r) => r.ok, () => false)); await delay(100)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`the server did not start: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`);
@@ -76,34 +111,49 @@ async function start(dist, mode) {
     const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
+  /** the `--trace-gc` counts since the last call */
+  let logRead = 0;
+  const gc = () => {
+    const text = readFileSync(logFile, 'latin1');
+    const counts = gcCounts(text.slice(logRead));
+    logRead = text.length;
+    return counts;
+  };
   const stop = async () => {
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
+    if (process.env.PAIR_LOGS) await copyFile(logFile, join(process.env.PAIR_LOGS, `server-${label}-${mode}.log`));
     await rm(dir, { recursive: true, force: true });
   };
-  return { base, cpu, stop };
+  return { base, pid: child.pid, cpu, gc, stop };
 }
 
-/** `count` GETs by tag of `server` over 8 connections, at `perSecond` when given. @throws Error when any failed */
+/** `count` GETs by tag of `server` over {@link connections} connections, at `perSecond` when given. @throws Error when any failed */
 async function load(server, count, perSecond) {
-  const result = await autocannon({ url: `${server.base}/v2/bench/app/manifests/v1`, connections: 8, amount: count, headers: { Accept: OCI }, sampleInt: 10, ...(perSecond ? { overallRate: perSecond } : {}) });
+  const result = await autocannon({ url: `${server.base}/v2/bench/app/manifests/v1`, connections, amount: count, headers: { Accept: OCI }, sampleInt: 10, ...(perSecond > 0 ? { overallRate: perSecond } : {}) });
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`GET: ${result.errors} errors, ${result.non2xx} answers outside 2xx`);
   return result;
 }
 
-const a = await start(distA, modeA);
-const b = await start(distB, modeB);
+const a = await start(distA, modeA, 'A');
+const b = await start(distB, modeB, 'B');
+console.log(JSON.stringify({ A: { mode: modeA, dist: distA, pid: a.pid }, B: { mode: modeB, dist: distB, pid: b.pid } }));
 try {
   await Promise.all([load(a, 4000), load(b, 4000)]);
   await delay(1500);
   for (let round = 1; round <= rounds; round++) {
+    a.gc();
+    b.gc();
     const [a0, b0] = [a.cpu(), b.cpu()];
-    const [ra, rb] = await Promise.all([load(a, amount, rate), load(b, amount, rate)]);
+    // the load started first is served differently (a same-code pair read 17 to 30 % apart, the second one dearer): each goes first every other round
+    const [ra, rb] = round % 2 === 1 ? await Promise.all([load(a, amount, rate), load(b, amount, rate)]) : (await Promise.all([load(b, amount, rate), load(a, amount, rate)])).reverse();
     await delay(1500);
     const usA = ((a.cpu() - a0) * 1e6) / amount;
     const usB = ((b.cpu() - b0) * 1e6) / amount;
     const rps = (r) => Math.round(r.requests.total / r.duration);
-    console.log(JSON.stringify({ round, A: modeA, B: modeB, usA: +usA.toFixed(1), usB: +usB.toFixed(1), extraB: `${((usB / usA - 1) * 100).toFixed(1)} %`, rpsA: rps(ra), rpsB: rps(rb) }));
+    const per10k = (counts) => Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, +((v * 10_000) / amount).toFixed(2)]));
+    const gc = traceGc ? { gcA: per10k(a.gc()), gcB: per10k(b.gc()) } : {};
+    console.log(JSON.stringify({ round, first: round % 2 === 1 ? 'A' : 'B', A: modeA, B: modeB, usA: +usA.toFixed(1), usB: +usB.toFixed(1), extraB: `${((usB / usA - 1) * 100).toFixed(1)} %`, rpsA: rps(ra), rpsB: rps(rb), ...gc }));
   }
 } finally {
   await a.stop();

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=48
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=48 --no-allocation-site-pretenuring
 /**
  * The `wharf` command: parses argv and hands over to the command in `cli/`.
  *
@@ -13,6 +13,13 @@
  * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
  * the flag only at start-up (not from NODE_OPTIONS): `npm start` runs this file, and the benches
  * start Wharf with this line's flags. `--max-semi-space-size=2`: docs/s3.md, "Memory".
+ *
+ * `--no-allocation-site-pretenuring` stops V8 from allocating the objects of a literal straight in the
+ * old generation once most of them survived scavenges, a decision it makes and undoes per process
+ * from the survival it samples: under 64 connections a request's objects live about as long as a 2 MiB
+ * young generation lasts, and a server process settled, at random, either in a mode with 13 % more
+ * scavenges, each dearer, and 20-30 µs more CPU per manifest GET, or not (docs/performance.md,
+ * "Two GC modes per process"; test/unit/pretenuring.test.ts checks the flag takes).
  *
  * `MALLOC_MMAP_THRESHOLD_=131072` (glibc, read at start-up, so set by `env -S` before node) keeps
  * the C library's mmap threshold at its default 128 KiB instead of letting it grow: otherwise the
