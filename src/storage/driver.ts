@@ -167,7 +167,7 @@ export interface AppendOptions {
   /**
    * the source's chunks are the driver's once read (a request body: node's HTTP parser copies each
    * into a Buffer of its own that nothing else keeps): a driver that copies a chunk may free its
-   * memory right away (storage/free-buffer.ts) instead of leaving it to V8's next full collection
+   * memory right away (storage/free-buffer.ts) instead of leaving it to V8's next collection
    */
   ownChunks?: boolean;
 }

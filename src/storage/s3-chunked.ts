@@ -24,7 +24,7 @@ import { Readable } from 'node:stream';
 import { CompleteMultipartUploadCommand, PutObjectCommand, type _Object, type S3Client } from '@aws-sdk/client-s3';
 import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
-import { freeSoon } from './free-buffer.js';
+import { freeBuffer } from './free-buffer.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';
 import { chainOf, hash8, pad, parseRecord, positionOf, uploadTag, type Record } from './s3-records.js';
 import { SessionUploads, type Upload } from './s3-uploads.js';
@@ -117,8 +117,8 @@ export class ChunkedObjects {
     try {
       for await (const chunk of source) {
         await writer.write(chunk as Buffer);
-        // copied into the part's slabs: a chunk that waited while a part uploaded is in the old generation by now
-        if (options.ownChunks) freeSoon(chunk as Buffer);
+        // copied into the part's slabs: freed now, not at V8's next collection (a chunk that waited while a part uploaded is in the old generation)
+        if (options.ownChunks) freeBuffer(chunk as Buffer);
       }
       await writer.end();
     } catch (err) {
@@ -145,7 +145,7 @@ export class ChunkedObjects {
     const Key = this.s3.folder(path) + name;
     const body = Buffer.concat(w.tail);
     await this.s3.send(path, () => this.s3.client.send(new PutObjectCommand({ Bucket: this.s3.bucket, Key, Body: body })));
-    freeSoon(body);
+    freeBuffer(body);
     const rivals = (await this.list(path, offset)).all.filter((r) => r.start === offset && r.name !== name);
     if (rivals.length > 0) {
       await this.s3.deleteKeys(path, [{ Key }]);

@@ -3,12 +3,12 @@
  * into the session's multipart parts as they come, part sizes from {@link partSizeAt}, with ONE part in
  * memory: a part uploads while the append waits (back-pressure on the request), then its memory fills
  * the next part. The bytes are copied into 1 MiB slabs that every append of the process reuses
- * ({@link SlabPool}): a request body's chunks die young (freed by V8's scavenges) instead of living as
+ * ({@link SlabPool}): a request body's chunks are freed once copied (s3-chunked.ts) instead of living as
  * long as a part upload, and since parts grow with the upload (32 MiB at 20 GiB), slabs of one size
  * serve every part size. (Whole-part buffers, reused only at the same size, left an idle buffer of an
  * earlier size and the garbage of the last part beside the part uploading: 199 MiB peak on a 20 GiB push.)
  */
-import { freeSoon } from './free-buffer.js';
+import { freeBuffer } from './free-buffer.js';
 import type { Piece } from './multipart-plan.js';
 import { S3_MIN_PART } from './multipart-plan.js';
 import type { ChunkedObjects, Upload } from './s3-chunked.js';
@@ -26,9 +26,9 @@ const IDLE_DROP_MS = 2000;
  * back is kept for the next part (so parts of any size reuse the slabs of the part before: no garbage);
  * when the last append closes, idle slabs beyond {@link KEPT_BYTES} are dropped, and the rest
  * {@link IDLE_DROP_MS} later unless an append opened meanwhile (a push of several layers keeps them).
- * A dropped slab's memory goes at V8's next scavenge ({@link freeSoon}): slabs live long enough to be
- * in the old generation, where they waited for a full collection (10-11 MiB per push beside the next
- * push's fresh slabs).
+ * A dropped slab's memory is freed at once ({@link freeBuffer}): slabs live long enough to be in the
+ * old generation, where they waited for a full collection (10-11 MiB per push beside the next push's
+ * fresh slabs).
  */
 export class SlabPool {
   readonly #idle: Buffer[] = [];
@@ -56,9 +56,9 @@ export class SlabPool {
     }, IDLE_DROP_MS).unref();
   }
 
-  /** Drops idle slabs beyond the first `kept`, their memory freed at the next scavenge. */
+  /** Drops idle slabs beyond the first `kept`, their memory freed (they were given back after their part's upload succeeded: no socket holds them). */
   #drop(kept: number): void {
-    for (const slab of this.#idle.splice(kept)) freeSoon(slab);
+    for (const slab of this.#idle.splice(kept)) freeBuffer(slab);
   }
 
   /** Idle slabs kept for the next part. */
@@ -81,7 +81,7 @@ export class SlabPool {
     if (!reusable) return;
     for (const slab of slabs) {
       if (this.#open > 0 || (this.#idle.length + 1) * SLAB_BYTES <= KEPT_BYTES) this.#idle.push(slab);
-      else freeSoon(slab);
+      else freeBuffer(slab);
     }
   }
 }
