@@ -7,6 +7,7 @@
  * place in one step, so a failed, cancelled or interrupted upload never leaves a blob or a link.
  */
 import { randomUUID, type Hash } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -52,6 +53,15 @@ class HashingPassThrough extends Transform {
     this.running.hash.update(chunk);
     cb(null, chunk);
   }
+}
+
+/**
+ * Whether `source` is the body of a request this server received (node's HTTP parser gives each of its
+ * chunks a Buffer of its own, read by nothing after the append): the driver may free each chunk once it
+ * copied it (AppendOptions.ownChunks). A client response is an IncomingMessage too, without a method.
+ */
+function isRequestBody(source: Readable): boolean {
+  return source instanceof IncomingMessage && typeof source.method === 'string';
 }
 
 /**
@@ -212,7 +222,7 @@ export class UploadSessions {
     const flowing = running ? pipeline(source, new HashingPassThrough(running), () => undefined) : source;
     let written: number;
     try {
-      written = await this.driver.append(layout.uploadData(status.id), flowing, { offset: status.offset, signal, writeBuffer });
+      written = await this.driver.append(layout.uploadData(status.id), flowing, { offset: status.offset, signal, writeBuffer, ownChunks: isRequestBody(source) });
     } catch (err) {
       if (!(err instanceof InvalidOffsetError)) throw err;
       // another process appended to this session meanwhile (a client sending chunks concurrently)

@@ -164,6 +164,12 @@ export interface AppendOptions {
    * pull-through fill), at the cost of that much memory per append
    */
   writeBuffer?: number;
+  /**
+   * the source's chunks are the driver's once read (a request body: node's HTTP parser copies each
+   * into a Buffer of its own that nothing else keeps): a driver that copies a chunk may free its
+   * memory right away (storage/free-buffer.ts) instead of leaving it to V8's next collection
+   */
+  ownChunks?: boolean;
 }
 
 /** How {@link StorageDriver.commitAppended} commits. */

@@ -24,6 +24,7 @@ import { Readable } from 'node:stream';
 import { CompleteMultipartUploadCommand, PutObjectCommand, type _Object, type S3Client } from '@aws-sdk/client-s3';
 import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
+import { freeBuffer } from './free-buffer.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';
 import { chainOf, hash8, pad, parseRecord, positionOf, uploadTag, type Record } from './s3-records.js';
 import { SessionUploads, type Upload } from './s3-uploads.js';
@@ -114,7 +115,11 @@ export class ChunkedObjects {
     const onAbort = (): void => void source.destroy(signal?.reason as Error);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const chunk of source) await writer.write(chunk as Buffer);
+      for await (const chunk of source) {
+        await writer.write(chunk as Buffer);
+        // copied into the part's slabs: freed now, not at V8's next collection (a chunk that waited while a part uploaded is in the old generation)
+        if (options.ownChunks) freeBuffer(chunk as Buffer);
+      }
       await writer.end();
     } catch (err) {
       failure = signal?.aborted ? signal.reason : err;
@@ -138,7 +143,9 @@ export class ChunkedObjects {
     const parts = w.parts.length > 0 ? `-${w.tag}-${w.parts[0]!.number}-${w.parts.at(-1)!.number}-${hash8(w.parts.map((p) => p.etag).join(','))}` : '';
     const name = `${pad(offset)}-${pad(w.end)}-${randomUUID()}${parts}`;
     const Key = this.s3.folder(path) + name;
-    await this.s3.send(path, () => this.s3.client.send(new PutObjectCommand({ Bucket: this.s3.bucket, Key, Body: Buffer.concat(w.tail) })));
+    const body = Buffer.concat(w.tail);
+    await this.s3.send(path, () => this.s3.client.send(new PutObjectCommand({ Bucket: this.s3.bucket, Key, Body: body })));
+    freeBuffer(body);
     const rivals = (await this.list(path, offset)).all.filter((r) => r.start === offset && r.name !== name);
     if (rivals.length > 0) {
       await this.s3.deleteKeys(path, [{ Key }]);

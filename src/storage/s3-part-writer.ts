@@ -3,11 +3,12 @@
  * into the session's multipart parts as they come, part sizes from {@link partSizeAt}, with ONE part in
  * memory: a part uploads while the append waits (back-pressure on the request), then its memory fills
  * the next part. The bytes are copied into 1 MiB slabs that every append of the process reuses
- * ({@link SlabPool}): a request body's chunks die young (freed by V8's scavenges) instead of living as
+ * ({@link SlabPool}): a request body's chunks are freed once copied (s3-chunked.ts) instead of living as
  * long as a part upload, and since parts grow with the upload (32 MiB at 20 GiB), slabs of one size
  * serve every part size. (Whole-part buffers, reused only at the same size, left an idle buffer of an
  * earlier size and the garbage of the last part beside the part uploading: 199 MiB peak on a 20 GiB push.)
  */
+import { freeBuffer } from './free-buffer.js';
 import type { Piece } from './multipart-plan.js';
 import { S3_MIN_PART } from './multipart-plan.js';
 import type { ChunkedObjects, Upload } from './s3-chunked.js';
@@ -25,6 +26,9 @@ const IDLE_DROP_MS = 2000;
  * back is kept for the next part (so parts of any size reuse the slabs of the part before: no garbage);
  * when the last append closes, idle slabs beyond {@link KEPT_BYTES} are dropped, and the rest
  * {@link IDLE_DROP_MS} later unless an append opened meanwhile (a push of several layers keeps them).
+ * A dropped slab's memory is freed at once ({@link freeBuffer}): slabs live long enough to be in the
+ * old generation, where they waited for a full collection (10-11 MiB per push beside the next push's
+ * fresh slabs).
  */
 export class SlabPool {
   readonly #idle: Buffer[] = [];
@@ -46,10 +50,15 @@ export class SlabPool {
   /** An append took its last slab and gave every one back. */
   close(): void {
     if (--this.#open > 0) return;
-    this.#idle.length = Math.min(this.#idle.length, KEPT_BYTES / SLAB_BYTES);
+    this.#drop(KEPT_BYTES / SLAB_BYTES);
     this.#dropTimer = setTimeout(() => {
-      if (this.#open === 0) this.#idle.length = 0;
+      if (this.#open === 0) this.#drop(0);
     }, IDLE_DROP_MS).unref();
+  }
+
+  /** Drops idle slabs beyond the first `kept`, their memory freed (they were given back after their part's upload succeeded: no socket holds them). */
+  #drop(kept: number): void {
+    for (const slab of this.#idle.splice(kept)) freeBuffer(slab);
   }
 
   /** Idle slabs kept for the next part. */
@@ -66,10 +75,14 @@ export class SlabPool {
     return Buffer.allocUnsafeSlow(SLAB_BYTES);
   }
 
-  /** Returns `slabs` (no longer referenced by their user) for reuse. */
-  give(slabs: readonly Buffer[]): void {
+  /** Returns `slabs` (no longer referenced by their user) for reuse; `reusable` false: only counts them back (someone may still read them). */
+  give(slabs: readonly Buffer[], reusable = true): void {
     this.#inUse -= slabs.length;
-    for (const slab of slabs) if (this.#open > 0 || (this.#idle.length + 1) * SLAB_BYTES <= KEPT_BYTES) this.#idle.push(slab);
+    if (!reusable) return;
+    for (const slab of slabs) {
+      if (this.#open > 0 || (this.#idle.length + 1) * SLAB_BYTES <= KEPT_BYTES) this.#idle.push(slab);
+      else freeBuffer(slab);
+    }
   }
 }
 
@@ -179,10 +192,16 @@ export class PartWriter {
     const flying = this.objects
       .uploadPart(this.path, upload, part.number, body, this.signal)
       .then(
-        (etag) => void (part.etag = etag),
-        (err: unknown) => void (this.#failed ??= err),
-      )
-      .finally(() => slabPool.give(slabs));
+        (etag) => {
+          part.etag = etag;
+          slabPool.give(slabs);
+        },
+        (err: unknown) => {
+          this.#failed ??= err;
+          // the failed request's socket may still hold writes of them: left to the garbage collector
+          slabPool.give(slabs, false);
+        },
+      );
     this.#flight.push(flying);
     if (this.#flight.length >= 1) await this.#flight.shift();
     if (this.#failed !== undefined) throw this.#failed;

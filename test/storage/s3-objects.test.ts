@@ -2,7 +2,8 @@
  * The S3 driver's own objects on Ceph RGW (s3rver where RGW is missing outside CI; see test/support/s3.ts):
  * large reads through big socket reads (s3-large-get.ts), whole, ranged and sent with reused buffers,
  * byte for byte; and the purge of `_objects/` objects and multipart uploads that interrupted commits left
- * (s3-orphans.ts), which keeps every object a pointer names and every upload a session names.
+ * (s3-orphans.ts), which keeps every object a pointer names and every upload a session names; and an
+ * append that owns its chunks (a request body's) frees each once copied into a part, the bytes stored intact.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -91,6 +92,25 @@ describe('large reads', () => {
     expect(objects.Contents).toHaveLength(1);
     await expect(driver.reader('/blobs/b')).rejects.toThrow(/not found/);
     await expect(driver.reader('/blobs/b', { offset: 5 })).rejects.toThrow(/not found/);
+  });
+});
+
+describe('appends that own their chunks', () => {
+  it('frees each chunk once copied (ownChunks), keeps them otherwise; the committed bytes are intact either way', async () => {
+    const root = `owned/${randomUUID()}`;
+    const driver = driverAt(root);
+    // request-sized chunks, each a Buffer of its own as node's HTTP parser makes them: two parts and a tail
+    const chunks = (): Buffer[] => Array.from({ length: 180 }, () => randomBytes(64 * 1024));
+    for (const ownChunks of [true, false]) {
+      const given = chunks();
+      const expected = sha(Buffer.concat(given));
+      const data = `/uploads/${ownChunks}/data`;
+      await driver.append(data, Readable.from(given), { offset: 0, ownChunks });
+      expect(given.filter((c) => c.length === 0)).toHaveLength(ownChunks ? given.length : 0);
+      await driver.commitAppended(data, `/blobs/${ownChunks}`, await driver.appendedState(data));
+      expect(sha(await drain(await driver.reader(`/blobs/${ownChunks}`)))).toBe(expected);
+    }
+    await driver.delete('/');
   });
 });
 

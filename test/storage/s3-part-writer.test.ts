@@ -117,4 +117,48 @@ describe('S3 part writer', () => {
       vi.useRealTimers();
     }
   });
+
+  it('a dropped slab’s memory is handed over at once (freed at the next scavenge), not left to a full collection', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      slabPool.open();
+      const slabs = Array.from({ length: 20 }, () => slabPool.take());
+      slabPool.give(slabs);
+      slabPool.close();
+      // 16 MiB stay idle for the next append, the 4 beyond are dropped now, the rest 2 s later
+      expect(slabs.filter((s) => s.length === 0)).toHaveLength(4);
+      vi.advanceTimersByTime(2100);
+      expect(slabs.every((s) => s.length === 0)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the slabs of a part whose upload failed are not reused (its request may still hold them)', async () => {
+    const failing = {
+      partSize: (): number => 5 * MiB,
+      newUpload: async (): Promise<Upload> => ({ key: 'k', uploadId: 'u', tag: 't' }),
+      readPending: async (): Promise<Buffer[]> => [],
+      uploadPart: async (): Promise<string> => Promise.reject(new Error('store gone')),
+    } as unknown as ChunkedObjects;
+    const give = vi.spyOn(slabPool, 'give');
+    try {
+      const w = new PartWriter(failing, '/f', { size: 0, partsEnd: 0, nextPart: 1, pending: [] });
+      const write = async (): Promise<void> => {
+        for (const chunk of body(6 * MiB)) await w.write(chunk);
+      };
+      await expect(write()).rejects.toThrow('store gone');
+      w.release();
+      const [failed] = give.mock.calls.find(([, reusable]) => reusable === false)!;
+      expect(failed).toHaveLength(5);
+      expect(failed.every((slab) => slab.length === SLAB_BYTES)).toBe(true);
+      slabPool.open();
+      const next = Array.from({ length: 32 }, () => slabPool.take());
+      expect(next.filter((slab) => failed.includes(slab))).toEqual([]);
+      slabPool.give(next);
+      slabPool.close();
+    } finally {
+      give.mockRestore();
+    }
+  });
 });
