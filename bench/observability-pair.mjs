@@ -3,7 +3,7 @@
  * machine whose load moves: run one after the other, the same server's CPU per GET swung from 85 to
  * 145 µs between runs minutes apart (other processes on the 2 cores); run side by side, both see the
  * same machine, and the ratio of a pair held within a few per cent.
- *   npm run build && node bench/observability-pair.mjs <modeA> <modeB> [rate, default 1250; 0: as fast as each answers] [GETs per round, default 12500] [rounds, default 3] [distA, default ./dist] [distB, default distA]
+ *   npm run build && npx tsc -p tsconfig.bench.json && node bench/observability-pair.mjs <modeA> <modeB> [rate, default 1250; 0: as fast as each answers] [GETs per round, default 12500] [rounds, default 3] [distA, default ./dist] [distB, default distA]
  * `PAIR_NODE_ARGS` (not `WHARF_...`: Wharf reads those as configuration) adds node arguments to both servers (e.g. `--trace-gc`, or `--cpu-prof
  * --cpu-prof-dir=/tmp/prof`: a server writes its profile when it exits); with `--trace-gc` each
  * round's line also gives each server's scavenges and mark-compacts per 10,000 GETs and the ms of
@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { shebangEnv, shebangNodeFlags } from '../dist/bench/servers.js';
 import { freePort, OCI, sha256 } from './script-support.mjs';
 
 const [modeA, modeB] = process.argv.slice(2, 4);
@@ -41,15 +42,6 @@ const MODES = ['off', 'metrics', 'notifications', 'on', 'quiet'];
 const extraArgs = (process.env.PAIR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const traceGc = extraArgs.includes('--trace-gc');
 const connections = Number(process.env.PAIR_CONNECTIONS ?? 8);
-
-/** The node flags and environment assignments of `script`'s `#!/usr/bin/env -S NAME=value node --flag` line (bench/servers.ts reads it alike). */
-function shebang(script) {
-  const first = readFileSync(script, 'utf8').split('\n', 1)[0];
-  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
-  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-  const env = Object.fromEntries(words.slice(0, Math.max(node, 0)).filter((w) => /^[A-Za-z_]\w*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
-  return { flags: node < 0 ? [] : words.slice(node + 1), env };
-}
 
 /** Scavenges and mark-compacts in the `--trace-gc` lines of `text`, and the ms of their pauses. */
 function gcCounts(text) {
@@ -90,8 +82,9 @@ async function start(dist, mode, label) {
   const logFile = join(dir, 'server.log');
   const log = openSync(logFile, 'a');
   const main = join(dist, 'src/main.js');
-  const { flags, env } = shebang(main);
-  const child = spawn(process.execPath, [...flags, ...extraArgs, main, 'serve', '--config', join(dir, 'config.yml')], { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+  const script = readFileSync(main, 'utf8');
+  const env = shebangEnv(script);
+  const child = spawn(process.execPath, [...shebangNodeFlags(script), ...extraArgs, main, 'serve', '--config', join(dir, 'config.yml')], { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
   const base = `http://127.0.0.1:${port}`;
   for (const until = Date.now() + 60_000; !(await fetch(`${base}/v2/`).then((r) => r.ok, () => false)); await delay(100)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`the server did not start: ${readFileSync(join(dir, 'server.log'), 'utf8').slice(-2000)}`);
