@@ -15,6 +15,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { ClientError, redact } from './errors.js';
+import { socketGet, SocketGetFallback, socketGets } from './socket-get.js';
 
 /** Options of a {@link Transport}. */
 export interface TransportOptions {
@@ -42,6 +43,11 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** redirects followed at most (default 5; 0 answers the 3xx itself; past it: ClientError PROTOCOL) */
   maxRedirects?: number;
+  /**
+   * the answer's body may be large (a blob): a GET over plain HTTP is then read from a connection of
+   * its own into reused-memory slabs of 120 KiB ({@link socketGet}) instead of Node's 64 KiB parser chunks
+   */
+  largeBody?: boolean;
 }
 
 /** A response: status, lowercase headers, the body stream (consume or destroy it), the URL that answered. */
@@ -122,7 +128,10 @@ export class Transport {
     let headers: Record<string, string> = { 'user-agent': this.#userAgent, ...lower(req.headers ?? {}) };
     let body = req.body;
     for (let hop = 0; ; hop++) {
-      const res = await this.#exchange(url, method, headers, body, req.signal);
+      const res =
+        req.largeBody && method === 'GET' && body === undefined && url.protocol === 'http:'
+          ? await this.#socketExchange(url, headers, req.signal)
+          : await this.#exchange(url, method, headers, body, req.signal);
       const location = res.headers.location;
       const limit = req.maxRedirects ?? 5;
       if (!REDIRECTS.has(res.status) || typeof location !== 'string' || limit === 0) {
@@ -152,6 +161,19 @@ export class Transport {
   async close(): Promise<void> {
     this.#http.destroy();
     this.#https.destroy();
+  }
+
+  /** A GET through {@link socketGet}; through {@link #exchange} when the answer's framing asks for Node's client. */
+  async #socketExchange(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; headers: IncomingMessage['headers']; body: Readable }> {
+    try {
+      const res = await socketGet({ url, headers, signal, timeoutMs: this.#timeoutMs });
+      this.#reached.add(url.origin);
+      return res;
+    } catch (err) {
+      if (!(err instanceof SocketGetFallback)) throw networkError(err, 'GET', url, this.#reached.has(url.origin), signal);
+      socketGets.fallbacks++;
+      return this.#exchange(url, 'GET', headers, undefined, signal);
+    }
   }
 
   #exchange(url: URL, method: string, headers: Record<string, string>, body: HttpRequest['body'], signal?: AbortSignal): Promise<{ status: number; headers: IncomingMessage['headers']; body: Readable }> {
