@@ -206,7 +206,11 @@ export function socketGet(req: SocketGetRequest): Promise<SocketGetAnswer> {
       body = new SlabBody(socket, parsed.length);
       socketGets.bodies++;
       signal?.removeEventListener('abort', abort);
-      signal?.addEventListener('abort', () => body!.destroy(signal.reason as Error), { once: true });
+      if (signal) {
+        const cut = (): void => void body!.destroy(signal.reason as Error);
+        signal.addEventListener('abort', cut, { once: true });
+        body.once('close', () => signal.removeEventListener('abort', cut));
+      }
       resolve({ status: parsed.status, headers: parsed.headers, body });
       body.begin(rest);
       return true;

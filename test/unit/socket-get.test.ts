@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -126,6 +126,10 @@ describe('large-body GETs over plain HTTP (socket-get.ts)', () => {
     const hung = await serveRaw(Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'), true);
     const res = await t.send({ method: 'GET', url: hung, largeBody: true });
     await expect(bytesOf(res.body)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    const shared = new AbortController();
+    const small = await serve((_req, res) => res.end('x'));
+    for (let i = 0; i < 3; i++) await bytesOf((await t.send({ method: 'GET', url: small, largeBody: true, signal: shared.signal })).body);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0); // a long-lived signal (a command's) keeps no listener per GET
     const controller = new AbortController();
     const aborted = t.send({ method: 'GET', url: await serveRaw(Buffer.alloc(0), true), largeBody: true, signal: controller.signal });
     controller.abort();
