@@ -68,6 +68,8 @@ export interface RegistryRequest extends CallOptions {
   expect: readonly number[];
   /** retry temporary failures (default true) */
   retry?: boolean;
+  /** the answer may carry a large body (a blob GET): see `HttpRequest.largeBody` (transport.ts) */
+  largeBody?: boolean;
 }
 
 /** A manifest as fetched: its exact bytes, media type and digest. */
@@ -122,6 +124,7 @@ export class RegistryClient {
             headers: { ...req.headers, ...(authorization ? { authorization } : {}) },
             body,
             signal: req.signal,
+            largeBody: req.largeBody,
           });
           if (res.status === 401 && !challenged) {
             const answer = await this.auth.answer(registry, scopes, res.headers['www-authenticate'], req.signal);
@@ -204,6 +207,7 @@ export class RegistryClient {
       headers: ranged ? { range: `bytes=${start}-${end}` } : {},
       expect: ranged ? [200, 206] : [200],
       signal: options.signal,
+      largeBody: true,
     });
     const range = /\/(\d+)$/.exec(header(res, 'content-range') ?? '');
     const size = range ? Number(range[1]) : res.status === 200 && header(res, 'content-length') ? Number(header(res, 'content-length')) : undefined;

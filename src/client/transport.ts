@@ -15,6 +15,8 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { ClientError, redact } from './errors.js';
+import { OriginSlots } from './origin-slots.js';
+import { socketGet, SocketGetFallback, socketGets } from './socket-get.js';
 
 /** Options of a {@link Transport}. */
 export interface TransportOptions {
@@ -42,6 +44,11 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** redirects followed at most (default 5; 0 answers the 3xx itself; past it: ClientError PROTOCOL) */
   maxRedirects?: number;
+  /**
+   * the answer's body may be large (a blob): a GET over plain HTTP is then read from a connection of
+   * its own into reused-memory slabs of 120 KiB ({@link socketGet}) instead of Node's 64 KiB parser chunks
+   */
+  largeBody?: boolean;
 }
 
 /** A response: status, lowercase headers, the body stream (consume or destroy it), the URL that answered. */
@@ -51,6 +58,9 @@ export interface HttpResponse {
   body: Readable;
   url: string;
 }
+
+/** One exchange's answer, before redirects are followed. */
+type Exchanged = { status: number; headers: IncomingMessage['headers']; body: Readable };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -70,6 +80,8 @@ export class Transport {
   readonly #insecure: Set<string>;
   readonly #tls: Set<string>;
   readonly #userAgent: string;
+  /** the cap of requests in flight per origin, over the agents and the socket GETs */
+  readonly #slots: OriginSlots;
   /** origins that answered once: a connection failure to them is worth a retry (a restart), to others it is not */
   readonly #reached = new Set<string>();
 
@@ -88,6 +100,7 @@ export class Transport {
       }
     }
     // Agent options reach net.createConnection, so every pooled socket gets the larger write buffer
+    this.#slots = new OriginSlots(options.connectionsPerOrigin ?? 32);
     const pool = { keepAlive: true, maxSockets: options.connectionsPerOrigin ?? 32, maxFreeSockets: 16, scheduling: 'lifo' as const, writableHighWaterMark: SOCKET_WRITE_BUFFER };
     this.#http = new HttpAgent(pool);
     this.#https = new HttpsAgent({ ...pool, ...(ca ? { ca: [ca, ...rootCertificates] } : {}) });
@@ -122,7 +135,11 @@ export class Transport {
     let headers: Record<string, string> = { 'user-agent': this.#userAgent, ...lower(req.headers ?? {}) };
     let body = req.body;
     for (let hop = 0; ; hop++) {
-      const res = await this.#exchange(url, method, headers, body, req.signal);
+      const res = await this.#inSlot(url, method, req.signal, () =>
+        req.largeBody && method === 'GET' && body === undefined && url.protocol === 'http:'
+          ? this.#socketExchange(url, headers, req.signal)
+          : this.#exchange(url, method, headers, body, req.signal),
+      );
       const location = res.headers.location;
       const limit = req.maxRedirects ?? 5;
       if (!REDIRECTS.has(res.status) || typeof location !== 'string' || limit === 0) {
@@ -154,7 +171,39 @@ export class Transport {
     this.#https.destroy();
   }
 
-  #exchange(url: URL, method: string, headers: Record<string, string>, body: HttpRequest['body'], signal?: AbortSignal): Promise<{ status: number; headers: IncomingMessage['headers']; body: Readable }> {
+  /** Runs `exchange` in one of `url`'s origin slots, held until the answer's body ended or closed (a HEAD's: at once). */
+  async #inSlot(url: URL, method: string, signal: AbortSignal | undefined, exchange: () => Promise<Exchanged>): Promise<Exchanged> {
+    let release: () => void;
+    try {
+      release = await this.#slots.acquire(url.origin, signal);
+    } catch (err) {
+      throw networkError(err, method, url, this.#reached.has(url.origin), signal);
+    }
+    try {
+      const res = await exchange();
+      if (method === 'HEAD' || res.body.readableEnded || res.body.destroyed) release();
+      else res.body.once('end', release).once('close', release).once('error', release);
+      return res;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** A GET through {@link socketGet}; through {@link #exchange} when the answer's framing asks for Node's client. */
+  async #socketExchange(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<Exchanged> {
+    try {
+      const res = await socketGet({ url, headers, signal, timeoutMs: this.#timeoutMs });
+      this.#reached.add(url.origin);
+      return res;
+    } catch (err) {
+      if (!(err instanceof SocketGetFallback)) throw networkError(err, 'GET', url, this.#reached.has(url.origin), signal);
+      socketGets.fallbacks++;
+      return this.#exchange(url, 'GET', headers, undefined, signal);
+    }
+  }
+
+  #exchange(url: URL, method: string, headers: Record<string, string>, body: HttpRequest['body'], signal?: AbortSignal): Promise<Exchanged> {
     return new Promise((resolve, reject) => {
       const fail = (err: unknown) => {
         if (body && typeof body === 'object' && 'destroy' in body) body.destroy();
