@@ -22,16 +22,12 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { HeadGatherer, parseResponseHead } from '../net/response-head.js';
 
 /** Bytes of one slab the socket reads into (see the module's comment: under the mmap threshold). */
 export const SLAB_BYTES = 120 * 1024;
 /** A slab with less free room than this is left for a new one (reads of a few KiB would follow; most reads fill 64 KiB or more). */
 const MIN_READ = 16 * 1024;
-/** Bytes of status line and headers accepted. */
-const MAX_HEAD = 64 * 1024;
-
-/** Headers Node's HTTP client keeps the first of when repeated (`IncomingMessage`); others are joined with `, `. */
-const SINGLE = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
 
 /** Bytes of bodies received into slabs, and answers sent again through Node's HTTP client (tests, profiles). */
 export const socketGets = { bodies: 0, bytes: 0, fallbacks: 0 };
@@ -115,20 +111,8 @@ class SlabBody extends Readable {
 
 /** Status, headers and body framing of an answer's head. @throws SocketGetFallback for a framing read elsewhere */
 function parseHead(head: string): { status: number; headers: SocketGetAnswer['headers']; length: number | undefined } {
-  const lines = head.split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? NaN);
-  if (!(status >= 200)) throw new SocketGetFallback(`status line ${JSON.stringify(lines[0])}`);
-  const headers: SocketGetAnswer['headers'] = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    const before = headers[name];
-    if (name === 'set-cookie') headers[name] = [...((before as string[] | undefined) ?? []), value];
-    else if (before === undefined) headers[name] = value;
-    else if (!SINGLE.has(name)) headers[name] = `${before as string}, ${value}`;
-  }
+  const { status, statusLine, headers } = parseResponseHead(head);
+  if (!(status >= 200)) throw new SocketGetFallback(`status line ${JSON.stringify(statusLine)}`);
   if (headers['transfer-encoding'] !== undefined) throw new SocketGetFallback(`transfer-encoding ${headers['transfer-encoding'] as string}`);
   const declared = headers['content-length'] as string | undefined;
   let length = declared === undefined ? undefined : Number(declared);
@@ -158,8 +142,7 @@ export function socketGet(req: SocketGetRequest): Promise<SocketGetAnswer> {
     let used = 0;
     let target = slab;
     let body: SlabBody | undefined;
-    let head: Buffer[] = [];
-    let headBytes = 0;
+    const gatherer = new HeadGatherer();
     const abort = () => socket.destroy(signal!.reason as Error);
     const fail = (err: Error) => {
       signal?.removeEventListener('abort', abort);
@@ -180,25 +163,19 @@ export function socketGet(req: SocketGetRequest): Promise<SocketGetAnswer> {
         body.received(bytes);
         return true;
       }
-      const end = bytes.indexOf('\r\n\r\n');
-      if (end < 0 || headBytes > 0) {
-        head.push(bytes);
-        headBytes += n;
-        const all = Buffer.concat(head);
-        const at = all.indexOf('\r\n\r\n');
-        if (at < 0) {
-          if (headBytes > MAX_HEAD) fail(new SocketGetFallback('an answer head over 64 KiB'));
-          return true;
-        }
-        head = [];
-        return answered(all.subarray(0, at), all.subarray(at + 4));
+      let gathered: ReturnType<HeadGatherer['add']>;
+      try {
+        gathered = gatherer.add(bytes);
+      } catch (err) {
+        fail(new SocketGetFallback((err as Error).message));
+        return false;
       }
-      return answered(bytes.subarray(0, end), bytes.subarray(end + 4));
+      return gathered ? answered(gathered.head, gathered.rest) : true;
     };
-    const answered = (headBytesRead: Buffer, rest: Buffer): boolean => {
+    const answered = (head: string, rest: Buffer): boolean => {
       let parsed: ReturnType<typeof parseHead>;
       try {
-        parsed = parseHead(headBytesRead.toString('latin1'));
+        parsed = parseHead(head);
       } catch (err) {
         fail(err as Error);
         return false;

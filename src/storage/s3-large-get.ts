@@ -15,6 +15,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
+import { HeadGatherer, parseResponseHead } from '../net/response-head.js';
 import { sendDoubleBuffered, withSendBudget, type BufferFiller } from './double-buffered-send.js';
 import { StorageUnavailableError } from './driver.js';
 import type { DirectSend } from './file-range-stream.js';
@@ -22,8 +23,6 @@ import type { Fillable } from './shared-sends.js';
 
 /** Bytes one read from the store's socket takes at most. */
 const READ_BYTES = 1024 * 1024;
-/** Bytes of status line and headers accepted before the answer is given up on. */
-const MAX_HEAD = 64 * 1024;
 /** Milliseconds to wait for the connection and the answer's headers. */
 const HEAD_TIMEOUT_MS = 30_000;
 
@@ -244,17 +243,10 @@ class Body extends Readable implements DirectSend, Fillable {
 
 /** Status and framing of an answer's head, or why it is not streamable. */
 function parseHead(head: string, get: LargeGet): string | undefined {
-  const lines = head.split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1];
-  if (status !== (get.range ? '206' : '200')) return `status ${status ?? '?'}`;
-  let length: number | undefined;
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'transfer-encoding') return `transfer-encoding ${value}`;
-    if (name === 'content-length') length = Number(value);
-  }
+  const { status, headers } = parseResponseHead(head);
+  if (status !== (get.range ? 206 : 200)) return `status ${Number.isNaN(status) ? '?' : status}`;
+  if (headers['transfer-encoding'] !== undefined) return `transfer-encoding ${headers['transfer-encoding'] as string}`;
+  const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
   return length === get.length ? undefined : `content-length ${length ?? 'missing'}, expected ${get.length}`;
 }
 
@@ -269,7 +261,7 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable & Dire
   readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
   return new Promise((resolve, reject) => {
     let body: Body | undefined;
-    let head = Buffer.alloc(0);
+    const gatherer = new HeadGatherer();
     const fail = (why: string, cause?: unknown): false => {
       socket.destroy();
       reject(new LargeGetFallback(why, { cause }));
@@ -280,17 +272,19 @@ export function largeGet(get: LargeGet, driver: string): Promise<Readable & Dire
         body.accept(n);
         return true;
       }
-      const chunk = readBuffer!.subarray(0, n); // read into again by the next read: copied before this returns
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return head.length > MAX_HEAD ? fail('an answer head over 64 KiB') : true;
-      const unfit = parseHead(head.subarray(0, end).toString('latin1'), get);
+      let gathered: ReturnType<HeadGatherer['add']>;
+      try {
+        gathered = gatherer.add(readBuffer!.subarray(0, n)); // read into again by the next read: what is kept is copied
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      if (!gathered) return true;
+      const unfit = parseHead(gathered.head, get);
       if (unfit) return fail(unfit);
       socket.setTimeout(0);
       body = new Body(socket, get.length, driver);
       resolve(body);
-      const rest = head.subarray(end + 4);
-      if (rest.length > 0) body.acceptEarly(rest);
+      if (gathered.rest.length > 0) body.acceptEarly(gathered.rest);
       if (!body.destroyed) socket.pause(); // until the body is read as a stream or sent
       return true;
     };
