@@ -29,7 +29,7 @@ import { Worker } from 'node:worker_threads';
 /**
  * The worker: a message `{ id, paths, dirs }` reads `paths[i]` (a folder's names when `dirs[i]` is 1,
  * else the file's bytes) and answers `{ id, bytes, results }`: per path `[start, end]` of its content in
- * `bytes` (transferred), the folder's names, or `{ code, message }` of the system error.
+ * `bytes` (transferred), the folder's names, or `{ code, message }` of the system error (its message naming the path).
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -61,7 +61,8 @@ parentPort.on('message', ({ id, paths, dirs }) => {
         size += content.length;
       }
     } catch (err) {
-      results.push({ code: err.code, message: err.message });
+      // a read's or readdir's own message names no path (ESPIPE: invalid seek, read): the path is added
+      results.push({ code: err.code, message: err.message.includes(paths[i]) ? err.message : err.message + " '" + paths[i] + "'" });
     }
   }
   const bytes = new Uint8Array(size);
