@@ -33,7 +33,7 @@ const firstRead = Buffer.allocUnsafe(FIRST_READ_BYTES);
 /**
  * The whole content of the file at `full` (an absolute path), read synchronously: a copy of the first
  * read when it came back short (the end of a regular file), else the file read whole from its start.
- * @throws the system error (ENOENT for a missing file, EISDIR for a folder, ESPIPE for a FIFO)
+ * @throws the system error, its message naming `full` (ENOENT for a missing file, EISDIR for a folder, ESPIPE for a FIFO)
  */
 export function readFileBlocking(full: string): Buffer {
   const fd = openSync(full, OPEN_FLAGS);
@@ -41,6 +41,10 @@ export function readFileBlocking(full: string): Buffer {
     const n = readSync(fd, firstRead, 0, FIRST_READ_BYTES, 0);
     // pread(2) left the file position at 0: readFileSync of the descriptor reads it whole from there
     return n < FIRST_READ_BYTES ? Buffer.from(firstRead.subarray(0, n)) : readFileSync(fd);
+  } catch (err) {
+    // a read's own message names no path (ESPIPE: invalid seek, read), unlike open's
+    if (err instanceof Error && !err.message.includes(full)) err.message += ` '${full}'`;
+    throw err;
   } finally {
     closeSync(fd);
   }
