@@ -42,15 +42,31 @@ export function modTimes(driver: StorageDriver, read: LimitFunction, paths: read
   return Promise.all(paths.map((p) => read(async () => (await statIfExists(driver, p))?.modTime.getTime())));
 }
 
-/** The tag's link, or undefined when it was deleted since the listing or does not hold one. */
+/**
+ * The tag's link, or undefined when it was deleted since the listing.
+ * @throws Error naming the tag when its object holds no tag link (damaged storage: tags are written
+ *   whole, atomically). The registry still lists such a tag (its GET answers 500); taking its manifest
+ *   for untagged would delete the image, with `deleteUntagged`, so the run stops instead.
+ */
 async function readTag(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<TagLink | undefined> {
+  let bytes: Buffer;
   try {
-    const link = JSON.parse((await driver.getContent(layout.tag(name, tag))).toString('utf8')) as TagLink;
-    return isDigest(link.digest) ? link : undefined;
+    bytes = await driver.getContent(layout.tag(name, tag));
   } catch (err) {
-    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
+  let link: Partial<TagLink> | null = null;
+  try {
+    link = JSON.parse(bytes.toString('utf8')) as Partial<TagLink> | null;
+  } catch {
+    // not JSON: reported below
+  }
+  if (typeof link?.digest === 'string' && isDigest(link.digest)) return link as TagLink;
+  throw new Error(
+    `tag ${name}:${tag} does not hold a tag link (storage object ${layout.tag(name, tag)}, ${bytes.length} bytes): ` +
+      'the run stopped rather than take its manifest for untagged; push the tag again, or delete it',
+  );
 }
 
 /** The references of manifest `d`'s stored bytes, or undefined when they are missing or not a manifest. */

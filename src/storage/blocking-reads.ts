@@ -15,7 +15,7 @@
  * The calls still return promises, and every {@link READS_PER_TURN}th one first gives the event loop
  * a turn, so timers (the GC lease's renewal, the run's progress record) run during a long walk.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync, type Dirent } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, type Dirent } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Bytes read by the first pread(2): a file shorter than this costs one read (links, tags and manifests are a few KiB). */
@@ -24,20 +24,27 @@ export const FIRST_READ_BYTES = 64 * 1024;
 /** How many reads run between two turns of the event loop. */
 export const READS_PER_TURN = 64;
 
+/** O_NONBLOCK: a FIFO (no writer) opens at once and its pread(2) answers ESPIPE, instead of blocking the process in open(2); a regular file reads as without it. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 /** Reused by every read: they run one at a time (synchronously) on the one thread that calls them. */
 const firstRead = Buffer.allocUnsafe(FIRST_READ_BYTES);
 
 /**
  * The whole content of the file at `full` (an absolute path), read synchronously: a copy of the first
  * read when it came back short (the end of a regular file), else the file read whole from its start.
- * @throws the system error (ENOENT for a missing file, EISDIR for a folder)
+ * @throws the system error, its message naming `full` (ENOENT for a missing file, EISDIR for a folder, ESPIPE for a FIFO)
  */
 export function readFileBlocking(full: string): Buffer {
-  const fd = openSync(full, 'r');
+  const fd = openSync(full, OPEN_FLAGS);
   try {
     const n = readSync(fd, firstRead, 0, FIRST_READ_BYTES, 0);
     // pread(2) left the file position at 0: readFileSync of the descriptor reads it whole from there
     return n < FIRST_READ_BYTES ? Buffer.from(firstRead.subarray(0, n)) : readFileSync(fd);
+  } catch (err) {
+    // a read's own message names no path (ESPIPE: invalid seek, read), unlike open's
+    if (err instanceof Error && !err.message.includes(full)) err.message += ` '${full}'`;
+    throw err;
   } finally {
     closeSync(fd);
   }

@@ -13,7 +13,10 @@
  * turn of the event loop go to a worker as one message (a large batch shared by up to {@link WORKERS}
  * workers, so a cold disk has several reads queued, as with libuv's pool); a worker reads each file with one open(2),
  * one pread(2) and one close(2), each folder with one readdir, and answers with one message whose file
- * contents share one transferred buffer. The main thread is never blocked by a read (a request is not
+ * contents share one transferred buffer. Files are opened with O_NONBLOCK: a FIFO in the storage tree
+ * answers ESPIPE at once instead of holding its worker in open(2) until some writer appears, which
+ * kept that worker's later batches waiting and made `process.exit` (the server's stop, even on a
+ * second signal) wait forever, since Node joins every worker thread on exit. The main thread is never blocked by a read (a request is not
  * held up by a cold disk), and a batch of up to a few dozen reads costs it two messages.
  *
  * The workers serve every driver of the process; each is started with the first read given to it,
@@ -26,15 +29,17 @@ import { Worker } from 'node:worker_threads';
 /**
  * The worker: a message `{ id, paths, dirs }` reads `paths[i]` (a folder's names when `dirs[i]` is 1,
  * else the file's bytes) and answers `{ id, bytes, results }`: per path `[start, end]` of its content in
- * `bytes` (transferred), the folder's names, or `{ code, message }` of the system error.
+ * `bytes` (transferred), the folder's names, or `{ code, message }` of the system error (its message naming the path).
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { closeSync, openSync, readdirSync, readFileSync, readSync } = require('node:fs');
+const { closeSync, constants, openSync, readdirSync, readFileSync, readSync } = require('node:fs');
 const FIRST = 64 * 1024;
+// O_NONBLOCK: a FIFO (no writer) opens at once and its pread(2) answers ESPIPE; a regular file reads as without it
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 const first = Buffer.allocUnsafe(FIRST);
 function readFile(path) {
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, OPEN_FLAGS);
   try {
     const n = readSync(fd, first, 0, FIRST, 0);
     return n < FIRST ? Buffer.from(first.subarray(0, n)) : readFileSync(fd);
@@ -56,7 +61,8 @@ parentPort.on('message', ({ id, paths, dirs }) => {
         size += content.length;
       }
     } catch (err) {
-      results.push({ code: err.code, message: err.message });
+      // a read's or readdir's own message names no path (ESPIPE: invalid seek, read): the path is added
+      results.push({ code: err.code, message: err.message.includes(paths[i]) ? err.message : err.message + " '" + paths[i] + "'" });
     }
   }
   const bytes = new Uint8Array(size);

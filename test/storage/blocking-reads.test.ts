@@ -1,8 +1,9 @@
 /**
  * The synchronous reads of `wharf gc`'s filesystem driver (src/storage/blocking-reads.ts): one pread
  * into a reused buffer for a small file, the whole file past the buffer, the system's errors for a
- * missing path or a folder, and turns of the event loop during a long walk.
+ * missing path, a folder or a FIFO (at once, not after blocking in open(2) until a writer came), and turns of the event loop during a long walk.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,20 @@ describe('readFileBlocking', () => {
     expect(() => readFileBlocking(join(root, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }) as Error);
     expect(() => readFileBlocking(join(root, 'missing/below'))).toThrow(expect.objectContaining({ code: 'ENOENT' }) as Error);
     expect(() => readFileBlocking(join(root, 'folder'))).toThrow(expect.objectContaining({ code: 'EISDIR' }) as Error);
+  });
+
+  it('throws ESPIPE for a FIFO at once (naming it), instead of blocking the process in open(2) until a writer opens it', async () => {
+    const fifo = join(root, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // a writer 2 s from now, so that a read blocked in open(2) ends (late) instead of hanging the test run
+    const writer = spawn('sh', ['-c', `sleep 2; : > '${fifo}'`], { stdio: 'ignore' });
+    const started = performance.now();
+    try {
+      expect(() => readFileBlocking(fifo)).toThrow(expect.objectContaining({ code: 'ESPIPE', message: `ESPIPE: invalid seek, read '${fifo}'` }) as Error);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      writer.kill();
+    }
   });
 });
 

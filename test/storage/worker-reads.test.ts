@@ -1,8 +1,9 @@
 /**
  * The server's walk reads (src/storage/worker-reads.ts): files and folders read on the worker thread,
- * many in one batch each with its own content, the system's errors with their codes, and a read that
- * blocks (a FIFO with no writer yet) holding up the worker only, not the main thread, and reads after
- * the idle worker was stopped; a large batch shared by the workers.
+ * many in one batch each with its own content, the system's errors with their codes, a read that is
+ * held in the worker (a test gate in front of the worker's own code) holding up that worker only, not
+ * the main thread, a FIFO with no writer answering at once instead of holding a worker in open(2)
+ * forever, and reads after the idle worker was stopped; a large batch shared by the workers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -10,13 +11,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FIRST_READ_BYTES } from '../../src/storage/blocking-reads.js';
-import { IDLE_STOP_MS, WORKERS, WorkerReads } from '../../src/storage/worker-reads.js';
+
+/** The gate: while its value is 0, a worker given a batch with a path ending in `/held` waits before reading it. */
+const gate = new Int32Array(new SharedArrayBuffer(4));
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  // registered before the worker's own listener, so it runs first and holds the batch
+  const held = `
+const { parentPort: gatePort, workerData: gateBuffer } = require('node:worker_threads');
+gatePort.on('message', (m) => { if (m.paths.some((p) => p.endsWith('/held'))) Atomics.wait(new Int32Array(gateBuffer), 0, 0); });
+`;
+  class Gated extends real.Worker {
+    constructor(source: string, options: ConstructorParameters<typeof real.Worker>[1]) {
+      super(held + source, { ...options, workerData: gate.buffer });
+    }
+  }
+  return { ...real, Worker: Gated };
+});
+const { IDLE_STOP_MS, WORKERS, WorkerReads } = await import('../../src/storage/worker-reads.js');
+
+function openGate(): void {
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+}
 
 let root: string;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'wharf-worker-reads-'));
+  Atomics.store(gate, 0, 0);
 });
-afterEach(() => rm(root, { recursive: true, force: true }));
+afterEach(async () => {
+  openGate();
+  await rm(root, { recursive: true, force: true });
+});
 
 /** `size` bytes that differ from one offset to the next (a misplaced chunk shows). */
 function pattern(size: number, seed: number): Buffer {
@@ -56,18 +83,13 @@ describe('WorkerReads', () => {
     expect(file.status === 'fulfilled' && file.value.toString()).toBe('sha256:abc');
   });
 
-  it('reads off the main thread: a read blocked on a FIFO until a writer opens it leaves timers running, and ends once the main thread opened it for writing', async () => {
-    const fifo = join(root, 'fifo');
-    execFileSync('mkfifo', [fifo]);
+  it('reads off the main thread: a read held in the worker leaves timers running, and ends once let go', async () => {
+    await writeFile(join(root, 'held'), 'sha256:held');
     const reads = new WorkerReads();
     let settled = false;
-    // pread(2) on a pipe answers ESPIPE: the read ends once open(2) returned, that is once a writer opened the FIFO
-    const read = reads.readFile(fifo).then(
-      () => 'read',
-      (err: NodeJS.ErrnoException) => err.code,
-    );
+    const read = reads.readFile(join(root, 'held'));
     void read.finally(() => (settled = true));
-    // the worker is now blocked in open(2) until a writer appears; the main thread still runs timers
+    // the worker is now waiting at the gate; the main thread still runs timers
     let ticks = 0;
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
@@ -78,18 +100,38 @@ describe('WorkerReads', () => {
       }, 5);
     });
     expect(settled).toBe(false);
-    await (await open(fifo, 'w')).close();
-    expect(await read).toBe('ESPIPE');
+    openGate();
+    expect((await read).toString()).toBe('sha256:held');
   });
 
-  it('shares a large batch between the workers: reads given to the others finish while one worker is blocked', async () => {
+  it('answers a FIFO with no writer at once (ESPIPE), not holding its worker in open(2), which kept later batches waiting and process.exit from returning', async () => {
     const fifo = join(root, 'fifo');
     execFileSync('mkfifo', [fifo]);
+    const reads = new WorkerReads();
+    const outcome = await Promise.race([
+      reads.readFile(fifo).then(
+        () => 'read',
+        (err: NodeJS.ErrnoException) => err.code,
+      ),
+      new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting')),
+    ]);
+    // a worker blocked in open(2) is let go by a writer, so that this process can exit if the read hung
+    if (outcome === 'still waiting') await (await open(fifo, 'w')).close();
+    expect(outcome).toBe('ESPIPE');
+    // the read's error names the path (the system's message for pread(2) does not), for the GC's and the index walk's errors
+    await expect(reads.readFile(fifo)).rejects.toThrow(`ESPIPE: invalid seek, read '${fifo}'`);
+    // the same worker still reads
+    await writeFile(join(root, 'file'), 'after');
+    expect((await reads.readFile(join(root, 'file'))).toString()).toBe('after');
+  });
+
+  it('shares a large batch between the workers: reads given to the others finish while one worker is held', async () => {
     const files = Array.from({ length: 4 * WORKERS - 1 }, (_, i) => join(root, `f${i}`));
     for (const [i, f] of files.entries()) await writeFile(f, `content ${i}`);
+    await writeFile(join(root, 'held'), 'held');
     const reads = new WorkerReads();
-    // one turn of the event loop: the FIFO first, so the first worker's share waits in open(2)
-    const blocked = reads.readFile(fifo).catch((err: NodeJS.ErrnoException) => err.code);
+    // one turn of the event loop: the held file first, so the first worker's share waits at the gate
+    const held = reads.readFile(join(root, 'held'));
     const read = files.map((f) => reads.readFile(f));
     const others = await Promise.all(read.slice(3));
     expect(others.map((b) => b.toString())).toEqual(files.slice(3).map((_, i) => `content ${i + 3}`));
@@ -97,8 +139,8 @@ describe('WorkerReads', () => {
     void Promise.all(read.slice(0, 3)).then(() => (firstShareDone = true));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(firstShareDone).toBe(false);
-    await (await open(fifo, 'w')).close();
-    expect(await blocked).toBe('ESPIPE');
+    openGate();
+    expect((await held).toString()).toBe('held');
     expect((await Promise.all(read.slice(0, 3))).map((b) => b.toString())).toEqual(files.slice(0, 3).map((_, i) => `content ${i}`));
   });
 
