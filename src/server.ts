@@ -13,6 +13,7 @@ import { createApp } from './app.js';
 import { ConfigError } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
+import { stopRunningGc } from './gc/running.js';
 import { adminIndexOf } from './registry/admin-index/admin-index.js';
 import type { Config } from './config/schema.js';
 import { Drain } from './listener/drain.js';
@@ -228,7 +229,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     stop: async () => {
       health.beginShutdown();
       logger.info({ drainTimeoutMs: config.http.draintimeout }, 'draining: no new connections; requests in flight may finish');
-      const [inTime] = await Promise.all([drain.drain(config.http.draintimeout), gcSchedule?.stop()]);
+      const [inTime] = await Promise.all([drain.drain(config.http.draintimeout), stopRunningGc(storage, 'the server is stopping'), gcSchedule?.stop()]);
       if (!inTime) logger.warn({ drainTimeoutMs: config.http.draintimeout }, 'http.draintimeout passed: the requests still in flight were cut');
       health.stop();
       await adminIndex.stop(); // its journal written: the other processes on this storage see the last changes

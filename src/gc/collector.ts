@@ -23,7 +23,7 @@ import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { readOnce } from '../storage/read-once.js';
-import { GcBusyError, GcLease, type LeaseOptions } from './lease.js';
+import { GcBusyError, GcLease, GcStoppedError, type LeaseOptions } from './lease.js';
 import { KeptTally } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
 import { isActive, readLease, writeCandidates } from './protocol.js';
@@ -93,6 +93,7 @@ export class GcRun {
   #repositoriesVisited = 0;
   #manifestsVisited = 0;
   #sweep: Sweep | undefined;
+  #stopped: GcStoppedError | undefined;
   /** what the run lists whole (the blob shards, the scanned repositories' folders) and the temporary files found there, for the purge */
   readonly #listed: ListedFolders = { folders: [], temporaries: [] };
 
@@ -156,6 +157,20 @@ export class GcRun {
     };
   }
 
+  /**
+   * Stops the run at its next step (the next blob shard or repository it reads, the next candidate
+   * it checks, the next delete, as a run that lost its lease): {@link execute} then throws
+   * GcStoppedError. What was deleted stays deleted; what was not is left for the next run.
+   */
+  stop(reason: string): void {
+    this.#stopped ??= new GcStoppedError(`garbage collection run ${this.id} stopped (${reason}): nothing more was deleted; start it again`);
+    this.#lease?.stop(this.#stopped);
+  }
+
+  readonly #throwIfStopped = (): void => {
+    if (this.#stopped) throw this.#stopped;
+  };
+
   /** Runs every step and releases the lease, also on failure. */
   async complete(): Promise<GcReport> {
     try {
@@ -168,7 +183,9 @@ export class GcRun {
   /** Runs every step; the caller releases the lease (after recording the outcome, so a reader never sees a finished lease with a "running" record). */
   async execute(): Promise<GcReport> {
     await this.mark();
+    this.#throwIfStopped();
     await this.sweep();
+    this.#throwIfStopped();
     return this.finish();
   }
 
@@ -179,6 +196,7 @@ export class GcRun {
   async mark(): Promise<void> {
     const cutoff = this.#startedAt - this.#options.graceMs;
     await forEachBlobShard(this.#driver, this.#read, (digests, shards) => {
+      this.#throwIfStopped();
       // sized once from the first shard (hashes spread evenly over the shards), with room for the blobs repositories name
       if (this.#marks.size === 0) this.#marks.expect(Math.ceil(digests.length * shards * 1.1));
       for (const d of digests) this.#marks.stored(d);
@@ -190,6 +208,7 @@ export class GcRun {
     const times = (paths: readonly string[]) => modTimes(this.#driver, this.#read, paths);
     const tally = new KeptTally(this.#options.graceMs);
     await forEachLimit(this.#names, REPOSITORIES_IN_FLIGHT, async (name) => {
+      this.#throwIfStopped();
       const repo = await scanRepository(this.#driver, this.#read, name, this.#listed.temporaries);
       this.#manifestsVisited += repo.manifests.size;
       const ignored = new Set<Tag>();
@@ -213,6 +232,7 @@ export class GcRun {
     this.#report.repositoriesScanned = this.#names.length;
     // A blob stored after the first listing is not a candidate of this run.
     await forEachBlobShard(this.#driver, this.#read, async (digests) => {
+      this.#throwIfStopped();
       const unneeded = digests.filter((d) => this.#marks.isStoredUnneeded(d));
       await Promise.all(
         unneeded.map((d) =>
@@ -250,7 +270,7 @@ export class GcRun {
       ]);
       await lease.setPhase('sweep');
     }
-    const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease });
+    const sweep = new Sweep(this.#driver, this.#read, this.#marks, this.#report, { dryRun: this.#options.dryRun, lease, throwIfStopped: this.#throwIfStopped });
     this.#sweep = sweep;
     this.#phase = 'sweep';
     try {

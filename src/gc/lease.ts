@@ -55,7 +55,15 @@ function busyMessage(holder: GcLeaseRecord | undefined): string {
 
 /** This run lost its lease (another process took it over, or renewal failed past its expiry): it must stop deleting. */
 export class GcLeaseLostError extends Error {
-  override readonly name = 'GcLeaseLostError';
+  override readonly name: string = 'GcLeaseLostError';
+}
+
+/**
+ * The run was stopped by its process (a graceful stop of the server): it ends at its next step, as a
+ * run that lost its lease does (the check before every delete), so nothing is half deleted.
+ */
+export class GcStoppedError extends GcLeaseLostError {
+  override readonly name = 'GcStoppedError';
 }
 
 /** A held lease: renewed in the background until {@link release}. */
@@ -121,6 +129,11 @@ export class GcLease {
     if (seen?.owner !== this.#record.owner) this.#lost = new GcLeaseLostError(`run ${this.runId} lost the GC lease to ${seen ? `run ${seen.runId}` : 'nobody (it was removed)'}`);
     else if (this.#now() > this.#record.expiresAt - CLOCK_SKEW_MS) this.#lost = new GcLeaseLostError(`run ${this.runId} could not renew the GC lease in time`);
     if (this.#lost) throw this.#lost;
+  }
+
+  /** Makes every later {@link assertHeld} throw `stopped`: the run ends at its next delete, as when the lease is lost. */
+  stop(stopped: GcStoppedError): void {
+    this.#lost ??= stopped;
   }
 
   /**

@@ -17,6 +17,10 @@ export interface RunningGc {
   dryRun: boolean;
   /** ISO 8601 */
   startedAt: string;
+  /** stops the run at its next step (GcRun.stop); set once the run started */
+  stop?: (reason: string) => void;
+  /** settles once the run ended and its final record is written; set once the run started */
+  ended?: Promise<unknown>;
 }
 
 const running = new WeakMap<StorageDriver, RunningGc>();
@@ -40,6 +44,17 @@ export function claimRunSlot(driver: StorageDriver, run: RunningGc): () => void 
   return () => {
     if (running.get(key) === run) running.delete(key);
   };
+}
+
+/**
+ * Stops the run this process has under way on `driver`'s storage, if any, and resolves once it
+ * ended (its record says failed, with `reason`; its lease is released): a graceful stop of the server
+ * does not leave a run "running" whose lease holds every other run off until it expires.
+ */
+export async function stopRunningGc(driver: StorageDriver, reason: string): Promise<void> {
+  const run = runningGc(driver);
+  run?.stop?.(reason);
+  await run?.ended;
 }
 
 /** The run this process has under way on `driver`'s storage, if any. */

@@ -13,7 +13,7 @@ import * as layout from '../storage/layout.js';
 import { boundedReport, GcRun, type GcOptions } from './collector.js';
 import { giveMemoryBack } from './give-back.js';
 import { isActive, readLease } from './protocol.js';
-import { claimRunSlot, runningGc } from './running.js';
+import { claimRunSlot, runningGc, type RunningGc } from './running.js';
 import type { GcReport, GcRunRecord } from './report.js';
 
 export type { GcRunRecord, GcRunState } from './report.js';
@@ -93,7 +93,8 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
   const records = new GcRunRecords(driver, options.now);
   const id = randomUUID() as layout.GcRunId;
   const startedAt = new Date((options.now ?? Date.now)()).toISOString();
-  const freeSlot = claimRunSlot(driver, { runId: id, dryRun: options.dryRun, startedAt });
+  const slot: RunningGc = { runId: id, dryRun: options.dryRun, startedAt };
+  const freeSlot = claimRunSlot(driver, slot);
   let run: GcRun;
   let base: GcRunRecord;
   try {
@@ -142,6 +143,8 @@ export async function startRecordedRun(driver: StorageDriver, options: GcOptions
     setImmediate(giveMemoryBack); // once the run's own frames are gone
     return final;
   })();
+  slot.stop = (reason) => run.stop(reason);
+  slot.ended = done;
   return { id: run.id, done };
 }
 

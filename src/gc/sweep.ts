@@ -50,7 +50,7 @@ export class Sweep {
     private readonly read: LimitFunction,
     private readonly marks: MarkSet,
     private readonly report: GcReport,
-    private readonly options: { dryRun: boolean; lease: GcLease | undefined },
+    private readonly options: { dryRun: boolean; lease: GcLease | undefined; throwIfStopped: () => void },
   ) {
     this.#referrers = new ReferrersIndex(driver);
   }
@@ -71,6 +71,7 @@ export class Sweep {
   /** Deletes the manifest candidates nothing kept meanwhile (their revision links and referrer entries). */
   async manifests(candidates: readonly ManifestCandidate[]): Promise<void> {
     await forEachLimit(candidates, DELETES_IN_FLIGHT, async (c) => {
+      this.options.throwIfStopped();
       if (this.#rekept.has(`${c.repository}\n${c.digest}`)) return;
       if (await this.#touched(c.digest)) {
         await this.#keep(c);
@@ -88,6 +89,7 @@ export class Sweep {
   /** Deletes the blob candidates (`sizes[i]` bytes each) that nothing marked or touched meanwhile. */
   async blobs(digests: readonly Digest[], sizes: readonly number[]): Promise<void> {
     await forEachLimit(digests.keys(), DELETES_IN_FLIGHT, async (i) => {
+      this.options.throwIfStopped();
       const d = digests[i]!;
       if (this.marks.isMarked(d) || (await this.#touched(d))) {
         this.blobsChecked += 1;
@@ -110,6 +112,7 @@ export class Sweep {
     if (this.#swept.size === 0) return;
     if (this.options.dryRun) return this.#recordedLinks(recorded);
     await forEachLimit(names, repositoriesInFlight, async (name) => {
+      this.options.throwIfStopped();
       for (const d of await linkedDigests(this.driver, this.read, name)) {
         const id = this.#swept.id(d);
         if (id < 0) continue;
