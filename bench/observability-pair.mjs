@@ -7,7 +7,7 @@
  * `PAIR_NODE_ARGS` (not `WHARF_...`: Wharf reads those as configuration) adds node arguments to both servers (e.g. `--trace-gc`, or `--cpu-prof
  * --cpu-prof-dir=/tmp/prof`: a server writes its profile when it exits); with `--trace-gc` each
  * round's line also gives each server's scavenges and mark-compacts per 10,000 GETs and the ms of
- * their pauses, counted from its log. The servers run with the node flags and environment of dist/src/main.js's `#!` line, as
+ * their pauses, counted from its log. The servers run with the node flags and environment of dist/src/main.js's start lines (`exec env ... node`), as
  * `npm run bench` starts them.
  * modes: `off` (neither), `metrics` (http.debug.prometheus), `notifications` (one signed endpoint),
  * `on` (both), `quiet` (both, the endpoint ignoring pulls: what metrics and notifications cost when

@@ -1,7 +1,7 @@
 /**
  * The servers under test, each a child process on a free loopback port with a storage space of its
  * own (see storage.ts): Wharf (`dist/src/main.js serve`, the built server, with the node flags of its
- * `#!` line as a user's `wharf serve` has them) and CNCF Distribution
+ * first lines' `exec env ... node` command as a user's `wharf serve` has them) and CNCF Distribution
  * (Debian's `docker-registry serve config.yml`). Also how a blob or a repository is cleared from a
  * server's storage between rounds, and each server's resident memory.
  */
@@ -101,25 +101,38 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
- * The node flags of a script's `#!` line (`#!/usr/bin/env -S node --flag=1` gives `['--flag=1']`; a
- * plain `#!/usr/bin/env node` gives none), so a child started with `process.execPath` runs as the
+ * The words of the command that starts node in a script's first lines: on a `#!/bin/sh` script whose
+ * second line is `':'; // ...; exec env NAME=value node --flag "$0" "$@"` (src/main.ts), the words
+ * after `exec` without `"$0" "$@"`; on a `#!/usr/bin/env -S node --flag` line, the words after `#!`;
+ * none when the script has no `#!` line.
+ */
+function launchWords(script: string): string[] {
+  const [first = '', second = ''] = script.split('\n', 2);
+  if (!first.startsWith('#!')) return [];
+  const exec = /(?:^|;\s*)exec\s+(.*?)\s+"\$0"\s+"\$@"\s*$/.exec(second);
+  return exec ? exec[1]!.split(/\s+/) : first.slice(2).trim().split(/\s+/);
+}
+
+/**
+ * The node flags of the command a script starts node with (`#!/usr/bin/env -S node --flag=1`, or the
+ * `exec env ... node --flag=1 "$0" "$@"` line under `#!/bin/sh`, gives `['--flag=1']`; a plain
+ * `#!/usr/bin/env node` gives none), so a child started with `process.execPath` runs as the
  * script run by itself would.
  */
 export function shebangNodeFlags(script: string): string[] {
-  const first = script.slice(0, script.indexOf('\n') >>> 0);
-  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const words = launchWords(script);
   const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
   return node < 0 ? [] : words.slice(node + 1);
 }
 
 /**
- * The environment a script's `#!/usr/bin/env -S NAME=value ... node` line sets before node
- * (`{ NAME: 'value' }`; none on a line without assignments), so a child started with
- * `process.execPath` gets what the script run by itself would (the C library's malloc settings).
+ * The environment a script's command sets before node (`NAME=value` words before `node` on a
+ * `#!/usr/bin/env -S` line or on the `exec env` line under `#!/bin/sh`: `{ NAME: 'value' }`; none
+ * without assignments), so a child started with `process.execPath` gets what the script run by
+ * itself would (the C library's malloc settings).
  */
 export function shebangEnv(script: string): Record<string, string> {
-  const first = script.slice(0, script.indexOf('\n') >>> 0);
-  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  const words = launchWords(script);
   const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
   const assignments = words.slice(0, Math.max(node, 0)).filter((w) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
   return Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
@@ -165,8 +178,8 @@ async function prepare(
 /**
  * Starts Wharf from the build (`dist/src/main.js`, run `npm run build` first) on its space in
  * `storage`, its configuration and its log (at `info`) in `dir`.
- * Node runs with the flags and the environment of the bin's `#!/usr/bin/env -S NAME=value node ...`
- * line, as `npx wharf serve` and `npm start` run it, then `nodeArgs` and `env`.
+ * Node runs with the flags and the environment of the bin's `exec env NAME=value node ...`
+ * line (under its `#!/bin/sh`), as `npx wharf serve` and `npm start` run it, then `nodeArgs` and `env`.
  * @param nodeArgs extra arguments for node after the bin's own (e.g. `--cpu-prof`; a V8 flag given again wins)
  * @param extra top-level configuration keys (YAML lines) after the shared ones (the proxy bench's `proxy:`)
  * @param slot the column it is measured in (`distribution` for the second Wharf of `--observability`)

@@ -1,8 +1,16 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=48 --no-allocation-site-pretenuring
+#!/bin/sh
+':'; // 2>/dev/null; exec env MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --initial-old-space-size=48 --no-allocation-site-pretenuring "$0" "$@"
 /**
  * The `wharf` command: parses argv and hands over to the command in `cli/`.
  *
- * The shebang's `--initial-old-space-size=48` (MiB) lets V8 skip full collections while the old
+ * The first two lines start node on any POSIX system: `#!/bin/sh` runs the second line as a shell
+ * command (`:` with an argument, `//` fails silently, then `exec env NAME=value node <flags> "$0" "$@"`
+ * replaces the shell by node: same pid, signals and exit code are node's), and to JavaScript it is a
+ * directive and a comment. It replaces `#!/usr/bin/env -S ...`, which BusyBox's env (Alpine,
+ * node:20-alpine) rejects; tsc emits the line as written (test/unit/bin-posix-shell.test.ts,
+ * test/e2e/busybox-node.test.ts).
+ *
+ * The start line's `--initial-old-space-size=48` (MiB) lets V8 skip full collections while the old
  * generation and the external memory allocated since the last one stay under 48 MiB (128 kept the
  * same CPU and raised peak RSS on S3 to 177 MiB: docs/performance.md; 64 let a manifest load's
  * promoted request objects pile up to 75 MiB of heap: docs/s3.md, "Memory: what a manifest load
@@ -12,7 +20,7 @@
  * mark-compacts: every socket read is a new ArrayBuffer, V8 counts those not yet scavenged against the
  * old generation's small slack (docs/performance.md, "Full collections on the byte path"). V8 takes
  * the flag only at start-up (not from NODE_OPTIONS): `npm start` runs this file, and the benches
- * start Wharf with this line's flags. `--max-semi-space-size=2`: docs/s3.md, "Memory".
+ * start Wharf with its flags. `--max-semi-space-size=2`: docs/s3.md, "Memory".
  *
  * `--no-allocation-site-pretenuring` stops V8 from allocating the objects of a literal straight in the
  * old generation once most of them survived scavenges, a decision it makes and undoes per process
@@ -21,7 +29,7 @@
  * scavenges, each dearer, and 20-30 µs more CPU per manifest GET, or not (docs/performance.md,
  * "Two GC modes per process"; test/unit/pretenuring.test.ts checks the flag takes).
  *
- * `MALLOC_MMAP_THRESHOLD_=131072` (glibc, read at start-up, so set by `env -S` before node) keeps
+ * `MALLOC_MMAP_THRESHOLD_=131072` (glibc, read at start-up, so set by `env` before node) keeps
  * the C library's mmap threshold at its default 128 KiB instead of letting it grow: otherwise the
  * first freed 1 MiB buffer (a part's slab, a socket read) raised it, later buffers of that size came
  * from the brk heap, and their bytes stayed resident after they were freed (12-20 MiB of a push's peak

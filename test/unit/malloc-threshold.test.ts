@@ -1,6 +1,6 @@
 /**
- * The C library's mmap threshold `wharf` starts with (src/main.ts's `#!` line, docs/s3.md "Memory:
- * the C library's heap"): the line sets MALLOC_MMAP_THRESHOLD_ before node, a file with that line run
+ * The C library's mmap threshold `wharf` starts with (src/main.ts's first lines, docs/s3.md "Memory:
+ * the C library's heap"): they set MALLOC_MMAP_THRESHOLD_ before node, a file starting with them run
  * as a command has it, the bench starts Wharf with it (shebangEnv), and with it glibc returns freed
  * 1 MiB buffers to the system where, without it, they stay resident once a freed one raised the threshold.
  */
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shebangEnv } from '../../bench/servers.js';
 
-const shebang = readFileSync(join(import.meta.dirname, '../../src/main.ts'), 'utf8').split('\n', 1)[0]!;
+/** The lines that start node: `#!/bin/sh` and the shell's `exec env NAME=value node ...`. */
+const shebang = readFileSync(join(import.meta.dirname, '../../src/main.ts'), 'utf8').split('\n', 2).join('\n');
 const dir = mkdtempSync(join(tmpdir(), 'wharf-malloc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,8 +43,8 @@ function returnedMiB(extra: Record<string, string>): number {
 }
 
 describe('the server’s mmap threshold', () => {
-  it('is set to 128 KiB by the #! line, before node', () => {
-    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S (\S+=\S+ )*node /);
+  it('is set to 128 KiB by the first lines, before node', () => {
+    expect(shebang).toMatch(/^#!\/bin\/sh\n.*; exec env (\S+=\S+ )*node /);
     expect(shebangEnv(`${shebang}\n`)).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
   });
 
@@ -62,6 +63,8 @@ describe('the server’s mmap threshold', () => {
   it('shebangEnv reads the assignments before node, and none from a line without them', () => {
     expect(shebangEnv('#!/usr/bin/env -S A=1 B_2=x=y node --a\n')).toEqual({ A: '1', B_2: 'x=y' });
     expect(shebangEnv('#!/usr/bin/env -S node --a=1\n')).toEqual({});
+    expect(shebangEnv(`#!/bin/sh\n':'; // 2>/dev/null; exec env A=1 node --a "$0" "$@"\n`)).toEqual({ A: '1' });
+    expect(shebangEnv(`#!/bin/sh\n':'; // 2>/dev/null; exec node --a "$0" "$@"\n`)).toEqual({});
     expect(shebangEnv('#!/usr/bin/env node\n')).toEqual({});
     expect(shebangEnv('console.log(1)')).toEqual({});
   });

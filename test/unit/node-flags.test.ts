@@ -1,6 +1,6 @@
 /**
- * The `wharf` bin starts node with a capped young generation (`--max-semi-space-size` on its `#!` line,
- * docs/s3.md "Memory"): the line parses as `env -S` reads it, node accepts the flag, the new space
+ * The `wharf` bin starts node with a capped young generation (`--max-semi-space-size` on the `exec env ... node`
+ * line under its `#!/bin/sh`, docs/s3.md "Memory"): the line parses as the shell reads it, node accepts the flag, the new space
  * stays within two semi-spaces under allocation churn (and grows past them without the flag), and the
  * bench starts Wharf with the same flags (bench/servers.ts).
  */
@@ -30,9 +30,11 @@ function newSpacePeakMiB(flags: string[]): number {
 }
 
 describe('the bin’s node flags', () => {
-  it('src/main.ts starts node through `env -S` with --max-semi-space-size', () => {
+  it('src/main.ts starts node through `/bin/sh` and `exec env` with --max-semi-space-size', () => {
     const flags = shebangNodeFlags(readFileSync(MAIN, 'utf8'));
-    expect(readFileSync(MAIN, 'utf8').split('\n')[0]).toMatch(/^#!\/usr\/bin\/env -S (\S+=\S+ )*node /);
+    const [first, second] = readFileSync(MAIN, 'utf8').split('\n', 2);
+    expect(first).toBe('#!/bin/sh');
+    expect(second).toMatch(/^':'; \/\/ 2>\/dev\/null; exec env (\S+=\S+ )*node .* "\$0" "\$@"$/);
     expect(flags.filter((f) => /^--max-semi-space-size=\d+$/.test(f))).toHaveLength(1);
   });
 
@@ -44,6 +46,8 @@ describe('the bin’s node flags', () => {
   });
 
   it('shebangNodeFlags reads the flags after node, and none from a plain line', () => {
+    expect(shebangNodeFlags(`#!/bin/sh\n':'; // 2>/dev/null; exec env A=1 node --a=1 --b "$0" "$@"\nrest`)).toEqual(['--a=1', '--b']);
+    expect(shebangNodeFlags('#!/bin/sh\necho node --a\n')).toEqual([]);
     expect(shebangNodeFlags('#!/usr/bin/env -S node --a=1 --b\nrest')).toEqual(['--a=1', '--b']);
     expect(shebangNodeFlags('#!/usr/bin/env node\n')).toEqual([]);
     expect(shebangNodeFlags('#!/usr/local/bin/node --x\n')).toEqual(['--x']);
