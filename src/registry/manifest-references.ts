@@ -7,13 +7,13 @@
  * A blob's descriptor must also give its stored size. Image Spec v1.1 "Descriptor": `size` "specifies
  * the size, in bytes, of the raw content ... If the length of the retrieved content does not match
  * the specified length, the content SHOULD NOT be trusted": a client pulling such a manifest fails
- * (containerd and skopeo check the length). CNCF Distribution does not check it at push (its
- * ocimanifesthandler stats each blob for existence only); OpenShift's registry does
- * (`ErrManifestBlobBadSize`, "docker/distribution does not check this"). Wharf rejects the push, so
- * that a stored manifest's blob descriptors give their blobs' sizes: the admin index's walk takes
- * them from there instead of a stat per blob (admin-index/scan.ts). Foreign layers with URLs are not
- * checked (they are not stored: ParsedManifest.blobs leaves them out); Docker schema 1, whose layers
- * have no size, is refused at parse.
+ * (containerd checks the length). CNCF Distribution does not check it at push (it stats each blob for
+ * existence only), nor does zot (`ValidateManifest`: "a lightweight check if the blob is present");
+ * OpenShift's registry does (`ErrManifestBlobBadSize`: "docker/distribution does not check this and
+ * therefore does not provide an error for this"). Wharf rejects the push, so that a stored manifest's
+ * blob descriptors give their blobs' sizes: the admin index's walk takes them from there instead of a
+ * stat per blob (admin-index/scan.ts). Foreign layers with URLs are not checked (not stored:
+ * ParsedManifest.blobs leaves them out); Docker schema 1, whose layers have no size, is refused at parse.
  */
 import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
