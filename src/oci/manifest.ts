@@ -180,6 +180,11 @@ function invalid(message: string): RegistryError {
 /** What a manifest references: blobs (config, layers), child manifests (an index's), and its subject. */
 export interface ManifestRefs {
   blobs: Digest[];
+  /**
+   * per entry of `blobs`: the size its descriptor gives (bytes), or undefined when it gives none
+   * usable or names URLs (a foreign or non-distributable layer, whose size no push checked)
+   */
+  blobSizes?: (number | undefined)[];
   children: Digest[];
   subject?: Digest;
 }
@@ -202,6 +207,15 @@ export function manifestReferences(body: Buffer): ManifestRefs | undefined {
     return typeof d === 'string' && isDigest(d) ? [parseDigest(d).digest] : [];
   };
   const list = (v: unknown): Digest[] => (Array.isArray(v) ? v.flatMap(digestOf) : []);
+  const described = (v: unknown): (number | undefined)[] => (digestOf(v).length === 0 ? [] : [describedSize(v)]);
   const subject = digestOf(m.subject)[0];
-  return { blobs: [...digestOf(m.config), ...list(m.layers)], children: list(m.manifests), ...(subject ? { subject } : {}) };
+  const blobSizes = [...described(m.config), ...(Array.isArray(m.layers) ? m.layers.flatMap(described) : [])];
+  return { blobs: [...digestOf(m.config), ...list(m.layers)], blobSizes, children: list(m.manifests), ...(subject ? { subject } : {}) };
+}
+
+/** The size a descriptor gives, when it is a safe non-negative integer and the descriptor names no URLs (see {@link ManifestRefs.blobSizes}). */
+function describedSize(v: unknown): number | undefined {
+  const { size, urls } = v as { size?: unknown; urls?: unknown };
+  if (Array.isArray(urls) && urls.length > 0) return undefined;
+  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
 }

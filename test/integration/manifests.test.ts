@@ -266,6 +266,35 @@ forEachDriver((make) => {
     expectError(await http.get('/v2/missing/manifests/v1'), 404, 'MANIFEST_UNKNOWN');
   });
 
+  it("a blob descriptor whose size is not the stored blob's: 400 MANIFEST_INVALID naming the digest and both sizes", async () => {
+    const { http } = await make();
+    const image = buildImage({ layers: 1 });
+    for (const blob of [image.config, ...image.layers]) await pushBlob(http, 'sized', blob.bytes);
+    const { config, layers: [layer] } = image;
+    const manifest = (configSize: number, layerSizes: number[]) =>
+      encodeManifest({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: config.digest, size: configSize },
+        layers: layerSizes.map((size) => ({ mediaType: MEDIA.ociLayer, digest: layer!.digest, size })),
+      });
+    const wrong: [Buffer, string, number, string][] = [
+      [manifest(config.size, [layer!.size + 1]), layer!.digest, layer!.size + 1, `gives size ${layer!.size + 1}, but the stored blob is ${layer!.size} bytes`],
+      [manifest(config.size, [layer!.size - 1]), layer!.digest, layer!.size - 1, `gives size ${layer!.size - 1}, but the stored blob is ${layer!.size} bytes`],
+      [manifest(0, [layer!.size]), config.digest, 0, `gives size 0, but the stored blob is ${config.size} bytes`],
+      [manifest(config.size, [layer!.size, layer!.size + 7]), layer!.digest, layer!.size + 7, `give two sizes, ${layer!.size} and ${layer!.size + 7}`],
+    ];
+    for (const [body, digest, size, says] of wrong) {
+      const res = await putManifest(http, 'sized', 'v1', body);
+      const message = expectError(res, 400, 'MANIFEST_INVALID');
+      expect(message).toContain(`${digest} ${says}`);
+      expect(message).toMatch(/(the blob's|its) length/);
+      expect(res.body.errors[0].detail).toMatchObject({ digest, size });
+    }
+    expectError(await http.get('/v2/sized/manifests/v1'), 404, 'MANIFEST_UNKNOWN');
+    expect((await putManifest(http, 'sized', 'v1', manifest(config.size, [layer!.size, layer!.size]))).status).toBe(201);
+  });
+
   it('a manifest naming a blob that only another repository has: 400 MANIFEST_BLOB_UNKNOWN', async () => {
     const { http } = await make();
     const image = buildImage({ layers: 1 });

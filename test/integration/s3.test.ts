@@ -19,7 +19,7 @@ import { createHttpServer, startServer } from '../../src/server.js';
 import { S3Driver, type S3DriverOptions } from '../../src/storage/s3.js';
 import { configFile } from '../support/config.js';
 import { startS3, type RunningS3 } from '../support/s3.js';
-import { expectError, raw, pushImage, randomBlob, sha256, type Client } from './harness.js';
+import { buildImage, encodeManifest, expectError, MEDIA, pushBlob, putManifest, raw, pushImage, randomBlob, sha256, type Client } from './harness.js';
 
 const MiB = 1024 * 1024;
 // RGW shares 2 cores with everything else here: S3 round trips swing with the machine's load
@@ -155,6 +155,23 @@ describe('registry on S3', () => {
     const pulled = await raw(b.http.get('/v2/shared/img/manifests/v1').set('Accept', image.mediaType));
     expect(pulled.status).toBe(200);
     expect(pulled.body.equals(image.body)).toBe(true);
+  });
+
+  it("refuses a manifest whose layer descriptor's size is not the stored blob's (400 MANIFEST_INVALID), and takes the right one", async () => {
+    const { http } = await app(`it/${randomUUID()}`);
+    const image = buildImage({ layers: 1 });
+    for (const blob of [image.config, ...image.layers]) await pushBlob(http, 'sized', blob.bytes);
+    const layer = image.layers[0]!;
+    const manifest = (size: number) =>
+      encodeManifest({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: image.config.digest, size: image.config.size },
+        layers: [{ mediaType: MEDIA.ociLayer, digest: layer.digest, size }],
+      });
+    const message = expectError(await putManifest(http, 'sized', 'v1', manifest(layer.size + 1)), 400, 'MANIFEST_INVALID');
+    expect(message).toContain(`${layer.digest} gives size ${layer.size + 1}, but the stored blob is ${layer.size} bytes`);
+    expect((await putManifest(http, 'sized', 'v1', manifest(layer.size))).status).toBe(201);
   });
 
   it('of two concurrent PATCHes at one offset through two apps, at most one is taken; the other gets 416', async () => {

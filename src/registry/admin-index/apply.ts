@@ -117,7 +117,11 @@ function factsOf(state: IndexState, name: RepositoryName): { tags: number; lastP
   return { tags: entry?.tags ?? 0, lastPush: entry?.lastPush ?? 0 };
 }
 
-/** Reads the size of the referenced blobs the index does not know as stored (a blob event may come later, or never for one stored long ago). */
+/**
+ * Reads the size of the referenced blobs the index does not know as stored (a blob event may come
+ * later, or never for one stored long ago): a stat each, which also says whether the blob is stored
+ * (a cached upstream manifest's layers may not be), what a descriptor's size cannot.
+ */
 async function learnSizes(driver: StorageDriver, read: LimitFunction, state: IndexState, digests: readonly Digest[]): Promise<void> {
   const unknown = digests.filter((d) => state.sizeOf(d) === undefined);
   await forEachLimit(unknown, 16, async (d) => {

@@ -48,15 +48,30 @@ export async function readRevisions(driver: StorageDriver, read: LimitFunction, 
   return found;
 }
 
+/** What a walk records of the manifests it reads: their stored sizes (bytes read), and the sizes their blob descriptors give. */
+export interface WalkSizes {
+  /** a manifest's stored size (bytes), by digest */
+  manifests: Map<Digest, number>;
+  /** [blob, size its descriptor gives] of every config and layer whose descriptor gives a usable size (ManifestRefs.blobSizes) */
+  described: [Digest, number][];
+}
+
 /**
  * The blobs manifest `d` references (config and layers; an index's children are revisions and counted as such); [] when its bytes are missing or not a manifest.
- * @param sizes given: the manifest's stored size (bytes) is recorded in it when its bytes were read
+ * @param sizes given: what a walk records of the manifest read (see {@link WalkSizes})
  */
-export async function readManifestBlobs(driver: StorageDriver, read: LimitFunction, d: Digest, sizes?: Map<Digest, number>): Promise<Digest[]> {
+export async function readManifestBlobs(driver: StorageDriver, read: LimitFunction, d: Digest, sizes?: WalkSizes): Promise<Digest[]> {
   try {
     const body = await read(() => driver.getContent(layout.blobData(d)));
-    sizes?.set(d, body.length);
-    return manifestReferences(body)?.blobs ?? [];
+    const refs = manifestReferences(body);
+    if (sizes) {
+      sizes.manifests.set(d, body.length);
+      refs?.blobs.forEach((blob, i) => {
+        const size = refs.blobSizes?.[i];
+        if (size !== undefined) sizes.described.push([blob, size]);
+      });
+    }
+    return refs?.blobs ?? [];
   } catch (err) {
     if (isNotFound(err)) return [];
     throw err;
@@ -64,7 +79,7 @@ export async function readManifestBlobs(driver: StorageDriver, read: LimitFuncti
 }
 
 /** Every digest repository `name`'s manifests reference: the revisions themselves and their configs and layers (`sizes`: see {@link readManifestBlobs}). */
-export async function readReferences(driver: StorageDriver, read: LimitFunction, revisions: readonly Digest[], sizes?: Map<Digest, number>): Promise<Digest[]> {
+export async function readReferences(driver: StorageDriver, read: LimitFunction, revisions: readonly Digest[], sizes?: WalkSizes): Promise<Digest[]> {
   const blobs = await Promise.all(revisions.map((d) => readManifestBlobs(driver, read, d, sizes)));
   return [...revisions, ...blobs.flat()];
 }
@@ -78,9 +93,9 @@ export async function repositoryExists(driver: StorageDriver, read: LimitFunctio
 /**
  * Everything the index holds of repository `name`, or undefined when it does not exist.
  * @param walk given by a walk: it just found the repository holding content (its folder is not
- *   listed again), and records the sizes of the manifests read (see {@link readManifestBlobs})
+ *   listed again), and records what the manifests read give of sizes (see {@link WalkSizes})
  */
-export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, walk?: { sizes: Map<Digest, number> }): Promise<RepositoryFacts | undefined> {
+export async function readRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, walk?: { sizes: WalkSizes }): Promise<RepositoryFacts | undefined> {
   if (!walk && !(await repositoryExists(driver, read, name))) return undefined;
   const [{ tags, lastPush }, revisions] = await Promise.all([readTags(driver, read, name), readRevisions(driver, read, name)]);
   return { tags, lastPush: lastPush ?? 0, manifests: revisions.length, refs: await readReferences(driver, read, revisions, walk?.sizes) };
@@ -93,16 +108,30 @@ export async function readBlobSize(driver: StorageDriver, read: LimitFunction, d
 }
 
 /**
- * Calls `visit` with every stored blob and its size, one shard folder at a time.
- * @param known true for a blob whose size is known already: not visited (no stat)
+ * What a walk knows of a blob the shard listing shows: 'stored' (the index has its size: not
+ * visited), the size a manifest's descriptor gives (visited with it, no stat: a push checked it), or
+ * undefined (stat'ed for its size).
  */
-export async function forEachStoredBlob(driver: StorageDriver, read: LimitFunction, visit: (digest: Digest, size: number) => void, known: (digest: Digest) => boolean = () => false): Promise<void> {
+export type KnownBlob = (digest: Digest) => 'stored' | number | undefined;
+
+/**
+ * Calls `visit` with every stored blob and its size, one shard folder at a time: the listing says
+ * which blobs are stored, and `known` which of them need no stat.
+ */
+export async function forEachStoredBlob(driver: StorageDriver, read: LimitFunction, visit: (digest: Digest, size: number) => void, known: KnownBlob = () => undefined): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
     for (const shard of shards) {
-      const digests = (await read(() => driver.list(layout.blobShard(algorithm, shard)))).map((hex) => `${algorithm}:${hex}`).filter((d): d is Digest => isDigest(d) && !known(d));
+      const unknown: Digest[] = [];
+      for (const hex of await read(() => driver.list(layout.blobShard(algorithm, shard)))) {
+        const d = `${algorithm}:${hex}`;
+        if (!isDigest(d)) continue;
+        const size = known(d);
+        if (size === undefined) unknown.push(d);
+        else if (size !== 'stored') visit(d, size);
+      }
       await Promise.all(
-        digests.map(async (d) => {
+        unknown.map(async (d) => {
           const size = await readBlobSize(driver, read, d);
           if (size !== undefined) visit(d, size);
         }),
@@ -113,19 +142,24 @@ export async function forEachStoredBlob(driver: StorageDriver, read: LimitFuncti
 
 /**
  * The whole index read from storage: every repository (8 at a time), the manifests' sizes taken from
- * their bytes read for their references, then every stored blob whose size is not known yet (one
- * stat each: the manifests need none). It reads each object once: nothing it reads stays in the
+ * their bytes read for their references, then the shard listing of the stored blobs: a config or
+ * layer takes the size its manifests' descriptors give (a push checks it against the stored blob:
+ * manifest-references.ts), and only a blob no manifest describes (or two describe differently) is
+ * stat'ed. A blob described but not listed (a cached upstream manifest whose layers were never
+ * pulled) is not stored and not counted. It reads each object once: nothing it reads stays in the
  * driver's read cache.
  */
 export async function walkRegistry(driver: StorageDriver, read: LimitFunction): Promise<IndexState> {
   const walk = readOnce(driver);
   const state = new IndexState();
   await forEachLimit(await walkRepositories(walk), 8, async (name) => {
-    const sizes = new Map<Digest, number>();
+    const sizes: WalkSizes = { manifests: new Map(), described: [] };
     const facts = await readRepository(walk, read, name, { sizes });
     if (facts) state.setRepository(name, facts);
-    for (const [d, size] of sizes) state.setBlob(d, size);
+    for (const [d, size] of sizes.manifests) state.setBlob(d, size);
+    for (const [d, size] of sizes.described) state.describe(d, size);
   });
-  await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size), (d) => state.sizeOf(d) !== undefined);
+  await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size), (d) => (state.sizeOf(d) !== undefined ? 'stored' : state.describedSize(d)));
+  state.forgetDescribed();
   return state;
 }

@@ -46,6 +46,10 @@ export interface RepositoryFacts {
 }
 
 const STORED = 1;
+/** a walk's mark (not stored yet as far as the index knows): `size` holds the size a manifest's descriptor gives */
+const DESCRIBED = 2;
+/** a walk's mark: two descriptors gave different sizes, so only a stat tells */
+const UNSURE = 4;
 const EMPTY = new Uint32Array(0);
 
 /** The index's data (see the module comment). */
@@ -125,6 +129,37 @@ export class IndexState {
     sizes[id] = size;
     this.#storedBytes += size;
     this.#changed(true);
+  }
+
+  /**
+   * Notes (during a walk) the size a manifest's descriptor gives of `digest`, a blob the index holds
+   * as referenced and not (yet) as stored; nothing when it is stored or not referenced. Two different
+   * sizes make it unsure ({@link describedSize} undefined). Changes no figure: a blob counts once stored.
+   */
+  describe(digest: Digest, size: number): void {
+    const id = this.blobs.id(digest);
+    if (id < 0) return;
+    const { flags, size: sizes } = this.blobs.columns;
+    if (flags[id]! & STORED) return;
+    if (flags[id]! & DESCRIBED && sizes[id] !== size) flags[id] = flags[id]! | UNSURE;
+    flags[id] = flags[id]! | DESCRIBED;
+    sizes[id] = size;
+  }
+
+  /** The size descriptors gave of `digest` (see {@link describe}), or undefined (none, two different, or stored). */
+  describedSize(digest: Digest): number | undefined {
+    const id = this.blobs.id(digest);
+    return id >= 0 && this.blobs.columns.flags[id] === DESCRIBED ? this.blobs.columns.size[id]! : undefined;
+  }
+
+  /** Drops every {@link describe} mark of blobs still not stored, after a walk (a snapshot holds stored sizes only). */
+  forgetDescribed(): void {
+    const { flags, size } = this.blobs.columns;
+    for (let id = 0; id < this.blobs.idBound; id++) {
+      if ((flags[id]! & STORED) !== 0 || flags[id] === 0) continue;
+      flags[id] = 0;
+      size[id] = 0;
+    }
   }
 
   /**
