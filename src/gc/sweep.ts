@@ -113,13 +113,14 @@ export class Sweep {
     if (this.options.dryRun) return this.#recordedLinks(recorded);
     await forEachLimit(names, repositoriesInFlight, async (name) => {
       this.options.throwIfStopped();
-      for (const d of await linkedDigests(this.driver, this.read, name)) {
-        const id = this.#swept.id(d);
-        if (id < 0) continue;
+      const links = (await linkedDigests(this.driver, this.read, name)).filter((d) => this.#swept.id(d) >= 0);
+      // a repository's links to swept blobs, DELETES_IN_FLIGHT at a time (one after the other, each waited on the one before)
+      await forEachLimit(links, DELETES_IN_FLIGHT, async (d) => {
+        this.options.throwIfStopped();
         await this.read(() => this.driver.delete(layout.layerLink(name, d), { emptied: this.#emptied }));
         this.#linkDeleted(name);
-        repositoryEntry(this.report, name).bytesFreed += this.#swept.columns.size[id]!;
-      }
+        repositoryEntry(this.report, name).bytesFreed += this.#swept.columns.size[this.#swept.id(d)]!;
+      });
     });
   }
 

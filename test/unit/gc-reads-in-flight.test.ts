@@ -1,9 +1,10 @@
 /**
  * The garbage collector keeps several reads in flight where it used to wait on one at a time
  * (src/gc/scan.ts, sweep.ts): a repository's tags, revisions and links are listed side by side, the
- * blob shards ahead of the one visited are listed meanwhile (visited in order all the same), and
- * the dangling links are checked several at a time. What they read and decide stays the same: a
- * damaged tag still stops the scan, a link whose blob was stored since is kept, a stopped run stops.
+ * blob shards ahead of the one visited are listed meanwhile (visited in order all the same), and the
+ * dangling links and a repository's links to swept blobs are deleted several at a time. What they
+ * read and decide stays the same: a damaged tag still stops the scan, a link whose blob was stored
+ * since is kept, a dry run deletes nothing, a stopped run stops.
  */
 import { describe, expect, it } from 'vitest';
 import { MarkSet } from '../../src/gc/mark.js';
@@ -18,8 +19,8 @@ import type { FileInfo, ReadOptions } from '../../src/storage/driver.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
 
-/** Digest `n` (sha256). */
-const d = (n: number): Digest => `sha256:${n.toString(16).padStart(64, '0')}` as Digest;
+/** Digest `n` (sha256): distinct in its first 128 bits, the part a mark set keys on. */
+const d = (n: number): Digest => `sha256:${n.toString(16).padStart(8, '0')}${'0'.repeat(56)}` as Digest;
 
 /** A memory driver whose listings and stats take a few ms each, counting how many are in flight at once. */
 class SlowDriver extends DriverDecorator {
@@ -42,6 +43,19 @@ class SlowDriver extends DriverDecorator {
       return await super.list(path, options);
     } finally {
       this.listsInFlight -= 1;
+    }
+  }
+
+  deletesInFlight = 0;
+  maxDeletesInFlight = 0;
+
+  override async delete(path: string): Promise<void> {
+    this.maxDeletesInFlight = Math.max(this.maxDeletesInFlight, ++this.deletesInFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await super.delete(path);
+    } finally {
+      this.deletesInFlight -= 1;
     }
   }
 
@@ -173,5 +187,29 @@ describe('the dangling links', () => {
     });
     await expect(stopped.danglingLinks(dangling)).rejects.toThrow('stopped');
     expect(await driver.list(layout.layerLinksOf(NAME, 'sha256'))).toHaveLength(20);
+  });
+});
+
+describe('the links to swept blobs', () => {
+  it('of one repository are deleted several at a time, and only those', async () => {
+    const driver = new SlowDriver();
+    const swept = Array.from({ length: 20 }, (_, i) => d(100 + i));
+    for (const b of [...swept, d(200)]) {
+      await driver.putContent(layout.blobData(b), 'x');
+      await driver.putContent(layout.layerLink(NAME, b), b);
+    }
+    const marks = new MarkSet();
+    marks.mark(d(200));
+    const report = emptyReport('run', { dryRun: false, deleteUntagged: false, graceMs: 0 }, Date.now());
+    const sweep = new Sweep(driver, limiter(32), marks, report, { dryRun: false, lease: undefined, throwIfStopped: () => undefined });
+    await sweep.blobs(swept, swept.map(() => 1));
+    expect(report.blobsDeleted).toBe(20);
+    expect(driver.maxDeletesInFlight).toBeGreaterThan(1); // the blobs too
+    driver.maxDeletesInFlight = 0;
+    await sweep.links([NAME], 8, []);
+    expect(driver.maxDeletesInFlight).toBeGreaterThan(1);
+    expect(await driver.list(layout.layerLinksOf(NAME, 'sha256'))).toEqual([d(200).slice(7)]);
+    expect(report.linksDeleted).toBe(20);
+    expect(report.repositories[NAME]?.bytesFreed).toBe(20);
   });
 });
