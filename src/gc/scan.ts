@@ -27,13 +27,15 @@ export interface RepositoryScan {
 
 /** The digests named by the objects of `folder` (one per digest, named by its hex), for every algorithm (`temporaries`: see ReadOptions). */
 async function listDigests(driver: StorageDriver, read: LimitFunction, folder: (algorithm: Algorithm) => string, temporaries?: string[]): Promise<Digest[]> {
+  // every algorithm's folder at once (most are absent: a listing that answers empty still waits its turn)
+  const listings = await Promise.all(ALGORITHMS.map((algorithm) => read(() => driver.list(folder(algorithm), temporaries && { temporaries }))));
   const found: Digest[] = [];
-  for (const algorithm of ALGORITHMS) {
-    for (const hex of await read(() => driver.list(folder(algorithm), temporaries && { temporaries }))) {
+  ALGORITHMS.forEach((algorithm, i) => {
+    for (const hex of listings[i]!) {
       const d = `${algorithm}:${hex}`;
       if (isDigest(d)) found.push(d);
     }
-  }
+  });
   return found;
 }
 
@@ -76,31 +78,45 @@ export async function readReferences(driver: StorageDriver, d: Digest): Promise<
 }
 
 /**
- * Reads repository `name`: tags, revisions, links and its manifests' references. With `temporaries`,
- * the temporary files its listings find (the folders of {@link scannedFolder}) are added there.
+ * Reads repository `name`: tags, revisions, links and its manifests' references. The tags (listed,
+ * then read), the revisions (listed, then their manifests read) and the links are read side by side:
+ * two storage round trips after one another instead of seven, so the repositories in flight keep the
+ * run's limiter full. With `temporaries`, the temporary files its listings find (the folders of
+ * {@link scannedFolder}) are added there.
+ * @throws Error naming a tag whose object holds no tag link (see readTag)
  */
 export async function scanRepository(driver: StorageDriver, read: LimitFunction, name: RepositoryName, temporaries?: string[]): Promise<RepositoryScan> {
-  const tags = new Map<Tag, TagLink>();
-  const tagNames = (await read(() => driver.list(layout.tags(name), temporaries && { temporaries }))).filter(isTag);
-  await Promise.all(
-    tagNames.map((tag) =>
-      read(async () => {
-        const link = await readTag(driver, name, tag);
-        if (link) tags.set(tag, link);
-      }),
-    ),
-  );
-  const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a), temporaries));
-  const manifests = new Map<Digest, ManifestRefs>();
-  await Promise.all(
-    [...revisions].map((d) =>
-      read(async () => {
-        const refs = await readReferences(driver, d);
-        if (refs) manifests.set(d, refs);
-      }),
-    ),
-  );
-  const links = await listDigests(driver, read, (a) => layout.layerLinksOf(name, a), temporaries);
+  const readTags = async (): Promise<Map<Tag, TagLink>> => {
+    const tags = new Map<Tag, TagLink>();
+    const tagNames = (await read(() => driver.list(layout.tags(name), temporaries && { temporaries }))).filter(isTag);
+    await Promise.all(
+      tagNames.map((tag) =>
+        read(async () => {
+          const link = await readTag(driver, name, tag);
+          if (link) tags.set(tag, link);
+        }),
+      ),
+    );
+    return tags;
+  };
+  const readManifests = async (): Promise<{ revisions: Set<Digest>; manifests: Map<Digest, ManifestRefs> }> => {
+    const revisions = new Set(await listDigests(driver, read, (a) => layout.manifestRevisionsOf(name, a), temporaries));
+    const manifests = new Map<Digest, ManifestRefs>();
+    await Promise.all(
+      [...revisions].map((d) =>
+        read(async () => {
+          const refs = await readReferences(driver, d);
+          if (refs) manifests.set(d, refs);
+        }),
+      ),
+    );
+    return { revisions, manifests };
+  };
+  const [tags, { revisions, manifests }, links] = await Promise.all([
+    readTags(),
+    readManifests(),
+    listDigests(driver, read, (a) => layout.layerLinksOf(name, a), temporaries),
+  ]);
   return { name, tags, revisions, links, manifests };
 }
 
@@ -124,12 +140,17 @@ export function linkedDigests(driver: StorageDriver, read: LimitFunction, name: 
   return listDigests(driver, read, (a) => layout.layerLinksOf(name, a));
 }
 
+/** How many blob shard folders {@link forEachBlobShard} lists ahead of the one it visits. */
+export const SHARDS_AHEAD = 4;
+
 /**
  * Calls `visit` with the digests of every blob in the store, one shard folder (`blobs/<alg>/<2 hex>`)
- * at a time, so the store is never listed whole into memory; `shards` is how many shard folders the
- * algorithm has (with the first shard's count, an estimate of the store's size). With `listed`, the
- * shard folders and the temporary files their listings found are recorded there (for the purge of
- * temporary files, which then does not list them again).
+ * at a time, in order, so the store is never listed whole into memory; the next {@link SHARDS_AHEAD}
+ * shards are listed while one is visited (a cold disk answers them side by side). `shards` is how
+ * many shard folders the algorithm has (with the first shard's count, an estimate of the store's
+ * size). With `listed`, the shard folders and the temporary files their listings found are recorded
+ * there (for the purge of temporary files, which then does not list them again).
+ * @throws the first error of a listing or of `visit` (the listings ahead are then left unread)
  */
 export async function forEachBlobShard(
   driver: StorageDriver,
@@ -139,10 +160,21 @@ export async function forEachBlobShard(
 ): Promise<void> {
   for (const algorithm of ALGORITHMS) {
     const shards = (await read(() => driver.list(layout.blobShards(algorithm)))).filter((s) => /^[0-9a-f]{2}$/.test(s));
-    for (const shard of shards) {
-      const folder = layout.blobShard(algorithm, shard);
-      const names = await read(() => driver.list(folder, listed && { temporaries: listed.temporaries }));
-      listed?.folders.push(folder);
+    const folders = shards.map((shard) => layout.blobShard(algorithm, shard));
+    const listings: (Promise<string[]> | undefined)[] = [];
+    const listAhead = (upTo: number): void => {
+      while (listings.length < Math.min(upTo, folders.length)) {
+        const folder = folders[listings.length]!;
+        const listing = read(() => driver.list(folder, listed && { temporaries: listed.temporaries }));
+        listing.catch(() => undefined); // awaited in turn below; a failure ahead is not unhandled meanwhile
+        listings.push(listing);
+      }
+    };
+    for (let i = 0; i < folders.length; i++) {
+      listAhead(i + 1 + SHARDS_AHEAD);
+      const names = await listings[i]!;
+      listings[i] = undefined; // the visited shard's names are not kept
+      listed?.folders.push(folders[i]!);
       await visit(names.map((hex) => `${algorithm}:${hex}`).filter(isDigest), shards.length);
     }
   }

@@ -113,13 +113,14 @@ export class Sweep {
     if (this.options.dryRun) return this.#recordedLinks(recorded);
     await forEachLimit(names, repositoriesInFlight, async (name) => {
       this.options.throwIfStopped();
-      for (const d of await linkedDigests(this.driver, this.read, name)) {
-        const id = this.#swept.id(d);
-        if (id < 0) continue;
+      const links = (await linkedDigests(this.driver, this.read, name)).filter((d) => this.#swept.id(d) >= 0);
+      // a repository's links to swept blobs, DELETES_IN_FLIGHT at a time (one after the other, each waited on the one before)
+      await forEachLimit(links, DELETES_IN_FLIGHT, async (d) => {
+        this.options.throwIfStopped();
         await this.read(() => this.driver.delete(layout.layerLink(name, d), { emptied: this.#emptied }));
         this.#linkDeleted(name);
-        repositoryEntry(this.report, name).bytesFreed += this.#swept.columns.size[id]!;
-      }
+        repositoryEntry(this.report, name).bytesFreed += this.#swept.columns.size[this.#swept.id(d)]!;
+      });
     });
   }
 
@@ -138,14 +139,19 @@ export class Sweep {
     }
   }
 
-  /** Deletes links to blobs that were not stored, unless a push touched them or the blob was stored since. */
+  /**
+   * Deletes links to blobs that were not stored, unless a push touched them or the blob was stored
+   * since; {@link DELETES_IN_FLIGHT} at a time (a registry whose blobs were removed by hand has one
+   * per repository and layer: one after the other, each stat waited on the one before).
+   */
   async danglingLinks(links: readonly RepositoryDigest[]): Promise<void> {
-    for (const link of links) {
-      if (await this.#touched(link.digest)) continue;
-      if ((await statIfExists(this.driver, layout.blobData(link.digest))) !== undefined) continue; // stored since the listing
+    await forEachLimit(links, DELETES_IN_FLIGHT, async (link) => {
+      this.options.throwIfStopped();
+      if (await this.#touched(link.digest)) return;
+      if ((await statIfExists(this.driver, layout.blobData(link.digest))) !== undefined) return; // stored since the listing
       if (!this.options.dryRun) await this.driver.delete(layout.layerLink(link.repository, link.digest), { emptied: this.#emptied });
       this.#linkDeleted(link.repository);
-    }
+    });
   }
 
   /**

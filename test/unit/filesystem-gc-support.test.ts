@@ -10,7 +10,7 @@ import type { Dirent } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sweepTemporaries } from '../../src/storage/file-trees.js';
+import { FOLDERS_IN_FLIGHT, forEachFolder, sweepTemporaries } from '../../src/storage/file-trees.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { scannedFolder } from '../../src/gc/scan.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
@@ -66,6 +66,48 @@ describe('temporary files', () => {
     await expect(access(join(shard, '.wharf-tmp-old'))).rejects.toThrow();
     await expect(access(join(shard, '.wharf-tmp-fresh'))).resolves.toBeUndefined();
     await expect(access(join(root, 'repositories/r/_layers/sha256/.wharf-tmp-old'))).rejects.toThrow();
+  });
+
+  it('reads several folders at once, at most FOLDERS_IN_FLIGHT, and finds every temporary file; a dry run removes none', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'wharf-temps-'));
+    roots.push(root);
+    const old = new Date(Date.now() - 3_600_000);
+    for (let i = 0; i < 30; i++) {
+      const dir = join(root, `repositories/r${i}/_layers/sha256`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, '.wharf-tmp-old'), '1');
+      await utimes(join(dir, '.wharf-tmp-old'), old, old);
+    }
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slowReaddir = async (dir: string): Promise<Dirent[]> => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight -= 1;
+      return readdir(dir, { withFileTypes: true });
+    };
+    const sweep = { prefix: '.wharf-tmp-', olderThan: new Date(Date.now() - 60_000), readdir: slowReaddir, removed: async () => undefined };
+    expect(await sweepTemporaries(root, { ...sweep, dryRun: true })).toEqual({ count: 30, bytes: 30 });
+    expect(maxInFlight).toBeGreaterThan(1);
+    expect(maxInFlight).toBeLessThanOrEqual(FOLDERS_IN_FLIGHT);
+    await expect(access(join(root, 'repositories/r7/_layers/sha256/.wharf-tmp-old'))).resolves.toBeUndefined();
+    expect(await sweepTemporaries(root, { ...sweep, dryRun: false })).toEqual({ count: 30, bytes: 30 });
+    await expect(access(join(root, 'repositories/r7/_layers/sha256/.wharf-tmp-old'))).rejects.toThrow();
+  });
+
+  it('a walk of folders stops at the first failure, starting nothing after it', async () => {
+    const visited: string[] = [];
+    const walk = forEachFolder('/', 4, async (dir) => {
+      visited.push(dir);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (dir === '/b') throw new Error('unreadable');
+      return dir === '/' ? ['/a', '/b', '/c'] : dir.length < 6 ? [`${dir}/x`] : [];
+    });
+    await expect(walk).rejects.toThrow('unreadable');
+    const settled = visited.length;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(visited.length).toBe(settled);
+    expect(visited).not.toContain('/b/x');
   });
 
   it('the driver maps listed storage paths onto its root', async () => {
