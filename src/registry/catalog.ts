@@ -10,9 +10,10 @@
  *   for a new walk (a delete may have removed a repository); both arrive through the driver's change
  *   feed (watched-driver.ts);
  * - other processes' changes (replicas on one bucket or folder, `wharf gc`) show after at most
- *   {@link CATALOG_MAX_AGE_MS} plus one walk: a request that finds the list older than that answers
- *   it and starts one walk in the background (stale-while-revalidate). A failed background walk is
- *   logged and the list kept; a later request tries again.
+ *   {@link CATALOG_MAX_AGE_MS} (or {@link WALK_SHARE} times the last walk's duration, when that is
+ *   longer) plus one walk: a request that finds the list older than that answers it and starts one
+ *   walk in the background (stale-while-revalidate). A failed background walk is logged and the list
+ *   kept; a later request tries again.
  */
 import { pino, type Logger } from 'pino';
 import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
@@ -32,6 +33,15 @@ const LIST_CONCURRENCY = 16;
  * repositories takes tens of ms; on S3 it is one ListObjectsV2 per repository folder.
  */
 export const CATALOG_MAX_AGE_MS = 5000;
+
+/**
+ * The list's max age is at least this many times the last walk's duration: under steady catalog
+ * requests, background walks take at most about a tenth of the time. Without it a walk longer than
+ * {@link CATALOG_MAX_AGE_MS} (about 10 s of listings at 100,000 repositories on the filesystem) left
+ * the list expired the moment it was made, and the process walked without pause for as long as
+ * requests came (docs/performance.md, "The catalog at 100,000 repositories").
+ */
+export const WALK_SHARE = 10;
 
 /**
  * Every repository name under `/repositories`, in lexical order, read from the storage now. The tree
@@ -102,6 +112,8 @@ export class Catalog implements RepositoryChanges {
   #list: readonly RepositoryName[] | undefined;
   /** when the walk that produced #list started, ms */
   #walkedAt = 0;
+  /** how long the last walk that produced #list took, ms */
+  #walkMs = 0;
   /** the walk whose result will become #list; undefined when none is queued or in flight, or a delete made it unusable */
   #walk: Walk | undefined;
   /** the storage walk in flight, usable or not: walks run one at a time, a new one queued behind it */
@@ -161,7 +173,7 @@ export class Catalog implements RepositoryChanges {
 
   #expired(): boolean {
     const age = this.#now() - this.#walkedAt;
-    return age >= this.#maxAgeMs || age < 0;
+    return age >= Math.max(this.#maxAgeMs, WALK_SHARE * this.#walkMs) || age < 0;
   }
 
   /** Queues a walk behind the one in flight (a walk a delete made unusable still runs to its end), and makes it {@link #walk}. */
@@ -179,6 +191,7 @@ export class Catalog implements RepositoryChanges {
         if (current()) {
           this.#list = found;
           this.#walkedAt = startedAt;
+          this.#walkMs = Math.max(0, this.#now() - startedAt);
         }
         return found;
       } finally {

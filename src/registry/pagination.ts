@@ -10,11 +10,15 @@ export interface Page {
 }
 
 /**
- * Cuts one page out of `sorted` (which must be in lexical order).
+ * Cuts one page out of `sorted` (which must be in lexical order), of the entries `keep` accepts.
+ * Reads only the entries from the page's start to the first kept entry after it: with `keep` (the
+ * catalog's entries a request may see), a page of 1,000 out of 100,000 costs a page, not a filtered
+ * copy of the whole list.
  * @param n page size; undefined for all entries
  * @param last the last entry of the previous page; entries up to and including it are skipped
+ * @param keep true for an entry the page may hold (every entry when not given)
  */
-export function paginate(sorted: readonly string[], n: number | undefined, last: string | undefined): Page {
+export function paginate(sorted: readonly string[], n: number | undefined, last: string | undefined, keep?: (entry: string) => boolean): Page {
   let start = 0;
   if (last !== undefined) {
     let lo = 0;
@@ -26,8 +30,15 @@ export function paginate(sorted: readonly string[], n: number | undefined, last:
     }
     start = lo;
   }
-  const end = n === undefined ? sorted.length : Math.min(sorted.length, start + n);
-  return { items: sorted.slice(start, end), more: end < sorted.length };
+  if (keep === undefined) {
+    const end = n === undefined ? sorted.length : Math.min(sorted.length, start + n);
+    return { items: sorted.slice(start, end), more: end < sorted.length };
+  }
+  const items: string[] = [];
+  let i = start;
+  for (; i < sorted.length && (n === undefined || items.length < n); i++) if (keep(sorted[i]!)) items.push(sorted[i]!);
+  while (i < sorted.length && !keep(sorted[i]!)) i++;
+  return { items, more: i < sorted.length };
 }
 
 /** Lexical (code point) comparison, the order tags and repositories are listed in. */

@@ -2,6 +2,7 @@
  * Listings: end-8a/8b `GET /v2/<name>/tags/list`, Docker's `GET /v2/_catalog`, and end-12a/12b
  * `GET /v2/<name>/referrers/<digest>` (Distribution Spec v1.1 "Listing Tags", "Listing Referrers").
  */
+import { OPEN_GRANT } from '../auth/auth.js';
 import { grantOf } from '../auth/middleware.js';
 import { parseDigest } from '../oci/digest.js';
 import { OCI_INDEX } from '../oci/media-types.js';
@@ -25,8 +26,7 @@ export const listCatalog: Handler<{ area: 'catalog' }> = async (req, res, _route
   const n = pageSize(req);
   // with authentication, only the repositories this request may see (see Grant.listable)
   const grant = grantOf(res);
-  const visible = (await deps.registry.catalog.repositories()).filter((r) => grant.listable(r));
-  const page = paginate(visible, n, queryParam(req, 'last'));
+  const page = paginate(await deps.registry.catalog.repositories(), n, queryParam(req, 'last'), grant === OPEN_GRANT ? undefined : (r) => grant.listable(r));
   if (page.more && n !== undefined && n > 0) setNextLink(res, '/v2/_catalog', n, page.items.at(-1)!);
   sendJson(res, 200, { repositories: page.items });
 };

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { collectGarbage } from '../../src/gc/collector.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName } from '../../src/oci/reference.js';
-import { Catalog, CATALOG_MAX_AGE_MS, walkRepositories } from '../../src/registry/catalog.js';
+import { Catalog, CATALOG_MAX_AGE_MS, WALK_SHARE, walkRepositories } from '../../src/registry/catalog.js';
 import { Registry } from '../../src/registry/registry.js';
 import { removeRepository } from '../../src/registry/repository-removal.js';
 import { repositoryChanges, WatchedDriver, type RepositoryChanges } from '../../src/registry/watched-driver.js';
@@ -171,6 +171,28 @@ describe('Catalog cache', () => {
     driver.open();
     await eventually(async () => (await catalog.repositories()).includes('theirs' as RepositoryName), 'the background walk to finish');
     expect(await catalog.repositories()).toEqual(['mine', 'theirs']);
+  });
+
+  it('a walk that took long keeps its list for WALK_SHARE times its duration, not the max age', async () => {
+    const driver = new TestDriver();
+    await writeRepository(driver, 'mine');
+    const time = clock();
+    const catalog = new Catalog(driver, { now: time.now });
+    driver.hold();
+    const first = catalog.repositories();
+    await eventually(async () => driver.lists > 0, 'the walk to start');
+    time.advance(2 * CATALOG_MAX_AGE_MS); // the walk takes 10 s
+    driver.open();
+    expect(await first).toEqual(['mine']);
+
+    await writeRepository(driver, 'theirs');
+    driver.lists = 0;
+    time.advance(WALK_SHARE * 2 * CATALOG_MAX_AGE_MS - 2 * CATALOG_MAX_AGE_MS - 1);
+    expect(await catalog.repositories()).toEqual(['mine']);
+    expect(driver.lists).toBe(0);
+    time.advance(1);
+    expect(await catalog.repositories()).toEqual(['mine']);
+    await eventually(async () => (await catalog.repositories()).includes('theirs' as RepositoryName), 'the background walk to finish');
   });
 
   it('a clock set back counts as expired', async () => {
