@@ -88,7 +88,8 @@ export function createApp(deps: AppDeps): App {
     gcGuard: deps.gc?.guard,
     gcGraceMs: deps.config.gc.grace,
     logger: deps.logger,
-    adminIndex: { pollMs: deps.config.admin.index.poll, rebuildMs: deps.config.admin.index.rebuild },
+    // a pull-through cache stores its upstream's manifests byte for byte: no push checked their descriptors' sizes
+    adminIndex: { pollMs: deps.config.admin.index.poll, rebuildMs: deps.config.admin.index.rebuild, describedSizes: deps.config.proxy === undefined },
   });
   const now = deps.now ?? (() => new Date());
   const auth = deps.auth ?? (deps.config.auth ? new Auth(deps.config, deps.config.auth, { logger: deps.logger, now }) : undefined);

@@ -182,7 +182,9 @@ export interface ManifestRefs {
   blobs: Digest[];
   /**
    * per entry of `blobs`: the size its descriptor gives (bytes), or undefined when it gives none
-   * usable or names URLs (a foreign or non-distributable layer, whose size no push checked)
+   * usable or names URLs (a foreign or non-distributable layer, whose size no push checked), or when
+   * the body has a `manifests` array (an index's push checks its children, not a `config` or `layers`
+   * its body may also carry)
    */
   blobSizes?: (number | undefined)[];
   children: Digest[];
@@ -207,7 +209,8 @@ export function manifestReferences(body: Buffer): ManifestRefs | undefined {
     return typeof d === 'string' && isDigest(d) ? [parseDigest(d).digest] : [];
   };
   const list = (v: unknown): Digest[] => (Array.isArray(v) ? v.flatMap(digestOf) : []);
-  const described = (v: unknown): (number | undefined)[] => (digestOf(v).length === 0 ? [] : [describedSize(v)]);
+  const checked = !Array.isArray(m.manifests);
+  const described = (v: unknown): (number | undefined)[] => (digestOf(v).length === 0 ? [] : [checked ? describedSize(v) : undefined]);
   const subject = digestOf(m.subject)[0];
   const blobSizes = [...described(m.config), ...(Array.isArray(m.layers) ? m.layers.flatMap(described) : [])];
   return { blobs: [...digestOf(m.config), ...list(m.layers)], blobSizes, children: list(m.manifests), ...(subject ? { subject } : {}) };

@@ -27,7 +27,7 @@ export interface RegistryOptions {
   /** where failures in the background (a catalog walk, the admin index) are reported; default a pino logger on stdout */
   logger?: Logger;
   /** the admin index's timing (`admin.index`); its clock is `now` */
-  adminIndex?: Pick<AdminIndexOptions, 'pollMs' | 'rebuildMs' | 'snapshotMs'>;
+  adminIndex?: Pick<AdminIndexOptions, 'pollMs' | 'rebuildMs' | 'snapshotMs' | 'describedSizes'>;
 }
 
 /** The service layer the HTTP routes call. */

@@ -57,13 +57,28 @@ export async function openSource(client: RegistryClient, location: ImageLocation
       return layoutSource(location.path, location.name);
     case 'oci-archive':
     case 'docker-archive':
+      await refuseStream(location.path);
       return (await import('./archive.js')).archiveSource(location.path, location.name);
     case 'path': {
       const found = await stat(location.path).catch(() => undefined);
       if (!found) throw new ClientError('NOT_FOUND', `${location.path}: no such file or folder`);
-      return found.isDirectory() ? layoutSource(location.path, location.name) : (await import('./archive.js')).archiveSource(location.path, location.name);
+      if (found.isDirectory()) return layoutSource(location.path, location.name);
+      await refuseStream(location.path);
+      return (await import('./archive.js')).archiveSource(location.path, location.name);
     }
   }
+}
+
+/**
+ * A tarball is read in several passes (its index, then each blob at its offset), so it must be a file.
+ * @throws ClientError INVALID_IMAGE when `path` is a pipe, a socket or a device (`/dev/stdin` fed by `docker save |`)
+ */
+async function refuseStream(path: string): Promise<void> {
+  const found = await stat(path).catch(() => undefined);
+  if (!found || found.isFile()) return;
+  throw new ClientError('INVALID_IMAGE', `${path}: a pipe or device, not a file: a tarball is read in several passes, not as a stream`, {
+    hint: 'save it to a file first (docker save app:1.0 -o app.tar), then give that file',
+  });
 }
 
 /**

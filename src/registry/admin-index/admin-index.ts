@@ -35,6 +35,11 @@ export interface AdminIndexOptions {
   rebuildMs?: number;
   /** ms: the least time between two snapshots a process writes; default 10 minutes */
   snapshotMs?: number;
+  /**
+   * whether a walk takes configs' and layers' sizes from their manifests' descriptors (default true);
+   * false stats every stored blob: for a pull-through cache, whose manifests are its upstream's and unchecked
+   */
+  describedSizes?: boolean;
   now?: () => number;
   logger?: Logger;
 }
@@ -71,6 +76,8 @@ export class AdminIndex implements StorageChanges {
   readonly #pollMs: number;
   readonly #rebuildMs: number;
   readonly #snapshotMs: number;
+  /** whether a walk takes blob sizes from manifests' descriptors (see AdminIndexOptions.describedSizes) */
+  readonly #describedSizes: boolean;
   readonly #snapshots: SnapshotCadence;
   readonly #now: () => number;
   #logger: Logger | undefined;
@@ -96,6 +103,7 @@ export class AdminIndex implements StorageChanges {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     this.#snapshotMs = options.snapshotMs ?? 10 * 60_000;
+    this.#describedSizes = options.describedSizes ?? true;
     this.#snapshots = new SnapshotCadence(driver, this.#snapshotMs, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index snapshot'));
     this.uploads = new UploadTotals(driver, undefined, this.#now);
     this.journal = new JournalWriter(driver, this.#now, (err) => this.#log().warn({ err }, 'cannot write the admin index journal'));
@@ -280,7 +288,7 @@ export class AdminIndex implements StorageChanges {
       const startedAt = this.#now();
       this.#changes.keep();
       try {
-        const state = await walkRegistry(this.#driver, this.#read);
+        const state = await walkRegistry(this.#driver, this.#read, this.#describedSizes);
         this.#state = state;
         this.#builtAt = startedAt;
         this.#generation += 1;

@@ -148,8 +148,10 @@ export async function forEachStoredBlob(driver: StorageDriver, read: LimitFuncti
  * stat'ed. A blob described but not listed (a cached upstream manifest whose layers were never
  * pulled) is not stored and not counted. It reads each object once: nothing it reads stays in the
  * driver's read cache.
+ * @param describedSizes false: no descriptor's size is taken, every stored blob is stat'ed (a pull-through
+ *   cache, whose manifests are its upstream's, stored byte for byte without the push's check)
  */
-export async function walkRegistry(driver: StorageDriver, read: LimitFunction): Promise<IndexState> {
+export async function walkRegistry(driver: StorageDriver, read: LimitFunction, describedSizes = true): Promise<IndexState> {
   const walk = readOnce(driver);
   const state = new IndexState();
   await forEachLimit(await walkRepositories(walk), 8, async (name) => {
@@ -157,7 +159,7 @@ export async function walkRegistry(driver: StorageDriver, read: LimitFunction): 
     const facts = await readRepository(walk, read, name, { sizes });
     if (facts) state.setRepository(name, facts);
     for (const [d, size] of sizes.manifests) state.setBlob(d, size);
-    for (const [d, size] of sizes.described) state.describe(d, size);
+    if (describedSizes) for (const [d, size] of sizes.described) state.describe(d, size);
   });
   await forEachStoredBlob(walk, read, (d, size) => state.setBlob(d, size), (d) => (state.sizeOf(d) !== undefined ? 'stored' : state.describedSize(d)));
   state.forgetDescribed();
