@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PathNotFoundError } from '../../src/storage/driver.js';
 import { S3Driver } from '../../src/storage/s3.js';
 import { parseListPage, SmallFallback } from '../../src/storage/s3-small.js';
-import { startS3, type RunningS3 } from '../support/s3.js';
+import { s3Kind, startS3, type RunningS3 } from '../support/s3.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 const MiB = 1024 * 1024;
+/** s3rver (the fake that stands in for RGW outside CI) checks no signature and pages folders its own way */
+const REAL_S3 = s3Kind() === 'rgw';
 
 let s3: RunningS3;
 beforeAll(async () => {
@@ -66,7 +68,7 @@ describe('small reads on S3', () => {
     expect(sdk).toEqual([]);
   });
 
-  it.each([
+  it.runIf(REAL_S3).each([
     { what: 'a read', root: 'small-c', key: '/x', call: (d: S3Driver) => d.getContent('/x'), command: 'GetObjectCommand' },
     { what: 'a listing', root: 'list-b', key: '/dir/x', call: (d: S3Driver) => d.list('/dir'), command: 'ListObjectsV2Command' },
   ])('$what whose signature is refused goes through the SDK, whose error is not taken for a missing key', async ({ root, key, call, command }) => {
@@ -100,10 +102,12 @@ describe('small reads on S3', () => {
     for (const name of files) await driver.putContent(`/dir/${name}`, name);
     for (const folder of ['f1', 'f2']) await driver.putContent(`/dir/${folder}/x`, 'x');
     expect(await driver.list('/dir')).toEqual([...files, 'f1', 'f2']);
-    expect(lists.length).toBe(4); // 7 names, 2 a page
+    if (REAL_S3) expect(lists.length).toBe(4); // 7 names, 2 a page
+    else expect(lists.length).toBeGreaterThan(1);
     lists.length = 0;
     await driver.delete('/dir'); // the recursive listing, no delimiter: 7 keys in 4 pages
-    expect(lists.length).toBe(4);
+    if (REAL_S3) expect(lists.length).toBe(4);
+    else expect(lists.length).toBeGreaterThan(1);
     expect(await driver.list('/dir')).toEqual([]);
     expect(sdk.filter((c) => c === 'ListObjectsV2Command')).toEqual([]);
   });
