@@ -4,6 +4,7 @@
  * chunk (the blob pull profile spent ~7% of its CPU in V8 GC on those, see docs/performance.md).
  */
 import type { FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
@@ -40,7 +41,50 @@ export function canSendDirect(stream: Readable): stream is Readable & DirectSend
  */
 export async function sendStream(stream: Readable, dest: Writable, end = true): Promise<void> {
   if (canSendDirect(stream)) await stream.sendTo(dest, { end });
-  else await pipeline(stream, dest, { end });
+  else if (end) await pipeline(stream, dest);
+  else await writeInto(stream, dest);
+}
+
+/**
+ * Writes `stream` to `dest` without ending it, waiting for 'drain' where `dest` asks. Not `pipeline`
+ * with `end: false`: on Node 20 that leaves a 'close' listener on `dest` per call, and a multipart
+ * answer of more than 10 parts warned MaxListenersExceededWarning. Every listener added here is removed.
+ * @throws the stream's error (`dest` is then destroyed: a part cut short must not look whole), or an
+ *   Error when `dest` closes or fails before the last byte
+ */
+async function writeInto(stream: Readable, dest: Writable): Promise<void> {
+  let gone = (_err?: unknown): void => undefined;
+  const goneEarly = new Promise<never>((_resolve, reject) => {
+    gone = (err) => {
+      const error = err instanceof Error ? err : new Error('the destination closed before the part was written');
+      reject(error);
+      stream.destroy(error); // ends a wait for the stream's next chunk too
+    };
+  });
+  goneEarly.catch(() => undefined);
+  dest.on('close', gone);
+  dest.on('error', gone);
+  try {
+    for await (const chunk of stream) {
+      if (dest.destroyed) throw new Error('the destination closed before the part was written');
+      if (dest.write(chunk as Buffer)) continue;
+      const drained = new AbortController();
+      const drain = once(dest, 'drain', { signal: drained.signal });
+      drain.catch(() => undefined);
+      try {
+        await Promise.race([drain, goneEarly]);
+      } finally {
+        drained.abort();
+      }
+    }
+  } catch (err) {
+    stream.destroy();
+    dest.destroy();
+    throw err;
+  } finally {
+    dest.off('close', gone);
+    dest.off('error', gone);
+  }
 }
 
 /** `length` bytes of `handle` from `offset`; owns the handle and closes it when destroyed or ended. */
