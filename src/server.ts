@@ -24,7 +24,8 @@ import { Health, probeWritable } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import { Notifier } from './observability/notifications/notifier.js';
 import { RegistryError } from './oci/errors.js';
-import { StorageConfigError, type StorageDriver } from './storage/driver.js';
+import { type StorageDriver } from './storage/driver.js';
+import { StorageConfigError } from './storage/driver-errors.js';
 import { createDriver } from './storage/factory.js';
 import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
 

@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
 import { boundedReport, GcRun, type GcOptions } from './collector.js';
 import { giveMemoryBack } from './give-back.js';
