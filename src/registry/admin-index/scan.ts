@@ -14,7 +14,8 @@ import type { TagLink } from '../manifests.js';
 import { readOnce } from '../../storage/read-once.js';
 import { walkRepositories } from '../catalog.js';
 import { forEachLimit } from '../limit.js';
-import { IndexState, type RepositoryFacts } from './state.js';
+import type { RepositoryFacts } from './repository-entry.js';
+import { IndexState } from './state.js';
 
 /** The push time of tag `tag` of `name` (ms since the epoch; 0 when unreadable), or undefined when the tag does not exist. */
 export async function readTagPush(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<number | undefined> {
