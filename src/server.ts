@@ -14,7 +14,7 @@ import { ConfigError } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
 import { stopRunningGc } from './gc/running.js';
-import { adminIndexOf } from './registry/admin-index/admin-index.js';
+import { adminIndexOf } from './registry/admin-index/admin-index-of.js';
 import type { Config } from './config/schema.js';
 import { Drain } from './listener/drain.js';
 import { locationResponseClass } from './listener/location.js';
