@@ -14,7 +14,7 @@ import { ConfigError } from './config/load.js';
 import { configWarnings } from './config/warnings.js';
 import { scheduleGc } from './gc/schedule.js';
 import { stopRunningGc } from './gc/running.js';
-import { adminIndexOf } from './registry/admin-index/admin-index.js';
+import { adminIndexOf } from './registry/admin-index/admin-index-of.js';
 import type { Config } from './config/schema.js';
 import { Drain } from './listener/drain.js';
 import { locationResponseClass } from './listener/location.js';
@@ -24,7 +24,8 @@ import { Health, probeWritable } from './observability/health.js';
 import { Metrics } from './observability/metrics.js';
 import { Notifier } from './observability/notifications/notifier.js';
 import { RegistryError } from './oci/errors.js';
-import { StorageConfigError, type StorageDriver } from './storage/driver.js';
+import { type StorageDriver } from './storage/driver.js';
+import { StorageConfigError } from './storage/driver-errors.js';
 import { createDriver } from './storage/factory.js';
 import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
 

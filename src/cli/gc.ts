@@ -8,9 +8,10 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import { duration } from '../config/schema.js';
 import { configWarnings } from '../config/warnings.js';
-import { gcOptionsFrom, type GcReport } from '../gc/collector.js';
+import { type GcReport } from '../gc/collector.js';
+import { gcOptionsFrom } from '../gc/options.js';
 import { startRecordedRun, type GcRunRecord } from '../gc/runs.js';
-import { adminIndexOf } from '../registry/admin-index/admin-index.js';
+import { adminIndexOf } from '../registry/admin-index/admin-index-of.js';
 import { createDriver } from '../storage/factory.js';
 
 /** The read cache of `wharf gc`'s filesystem driver, bytes. */

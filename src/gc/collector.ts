@@ -14,7 +14,6 @@
  * repository names and the candidates. Storage requests go through one limiter.
  */
 import { randomUUID } from 'node:crypto';
-import type { Config, RetentionRule } from '../config/schema.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import { walkRepositories } from '../registry/catalog.js';
@@ -23,9 +22,10 @@ import { watched } from '../registry/watched-driver.js';
 import { statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
 import * as layout from '../storage/layout.js';
 import { readOnce } from '../storage/read-once.js';
-import { GcBusyError, GcLease, GcStoppedError, type LeaseOptions } from './lease.js';
+import { GcBusyError, GcLease, GcStoppedError } from './lease.js';
 import { KeptTally } from './kept.js';
 import { MarkSet, markRepository, type ManifestCandidate, type RepositoryDigest } from './mark.js';
+import type { GcOptions } from './options.js';
 import { isActive, readLease, writeCandidates } from './protocol.js';
 import { purgeAbandoned } from './purge.js';
 import { emptyReport, type GcPhase, type GcProgress, type GcReport } from './report.js';
@@ -33,37 +33,7 @@ import { deleteTagIfUnchanged, readPullTimes, RetentionPolicy } from './retentio
 import { forEachBlobShard, modTimes, readReferences, scanRepository, scannedFolder } from './scan.js';
 import { repositoryEntry, Sweep } from './sweep.js';
 
-/** What one run does. */
-export interface GcOptions {
-  /** report only: no lease, nothing deleted */
-  dryRun: boolean;
-  /** delete manifests no tag reaches, in every repository (retention rules may turn it on per repository) */
-  deleteUntagged: boolean;
-  /** nothing modified more recently than this is swept, in ms (0 allowed) */
-  graceMs: number;
-  /** upload sessions and temporary files idle for longer than this are purged, in ms */
-  uploadPurgeAgeMs: number;
-  retention: readonly RetentionRule[];
-  /** lease timing (tests shorten it) */
-  lease?: LeaseOptions;
-  /** how often a recorded run (runs.ts) stores its progress, ms (default 1000; tests shorten it) */
-  progressIntervalMs?: number;
-  /** the clock, ms since the epoch */
-  now?: () => number;
-}
-
 export { boundedReport, REPORTED_REPOSITORIES, type GcReport, type RepositoryReport } from './report.js';
-
-/** The run options from the configuration's `gc` section, with a request's overrides (`graceMs`: `wharf gc --grace`). */
-export function gcOptionsFrom(gc: Config['gc'], overrides: { dryRun?: boolean; deleteUntagged?: boolean; graceMs?: number } = {}): GcOptions {
-  return {
-    dryRun: overrides.dryRun ?? false,
-    deleteUntagged: overrides.deleteUntagged === true || gc.deleteuntagged,
-    graceMs: overrides.graceMs ?? gc.grace,
-    uploadPurgeAgeMs: gc.uploadpurge.age,
-    retention: gc.retention,
-  };
-}
 
 /** How many storage requests a run keeps in flight. */
 const STORAGE_REQUESTS = 32;

@@ -4,7 +4,8 @@
  * the last byte received, so a slow but live upload is never cut), and the storage driver's
  * temporary files older than the same age (a `kill -9` during an atomic write leaves one).
  */
-import { isNotFound, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
+import { statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
 

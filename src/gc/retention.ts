@@ -13,7 +13,8 @@ import type { RetentionRule } from '../config/schema.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
 import { readPullTime } from '../registry/pull-times.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
 import { forEachLimit } from '../registry/limit.js';
 

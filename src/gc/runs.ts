@@ -8,9 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
-import { boundedReport, GcRun, type GcOptions } from './collector.js';
+import { boundedReport, GcRun } from './collector.js';
+import { type GcOptions } from './options.js';
 import { giveMemoryBack } from './give-back.js';
 import { isActive, readLease } from './protocol.js';
 import { claimRunSlot, runningGc, type RunningGc } from './running.js';

@@ -10,7 +10,8 @@ import { ALGORITHMS, isDigest, type Algorithm, type Digest } from '../oci/digest
 import { manifestReferences, type ManifestRefs } from '../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
 import type { TagLink } from '../registry/manifests.js';
-import { contentIfExists, isNotFound, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
+import { contentIfExists, statIfExists, type ListedFolders, type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
 
 /** One repository as scanned (modification times are read later, only for what marking needs them: see mark.ts). */

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { StorageDriver } from '../storage/driver.js';
-import { gcOptionsFrom } from './collector.js';
+import { gcOptionsFrom } from './options.js';
 import { GcBusyError } from './lease.js';
 import { startRecordedRun, type GcRunRecord } from './runs.js';
 

@@ -5,10 +5,9 @@
  * with ids before columns, in typed arrays the JavaScript heap's collector never scans, against a few
  * hundred bytes each as strings in a `Set` with objects around them.
  *
- * A digest is kept as the first 128 bits of its hash (its first 32 hex characters, {@link digestKey}):
- * two different digests share them only by chance (about n^2 / 2^129: 1e-26 for 2.4 million blobs) or
- * by an attacker spending 2^64 hash computations, which is out of reach. A shared key merges two
- * entries; for garbage collection that keeps more, never less (a stored blob that looks marked stays).
+ * A digest is kept as its key, the first 128 bits of its hash (digest-key.ts, which says why two
+ * digests sharing one is out of reach); a shared key would merge two entries, which for garbage
+ * collection keeps more, never less (a stored blob that looks marked stays).
  *
  * One slot per digest: its 4 key words and a byte (bit 7: in use; bits 0-6: the caller's flags), and
  * with ids the digest's id. Open addressing with linear probing; the home slot is the key's first word
@@ -20,6 +19,7 @@
  * a set of digests with flags only, 17 bytes per slot.
  */
 import type { Digest } from '../oci/digest.js';
+import { digestKey } from './digest-key.js';
 
 /** A typed array constructor a column can be made of. */
 type ColumnType = Float64ArrayConstructor | Uint32ArrayConstructor | Uint8ArrayConstructor;
@@ -46,21 +46,6 @@ export interface TableImage<C extends Record<string, ColumnType>> {
   keys: Uint32Array;
   /** each `high` long */
   columns: Columns<C>;
-}
-
-/** The value (0-15) of hex character code `c` ('0'-'9', 'a'-'f', 'A'-'F'). */
-function nibble(c: number): number {
-  return c <= 57 ? c - 48 : (c | 32) - 87;
-}
-
-/** Writes into `into` the 4 words (128 bits) a digest is kept as: its first 32 hex characters after the colon, 8 per word. */
-export function digestKey(digest: string, into: Uint32Array): void {
-  let o = digest.indexOf(':') + 1;
-  for (let w = 0; w < 4; w++) {
-    let v = 0;
-    for (const end = o + 8; o < end; o++) v = (v << 4) | nibble(digest.charCodeAt(o));
-    into[w] = v >>> 0;
-  }
 }
 
 /** How many slots hold `count` digests at most {@link MAX_LOAD} full. */

@@ -31,7 +31,7 @@ import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from '../oci/manif
 import { dockerSaveManifest } from '../oci/docker-save.js';
 import { DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, REF_NAME_ANNOTATION } from '../oci/media-types.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
-import { isNotFound } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import { readDockerSave } from './docker-save.js';
 import type { ManifestReference } from './manifests.js';
 import type { Registry } from './registry.js';

@@ -7,7 +7,8 @@
 import { parseDigest, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { isTag, type RepositoryName, type Tag } from '../oci/reference.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { type StorageDriver } from '../storage/driver.js';
+import { isNotFound } from '../storage/driver-errors.js';
 import * as layout from '../storage/layout.js';
 import type { BlobStore } from './blobs.js';
 import { ManifestCache } from './manifest-cache.js';

@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { StorageDriver } from '../storage/driver.js';
-import { adminIndexOf, type AdminIndex, type AdminIndexOptions } from './admin-index/admin-index.js';
+import type { AdminIndex, AdminIndexOptions } from './admin-index/admin-index.js';
+import { adminIndexOf } from './admin-index/admin-index-of.js';
 import { BlobStore } from './blobs.js';
 import { catalogOf, type Catalog } from './catalog.js';
 import { GcGuard, type GcGuardOptions } from './gc-guard.js';

@@ -12,7 +12,8 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import { digestOf, newHasher, type Digest, type ParsedDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepositoryName } from '../oci/reference.js';
-import { AppendedUnreadableError, InvalidOffsetError, isNotFound, type AppendedState, type StorageDriver } from '../storage/driver.js';
+import { type AppendedState, type StorageDriver } from '../storage/driver.js';
+import { AppendedUnreadableError, InvalidOffsetError, isNotFound } from '../storage/driver-errors.js';
 import { KeyedQueue } from '../storage/keyed-queue.js';
 import * as layout from '../storage/layout.js';
 import type { BlobInfo, BlobStore } from './blobs.js';

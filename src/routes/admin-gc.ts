@@ -13,7 +13,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
-import { gcOptionsFrom } from '../gc/collector.js';
+import { gcOptionsFrom } from '../gc/options.js';
 import { GcBusyError } from '../gc/lease.js';
 import { GcRunRecords, startRecordedRun, type GcRunRecord } from '../gc/runs.js';
 import { RegistryError } from '../oci/errors.js';

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { RegistryError } from '../oci/errors.js';
-import { InvalidOffsetError, StorageUnavailableError } from '../storage/driver.js';
+import { InvalidOffsetError, StorageUnavailableError } from '../storage/driver-errors.js';
 
 /** The client closed the connection before its request body was read: nothing to answer, no server fault. */
 export class ClientGoneError extends Error {

@@ -5,7 +5,8 @@
  * appends parts instead (s3-chunked.ts) and has its own.
  */
 import { Readable } from 'node:stream';
-import { checkPath, InvalidOffsetError, type AppendedState, type CommitOptions, type StorageDriver } from './driver.js';
+import { checkPath, type AppendedState, type CommitOptions, type StorageDriver } from './driver.js';
+import { InvalidOffsetError } from './driver-errors.js';
 
 /** {@link StorageDriver.appendedReader} of an in-place driver: the first `state.size` bytes of the object at `path`. */
 export async function readAppendedInPlace(driver: StorageDriver, path: string, state: AppendedState): Promise<Readable> {

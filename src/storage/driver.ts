@@ -4,6 +4,7 @@
  * repository is; `layout.ts` is the only module that builds the paths they are given.
  */
 import type { Readable } from 'node:stream';
+import { InvalidPathError, PathNotFoundError } from './driver-errors.js';
 
 /** What {@link StorageDriver.stat} reports of a path. */
 export interface FileInfo {
@@ -20,11 +21,6 @@ export interface ReadRange {
   length?: number;
 }
 
-/**
- * A storage backend. Paths match {@link PATH_PATTERN}. Every method rejects with
- * {@link PathNotFoundError} when the object it needs is absent, {@link InvalidPathError} for a malformed
- * path, and passes any other I/O error through.
- */
 /** Options of {@link StorageDriver.getContent}, {@link StorageDriver.list} and {@link StorageDriver.stat}. */
 export interface ReadOptions {
   /**
@@ -67,6 +63,11 @@ export interface ListedFolders {
   temporaries: string[];
 }
 
+/**
+ * A storage backend. Paths match {@link PATH_PATTERN}. Every method rejects with
+ * {@link PathNotFoundError} when the object it needs is absent, {@link InvalidPathError} for a malformed
+ * path (errors in driver-errors.ts), and passes any other I/O error through.
+ */
 export interface StorageDriver {
   /** The driver's name, as in the config (`filesystem`, `inmemory`, `s3`). */
   readonly name: string;
@@ -190,75 +191,6 @@ export interface AppendedState {
 /** Storage paths: absolute, `/`-separated components of `[A-Za-z0-9._-]`, no `.` or `..` component. */
 export const PATH_PATTERN = /^(?:\/[A-Za-z0-9._-]+)+$/;
 
-/** The requested path does not exist. */
-export class PathNotFoundError extends Error {
-  override readonly name = 'PathNotFoundError';
-  constructor(
-    readonly path: string,
-    readonly driver: string,
-  ) {
-    super(`${driver}: path not found: ${path}`);
-  }
-}
-
-/** The path is not a valid storage path (see {@link PATH_PATTERN}). */
-export class InvalidPathError extends Error {
-  override readonly name = 'InvalidPathError';
-  constructor(
-    readonly path: string,
-    readonly driver: string,
-  ) {
-    super(`${driver}: invalid path: ${path}`);
-  }
-}
-
-/** A read started past the end of an object. */
-export class InvalidOffsetError extends Error {
-  override readonly name = 'InvalidOffsetError';
-  constructor(
-    readonly path: string,
-    readonly offset: number,
-    readonly driver: string,
-  ) {
-    super(`${driver}: invalid offset ${offset} for ${path}`);
-  }
-}
-
-/** The bytes of a chunked object cannot be read before its commit (see {@link StorageDriver.appendedReader}). */
-export class AppendedUnreadableError extends Error {
-  override readonly name = 'AppendedUnreadableError';
-  constructor(
-    readonly path: string,
-    readonly driver: string,
-  ) {
-    super(`${driver}: the bytes appended to ${path} are in an unfinished multipart upload and can be read only after the commit`);
-  }
-}
-
-/** The storage cannot be reached or keeps failing (network, throttling, 5xx after retries): a 503, not a bug. */
-export class StorageUnavailableError extends Error {
-  override readonly name = 'StorageUnavailableError';
-  constructor(
-    readonly driver: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${driver}: ${message}`, options);
-  }
-}
-
-/** The storage settings do not work (bad credentials, missing bucket, unreachable endpoint); `key` names the configuration key. */
-export class StorageConfigError extends Error {
-  override readonly name = 'StorageConfigError';
-  constructor(
-    readonly key: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 /**
  * Checks a path against {@link PATH_PATTERN} (with `/` allowed as the root) and rejects `.` and `..` components.
  * @throws InvalidPathError
@@ -294,9 +226,4 @@ export async function contentIfExists(driver: StorageDriver, path: string, optio
     if (err instanceof PathNotFoundError) return undefined;
     throw err;
   }
-}
-
-/** True for a {@link PathNotFoundError}. */
-export function isNotFound(err: unknown): err is PathNotFoundError {
-  return err instanceof PathNotFoundError;
 }

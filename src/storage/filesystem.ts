@@ -30,8 +30,6 @@ import { SMALL_FILE_BYTES, StatValidatedCache } from './stat-validated-cache.js'
 import { WorkerReads } from './worker-reads.js';
 import {
   checkPath,
-  InvalidOffsetError,
-  PathNotFoundError,
   type AppendedState,
   type CommitOptions,
   type AppendOptions,
@@ -42,6 +40,7 @@ import {
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
+import { InvalidOffsetError, PathNotFoundError } from './driver-errors.js';
 
 /** Buffer size in bytes of the append write stream unless the append asks for another (reads: see file-range-stream.ts). */
 const WRITE_CHUNK = 1024 * 1024;

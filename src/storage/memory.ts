@@ -5,8 +5,6 @@
 import { Readable } from 'node:stream';
 import {
   checkPath,
-  InvalidOffsetError,
-  PathNotFoundError,
   type AppendedState,
   type CommitOptions,
   type AppendOptions,
@@ -14,6 +12,7 @@ import {
   type ReadRange,
   type StorageDriver,
 } from './driver.js';
+import { InvalidOffsetError, PathNotFoundError } from './driver-errors.js';
 import { commitAppendedInPlace, readAppendedInPlace } from './appended-in-place.js';
 import { KeyedQueue } from './keyed-queue.js';
 

@@ -22,7 +22,8 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CompleteMultipartUploadCommand, PutObjectCommand, type _Object, type S3Client } from '@aws-sdk/client-s3';
-import { AppendedUnreadableError, InvalidOffsetError, type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
+import { type AppendedState, type AppendOptions, type CommitOptions } from './driver.js';
+import { AppendedUnreadableError, InvalidOffsetError } from './driver-errors.js';
 import { partSizeAt, type Piece } from './multipart-plan.js';
 import { freeBuffer } from './free-buffer.js';
 import { PartWriter, type Recordable } from './s3-part-writer.js';

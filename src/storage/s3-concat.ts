@@ -17,7 +17,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageUnavailableError } from './driver.js';
+import { StorageUnavailableError } from './driver-errors.js';
 import { planParts, S3_MAX_PART, S3_MAX_PARTS, S3_MIN_PART, type Piece, type PlannedPart } from './multipart-plan.js';
 import { isNotImplemented } from './s3-errors.js';
 

@@ -3,7 +3,7 @@
  * and network errors (after the SDK's retries) are StorageUnavailableError (HTTP 503), and a start-up
  * check that fails is a StorageConfigError naming the configuration key at fault.
  */
-import { InvalidOffsetError, PathNotFoundError, StorageConfigError, StorageUnavailableError } from './driver.js';
+import { InvalidOffsetError, PathNotFoundError, StorageConfigError, StorageUnavailableError } from './driver-errors.js';
 
 /** What an SDK error carries. */
 export interface SdkError {

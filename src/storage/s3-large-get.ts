@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { HeadGatherer, parseResponseHead } from '../net/response-head.js';
 import { sendDoubleBuffered, withSendBudget, type BufferFiller } from './double-buffered-send.js';
-import { StorageUnavailableError } from './driver.js';
+import { StorageUnavailableError } from './driver-errors.js';
 import type { DirectSend } from './file-range-stream.js';
 import type { Fillable } from './shared-sends.js';
 

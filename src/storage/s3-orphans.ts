@@ -17,7 +17,7 @@
  * instead of counting a pointer as absent.
  */
 import { AbortMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, type _Object } from '@aws-sdk/client-s3';
-import { PathNotFoundError } from './driver.js';
+import { PathNotFoundError } from './driver-errors.js';
 import { OBJECTS, type S3Bucket } from './s3-bucket.js';
 import { isChunkedObjectPart, isUploadObject, readUploadObject } from './s3-records.js';
 import type { Pointers } from './s3-pointers.js';

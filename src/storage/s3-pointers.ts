@@ -12,7 +12,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { PathNotFoundError } from './driver.js';
+import { PathNotFoundError } from './driver-errors.js';
 import type { S3Bucket } from './s3-bucket.js';
 import { largeGet, LargeGetFallback } from './s3-large-get.js';
 import { SmallFallback } from './s3-small.js';

@@ -17,7 +17,7 @@ import {
   UploadPartCommand,
   type _Object,
 } from '@aws-sdk/client-s3';
-import { InvalidOffsetError, StorageUnavailableError } from './driver.js';
+import { InvalidOffsetError, StorageUnavailableError } from './driver-errors.js';
 import type { S3Access } from './s3-chunked.js';
 import { hash8, isUploadObject, readUploadObject } from './s3-records.js';
 

@@ -27,16 +27,8 @@
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import {
-  InvalidOffsetError,
-  PathNotFoundError,
-  type AppendedState,
-  type AppendOptions,
-  type CommitOptions,
-  type FileInfo,
-  type ReadRange,
-  type StorageDriver,
-} from './driver.js';
+import { type AppendedState, type AppendOptions, type CommitOptions, type FileInfo, type ReadRange, type StorageDriver } from './driver.js';
+import { InvalidOffsetError, PathNotFoundError } from './driver-errors.js';
 import { S3_MAX_PARTS, S3_MIN_PART } from './multipart-plan.js';
 import { OBJECTS, S3Bucket, type S3DriverOptions } from './s3-bucket.js';
 import { ChunkedObjects } from './s3-chunked.js';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gcOptionsFrom } from '../../src/gc/collector.js';
+import { gcOptionsFrom } from '../../src/gc/options.js';
 import { GcLease } from '../../src/gc/lease.js';
 import { isActive, readLease } from '../../src/gc/protocol.js';
 import type { StorageDriver } from '../../src/storage/driver.js';

@@ -7,7 +7,7 @@
  * `{}` config of artifacts, a referrer with `subject`, a foreign layer with `urls`, repeated layers.
  */
 import { describe, expect, it } from 'vitest';
-import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
+import { adminIndexOf } from '../../src/registry/admin-index/admin-index-of.js';
 import * as layout from '../../src/storage/layout.js';
 import { EMPTY_JSON, EMPTY_JSON_DIGEST, MEDIA, encodeManifest, forEachDriver, pushBlob, pushImage, putManifest, type Client, type TestRegistry } from './harness.js';
 import { expectExact } from './index-helpers.js';

@@ -13,7 +13,7 @@ import supertest from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { gc } from '../../src/cli/gc.js';
-import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
+import { adminIndexOf } from '../../src/registry/admin-index/admin-index-of.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import * as layout from '../../src/storage/layout.js';

@@ -1,6 +1,7 @@
 /** Helpers of the garbage collection tests: a collection with test defaults, storage listings, whole-image checks. */
 import { expect } from 'vitest';
-import { collectGarbage, type GcOptions, type GcReport } from '../../src/gc/collector.js';
+import { collectGarbage, type GcReport } from '../../src/gc/collector.js';
+import { type GcOptions } from '../../src/gc/options.js';
 import { DriverDecorator } from '../../src/storage/driver-decorator.js';
 import type { ReadOptions, StorageDriver } from '../../src/storage/driver.js';
 import { buildImage, pushBlob, pushImage, pushIndex, putManifest, raw, sha256, type BuiltImage, type Client } from './harness.js';

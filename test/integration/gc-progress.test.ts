@@ -4,7 +4,7 @@
  * the bytes freed so far; its final record has the report and no progress.
  */
 import { describe, expect, it } from 'vitest';
-import { gcOptionsFrom } from '../../src/gc/collector.js';
+import { gcOptionsFrom } from '../../src/gc/options.js';
 import type { GcProgress } from '../../src/gc/report.js';
 import { GcRunRecords, startRecordedRun } from '../../src/gc/runs.js';
 import { DriverDecorator } from '../../src/storage/driver-decorator.js';

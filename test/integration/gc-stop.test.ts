@@ -5,7 +5,7 @@
  * at its next step, its record says failed and why, its lease is released, nothing more is deleted.
  */
 import { describe, expect, it } from 'vitest';
-import { gcOptionsFrom } from '../../src/gc/collector.js';
+import { gcOptionsFrom } from '../../src/gc/options.js';
 import { isActive, readLease } from '../../src/gc/protocol.js';
 import { runningGc, stopRunningGc } from '../../src/gc/running.js';
 import { startRecordedRun } from '../../src/gc/runs.js';

@@ -14,7 +14,7 @@ import { pino, type Logger } from 'pino';
 import supertest from 'supertest';
 import { afterEach, describe, expect } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
+import { adminIndexOf } from '../../src/registry/admin-index/admin-index-of.js';
 import { validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { StorageDriver } from '../../src/storage/driver.js';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
-import { adminIndexOf } from '../../src/registry/admin-index/admin-index.js';
+import { adminIndexOf } from '../../src/registry/admin-index/admin-index-of.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import * as layout from '../../src/storage/layout.js';
 import { MemoryDriver } from '../../src/storage/memory.js';

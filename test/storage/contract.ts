@@ -8,13 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  AppendedUnreadableError,
-  InvalidOffsetError,
-  InvalidPathError,
-  PathNotFoundError,
-  type StorageDriver,
-} from '../../src/storage/driver.js';
+import { type StorageDriver } from '../../src/storage/driver.js';
+import { AppendedUnreadableError, InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver-errors.js';
 
 /** What a driver's test file hands to {@link driverContract} for each test case. */
 export interface DriverFixture {

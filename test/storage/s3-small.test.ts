@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PathNotFoundError } from '../../src/storage/driver.js';
+import { PathNotFoundError } from '../../src/storage/driver-errors.js';
 import { S3Driver } from '../../src/storage/s3.js';
 import { parseListPage, SmallFallback } from '../../src/storage/s3-small.js';
 import { s3Kind, startS3, type RunningS3 } from '../support/s3.js';

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isNotFound, PathNotFoundError } from '../../src/storage/driver.js';
+import { isNotFound, PathNotFoundError } from '../../src/storage/driver-errors.js';
 import { FilesystemDriver } from '../../src/storage/filesystem.js';
 import { readOnce } from '../../src/storage/read-once.js';
 import { watched } from '../../src/registry/watched-driver.js';

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DigestTable, digestKey } from '../../src/registry/digest-table.js';
+import { digestKey } from '../../src/registry/digest-key.js';
+import { DigestTable } from '../../src/registry/digest-table.js';
 
 const digest = (i: number): string => `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
 

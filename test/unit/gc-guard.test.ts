@@ -8,7 +8,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { GcRun, type GcOptions } from '../../src/gc/collector.js';
+import { GcRun } from '../../src/gc/collector.js';
+import { type GcOptions } from '../../src/gc/options.js';
 import { GcBusyError, GcLease, GcLeaseLostError } from '../../src/gc/lease.js';
 import { readLease } from '../../src/gc/protocol.js';
 import { digestBytes, parseDigest, type Digest } from '../../src/oci/digest.js';

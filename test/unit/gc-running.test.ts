@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { gcOptionsFrom } from '../../src/gc/collector.js';
+import { gcOptionsFrom } from '../../src/gc/options.js';
 import { GcBusyError, GcLease } from '../../src/gc/lease.js';
 import { claimRunSlot, runningGc } from '../../src/gc/running.js';
 import { GcRunRecords, STALE_DRY_RUN_MS, startRecordedRun, type GcRunRecord } from '../../src/gc/runs.js';

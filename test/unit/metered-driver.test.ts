@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MeteredDriver } from '../../src/observability/metered-driver.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { MemoryDriver } from '../../src/storage/memory.js';
-import { PathNotFoundError } from '../../src/storage/driver.js';
+import { PathNotFoundError } from '../../src/storage/driver-errors.js';
 
 describe('MeteredDriver', () => {
   it('hands commitAppended its verify option (a commit after a replica hop is verified with metrics on too)', async () => {

@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Writable, type Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StorageUnavailableError } from '../../src/storage/driver.js';
+import { StorageUnavailableError } from '../../src/storage/driver-errors.js';
 import type { DirectSend } from '../../src/storage/file-range-stream.js';
 import { largeGet, LargeGetFallback, socketReads } from '../../src/storage/s3-large-get.js';
 

@@ -10,7 +10,8 @@
  * (up to {@link CACHE_CHARS}) until read, so that its own delivery does not read them back from the
  * storage: a batch's content never changes under its name.
  */
-import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import { type StorageDriver } from '../../storage/driver.js';
+import { isNotFound } from '../../storage/driver-errors.js';
 import * as layout from '../../storage/layout.js';
 
 /** The most characters of written batches kept in memory for the delivery (beyond: read from the storage). */

@@ -5,7 +5,8 @@
  * only when it reads back its own write (two takers at once: the last write wins, the other backs off).
  */
 import type { Logger } from 'pino';
-import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import { type StorageDriver } from '../../storage/driver.js';
+import { isNotFound } from '../../storage/driver-errors.js';
 import * as layout from '../../storage/layout.js';
 
 /** How long a delivery lease lives without renewal (ms). */

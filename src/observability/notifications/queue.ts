@@ -1,6 +1,6 @@
 /**
  * The notification queue of this process: for each endpoint, the events queued here and not yet
- * stored, in runs ("segments") whose batch name (`<ms>-<writer>-<sequence>`, see batches.ts) is
+ * stored, in runs ("segments", segments.ts) whose batch name (`<ms>-<writer>-<sequence>`, see batches.ts) is
  * taken when the run opens, so a run keeps its place in the endpoint's order whether it is delivered
  * from memory or written to the storage first. The delivery (delivery.ts) reads one ordered list: the
  * stored batches (of any process) merged with this process's runs, by name.
@@ -26,6 +26,7 @@ import type { StorageDriver } from '../../storage/driver.js';
 import { batchPrefix, StoredBatches, type StoredBatch } from './batches.js';
 import { eventText, PendingEvent, queuedText, type QueuedEvent } from './event-text.js';
 import type { RegistryEvent } from './events.js';
+import { texts, waiter, type Segment, type Tail } from './segments.js';
 
 /** How long pull events wait for others before they are written, when they are written (ms). */
 export const LINGER_MS = 100;
@@ -37,40 +38,6 @@ export const MEMORY_EVENTS = 32_768;
  * for this often, not at every delivery (a listing per POST cost as much as the POST's set-up).
  */
 export const STORED_POLL_MS = 1_000;
-
-/** A run of events of one endpoint queued by this process and not yet delivered. */
-interface Segment {
-  readonly endpoint: string;
-  /** its batch name without the count: its place in the order */
-  readonly prefix: string;
-  /** JSON texts, or pull events kept as their parts: written into envelopes as they are, made into texts when the segment is stored ({@link texts}) */
-  lines: QueuedEvent[];
-  /** new events of the endpoint join it */
-  open: boolean;
-  /** ms since the epoch when it is to be written; Infinity: kept in memory until delivered */
-  due: number;
-  /** set when its write started; never rejects */
-  write: Promise<void> | undefined;
-  stored: boolean;
-  /** what the durable callers wait for */
-  waiter: Waiter | undefined;
-}
-
-interface Waiter {
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/** An endpoint's events in this process. */
-interface Tail {
-  /** not yet stored, in order */
-  segments: Segment[];
-  /** events of segments kept in memory (due Infinity) */
-  memory: number;
-  /** the delivery keeps up: pulls stay in memory */
-  live: boolean;
-}
 
 /** An entry of an endpoint's queue as the delivery sees it: a stored batch, or one of this process's runs. */
 export interface BatchRef extends StoredBatch {
@@ -283,22 +250,4 @@ export class NotificationQueue {
     }
     this.remove(this.tail(s.endpoint), s);
   }
-}
-
-/** A segment's events as JSON text, in order: its pending events' texts are made (once) and kept in their place. */
-function texts(s: Segment): string[] {
-  const lines = s.lines;
-  for (let i = 0; i < lines.length; i++) lines[i] = queuedText(lines[i]!);
-  return lines as string[];
-}
-
-function waiter(): Waiter {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  done.catch(() => undefined); // a failed write is reported to the callers that await it, and to onWriteFailed
-  return { done, resolve, reject };
 }

@@ -5,7 +5,8 @@
  * always, a second later at most).
  */
 import type { Logger } from 'pino';
-import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import { type StorageDriver } from '../../storage/driver.js';
+import { isNotFound } from '../../storage/driver-errors.js';
 import * as layout from '../../storage/layout.js';
 import type { DeliveryAttempt, DeliveryStatus } from './report.js';
 

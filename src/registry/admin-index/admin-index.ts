@@ -17,7 +17,7 @@ import type { RepositoryName } from '../../oci/reference.js';
 import { CLOCK_SKEW_MS } from '../../gc/protocol.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { limiter } from '../limit.js';
-import { feedOf, innermost, type ChangeFeed, type StorageChanges } from '../watched-driver.js';
+import type { StorageChanges } from '../watched-driver.js';
 import { applyBatch, group } from './apply.js';
 import { ChangeQueue } from './change-queue.js';
 import { eventOf, JournalReader, JournalWriter, RETENTION_MS } from './journal.js';
@@ -311,24 +311,4 @@ export class AdminIndex implements StorageChanges {
   #log(): Logger {
     return (this.#logger ??= pino());
   }
-}
-
-const indexes = new WeakMap<ChangeFeed, AdminIndex>();
-
-/**
- * The admin index over driver instance `driver` (the one under its decorators), shared by every part
- * of the process that uses it (the first caller's options apply); it hears the instance's writes through its change feed, and its
- * journal writer records them for other processes from then on. Not started: see {@link AdminIndex.start}.
- */
-export function adminIndexOf(driver: StorageDriver, options: AdminIndexOptions = {}): AdminIndex {
-  const feed = feedOf(driver);
-  let index = indexes.get(feed);
-  if (index === undefined) {
-    // its own reads and writes are background work, not requests: they bypass the request metrics' decorator
-    index = new AdminIndex(innermost(driver), options);
-    indexes.set(feed, index);
-    feed.subscribe(index);
-    feed.subscribe(index.journal);
-  }
-  return index;
 }

@@ -5,7 +5,8 @@
  */
 import type { RepositoryName } from '../../oci/reference.js';
 import { compareKeys, page, type ListPage, type ListQuery } from './listing.js';
-import type { IndexState, RepositoryBytes, RepositoryEntry } from './state.js';
+import type { RepositoryBytes, RepositoryEntry } from './repository-entry.js';
+import type { IndexState } from './state.js';
 
 /** The keys a repository list sorts by; the first is the default. */
 export const REPOSITORY_SORTS = ['name', 'tags', 'manifests', 'unique', 'shared', 'total', 'lastPush'] as const;

@@ -7,13 +7,15 @@ import type { LimitFunction } from 'p-limit';
 import { ALGORITHMS, isDigest, type Digest } from '../../oci/digest.js';
 import { manifestReferences } from '../../oci/manifest.js';
 import { isTag, type RepositoryName, type Tag } from '../../oci/reference.js';
-import { isNotFound, statIfExists, type StorageDriver } from '../../storage/driver.js';
+import { statIfExists, type StorageDriver } from '../../storage/driver.js';
+import { isNotFound } from '../../storage/driver-errors.js';
 import * as layout from '../../storage/layout.js';
 import type { TagLink } from '../manifests.js';
 import { readOnce } from '../../storage/read-once.js';
 import { walkRepositories } from '../catalog.js';
 import { forEachLimit } from '../limit.js';
-import { IndexState, type RepositoryFacts } from './state.js';
+import type { RepositoryFacts } from './repository-entry.js';
+import { IndexState } from './state.js';
 
 /** The push time of tag `tag` of `name` (ms since the epoch; 0 when unreadable), or undefined when the tag does not exist. */
 export async function readTagPush(driver: StorageDriver, name: RepositoryName, tag: Tag): Promise<number | undefined> {

@@ -1,49 +1,17 @@
 /**
  * The admin index's data, in memory and compact: every blob the store holds or a manifest references
  * (its size and how many repositories reference it, in a {@link DigestTable}), and per repository its
- * counts, its last push and the blobs it references (sorted ids). From these a repository's bytes are
- * split into unique (referenced by no other repository) and shared, as the admin API reports them.
+ * counts, its last push and the blobs it references (sorted ids; the entry's shape is in
+ * repository-entry.ts). From these a repository's bytes are split into unique (referenced by no other
+ * repository) and shared, as the admin API reports them.
  * Pure: what is stored is read elsewhere (scan.ts) and set here.
  */
 import type { Digest } from '../../oci/digest.js';
 import type { RepositoryName } from '../../oci/reference.js';
 import { DigestTable } from '../digest-table.js';
 import { lexical } from '../pagination.js';
+import type { RepositoryBytes, RepositoryEntry, RepositoryFacts } from './repository-entry.js';
 import { binarySearch, union } from './sorted-ids.js';
-
-/** Bytes of a repository, split by whether another repository references the same objects. */
-export interface RepositoryBytes {
-  /** bytes of the distinct objects referenced by this repository's manifests and by no other repository's */
-  unique: number;
-  /** bytes of the distinct objects referenced by this repository's manifests and by at least one other repository's */
-  shared: number;
-  /** unique + shared: what this repository references */
-  total: number;
-}
-
-/** A repository as the index holds it. */
-export interface RepositoryEntry {
-  name: RepositoryName;
-  tags: number;
-  /** manifest revisions (tagged or not, image indexes' children and referrers included) */
-  manifests: number;
-  /** the newest `pushedAt` of its tags, ms since the epoch; 0 when it has no tag */
-  lastPush: number;
-  /** ids of the blobs its manifests reference (the manifests themselves, configs, layers), sorted, distinct */
-  refs: Uint32Array;
-  /** its bytes as of {@link IndexState.blobGeneration} `bytesAt` */
-  bytes: RepositoryBytes;
-  bytesAt: number;
-}
-
-/** What a repository holds, as read from storage. */
-export interface RepositoryFacts {
-  tags: number;
-  manifests: number;
-  lastPush: number;
-  /** the digests its manifests reference (the manifests themselves, configs, layers) */
-  refs: Iterable<Digest>;
-}
 
 const STORED = 1;
 /** a walk's mark (not stored yet as far as the index knows): `size` holds the size a manifest's descriptor gives */

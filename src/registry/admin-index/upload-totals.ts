@@ -14,7 +14,8 @@
  * a request that finds the reading older than that waits for a new one; one that finds it older than
  * half of it starts a new one in the background and answers at once.
  */
-import { isNotFound, type StorageDriver } from '../../storage/driver.js';
+import { type StorageDriver } from '../../storage/driver.js';
+import { isNotFound } from '../../storage/driver-errors.js';
 import * as layout from '../../storage/layout.js';
 import type { StorageChanges } from '../watched-driver.js';
 import { forEachLimit } from '../limit.js';
