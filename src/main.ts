@@ -89,7 +89,8 @@ process.once('beforeExit', () => process.exit());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if ((err as Error)?.name === 'ConfigError') {
-    process.stderr.write(`wharf: invalid configuration:\n${(err as Error).message}\n`);
+    const message = (err as Error).message;
+    process.stderr.write(`wharf: invalid configuration:${message.includes('\n') ? '\n' : ' '}${message}\n`);
   } else {
     process.stderr.write(`wharf: ${(err as Error).message ?? String(err)}\n`);
   }

@@ -156,13 +156,21 @@ function tlsOf(http: Config['http']): TlsConfig | undefined {
 /**
  * Listens on `addr`.
  * @returns the bound address, `host:port`
- * @throws ConfigError naming `key` when the address cannot be bound
+ * @throws Error naming `addr`, `key` and its environment variable when the address cannot be bound
+ *   (not a ConfigError: the value is valid, the port is taken or not ours)
  */
 async function listen(server: Server, addr: string, key: string): Promise<string> {
   const { host, port } = splitAddr(addr);
+  const env = `WHARF_${key.toUpperCase().replaceAll('.', '_')}`;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`${key} = ${JSON.stringify(addr)}: cannot listen (${err.code ?? err.message}${err.code === 'EADDRINUSE' ? ': the port is in use; choose another' : ''})`)),
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `cannot listen on ${addr}: the port is in use (another wharf serve?); stop it, or set ${key} or ${env} to a free host:port`
+            : `cannot listen on ${addr} (${key}, ${env}): ${err.code ?? err.message}`,
+        ),
+      ),
     );
     server.listen(port, host, () => {
       server.removeAllListeners('error');

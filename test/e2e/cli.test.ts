@@ -56,7 +56,9 @@ describe('wharf serve with a bad configuration', () => {
     try {
       const r = await wharf(['serve'], { WHARF_HTTP_ADDR: `127.0.0.1:${port}`, WHARF_STORAGE_FILESYSTEM_ROOTDIRECTORY: dir });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`http.addr = "127.0.0.1:${port}": cannot listen (EADDRINUSE: the port is in use; choose another)`);
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(
+        `wharf: cannot listen on 127.0.0.1:${port}: the port is in use (another wharf serve?); stop it, or set http.addr or WHARF_HTTP_ADDR to a free host:port`,
+      );
     } finally {
       blocker.close();
       await removeDir(dir);
