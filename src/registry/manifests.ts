@@ -86,9 +86,12 @@ export class ManifestStore {
 
   /**
    * The manifest a tag or digest names in repository `name`.
+   * @param options `keep: false` for a walk over a repository's manifests (the admin API's sort of a
+   *   large repository): its bytes are read, not cached, so the walk does not evict the pulls' manifests
+   *   nor fill the cache's budget for them
    * @throws RegistryError MANIFEST_UNKNOWN
    */
-  async get(name: RepositoryName, reference: ManifestReference): Promise<StoredManifest> {
+  async get(name: RepositoryName, reference: ManifestReference, options: { keep?: boolean } = {}): Promise<StoredManifest> {
     const tag = 'tag' in reference ? await this.resolveTag(name, reference.tag) : undefined;
     const digest = 'digest' in reference ? reference.digest.digest : tag!.digest;
     // By tag, the tag says the manifest is in the repository: a push writes the revision before the tag
@@ -104,7 +107,7 @@ export class ManifestStore {
         this.driver.getContent(layout.manifestRevision(name, digest)),
         cached ?? this.driver.getContent(layout.blobData(digest)),
       ]);
-      if (!cached) this.cache.set(digest, body);
+      if (!cached && options.keep !== false) this.cache.set(digest, body);
       return { digest, mediaType: (JSON.parse(link.toString('utf8')) as RevisionLink).mediaType, body };
     } catch (err) {
       if (isNotFound(err)) throw manifestUnknown(digest);

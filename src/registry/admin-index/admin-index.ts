@@ -14,6 +14,7 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { RepositoryName } from '../../oci/reference.js';
+import { giveMemoryBack } from '../../gc/give-back.js';
 import { CLOCK_SKEW_MS } from '../../gc/protocol.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import { limiter } from '../limit.js';
@@ -299,6 +300,9 @@ export class AdminIndex implements StorageChanges {
       }
       await this.#changes.drain();
       if (!this.#stopped) await this.#snapshots.write(this.#state!, startedAt - CLOCK_SKEW_MS);
+      // a walk allocates and drops a registry's worth of objects: an idle server would keep that heap
+      // grown (at 100,000 tags, 80 MiB of garbage, RSS 303 MiB against 152 MiB after one full collection)
+      giveMemoryBack();
     })();
     return this.#rebuilding;
   }

@@ -15,7 +15,7 @@ import type { RepositoryName } from '../../oci/reference.js';
 import type { StorageDriver } from '../../storage/driver.js';
 import * as layout from '../../storage/layout.js';
 import type { LimitFunction } from 'p-limit';
-import type { ManifestStore } from '../manifests.js';
+import type { ManifestStore, StoredManifest } from '../manifests.js';
 import { readBlobSize } from './scan.js';
 import type { IndexState } from './state.js';
 
@@ -57,21 +57,38 @@ export class ManifestInfos {
     const key = `${name}@${digest}`;
     const cached = this.#infos.get(key);
     if (cached) return cached;
-    const manifest = await read(() => this.manifests.get(name, { digest: parseDigest(digest) })).catch(absent);
+    const measured = await this.#measure(state, name, digest, read, true);
+    if (!measured) return undefined;
+    const { manifest, isIndex, size } = measured;
+    const info = { digest, mediaType: manifest.mediaType, platforms: await this.#platforms(state, manifest.body, isIndex, read), size };
+    this.#infos.set(key, info);
+    return info;
+  }
+
+  /**
+   * The size of manifest `digest` of `name` (bytes, see the module comment), for a sort over a
+   * repository too large for its rows to be kept: neither the manifest's bytes nor its info are kept,
+   * and its config is not read (platforms are not needed to sort).
+   * @returns undefined when it is not in the repository
+   */
+  async sizeOf(state: IndexState, name: RepositoryName, digest: Digest, read: LimitFunction): Promise<number | undefined> {
+    return this.#infos.get(`${name}@${digest}`)?.size ?? (await this.#measure(state, name, digest, read, false))?.size;
+  }
+
+  /** The manifest, whether it is an index, and the bytes of what it reaches; undefined when it is not in the repository. */
+  async #measure(state: IndexState, name: RepositoryName, digest: Digest, read: LimitFunction, keep: boolean): Promise<{ manifest: StoredManifest; isIndex: boolean; size: number } | undefined> {
+    const manifest = await read(() => this.manifests.get(name, { digest: parseDigest(digest) }, { keep })).catch(absent);
     if (!manifest) return undefined;
     const refs = manifestReferences(manifest.body) ?? { blobs: [], children: [] };
     const reached = new Set<Digest>([digest, ...refs.blobs]);
     for (const child of refs.children) {
-      const body = await read(() => this.manifests.get(name, { digest: parseDigest(child) })).catch(absent);
+      const body = await read(() => this.manifests.get(name, { digest: parseDigest(child) }, { keep })).catch(absent);
       if (!body) continue;
       reached.add(child);
       for (const b of manifestReferences(body.body)?.blobs ?? []) reached.add(b);
     }
     const sizes = await Promise.all([...reached].map((d) => this.#sizeOf(state, d, read)));
-    const size = sizes.reduce<number>((a, b) => a + (b ?? 0), 0);
-    const info = { digest, mediaType: manifest.mediaType, platforms: await this.#platforms(state, manifest.body, refs.children.length > 0, read), size };
-    this.#infos.set(key, info);
-    return info;
+    return { manifest, isIndex: refs.children.length > 0, size: sizes.reduce<number>((a, b) => a + (b ?? 0), 0) };
   }
 
   async #sizeOf(state: IndexState, d: Digest, read: LimitFunction): Promise<number | undefined> {
