@@ -43,10 +43,10 @@ export function wharfProgram(): Command {
     .command('warm')
     .description('fetch images into the pull-through cache ahead of time (POST /admin/v1/cache/warm)')
     .argument('<references...>', 'images, e.g. python:3.12-slim ghcr.io/org/tool:1 dockerhub/library/node:22')
-    .option('--registry <host>', 'the Wharf to warm, host[:port]', 'localhost:5000')
+    .option('--registry <host>', 'the Wharf to warm, host[:port] (default localhost:5000)')
     .option('--platform <os/arch>', 'only this platform of an image index (repeatable; default all)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--insecure', 'plain HTTP although the registry is not on loopback')
-    .action(async (references: string[], opts: { registry: string; platform: string[]; insecure?: boolean }) => {
+    .action(async (references: string[], opts: { registry?: string; platform: string[]; insecure?: boolean }) => {
       process.exitCode = await (await import('./cache.js')).cacheWarm(references, opts);
     });
 
