@@ -6,14 +6,14 @@
  * reference; exits 1 when any failed.
  */
 import { json } from 'node:stream/consumers';
-import { ClientError, DockerCredentials, RegistryClient } from '../client/index.js';
+import { ClientError, DockerCredentials, RegistryClient, RegistryClientError } from '../client/index.js';
 import type { WarmReport } from '../proxy/warm.js';
 import { CommandFailure } from './client-common.js';
 import { describeError } from './client-errors.js';
 
 /** Options of {@link cacheWarm}. */
 export interface CacheWarmOptions {
-  /** the Wharf to warm, host[:port] (default localhost:5000) */
+  /** the Wharf to warm, host[:port] (default localhost:5000; a failure there then names --registry) */
   registry?: string;
   /** `os/arch[/variant]` of the images to fetch from an index (default all) */
   platform?: string[];
@@ -52,10 +52,17 @@ export async function cacheWarm(references: string[], options: CacheWarmOptions 
     return failed === 0 ? 0 : 1;
   } catch (err) {
     if (err instanceof ClientError && err.code === 'CREDENTIALS' && !err.hint) err.hint = `run wharf login ${registry} with an admin account`;
-    throw new CommandFailure(`cache warm: ${describeError(err, { registry })}`, { cause: err });
+    const line = describeError(err, { registry });
+    throw new CommandFailure(`cache warm: ${line}${options.registry === undefined && noCacheThere(err) ? `; no --registry was given, so this asked ${registry}: name the Wharf with the cache with --registry HOST:PORT` : ''}`, { cause: err });
   } finally {
     await client.close();
   }
+}
+
+/** True when `err` says the registry asked has no cache or is not there (404, no connection, unknown host), not a refusal of the account. */
+function noCacheThere(err: unknown): boolean {
+  if (err instanceof RegistryClientError) return err.status === 404;
+  return err instanceof ClientError && (err.code === 'CONNECTION_FAILED' || err.code === 'HOST_UNKNOWN');
 }
 
 function formatBytes(bytes: number): string {

@@ -81,7 +81,11 @@ export function registerClientCommands(program: Command): void {
     'wharf inspect localhost:5000/team/app:1.0',
   ).action(inspect);
   example(common(program.command('digest <ref>').description("print the digest of a reference's manifest")), 'wharf digest localhost:5000/team/app:1.0').action(digest);
-  example(common(program.command('rm <ref>').description('delete a manifest (by tag or digest)')), 'wharf rm localhost:5000/team/app:old').action(rm);
+  example(
+    common(program.command('rm <ref>').description('delete a tag (REPO:TAG: the manifest and its other tags stay) or a manifest with every tag pointing at it (REPO@DIGEST)')),
+    'wharf rm localhost:5000/team/app:old                # the tag old only',
+    'wharf rm localhost:5000/team/app@sha256:...         # the manifest and all its tags',
+  ).action(rm);
   const blob = program.command('blob').description('get or put one blob');
   example(
     common(blob.command('get <ref>').description('stream a blob, verified, to stdout or a file')).option('-o, --output <file>', 'write to FILE (renamed into place once verified)'),

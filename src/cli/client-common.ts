@@ -4,9 +4,9 @@
  * (destinations are then cleaned up by the copy), and failures turned into one line.
  */
 import { DockerCredentials } from '../client/auth/credentials.js';
-import { RegistryClientError } from '../client/errors.js';
+import { ClientError, RegistryClientError } from '../client/errors.js';
 import { parseLocation, type ImageLocation } from '../client/image/locations.js';
-import { normalizeRegistry } from '../oci/image-reference.js';
+import { DOCKER_HUB, normalizeRegistry } from '../oci/image-reference.js';
 import { RegistryClient } from '../client/registry-client.js';
 import { describeError, type ErrorContext } from './client-errors.js';
 import { Reporter } from './progress.js';
@@ -67,7 +67,7 @@ export async function describeFailure(err: unknown, client: RegistryClient | und
     if (refusing !== context.registry) Object.assign(context, { registry: refusing, repository: undefined, reference: undefined });
     context.anonymous = !(await client.auth.hasCredentials(refusing).catch(() => true));
   }
-  return describeError(err, context);
+  return describeError(err, context) + hubHint(err, context);
 }
 
 /**
@@ -112,13 +112,32 @@ export function positive(value: string, option: string): number {
   return n;
 }
 
+/**
+ * What was typed for the Docker Hub repositories this process named without a registry
+ * (`team/hello:1.0` means docker.io/team/hello): when Docker Hub cannot be reached, the failure says so.
+ */
+const hubImplied = new Map<string, string>();
+
 /** Parses a location, failing with one line. */
 export function location(value: string, files = false): ImageLocation {
+  let parsed: ImageLocation;
   try {
-    return parseLocation(value, files);
+    parsed = parseLocation(value, files);
   } catch (err) {
     throw new CommandFailure(describeError(err));
   }
+  const typed = value.replace(/^docker:\/\//, '');
+  if (parsed.kind === 'registry' && parsed.ref.registry === DOCKER_HUB && !/^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\//i.test(typed)) {
+    hubImplied.set(parsed.ref.repository, typed);
+  }
+  return parsed;
+}
+
+/** `; team/hello:1.0 means docker.io/team/hello: for a local registry write localhost:5000/team/hello:1.0` when Docker Hub's host is unknown and the command's reference named no registry. */
+function hubHint(err: unknown, context: ErrorContext): string {
+  const typed = context.repository === undefined ? undefined : hubImplied.get(context.repository);
+  if (!typed || context.registry !== DOCKER_HUB || !(err instanceof ClientError) || err.code !== 'HOST_UNKNOWN') return '';
+  return `; ${typed} names no registry, so it means docker.io/${context.repository}: for a local registry write localhost:5000/${typed}`;
 }
 
 /** The registries a location talks to. */

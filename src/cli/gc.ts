@@ -74,7 +74,7 @@ export function formatReport(r: GcReport): string {
   const lines = [
     `garbage collection ${r.runId}${r.dryRun ? ' (dry run: nothing was deleted)' : ''}`,
     `  ${verb} ${r.tagsDeleted} tags (retention), ${r.manifestsDeleted} manifests, ${r.blobsDeleted} blobs (${r.bytesFreed} bytes), ${r.linksDeleted} blob links`,
-    `  purged ${r.uploadsPurged} abandoned upload sessions (${r.uploadBytesFreed} bytes), ${r.temporariesRemoved} temporary files (${r.temporaryBytesFreed} bytes)`,
+    `  ${r.dryRun ? 'would purge' : 'purged'} ${r.uploadsPurged} abandoned upload sessions (${r.uploadBytesFreed} bytes), ${r.temporariesRemoved} temporary files (${r.temporaryBytesFreed} bytes)`,
     `  kept ${r.keptTouched} candidates that pushes used meanwhile; grace ${r.graceMs / 1000}s; took ${r.durationMs} ms`,
   ];
   const g = r.keptByGrace;

@@ -26,7 +26,7 @@ export async function login(registryArg: string | undefined, options: LoginOptio
   const username = options.username ?? (await ask('Username: '));
   if (!username) throw new CommandFailure('a username is needed: pass --username USER');
   const secret = options.passwordStdin ? await readStdin() : (options.password ?? (process.stdin.isTTY ? await password({ message: 'Password:', mask: '*' }) : ''));
-  if (!secret) throw new CommandFailure('a password is needed: type it at the prompt or pass it with --password-stdin');
+  if (!secret) throw new CommandFailure(emptyPassword(options));
   const client = new RegistryClient({ credentials: new StaticCredentials({ [registry]: { username, password: secret } }), insecure: options.insecure ? [registry] : [], caFile: options.caFile, retry: { retries: 1 } });
   try {
     await client.ping(registry);
@@ -48,6 +48,13 @@ export async function logout(registryArg: string | undefined, options: ClientOpt
     throw new CommandFailure(describeError(err, { registry }));
   });
   if (!options.quiet) process.stderr.write(found ? `Removed the login credentials of ${registry}\n` : `Not logged in to ${registry}\n`);
+}
+
+/** Why no password came: what --password-stdin or --password gave, else how to give one. */
+function emptyPassword(options: LoginOptions): string {
+  if (options.passwordStdin) return '--password-stdin read an empty password: pipe the password in, e.g. echo "$PASSWORD" | wharf login ...';
+  if (options.password !== undefined) return '--password is empty: give the password, or pipe it in with --password-stdin';
+  return 'a password is needed: type it at the prompt or pass it with --password-stdin';
 }
 
 function host(value: string | undefined): string {

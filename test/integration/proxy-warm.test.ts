@@ -54,6 +54,13 @@ describe('pull-through prefetch', () => {
     const failure = (registry: string) => cacheWarm(['node:22'], { registry }, new PassThrough()).then(() => 'no failure', (err: Error) => `${err.name}: ${err.message}`);
     expect(await failure(new URL(upstream.url).host)).toMatch(/^CommandFailure: cache warm: not found: .*\n?$/);
     expect(await failure('127.0.0.1:9')).toMatch(/^CommandFailure: cache warm: cannot connect to 127\.0\.0\.1:9: connection refused/);
+    expect(await failure('127.0.0.1:9')).not.toContain('--registry');
+  });
+
+  it('wharf cache warm without --registry names the default it asked and --registry HOST:PORT when that has no cache or is not there', async () => {
+    const message = await cacheWarm(['node:22'], {}, new PassThrough()).then(() => 'no failure', (err: Error) => err.message);
+    // localhost:5000 refuses the connection on a test machine, or is a registry without this cache (404)
+    expect(message).toMatch(/^cache warm: .*; no --registry was given, so this asked localhost:5000: name the Wharf with the cache with --registry HOST:PORT$/);
   });
 
   it('refuses a malformed request, and answers 404 without a proxy section', async () => {

@@ -39,8 +39,24 @@ export function parseLocation(value: string, files = false): ImageLocation {
   return { kind: 'registry', ref: parseReference(value.replace(/^docker:\/\//, '')) };
 }
 
-/** Parses an image reference for the client. @throws ClientError INVALID_REFERENCE */
+/**
+ * Parses an image reference for the client. A URL scheme (`http://localhost:5000/team/app:1`) and a
+ * second `:` in the tag (`hello:1.0:2`) are named as such, not as an invalid registry or repository.
+ * @throws ClientError INVALID_REFERENCE
+ */
 export function parseReference(value: string, options: { defaultTag?: string | null } = {}): ImageReference {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value);
+  if (scheme) {
+    throw new ClientError('INVALID_REFERENCE', `invalid image reference "${value}": drop the scheme ${scheme[0]} and write ${value.slice(scheme[0].length)}`, {
+      hint: 'wharf uses plain HTTP for loopback registries (localhost, 127.0.0.0/8, ::1) and for those given --insecure, HTTPS for the rest',
+    });
+  }
+  const name = value.split('@')[0]!;
+  const last = name.slice(name.lastIndexOf('/') + 1);
+  if (last.split(':').length > 2) {
+    const tag = last.slice(last.indexOf(':') + 1);
+    throw new ClientError('INVALID_REFERENCE', `invalid image reference "${value}": invalid tag "${tag}": a tag has no ":" (letters, digits, _ . -, up to 128, e.g. ${last.slice(0, last.indexOf(':'))}:1.0)`);
+  }
   try {
     return parseImageReference(value, options);
   } catch (err) {
