@@ -11,6 +11,7 @@ import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
 import type { BlobInfo } from '../registry/blobs.js';
 import { rangeHeaders, type ChunkRange, type UploadStatus } from '../registry/uploads.js';
 import { hasBody, queryParam, repositoryOf, requestSignal, type Handler } from './context.js';
+import { pauseIdleTimeoutAfterBody } from './idle-timeout.js';
 
 type UploadRoute = { area: 'uploads'; name: string; session: string | undefined };
 
@@ -27,22 +28,6 @@ function created(res: ServerResponse, name: RepositoryName, blob: BlobInfo): voi
   res.setHeader('Content-Length', 0);
   res.statusCode = 201;
   res.end();
-}
-
-/**
- * `http.idletimeout` cuts clients that stall while sending. Once the request body is in, the wait for
- * the answer is the storage's (on S3 a commit may copy or concatenate gigabytes), so the connection's
- * idle timer is paused from the end of the body until the response is sent.
- */
-function pauseIdleTimeoutAfterBody(req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket;
-  const idle = socket.timeout ?? 0;
-  const pause = (): void => void socket.setTimeout(0);
-  if (req.complete) pause();
-  else req.once('end', pause);
-  res.once('close', () => {
-    if (!socket.destroyed) socket.setTimeout(idle);
-  });
 }
 
 function sessionOf(route: UploadRoute): string {

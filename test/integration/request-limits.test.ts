@@ -120,3 +120,27 @@ it('http.headertimeout: headers not complete in time are answered 408', async ()
     server.close();
   }
 });
+
+it("http.idletimeout does not count the server's own work before a GET's answer; the idle connection is closed after it", async () => {
+  class SlowListDriver extends MemoryDriver {
+    override async list(path: string): Promise<string[]> {
+      await new Promise((r) => setTimeout(r, 400)); // a catalog walk far longer than the idle timeout
+      return super.list(path);
+    }
+  }
+  const config = testConfig('inmemory', undefined, { idleTimeout: '200ms' });
+  const server = createHttpServer(createApp({ config, storage: new SlowListDriver(), logger: pino({ level: 'silent' }) }), config.http);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = open(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    client.socket.write('GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n'); // keep-alive
+    await eventually(async () => client.answer().includes('"repositories"') || client.closed(), 'the answer or the cut');
+    expect(client.answer()).toMatch(/^HTTP\/1\.1 200 /);
+    const answered = Date.now();
+    await eventually(async () => client.closed(), 'the idle connection closed');
+    expect(Date.now() - answered).toBeLessThan(3000);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
