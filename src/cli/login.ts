@@ -38,7 +38,10 @@ export async function login(registryArg: string | undefined, options: LoginOptio
     await client.close();
   }
   const where = await new DockerCredentials().store(registry, username, secret);
-  if (!options.quiet) process.stderr.write(`Login Succeeded (credentials kept ${'helper' in where ? `by docker-credential-${where.helper}` : `in ${where.file}`})\n`);
+  if (options.quiet) return;
+  // as docker login warns: without a credential helper the password sits in the file, base64 only
+  const kept = 'helper' in where ? `by docker-credential-${where.helper}` : `in ${where.file}, unencrypted (base64): set credsStore there to keep it in a credential helper`;
+  process.stderr.write(`Login Succeeded (credentials kept ${kept})\n`);
 }
 
 /** Logs out of REGISTRY. */

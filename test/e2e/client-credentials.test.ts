@@ -48,7 +48,10 @@ describe('wharf and docker share credentials (Wharf token mode)', () => {
       expect(JSON.parse(pushed.stdout).digest).toMatch(/^sha256:/);
 
       const second = await configFor('wharf-login');
-      await wharf(['login', registry.host, '-u', ALICE.user, '--password-stdin'], second, { input: ALICE.password });
+      const loggedIn = await wharf(['login', registry.host, '-u', ALICE.user, '--password-stdin'], second, { input: ALICE.password });
+      // as docker login warns: the password in the file is base64 only
+      if (mode === 'auths') expect(loggedIn.stderr).toContain(`Login Succeeded (credentials kept in ${join(second.DOCKER_CONFIG, 'config.json')}, unencrypted (base64)`);
+      else expect(loggedIn.stderr).toContain('Login Succeeded (credentials kept by docker-credential-test)');
       const stored = JSON.parse(await readFile(join(second.DOCKER_CONFIG, 'config.json'), 'utf8')) as { auths: Record<string, { auth?: string }> };
       if (mode === 'auths') expect(stored.auths[registry.host]?.auth).toBe(Buffer.from(`${ALICE.user}:${ALICE.password}`).toString('base64'));
       else expect(stored.auths[registry.host]).toEqual({});
