@@ -20,7 +20,6 @@ import { RegistryError } from './oci/errors.js';
 import { Registry } from './registry/registry.js';
 import { accessLog } from './routes/access-log.js';
 import { bodyRateGuard } from './routes/body-rate.js';
-import { pauseIdleTimeoutUntilHeaders } from './routes/idle-timeout.js';
 import { requireLocalWithoutAuth } from './routes/local-only.js';
 import { adminRouter } from './routes/admin.js';
 import { ADMIN_PREFIX } from './routes/admin-path.js';
@@ -132,7 +131,6 @@ export function createApp(deps: AppDeps): App {
     }
     log(req, res);
     guardBodyRate(req);
-    if (req.method === 'GET' || req.method === 'HEAD') pauseIdleTimeoutUntilHeaders(req, res);
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [name, values] of headers) res.setHeader(name, values);
     if (unmetExpectation(req)) {

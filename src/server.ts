@@ -28,6 +28,7 @@ import { type StorageDriver } from './storage/driver.js';
 import { StorageConfigError } from './storage/driver-errors.js';
 import { createDriver } from './storage/factory.js';
 import { buildUpstreams, checkUpstreams } from './proxy/upstream.js';
+import { closeIdleConnection } from './routes/idle-timeout.js';
 
 /** A running registry server. */
 export interface RunningServer {
@@ -103,6 +104,7 @@ export function createHttpServer(app: RequestListener, http: Config['http'], log
   server.headersTimeout = http.headertimeout;
   server.keepAliveTimeout = 65_000;
   server.timeout = http.idletimeout;
+  server.on('timeout', closeIdleConnection);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();

@@ -11,7 +11,6 @@ import { parseRepositoryName, type RepositoryName } from '../oci/reference.js';
 import type { BlobInfo } from '../registry/blobs.js';
 import { rangeHeaders, type ChunkRange, type UploadStatus } from '../registry/uploads.js';
 import { hasBody, queryParam, repositoryOf, requestSignal, type Handler } from './context.js';
-import { pauseIdleTimeoutAfterBody } from './idle-timeout.js';
 
 type UploadRoute = { area: 'uploads'; name: string; session: string | undefined };
 
@@ -59,7 +58,6 @@ export function parseContentRange(req: IncomingMessage): ChunkRange | undefined 
 
 /** `POST /v2/<name>/blobs/uploads/`: 202 with a session, or 201 for a monolithic upload or a successful mount. */
 export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
-  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const mount = queryParam(req, 'mount');
   if (mount !== undefined) {
@@ -101,7 +99,6 @@ export const startUpload: Handler<UploadRoute> = async (req, res, route, deps) =
 
 /** `PATCH` of a session: appends the body (streamed, or a chunk at `Content-Range`); 202 with the new Range. */
 export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
-  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const id = sessionOf(route);
   const range = parseContentRange(req);
@@ -113,7 +110,6 @@ export const patchUpload: Handler<UploadRoute> = async (req, res, route, deps) =
 
 /** `PUT ?digest=` of a session: appends an optional last chunk, verifies the digest, 201; 400 DIGEST_INVALID on mismatch. */
 export const finishUpload: Handler<UploadRoute> = async (req, res, route, deps) => {
-  pauseIdleTimeoutAfterBody(req, res);
   const name = repositoryOf(route);
   const id = sessionOf(route);
   const digestParam = queryParam(req, 'digest');
