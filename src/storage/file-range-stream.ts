@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DestinationWatch } from './destination-watch.js';
 import { sendDoubleBuffered, withSendBudget } from './double-buffered-send.js';
 
 /** Read buffer size in bytes of the Readable. */
@@ -46,45 +47,27 @@ export async function sendStream(stream: Readable, dest: Writable, end = true): 
 }
 
 /**
- * Writes `stream` to `dest` without ending it, waiting for 'drain' where `dest` asks. Not `pipeline`
- * with `end: false`: on Node 20 that leaves a 'close' listener on `dest` per call, and a multipart
- * answer of more than 10 parts warned MaxListenersExceededWarning. Every listener added here is removed.
+ * Writes `stream` to `dest` without ending it, waiting for 'drain' where `dest` asks, under a
+ * {@link DestinationWatch}. Not `pipeline` with `end: false`: on Node 20 that leaves a 'close'
+ * listener on `dest` per call, and a multipart answer of more than 10 parts warned
+ * MaxListenersExceededWarning. Every listener added here is removed.
  * @throws the stream's error (`dest` is then destroyed: a part cut short must not look whole), or an
  *   Error when `dest` closes or fails before the last byte
  */
 async function writeInto(stream: Readable, dest: Writable): Promise<void> {
-  let gone = (_err?: unknown): void => undefined;
-  const goneEarly = new Promise<never>((_resolve, reject) => {
-    gone = (err) => {
-      const error = err instanceof Error ? err : new Error('the destination closed before the part was written');
-      reject(error);
-      stream.destroy(error); // ends a wait for the stream's next chunk too
-    };
-  });
-  goneEarly.catch(() => undefined);
-  dest.on('close', gone);
-  dest.on('error', gone);
-  try {
+  const watch = new DestinationWatch(dest, 'the destination closed before the part was written');
+  watch.gone.catch((err: Error) => stream.destroy(err)); // ends a wait for the stream's next chunk too
+  await watch.run(async () => {
     for await (const chunk of stream) {
-      if (dest.destroyed) throw new Error('the destination closed before the part was written');
       if (dest.write(chunk as Buffer)) continue;
       const drained = new AbortController();
-      const drain = once(dest, 'drain', { signal: drained.signal });
-      drain.catch(() => undefined);
       try {
-        await Promise.race([drain, goneEarly]);
+        await watch.until(once(dest, 'drain', { signal: drained.signal }));
       } finally {
         drained.abort();
       }
     }
-  } catch (err) {
-    stream.destroy();
-    dest.destroy();
-    throw err;
-  } finally {
-    dest.off('close', gone);
-    dest.off('error', gone);
-  }
+  });
 }
 
 /** `length` bytes of `handle` from `offset`; owns the handle and closes it when destroyed or ended. */
