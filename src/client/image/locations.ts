@@ -5,6 +5,7 @@
  * whose kind is told from what is there (a folder is a layout; a file is read as either tarball).
  */
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { parseImageReference, type ImageReference } from '../../oci/image-reference.js';
 import { ClientError } from '../errors.js';
 import type { RegistryClient } from '../registry-client.js';
@@ -73,13 +74,13 @@ export async function openSource(client: RegistryClient, location: ImageLocation
       return layoutSource(location.path, location.name);
     case 'oci-archive':
     case 'docker-archive':
-      await refuseStream(location.path);
+      refuseStream(location.path, await stat(location.path).catch(() => undefined));
       return (await import('./archive.js')).archiveSource(location.path, location.name);
     case 'path': {
       const found = await stat(location.path).catch(() => undefined);
       if (!found) throw new ClientError('NOT_FOUND', `${location.path}: no such file or folder`);
       if (found.isDirectory()) return layoutSource(location.path, location.name);
-      await refuseStream(location.path);
+      refuseStream(location.path, found);
       return (await import('./archive.js')).archiveSource(location.path, location.name);
     }
   }
@@ -87,10 +88,10 @@ export async function openSource(client: RegistryClient, location: ImageLocation
 
 /**
  * A tarball is read in several passes (its index, then each blob at its offset), so it must be a file.
+ * @param found what `stat` found at `path` (undefined: nothing; opening it then says so)
  * @throws ClientError INVALID_IMAGE when `path` is a pipe, a socket or a device (`/dev/stdin` fed by `docker save |`)
  */
-async function refuseStream(path: string): Promise<void> {
-  const found = await stat(path).catch(() => undefined);
+function refuseStream(path: string, found: Stats | undefined): void {
   if (!found || found.isFile()) return;
   throw new ClientError('INVALID_IMAGE', `${path}: a pipe or device, not a file: a tarball is read in several passes, not as a stream`, {
     hint: 'save it to a file first (docker save app:1.0 -o app.tar), then give that file',
